@@ -1,0 +1,101 @@
+"""The connector contract: what every platform connector returns to the inbox.
+
+A connector gets its settings and the stored cursor, pages through its platform with one shared
+HTTP client, and returns a :class:`PollResult`. It never touches the database: the inbox stores the
+mentions, the rejects and the new cursor in one transaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+__all__ = ["Mention", "Reject", "StreamError", "PollResult", "Connector"]
+
+
+@dataclass(slots=True)
+class Mention:
+    """One normalized platform item (see shared/docs/connectors.md, section 0).
+
+    ``source`` is the connector's configured name; ``(source, external_id)`` is the row key.
+    ``text`` is plain text (HTML stripped, entities decoded, whitespace collapsed).
+    ``created_at`` is timezone-aware UTC or None when the platform gives no date.
+    """
+
+    source: str
+    platform: str
+    external_id: str
+    text: str
+    url: str | None = None
+    author_handle: str | None = None
+    author_name: str | None = None
+    author_followers: int | None = None
+    language: str | None = None
+    created_at: datetime | None = None
+    reply_to_id: str | None = None
+    thread_id: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    is_repost: bool = False
+    original_external_id: str | None = None
+    edited_at: datetime | None = None
+    deleted: bool = False
+    raw: Any = None
+
+
+@dataclass(slots=True)
+class Reject:
+    """An item that could not be normalized: kept with its raw payload for the dead-letter table."""
+
+    source: str
+    reason: str
+    raw: str
+    position: int | None = None
+
+
+@dataclass(slots=True)
+class StreamError:
+    """One part of a poll (a query, an instance, a feed) that failed or was cut short.
+
+    ``kind`` is the :class:`connectors.errors.ConnectorError` kind (``transient``,
+    ``rate_limited``, ``permanent``, ``blocked``, ``payload``, ...) or ``truncated`` when the page
+    cap stopped a walk early. The stream's cursor was left unchanged unless ``kind`` is
+    ``truncated``. ``retry_at`` is set for ``rate_limited``.
+    """
+
+    stream: str
+    kind: str
+    message: str
+    retry_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class PollResult:
+    """What one poll of one connector produced.
+
+    ``cursor`` is the state to store *after* ``mentions`` are committed (same transaction).
+    ``requests`` counts HTTP requests made; ``pages`` counts pages parsed.
+    ``errors`` lists the streams that failed while others succeeded (a poll where every stream
+    fails raises instead); a non-empty list means "degraded", not "down".
+    """
+
+    mentions: list[Mention]
+    cursor: dict[str, Any]
+    rejects: list[Reject] = field(default_factory=list)
+    requests: int = 0
+    pages: int = 0
+    errors: list[StreamError] = field(default_factory=list)
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A platform connector.
+
+    ``poll(cursor)`` fetches every item newer than ``cursor`` (None on the first run) and returns
+    a :class:`PollResult`. It must not advance the cursor past the poll's start time, must raise
+    ``connectors.errors.ConnectorError`` subclasses for failures it could not absorb, and must not
+    write anywhere.
+    """
+
+    type: ClassVar[str]
+
+    async def poll(self, cursor: dict[str, Any] | None) -> PollResult: ...

@@ -1,0 +1,229 @@
+"""The ingest pipeline: a batch of normalized mentions (from a connector, a webhook or an import)
+becomes stored mentions, routing decisions, queue items and audit events in ONE transaction, with
+the connector's new cursor when there is one. Invalid items go to the dead-letter table; the rest of
+the batch goes on. Duplicates on (source, external_id) are skipped, so a batch can be replayed."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from connectors.base import Mention, Reject
+from inbox import sla
+from inbox.classification import ClassifierHolder
+from inbox.clock import Clock
+from inbox.clusters import cluster_key
+from inbox.domain import Decision, Prediction
+from inbox.models import ItemStatus
+from inbox.repo import connector_state, items, mentions
+from inbox.router import MentionFacts, Router
+from inbox.settings import Settings
+
+__all__ = ["Pipeline", "IngestResult", "CursorUpdate", "MAX_TEXT"]
+
+log = structlog.get_logger(__name__)
+
+MAX_TEXT = 20_000          # characters kept of a mention's text
+MAX_RAW = 256_000          # bytes kept of a raw payload
+_LANG_DETECT = None
+
+
+def _detect_languages(texts: list[str]) -> list[str | None]:
+    global _LANG_DETECT
+    if _LANG_DETECT is None:
+        from routing_models import lang
+        _LANG_DETECT = getattr(lang, "detect_languages", None) or (lambda ts: [lang.detect_language(t) for t in ts])
+    return list(_LANG_DETECT(texts))
+
+
+@dataclass(slots=True)
+class CursorUpdate:
+    """The connector state to save in the same transaction as the batch."""
+
+    connector: str
+    owner: str
+    cursor: dict[str, Any]
+    fetched: int
+
+
+@dataclass(slots=True)
+class IngestResult:
+    read: int = 0
+    ingested: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    reposts: int = 0
+    queued: int = 0
+    triaged: int = 0
+    item_ids: list[int] = field(default_factory=list)
+    teams: dict[str, int] = field(default_factory=dict)
+    cursor_saved: bool | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {"read": self.read, "ingested": self.ingested, "duplicates": self.duplicates,
+                "rejected": self.rejected, "reposts": self.reposts, "queued": self.queued,
+                "triaged": self.triaged, "teams": dict(sorted(self.teams.items()))}
+
+
+def _validate(m: Mention) -> str | None:
+    if not isinstance(m.external_id, str) or not m.external_id.strip():
+        return "external_id is empty"
+    if len(m.external_id) > 512:
+        return "external_id longer than 512 characters"
+    if not isinstance(m.text, str) or not m.text.strip():
+        return "text is empty"
+    if len(m.source) > 64 or not m.source:
+        return "source is empty or longer than 64 characters"
+    if m.created_at is not None and m.created_at.tzinfo is None:
+        return "created_at has no time zone"
+    if m.created_at is not None and not (1990 <= m.created_at.year <= 2100):
+        return f"created_at {m.created_at.isoformat()} is out of range"
+    return None
+
+
+def _raw_json(raw: Any) -> Any:
+    if raw is None:
+        return None
+    try:
+        s = json.dumps(raw, default=str)
+    except (TypeError, ValueError):
+        return {"repr": repr(raw)[:MAX_RAW]}
+    if len(s) > MAX_RAW:
+        return {"truncated": True, "head": s[:MAX_RAW]}
+    return raw if isinstance(raw, (dict, list)) else {"value": raw}
+
+
+class Pipeline:
+    """Validate → dedupe → classify → route → store, per batch."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings, classifier: ClassifierHolder, clock: Clock,
+                 *, publish: Callable[[list[int]], Any] | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.classifier = classifier
+        self.clock = clock
+        self.router = Router(settings.routing, settings.rules, settings.private_teams)
+        self.publish = publish
+
+    async def ingest(self, batch: Sequence[Mention], rejects: Sequence[Reject] = (), *,
+                     cursor: CursorUpdate | None = None, read: int | None = None,
+                     log_event: str = "ingest_batch") -> IngestResult:
+        res = IngestResult(read=read if read is not None else len(batch) + len(rejects))
+        now = self.clock.now()
+        dead = [{"source": r.source[:64], "line_no": r.position, "reason": r.reason[:2000],
+                 "raw": r.raw[:MAX_RAW], "created_at": now} for r in rejects]
+        # 1. validate and dedupe within the batch
+        seen: set[tuple[str, str]] = set()
+        good: list[Mention] = []
+        for i, m in enumerate(batch):
+            problem = _validate(m)
+            if problem:
+                dead.append({"source": (m.source or "?")[:64], "line_no": i, "reason": problem,
+                             "raw": json.dumps(_raw_json(m.raw), default=str)[:MAX_RAW], "created_at": now})
+                continue
+            key = (m.source, m.external_id)
+            if key in seen:
+                res.duplicates += 1
+                continue
+            seen.add(key)
+            good.append(m)
+        res.rejected = len(dead)
+        # 2. skip what is already stored before spending CPU on it (the insert below re-checks)
+        if good:
+            async with self.engine.connect() as conn:
+                known = await mentions.existing_keys([(m.source, m.external_id) for m in good], conn=conn)
+            if known:
+                res.duplicates += sum(1 for m in good if (m.source, m.external_id) in known)
+                good = [m for m in good if (m.source, m.external_id) not in known]
+        # 3. language and classification of the new ones, in one batch, off the event loop
+        texts = [m.text[:MAX_TEXT] for m in good]
+        need_lang = [i for i, m in enumerate(good) if not m.language]
+        langs: dict[int, str | None] = {}
+        if need_lang:
+            detected = _detect_languages([texts[i] for i in need_lang])
+            langs = dict(zip(need_lang, detected, strict=True))
+        to_classify = [i for i, m in enumerate(good) if not m.is_repost]
+        preds: dict[int, Prediction] = {}
+        if to_classify:
+            out = await self.classifier.apredict([texts[i] for i in to_classify])
+            preds = dict(zip(to_classify, out, strict=True))
+        # 4. route (pure) and build rows
+        mention_rows: list[dict[str, Any]] = []
+        decisions: dict[tuple[str, str], Decision] = {}
+        for i, m in enumerate(good):
+            lang = (m.language or langs.get(i) or None)
+            lang = lang.split("-")[0].lower()[:16] if lang else None
+            facts = MentionFacts(text=texts[i], source=m.source, platform=m.platform, author=m.author_handle,
+                                 lang=lang, reach=m.author_followers)
+            decisions[(m.source, m.external_id)] = self.router.decide(facts, preds.get(i), is_repost=m.is_repost)
+            mention_rows.append({
+                "source": m.source, "platform": m.platform[:32], "external_id": m.external_id,
+                "url": m.url, "author_handle": (m.author_handle or None) and m.author_handle[:256],
+                "author_name": (m.author_name or None) and m.author_name[:256],
+                "author_followers": m.author_followers, "text": texts[i], "lang": lang,
+                "created_at": m.created_at, "fetched_at": now, "reply_to_id": m.reply_to_id,
+                "thread_id": m.thread_id, "metrics": m.metrics or {}, "is_repost": m.is_repost,
+                "original_external_id": m.original_external_id, "edited_at": m.edited_at,
+                "deleted": m.deleted, "cluster_key": cluster_key(texts[i]), "raw": _raw_json(m.raw),
+            })
+        # 5. one transaction: mentions, decisions, items, events, dead letters, cursor
+        async with self.engine.begin() as conn:
+            ids = await mentions.insert_mentions(mention_rows, conn=conn) if mention_rows else {}
+            res.duplicates += len(mention_rows) - len(ids)
+            res.ingested = len(ids)
+            await self._store_routing(ids, decisions, now, res, conn=conn)
+            await mentions.insert_dead_letters(dead, conn=conn)
+            if cursor is not None:
+                res.cursor_saved = await connector_state.save_success(
+                    cursor.connector, cursor.owner, cursor.cursor, cursor.fetched, conn=conn, now=now)
+                if not res.cursor_saved:
+                    # our lease was taken over: roll everything back; the new owner refetches
+                    raise LeaseLost(cursor.connector)
+        log.info(log_event, **res.summary(), cursor_saved=res.cursor_saved)
+        if self.publish is not None and res.item_ids:
+            self.publish(res.item_ids)
+        return res
+
+    async def _store_routing(self, ids: dict[tuple[str, str], int], decisions: dict[tuple[str, str], Decision],
+                             now: datetime, res: IngestResult, *, conn: AsyncConnection) -> None:
+        dec_rows: list[dict[str, Any]] = []
+        item_rows: list[dict[str, Any]] = []
+        event_rows: list[dict[str, Any]] = []
+        for key, mid in ids.items():
+            d = decisions[key]
+            dec_rows.append({"mention_id": mid, "team": d.team, "label": d.label, "confidence": d.confidence,
+                             "probabilities": d.probabilities, "model_version": d.model_version, "rule": d.rule,
+                             "reason": d.reason, "watchers": d.watchers, "priority": d.priority,
+                             "action": d.action, "explanation": d.explanation, "created_at": now})
+            if d.action == "repost":
+                res.reposts += 1
+                continue
+            if d.team is None:
+                continue
+            first_due, resolve_due = sla.due_times(now, self.settings.team(d.team))
+            status = ItemStatus.SPAM if d.action == "spam" else ItemStatus.NEW
+            item_rows.append({"id": mid, "team": d.team, "status": status, "priority": d.priority,
+                              "label": d.label, "confidence": d.confidence, "watchers": d.watchers,
+                              "first_response_due": first_due, "resolve_due": resolve_due,
+                              "created_at": now, "updated_at": now, "transfers": 0, "bounces": 0,
+                              "breached_first_response": False, "breached_resolution": False})
+            event_rows.append({"item_id": mid, "kind": "routed", "actor": "router", "team": d.team,
+                               "data": {"rule": d.rule, "label": d.label, "priority": d.priority,
+                                        "watchers": d.watchers, "action": d.action}, "created_at": now})
+            res.queued += 1
+            res.item_ids.append(mid)
+            res.teams[d.team] = res.teams.get(d.team, 0) + 1
+            if d.team == self.settings.routing.triage_team:
+                res.triaged += 1
+        await mentions.insert_decisions(dec_rows, conn=conn)
+        await items.insert_items(item_rows, conn=conn)
+        await items.insert_events(event_rows, conn=conn)
+
+
+class LeaseLost(RuntimeError):
+    """The connector's lease moved to another instance while this poll was running."""

@@ -1,0 +1,95 @@
+"""Model lifecycle for the CLI and the admin pages: train (seed + files + corrections), evaluate,
+register, promote behind a gate. The learning itself is in routing_models."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from inbox.errors import Conflict, InputError, NotFound
+
+__all__ = ["ensure_default_artifact", "train_rows", "train_and_save", "evaluate_file", "gate"]
+
+log = structlog.get_logger(__name__)
+
+
+def ensure_default_artifact(model_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """The bundled default model and its metadata; on a checkout without it, train one from the
+    seed corpus into ``model_dir``."""
+    from routing_models import registry
+    path = registry.default_artifact_path()
+    meta_path = path.with_suffix(".json")
+    if path.exists() and meta_path.exists():
+        return path, json.loads(meta_path.read_text(encoding="utf-8"))
+    log.warning("default_model_missing_training_from_seed", path=str(path))
+    from routing_models.data import SEED_PATH, load_jsonl, sha256_file
+    from routing_models.train import train
+    rows = load_jsonl(SEED_PATH)
+    clf = train(rows, data_files=[{"path": str(SEED_PATH), "sha256": sha256_file(SEED_PATH), "rows": len(rows)}])
+    saved = registry.save(clf, model_dir)
+    return saved, clf.metadata
+
+
+def _load(path: str) -> list[dict[str, Any]]:
+    from routing_models.data import load_jsonl
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        return load_jsonl(p)
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
+def train_rows(files: list[str], corrections: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Seed corpus + given files + corrections -> (rows, data file descriptions)."""
+    from routing_models.data import SEED_PATH, load_jsonl, sha256_file
+    rows = load_jsonl(SEED_PATH)
+    described = [{"path": "routing_models/data/seed.jsonl", "sha256": sha256_file(SEED_PATH), "rows": len(rows)}]
+    for f in files:
+        more = _load(f)
+        rows.extend(more)
+        described.append({"path": f, "sha256": sha256_file(Path(f)), "rows": len(more)})
+    if corrections:
+        for c in corrections:
+            rows.append({"text": c["text"], "label": c["label"], "lang": c.get("lang"), "source": "correction"})
+        described.append({"path": "(corrections from transfers)", "rows": len(corrections)})
+    return rows, described
+
+
+def train_and_save(files: list[str], corrections: list[dict[str, Any]], model_dir: Path,
+                   evaluation_files: list[str] | None = None, params: dict[str, Any] | None = None) -> tuple[Path, dict[str, Any]]:
+    from routing_models import registry
+    from routing_models.train import train
+    rows, described = train_rows(files, corrections)
+    evals = {Path(f).name: _load(f) for f in (evaluation_files or [])}
+    clf = train(rows, params=params, data_files=described, evaluation_rows=evals or None)
+    path = registry.save(clf, model_dir)
+    log.info("model_trained", model_version=clf.version, rows=len(rows), corrections=len(corrections))
+    return path, clf.metadata
+
+
+def evaluate_file(model_path: Path, data: str) -> dict[str, Any]:
+    from routing_models import registry
+    from routing_models.evaluate import evaluate
+    clf = registry.load(model_path)
+    return evaluate(clf, _load(data))
+
+
+def gate(current: dict[str, Any] | None, candidate: dict[str, Any], tolerance: float = 0.0) -> None:
+    """Refuse a promotion whose macro-F1 on the held-out file is worse than the current model's."""
+    if current is None:
+        return
+    if candidate["macro_f1"] + tolerance < current["macro_f1"]:
+        raise Conflict(f"candidate macro-F1 {candidate['macro_f1']:.4f} is worse than the current model's "
+                       f"{current['macro_f1']:.4f} on the held-out file; use --force to promote anyway")
+
+
+def require(version_row: dict[str, Any] | None, version: str) -> dict[str, Any]:
+    if version_row is None:
+        raise NotFound(f"no model version {version!r}")
+    return version_row

@@ -1,0 +1,185 @@
+"""Queue items, their events, notes, claims and transfers."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbox.domain import ItemSummary
+from inbox.models import ItemStatus
+from inbox.repo._common import T_CORR, T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER, is_pg
+
+__all__ = ["insert_items", "insert_events", "get_item", "list_items", "claim_next", "queue_counts",
+           "update_item", "expire_leases", "events_for", "decision_for", "insert_correction",
+           "open_claims"]
+
+_CHUNK = 500
+
+
+async def insert_items(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> None:
+    for i in range(0, len(rows), _CHUNK):
+        await conn.execute(T_ITEM.insert(), rows[i:i + _CHUNK])
+
+
+async def insert_events(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> None:
+    for i in range(0, len(rows), _CHUNK):
+        await conn.execute(T_EVENT.insert(), rows[i:i + _CHUNK])
+
+
+def _summary_query() -> Any:
+    last_decision = (select(func.max(T_DECISION.c.id)).where(T_DECISION.c.mention_id == T_ITEM.c.id)
+                     .correlate(T_ITEM).scalar_subquery())
+    return (select(T_ITEM, T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.author_handle,
+                   T_MENTION.c.lang, T_MENTION.c.url, T_MENTION.c.created_at.label("mention_created_at"),
+                   T_USER.c.name.label("assignee_name"), T_DECISION.c.reason.label("route_reason"),
+                   T_DECISION.c.created_at.label("routed_at"))
+            .select_from(T_ITEM.join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id)
+                         .outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id)
+                         .outerjoin(T_DECISION, T_DECISION.c.id == last_decision)))
+
+
+def _to_summary(r: Any) -> ItemSummary:
+    m = r._mapping
+    return ItemSummary(
+        id=m["id"], team=m["team"], status=m["status"], priority=m["priority"], label=m["label"],
+        confidence=m["confidence"], watchers=list(m["watchers"] or []), assignee=m["assignee_name"],
+        text=m["text"], source=m["source"], author=m["author_handle"], lang=m["lang"], url=m["url"],
+        created_at=m["mention_created_at"], routed_at=m["routed_at"],
+        first_response_due=m["first_response_due"], resolve_due=m["resolve_due"],
+        extra={"route_reason": m["route_reason"], "lease_expires_at": m["lease_expires_at"],
+               "transfers": m["transfers"], "bounces": m["bounces"],
+               "first_touched_at": m["first_touched_at"], "resolved_at": m["resolved_at"]},
+    )
+
+
+def _visible(teams: Sequence[str] | None) -> Any:
+    """Items of these teams or watched by them; None means everything (admin)."""
+    if teams is None:
+        return True
+    return or_(T_ITEM.c.team.in_(list(teams)), *[_watch_clause(t) for t in teams])
+
+
+def _watch_clause(team: str) -> Any:
+    # JSON array membership without a dialect-specific operator: the stored array is serialised
+    # as '["a", "b"]' on both back ends (JSON text on SQLite, jsonb::text on PostgreSQL).
+    return func.cast(T_ITEM.c.watchers, type_=T_MENTION.c.text.type).like(f'%"{team}"%')
+
+
+async def get_item(item_id: int, *, conn: AsyncConnection, teams: Sequence[str] | None = None) -> ItemSummary | None:
+    q = _summary_query().where(T_ITEM.c.id == item_id, _visible(teams))
+    row = (await conn.execute(q)).first()
+    return _to_summary(row) if row else None
+
+
+async def list_items(team: str | None, *, conn: AsyncConnection, statuses: Sequence[str] = ItemStatus.OPEN,
+                     limit: int = 50, offset: int = 0, teams: Sequence[str] | None = None,
+                     watched_by: Sequence[str] | None = None) -> list[ItemSummary]:
+    """A queue ordered by priority, then SLA due time, then age."""
+    q = _summary_query().where(T_ITEM.c.status.in_(list(statuses)))
+    if team is not None:
+        q = q.where(T_ITEM.c.team == team)
+    if teams is not None:
+        q = q.where(_visible(teams))
+    if watched_by:
+        q = q.where(or_(*[_watch_clause(t) for t in watched_by]))
+    q = q.order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(),
+                   T_ITEM.c.id.asc()).limit(limit).offset(offset)
+    return [_to_summary(r) for r in await conn.execute(q)]
+
+
+async def queue_counts(*, conn: AsyncConnection, now: datetime) -> dict[str, dict[str, Any]]:
+    """Per team: open items, new (unclaimed) items, oldest open item's creation time."""
+    q = (select(T_ITEM.c.team, func.count(), func.sum(func.cast(T_ITEM.c.status == "new", T_ITEM.c.priority.type)),
+                func.min(T_ITEM.c.created_at), func.sum(func.cast(T_ITEM.c.first_response_due < now, T_ITEM.c.priority.type)))
+         .where(T_ITEM.c.status.in_(list(ItemStatus.OPEN))).group_by(T_ITEM.c.team))
+    out: dict[str, dict[str, Any]] = {}
+    for team, n, new, oldest, overdue in await conn.execute(q):
+        out[team] = {"open": int(n), "new": int(new or 0), "oldest": oldest, "overdue": int(overdue or 0)}
+    return out
+
+
+async def open_claims(user_id: int, *, conn: AsyncConnection, now: datetime) -> int:
+    q = select(func.count()).select_from(T_ITEM).where(
+        T_ITEM.c.assignee_id == user_id, T_ITEM.c.status == ItemStatus.CLAIMED,
+        or_(T_ITEM.c.lease_expires_at.is_(None), T_ITEM.c.lease_expires_at >= now))
+    return int((await conn.execute(q)).scalar_one())
+
+
+async def claim_next(team: str, *, conn: AsyncConnection, user_id: int, owner: str, now: datetime,
+                     lease_until: datetime) -> int | None:
+    """Give the next item of ``team`` to ``user_id``: the highest priority, earliest due, unclaimed
+    (or whose claim lease expired) item. Returns its id, or None when the queue is empty."""
+    candidate = (select(T_ITEM.c.id)
+                 .where(T_ITEM.c.team == team,
+                        or_(T_ITEM.c.status == ItemStatus.NEW,
+                            and_(T_ITEM.c.status == ItemStatus.CLAIMED, T_ITEM.c.lease_expires_at < now)))
+                 .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(),
+                           T_ITEM.c.id.asc())
+                 .limit(1))
+    if is_pg(conn):
+        # SKIP LOCKED: concurrent claimers each lock a different row instead of queueing on the
+        # same one, so N agents get N distinct items without retries.
+        candidate = candidate.with_for_update(skip_locked=True)
+    # SQLite: the transaction began with BEGIN IMMEDIATE, so this UPDATE ... RETURNING runs under
+    # the single writer lock and no two claimers can pick the same row.
+    stmt = (update(T_ITEM).where(T_ITEM.c.id == candidate.scalar_subquery())
+            .values(status=ItemStatus.CLAIMED, assignee_id=user_id, lease_owner=owner,
+                    lease_expires_at=lease_until, updated_at=now,
+                    first_touched_at=func.coalesce(T_ITEM.c.first_touched_at, now))
+            .returning(T_ITEM.c.id))
+    row = (await conn.execute(stmt)).first()
+    return int(row[0]) if row else None
+
+
+async def lock_item(item_id: int, *, conn: AsyncConnection) -> dict[str, Any] | None:
+    q = select(T_ITEM).where(T_ITEM.c.id == item_id)
+    if is_pg(conn):
+        q = q.with_for_update()
+    row = (await conn.execute(q)).first()
+    return dict(row._mapping) if row else None
+
+
+async def update_item(item_id: int, values: dict[str, Any], *, conn: AsyncConnection) -> None:
+    await conn.execute(update(T_ITEM).where(T_ITEM.c.id == item_id).values(**values))
+
+
+async def expire_leases(*, conn: AsyncConnection, now: datetime) -> list[tuple[int, str]]:
+    """Return items whose claim lease expired to their queue; returns (id, team) of each."""
+    stmt = (update(T_ITEM).where(T_ITEM.c.status == ItemStatus.CLAIMED, T_ITEM.c.lease_expires_at < now)
+            .values(status=ItemStatus.NEW, assignee_id=None, lease_owner=None, lease_expires_at=None,
+                    updated_at=now).returning(T_ITEM.c.id, T_ITEM.c.team))
+    return [(int(i), t) for i, t in await conn.execute(stmt)]
+
+
+async def events_for(item_id: int, *, conn: AsyncConnection) -> list[dict[str, Any]]:
+    q = select(T_EVENT).where(T_EVENT.c.item_id == item_id).order_by(T_EVENT.c.id)
+    return [dict(r._mapping) for r in await conn.execute(q)]
+
+
+async def decision_for(mention_id: int, *, conn: AsyncConnection) -> dict[str, Any] | None:
+    q = select(T_DECISION).where(T_DECISION.c.mention_id == mention_id).order_by(T_DECISION.c.id.desc()).limit(1)
+    row = (await conn.execute(q)).first()
+    return dict(row._mapping) if row else None
+
+
+async def insert_correction(row: dict[str, Any], *, conn: AsyncConnection) -> None:
+    await conn.execute(T_CORR.insert(), [row])
+
+
+async def corrections(*, conn: AsyncConnection) -> list[dict[str, Any]]:
+    q = (select(T_CORR.c.mention_id, T_CORR.c.label, T_CORR.c.predicted_label, T_CORR.c.reason,
+                T_CORR.c.created_at, T_MENTION.c.text, T_MENTION.c.lang)
+         .join(T_MENTION, T_MENTION.c.id == T_CORR.c.mention_id).order_by(T_CORR.c.id))
+    return [dict(r._mapping) for r in await conn.execute(q)]
+
+
+async def mention_row(mention_id: int, *, conn: AsyncConnection) -> dict[str, Any] | None:
+    row = (await conn.execute(select(T_MENTION).where(T_MENTION.c.id == mention_id))).first()
+    return dict(row._mapping) if row else None
+
+
+async def raw_sql_now(*, conn: AsyncConnection) -> Any:  # pragma: no cover - diagnostics
+    return (await conn.execute(text("SELECT 1"))).scalar_one()

@@ -1,0 +1,70 @@
+"""Mentions, routing decisions, dead letters: the bulk write path of ingest."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbox.repo._common import T_DEAD, T_DECISION, T_MENTION, dialect_insert
+
+__all__ = ["existing_keys", "insert_mentions", "insert_decisions", "insert_dead_letters"]
+
+_CHUNK = 500
+
+
+async def existing_keys(keys: Sequence[tuple[str, str]], *, conn: AsyncConnection) -> set[tuple[str, str]]:
+    """Which of the (source, external_id) keys are already stored."""
+    found: set[tuple[str, str]] = set()
+    by_source: dict[str, list[str]] = {}
+    for s, e in keys:
+        by_source.setdefault(s, []).append(e)
+    for source, ids in by_source.items():
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i:i + _CHUNK]
+            rows = await conn.execute(
+                select(T_MENTION.c.external_id).where(T_MENTION.c.source == source,
+                                                      T_MENTION.c.external_id.in_(chunk)))
+            found.update((source, r[0]) for r in rows)
+    return found
+
+
+async def insert_mentions(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> dict[tuple[str, str], int]:
+    """Insert idempotently on (source, external_id); returns the ids of the rows actually inserted,
+    keyed by (source, external_id). Rows already stored are skipped, not updated."""
+    out: dict[tuple[str, str], int] = {}
+    for i in range(0, len(rows), _CHUNK):
+        stmt = (dialect_insert(conn, T_MENTION)
+                .on_conflict_do_nothing(index_elements=["source", "external_id"])
+                .returning(T_MENTION.c.id, T_MENTION.c.source, T_MENTION.c.external_id))
+        res = await conn.execute(stmt, rows[i:i + _CHUNK])
+        for mid, src, ext in res:
+            out[(src, ext)] = mid
+    return out
+
+
+async def insert_decisions(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> None:
+    if rows:
+        await conn.execute(T_DECISION.insert(), rows)
+
+
+async def insert_dead_letters(rows: Iterable[dict[str, Any]], *, conn: AsyncConnection) -> int:
+    rows = list(rows)
+    if rows:
+        await conn.execute(T_DEAD.insert(), rows)
+    return len(rows)
+
+
+async def dead_letters(*, conn: AsyncConnection, source: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    q = select(T_DEAD).order_by(T_DEAD.c.id.desc()).limit(limit)
+    if source:
+        q = q.where(T_DEAD.c.source == source)
+    return [dict(r._mapping) for r in await conn.execute(q)]
+
+
+async def mentions_by_keys(keys: Sequence[tuple[str, str]], *, conn: AsyncConnection) -> list[dict[str, Any]]:
+    if not keys:
+        return []
+    q = select(T_MENTION).where(tuple_(T_MENTION.c.source, T_MENTION.c.external_id).in_(list(keys)))
+    return [dict(r._mapping) for r in await conn.execute(q)]

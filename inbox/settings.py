@@ -1,0 +1,318 @@
+"""Typed settings: config/inbox.toml (or --config FILE), then INBOX_* environment variables, then
+CLI flags, each overriding the one before. A bad file or value raises ConfigError naming the file,
+the key and the problem."""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from contextvars import ContextVar
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from connectors.config import ConnectorSettings
+from inbox.errors import ConfigError
+
+__all__ = ["Settings", "TeamSettings", "RuleSettings", "RoutingSettings", "load_settings",
+           "parse_duration", "DEFAULT_CONFIG", "LABELS"]
+
+LABELS = ("marketing", "customer_care", "hr", "pr")
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "inbox.toml"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'90s', '5m', '1.5h', '2d', '1w' or a number of seconds -> timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError("must not be negative")
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        m = _DURATION.match(value)
+        if m:
+            return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+    raise ValueError(f"{value!r} is not a duration like '30s', '5m', '2h', '1d'")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BrandSettings(_Strict):
+    names: list[str] = Field(default_factory=lambda: ["Acme"])
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    secret_env: str = "INBOX_SECRET_KEY"
+    claim_lease: timedelta = timedelta(minutes=15)
+    login_attempts: int = Field(5, ge=1)
+    login_window: timedelta = timedelta(minutes=15)
+    secure_cookies: bool = False
+
+    _dur = field_validator("claim_lease", "login_window", mode="before")(parse_duration)
+
+
+class BusinessHours(_Strict):
+    timezone: str = "UTC"
+    days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])  # Monday = 0
+    start: str = "09:00"
+    end: str = "18:00"
+    holidays: list[str] = Field(default_factory=list)  # ISO dates
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {v!r}") from e
+        return v
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", v):
+            raise ValueError(f"{v!r} is not a time like '09:00'")
+        return v
+
+
+class TeamSettings(_Strict):
+    name: str
+    display_name: str = ""
+    private: bool = False
+    sla_first_response: timedelta = timedelta(hours=4)
+    sla_resolution: timedelta = timedelta(days=2)
+    business_hours: BusinessHours | None = None  # None: around the clock
+    assignment: Literal["manual", "round_robin", "least_loaded"] = "manual"
+    agent_capacity: int = Field(10, ge=1)
+    reassign_after: timedelta | None = None
+    return_on_breach: bool = False
+
+    _dur = field_validator("sla_first_response", "sla_resolution", mode="before")(parse_duration)
+
+    @field_validator("reassign_after", mode="before")
+    @classmethod
+    def _opt_dur(cls, v: Any) -> timedelta | None:
+        return None if v is None else parse_duration(v)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError(f"{v!r} is not a team name (lower case letters, digits, _ and -)")
+        return v
+
+
+class RuleSettings(_Strict):
+    """One routing rule: every condition given must match; then its actions apply."""
+
+    name: str
+    # conditions
+    source: list[str] | None = None
+    platform: list[str] | None = None
+    author: list[str] | None = None
+    lang: list[str] | None = None
+    keywords: list[str] | None = None
+    regex: str | None = None
+    label: list[str] | None = None
+    min_confidence: float | None = Field(None, ge=0, le=1)
+    max_confidence: float | None = Field(None, ge=0, le=1)
+    min_reach: int | None = Field(None, ge=0)
+    # actions
+    team: str | None = None
+    priority: int | None = Field(None, ge=0, le=3)
+    watchers: list[str] = Field(default_factory=list)
+    action: Literal["route", "spam", "ignore"] = "route"
+    stop: bool = True
+
+    @field_validator("source", "platform", "author", "lang", "keywords", "label", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"invalid regular expression: {e}") from e
+        return v
+
+    @field_validator("label")
+    @classmethod
+    def _labels(cls, v: list[str] | None) -> list[str] | None:
+        for lab in v or []:
+            if lab not in LABELS:
+                raise ValueError(f"unknown label {lab!r}; labels are {', '.join(LABELS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _has_condition_and_action(self) -> RuleSettings:
+        conds = (self.source, self.platform, self.author, self.lang, self.keywords, self.regex,
+                 self.label, self.min_confidence, self.max_confidence, self.min_reach)
+        if all(c is None for c in conds):
+            raise ValueError(f"rule {self.name!r} has no condition")
+        if self.action == "route" and self.team is None and self.priority is None and not self.watchers:
+            raise ValueError(f"rule {self.name!r} has no action (team, priority, watchers or action)")
+        return self
+
+
+class RoutingSettings(_Strict):
+    confidence_threshold: float = Field(0.5, ge=0, le=1)
+    watcher_threshold: float = Field(0.25, ge=0, le=1)
+    triage_team: str = "triage"
+    label_to_team: dict[str, str] = Field(default_factory=lambda: {lab: lab for lab in LABELS})
+
+    @field_validator("label_to_team")
+    @classmethod
+    def _all_labels(cls, v: dict[str, str]) -> dict[str, str]:
+        missing = [lab for lab in LABELS if lab not in v]
+        if missing:
+            raise ValueError(f"missing labels {missing}")
+        return v
+
+
+class NotificationSettings(_Strict):
+    webhook_urls: list[str] = Field(default_factory=list)
+    webhook_secret_env: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "social-inbox@localhost"
+    email_to: list[str] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    """All settings of one instance."""
+
+    model_config = SettingsConfigDict(env_prefix="INBOX_", env_nested_delimiter="__", extra="forbid")
+
+    config_file: str = Field("", exclude=True)
+    database_url: str = "sqlite+aiosqlite:///var/inbox.db"
+    model_dir: str = "var/models"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    db_pool_size: int = Field(5, ge=1, le=100)
+    brand: BrandSettings = Field(default_factory=BrandSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    teams: list[TeamSettings] = Field(default_factory=list)
+    rules: list[RuleSettings] = Field(default_factory=list)
+    connectors: list[ConnectorSettings] = Field(default_factory=list)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # CLI flags (init) beat INBOX_* variables, which beat the TOML file; nested keys merge.
+        return (init_settings, env_settings, _FileSource(settings_cls))
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, v: str) -> str:
+        if not (v.startswith("sqlite+aiosqlite://") or v.startswith("postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return v
+
+    @model_validator(mode="after")
+    def _cross_refs(self) -> Settings:
+        names = [t.name for t in self.teams]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"teams: duplicate team names {sorted(dup)}")
+        known = set(names)
+        if self.teams:
+            if self.routing.triage_team not in known:
+                raise ValueError(f"routing.triage_team: team {self.routing.triage_team!r} is not defined")
+            for lab, team in self.routing.label_to_team.items():
+                if team not in known:
+                    raise ValueError(f"routing.label_to_team.{lab}: team {team!r} is not defined")
+            for i, r in enumerate(self.rules):
+                for t in ([r.team] if r.team else []) + r.watchers:
+                    if t not in known:
+                        raise ValueError(f"rules[{i}] ({r.name}): team {t!r} is not defined")
+        cn = [c.name for c in self.connectors]
+        dupc = {n for n in cn if cn.count(n) > 1}
+        if dupc:
+            raise ValueError(f"connectors: duplicate connector names {sorted(dupc)}")
+        return self
+
+    # helpers
+    def team(self, name: str) -> TeamSettings | None:
+        return next((t for t in self.teams if t.name == name), None)
+
+    @property
+    def private_teams(self) -> set[str]:
+        return {t.name for t in self.teams if t.private}
+
+    def connector(self, name: str) -> ConnectorSettings | None:
+        return next((c for c in self.connectors if c.name == name), None)
+
+
+_FILE_DATA: ContextVar[dict[str, Any]] = ContextVar("_FILE_DATA", default={})
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The parsed TOML file as the lowest-priority settings source."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return _FILE_DATA.get().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_FILE_DATA.get())
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Read the TOML file (``path``, else $INBOX_CONFIG, else config/inbox.toml), apply INBOX_*
+    environment variables, then ``overrides`` (CLI flags). Raises ConfigError."""
+    file = Path(path or os.environ.get("INBOX_CONFIG") or DEFAULT_CONFIG)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(file), "(file)", "no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(str(file), "(file)", f"cannot read: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(str(file), "(syntax)", str(e)) from None
+    overrides = dict(overrides or {})
+    overrides["config_file"] = str(file)
+    token = _FILE_DATA.set(data)
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        err = e.errors()[0]
+        key = _loc(tuple(err["loc"]))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        if key == "(top level)" and ": " in msg:
+            key, msg = msg.split(": ", 1)
+        raise ConfigError(str(file), key, msg) from None
+    finally:
+        _FILE_DATA.reset(token)

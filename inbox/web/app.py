@@ -1,0 +1,90 @@
+"""The aiohttp application factory. Nothing is read or opened at import time: ``create_app`` wires
+routes and middlewares; each resource is opened and closed by one cleanup-context owner."""
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from inbox.clock import Clock
+from inbox.service import Services
+from inbox.settings import Settings
+from inbox.web import api, openapi
+from inbox.web.authn import auth_middleware
+from inbox.web.keys import ROLE, SCHEDULER, SERVICES, WORK
+from inbox.web.problems import problem_middleware
+from inbox.work import WorkService
+
+__all__ = ["create_app"]
+
+log = structlog.get_logger(__name__)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    resp = await handler(request)
+    h = resp.headers
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("Referrer-Policy", "same-origin")
+    h.setdefault("X-Frame-Options", "DENY")
+    h.setdefault("Content-Security-Policy",
+                 "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                 "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+                 "form-action 'self'")
+    return resp
+
+
+def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = None,
+               services: Services | None = None) -> web.Application:
+    """The web app, API and (for role all/worker) the connector scheduler."""
+    middlewares: list[Any] = [security_headers, problem_middleware]
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app[ROLE] = role
+
+    async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        svc = services or await Services.open(settings, clock=clock)
+        app[SERVICES] = svc
+        await svc.load_model()
+        await svc.ready_pipeline()
+        app[WORK] = WorkService(svc.engine, settings, svc.clock, owner=svc.owner, publish=svc._publish)
+        yield
+        if services is None:
+            await svc.close()
+
+    async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+        sched = None
+        if role in ("all", "worker"):
+            from inbox.scheduler import start_scheduler
+            sched = await start_scheduler(app[SERVICES], app[WORK])
+        app[SCHEDULER] = sched
+        yield
+        if sched is not None:
+            await sched.stop()
+
+    app.cleanup_ctx.append(services_ctx)
+    ui = None
+    try:  # the HTML app (templates, sessions, live updates) is its own module
+        ui = importlib.import_module("inbox.web.ui")
+    except ModuleNotFoundError as e:
+        if e.name != "inbox.web.ui":
+            raise
+    if ui is not None and role in ("all", "web"):
+        middlewares.extend(ui.middlewares(settings))
+    middlewares.append(auth_middleware)
+    for m in middlewares:
+        app.middlewares.append(m)
+    app.router.add_routes(api.routes)
+    app.router.add_routes(openapi.routes)
+    try:
+        webhook = importlib.import_module("inbox.web.webhook")
+        app.router.add_routes(webhook.routes)
+    except ModuleNotFoundError as e:
+        if e.name != "inbox.web.webhook":
+            raise
+    if ui is not None and role in ("all", "web"):
+        ui.setup(app, settings)
+    app.cleanup_ctx.append(scheduler_ctx)
+    return app

@@ -1,0 +1,66 @@
+"""Who is calling: an API bearer token, or the web app's session. Sets ``request["user"]``."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from inbox.auth import token_hash
+from inbox.domain import UserInfo
+from inbox.repo import accounts
+from inbox.web.keys import SERVICES
+
+__all__ = ["auth_middleware", "require_user", "SESSION_USER"]
+
+SESSION_USER = "uid"
+USER_KEY = "user"
+
+
+async def _from_bearer(request: web.Request, header: str) -> UserInfo | None:
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise web.HTTPUnauthorized(text="malformed Authorization header; use 'Bearer TOKEN'",
+                                   headers={"WWW-Authenticate": 'Bearer realm="social-inbox"'})
+    svc = request.app[SERVICES]
+    async with svc.engine.connect() as conn:
+        return await accounts.user_by_token(token_hash(token.strip()), conn=conn)
+
+
+async def _from_session(request: web.Request) -> UserInfo | None:
+    try:
+        from aiohttp_session import get_session
+        session = await get_session(request)
+    except RuntimeError:  # no session middleware (API-only app)
+        return None
+    uid = session.get(SESSION_USER)
+    if not isinstance(uid, int):
+        return None
+    svc = request.app[SERVICES]
+    async with svc.engine.connect() as conn:
+        return await accounts.get_user(uid, conn=conn)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    header = request.headers.get("Authorization")
+    user: UserInfo | None = None
+    if header:
+        user = await _from_bearer(request, header)
+        if user is None:
+            raise web.HTTPUnauthorized(text="invalid or revoked token",
+                                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        request["auth"] = "bearer"
+    else:
+        user = await _from_session(request)
+        if user is not None:
+            request["auth"] = "session"
+    request[USER_KEY] = user
+    return await handler(request)
+
+
+def require_user(request: web.Request) -> UserInfo:
+    user = request.get(USER_KEY)
+    if user is None:
+        raise web.HTTPUnauthorized(text="authentication required",
+                                   headers={"WWW-Authenticate": 'Bearer realm="social-inbox"'})
+    return user  # type: ignore[no-any-return]

@@ -1,0 +1,15 @@
+"""Typed application keys: every app-scoped object is declared here."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from inbox.service import Services
+from inbox.work import WorkService
+
+SERVICES = web.AppKey("services", Services)
+WORK = web.AppKey("work", WorkService)
+BUS = web.AppKey("bus", Any)  # inbox.web.live.Broker
+SCHEDULER = web.AppKey("scheduler", Any)
+ROLE = web.AppKey("role", str)

@@ -1,0 +1,172 @@
+"""Shared fixtures: settings on a temporary database (SQLite file or a fresh PostgreSQL database),
+a fake clock, a fake classifier. PostgreSQL is the real server at 127.0.0.1:5432; under CI=true an
+unreachable server fails the run instead of skipping."""
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inbox.clock import FakeClock
+from inbox.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = (ROOT / ".." / "shared").resolve()
+PG_ADMIN_DSN = os.environ.get("INBOX_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI") == "true"
+
+
+def shared_dir(sub: str) -> Path:
+    """A folder of ../shared; fails under CI when missing, skips elsewhere."""
+    p = SHARED / sub
+    if not p.exists():
+        if IN_CI:
+            pytest.fail(f"{p} is missing but CI=true")
+        pytest.skip(f"{p} not present")
+    return p
+
+
+async def _pg_available() -> str | None:
+    import asyncpg
+    try:
+        conn = await asyncio.wait_for(asyncpg.connect(PG_ADMIN_DSN), 5)
+    except Exception as e:  # noqa: BLE001
+        return f"{type(e).__name__}: {e}"
+    await conn.close()
+    return None
+
+
+_PG_PROBLEM: list[str | None] = []
+
+
+def pg_or_skip() -> None:
+    if not _PG_PROBLEM:
+        _PG_PROBLEM.append(asyncio.run(_pg_available()))
+    problem = _PG_PROBLEM[0]
+    if problem:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL at {PG_ADMIN_DSN} unreachable under CI=true: {problem}")
+        pytest.skip(f"PostgreSQL unreachable: {problem}")
+
+
+async def create_pg_database() -> str:
+    import asyncpg
+    name = "si_test_" + uuid.uuid4().hex[:12]
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def drop_pg_database(name: str) -> None:
+    import asyncpg
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def pg_url(dbname: str) -> str:
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{dbname}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh empty database URL, on each back end."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/inbox.db"
+        return
+    pg_or_skip()
+    name = asyncio.run(create_pg_database())
+    try:
+        yield pg_url(name)
+    finally:
+        asyncio.run(drop_pg_database(name))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/inbox.db"
+
+
+@pytest.fixture
+def pg_db_url() -> Iterator[str]:
+    pg_or_skip()
+    name = asyncio.run(create_pg_database())
+    try:
+        yield pg_url(name)
+    finally:
+        asyncio.run(drop_pg_database(name))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def make_settings(db_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    return load_settings(ROOT / "config" / "inbox.toml",
+                         {"database_url": db_url, "model_dir": str(tmp_path / "models"), **overrides})
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path) -> Any:
+    def make(db_url: str, **overrides: Any) -> Settings:
+        return make_settings(db_url, tmp_path, **overrides)
+    return make
+
+
+class KeywordClassifier:
+    """A deterministic stand-in for the model: keyword cues, fixed confidences."""
+
+    version = "fake-1"
+    labels = ["customer_care", "hr", "marketing", "pr"]
+    CUES = {"hr": ("hiring", "job", "interview", "position", "lavoro", "colloquio"),
+            "pr": ("journalist", "shares", "lawsuit", "ceo", "giornalista"),
+            "customer_care": ("order", "refund", "broken", "help", "ordine", "rimborso"),
+            "marketing": ("love", "price", "offer", "adoro", "prezzo")}
+
+    def predict(self, texts: list[str]) -> list[Any]:
+        from inbox.domain import Prediction
+        out = []
+        for t in texts:
+            low = t.lower()
+            scores = {lab: sum(c in low for c in cues) for lab, cues in self.CUES.items()}
+            best = max(scores, key=lambda k: (scores[k], k == "customer_care"))
+            conf = 0.9 if scores[best] else 0.3
+            rest = (1 - conf) / 3
+            out.append(Prediction(best, conf, {lab: conf if lab == best else rest for lab in self.labels}))
+        return out
+
+
+@pytest.fixture
+def fake_classifier() -> KeywordClassifier:
+    return KeywordClassifier()
+
+
+@pytest.fixture
+async def services(db_url: str, settings_factory: Any, clock: FakeClock, fake_classifier: KeywordClassifier
+                   ) -> AsyncIterator[Any]:
+    """Migrated database with teams, a fake classifier and a fake clock, on each back end."""
+    from inbox import migrate
+    from inbox.classification import ClassifierHolder
+    from inbox.repo import accounts
+    from inbox.service import Services
+    settings = settings_factory(db_url)
+    svc = await Services.open(settings, clock=clock)
+    await migrate.upgrade(svc.engine)
+    async with svc.engine.begin() as conn:
+        await accounts.sync_teams(settings.teams, conn=conn, now=clock.now())
+    svc.classifier = ClassifierHolder(fake_classifier)
+    await svc.ready_pipeline()
+    yield svc
+    await svc.close()

@@ -1,0 +1,100 @@
+"""The ingest pipeline end to end on SQLite and PostgreSQL: validate, dedupe, classify, route, store
+decision + item + event in one transaction; bad input to the dead-letter table."""
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from connectors.base import Mention, Reject
+from inbox.importer import read_jsonl
+from inbox.models import DeadLetter, Event, QueueItem, RoutingDecision
+from inbox.repo.export import export_rows
+
+
+def M(ext: str, text: str, **kw: Any) -> Mention:
+    return Mention(source=kw.pop("source", "test"), platform="test", external_id=ext, text=text, **kw)
+
+
+async def _count(svc: Any, model: Any) -> int:
+    async with svc.engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(model.__table__))).scalar_one())
+
+
+async def test_batch_is_routed_and_stored_once(services: Any) -> None:
+    """New mentions get one queue item, one decision and one 'routed' event each; replays add nothing."""
+    p = services.pipeline
+    batch = [M("1", "My order never arrived, please help"), M("2", "We are hiring, apply for the job"),
+             M("3", "I love the new price offer")]
+    r = await p.ingest(batch)
+    assert (r.ingested, r.duplicates, r.rejected, r.queued) == (3, 0, 0, 3)
+    assert r.teams == {"customer_care": 1, "hr": 1, "marketing": 1}
+    r2 = await p.ingest(batch + [M("1", "My order never arrived, please help")])
+    assert (r2.ingested, r2.duplicates, r2.queued) == (0, 4, 0)
+    assert await _count(services, QueueItem) == 3
+    assert await _count(services, RoutingDecision) == 3
+    assert await _count(services, Event) == 3
+
+
+async def test_low_confidence_goes_to_triage_with_watchers(services: Any) -> None:
+    """A text without cues is below the threshold and lands in triage."""
+    r = await services.pipeline.ingest([M("x", "mmm acme today")])
+    assert r.teams == {"triage": 1} and r.triaged == 1
+    async with services.engine.connect() as conn:
+        rows = [row async for row in export_rows(conn=conn)]
+    assert rows[0]["team"] == "triage"
+    assert "below the confidence threshold" in rows[0]["route_reason"]
+
+
+async def test_invalid_items_go_to_dead_letters_and_the_rest_is_ingested(services: Any) -> None:
+    """Empty text and naive timestamps are rejected with a reason; good rows still arrive."""
+    batch = [M("ok", "refund please"), M("empty", "   "),
+             M("naive", "help with my order", created_at=datetime(2026, 1, 1))]
+    r = await services.pipeline.ingest(batch, [Reject(source="test", reason="invalid JSON", raw="{", position=7)])
+    assert (r.ingested, r.rejected) == (1, 3)
+    async with services.engine.connect() as conn:
+        dl = [dict(x._mapping) for x in await conn.execute(select(DeadLetter.__table__).order_by(DeadLetter.__table__.c.id))]
+    reasons = {d["reason"] for d in dl}
+    assert {"invalid JSON", "text is empty", "created_at has no time zone"} <= reasons
+    assert any(d["line_no"] == 7 and d["raw"] == "{" for d in dl)
+
+
+async def test_reposts_are_stored_but_not_queued(services: Any) -> None:
+    """A repost is a mention with a decision but no queue item."""
+    r = await services.pipeline.ingest([M("rt1", "RT love this coffee", is_repost=True, original_external_id="o1")])
+    assert (r.ingested, r.reposts, r.queued) == (1, 1, 0)
+    assert await _count(services, QueueItem) == 0
+
+
+async def test_import_file_with_a_broken_line(services: Any) -> None:
+    """The JSON Lines reader keeps line numbers; the broken line is a dead letter with its number."""
+    data = "\n".join([json.dumps({"id": "a", "text": "my order is broken", "created_at": "2026-02-01T10:00:00Z"}),
+                      json.dumps({"id": "b", "text": "hiring: job in Milan", "lang": "it"}),
+                      "not json", json.dumps({"id": "c"})]).encode()
+    total = {"ingested": 0, "rejected": 0}
+    for good, bad, n in read_jsonl(io.BytesIO(data)):
+        r = await services.pipeline.ingest(good, bad, read=n)
+        total["ingested"] += r.ingested
+        total["rejected"] += r.rejected
+        assert r.read == 4
+    assert total == {"ingested": 2, "rejected": 2}
+    async with services.engine.connect() as conn:
+        dl = {x.line_no: x.reason for x in await conn.execute(select(DeadLetter.__table__))}
+        rows = {row["external_id"]: row async for row in export_rows(conn=conn)}
+    assert dl[3].startswith("invalid JSON") and "text" in dl[4]
+    assert rows["a"]["created_at"] == datetime(2026, 2, 1, 10, tzinfo=UTC).isoformat()
+    assert rows["b"]["lang"] == "it"
+    for key in ("label", "confidence", "team", "status", "route_reason", "routed_at"):
+        assert rows["a"][key] is not None
+
+
+async def test_language_is_detected_when_missing(services: Any) -> None:
+    """Mentions without a language tag get one detected offline."""
+    await services.pipeline.ingest([M("it1", "Il mio ordine non è mai arrivato e nessuno risponde alle email"),
+                                    M("en1", "My order never arrived and nobody answers my emails")])
+    async with services.engine.connect() as conn:
+        langs = {row["external_id"]: row["lang"] async for row in export_rows(conn=conn)}
+    assert langs == {"it1": "it", "en1": "en"}
