@@ -18,13 +18,18 @@ async def ensure(name: str, type_: str, *, conn: AsyncConnection, now: datetime)
     await conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
 
 
-async def try_lease(name: str, owner: str, *, conn: AsyncConnection, now: datetime, until: datetime) -> bool:
-    """Take the polling lease if it is free, expired or already ours. One conditional UPDATE: on
-    PostgreSQL the row lock makes concurrent takers serialise, and only one sees its WHERE hold."""
+async def try_lease(name: str, owner: str, *, conn: AsyncConnection, now: datetime, until: datetime,
+                    due_only: bool = False) -> bool:
+    """Take the polling lease if it is free, expired or already ours (and, with ``due_only``, if
+    the connector's next poll is due, so that two instances never poll one source twice in one
+    interval). One conditional UPDATE: on PostgreSQL the row lock makes concurrent takers
+    serialise, and only one of them still sees its WHERE hold."""
+    cond = [T_CONN.c.name == name,
+            or_(T_CONN.c.lease_owner.is_(None), T_CONN.c.lease_expires_at < now, T_CONN.c.lease_owner == owner)]
+    if due_only:
+        cond.append(or_(T_CONN.c.next_poll_at.is_(None), T_CONN.c.next_poll_at <= now))
     res = await conn.execute(
-        update(T_CONN).where(T_CONN.c.name == name,
-                             or_(T_CONN.c.lease_owner.is_(None), T_CONN.c.lease_expires_at < now,
-                                 T_CONN.c.lease_owner == owner))
+        update(T_CONN).where(*cond)
         .values(lease_owner=owner, lease_expires_at=until, last_poll_started_at=now, updated_at=now))
     return (res.rowcount or 0) == 1
 

@@ -1,0 +1,126 @@
+"""One poll of one connector: lease → cursor → connector.poll → pipeline (mentions + cursor in one
+transaction) → health. Connectors never touch the database; this module is where their results
+meet it. One failing connector never stalls the others: each poll is isolated."""
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import structlog
+
+from connectors.config import ConnectorSettings
+from connectors.errors import ConnectorError, PermanentError
+from connectors.http import HttpClient
+from connectors.registry import build_connector
+from inbox.ingest import CursorUpdate, LeaseLost
+from inbox.repo import connector_state
+from inbox.service import Services
+
+__all__ = ["Poller", "poll_once"]
+
+log = structlog.get_logger(__name__)
+
+LEASE_MIN = timedelta(minutes=10)
+
+
+class Poller:
+    """Polls connectors for one instance. Owns the shared HTTP client session."""
+
+    def __init__(self, svc: Services, *, http: HttpClient | None = None, sleep: Any = None) -> None:
+        self.svc = svc
+        self._session: aiohttp.ClientSession | None = None
+        self._http = http
+        self._sleep = sleep or asyncio.sleep
+
+    async def __aenter__(self) -> Poller:
+        if self._http is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=60, connect=10),
+                connector=aiohttp.TCPConnector(limit=20, limit_per_host=4, ttl_dns_cache=300),
+                auto_decompress=True)
+            self._http = HttpClient(self._session, clock=self.svc.clock.now, sleep=self._sleep,
+                                    random=random.Random())
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    @property
+    def http(self) -> HttpClient:
+        assert self._http is not None, "use Poller as an async context manager"
+        return self._http
+
+    async def poll(self, cfg: ConnectorSettings, *, due_only: bool = False) -> dict[str, Any]:
+        """Poll ``cfg`` once if this instance gets its lease; returns the summary line."""
+        svc = self.svc
+        bound = log.bind(connector=cfg.name, connector_type=cfg.type)
+        now = svc.clock.now()
+        lease_for = max(LEASE_MIN, cfg.interval * 2)
+        async with svc.engine.begin() as conn:
+            await connector_state.ensure(cfg.name, cfg.type, conn=conn, now=now)
+            got = await connector_state.try_lease(cfg.name, svc.owner, conn=conn, now=now, until=now + lease_for,
+                                                  due_only=due_only)
+            state = await connector_state.get_state(cfg.name, conn=conn) if got else None
+        if not got:
+            bound.debug("poll_skipped_lease_held_or_not_due")
+            return {"connector": cfg.name, "type": cfg.type, "skipped": True, "reason": "lease held or not due"}
+        out: dict[str, Any] = {"connector": cfg.name, "type": cfg.type, "ok": False}
+        try:
+            connector = build_connector(cfg, self.http, env=os.environ)
+            result = await connector.poll((state or {}).get("cursor"))
+            pipeline = await svc.ready_pipeline()
+            res = await pipeline.ingest(result.mentions, result.rejects,
+                                        cursor=CursorUpdate(cfg.name, svc.owner, result.cursor, len(result.mentions)),
+                                        log_event="poll_batch")
+            out.update(ok=True, fetched=len(result.mentions), requests=result.requests, pages=result.pages,
+                       **{k: v for k, v in res.summary().items() if k != "read"})
+            if result.errors:
+                out["degraded"] = [{"stream": e.stream, "kind": e.kind, "message": e.message} for e in result.errors]
+                async with svc.engine.begin() as conn:
+                    await connector_state.save_failure(cfg.name, "; ".join(f"{e.stream}: {e.message}" for e in result.errors),
+                                                       conn=conn, now=svc.clock.now(), permanent=False)
+        except LeaseLost:
+            out.update(error="lease lost to another instance; batch rolled back")
+            bound.warning("poll_lease_lost")
+        except ConnectorError as e:
+            permanent = isinstance(e, PermanentError)
+            out.update(error=str(e), permanent=permanent)
+            bound.warning("poll_failed", error=str(e), permanent=permanent)
+            async with svc.engine.begin() as conn:
+                await connector_state.save_failure(cfg.name, str(e), conn=conn, now=svc.clock.now(), permanent=permanent)
+        except Exception as e:  # one connector's bug must not stop the others
+            out.update(error=f"{type(e).__name__}: {e}")
+            bound.exception("poll_crashed")
+            async with svc.engine.begin() as conn:
+                await connector_state.save_failure(cfg.name, f"{type(e).__name__}: {e}", conn=conn,
+                                                   now=svc.clock.now(), permanent=False)
+        finally:
+            async with svc.engine.begin() as conn:
+                await connector_state.release_lease(cfg.name, svc.owner, conn=conn,
+                                                    next_poll_at=now + cfg.interval)
+                st = await connector_state.get_state(cfg.name, conn=conn)
+        if st:
+            out["health"] = {"healthy": st["healthy"], "consecutive_failures": st["consecutive_failures"],
+                             "last_success_at": st["last_success_at"], "last_error": st["last_error"],
+                             "mentions_fetched": st["mentions_fetched"]}
+        bound.info("poll_done", **{k: v for k, v in out.items() if k not in ("health", "connector", "type")})
+        return out
+
+
+async def poll_once(svc: Services, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Poll every enabled connector (or the named ones) once, concurrently."""
+    cfgs = [c for c in svc.settings.connectors if c.type != "webhook" and getattr(c, "enabled", True)]
+    if names:
+        unknown = set(names) - {c.name for c in svc.settings.connectors}
+        if unknown:
+            from inbox.errors import InputError
+            raise InputError(f"--connector: unknown connector {sorted(unknown)[0]!r}")
+        cfgs = [c for c in cfgs if c.name in names]
+    async with Poller(svc) as poller:
+        return list(await asyncio.gather(*[poller.poll(c) for c in cfgs]))
