@@ -67,6 +67,9 @@ class WorkService:
         self.check_team(user, team)
         now = self.clock.now()
         async with self.engine.begin() as conn:
+            # the user's row lock serialises this agent's own concurrent claims with each other and
+            # with the auto-assigner (which skips locked agents), so capacity is never exceeded
+            await items.lock_user(user.id, conn=conn)
             if await items.open_claims(user.id, conn=conn, now=now) >= user.capacity:
                 raise Conflict(f"{user.name} already holds {user.capacity} items (capacity)")
             item_id = await items.claim_next(team, conn=conn, user_id=user.id, owner=f"user:{user.id}", now=now,
@@ -102,7 +105,12 @@ class WorkService:
                 await self._record_correction(conn, row, event_data, user, now)
         log.info("item_" + kind, item_id=item_id, team=row["team"], user=user.name)
         self.publish([item_id])
-        return await self.get(user, item_id)
+        # the actor may no longer see the item (a transfer away): answer with its new state anyway,
+        # they just held it
+        async with self.engine.connect() as conn:
+            item = await items.get_item(item_id, conn=conn)
+        assert item is not None
+        return item
 
     async def release(self, user: UserInfo, item_id: int) -> ItemSummary:
         def fn(row: dict[str, Any], now: datetime) -> tuple[dict[str, Any], dict[str, Any], None]:
@@ -111,7 +119,7 @@ class WorkService:
             if row["assignee_id"] != user.id and user.role not in ("lead", "admin"):
                 raise Forbidden("only the assignee or a lead can release this item")
             return ({"status": ItemStatus.NEW, "assignee_id": None, "lease_owner": None,
-                     "lease_expires_at": None}, {}, None)
+                     "lease_expires_at": None, "assigned_at": None}, {}, None)
         return await self._change(user, item_id, "released", fn)
 
     async def set_status(self, user: UserInfo, item_id: int, status: str) -> ItemSummary:
@@ -125,7 +133,7 @@ class WorkService:
             if row["assignee_id"] not in (None, user.id) and old == ItemStatus.CLAIMED \
                     and (row["lease_expires_at"] or now) >= now and user.role not in ("lead", "admin"):
                 raise Conflict(f"item {item_id} is claimed by someone else")
-            v: dict[str, Any] = {"status": status, "assignee_id": user.id}
+            v: dict[str, Any] = {"status": status, "assignee_id": user.id, "assigned_at": None}
             if status == "claimed":
                 v.update(lease_owner=f"user:{user.id}", lease_expires_at=now + self.settings.server.claim_lease)
             else:
@@ -154,6 +162,11 @@ class WorkService:
             raise Invalid(f"a note is at most {MAX_NOTE} characters")
 
         def fn(row: dict[str, Any], now: datetime) -> tuple[dict[str, Any], dict[str, Any], None]:
+            if row["assignee_id"] == user.id and (row["lease_owner"] or "").startswith("auto:"):
+                # the assignee acted on an auto-assigned item: it becomes their ordinary claim and
+                # is no longer a candidate for reassignment
+                return ({"lease_owner": f"user:{user.id}", "assigned_at": None,
+                         "lease_expires_at": now + self.settings.server.claim_lease}, {"text": text}, None)
             return {}, {"text": text}, None
         return await self._change(user, item_id, "note", fn, watcher_ok=True)
 
@@ -172,7 +185,7 @@ class WorkService:
                 raise Conflict(f"item {item_id} is {row['status']}")
             first_due, resolve_due = sla.due_times(now, target)
             return ({"team": team, "status": ItemStatus.NEW, "assignee_id": None, "lease_owner": None,
-                     "lease_expires_at": None, "transfers": row["transfers"] + 1,
+                     "lease_expires_at": None, "assigned_at": None, "transfers": row["transfers"] + 1,
                      "watchers": [] if target.private else [w for w in (row["watchers"] or []) if w != team],
                      "first_response_due": first_due, "resolve_due": resolve_due, "sla_paused_at": None,
                      "first_touched_at": row["first_touched_at"] or now},

@@ -1,0 +1,102 @@
+"""Ingest benchmark: N mentions made by resampling corpus texts with unique ids, imported through
+the real pipeline on a fresh database; prints end-to-end mentions/s, classifier-only mentions/s on
+the same texts in the same run, their ratio, and peak RSS.
+
+    python bench/ingest.py --n 100000 [--database-url URL] [--batch 2000] [--corpus FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from connectors.base import Mention  # noqa: E402
+from inbox import migrate  # noqa: E402
+from inbox.logs import configure_logging  # noqa: E402
+from inbox.repo import accounts  # noqa: E402
+from inbox.service import Services  # noqa: E402
+from inbox.settings import load_settings  # noqa: E402
+
+
+def corpus_texts(paths: list[Path]) -> list[tuple[str, str | None]]:
+    out = []
+    for p in paths:
+        if p.exists():
+            for line in p.open(encoding="utf-8"):
+                if line.strip():
+                    d = json.loads(line)
+                    out.append((d["text"], d.get("lang")))
+    return out
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--batch", type=int, default=2000)
+    ap.add_argument("--database-url")
+    ap.add_argument("--dup", type=float, default=0.0, help="fraction of re-sent duplicates")
+    ap.add_argument("--corpus", action="append", type=Path)
+    args = ap.parse_args()
+    configure_logging("warning")
+    corpus = args.corpus or [ROOT / "routing_models" / "data" / "seed.jsonl",
+                             ROOT.parent / "shared" / "data" / "mentions" / "train.jsonl"]
+    texts = corpus_texts(corpus)
+    rnd = random.Random(7)
+    sample = [texts[rnd.randrange(len(texts))] for _ in range(args.n)]
+    tmp = tempfile.mkdtemp(prefix="si-bench-")
+    url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
+    settings = load_settings(ROOT / "config" / "inbox.toml", {"database_url": url, "model_dir": f"{tmp}/models",
+                                                               "log_level": "warning"})
+    svc = await Services.open(settings)
+    await migrate.upgrade(svc.engine)
+    async with svc.engine.begin() as conn:
+        await accounts.sync_teams(settings.teams, conn=conn, now=svc.clock.now())
+    await svc.install_default_model()
+    holder = await svc.load_model()
+    pipeline = await svc.ready_pipeline()
+
+    # classifier-only rate on the same texts (one process, same batches)
+    t0 = time.perf_counter()
+    for i in range(0, args.n, args.batch):
+        holder.predict([t for t, _ in sample[i:i + args.batch]])
+    clf_rate = args.n / (time.perf_counter() - t0)
+
+    mentions = [Mention(source="bench", platform="import", external_id=f"b{i}", text=t, language=lang)
+                for i, (t, lang) in enumerate(sample)]
+    ingested = 0
+    t0 = time.perf_counter()
+    for i in range(0, args.n, args.batch):
+        chunk = mentions[i:i + args.batch]
+        if args.dup:
+            chunk = chunk + rnd.sample(mentions[:i + len(chunk)], int(len(chunk) * args.dup))
+        res = await pipeline.ingest(chunk)
+        ingested += res.ingested
+    e2e = time.perf_counter() - t0
+    e2e_rate = args.n / e2e
+    await svc.close()
+    print(json.dumps({
+        "benchmark": "ingest", "n": args.n, "ingested": ingested, "database": url.split(":")[0],
+        "batch": args.batch, "end_to_end_per_s": round(e2e_rate), "classifier_only_per_s": round(clf_rate),
+        "ratio": round(e2e_rate / clf_rate, 3), "peak_rss_mb": round(peak_rss_mb(), 1),
+        "seconds": round(e2e, 1), "model_version": holder.version,
+        "env": {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()},
+    }))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
