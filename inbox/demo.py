@@ -45,8 +45,8 @@ def demo_settings(replay_base: str, overrides: dict[str, Any] | None = None) -> 
 
 
 async def start_replay(host: str = "127.0.0.1") -> tuple[web.AppRunner, str]:
-    from connectors.replay import create_replay_app, samples_root
-    runner = web.AppRunner(create_replay_app(samples_root()), access_log=None)
+    from connectors.replay import SAMPLES_DIR, create_replay_app
+    runner = web.AppRunner(create_replay_app(SAMPLES_DIR), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, 0)
     await site.start()

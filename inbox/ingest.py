@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors.base import Mention, Reject
-from inbox import sla
+from inbox import faultpoints, sla
 from inbox.classification import ClassifierHolder
 from inbox.clock import Clock
 from inbox.clusters import cluster_key
@@ -152,6 +152,7 @@ class Pipeline:
         if to_classify:
             out = await self.classifier.apredict([texts[i] for i in to_classify])
             preds = dict(zip(to_classify, out, strict=True))
+        faultpoints.reach("after_classify")
         # 4. route (pure) and build rows
         mention_rows: list[dict[str, Any]] = []
         decisions: dict[tuple[str, str], Decision] = {}
@@ -178,6 +179,7 @@ class Pipeline:
             res.ingested = len(ids)
             await self._store_routing(ids, decisions, now, res, conn=conn)
             await mentions.insert_dead_letters(dead, conn=conn)
+            faultpoints.reach("before_commit")
             if cursor is not None:
                 res.cursor_saved = await connector_state.save_success(
                     cursor.connector, cursor.owner, cursor.cursor, cursor.fetched, conn=conn, now=now)

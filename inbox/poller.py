@@ -7,7 +7,6 @@ import asyncio
 import os
 import random
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -17,6 +16,7 @@ from connectors.config import ConnectorSettings
 from connectors.errors import ConnectorError, PermanentError
 from connectors.http import HttpClient
 from connectors.registry import build_connector
+from inbox import faultpoints
 from inbox.ingest import CursorUpdate, LeaseLost
 from inbox.repo import connector_state
 from inbox.service import Services
@@ -24,8 +24,6 @@ from inbox.service import Services
 __all__ = ["Poller", "poll_once"]
 
 log = structlog.get_logger(__name__)
-
-LEASE_MIN = timedelta(minutes=10)
 
 
 class Poller:
@@ -61,7 +59,7 @@ class Poller:
         svc = self.svc
         bound = log.bind(connector=cfg.name, connector_type=cfg.type)
         now = svc.clock.now()
-        lease_for = max(LEASE_MIN, cfg.interval * 2)
+        lease_for = svc.settings.server.poll_lease
         async with svc.engine.begin() as conn:
             await connector_state.ensure(cfg.name, cfg.type, conn=conn, now=now)
             got = await connector_state.try_lease(cfg.name, svc.owner, conn=conn, now=now, until=now + lease_for,
@@ -74,6 +72,7 @@ class Poller:
         try:
             connector = build_connector(cfg, self.http, env=os.environ)
             result = await connector.poll((state or {}).get("cursor"))
+            faultpoints.reach("after_fetch")
             pipeline = await svc.ready_pipeline()
             res = await pipeline.ingest(result.mentions, result.rejects,
                                         cursor=CursorUpdate(cfg.name, svc.owner, result.cursor, len(result.mentions)),

@@ -11,7 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from connectors.config import ConnectorSettings
@@ -55,11 +56,12 @@ class ServerSettings(_Strict):
     port: int = Field(8080, ge=1, le=65535)
     secret_env: str = "INBOX_SECRET_KEY"
     claim_lease: timedelta = timedelta(minutes=15)
+    poll_lease: timedelta = timedelta(minutes=5)  # a crashed poller's connector lease expires after this
     login_attempts: int = Field(5, ge=1)
     login_window: timedelta = timedelta(minutes=15)
     secure_cookies: bool = False
 
-    _dur = field_validator("claim_lease", "login_window", mode="before")(parse_duration)
+    _dur = field_validator("claim_lease", "poll_lease", "login_window", mode="before")(parse_duration)
 
 
 class BusinessHours(_Strict):
@@ -143,20 +145,32 @@ class RuleSettings(_Strict):
 
     @field_validator("regex")
     @classmethod
-    def _regex(cls, v: str | None) -> str | None:
+    def _regex(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is not None:
+            name = info.data.get("name", "?")
             try:
-                re.compile(v)
+                rx = re.compile(v)
             except re.error as e:
-                raise ValueError(f"invalid regular expression: {e}") from e
+                raise ValueError(f"rule {name!r}: invalid regular expression: {e}") from e
+            if rx.search("") is not None:
+                raise ValueError(f"rule {name!r}: regular expression {v!r} matches the empty string "
+                                 "(it would match every mention)")
         return v
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if v is not None and (not v or any(not isinstance(k, str) or not k.strip() for k in v)):
+            raise ValueError(f"rule {info.data.get('name', '?')!r}: keywords must be non-empty strings")
+        return [k.strip() for k in v] if v is not None else None
 
     @field_validator("label")
     @classmethod
-    def _labels(cls, v: list[str] | None) -> list[str] | None:
+    def _labels(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
         for lab in v or []:
             if lab not in LABELS:
-                raise ValueError(f"unknown label {lab!r}; labels are {', '.join(LABELS)}")
+                raise ValueError(f"rule {info.data.get('name', '?')!r}: unknown label {lab!r}; "
+                                 f"labels are {', '.join(LABELS)}")
         return v
 
     @model_validator(mode="after")
@@ -167,6 +181,11 @@ class RuleSettings(_Strict):
             raise ValueError(f"rule {self.name!r} has no condition")
         if self.action == "route" and self.team is None and self.priority is None and not self.watchers:
             raise ValueError(f"rule {self.name!r} has no action (team, priority, watchers or action)")
+        if self.action == "ignore" and (self.team is not None or self.watchers):
+            raise ValueError(f"rule {self.name!r} ignores mentions, so it cannot also route them (team/watchers)")
+        if (self.min_confidence is not None and self.max_confidence is not None
+                and self.min_confidence > self.max_confidence):
+            raise ValueError(f"rule {self.name!r}: min_confidence is above max_confidence")
         return self
 
 
@@ -245,6 +264,10 @@ class Settings(BaseSettings):
                 for t in ([r.team] if r.team else []) + r.watchers:
                     if t not in known:
                         raise ValueError(f"rules[{i}] ({r.name}): team {t!r} is not defined")
+        rn = [r.name for r in self.rules]
+        dupr = {n for n in rn if rn.count(n) > 1}
+        if dupr:
+            raise ValueError(f"rules: duplicate rule names {sorted(dupr)}")
         cn = [c.name for c in self.connectors]
         dupc = {n for n in cn if cn.count(n) > 1}
         if dupc:
