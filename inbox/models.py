@@ -8,14 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from inbox.dbtypes import JSONType, UTCDateTime
 
 __all__ = ["Team", "User", "Membership", "ApiToken", "Mention", "QueueItem", "RoutingDecision",
            "Event", "Correction", "ConnectorState", "DeadLetter", "ModelVersion", "LoginAttempt",
-           "ItemStatus", "metadata"]
+           "Crisis", "Notification", "ItemStatus", "metadata"]
 
 
 def _ts(nullable: bool = True, index: bool = False) -> Any:
@@ -68,6 +68,8 @@ class Membership(SQLModel, table=True):
     __tablename__ = "membership"
     user_id: int = Field(foreign_key="user_account.id", primary_key=True, ondelete="CASCADE")
     team: str = Field(foreign_key="team.name", primary_key=True, max_length=64)
+    # round-robin position: the team-wide sequence number of this member's last auto-assignment
+    last_assigned_seq: int = 0
 
 
 class ApiToken(SQLModel, table=True):
@@ -112,6 +114,11 @@ class QueueItem(SQLModel, table=True):
     __table_args__ = (
         Index("ix_queue_item_queue", "team", "status", "priority", "first_response_due"),
         Index("ix_queue_item_assignee", "assignee_id", "status"),
+        Index("ix_queue_item_frt_sweep", "breached_first_response", "first_response_due"),
+        Index("ix_queue_item_res_sweep", "breached_resolution", "resolve_due"),
+        Index("ix_queue_item_status_created", "status", "created_at"),
+        Index("ix_queue_item_priority_created", "priority", "created_at"),
+        Index("ix_queue_item_crisis", "crisis_id"),
     )
     id: int = Field(foreign_key="mention.id", primary_key=True, ondelete="CASCADE")
     team: str = Field(foreign_key="team.name", max_length=64)
@@ -133,6 +140,7 @@ class QueueItem(SQLModel, table=True):
     transfers: int = 0
     bounces: int = 0
     crisis_id: int | None = None
+    assigned_at: datetime | None = _ts()  # set by auto-assignment; cleared when the assignee acts
     created_at: datetime | None = _ts(nullable=False, index=True)
     updated_at: datetime | None = _ts(nullable=False)
 
@@ -200,7 +208,9 @@ class ConnectorState(SQLModel, table=True):
 
 class DeadLetter(SQLModel, table=True):
     __tablename__ = "dead_letter"
+    __table_args__ = (UniqueConstraint("source", "digest", name="uq_dead_letter_source_digest"),)
     id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(max_length=64)  # sha256 of (line number, reason, raw): a replay is stored once
     source: str = Field(max_length=64, index=True)
     line_no: int | None = None
     reason: str
@@ -224,6 +234,65 @@ class LoginAttempt(SQLModel, table=True):
     name: str = Field(max_length=64, index=True)
     ok: bool = False
     created_at: datetime | None = _ts(nullable=False, index=True)
+
+
+class Crisis(SQLModel, table=True):
+    """A detected spike. At most one OPEN crisis per subject (a partial unique index), so several
+    instances running the check at once cannot open two."""
+
+    __tablename__ = "crisis"
+    __table_args__ = (
+        Index("uq_crisis_open_subject", "subject", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        Index("ix_crisis_opened_at", "opened_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)               # cluster | label
+    subject: str = Field(max_length=96)            # "cluster:<key>" or "label:<label>"
+    label: str | None = Field(default=None, max_length=32)
+    cluster_key: str | None = Field(default=None, max_length=64)
+    status: str = Field(default="open", max_length=16)   # open | closed
+    window_start: datetime | None = _ts(nullable=False)
+    window_end: datetime | None = _ts(nullable=False)
+    count: int = 0
+    baseline_mean: float = 0.0
+    baseline_std: float = 0.0
+    threshold: float = 0.0
+    item_id: int | None = None                     # the crisis queue item (a synthetic mention)
+    data: dict[str, Any] | None = _json()
+    opened_at: datetime | None = _ts(nullable=False)
+    last_spike_at: datetime | None = _ts(nullable=False)
+    closed_at: datetime | None = _ts()
+
+
+class Notification(SQLModel, table=True):
+    """The outbox and delivery log of outgoing notifications: one row per event, channel and target;
+    ``dedupe_key`` is unique so an event is enqueued once however many instances see it."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        Index("ix_notification_due", "status", "next_attempt_at"),
+        Index("ix_notification_item", "item_id", "kind"),
+        Index("ix_notification_created", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=255, unique=True)
+    kind: str = Field(max_length=32)               # high_priority | sla_breach | crisis
+    channel: str = Field(max_length=16)            # webhook | email
+    target: str = Field(max_length=1024)           # URL, or comma-separated addresses
+    item_id: int | None = None
+    crisis_id: int | None = None
+    payload: dict[str, Any] | None = _json()
+    status: str = Field(default="pending", max_length=16)  # pending | sending | delivered | failed
+    attempts: int = 0
+    next_attempt_at: datetime | None = _ts(nullable=False)
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_expires_at: datetime | None = _ts()
+    last_error: str | None = None
+    last_status: int | None = None
+    log: list[dict[str, Any]] = _json(list)
+    created_at: datetime | None = _ts(nullable=False)
+    delivered_at: datetime | None = _ts()
 
 
 metadata = SQLModel.metadata

@@ -1,6 +1,7 @@
 """Mentions, routing decisions, dead letters: the bulk write path of ingest."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -50,10 +51,15 @@ async def insert_decisions(rows: list[dict[str, Any]], *, conn: AsyncConnection)
 
 
 async def insert_dead_letters(rows: Iterable[dict[str, Any]], *, conn: AsyncConnection) -> int:
-    rows = list(rows)
-    if rows:
-        await conn.execute(T_DEAD.insert(), rows)
-    return len(rows)
+    """Store rejected input; the same rejected line or item replayed is stored once."""
+    out = []
+    for r in rows:
+        digest = hashlib.sha256(f"{r.get('line_no')}\x00{r['reason']}\x00{r['raw']}".encode()).hexdigest()
+        out.append({**r, "digest": digest})
+    if out:
+        stmt = dialect_insert(conn, T_DEAD).on_conflict_do_nothing(index_elements=["source", "digest"])
+        await conn.execute(stmt, out)
+    return len(out)
 
 
 async def dead_letters(*, conn: AsyncConnection, source: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

@@ -40,12 +40,14 @@ def upgrade() -> None:
     )
     op.create_table('dead_letter',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('digest', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('line_no', sa.Integer(), nullable=True),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('raw', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('created_at', inbox.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('source', 'digest', name='uq_dead_letter_source_digest')
     )
     with op.batch_alter_table('dead_letter', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dead_letter_source'), ['source'], unique=False)
