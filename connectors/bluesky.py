@@ -1,0 +1,196 @@
+"""Bluesky: ``app.bsky.feed.searchPosts`` with ``sort=latest``.
+
+Settings: ``query`` terms (Lucene-like syntax is passed through); ``base_url`` is the PDS or AppView
+(default ``https://bsky.social``). Auth, optional: ``handle`` + ``app_password_env`` log in with
+``com.atproto.server.createSession`` once and cache the tokens in memory (refreshed with
+``refreshSession`` on ``ExpiredToken``; createSession is limited to ~10 a day), or ``token_env``
+names a ready access token.
+
+Cursor per term: ``{"watermark": "<max indexedAt>", "seen": {uri: epoch}}``. A poll asks for
+``since = watermark - overlap`` (default 5 min) and follows ``cursor`` within the run only; the
+overlap is absorbed by the seen set. A first run takes one page.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from .base import Mention, Reject
+from .errors import ConnectorError, PayloadError, PermanentError
+from .html import collapse_whitespace
+from .http import HttpResponse
+from .normalize import parse_datetime, parse_items, require, require_text, to_iso
+from .paging import TokenPaginator
+from .polling import PollingConnector, SeenSet, Stream, StreamOutcome, clamp
+
+__all__ = ["parse_search_posts", "post_to_mention", "BlueskyConnector"]
+
+_LOGIN_BACKOFF = timedelta(hours=1)
+
+
+def post_to_mention(post: dict[str, Any], *, source: str) -> Mention:
+    """One ``postView`` → :class:`Mention`."""
+    uri = str(require(post, "uri"))
+    record = require(post, "record")
+    author = require(post, "author")
+    if not isinstance(record, dict) or not isinstance(author, dict):
+        raise PayloadError("record and author must be objects")
+    rkey = uri.rstrip("/").rsplit("/", 1)[-1]
+    actor = author.get("did") or author.get("handle")
+    langs = record.get("langs") or []
+    reply = record.get("reply") or {}
+    return Mention(
+        source=source,
+        platform="bluesky",
+        external_id=uri,
+        text=require_text(collapse_whitespace(str(record.get("text") or ""))),
+        url=f"https://bsky.app/profile/{actor}/post/{rkey}" if actor else None,
+        author_handle=author.get("handle"),
+        author_name=author.get("displayName") or None,
+        author_followers=author.get("followersCount"),
+        language=langs[0] if langs else None,
+        created_at=parse_datetime(record.get("createdAt")) or parse_datetime(post.get("indexedAt")),
+        reply_to_id=(reply.get("parent") or {}).get("uri"),
+        thread_id=(reply.get("root") or {}).get("uri"),
+        metrics={
+            "replies": post.get("replyCount"),
+            "reposts": post.get("repostCount"),
+            "likes": post.get("likeCount"),
+            "quotes": post.get("quoteCount"),
+        },
+        raw=post,
+    )
+
+
+def _posts(payload: Any) -> list[Any]:
+    posts = payload.get("posts") if isinstance(payload, dict) else None
+    if not isinstance(posts, list):
+        raise PayloadError("expected a searchPosts result with 'posts'")
+    return posts
+
+
+def parse_search_posts(payload: Any, *, source: str) -> tuple[list[Mention], list[Reject]]:
+    """A ``searchPosts`` response → (mentions, rejects)."""
+    return parse_items(_posts(payload), source, lambda p: post_to_mention(p, source=source))
+
+
+def _classify(response: HttpResponse) -> ConnectorError | str | None:
+    """An HTML 403 from the CDN is transient; everything else takes the default rules."""
+    if response.status == 403 and "html" in response.headers.get("Content-Type", ""):
+        return "retry"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class BlueskyStream(Stream):
+    term: str = ""
+
+
+class BlueskyConnector(PollingConnector[BlueskyStream]):
+    """Polls ``searchPosts`` per term, newest first, with a timestamp watermark."""
+
+    type = "bluesky"
+    default_page_size = 100
+    max_page_size = 100
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._access: str | None = self.env_secret(self.settings.token_env)
+        self._refresh: str | None = None
+        self._login_refused_at: datetime | None = None
+
+    def streams(self) -> list[BlueskyStream]:
+        return [BlueskyStream(key=term, label=term, term=term) for term in self.settings.query]
+
+    async def _login(self) -> None:
+        password = self.env_secret(self.settings.app_password_env)
+        if not (self.settings.handle and password):
+            return
+        now = self.http.now()
+        if self._login_refused_at and now - self._login_refused_at < _LOGIN_BACKOFF:
+            raise PermanentError("Bluesky login was refused recently; not retrying yet (createSession ~10/day)",
+                                 connector=self.name, status=401)
+        try:
+            payload, _ = await self._post_session(
+                "com.atproto.server.createSession", {"identifier": self.settings.handle, "password": password}
+            )
+        except PermanentError:
+            self._login_refused_at = now
+            raise
+        self._access, self._refresh = payload.get("accessJwt"), payload.get("refreshJwt")
+        self.log.info("bluesky.session_created")
+
+    async def _post_session(self, method: str, body: dict[str, Any] | None, token: str | None = None) -> tuple[Any, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await self.http.request(
+            "POST", f"{self.settings.base()}/xrpc/{method}", json_body=body, headers=headers,
+        )
+        return response.json(), response
+
+    async def _search(self, params: dict[str, str]) -> Any:
+        url = f"{self.settings.base()}/xrpc/app.bsky.feed.searchPosts"
+        if self._access is None and self._refresh is None:
+            await self._login()
+        for attempt in range(2):
+            headers = {"Authorization": f"Bearer {self._access}"} if self._access else {}
+            try:
+                payload, _ = await self.http.get_json(url, params=params, headers=headers, classify=_classify)
+                return payload
+            except PermanentError as exc:
+                if exc.status not in (400, 401) or attempt or not (self._refresh or self.settings.handle):
+                    raise
+                await self._renew()
+        raise AssertionError("unreachable")
+
+    async def _renew(self) -> None:
+        if self._refresh:
+            try:
+                payload, _ = await self._post_session("com.atproto.server.refreshSession", None, self._refresh)
+                self._access, self._refresh = payload.get("accessJwt"), payload.get("refreshJwt")
+                return
+            except PermanentError:
+                self._access = self._refresh = None
+        await self._login()
+
+    async def poll_stream(self, stream: BlueskyStream, state: dict[str, Any], started: datetime) -> StreamOutcome:
+        watermark = parse_datetime(state.get("watermark"))
+        seen = SeenSet(state.get("seen"))
+        params = {"q": stream.term, "sort": "latest", "limit": str(self.page_size)}
+        floor: datetime | None = None
+        if watermark is not None:
+            floor = watermark - self.overlap
+            params["since"] = to_iso(floor)
+        pager = TokenPaginator("cursor", max_pages=1 if watermark is None else self.max_pages)
+        mentions: list[Mention] = []
+        rejects: list[Reject] = []
+        newest = watermark
+        pages = 0
+        while not pager.done:
+            payload = await self._search({**params, **pager.params()})
+            pages += 1
+            raw = _posts(payload)
+            page, page_rejects = parse_items(raw, self.name, lambda p: post_to_mention(p, source=self.name))
+            rejects.extend(page_rejects)
+            all_old = bool(raw)
+            for mention in page:
+                indexed = parse_datetime(mention.raw.get("indexedAt")) or mention.created_at or started
+                if floor is not None and indexed < floor:
+                    continue
+                all_old = False
+                if mention.external_id in seen:
+                    continue
+                seen.add(mention.external_id, indexed.timestamp())
+                mentions.append(mention)
+                newest = indexed if newest is None or indexed > newest else newest
+            if all_old or not raw:
+                break
+            pager.advance(payload.get("cursor"))
+        new_mark = clamp(newest, started) if newest else None
+        state_out: dict[str, Any] = {}
+        if new_mark is not None:
+            state_out = {
+                "watermark": to_iso(new_mark),
+                "seen": seen.dump(limit=self.seen_limit, floor=(new_mark - self.overlap - timedelta(seconds=1)).timestamp()),
+            }
+        return StreamOutcome(mentions, state_out, rejects, pages, pager.capped and watermark is not None)

@@ -1,0 +1,152 @@
+"""Mastodon (and Mastodon-API servers): keyword search and hashtag timelines.
+
+Settings: ``query`` terms; a term starting with ``#`` reads ``/api/v1/timelines/tag/<tag>``, any
+other term ``/api/v2/search?type=statuses``. ``instances`` lists several servers to widen
+federation coverage (default: ``base_url``); the same post seen through two servers has one
+``uri`` and is returned once. ``token_env`` names a bearer token (optional).
+
+Cursor per (instance, term): ``{"min_id": "<largest status id seen>"}``, compared as integers.
+A first run takes one page without parameters; later runs walk ``min_id`` pages until an empty
+page (shared/docs/connectors.md §1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from yarl import URL
+
+from .base import Mention, Reject
+from .errors import PayloadError
+from .html import collapse_whitespace, html_to_text
+from .normalize import parse_datetime, parse_items, require, require_text
+from .paging import MinIdPaginator, id_key
+from .polling import PollingConnector, Stream, StreamOutcome
+
+__all__ = ["parse_statuses", "status_to_mention", "MastodonConnector"]
+
+
+def _handle(account: dict[str, Any], instance_host: str | None) -> str | None:
+    acct = account.get("acct") or account.get("username")
+    if not acct:
+        return None
+    if "@" in acct:
+        return str(acct)
+    domain = URL(account["url"]).host if account.get("url") else instance_host
+    return f"{acct}@{domain}" if domain else str(acct)
+
+
+def status_to_mention(status: dict[str, Any], *, source: str, instance_host: str | None = None) -> Mention:
+    """One status object → :class:`Mention` (a boost keeps its own uri, text of the original)."""
+    uri = str(require(status, "uri"))
+    reblog = status.get("reblog")
+    original = reblog if isinstance(reblog, dict) else status
+    spoiler = collapse_whitespace(original.get("spoiler_text") or "")
+    body = html_to_text(original.get("content") or "")
+    text = require_text("\n".join(part for part in (spoiler, body) if part))
+    account = status.get("account") or {}
+    return Mention(
+        source=source,
+        platform="mastodon",
+        external_id=uri,
+        text=text,
+        url=status.get("url") or original.get("url") or uri,
+        author_handle=_handle(account, instance_host),
+        author_name=account.get("display_name") or None,
+        author_followers=account.get("followers_count"),
+        language=original.get("language") or None,
+        created_at=parse_datetime(require(status, "created_at")),
+        reply_to_id=original.get("in_reply_to_id"),
+        metrics={
+            "replies": original.get("replies_count"),
+            "reposts": original.get("reblogs_count"),
+            "likes": original.get("favourites_count"),
+            **({"quotes": original["quotes_count"]} if "quotes_count" in original else {}),
+        },
+        is_repost=isinstance(reblog, dict),
+        original_external_id=str(reblog["uri"]) if isinstance(reblog, dict) and reblog.get("uri") else None,
+        edited_at=parse_datetime(original.get("edited_at")),
+        raw=status,
+    )
+
+
+def _statuses(payload: Any) -> list[Any]:
+    statuses = payload.get("statuses") if isinstance(payload, dict) else payload
+    if not isinstance(statuses, list):
+        raise PayloadError("expected a list of statuses or a search result with 'statuses'")
+    return statuses
+
+
+def parse_statuses(
+    payload: Any, *, source: str, instance_host: str | None = None
+) -> tuple[list[Mention], list[Reject]]:
+    """A ``/api/v2/search`` result or a timeline list → (mentions, rejects)."""
+    return parse_items(
+        _statuses(payload), source, lambda s: status_to_mention(s, source=source, instance_host=instance_host)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MastodonStream(Stream):
+    instance: str = ""
+    term: str = ""
+
+
+class MastodonConnector(PollingConnector[MastodonStream]):
+    """Polls search and hashtag timelines on one or more instances."""
+
+    type = "mastodon"
+    default_page_size = 40
+    max_page_size = 40
+
+    def streams(self) -> list[MastodonStream]:
+        instances = list(self.settings.instances) or [self.settings.base()]
+        return [
+            MastodonStream(key=f"{inst}|{term}", label=f"{URL(inst).host}:{term}", instance=inst, term=term)
+            for inst in instances
+            for term in self.settings.query
+        ]
+
+    def _request(self, stream: MastodonStream) -> tuple[str, dict[str, str]]:
+        params = {"limit": str(self.page_size)}
+        if stream.term.startswith("#"):
+            tag = quote(stream.term[1:], safe="")
+            return f"{stream.instance}/api/v1/timelines/tag/{tag}", params
+        params.update({"q": stream.term, "type": "statuses", "resolve": "false"})
+        return f"{stream.instance}/api/v2/search", params
+
+    async def poll_stream(self, stream: MastodonStream, state: dict[str, Any], started: datetime) -> StreamOutcome:
+        url, params = self._request(stream)
+        token = self.env_secret(self.settings.token_env)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        host = URL(stream.instance).host
+        anchor = state.get("min_id")
+        pager = MinIdPaginator(max_pages=1 if anchor is None else self.max_pages, start=anchor)
+        mentions: list[Mention] = []
+        rejects: list[Reject] = []
+        newest = anchor
+        while not pager.done:
+            payload, _ = await self.http.get_json(url, params={**params, **pager.params()}, headers=headers)
+            raw = _statuses(payload)
+            if anchor is not None:  # a server that ignores min_id must not loop us
+                raw = [s for s in raw if isinstance(s, dict) and _newer(s.get("id"), pager.anchor)]
+            page, page_rejects = parse_items(
+                raw, self.name, lambda s: status_to_mention(s, source=self.name, instance_host=host)
+            )
+            mentions.extend(page)
+            rejects.extend(page_rejects)
+            ids = [str(s["id"]) for s in raw if isinstance(s, dict) and s.get("id") is not None]
+            pager.advance(ids)
+            if ids:
+                top = max(ids, key=id_key)
+                newest = top if newest is None or id_key(top) > id_key(newest) else newest
+        capped = pager.capped and anchor is not None
+        return StreamOutcome(mentions, {"min_id": newest} if newest else {}, rejects, pager.pages, capped)
+
+
+def _newer(status_id: Any, anchor: str | None) -> bool:
+    if status_id is None:
+        return True  # let parse reject it
+    return anchor is None or id_key(str(status_id)) > id_key(anchor)

@@ -1,0 +1,203 @@
+"""Reddit: site search (``sort=new``) plus new-post and new-comment listings of subreddits.
+
+Settings: ``query`` terms (searched with ``/search?sort=new&type=link``, and matched locally,
+case-insensitively on word boundaries, against ``/r/<subs>/new`` and ``/r/<subs>/comments`` when
+``subreddits`` is set); ``base_url`` default ``https://oauth.reddit.com``. Auth: ``token_env``
+names a bearer token, or ``options.client_id_env`` + ``options.client_secret_env`` get an
+application-only token (``client_credentials``) from ``options.token_url`` (default
+``https://www.reddit.com/api/v1/access_token``), cached until it expires. ``options.user_agent``
+overrides the descriptive User-Agent Reddit requires.
+
+Cursor per stream: ``{"watermark": "<max created_utc>", "seen": {fullname: created_utc}}``. A poll
+reads the newest page, drops fullnames already seen and items older than ``watermark - overlap``
+(6 h for search, whose results arrive late; 1 h for listings), and pages older with ``after`` only
+while every child on the page is new (the PRAW stream approach, §3). A first run takes one page.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from .base import Mention, Reject
+from .errors import PayloadError
+from .html import collapse_whitespace
+from .normalize import ItemError, dump_raw, parse_datetime, parse_items, require, require_text, to_iso
+from .paging import TokenPaginator
+from .polling import PollingConnector, SeenSet, Stream, StreamOutcome, clamp
+
+__all__ = ["parse_listing", "child_to_mention", "matches_terms", "RedditConnector"]
+
+_DELETED = {"[deleted]", "[removed]"}
+
+
+def child_to_mention(child: dict[str, Any], *, source: str) -> Mention | None:
+    """One listing child (``t3`` post or ``t1`` comment) → :class:`Mention`; other kinds → None."""
+    kind = require(child, "kind")
+    if kind not in ("t1", "t3"):
+        return None
+    data = require(child, "data")
+    name = str(require(data, "name"))
+    if kind == "t3":
+        body = str(data.get("selftext") or "")
+        title = str(require(data, "title"))
+        text = title if body in _DELETED or not body else f"{title}\n{body}"
+    else:
+        body = str(data.get("body") or "")
+        text = body
+    crosspost = data.get("crosspost_parent")
+    edited = data.get("edited")
+    permalink = data.get("permalink")
+    author = data.get("author")
+    return Mention(
+        source=source,
+        platform="reddit",
+        external_id=name,
+        text=require_text(collapse_whitespace(text)),
+        url=f"https://www.reddit.com{permalink}" if permalink else None,
+        author_handle=author,
+        author_name=author,
+        created_at=parse_datetime(require(data, "created_utc")),
+        reply_to_id=data.get("parent_id") if kind == "t1" else None,
+        thread_id=data.get("link_id") if kind == "t1" else name,
+        metrics={
+            key: data[key] for key in ("score", "ups", "upvote_ratio", "num_comments") if key in data
+        } | {"subreddit": data.get("subreddit")},
+        is_repost=bool(crosspost),
+        original_external_id=str(crosspost) if crosspost else None,
+        edited_at=parse_datetime(edited) if edited not in (None, False, True) else None,
+        deleted=author == "[deleted]" or body in _DELETED,
+        raw=child,
+    )
+
+
+def _listing(payload: Any) -> tuple[list[Any], str | None]:
+    if not isinstance(payload, dict) or payload.get("kind") != "Listing" or not isinstance(payload.get("data"), dict):
+        raise PayloadError("expected a Listing")
+    children = payload["data"].get("children")
+    if not isinstance(children, list):
+        raise PayloadError("Listing has no children list")
+    return children, payload["data"].get("after")
+
+
+def parse_listing(payload: Any, *, source: str) -> tuple[list[Mention], list[Reject]]:
+    """A ``Listing`` → (mentions, rejects)."""
+    children, _ = _listing(payload)
+    return parse_items(children, source, lambda c: child_to_mention(c, source=source))
+
+
+def matches_terms(text: str, terms: list[str]) -> bool:
+    """Local brand matching for listings: any term, case-insensitive, on word boundaries."""
+    for term in terms:
+        needle = term.lstrip("#").strip('"')
+        if needle and re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", text, re.IGNORECASE):
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class RedditStream(Stream):
+    path: str = ""
+    query: str | None = None
+    local_match: bool = False
+
+
+class RedditConnector(PollingConnector[RedditStream]):
+    """Polls search and subreddit listings with a seen set and a ``created_utc`` watermark."""
+
+    type = "reddit"
+    default_page_size = 100
+    max_page_size = 100
+    default_overlap = timedelta(hours=6)
+    listing_overlap = timedelta(hours=1)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._token: str | None = self.env_secret(self.settings.token_env)
+        self._token_expires: datetime | None = None
+
+    def streams(self) -> list[RedditStream]:
+        streams = [
+            RedditStream(key=f"search:{term}", label=f"search:{term}", path="/search", query=term)
+            for term in self.settings.query
+        ]
+        if self.settings.subreddits:
+            subs = "+".join(self.settings.subreddits)
+            for listing in ("new", "comments"):
+                streams.append(RedditStream(
+                    key=f"{listing}:{subs}", label=f"r/{subs}/{listing}", path=f"/r/{subs}/{listing}",
+                    local_match=True,
+                ))
+        return streams
+
+    async def _headers(self) -> dict[str, str]:
+        headers = {"User-Agent": str(self.settings.options.get("user_agent", "social-inbox:connectors:0.1"))}
+        options = self.settings.options
+        client_id = self.env_secret(options.get("client_id_env"))
+        secret = self.env_secret(options.get("client_secret_env"))
+        now = self.http.now()
+        if client_id and secret and (self._token is None or (self._token_expires and now >= self._token_expires)):
+            auth = aiohttp.BasicAuth(client_id, secret).encode()
+            response = await self.http.request(
+                "POST", str(options.get("token_url", "https://www.reddit.com/api/v1/access_token")),
+                data={"grant_type": "client_credentials"}, headers={**headers, "Authorization": auth},
+            )
+            body = response.json()
+            self._token = body.get("access_token")
+            self._token_expires = now + timedelta(seconds=float(body.get("expires_in", 3600)) - 60)
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        return headers
+
+    async def poll_stream(self, stream: RedditStream, state: dict[str, Any], started: datetime) -> StreamOutcome:
+        watermark = parse_datetime(state.get("watermark"))
+        seen = SeenSet(state.get("seen"))
+        overlap = self.overlap if stream.query else (self.settings.overlap or self.listing_overlap)
+        floor = watermark - overlap if watermark else None
+        params = {"limit": str(self.page_size), "raw_json": "1"}
+        if stream.query:
+            params.update({"q": stream.query, "sort": "new", "type": "link"})
+        pager = TokenPaginator("after", max_pages=1 if watermark is None else self.max_pages)
+        headers = await self._headers()
+        mentions: list[Mention] = []
+        rejects: list[Reject] = []
+        newest = watermark
+        pages = 0
+        while not pager.done:
+            payload, _ = await self.http.get_json(
+                f"{self.settings.base()}{stream.path}", params={**params, **pager.params()}, headers=headers,
+            )
+            pages += 1
+            children, after = _listing(payload)
+            all_new = bool(children)
+            for position, child in enumerate(children):
+                try:
+                    mention = child_to_mention(child, source=self.name)
+                except (ItemError, KeyError, TypeError, ValueError) as exc:
+                    rejects.append(Reject(self.name, str(exc), dump_raw(child), position))
+                    continue
+                if mention is None:
+                    continue
+                created = mention.created_at or started
+                if mention.external_id in seen or (floor is not None and created < floor):
+                    all_new = False
+                    continue
+                seen.add(mention.external_id, created.timestamp())
+                newest = created if newest is None or created > newest else newest
+                if stream.local_match and not matches_terms(mention.text, list(self.settings.query)):
+                    continue
+                mentions.append(mention)
+            if not all_new:
+                break
+            pager.advance(after)
+        new_mark = clamp(newest, started) if newest else None
+        state_out: dict[str, Any] = {}
+        if new_mark is not None:
+            state_out = {
+                "watermark": to_iso(new_mark),
+                "seen": seen.dump(limit=self.seen_limit, floor=(new_mark - overlap - timedelta(hours=1)).timestamp()),
+            }
+        return StreamOutcome(mentions, state_out, rejects, pages, pager.capped and watermark is not None)

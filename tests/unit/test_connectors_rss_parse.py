@@ -1,0 +1,60 @@
+"""Feeds: identity rules, Google Alerts unwrapping, malformed feeds as rejects."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from connectors.replay import SAMPLES_DIR
+from connectors.rss import parse_feed, unwrap_google_redirect
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "connectors"
+
+
+def test_identity_guid_then_link_then_hash() -> None:
+    """guid first, then link, then a hash of title+date; an empty item is rejected."""
+    mentions, rejects = parse_feed((FIXTURES / "feed_identity.xml").read_bytes(), source="news")
+    ids = [m.external_id for m in mentions]
+    assert ids[0] == "urn:blog:a" and ids[1] == "https://blog.example/b" and ids[2].startswith("sha256:")
+    assert mentions[1].text == "Link only\nLumetta B & more"
+    assert mentions[0].created_at is not None and mentions[0].created_at.tzinfo is not None
+    assert len(rejects) == 1 and rejects[0].position == 3
+
+
+def test_malformed_feed_is_one_reject() -> None:
+    """A feed that is not well-formed XML becomes a single reject carrying the body."""
+    body = (FIXTURES / "feed_malformed.xml").read_bytes()
+    mentions, rejects = parse_feed(body, source="news")
+    assert mentions == [] and len(rejects) == 1 and "malformed feed" in rejects[0].reason
+    assert "Lumetta news" in rejects[0].raw
+
+
+def test_html_error_page_is_rejected() -> None:
+    """An HTML error page served with 200 is not a feed."""
+    mentions, rejects = parse_feed(b"<html><body><h1>502 Bad Gateway</h1></body></html>", source="news",
+                                   content_type="text/html")
+    assert not mentions and len(rejects) == 1 and "feed" in rejects[0].reason
+
+
+def test_google_alerts_links_unwrapped_and_markup_stripped() -> None:
+    """Alert links point at the article, titles and content lose their <b> markup."""
+    body = (SAMPLES_DIR / "rss" / "google_alerts_lumetta.atom.xml").read_bytes()
+    mentions, rejects = parse_feed(body, source="alerts")
+    assert not rejects and len(mentions) == 3
+    assert mentions[0].url == "https://caffeblog.example/2026/03/lumetta-duetto-recensione"
+    assert mentions[0].external_id == "tag:google.com,2013:googlealerts/feed:900000000000000001"
+    assert all("<b>" not in m.text and "&nbsp;" not in m.text for m in mentions)
+    assert mentions[2].text.startswith("Lumetta Aria won't turn on")
+
+
+def test_unwrap_leaves_other_links() -> None:
+    """Only google.com/url redirects are unwrapped."""
+    assert unwrap_google_redirect("https://www.google.com/url?rct=j&url=https://a.example/x&ct=ga") == "https://a.example/x"
+    assert unwrap_google_redirect("https://example.com/url?url=https://evil.example") == "https://example.com/url?url=https://evil.example"
+
+
+def test_rss_language_and_atom_xml_lang() -> None:
+    """RSS <language> and Atom xml:lang become the mention language; raw is JSON-safe."""
+    rss, _ = parse_feed((SAMPLES_DIR / "rss" / "economia_it.rss.xml").read_bytes(), source="n")
+    atom, _ = parse_feed((SAMPLES_DIR / "rss" / "business_en.atom.xml").read_bytes(), source="n")
+    assert {m.language for m in rss} == {"it"} and {m.language for m in atom} == {"en"}
+    assert atom[1].edited_at is not None and "fragile & the app" in atom[1].text
+    assert all(not any(k.endswith("_parsed") for k in m.raw) for m in rss + atom)
