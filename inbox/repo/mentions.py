@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inbox.repo._bulk import bulk_insert
 from inbox.repo._common import T_DEAD, T_DECISION, T_MENTION, dialect_insert
 
 __all__ = ["existing_keys", "insert_mentions", "insert_decisions", "insert_dead_letters"]
@@ -34,20 +35,13 @@ async def existing_keys(keys: Sequence[tuple[str, str]], *, conn: AsyncConnectio
 async def insert_mentions(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> dict[tuple[str, str], int]:
     """Insert idempotently on (source, external_id); returns the ids of the rows actually inserted,
     keyed by (source, external_id). Rows already stored are skipped, not updated."""
-    out: dict[tuple[str, str], int] = {}
-    for i in range(0, len(rows), _CHUNK):
-        stmt = (dialect_insert(conn, T_MENTION)
-                .on_conflict_do_nothing(index_elements=["source", "external_id"])
-                .returning(T_MENTION.c.id, T_MENTION.c.source, T_MENTION.c.external_id))
-        res = await conn.execute(stmt, rows[i:i + _CHUNK])
-        for mid, src, ext in res:
-            out[(src, ext)] = mid
-    return out
+    got = await bulk_insert(conn, T_MENTION, rows, conflict=["source", "external_id"],
+                            returning=["id", "source", "external_id"])
+    return {(src, ext): int(mid) for mid, src, ext in got}
 
 
 async def insert_decisions(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> None:
-    if rows:
-        await conn.execute(T_DECISION.insert(), rows)
+    await bulk_insert(conn, T_DECISION, rows)
 
 
 async def insert_dead_letters(rows: Iterable[dict[str, Any]], *, conn: AsyncConnection) -> int:
