@@ -115,7 +115,7 @@ class HttpResponse:
         """The body as JSON, or :class:`PayloadError`."""
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurd nesting
             raise PayloadError(f"invalid JSON: {exc}", url=self.url, status=self.status) from exc
 
     def text(self) -> str:
@@ -285,7 +285,7 @@ class HttpScope:
             return None
         try:
             decode(response.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurd nesting
             return PayloadError(
                 f"undecodable body: {exc}", connector=self.connector, url=_display(URL(response.url), self.redact),
                 status=response.status,

@@ -35,6 +35,13 @@ def parse_datetime(value: Any) -> datetime | None:
         return None
     if isinstance(value, bool):
         raise ItemError(f"not a date: {value!r}")
+    try:
+        return _parse_datetime(value)
+    except (OverflowError, OSError):  # absurd epochs and years: one bad item, not a failed poll
+        raise ItemError(f"date out of range: {str(value)[:64]!r}") from None
+
+
+def _parse_datetime(value: Any) -> datetime:
     if isinstance(value, datetime):
         when = value
     elif isinstance(value, (int, float)):

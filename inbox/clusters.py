@@ -5,8 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
 
-__all__ = ["cluster_key", "shingles", "jaccard"]
+import numpy as np
+
+__all__ = ["cluster_key", "shingles", "jaccard", "minhash_signatures", "near_duplicate_groups"]
 
 _URL = re.compile(r"https?://\S+|www\.\S+|\{link\}")
 _HANDLE = re.compile(r"(?<!\w)@[\w.]+")
@@ -16,9 +20,11 @@ _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 
 
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
 def _norm(text: str) -> str:
-    t = unicodedata.normalize("NFKD", text)
-    t = "".join(c for c in t if not unicodedata.combining(c)).lower()
+    t = text.lower() if text.isascii() else _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()
     t = _RT.sub("", t)
     t = _URL.sub(" ", t)
     t = _HANDLE.sub(" ", t)
@@ -43,3 +49,81 @@ def shingles(text: str, k: int = 3) -> set[str]:
 
 def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
+
+
+_NUM_PERM = 64
+_BANDS = 16  # 16 bands of 4 rows: pairs above Jaccard ~0.5 become candidates with high probability
+_rng = np.random.default_rng(0x5EED)
+_A = (_rng.integers(1, 2**63 - 1, _NUM_PERM, dtype=np.uint64) | np.uint64(1))
+_B = _rng.integers(0, 2**63 - 1, _NUM_PERM, dtype=np.uint64)
+
+
+def _shingle_hashes(sh: set[str]) -> np.ndarray:
+    return np.fromiter((int.from_bytes(hashlib.blake2b(x.encode(), digest_size=8).digest(), "little")
+                        for x in sh), dtype=np.uint64, count=len(sh))
+
+
+def minhash_signatures(sets: Sequence[set[str]]) -> np.ndarray:
+    """One row of 64 min-hashes per shingle set (multiply-shift hashing, a fixed seed)."""
+    out = np.full((len(sets), _NUM_PERM), np.iinfo(np.uint64).max, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i, sh in enumerate(sets):
+            if sh:
+                h = _shingle_hashes(sh)
+                out[i] = ((_A[:, None] * h[None, :] + _B[:, None]) >> np.uint64(16)).min(axis=1)
+    return out
+
+
+def near_duplicate_groups(texts: Sequence[str], threshold: float = 0.5, *,
+                          keys: Sequence[str | None] | None = None) -> list[list[int]]:
+    """Indexes of ``texts`` grouped by near-duplication: MinHash LSH proposes pairs, the exact
+    Jaccard of their word 3-shingles (>= ``threshold``) confirms them, union-find joins them.
+    Texts sharing a non-null entry of ``keys`` (cluster_key) are joined too. Every text appears in
+    exactly one group; groups are returned largest first. Pure."""
+    n = len(texts)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+
+    sets = [shingles(t) for t in texts]
+    sigs = minhash_signatures(sets)
+    rows = _NUM_PERM // _BANDS
+    for b in range(_BANDS):
+        buckets: dict[bytes, list[int]] = defaultdict(list)
+        band = sigs[:, b * rows:(b + 1) * rows]
+        for i in range(n):
+            if sets[i] and sets[i] != {""}:
+                buckets[band[i].tobytes()].append(i)
+        for members in buckets.values():
+            reps: list[int] = []  # one text per group met in this bucket (at most 8 compared)
+            for j in members:
+                rj = find(j)
+                if any(find(r) == rj for r in reps):
+                    continue
+                for r in reps[:8]:
+                    if jaccard(sets[r], sets[j]) >= threshold:
+                        union(r, j)
+                        break
+                else:
+                    reps.append(j)
+    if keys is not None:
+        first_of: dict[str, int] = {}
+        for i, k in enumerate(keys):
+            if k:
+                if k in first_of:
+                    union(first_of[k], i)
+                else:
+                    first_of[k] = i
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        groups[find(i)].append(i)
+    return sorted(groups.values(), key=lambda g: (-len(g), g[0]))

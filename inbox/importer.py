@@ -6,11 +6,13 @@ import csv
 import hashlib
 import io
 import json
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from connectors.base import Mention, Reject
+from inbox.ingest import _validate
 
 __all__ = ["parse_record", "read_jsonl", "read_csv", "MAX_LINE"]
 
@@ -29,13 +31,24 @@ def _depth(o: Any, d: int = 0) -> int:
 
 
 def _parse_time(v: Any) -> datetime:
+    # every failure is a ValueError (a dead letter), never OverflowError/OSError (a crash of the import)
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return datetime.fromtimestamp(float(v), UTC)
+        try:
+            if not math.isfinite(v):
+                raise ValueError(f"created_at {v!r} is not a finite number")
+            return datetime.fromtimestamp(float(v), UTC)
+        except (OverflowError, OSError):
+            raise ValueError(f"created_at {str(v)[:40]} is out of range") from None
     if not isinstance(v, str):
         raise ValueError("created_at must be an ISO 8601 string")
     s = v.strip().replace("Z", "+00:00")
-    dt = datetime.fromisoformat(s)
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    if len(s) > 64:
+        raise ValueError("created_at is not an ISO 8601 time (too long)")
+    try:
+        dt = datetime.fromisoformat(s)
+        return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"created_at {s!r} is out of range") from None
 
 
 def _opt_str(d: dict[str, Any], key: str, limit: int = 2048) -> str | None:
@@ -68,12 +81,35 @@ def parse_record(d: Any, *, default_source: str = "import") -> Mention:
     if followers is not None and (not isinstance(followers, int) or isinstance(followers, bool) or followers < 0):
         raise ValueError("author_followers must be a non-negative integer")
     platform = _opt_str(d, "platform", 32) or "import"
-    return Mention(source=source, platform=platform, external_id=str(ext), text=text,
+    m = Mention(source=source, platform=platform, external_id=str(ext), text=text,
                    url=_opt_str(d, "url"), author_handle=_opt_str(d, "author", 256),
                    author_name=_opt_str(d, "author_name", 256), author_followers=followers,
                    language=_opt_str(d, "lang", 16), created_at=created_at,
                    is_repost=bool(d.get("is_repost", False)),
                    original_external_id=_opt_str(d, "original_external_id", 512), raw=d)
+    # the pipeline's own checks, here, so that the dead letter carries the line number
+    problem = _validate(m)
+    if problem:
+        raise ValueError(problem)
+    return m
+
+
+def _bounded_lines(stream: IO[bytes], limit: int) -> Iterator[tuple[bytes, bool]]:
+    """(line, too_long) per line, never holding more than ``limit`` bytes of one line in memory:
+    a longer line yields its first 4 KiB and True, the rest is skipped in bounded chunks."""
+    while True:
+        raw = stream.readline(limit + 1)
+        if not raw:
+            return
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            head = raw[:4096]
+            while True:
+                rest = stream.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield head, True
+        else:
+            yield raw, False
 
 
 def read_jsonl(stream: IO[bytes], *, source: str = "import", batch_size: int = 2000
@@ -82,10 +118,10 @@ def read_jsonl(stream: IO[bytes], *, source: str = "import", batch_size: int = 2
     good: list[Mention] = []
     bad: list[Reject] = []
     n = 0
-    for lineno, raw in enumerate(stream, start=1):
-        if len(raw) > MAX_LINE:
+    for lineno, (raw, too_long) in enumerate(_bounded_lines(stream, MAX_LINE), start=1):
+        if too_long:
             bad.append(Reject(source=source, reason=f"line longer than {MAX_LINE} bytes",
-                              raw=raw[:4096].decode("utf-8", "replace"), position=lineno))
+                              raw=raw.decode("utf-8", "replace"), position=lineno))
             n += 1
         elif raw.strip():
             n += 1

@@ -4,12 +4,15 @@ the connector's new cursor when there is one. Invalid items go to the dead-lette
 the batch goes on. Duplicates on (source, external_id) are skipped, so a batch can be replayed."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -86,15 +89,55 @@ def _validate(m: Mention) -> str | None:
     return None
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL (PostgreSQL text/jsonb) and lone surrogates (UTF-8)
+_MAX_RAW_DEPTH = 64
+_STR_FIELDS = ("source", "platform", "external_id", "text", "url", "author_handle", "author_name", "language",
+               "reply_to_id", "thread_id", "original_external_id")
+
+
+def _clean(s: str) -> str:
+    """Text every back end stores: NUL removed, lone surrogates replaced by U+FFFD."""
+    return _UNSTORABLE.sub(lambda c: "" if c.group() == "\x00" else "\ufffd", s) if _UNSTORABLE.search(s) else s
+
+
+def _storable(m: Mention) -> Mention:
+    """``m``, or a cleaned copy when a text field holds NUL or a lone surrogate (a hostile source
+    must not fail the whole batch, forever, on one item)."""
+    bad = {f: _clean(v) for f in _STR_FIELDS if isinstance(v := getattr(m, f), str) and _UNSTORABLE.search(v)}
+    return dataclasses.replace(m, **bad) if bad else m
+
+
+def _sanitize(o: Any, depth: int = 0) -> Any:
+    if depth > _MAX_RAW_DEPTH:
+        return "(nested too deeply)"
+    if isinstance(o, str):
+        return _clean(o)
+    if isinstance(o, dict):
+        return {_clean(str(k)): _sanitize(v, depth + 1) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_sanitize(v, depth + 1) for v in o]
+    if isinstance(o, int) and not isinstance(o, bool) and not -(2 ** 63) <= o < 2 ** 64:
+        return str(o)
+    return o
+
+
 def _raw_json(raw: Any) -> Any:
+    # serialised as the storage layer will (orjson): what it refuses (lone surrogates, nesting
+    # deeper than its limit, huge integers) and what PostgreSQL's jsonb refuses (\u0000) is cleaned
     if raw is None:
         return None
     try:
-        s = json.dumps(raw, default=str)
-    except (TypeError, ValueError):
-        return {"repr": repr(raw)[:MAX_RAW]}
+        s = orjson.dumps(raw, default=str)
+    except TypeError:
+        raw = _sanitize(raw)
+        try:
+            s = orjson.dumps(raw, default=str)
+        except TypeError:
+            return {"repr": _clean(repr(raw)[:MAX_RAW])}
     if len(s) > MAX_RAW:
-        return {"truncated": True, "head": s[:MAX_RAW]}
+        return {"truncated": True, "head": s[:MAX_RAW].decode("utf-8", "replace")}
+    if b"\\u0000" in s:
+        raw = _sanitize(raw)
     return raw if isinstance(raw, (dict, list)) else {"value": raw}
 
 
@@ -115,12 +158,13 @@ class Pipeline:
                      log_event: str = "ingest_batch") -> IngestResult:
         res = IngestResult(read=read if read is not None else len(batch) + len(rejects))
         now = self.clock.now()
-        dead = [{"source": r.source[:64], "line_no": r.position, "reason": r.reason[:2000],
-                 "raw": r.raw[:MAX_RAW], "created_at": now} for r in rejects]
+        dead = [{"source": _clean(r.source[:64]), "line_no": r.position, "reason": _clean(r.reason[:2000]),
+                 "raw": _clean(r.raw[:MAX_RAW]), "created_at": now} for r in rejects]
         # 1. validate and dedupe within the batch
         seen: set[tuple[str, str]] = set()
         good: list[Mention] = []
         for i, m in enumerate(batch):
+            m = _storable(m)
             problem = _validate(m)
             if problem:
                 dead.append({"source": (m.source or "?")[:64], "line_no": i, "reason": problem,

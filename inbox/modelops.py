@@ -10,7 +10,7 @@ import structlog
 
 from inbox.errors import Conflict, InputError, NotFound
 
-__all__ = ["ensure_default_artifact", "train_rows", "train_and_save", "evaluate_file", "gate"]
+__all__ = ["ensure_default_artifact", "train_rows", "train_and_save", "evaluate_file", "gate", "require", "promote_version"]
 
 log = structlog.get_logger(__name__)
 
@@ -93,3 +93,27 @@ def require(version_row: dict[str, Any] | None, version: str) -> dict[str, Any]:
     if version_row is None:
         raise NotFound(f"no model version {version!r}")
     return version_row
+
+
+async def promote_version(svc: Any, version: str, held_out: str | None = None, force: bool = False) -> bool:
+    """Make ``version`` the active model, gated: refused (Conflict) when its macro-F1 on the
+    held-out file (default: the seed corpus) is worse than the current model's, unless ``force``.
+    The shared logic of ``social-inbox model promote`` and the admin page. Swapping the live model
+    of a running server is the caller's job (``await svc.load_model()``)."""
+    import asyncio
+
+    from inbox.repo import model_versions
+    async with svc.engine.connect() as conn:
+        cand = require(await model_versions.get_version(version, conn=conn), version)
+        cur = await model_versions.active_version(conn=conn)
+    if cur is not None and cur["version"] != version and not force:
+        from routing_models.data import SEED_PATH
+        data = held_out or str(SEED_PATH)
+        loop = asyncio.get_running_loop()
+        a = await loop.run_in_executor(None, evaluate_file, Path(cur["path"]), data)
+        b = await loop.run_in_executor(None, evaluate_file, Path(cand["path"]), data)
+        gate(a, b)
+    async with svc.engine.begin() as conn:
+        await model_versions.promote(version, conn=conn, now=svc.clock.now())
+    log.info("model_promoted", model_version=version, forced=force)
+    return True

@@ -145,6 +145,12 @@ class QueueItem(SQLModel, table=True):
     updated_at: datetime | None = _ts(nullable=False)
 
 
+# the claim order as an index: claim_next walks it and stops at the first unlocked row
+Index("ix_queue_item_claim", QueueItem.__table__.c.team, QueueItem.__table__.c.status,  # type: ignore[attr-defined]
+      QueueItem.__table__.c.priority.desc(), QueueItem.__table__.c.first_response_due,  # type: ignore[attr-defined]
+      QueueItem.__table__.c.id)  # type: ignore[attr-defined]
+
+
 class RoutingDecision(SQLModel, table=True):
     __tablename__ = "routing_decision"
     id: int | None = Field(default=None, primary_key=True)

@@ -4,30 +4,98 @@ owning team is private. Pure functions: no I/O, no clock."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from inbox.domain import Decision, Prediction
 from inbox.settings import RoutingSettings, RuleSettings
 
-__all__ = ["MentionFacts", "Router", "urgency_score"]
+__all__ = ["MentionFacts", "Router", "urgency_score", "negative_cue", "priority_with_reasons", "fold"]
 
-_URGENT = re.compile(
-    r"\b(urgent[ei]?|urgently|asap|immediately|emergency|subito|immediatamente|emergenza|"
-    r"scandal[oe]?|lawsuit|class action|denuncia|diffida|boycott|boicott\w*|"
-    r"disgusting|vergogna|schifo|truffa|scam|fraud|dangerous|pericolos\w+|fire|incendio|"
-    r"injur\w+|ferit\w+)\b", re.IGNORECASE)
+_TOKEN = re.compile(r"\w+(?:-\w+)?")
+
+
+class _Cues:
+    """A cue lexicon matched on folded text by set lookups (whole words), prefixes and phrases:
+    far cheaper than one big alternation regex on the ingest hot path."""
+
+    def __init__(self, words: str, prefixes: tuple[str, ...] = (), phrases: tuple[str, ...] = ()) -> None:
+        self.words = frozenset(words.split())
+        self.prefixes = prefixes
+        self.phrases = phrases
+
+    def first(self, folded: str) -> str | None:
+        for ph in self.phrases:
+            if ph in folded:
+                return ph
+        tokens = _TOKEN.findall(folded)
+        if self.words.isdisjoint(tokens) and not self.prefixes:
+            return None
+        for tok in tokens:
+            if tok in self.words or (self.prefixes and tok.startswith(self.prefixes)):
+                return str(tok)
+        return None
+
+
+_URGENT = _Cues(
+    "urgent urgente urgenti urgently asap immediately emergency subito immediatamente emergenza scandal "
+    "scandalo scandale lawsuit denuncia diffida boycott disgusting vergogna schifo truffa scam fraud "
+    "dangerous fire incendio", prefixes=("boicott", "pericolos", "injur", "ferit"), phrases=("class action",))
+# strong negative sentiment without urgency (EN and IT)
+_NEGATIVE = _Cues(
+    "terrible awful worst horrible horrendous useless unacceptable pathetic ridiculous furious angry ripoff "
+    "rip-off garbage rubbish hate incompetent pessimo pessima pessimi pessime orribile orribili schifoso "
+    "schifosa schifosi schifose vergognoso vergognosa vergognosi vergognose inaccettabile inaccettabili "
+    "deluso delusa delusi deluse delusione ridicolo ridicola ridicoli ridicole furioso furiosa furiosi "
+    "furiose arrabbiato arrabbiata arrabbiati arrabbiate inutile inutili odio incompetenti ladri "
+    "disservizio vergognatevi", prefixes=("disappoint",), phrases=("never again", "mai piu"))
+
+
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, accents removed: 'È già' -> 'e gia'. Keywords and text are compared folded."""
+    if text.isascii():  # the common case costs one C call
+        return text.lower()
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
 
 
 def urgency_score(text: str) -> int:
     """0, 1 or 2 from urgency and strong negative cues (EN and IT) and shouting."""
-    score = 1 if _URGENT.search(text) else 0
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7:
+    score = 1 if _URGENT.first(fold(text)) else 0
+    n_alpha = sum(map(str.isalpha, text))
+    if n_alpha >= 12 and sum(map(str.isupper, text)) / n_alpha > 0.7:
         score += 1
     if "!!!" in text:
         score += 1
     return min(score, 2)
+
+
+def negative_cue(text: str) -> str | None:
+    """The first strong negative-sentiment word (EN or IT), or None."""
+    return _NEGATIVE.first(fold(text))
+
+
+def priority_with_reasons(text: str, reach: int | None, high_reach: int = 10_000) -> tuple[int, list[str]]:
+    """Base priority (1 normal, up to 3 urgent) and the reasons that raised it."""
+    p, reasons = 1, []
+    u = urgency_score(text)
+    if u:
+        cue = _URGENT.first(fold(text))
+        p += u
+        reasons.append(f"urgency cues{' (' + cue + ')' if cue else ''} +{u}")
+    neg = negative_cue(text)
+    if neg and not u:
+        p += 1
+        reasons.append(f"negative sentiment ({neg}) +1")
+    if reach is not None and reach >= high_reach:
+        p += 1
+        reasons.append(f"author reach {reach} >= {high_reach} +1")
+    if p > 3:
+        reasons.append("capped at 3")
+    return min(p, 3), reasons
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,38 +115,65 @@ class _CompiledRule:
 
     def __init__(self, rule: RuleSettings) -> None:
         self.rule = rule
-        self.kw = (re.compile(r"(?<!\w)(" + "|".join(re.escape(k) for k in rule.keywords) + r")(?!\w)",
-                              re.IGNORECASE) if rule.keywords else None)
+        self.kw = (re.compile(r"(?<!\w)(" + "|".join(re.escape(fold(k)) for k in rule.keywords) + r")(?!\w)")
+                   if rule.keywords else None)
         self.rx = re.compile(rule.regex, re.IGNORECASE) if rule.regex else None
         self.authors = {a.lower().lstrip("@") for a in rule.author or []}
 
-    def matches(self, m: MentionFacts, p: Prediction | None) -> bool:
+    def match(self, m: MentionFacts, p: Prediction | None, folded: str) -> dict[str, Any] | None:
+        """None when a condition fails, else the evidence of each condition that held."""
         r = self.rule
-        if r.source is not None and m.source not in r.source:
-            return False
-        if r.platform is not None and m.platform not in r.platform:
-            return False
-        if r.author is not None and (m.author or "").lower().lstrip("@") not in self.authors:
-            return False
-        if r.lang is not None and (m.lang or "") not in r.lang:
-            return False
-        if self.kw is not None and not self.kw.search(m.text):
-            return False
-        if self.rx is not None and not self.rx.search(m.text):
-            return False
-        if r.label is not None and (p is None or p.label not in r.label):
-            return False
-        if r.min_confidence is not None and (p is None or p.confidence < r.min_confidence):
-            return False
-        if r.max_confidence is not None and (p is None or p.confidence > r.max_confidence):
-            return False
-        if r.min_reach is not None and (m.reach or 0) < r.min_reach:
-            return False
-        return True
+        ev: dict[str, Any] = {}
+        if r.source is not None:
+            if m.source not in r.source:
+                return None
+            ev["source"] = m.source
+        if r.platform is not None:
+            if m.platform not in r.platform:
+                return None
+            ev["platform"] = m.platform
+        if r.author is not None:
+            if (m.author or "").lower().lstrip("@") not in self.authors:
+                return None
+            ev["author"] = m.author
+        if r.lang is not None:
+            if (m.lang or "") not in r.lang:
+                return None
+            ev["lang"] = m.lang
+        if self.kw is not None:
+            hit = self.kw.search(folded)
+            if not hit:
+                return None
+            ev["keyword"] = hit.group(1)
+        if self.rx is not None:
+            hit = self.rx.search(m.text)
+            if not hit:
+                return None
+            ev["regex"] = hit.group(0)[:200]
+        if r.label is not None:
+            if p is None or p.label not in r.label:
+                return None
+            ev["label"] = p.label
+        if r.min_confidence is not None or r.max_confidence is not None:
+            if p is None:
+                return None
+            if r.min_confidence is not None and p.confidence < r.min_confidence:
+                return None
+            if r.max_confidence is not None and p.confidence > r.max_confidence:
+                return None
+            ev["confidence"] = round(p.confidence, 4)
+        if r.min_reach is not None:
+            if (m.reach or 0) < r.min_reach:
+                return None
+            ev["reach"] = m.reach
+        return ev
+
+    def matches(self, m: MentionFacts, p: Prediction | None) -> bool:
+        return self.match(m, p, fold(m.text)) is not None
 
 
 class Router:
-    """Decides team, priority and watchers for one mention."""
+    """Decides team, priority and watchers for one mention, and records why."""
 
     def __init__(self, routing: RoutingSettings, rules: list[RuleSettings], private_teams: set[str],
                  high_reach: int = 10_000) -> None:
@@ -88,32 +183,38 @@ class Router:
         self.high_reach = high_reach
 
     def base_priority(self, m: MentionFacts) -> int:
-        p = 1 + urgency_score(m.text)
-        if m.reach is not None and m.reach >= self.high_reach:
-            p += 1
-        return min(p, 3)
+        return priority_with_reasons(m.text, m.reach, self.high_reach)[0]
 
     def decide(self, m: MentionFacts, p: Prediction | None, *, is_repost: bool = False) -> Decision:
         model_fields: dict[str, Any] = {}
+        explanation: dict[str, Any] = {}
         if p is not None:
             model_fields = dict(label=p.label, confidence=round(p.confidence, 4),
                                 probabilities={k: round(v, 4) for k, v in p.probabilities.items()},
-                                model_version=p.model_version,
-                                explanation={"top_features": p.explanation} if p.explanation else None)
+                                model_version=p.model_version)
+            if p.explanation:
+                explanation["top_features"] = {k: [[f, round(float(w), 4)] for f, w in v]
+                                               for k, v in p.explanation.items()}
         if is_repost:
             return Decision(team=None, action="repost", priority=0, watchers=[],
-                            reason="repost of another mention: recorded, not queued", **model_fields)
-        priority = self.base_priority(m)
+                            reason="repost of another mention: recorded, not queued",
+                            explanation=explanation or None, **model_fields)
+        priority, preasons = priority_with_reasons(m.text, m.reach, self.high_reach)
         watchers: list[str] = []
         team: str | None = None
         fired: list[str] = []
+        evidence: dict[str, dict[str, Any]] = {}
         action = "route"
+        folded = fold(m.text)
         for cr in self.rules:
-            if not cr.matches(m, p):
+            ev = cr.match(m, p, folded)
+            if ev is None:
                 continue
             r = cr.rule
             fired.append(r.name)
+            evidence[r.name] = ev
             if r.priority is not None:
+                preasons.append(f"rule {r.name!r} sets priority {r.priority}")
                 priority = r.priority
             watchers.extend(w for w in r.watchers if w not in watchers)
             if r.action in ("spam", "ignore"):
@@ -122,9 +223,15 @@ class Router:
                 team = r.team
             if r.stop and (r.team is not None or r.action != "route"):
                 break
+        explanation["priority"] = {"value": priority, "reasons": preasons or ["normal"]}
+        if fired:
+            explanation["rules"] = [{"name": n, "matched": evidence[n]} for n in fired]
         if action == "ignore":
             return Decision(team=None, action="ignore", priority=priority, watchers=[],
-                            reason=f"rule {fired[-1]!r} ignores it", rule=fired[-1], **model_fields)
+                            reason=f"rule {fired[-1]!r} ignores it", rule=fired[-1], explanation=explanation,
+                            **model_fields)
+        team_by_rule = team is not None
+        rule: str | None
         if team is not None:
             reason = f"rule {fired[0]!r}" if len(fired) == 1 else "rules " + ", ".join(repr(f) for f in fired)
             rule = ",".join(fired)
@@ -136,7 +243,7 @@ class Router:
             reason = (f"model {p.model_version}: {p.label} at {p.confidence:.2f} is below the "
                       f"confidence threshold {self.routing.confidence_threshold:.2f}: triage")
         else:
-            team, rule = self.routing.label_to_team[p.label], ",".join(fired) or None
+            team, rule = self.routing.label_to_team.get(p.label, self.routing.triage_team), ",".join(fired) or None
             reason = f"model {p.model_version}: {p.label} ({p.confidence:.2f})"
             if fired:
                 reason += f"; rules {', '.join(fired)} adjusted priority/watchers"
@@ -153,5 +260,6 @@ class Router:
             watchers = [w for w in watchers if w != team]
         if action == "spam":
             reason = f"rule {fired[-1]!r} marks it as spam"
+        explanation["decided_by"] = "rule" if team_by_rule else ("model" if p is not None else "fallback")
         return Decision(team=team, action=action, priority=priority, watchers=watchers, reason=reason,
-                        rule=rule, **model_fields)
+                        rule=rule, explanation=explanation, **model_fields)

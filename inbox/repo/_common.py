@@ -32,3 +32,5 @@ def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
 
 def is_pg(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
+T_CRISIS: Table = models.Crisis.__table__  # type: ignore[attr-defined]
+T_NOTIF: Table = models.Notification.__table__  # type: ignore[attr-defined]

@@ -5,28 +5,27 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain import ItemSummary
 from inbox.models import ItemStatus
+from inbox.repo._bulk import bulk_insert
 from inbox.repo._common import T_CORR, T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER, is_pg
 
 __all__ = ["insert_items", "insert_events", "get_item", "list_items", "claim_next", "queue_counts",
            "update_item", "expire_leases", "events_for", "decision_for", "insert_correction",
-           "open_claims"]
+           "open_claims", "lock_user"]
 
 _CHUNK = 500
 
 
 async def insert_items(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> None:
-    for i in range(0, len(rows), _CHUNK):
-        await conn.execute(T_ITEM.insert(), rows[i:i + _CHUNK])
+    await bulk_insert(conn, T_ITEM, rows)
 
 
 async def insert_events(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> None:
-    for i in range(0, len(rows), _CHUNK):
-        await conn.execute(T_EVENT.insert(), rows[i:i + _CHUNK])
+    await bulk_insert(conn, T_EVENT, rows)
 
 
 def _summary_query() -> Any:
@@ -68,9 +67,44 @@ def _watch_clause(team: str) -> Any:
     return func.cast(T_ITEM.c.watchers, type_=T_MENTION.c.text.type).like(f'%"{team}"%')
 
 
+# Statements of the claim/work hot path, built once: constructing a statement and its cache key
+# costs more client CPU than executing it (bench/claims.py).
+_GET_BY_ID = _summary_query().where(T_ITEM.c.id == bindparam("item_id"))
+_LOCK_USER = select(T_USER.c.id).where(T_USER.c.id == bindparam("user_id")).with_for_update()
+_OPEN_CLAIMS = select(func.count()).select_from(T_ITEM).where(
+    T_ITEM.c.assignee_id == bindparam("user_id"), T_ITEM.c.status == ItemStatus.CLAIMED,
+    or_(T_ITEM.c.lease_expires_at.is_(None), T_ITEM.c.lease_expires_at >= bindparam("now")))
+_LOCK_ITEM = select(T_ITEM).where(T_ITEM.c.id == bindparam("item_id"))
+_LOCK_ITEM_PG = _LOCK_ITEM.with_for_update()
+_UPDATE_BY_ID = update(T_ITEM).where(T_ITEM.c.id == bindparam("_item_id"))
+
+
+def _claim_stmt(expired: bool, pg: bool) -> Any:
+    order = (T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id.asc())
+    cond = (and_(T_ITEM.c.status == ItemStatus.CLAIMED, T_ITEM.c.lease_expires_at < bindparam("c_now"))
+            if expired else T_ITEM.c.status == ItemStatus.NEW)
+    candidate = select(T_ITEM.c.id).where(T_ITEM.c.team == bindparam("c_team"), cond).order_by(*order).limit(1)
+    if pg:
+        # SKIP LOCKED: concurrent claimers each lock a different row instead of queueing on the
+        # same one, so N agents get N distinct items without retries.
+        candidate = candidate.with_for_update(skip_locked=True)
+    # SQLite: the transaction began with BEGIN IMMEDIATE, so this UPDATE ... RETURNING runs under
+    # the single writer lock and no two claimers can pick the same row.
+    return (update(T_ITEM).where(T_ITEM.c.id == candidate.scalar_subquery())
+            .values(status=ItemStatus.CLAIMED, assignee_id=bindparam("c_user_id"), lease_owner=bindparam("c_owner"),
+                    lease_expires_at=bindparam("c_lease_until"), updated_at=bindparam("c_now"), assigned_at=None,
+                    first_touched_at=func.coalesce(T_ITEM.c.first_touched_at, bindparam("c_now")))
+            .returning(T_ITEM.c.id))
+
+
+_CLAIM = {(expired, pg): _claim_stmt(expired, pg) for expired in (False, True) for pg in (False, True)}
+
+
 async def get_item(item_id: int, *, conn: AsyncConnection, teams: Sequence[str] | None = None) -> ItemSummary | None:
-    q = _summary_query().where(T_ITEM.c.id == item_id, _visible(teams))
-    row = (await conn.execute(q)).first()
+    if teams is None:
+        row = (await conn.execute(_GET_BY_ID, {"item_id": item_id})).first()
+    else:
+        row = (await conn.execute(_summary_query().where(T_ITEM.c.id == item_id, _visible(teams)))).first()
     return _to_summary(row) if row else None
 
 
@@ -101,56 +135,45 @@ async def queue_counts(*, conn: AsyncConnection, now: datetime) -> dict[str, dic
     return out
 
 
+async def lock_user(user_id: int, *, conn: AsyncConnection) -> None:
+    """Lock the user's row until the transaction ends (PostgreSQL; SQLite has one writer anyway)."""
+    if is_pg(conn):
+        await conn.execute(_LOCK_USER, {"user_id": user_id})
+
+
 async def open_claims(user_id: int, *, conn: AsyncConnection, now: datetime) -> int:
-    q = select(func.count()).select_from(T_ITEM).where(
-        T_ITEM.c.assignee_id == user_id, T_ITEM.c.status == ItemStatus.CLAIMED,
-        or_(T_ITEM.c.lease_expires_at.is_(None), T_ITEM.c.lease_expires_at >= now))
-    return int((await conn.execute(q)).scalar_one())
+    return int((await conn.execute(_OPEN_CLAIMS, {"user_id": user_id, "now": now})).scalar_one())
 
 
 async def claim_next(team: str, *, conn: AsyncConnection, user_id: int, owner: str, now: datetime,
                      lease_until: datetime) -> int | None:
     """Give the next item of ``team`` to ``user_id``: the highest priority, earliest due, unclaimed
-    (or whose claim lease expired) item. Returns its id, or None when the queue is empty."""
-    candidate = (select(T_ITEM.c.id)
-                 .where(T_ITEM.c.team == team,
-                        or_(T_ITEM.c.status == ItemStatus.NEW,
-                            and_(T_ITEM.c.status == ItemStatus.CLAIMED, T_ITEM.c.lease_expires_at < now)))
-                 .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(),
-                           T_ITEM.c.id.asc())
-                 .limit(1))
-    if is_pg(conn):
-        # SKIP LOCKED: concurrent claimers each lock a different row instead of queueing on the
-        # same one, so N agents get N distinct items without retries.
-        candidate = candidate.with_for_update(skip_locked=True)
-    # SQLite: the transaction began with BEGIN IMMEDIATE, so this UPDATE ... RETURNING runs under
-    # the single writer lock and no two claimers can pick the same row.
-    stmt = (update(T_ITEM).where(T_ITEM.c.id == candidate.scalar_subquery())
-            .values(status=ItemStatus.CLAIMED, assignee_id=user_id, lease_owner=owner,
-                    lease_expires_at=lease_until, updated_at=now,
-                    first_touched_at=func.coalesce(T_ITEM.c.first_touched_at, now))
-            .returning(T_ITEM.c.id))
-    row = (await conn.execute(stmt)).first()
-    return int(row[0]) if row else None
+    item, else the best item whose claim lease expired. Returns its id, or None when the queue is
+    empty. New items come first so that the common case is one walk down ix_queue_item_claim
+    (team, status, priority DESC, due, id) that stops at the first unlocked row instead of sorting
+    the queue; an expired claim waits at most until the lease sweeper puts it back among the new."""
+    params = {"c_team": team, "c_now": now, "c_user_id": user_id, "c_owner": owner, "c_lease_until": lease_until}
+    for expired in (False, True):
+        row = (await conn.execute(_CLAIM[(expired, is_pg(conn))], params)).first()
+        if row is not None:
+            return int(row[0])
+    return None
 
 
 async def lock_item(item_id: int, *, conn: AsyncConnection) -> dict[str, Any] | None:
-    q = select(T_ITEM).where(T_ITEM.c.id == item_id)
-    if is_pg(conn):
-        q = q.with_for_update()
-    row = (await conn.execute(q)).first()
+    row = (await conn.execute(_LOCK_ITEM_PG if is_pg(conn) else _LOCK_ITEM, {"item_id": item_id})).first()
     return dict(row._mapping) if row else None
 
 
 async def update_item(item_id: int, values: dict[str, Any], *, conn: AsyncConnection) -> None:
-    await conn.execute(update(T_ITEM).where(T_ITEM.c.id == item_id).values(**values))
+    await conn.execute(_UPDATE_BY_ID, {"_item_id": item_id, **values})
 
 
 async def expire_leases(*, conn: AsyncConnection, now: datetime) -> list[tuple[int, str]]:
     """Return items whose claim lease expired to their queue; returns (id, team) of each."""
     stmt = (update(T_ITEM).where(T_ITEM.c.status == ItemStatus.CLAIMED, T_ITEM.c.lease_expires_at < now)
             .values(status=ItemStatus.NEW, assignee_id=None, lease_owner=None, lease_expires_at=None,
-                    updated_at=now).returning(T_ITEM.c.id, T_ITEM.c.team))
+                    assigned_at=None, updated_at=now).returning(T_ITEM.c.id, T_ITEM.c.team))
     return [(int(i), t) for i, t in await conn.execute(stmt)]
 
 

@@ -10,7 +10,7 @@ from inbox import metrics as metrics_mod
 from inbox.domain import ItemSummary, UserInfo
 from inbox.errors import Forbidden, Invalid, NotFound
 from inbox.models import ItemStatus
-from inbox.repo import connector_state, items
+from inbox.repo import connector_state, items, views
 from inbox.settings import parse_duration
 from inbox.web.authn import require_user
 from inbox.web.keys import SERVICES, WORK
@@ -126,7 +126,7 @@ async def queue_items(request: web.Request) -> web.Response:
     limit = _int(request, "limit", 50, 1, 200)
     offset = _int(request, "offset", 0, 0, 10_000_000)
     async with request.app[SERVICES].engine.connect() as conn:
-        rows = await items.list_items(team, conn=conn, statuses=statuses, limit=limit + 1, offset=offset)
+        rows = await views.queue_page(team, conn=conn, statuses=statuses, limit=limit + 1, offset=offset)
     more = len(rows) > limit
     return _json({"team": team, "items": [r.public() for r in rows[:limit]], "limit": limit, "offset": offset,
                   "next_offset": offset + limit if more else None})

@@ -47,7 +47,8 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         svc = services or await Services.open(settings, clock=clock)
         app[SERVICES] = svc
-        await svc.load_model()
+        if services is None or svc.classifier is None:  # an injected model (tests) is kept
+            await svc.load_model()
         await svc.ready_pipeline()
         app[WORK] = WorkService(svc.engine, settings, svc.clock, owner=svc.owner, publish=svc._publish)
         yield

@@ -32,12 +32,14 @@ async def _from_session(request: web.Request) -> UserInfo | None:
         session = await get_session(request)
     except RuntimeError:  # no session middleware (API-only app)
         return None
-    uid = session.get(SESSION_USER)
-    if not isinstance(uid, int):
+    if not isinstance(session.get(SESSION_USER), int):
         return None
-    svc = request.app[SERVICES]
-    async with svc.engine.connect() as conn:
-        return await accounts.get_user(uid, conn=conn)
+    # the cookie alone is not enough: its server-side session row must still be live
+    from inbox.web.sessions import session_user
+    user = await session_user(request, session)
+    if user is None:
+        session.invalidate()
+    return user
 
 
 @web.middleware

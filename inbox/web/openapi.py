@@ -27,7 +27,11 @@ _TEAM = {"name": "team", "in": "path", "required": True, "schema": {"type": "str
 _ITEM_RESP = {"$ref": "#/components/schemas/ItemEnvelope"}
 
 
-def document() -> dict[str, Any]:
+def document(teams: list[str] | None = None) -> dict[str, Any]:
+    """The document; ``teams`` (the configured team names) narrows the transfer target."""
+    team_schema: dict[str, Any] = {"type": "string", "minLength": 1}
+    if teams:
+        team_schema = {"type": "string", "enum": sorted(teams)}
     item_ops = lambda summary, body=None, code=200: {  # noqa: E731
         "summary": summary, "parameters": [_ID],
         **({"requestBody": {"required": True, "content": {"application/json": {"schema": body}}}} if body else {}),
@@ -65,10 +69,11 @@ def document() -> dict[str, Any]:
                     **_err(401, 403, 404, 409)}}},
             "/api/v1/items/{id}": {"get": {"summary": "An item with its mention, routing decision, notes and history",
                                            "parameters": [_ID],
-                                           "responses": {**_ok({"type": "object"}), **_err(401, 403, 404)}}},
+                                           "responses": {**_ok({"$ref": "#/components/schemas/ItemDetail"}),
+                                                         **_err(401, 403, 404)}}},
             "/api/v1/items/{id}/transfer": {"post": item_ops("Move the item to another team (a labeled correction)",
                                                               {"type": "object", "required": ["team", "reason"],
-                                                               "properties": {"team": {"type": "string", "minLength": 1},
+                                                               "properties": {"team": team_schema,
                                                                               "reason": {"type": "string", "minLength": 1}}})},
             "/api/v1/items/{id}/notes": {"post": item_ops("Add a note", {"type": "object", "required": ["text"],
                                                                          "properties": {"text": {"type": "string", "minLength": 1,
@@ -116,6 +121,21 @@ def document() -> dict[str, Any]:
                     "url": {"type": ["string", "null"]}, "created_at": {"type": ["string", "null"]},
                     "routed_at": {"type": ["string", "null"]}, "first_response_due": {"type": ["string", "null"]},
                     "resolve_due": {"type": ["string", "null"]}, "route_reason": {"type": ["string", "null"]}}},
+                "ItemDetail": {"type": "object", "required": ["item", "mention", "decision", "notes", "history"],
+                               "properties": {
+                                   "item": {"$ref": "#/components/schemas/Item"},
+                                   "mention": {"type": ["object", "null"]},
+                                   "decision": {"type": ["object", "null"]},
+                                   "notes": {"type": "array", "items": {"type": "object", "required": ["author", "created_at"],
+                                                                         "properties": {"author": {"type": ["string", "null"]},
+                                                                                        "text": {"type": ["string", "null"]},
+                                                                                        "created_at": {"type": "string"}}}},
+                                   "history": {"type": "array", "items": {"type": "object", "required": ["kind"],
+                                                                           "properties": {"kind": {"type": "string"},
+                                                                                          "actor": {"type": ["string", "null"]},
+                                                                                          "team": {"type": ["string", "null"]},
+                                                                                          "data": {"type": "object"},
+                                                                                          "created_at": {"type": "string"}}}}}},
                 "ItemEnvelope": {"type": "object", "required": ["item"], "properties": {
                     "item": {"$ref": "#/components/schemas/Item"}}},
             },
@@ -125,4 +145,6 @@ def document() -> dict[str, Any]:
 
 @routes.get("/api/v1/openapi.json")
 async def openapi_json(request: web.Request) -> web.Response:
-    return web.json_response(document())
+    from inbox.web.keys import SERVICES
+    svc = request.app.get(SERVICES)
+    return web.json_response(document([t.name for t in svc.settings.teams] if svc else None))

@@ -1,0 +1,35 @@
+"""The periodic jobs of `serve`: (name, interval in seconds, coroutine function) for the scheduler.
+
+Every job takes its time from ``svc.clock`` and is safe with several instances on one PostgreSQL:
+- lease expiry: one conditional UPDATE (status claimed AND lease expired);
+- SLA breach sweep: flips breached_* flags with a conditional UPDATE, candidates SKIP LOCKED;
+- auto-assignment and reassignment: a per-team row lock taken with SKIP LOCKED, agents and items
+  locked with SKIP LOCKED, round-robin position stored in the database;
+- crisis check: a partial unique index allows one open crisis per subject (INSERT ... ON CONFLICT
+  DO NOTHING);
+- high-priority notifications: a unique dedupe key per event and target;
+- notification delivery: short leases on outbox rows taken with SKIP LOCKED.
+No job keeps process-local state that matters for correctness.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+from inbox import assign, breaches, crisis, notify
+
+__all__ = ["periodic_jobs"]
+
+
+def periodic_jobs(svc: Any, work: Any) -> list[tuple[str, float, Callable[[], Awaitable[Any]]]]:
+    publish = getattr(work, "publish", None)
+    return [
+        ("expire_leases", 30.0, work.expire_leases),
+        ("sla_breach_sweep", 60.0, partial(breaches.sweep, svc, publish=publish)),
+        ("auto_assign", 15.0, partial(assign.auto_assign, svc, publish=publish)),
+        ("reassign_idle", 60.0, partial(assign.reassign_idle, svc, publish=publish)),
+        ("crisis_check", 120.0, partial(crisis.check_crises, svc, publish=publish)),
+        ("notify_high_priority", 30.0, partial(notify.enqueue_high_priority, svc)),
+        ("deliver_notifications", 10.0, partial(notify.deliver_due, svc)),
+    ]

@@ -1,0 +1,185 @@
+"""Reads for the web pages and live updates: item states for fan-out, the event log tail for the
+periodic re-check, an agent's own items, a mention's thread, and the per-item rows of the
+manager's CSV export."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Integer, bindparam, func, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbox.domain import ItemSummary
+from inbox.models import ItemStatus
+from inbox.repo._common import T_EVENT, T_ITEM, T_MENTION, T_USER
+from inbox.repo.items import _summary_query, _to_summary, _visible
+
+__all__ = ["item_states", "events_after", "max_event_id", "my_items", "thread_items", "report_rows"]
+
+
+async def item_states(ids: Sequence[int], *, conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Team, watchers, status, assignee and a version (the item's latest event id) per item:
+    what the live fan-out needs to decide who may hear about a change. Never the text."""
+    if not ids:
+        return []
+    version = (select(func.max(T_EVENT.c.id)).where(T_EVENT.c.item_id == T_ITEM.c.id)
+               .correlate(T_ITEM).scalar_subquery())
+    q = (select(T_ITEM.c.id, T_ITEM.c.team, T_ITEM.c.watchers, T_ITEM.c.status,
+                T_ITEM.c.assignee_id, T_USER.c.name.label("assignee"), version.label("version"))
+         .select_from(T_ITEM.outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id))
+         .where(T_ITEM.c.id.in_(list(ids))))
+    return [dict(r._mapping) for r in await conn.execute(q)]
+
+
+async def events_after(last_id: int, *, conn: AsyncConnection, limit: int = 5000) -> list[tuple[int, int | None]]:
+    """(event id, item id) of events newer than ``last_id``: a primary-key range scan."""
+    q = select(T_EVENT.c.id, T_EVENT.c.item_id).where(T_EVENT.c.id > last_id).order_by(T_EVENT.c.id).limit(limit)
+    return [(int(i), item) for i, item in await conn.execute(q)]
+
+
+async def max_event_id(*, conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.coalesce(func.max(T_EVENT.c.id), 0)))).scalar_one())
+
+
+async def my_items(user_id: int, *, conn: AsyncConnection, teams: Sequence[str] | None,
+                   limit: int = 50) -> list[ItemSummary]:
+    """Open items assigned to the user (claimed, replied or waiting), within what they may see."""
+    q = (_summary_query().where(T_ITEM.c.assignee_id == user_id,
+                                T_ITEM.c.status.in_([ItemStatus.CLAIMED, ItemStatus.REPLIED, ItemStatus.WAITING]),
+                                _visible(teams))
+         .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id)
+         .limit(limit))
+    return [_to_summary(r) for r in await conn.execute(q)]
+
+
+async def available_count(team: str, *, conn: AsyncConnection, now: datetime) -> int:
+    q = select(func.count()).select_from(T_ITEM).where(
+        T_ITEM.c.team == team, or_(T_ITEM.c.status == ItemStatus.NEW,
+                                   (T_ITEM.c.status == ItemStatus.CLAIMED) & (T_ITEM.c.lease_expires_at < now)))
+    return int((await conn.execute(q)).scalar_one())
+
+
+async def thread_items(item_id: int, thread_id: str | None, reply_to_id: str | None, source: str, *,
+                       conn: AsyncConnection, teams: Sequence[str] | None, limit: int = 20) -> list[ItemSummary]:
+    """Other queued mentions of the same conversation that the user may see (same source and
+    thread, or the post this one replies to)."""
+    conds = []
+    if thread_id:
+        conds.append(T_MENTION.c.thread_id == thread_id)
+        conds.append(T_MENTION.c.external_id == thread_id)
+    if reply_to_id:
+        conds.append(T_MENTION.c.external_id == reply_to_id)
+    if not conds:
+        return []
+    q = (_summary_query().where(T_MENTION.c.source == source, or_(*conds), T_ITEM.c.id != item_id, _visible(teams))
+         .order_by(T_MENTION.c.created_at.asc().nulls_last(), T_ITEM.c.id).limit(limit))
+    return [_to_summary(r) for r in await conn.execute(q)]
+
+
+async def report_rows(since: datetime, *, conn: AsyncConnection, team: str | None = None,
+                      batch: int = 2000) -> AsyncIterator[dict[str, Any]]:
+    """One row per queue item created since ``since`` (optionally of one team), for the metrics
+    CSV. No mention text or author: the export is about routing, not content."""
+    q = (select(T_ITEM.c.id, T_MENTION.c.source, T_MENTION.c.platform, T_MENTION.c.lang, T_ITEM.c.team,
+                T_ITEM.c.status, T_ITEM.c.priority, T_ITEM.c.label, T_ITEM.c.confidence, T_ITEM.c.watchers,
+                T_USER.c.name.label("assignee"), T_ITEM.c.created_at, T_ITEM.c.first_touched_at,
+                T_ITEM.c.resolved_at, T_ITEM.c.first_response_due, T_ITEM.c.resolve_due, T_ITEM.c.transfers,
+                T_ITEM.c.bounces, T_ITEM.c.breached_first_response, T_ITEM.c.breached_resolution)
+         .select_from(T_ITEM.join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id)
+                      .outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id))
+         .where(T_ITEM.c.created_at >= since).order_by(T_ITEM.c.id))
+    if team is not None:
+        q = q.where(T_ITEM.c.team == team)
+    result = await conn.stream(q.execution_options(yield_per=batch))
+    async for r in result:
+        yield dict(r._mapping)
+
+
+async def queue_page(team: str | None, *, conn: AsyncConnection, statuses: Sequence[str] = ItemStatus.OPEN,
+                     limit: int = 50, offset: int = 0, teams: Sequence[str] | None = None) -> list[ItemSummary]:
+    """Same order and result as ``items.list_items`` (priority, then SLA due time with no due time
+    last, then id), built so that a queue of tens of thousands of open items costs a few index
+    range scans instead of a sort: the page's ids come from one UNION ALL of small ordered
+    slices, one per (status, priority level, due time set or not), each read straight off the
+    ``ix_queue_item_queue`` index (team, status, priority, first_response_due); then the
+    summaries of just those rows are loaded. The statement is built once per status set."""
+    if team is None or teams is not None:
+        return await _queue_page_sorted(team, conn=conn, statuses=statuses, limit=limit, offset=offset, teams=teams)
+    stmt = _page_stmt(tuple(dict.fromkeys(statuses)))
+    rows = await conn.execute(stmt, {"q_team": team, "q_need": offset + limit, "q_limit": limit, "q_offset": offset})
+    return await _summaries([int(r[0]) for r in rows], conn=conn)
+
+
+_LEVELS = (3, 2, 1, 0)  # QueueItem.priority: 0 low, 1 normal, 2 high, 3 urgent
+
+
+@lru_cache(maxsize=32)
+def _page_stmt(statuses: tuple[str, ...]) -> Any:
+    due, prio = T_ITEM.c.first_response_due, T_ITEM.c.priority
+    need = bindparam("q_need", type_=Integer)
+    slices = []
+    for status in statuses:
+        base = select(T_ITEM.c.id, prio, due).where(T_ITEM.c.team == bindparam("q_team"), T_ITEM.c.status == status)
+        for level in _LEVELS:
+            slices.append(base.where(prio == level, due.is_not(None)).order_by(due, T_ITEM.c.id).limit(need))
+            slices.append(base.where(prio == level, due.is_(None)).order_by(T_ITEM.c.id).limit(need))
+        # priorities outside the usual 0..3: rare, sorted the plain way
+        slices.append(base.where(or_(prio > _LEVELS[0], prio < _LEVELS[-1]))
+                      .order_by(prio.desc(), due.asc().nulls_last(), T_ITEM.c.id).limit(need))
+    u = union_all(*[select(*sq.subquery().c) for sq in slices]).subquery()
+    return (select(u.c.id).order_by(u.c.priority.desc(), u.c.first_response_due.is_(None), u.c.first_response_due,
+                                    u.c.id)
+            .limit(bindparam("q_limit", type_=Integer)).offset(bindparam("q_offset", type_=Integer)))
+
+
+_BY_IDS = _summary_query().where(T_ITEM.c.id.in_(bindparam("ids", expanding=True)))
+
+
+async def _summaries(ids: list[int], *, conn: AsyncConnection) -> list[ItemSummary]:
+    if not ids:
+        return []
+    rows = {r._mapping["id"]: _to_summary(r) for r in await conn.execute(_BY_IDS, {"ids": ids})}
+    return [rows[i] for i in ids if i in rows]
+
+
+async def _queue_page_sorted(team: str | None, *, conn: AsyncConnection, statuses: Sequence[str], limit: int,
+                             offset: int, teams: Sequence[str] | None) -> list[ItemSummary]:
+    q = select(T_ITEM.c.id).where(T_ITEM.c.status.in_(list(statuses)))
+    if team is not None:
+        q = q.where(T_ITEM.c.team == team)
+    if teams is not None:
+        q = q.where(_visible(teams))
+    q = q.order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(),
+                   T_ITEM.c.id.asc()).limit(limit).offset(offset)
+    return await _summaries([int(r[0]) for r in await conn.execute(q)], conn=conn)
+
+
+# Counts read only columns of the queue index (team, status, priority, first_response_due, and the
+# row id it carries), so they are index-only scans; the oldest open item is the one with the
+# lowest id (ids grow with ingestion time; transfers keep both), fetched by primary key.
+_OPEN = list(ItemStatus.OPEN)
+_COUNTS_COLS = (func.count(), func.sum(func.cast(T_ITEM.c.status == ItemStatus.NEW, T_ITEM.c.priority.type)),
+                func.sum(func.cast(T_ITEM.c.first_response_due < bindparam("tc_now"), T_ITEM.c.priority.type)),
+                func.min(T_ITEM.c.id))
+_TEAM_COUNTS = select(*_COUNTS_COLS).where(T_ITEM.c.team == bindparam("tc_team"), T_ITEM.c.status.in_(_OPEN))
+_ALL_COUNTS = select(T_ITEM.c.team, *_COUNTS_COLS).where(T_ITEM.c.status.in_(_OPEN)).group_by(T_ITEM.c.team)
+_CREATED = select(T_ITEM.c.id, T_ITEM.c.created_at).where(T_ITEM.c.id.in_(bindparam("ids", expanding=True)))
+
+
+async def team_counts(team: str, *, conn: AsyncConnection, now: datetime) -> dict[str, Any]:
+    """One queue's open, new (unclaimed), overdue counts and oldest open item's creation time."""
+    n, new, overdue, first = (await conn.execute(_TEAM_COUNTS, {"tc_team": team, "tc_now": now})).one()
+    oldest = (await conn.execute(_CREATED, {"ids": [first]})).first() if first is not None else None
+    return {"open": int(n or 0), "new": int(new or 0), "oldest": oldest[1] if oldest else None,
+            "overdue": int(overdue or 0)}
+
+
+async def queue_overview(*, conn: AsyncConnection, now: datetime) -> dict[str, dict[str, Any]]:
+    """Per team, like ``items.queue_counts``: open, new, overdue, oldest open item's creation time."""
+    rows = [tuple(r) for r in await conn.execute(_ALL_COUNTS, {"tc_now": now})]
+    firsts = [r[4] for r in rows if r[4] is not None]
+    created = dict(tuple(r) for r in await conn.execute(_CREATED, {"ids": firsts})) if firsts else {}
+    return {team: {"open": int(n), "new": int(new or 0), "oldest": created.get(first), "overdue": int(overdue or 0)}
+            for team, n, new, overdue, first in rows}

@@ -1,0 +1,185 @@
+"""Admin pages: users (create, set role, teams, password, language; deactivate), teams with their
+members and SLAs, connectors with their health and last error, routing rules (read-only view of
+the configuration), model versions with their evaluation and a gated promote that swaps the live
+model without a restart."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from inbox import auth, modelops
+from inbox.domain import ROLES, UserInfo
+from inbox.errors import Forbidden, InputError, Invalid, NotFound
+from inbox.repo import accounts, connector_state, model_versions
+from inbox.web import i18n
+from inbox.web.authn import require_user
+from inbox.web.keys import SERVICES
+from inbox.web.render import flash, form, form_lists, redirect, render
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+_ = i18n.gettext
+_NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def require_admin(request: web.Request) -> UserInfo:
+    user = require_user(request)
+    if not user.is_admin:
+        raise Forbidden("admins only")
+    return user
+
+
+@routes.get("/admin")
+async def admin_home(request: web.Request) -> web.Response:
+    require_admin(request)
+    raise redirect("/admin/users")
+
+
+@routes.get("/admin/users")
+async def users_page(request: web.Request) -> web.Response:
+    require_admin(request)
+    svc = request.app[SERVICES]
+    async with svc.engine.connect() as conn:
+        users = await accounts.list_users(conn=conn)
+    edit = next((u for u in users if u.name == request.query.get("edit")), None)
+    return await render(request, "admin/users.html", {"users": users, "edit": edit, "roles": ROLES,
+                                                      "teams": svc.settings.teams, "page": "admin",
+                                                      "section": "users"})
+
+
+@routes.post("/admin/users")
+async def users_save(request: web.Request) -> web.Response:
+    require_admin(request)
+    svc = request.app[SERVICES]
+    data = await form(request)
+    name = data.get("name", "").strip().lower()
+    if not name or len(name) > 64 or not set(name) <= _NAME_OK:
+        raise Invalid("a user name is 1-64 lower-case letters, digits, '.', '_' or '-'")
+    role = data.get("role", "")
+    if role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}")
+    known = {t.name for t in svc.settings.teams}
+    teams = await form_lists(request, "teams")
+    bad = [t for t in teams if t not in known]
+    if bad:
+        raise Invalid(f"unknown team {bad[0]!r}")
+    locale = data.get("locale") or None
+    if locale is not None and locale not in i18n.LOCALES:
+        raise Invalid("unknown language")
+    try:
+        capacity = int(data.get("capacity") or 10)
+    except ValueError:
+        raise Invalid("capacity must be a number") from None
+    if not 1 <= capacity <= 1000:
+        raise Invalid("capacity must be between 1 and 1000")
+    password = data.get("password", "")
+    async with svc.engine.connect() as conn:
+        existing = await accounts.get_user(name, conn=conn)
+    if existing is None and not password:
+        raise Invalid("a new user needs a password")
+    pw_hash = None
+    if password:
+        try:
+            auth.check_password_strength(password)
+        except InputError as e:
+            raise Invalid(str(e)) from None
+        pw_hash = auth.hash_password(password)
+    async with svc.engine.begin() as conn:
+        user = await accounts.add_user(name, role, teams, pw_hash, conn=conn, now=svc.clock.now(),
+                                       display_name=data.get("display_name", "").strip()[:128], locale=locale,
+                                       capacity=capacity)
+    await flash(request, (_("User %(name)s updated.") if existing else _("User %(name)s created.")) % {"name": user.name},
+                "ok")
+    raise redirect("/admin/users")
+
+
+@routes.post("/admin/users/{name}/deactivate")
+async def users_deactivate(request: web.Request) -> web.Response:
+    admin = require_admin(request)
+    svc = request.app[SERVICES]
+    name = request.match_info["name"]
+    if name == admin.name:
+        raise Invalid("you cannot deactivate yourself")
+    async with svc.engine.begin() as conn:
+        user = await accounts.get_user(name, conn=conn)
+        if user is None:
+            raise NotFound("no such user")
+        await accounts.set_user_fields(user.id, {"active": False}, conn=conn)
+        await accounts.revoke_tokens(user.id, conn=conn, now=svc.clock.now())  # API tokens and sessions
+    await flash(request, _("User %(name)s deactivated.") % {"name": name}, "ok")
+    raise redirect("/admin/users")
+
+
+@routes.get("/admin/teams")
+async def teams_page(request: web.Request) -> web.Response:
+    require_admin(request)
+    svc = request.app[SERVICES]
+    async with svc.engine.connect() as conn:
+        members = {t.name: await accounts.list_users(conn=conn, team=t.name) for t in svc.settings.teams}
+    return await render(request, "admin/teams.html", {"teams": svc.settings.teams, "members": members,
+                                                      "routing": svc.settings.routing, "page": "admin",
+                                                      "section": "teams"})
+
+
+@routes.get("/admin/connectors")
+async def connectors_page(request: web.Request) -> web.Response:
+    require_admin(request)
+    svc = request.app[SERVICES]
+    async with svc.engine.connect() as conn:
+        states = {s["name"]: s for s in await connector_state.all_states(conn=conn)}
+    rows: list[dict[str, Any]] = []
+    for c in svc.settings.connectors:
+        s = states.pop(c.name, None) or {}
+        rows.append({"name": c.name, "type": c.type, "enabled": getattr(c, "enabled", True),
+                     "interval": getattr(c, "interval", None), "state": s})
+    for name, s in states.items():  # stored state of a connector no longer configured
+        rows.append({"name": name, "type": s.get("type"), "enabled": False, "interval": None, "state": s})
+    return await render(request, "admin/connectors.html", {"connectors": rows, "page": "admin",
+                                                           "section": "connectors"})
+
+
+@routes.get("/admin/rules")
+async def rules_page(request: web.Request) -> web.Response:
+    require_admin(request)
+    svc = request.app[SERVICES]
+    rules = [{k: v for k, v in r.model_dump().items() if v not in (None, [], "")} for r in svc.settings.rules]
+    return await render(request, "admin/rules.html", {"rules": rules, "routing": svc.settings.routing,
+                                                      "config_file": svc.settings.config_file, "page": "admin",
+                                                      "section": "rules"})
+
+
+@routes.get("/admin/models")
+async def models_page(request: web.Request) -> web.Response:
+    require_admin(request)
+    svc = request.app[SERVICES]
+    async with svc.engine.connect() as conn:
+        versions = await model_versions.list_versions(conn=conn)
+    rows = []
+    for v in versions:
+        meta = v["meta"] or {}
+        ev = meta.get("evaluation") or {}
+        rows.append({"version": v["version"], "active": v["active"], "created_at": v["created_at"],
+                     "promoted_at": v["promoted_at"],
+                     "evaluation": {k: e for k, e in ev.items() if isinstance(e, dict)},
+                     "rows": sum(f.get("rows", 0) for f in meta.get("data_files", []) if isinstance(f, dict)),
+                     "labels": meta.get("labels")})
+    live = svc.classifier.version if svc.classifier else None
+    return await render(request, "admin/models.html", {"versions": rows, "live": live, "page": "admin",
+                                                       "section": "models"})
+
+
+@routes.post("/admin/models/{version}/promote")
+async def models_promote(request: web.Request) -> web.Response:
+    require_admin(request)
+    svc = request.app[SERVICES]
+    version = request.match_info["version"]
+    data = await form(request)
+    await modelops.promote_version(svc, version, force=data.get("force") == "1")
+    await svc.load_model()  # swap the live model now, no restart
+    from inbox.web.live import notify_control
+    async with svc.engine.begin() as conn:
+        await notify_control(conn, "model")  # the other instances (PostgreSQL) reload too
+    await flash(request, _("Model %(version)s promoted and loaded.") % {"version": version}, "ok")
+    raise redirect("/admin/models")

@@ -1,0 +1,183 @@
+"""English and Italian for the web app: gettext catalogues compiled from the .po files under
+``locale/`` at start-up (in memory, so a fresh clone needs no build step), the locale chosen per
+request (the user's preference, else the browser's Accept-Language), and Babel formatting of
+dates, durations and numbers in that locale.
+
+Updating the catalogue: ``pybabel extract -F inbox/web/babel.cfg -o /tmp/messages.pot inbox/web``,
+then ``pybabel update -i /tmp/messages.pot -d inbox/web/locale`` and translate the new entries."""
+from __future__ import annotations
+
+import gettext as _gettext
+import io
+from collections.abc import Iterable
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError, dates, numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+__all__ = ["LOCALES", "DEFAULT", "translations", "negotiate", "use_locale", "current_locale", "gettext",
+           "ngettext", "fmt_datetime", "fmt_age", "fmt_number", "fmt_percent", "fmt_seconds"]
+
+LOCALES = ("en", "it")
+DEFAULT = "en"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+_CURRENT: ContextVar[str] = ContextVar("inbox_locale", default=DEFAULT)
+
+
+@lru_cache(maxsize=None)
+def translations(locale: str) -> _gettext.NullTranslations:
+    """The compiled catalogue of ``locale``: its .po read and compiled to .mo in memory once per
+    process (a .mo committed next to it is not needed and not used)."""
+    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if locale == DEFAULT or not po.exists():
+        return _gettext.NullTranslations()
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    buf.seek(0)
+    return _gettext.GNUTranslations(buf)
+
+
+def negotiate(preferred: str | None, accept_language: str | None) -> str:
+    """The user's own choice when supported, else the best match of the Accept-Language header."""
+    if preferred in LOCALES:
+        return str(preferred)
+    if accept_language:
+        weighted: list[tuple[float, str]] = []
+        for part in accept_language.split(",")[:20]:
+            tag, _, q = part.strip().partition(";")
+            try:
+                weight = float(q.split("=", 1)[1]) if q.strip().startswith("q=") else 1.0
+            except ValueError:
+                weight = 0.0
+            if tag and weight > 0:
+                weighted.append((weight, tag.strip().replace("_", "-")))
+        weighted.sort(key=lambda t: -t[0])
+        found = Locale.negotiate([t for _, t in weighted], list(LOCALES), sep="-")
+        if found is not None:
+            return str(found.language)
+        for _, tag in weighted:  # "it-CH" matches "it"
+            base = tag.split("-")[0].lower()
+            if base in LOCALES:
+                return base
+    return DEFAULT
+
+
+def use_locale(locale: str) -> None:
+    _CURRENT.set(locale if locale in LOCALES else DEFAULT)
+
+
+def current_locale() -> str:
+    return _CURRENT.get()
+
+
+def gettext(message: str) -> str:
+    return translations(_CURRENT.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_CURRENT.get()).ngettext(singular, plural, n)
+
+
+def _loc() -> Locale:
+    try:
+        return Locale.parse(_CURRENT.get())
+    except (UnknownLocaleError, ValueError):  # pragma: no cover - LOCALES are known
+        return Locale.parse(DEFAULT)
+
+
+def fmt_datetime(value: datetime | str | None, fmt: str = "medium") -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        when = value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return dates.format_datetime(when, format=fmt, tzinfo=UTC, locale=_loc())
+
+
+def fmt_date(value: str | datetime) -> str:
+    if isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        when = value
+    return dates.format_date(when, format="medium", locale=_loc())
+
+
+def fmt_day_short(value: str) -> str:
+    """'2026-11-26' -> 'Nov 26' / '26 nov'."""
+    try:
+        d = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return dates.format_skeleton("MMMd", d, locale=_loc())
+
+
+def fmt_seconds(seconds: float | int | None) -> str:
+    """A duration in words: '3 hours', '2 giorni'."""
+    if seconds is None:
+        return "—"
+    return dates.format_timedelta(timedelta(seconds=float(seconds)), threshold=1.5, locale=_loc())
+
+
+def fmt_age(value: datetime | None, now: datetime) -> str:
+    if value is None:
+        return "—"
+    return fmt_seconds(max(0.0, (now - value).total_seconds()))
+
+
+def fmt_due(value: datetime | None, now: datetime) -> str:
+    """'in 3 hours' / '2 hours ago' relative to now."""
+    if value is None:
+        return "—"
+    return dates.format_timedelta(value - now, threshold=1.5, add_direction=True, locale=_loc())
+
+
+def fmt_number(value: float | int | None) -> str:
+    if value is None:
+        return "—"
+    return numbers.format_decimal(value, locale=_loc())
+
+
+def fmt_percent(value: float | None, *, ratio: bool = True) -> str:
+    """0.91 -> '91%' (or 91.0 with ratio=False)."""
+    if value is None:
+        return "—"
+    return numbers.format_percent(value if ratio else value / 100, format="#,##0.#%", locale=_loc())
+
+
+def language_name(code: str | None) -> str:
+    if not code:
+        return "—"
+    try:
+        return Locale.parse(code).get_display_name(_loc()) or code
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
+def all_msgids(locale: str) -> Iterable[str]:  # for tests: what the catalogue translates
+    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    return [m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id and m.string]
+
+
+def jinja_helpers() -> dict[str, Any]:
+    return {"fmt_datetime": fmt_datetime, "fmt_date": fmt_date, "fmt_seconds": fmt_seconds, "fmt_age": fmt_age,
+            "fmt_due": fmt_due, "fmt_number": fmt_number, "fmt_percent": fmt_percent,
+            "language_name": language_name}

@@ -1,0 +1,297 @@
+"""Live updates: item changes fanned out to the browsers' server-sent-event streams, each
+client hearing only about the items its user may see (and never their text).
+
+Where changes come from:
+- in-process: the Broker is one of ``svc.listeners``, called with item ids after each committed
+  ingest batch or item change in this process (the SQLite deployment's only path);
+- PostgreSQL: ``LISTEN inbox_items`` on a dedicated asyncpg connection, so changes committed by
+  other instances (and by worker processes) arrive too. Writers call :func:`notify_pg` inside
+  their transaction: PostgreSQL delivers the notification only if it commits;
+- a periodic re-check of the event log tail (every change writes an audit event; a primary-key
+  range scan) covers notifications lost while the listening connection was down, and writes by
+  other processes on SQLite (``social-inbox import`` next to a running server).
+
+Duplicates from several paths are dropped: each item is dispatched once per version (its latest
+event id). Publishing is coalesced over a short window so a burst becomes one query."""
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import structlog
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbox.domain import UserInfo
+from inbox.repo import views
+from inbox.web.keys import BUS, SERVICES
+
+__all__ = ["Broker", "notify_pg", "CHANNEL", "sse_handler", "live_ctx", "visible_to"]
+
+log = structlog.get_logger(__name__)
+
+CHANNEL = "inbox_items"
+CONTROL_CHANNEL = "inbox_control"
+MAX_PAYLOAD = 7900          # PostgreSQL's NOTIFY payload limit is 8000 bytes
+RECHECK_ALL = "*"
+
+
+async def notify_pg(conn: AsyncConnection, ids: Sequence[int]) -> None:
+    """Announce changed items to every instance: call inside the writing transaction (delivered
+    on commit, dropped on rollback). The payload is the JSON id list, or "*" ("re-check the event
+    log") when the list would not fit. A no-op on SQLite."""
+    if conn.dialect.name != "postgresql" or not ids:
+        return
+    payload = json.dumps(sorted(set(int(i) for i in ids)), separators=(",", ":"))
+    if len(payload) > MAX_PAYLOAD:
+        payload = RECHECK_ALL
+    await conn.execute(text("SELECT pg_notify(:ch, :payload)"), {"ch": CHANNEL, "payload": payload})
+
+
+async def notify_control(conn: AsyncConnection, message: str) -> None:
+    """Tell every instance something about itself (e.g. "model": reload the promoted model)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_notify(:ch, :payload)"), {"ch": CONTROL_CHANNEL, "payload": message})
+
+
+def visible_to(user: UserInfo, state: dict[str, Any], private: set[str]) -> bool:
+    """The same rule as the item queries: admins all; members of the owning team; members of a
+    watching team unless the owning team is private."""
+    if user.is_admin or state["team"] in user.teams:
+        return True
+    if state["team"] in private:
+        return False
+    return bool(set(user.teams) & set(state.get("watchers") or []))
+
+
+@dataclass(eq=False)
+class Subscriber:
+    user: UserInfo
+    queue: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(maxsize=256))
+    dropped: bool = False
+
+
+class Broker:
+    """Fans out item changes to SSE subscribers, filtered per user."""
+
+    def __init__(self, svc: Any, *, window: float = 0.05, recheck_every: float = 5.0) -> None:
+        self.svc = svc
+        self.window = window
+        self.recheck_every = recheck_every
+        self.subscribers: set[Subscriber] = set()
+        self._pending: set[int] = set()
+        self._flush_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._sent: OrderedDict[int, int] = OrderedDict()   # item id -> last dispatched version
+        self._last_event = 0
+        self._closed = False
+        self._recheck_now = asyncio.Event()
+        self.pg_connected = asyncio.Event()
+        self.dispatched = 0
+
+    # intake ------------------------------------------------------------------------------
+    def publish(self, ids: Iterable[int]) -> None:
+        """Called (synchronously) with changed item ids; coalesced and dispatched shortly after."""
+        if self._closed:
+            return
+        self._pending.update(int(i) for i in ids)
+        if self._pending and (self._flush_task is None or self._flush_task.done()):
+            self._flush_task = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self.window)
+        while self._pending:
+            ids, self._pending = sorted(self._pending), set()
+            try:
+                await self._dispatch(ids)
+            except Exception:  # noqa: BLE001 - a failed fan-out must not kill the broker
+                log.exception("live_dispatch_failed", count=len(ids))
+
+    async def _dispatch(self, ids: list[int]) -> None:
+        if not self.subscribers:
+            return
+        states: list[dict[str, Any]] = []
+        async with self.svc.engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                states.extend(await views.item_states(ids[i:i + 500], conn=conn))
+        fresh = []
+        for s in states:
+            v = int(s["version"] or 0)
+            if self._sent.get(s["id"]) == v:
+                continue
+            self._sent[s["id"]] = v
+            self._sent.move_to_end(s["id"])
+            fresh.append(s)
+        while len(self._sent) > 100_000:
+            self._sent.popitem(last=False)
+        if not fresh:
+            return
+        private = self.svc.settings.private_teams
+        for sub in list(self.subscribers):
+            mine = [{"id": s["id"], "team": s["team"], "status": s["status"], "assignee": s["assignee"],
+                     "v": int(s["version"] or 0)} for s in fresh if visible_to(sub.user, s, private)]
+            if not mine:
+                continue
+            msg = "event: items\ndata: " + json.dumps({"items": mine}, separators=(",", ":")) + "\n\n"
+            try:
+                sub.queue.put_nowait(msg)
+            except asyncio.QueueFull:  # a stuck client: drop it, its EventSource reconnects
+                sub.dropped = True
+                self.subscribers.discard(sub)
+                sub.queue.put_nowait(None) if not sub.queue.full() else None
+        self.dispatched += len(fresh)
+
+    # subscribers ---------------------------------------------------------------------------
+    def subscribe(self, user: UserInfo) -> Subscriber:
+        sub = Subscriber(user)
+        self.subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+
+    # background ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        async with self.svc.engine.connect() as conn:
+            self._last_event = await views.max_event_id(conn=conn)
+        self._tasks.append(asyncio.get_running_loop().create_task(self._recheck_loop()))
+        if self.svc.engine.dialect.name == "postgresql":
+            self._tasks.append(asyncio.get_running_loop().create_task(self._pg_listen_loop()))
+
+    async def recheck(self) -> int:
+        """Publish items whose events are newer than the last one seen; returns how many."""
+        n = 0
+        async with self.svc.engine.connect() as conn:
+            while True:
+                rows = await views.events_after(self._last_event, conn=conn)
+                if not rows:
+                    break
+                self._last_event = rows[-1][0]
+                ids = {item for _, item in rows if item is not None}
+                n += len(ids)
+                self.publish(ids)
+                if len(rows) < 5000:
+                    break
+        return n
+
+    async def _recheck_loop(self) -> None:
+        while not self._closed:
+            try:
+                await asyncio.wait_for(self._recheck_now.wait(), self.recheck_every)
+            except TimeoutError:
+                pass
+            self._recheck_now.clear()
+            try:
+                await self.recheck()
+            except Exception as e:  # noqa: BLE001 - the database may be briefly away
+                log.warning("live_recheck_failed", error=f"{type(e).__name__}: {e}")
+
+    def _on_notify(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
+        if channel == CONTROL_CHANNEL:
+            if payload == "model":
+                asyncio.get_running_loop().create_task(self._reload_model())
+            return
+        try:
+            ids = json.loads(payload)
+        except ValueError:
+            ids = None
+        if isinstance(ids, list) and all(isinstance(i, int) for i in ids):
+            self.publish(ids)
+        else:
+            self._recheck_now.set()
+
+    async def _reload_model(self) -> None:
+        try:
+            await self.svc.load_model()
+        except Exception:  # noqa: BLE001
+            log.exception("model_reload_failed")
+
+    async def _pg_listen_loop(self) -> None:
+        import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+        from sqlalchemy.engine import make_url
+        url = make_url(self.svc.settings.database_url).set(drivername="postgresql")
+        dsn = url.render_as_string(hide_password=False)
+        delay = 0.5
+        while not self._closed:
+            conn = None
+            try:
+                conn = await asyncpg.connect(dsn)
+                await conn.add_listener(CHANNEL, self._on_notify)
+                await conn.add_listener(CONTROL_CHANNEL, self._on_notify)
+                self.pg_connected.set()
+                self._recheck_now.set()  # whatever happened while we were not listening
+                delay = 0.5
+                while not self._closed:
+                    await asyncio.sleep(self.recheck_every)
+                    await asyncio.wait_for(conn.fetchval("SELECT 1"), 10)  # is the link alive?
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - reconnect with backoff
+                self.pg_connected.clear()
+                log.warning("live_listen_lost", error=f"{type(e).__name__}: {e}", retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)
+            finally:
+                if conn is not None:
+                    try:
+                        await asyncio.wait_for(conn.close(), 2)
+                    except Exception:  # noqa: BLE001
+                        conn.terminate()
+
+    async def shutdown(self) -> None:
+        """End every stream (so the server can stop) and the background tasks."""
+        self._closed = True
+        for sub in list(self.subscribers):
+            try:
+                sub.queue.put_nowait(None)
+            except asyncio.QueueFull:
+                pass
+        self.subscribers.clear()
+        for t in self._tasks + ([self._flush_task] if self._flush_task else []):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+
+async def sse_handler(request: web.Request) -> web.StreamResponse:
+    """GET /live: text/event-stream of ``items`` events for the signed-in user."""
+    from inbox.web.authn import require_user
+    user = require_user(request)
+    broker = cast(Broker, request.app[BUS])
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
+                                       "X-Accel-Buffering": "no"})
+    await resp.prepare(request)
+    sub = broker.subscribe(user)
+    try:
+        await resp.write(b"retry: 3000\n: connected\n\n")
+        while True:
+            try:
+                msg = await asyncio.wait_for(sub.queue.get(), 15)
+            except TimeoutError:
+                msg = ": keep-alive\n\n"
+            if msg is None:
+                break
+            await resp.write(msg.encode())
+    except ConnectionResetError:  # the browser went away
+        pass
+    finally:
+        broker.unsubscribe(sub)
+    return resp
+
+
+async def live_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One Broker per app: subscribed to the service's listeners, with its background tasks."""
+    svc = app[SERVICES]
+    broker = Broker(svc)
+    app[BUS] = broker  # type: ignore[misc]  # BUS is declared as AppKey[Any] in keys.py
+    svc.listeners.append(broker.publish)
+    await broker.start()
+    yield
+    if broker.publish in svc.listeners:
+        svc.listeners.remove(broker.publish)
+    await broker.shutdown()

@@ -1,0 +1,254 @@
+"""The agent's (and the HR recruiter's) pages: sign-in, queues with counts and oldest age, claim
+next, an item in context, and the actions on it. Access rules are the WorkService's, the same as
+the API's: a forbidden item answers 404 (or 403 for a non-private queue) and shows nothing of it."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from inbox.errors import Invalid, NotFound
+from inbox.models import ItemStatus
+from inbox.repo import accounts, items, views
+from inbox.web import i18n
+from inbox.web.authn import require_user
+from inbox.web.keys import SERVICES, WORK
+from inbox.web.render import current_user, flash, form, redirect, render, safe_next
+from inbox.web.sessions import LoginThrottled, check_credentials, login, logout
+from inbox.work import visible_teams
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+_ = i18n.gettext
+COUNTS_CACHE = web.AppKey("web_counts_cache", dict)
+STATUS_ACTIONS = ("replied", "waiting", "resolved", "spam")
+
+
+def _item_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or not 0 < int(raw) < 2**63:
+        raise NotFound("no such item")
+    return int(raw)
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    if user is None:
+        raise redirect("/login")
+    if user.role == "manager" and not user.teams:
+        raise redirect("/dashboard")
+    raise redirect("/queues")
+
+
+@routes.get("/login")
+async def login_page(request: web.Request) -> web.Response:
+    if current_user(request) is not None:
+        raise redirect(safe_next(request.query.get("next")))
+    return await render(request, "login.html", {"next": safe_next(request.query.get("next")), "name": ""})
+
+
+@routes.post("/login")
+async def login_submit(request: web.Request) -> web.Response:
+    data = await form(request)
+    name, password = data.get("name", "").strip(), data.get("password", "")
+    nxt = safe_next(data.get("next"))
+    try:
+        user = await check_credentials(request, name, password) if name and password else None
+    except LoginThrottled:
+        return await render(request, "login.html", {"next": nxt, "name": name, "error": _(
+            "Too many failed attempts. Wait a few minutes and try again.")}, status=429)
+    if user is None:
+        return await render(request, "login.html", {"next": nxt, "name": name,
+                                                    "error": _("Wrong user name or password.")}, status=401)
+    request["user"] = user
+    await login(request, user)
+    raise redirect(nxt if nxt != "/queues" or user.teams or user.is_admin else "/dashboard")
+
+
+@routes.post("/logout")
+async def logout_submit(request: web.Request) -> web.Response:
+    await logout(request)
+    raise redirect("/login")
+
+
+@routes.post("/settings/locale")
+async def set_locale(request: web.Request) -> web.Response:
+    user = require_user(request)
+    data = await form(request)
+    loc = data.get("locale")
+    if loc not in i18n.LOCALES:
+        raise Invalid("unknown language")
+    svc = request.app[SERVICES]
+    async with svc.engine.begin() as conn:
+        await accounts.set_user_fields(user.id, {"locale": loc}, conn=conn)
+    raise redirect(safe_next(data.get("next")))
+
+
+# queues ------------------------------------------------------------------------------------
+
+async def _queue_rows(request: web.Request) -> list[dict[str, Any]]:
+    user = require_user(request)
+    svc = request.app[SERVICES]
+    now = svc.clock.now()
+    async with svc.engine.connect() as conn:
+        counts = await views.queue_overview(conn=conn, now=now)
+    out = []
+    for t in svc.settings.teams:
+        if not user.is_admin and t.name not in user.teams:
+            continue
+        c = counts.get(t.name, {"open": 0, "new": 0, "oldest": None, "overdue": 0})
+        out.append({"team": t, **c})
+    return out
+
+
+@routes.get("/queues")
+async def queues(request: web.Request) -> web.Response:
+    user = require_user(request)
+    svc = request.app[SERVICES]
+    rows = await _queue_rows(request)
+    async with svc.engine.connect() as conn:
+        mine = await views.my_items(user.id, conn=conn, teams=visible_teams(user), limit=20)
+        watched = (await items.list_items(None, conn=conn, statuses=ItemStatus.OPEN, limit=20,
+                                          watched_by=list(user.teams))
+                   if user.teams and not user.is_admin else [])
+    watched = [w for w in watched if w.team not in user.teams]
+    tpl = "_queue_table.html" if request.query.get("partial") else "queues.html"
+    return await render(request, tpl, {"queues": rows, "mine": mine, "watched": watched, "page": "queues"})
+
+
+_COUNTS_TTL = 1.0  # seconds: the header counts of a busy queue are read once a second, not per page view
+
+
+async def _team_counts(request: web.Request, team: str, conn: Any) -> dict[str, Any]:
+    """The queue header's counts, shared for up to a second by the requests of this process
+    (display only: claims and the item lists themselves always read the database)."""
+    import time
+    cache: dict[str, tuple[float, dict[str, Any]]] = request.app[COUNTS_CACHE]
+    hit = cache.get(team)
+    mono = time.monotonic()
+    if hit is not None and hit[0] > mono:
+        return hit[1]
+    value = await views.team_counts(team, conn=conn, now=request.app[SERVICES].clock.now())
+    cache[team] = (mono + _COUNTS_TTL, value)
+    return value
+
+
+@routes.get("/queues/{team}")
+async def queue(request: web.Request) -> web.Response:
+    user = require_user(request)
+    team = request.match_info["team"]
+    work = request.app[WORK]
+    work.check_team(user, team)
+    svc = request.app[SERVICES]
+    try:
+        offset = max(0, min(int(request.query.get("offset", "0")), 10_000_000))
+    except ValueError:
+        offset = 0
+    limit = 50
+    now = svc.clock.now()
+    async with svc.engine.connect() as conn:
+        available = await views.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=limit + 1,
+                                           offset=offset)
+        mine = [i for i in await views.my_items(user.id, conn=conn, teams=visible_teams(user)) if i.team == team]
+        counts = await _team_counts(request, team, conn)
+    more = len(available) > limit
+    ctx = {"team": svc.settings.team(team), "team_name": team, "available": available[:limit], "mine": mine,
+           "n_available": counts["new"], "counts": counts, "offset": offset, "limit": limit,
+           "next_offset": offset + limit if more else None, "page": "queue"}
+    return await render(request, "_queue_items.html" if request.query.get("partial") else "queue.html", ctx)
+
+
+@routes.post("/queues/{team}/claim")
+async def claim(request: web.Request) -> web.Response:
+    user = require_user(request)
+    team = request.match_info["team"]
+    item = await request.app[WORK].claim_next(user, team)
+    if item is None:
+        await flash(request, _("The queue is empty: nothing to claim."))
+        raise redirect(f"/queues/{team}")
+    raise redirect(f"/items/{item.id}")
+
+
+# an item ------------------------------------------------------------------------------------
+
+@routes.get("/items/{id}")
+async def item_page(request: web.Request) -> web.Response:
+    user = require_user(request)
+    item_id = _item_id(request)
+    work = request.app[WORK]
+    item = await work.get(user, item_id)
+    svc = request.app[SERVICES]
+    async with svc.engine.connect() as conn:
+        events = await items.events_for(item.id, conn=conn)
+        decision = await items.decision_for(item.id, conn=conn)
+        mention = await items.mention_row(item.id, conn=conn) or {}
+        thread = await views.thread_items(item.id, mention.get("thread_id"), mention.get("reply_to_id"),
+                                          item.source, conn=conn, teams=visible_teams(user))
+    member = user.is_admin or item.team in user.teams
+    probs = sorted(((decision or {}).get("probabilities") or {}).items(), key=lambda kv: -kv[1])
+    explanation = (decision or {}).get("explanation") or {}
+    ctx = {"item": item, "mention": mention, "decision": decision, "probabilities": probs,
+           "explanation": explanation if isinstance(explanation, dict) else {},
+           "notes": [e for e in events if e["kind"] == "note"], "history": events, "thread": thread,
+           "member": member, "mine": item.assignee == user.name,
+           "open": item.status in ItemStatus.OPEN,
+           "transfer_teams": [t for t in svc.settings.teams if t.name != item.team],
+           "page": "item"}
+    return await render(request, "item.html", ctx)
+
+
+async def _back(request: web.Request, item_id: int, message: str) -> web.HTTPSeeOther:
+    await flash(request, message, "ok")
+    return redirect(f"/items/{item_id}")
+
+
+@routes.post("/items/{id}/status")
+async def item_status(request: web.Request) -> web.Response:
+    user = require_user(request)
+    item_id = _item_id(request)
+    data = await form(request)
+    status = data.get("status", "")
+    if status not in (*STATUS_ACTIONS, "claimed"):
+        raise Invalid("unknown status")
+    item = await request.app[WORK].set_status(user, item_id, status)
+    labels = {"replied": _("Marked as replied."), "waiting": _("Marked as waiting for the customer."),
+              "resolved": _("Resolved."), "spam": _("Marked as spam."), "claimed": _("You took this item.")}
+    if status in ("resolved", "spam"):
+        await flash(request, labels[status], "ok")
+        raise redirect(f"/queues/{item.team}")
+    raise await _back(request, item_id, labels[status])
+
+
+@routes.post("/items/{id}/note")
+async def item_note(request: web.Request) -> web.Response:
+    user = require_user(request)
+    item_id = _item_id(request)
+    data = await form(request)
+    await request.app[WORK].add_note(user, item_id, data.get("text", ""))
+    raise await _back(request, item_id, _("Note added."))
+
+
+@routes.post("/items/{id}/transfer")
+async def item_transfer(request: web.Request) -> web.Response:
+    user = require_user(request)
+    item_id = _item_id(request)
+    data = await form(request)
+    team = data.get("team", "").strip()
+    before = await request.app[WORK].get(user, item_id)
+    await request.app[WORK].transfer(user, item_id, team, data.get("reason", ""))
+    svc = request.app[SERVICES]
+    target = svc.settings.team(team)
+    await flash(request, _("Transferred to %(team)s.") % {"team": target.display_name if target else team}, "ok")
+    # after a transfer the item may no longer be visible to the agent: back to their queue
+    raise redirect(f"/queues/{before.team}")
+
+
+@routes.post("/items/{id}/release")
+async def item_release(request: web.Request) -> web.Response:
+    user = require_user(request)
+    item_id = _item_id(request)
+    item = await request.app[WORK].release(user, item_id)
+    await flash(request, _("Released back to the queue."), "ok")
+    raise redirect(f"/queues/{item.team}")

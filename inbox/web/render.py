@@ -1,0 +1,101 @@
+"""Rendering helpers shared by the HTML pages: the per-request locale, the template context
+(user, CSRF token, navigation, flash messages), redirects and form reading."""
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session
+
+from inbox.domain import UserInfo
+from inbox.errors import Invalid
+from inbox.web import i18n
+from inbox.web.csrf import csrf_token
+from inbox.web.keys import SERVICES
+
+__all__ = ["render", "redirect", "flash", "form", "set_locale", "current_user", "safe_next"]
+
+MAX_FIELD = 10_000
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links to the original post: never javascript:, data: or relative ones."""
+    if not url or not isinstance(url, str):
+        return None
+    from urllib.parse import urlsplit
+    try:
+        p = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if p.scheme in ("http", "https") and p.netloc else None
+
+
+def current_user(request: web.Request) -> UserInfo | None:
+    return request.get("user")
+
+
+def set_locale(request: web.Request) -> str:
+    user = current_user(request)
+    loc = i18n.negotiate(user.locale if user else None, request.headers.get("Accept-Language"))
+    i18n.use_locale(loc)
+    return loc
+
+
+async def flash(request: web.Request, message: str, kind: str = "info") -> None:
+    session = await get_session(request)
+    session["flash"] = [*session.get("flash", [])[-4:], [kind, message]]
+
+
+async def context(request: web.Request) -> dict[str, Any]:
+    user = current_user(request)
+    svc = request.app[SERVICES]
+    session = await get_session(request)
+    flashes = session.pop("flash", []) if "flash" in session else []
+    nav_teams = []
+    if user is not None:
+        names = [t.name for t in svc.settings.teams] if user.is_admin else list(user.teams)
+        nav_teams = [t for t in svc.settings.teams if t.name in names]
+    loc = set_locale(request)
+    _ = i18n.gettext
+    status_labels = {"new": _("new"), "claimed": _("claimed"), "replied": _("replied"), "waiting": _("waiting"),
+                     "resolved": _("resolved"), "spam": _("spam")}
+    return {"user": user, "csrf": await csrf_token(request), "locale": loc, "status_labels": status_labels,
+            "now": svc.clock.now(), "nav_teams": nav_teams, "flashes": flashes, "path": request.path,
+            "locales": i18n.LOCALES, "safe_url": safe_url, **i18n.jinja_helpers()}
+
+
+async def render(request: web.Request, template: str, ctx: dict[str, Any], status: int = 200) -> web.Response:
+    full = await context(request)
+    full.update(ctx)
+    resp = aiohttp_jinja2.render_template(template, request, full, status=status)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def redirect(location: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(location)
+
+
+def safe_next(value: str | None, default: str = "/queues") -> str:
+    """Only same-site absolute paths: never '//host' or a scheme (no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    return value
+
+
+async def form(request: web.Request) -> dict[str, str]:
+    data = await request.post()
+    out: dict[str, str] = {}
+    for k in data:
+        v = data.get(k)
+        if isinstance(v, str):
+            if len(v) > MAX_FIELD:
+                raise Invalid(f"'{k}' is too long")
+            out[k] = v
+    return out
+
+
+async def form_lists(request: web.Request, key: str) -> list[str]:
+    data = await request.post()
+    return [v for v in data.getall(key, []) if isinstance(v, str)]

@@ -1,0 +1,151 @@
+"""Web sessions: an encrypted cookie (aiohttp_session's EncryptedCookieStorage: Fernet,
+HttpOnly, SameSite=Lax, Secure when configured or when the request came over TLS) that carries
+the user id, a random session token and the CSRF token; the token's hash is a server-side row
+(see inbox.repo.websessions), so logout really ends the session everywhere.
+
+The cookie key comes from the environment variable named by ``settings.server.secret_env``
+(any string; it is stretched to a Fernet key with SHA-256); without it, a random key per process
+is used, which signs everybody out on restart and does not work across several instances."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import os
+import secrets
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from aiohttp import web
+from aiohttp_session import Session, get_session, new_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from inbox import auth
+from inbox.domain import UserInfo
+from inbox.repo import accounts, websessions
+from inbox.settings import Settings
+from inbox.web.keys import SERVICES
+
+__all__ = ["COOKIE_NAME", "make_storage", "login", "logout", "session_user", "is_secure", "LoginThrottled",
+           "IDLE", "LIFETIME"]
+
+log = structlog.get_logger(__name__)
+
+COOKIE_NAME = "inbox_session"
+SESSION_USER = "uid"      # read by inbox.web.authn
+SESSION_TOKEN = "sid"
+CSRF_KEY = "csrf"
+IDLE = timedelta(hours=8)
+LIFETIME = timedelta(days=7)
+
+
+def is_secure(request: web.Request, settings: Settings) -> bool:
+    """Whether the session cookie must be Secure: configured, or the request came over TLS
+    (directly or through a proxy that says so in X-Forwarded-Proto)."""
+    return bool(settings.server.secure_cookies or request.secure
+                or request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower() == "https")
+
+
+class _Storage(EncryptedCookieStorage):
+    """EncryptedCookieStorage whose Secure flag is decided per request."""
+
+    def __init__(self, key: bytes, settings: Settings) -> None:
+        super().__init__(key, cookie_name=COOKIE_NAME, httponly=True, samesite="Lax", secure=False,
+                         max_age=None, path="/")
+        self._settings = settings
+
+    async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
+        self._cookie_params["secure"] = is_secure(request, self._settings)
+        await super().save_session(request, response, session)
+
+
+def secret_key(settings: Settings) -> bytes:
+    raw = os.environ.get(settings.server.secret_env, "")
+    if not raw:
+        log.warning("session_secret_missing_using_random_key", env=settings.server.secret_env)
+        return secrets.token_bytes(32)
+    return hashlib.sha256(raw.encode()).digest()
+
+
+def make_storage(settings: Settings) -> EncryptedCookieStorage:
+    return _Storage(secret_key(settings), settings)
+
+
+def fernet_key(key: bytes) -> bytes:  # pragma: no cover - kept for tools decoding cookies
+    return base64.urlsafe_b64encode(key)
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins for this name within the window."""
+
+
+async def check_credentials(request: web.Request, name: str, password: str) -> UserInfo | None:
+    """The user when the password matches; records the attempt; raises LoginThrottled when the
+    name has too many recent failures (the password is then not even checked)."""
+    svc = request.app[SERVICES]
+    s = svc.settings.server
+    now = svc.clock.now()
+    name = name.strip()[:64]
+    async with svc.engine.connect() as conn:
+        failures = await websessions.failures_since_success(name, now - s.login_window, conn=conn)
+        if failures >= s.login_attempts:
+            raise LoginThrottled(name)
+        found = await accounts.password_hash_of(name, conn=conn)
+    stored = found[1] if found else None
+    # argon2 is deliberately slow: keep it off the event loop
+    ok = await asyncio.get_running_loop().run_in_executor(None, auth.verify_password, stored, password)
+    ok = ok and found is not None
+    async with svc.engine.begin() as conn:
+        await accounts.record_login(name, ok, conn=conn, now=now)
+        if ok and stored and auth.needs_rehash(stored):
+            await accounts.set_password(found[0], auth.hash_password(password), conn=conn)  # type: ignore[index]
+    if not ok or found is None:
+        log.info("login_failed", user=name)
+        return None
+    async with svc.engine.connect() as conn:
+        return await accounts.get_user(found[0], conn=conn)
+
+
+async def login(request: web.Request, user: UserInfo) -> Session:
+    """A brand-new session for ``user``: the old one (and its CSRF token) is dropped, so a
+    session id planted before login is worthless after it."""
+    svc = request.app[SERVICES]
+    old = await get_session(request)
+    old_token = old.get(SESSION_TOKEN)
+    token = secrets.token_urlsafe(32)
+    async with svc.engine.begin() as conn:
+        if isinstance(old_token, str):
+            await websessions.revoke_session(old_token, conn=conn, now=svc.clock.now())
+        await websessions.create_session(user.id, token, conn=conn, now=svc.clock.now())
+    session = await new_session(request)
+    session[SESSION_USER] = user.id
+    session[SESSION_TOKEN] = token
+    session[CSRF_KEY] = secrets.token_urlsafe(32)
+    log.info("login", user=user.name)
+    return session
+
+
+async def logout(request: web.Request) -> None:
+    svc = request.app[SERVICES]
+    session = await get_session(request)
+    token = session.get(SESSION_TOKEN)
+    if isinstance(token, str):
+        async with svc.engine.begin() as conn:
+            await websessions.revoke_session(token, conn=conn, now=svc.clock.now())
+    session.invalidate()
+
+
+async def session_user(request: web.Request, session: Any) -> UserInfo | None:
+    """The user of a live session (not revoked, not idle or too old), else None."""
+    uid, token = session.get(SESSION_USER), session.get(SESSION_TOKEN)
+    if not isinstance(uid, int) or not isinstance(token, str):
+        return None
+    svc = request.app[SERVICES]
+    now = svc.clock.now()
+    async with svc.engine.connect() as conn:
+        user, stale = await websessions.session_user(token, uid, conn=conn, now=now, idle=IDLE, lifetime=LIFETIME)
+    if user is not None and stale:
+        async with svc.engine.begin() as conn:
+            await websessions.touch_session(token, conn=conn, now=now)
+    return user

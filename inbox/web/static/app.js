@@ -1,0 +1,123 @@
+/* social-inbox: keyboard shortcuts, confirmations and live updates (server-sent events).
+   No framework, no build step; loaded with "defer" from every page (CSP: script-src 'self'). */
+(function () {
+  "use strict";
+  var body = document.body;
+
+  /* auto-submitting selects (language) and confirmations --------------------------------- */
+  document.addEventListener("change", function (ev) {
+    var el = ev.target;
+    if (el.matches && el.matches("select[data-autosubmit]") && el.form) {
+      el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit();
+    }
+  });
+  document.addEventListener("click", function (ev) {
+    var el = ev.target.closest ? ev.target.closest("[data-confirm]") : null;
+    if (el && !window.confirm(el.getAttribute("data-confirm"))) {
+      ev.preventDefault();
+    }
+  });
+
+  /* keyboard shortcuts --------------------------------------------------------------------- */
+  function typing(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+  }
+  function rows() {
+    return Array.prototype.slice.call(document.querySelectorAll(".item-row .item-link"));
+  }
+  function move(step) {
+    var list = rows();
+    if (!list.length) return;
+    var i = list.indexOf(document.activeElement);
+    i = i < 0 ? (step > 0 ? 0 : list.length - 1) : Math.max(0, Math.min(list.length - 1, i + step));
+    list[i].focus();
+  }
+  document.addEventListener("keydown", function (ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
+    var key = ev.key;
+    if (key === "?") {
+      var d = document.getElementById("shortcuts");
+      if (d && d.showModal && !d.open) { d.showModal(); ev.preventDefault(); }
+      return;
+    }
+    if (key === "j") { move(1); ev.preventDefault(); return; }
+    if (key === "k") { move(-1); ev.preventDefault(); return; }
+    if (key === "o") {
+      var cur = rows().indexOf(document.activeElement) >= 0 ? document.activeElement : rows()[0];
+      if (cur) { cur.click(); ev.preventDefault(); }
+      return;
+    }
+    if (key === "g") { window.location.assign("/queues"); return; }
+    var focusTarget = document.querySelector('[data-focus-key="' + CSS.escape(key) + '"]');
+    if (focusTarget) { focusTarget.focus(); ev.preventDefault(); return; }
+    var button = document.querySelector('[data-key="' + CSS.escape(key) + '"]');
+    if (button) { ev.preventDefault(); button.click(); }
+  });
+
+  /* live updates ----------------------------------------------------------------------------- */
+  if (!body.hasAttribute("data-user") || !window.EventSource) return;
+  var containers = Array.prototype.slice.call(document.querySelectorAll("[data-live-refresh]"));
+  var itemId = body.getAttribute("data-item-id");
+  var itemVersion = parseInt(body.getAttribute("data-version") || "0", 10);
+  var team = body.getAttribute("data-team");
+  var pending = false, last = 0, MIN_GAP = 1000;
+
+  function listedIds(c) {
+    return Array.prototype.map.call(c.querySelectorAll("[data-item-id]"), function (el) {
+      return parseInt(el.getAttribute("data-item-id"), 10);
+    });
+  }
+  function refresh() {
+    pending = false;
+    last = Date.now();
+    containers.forEach(function (c) {
+      fetch(c.getAttribute("data-live-refresh"), {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (html === null) return;
+          var focused = document.activeElement && document.activeElement.closest
+            ? document.activeElement.closest("[data-item-id]") : null;
+          var keep = focused ? focused.getAttribute("data-item-id") : null;
+          c.innerHTML = html;  /* server-rendered, escaped by the template engine */
+          if (keep) {
+            var again = c.querySelector('[data-item-id="' + keep + '"] .item-link');
+            if (again) again.focus();
+          }
+          body.setAttribute("data-live-refreshed", String(Date.now()));
+        })
+        .catch(function () {});
+    });
+  }
+  function schedule() {
+    if (pending) return;
+    pending = true;
+    setTimeout(refresh, Math.max(0, MIN_GAP - (Date.now() - last)));
+  }
+  var es = new EventSource("/live");
+  es.addEventListener("open", function () { body.setAttribute("data-live", "open"); });
+  es.addEventListener("error", function () { body.setAttribute("data-live", "reconnecting"); });
+  es.addEventListener("items", function (ev) {
+    var data;
+    try { data = JSON.parse(ev.data); } catch (e) { return; }
+    var items = data.items || [];
+    if (itemId) {
+      items.forEach(function (it) {
+        if (String(it.id) === itemId && it.v > itemVersion) {
+          var b = document.getElementById("live-banner");
+          if (b) {
+            b.textContent = b.getAttribute("data-changed") || "This item changed. Reload to see the latest.";
+            b.hidden = false;
+          }
+        }
+      });
+    }
+    if (!containers.length) return;
+    var relevant = items.some(function (it) {
+      if (!team || it.team === team) return true;
+      return containers.some(function (c) { return listedIds(c).indexOf(it.id) >= 0; });
+    });
+    if (relevant) schedule();
+  });
+})();

@@ -1,0 +1,109 @@
+"""The HTML application: sessions, CSRF, templates (Jinja2, autoescaped), static files, the
+agent/HR pages, the manager's dashboard, the admin pages and live updates. ``create_app`` calls
+``middlewares(settings)`` and ``setup(app, settings)`` when this module is present."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import session_middleware
+
+from inbox.errors import DomainError
+from inbox.settings import Settings
+from inbox.web import admin, dashboard, i18n, live, pages
+from inbox.web.csrf import csrf_middleware
+from inbox.web.keys import BUS
+from inbox.web.render import render, set_locale
+from inbox.web.sessions import make_storage
+
+__all__ = ["middlewares", "setup"]
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction; translated where it is shown."""
+    return message
+
+
+_TITLES = {400: N_("Bad request"), 401: N_("Sign-in required"), 403: N_("Forbidden"), 404: N_("Not found"),
+           405: N_("Not allowed"), 409: N_("Conflict"), 413: N_("Too large"), 422: N_("Invalid input"),
+           429: N_("Too many requests")}
+
+
+def _is_html(request: web.Request) -> bool:
+    return not request.path.startswith(("/api/", "/static/"))
+
+
+@web.middleware
+async def html_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Errors of the HTML pages as pages: sign-in redirect for 401, a short page otherwise.
+    The message shown is the domain's (which never names a forbidden item's content)."""
+    resp: web.StreamResponse
+    if not _is_html(request):
+        resp = await handler(request)
+        return resp
+    try:
+        resp = await handler(request)
+        return resp
+    except DomainError as e:
+        return await _error_page(request, e.status, e.detail)
+    except web.HTTPException as e:
+        if e.status == 401 and request.method == "GET" and request.path != "/live":
+            from urllib.parse import quote
+            raise web.HTTPSeeOther("/login?next=" + quote(request.path_qs, safe="/")) from None
+        if e.status < 400:
+            raise
+        detail = e.text if e.text and not e.text.startswith(f"{e.status}:") else ""
+        return await _error_page(request, e.status, detail)
+
+
+async def _error_page(request: web.Request, status: int, detail: str) -> web.Response:
+    set_locale(request)
+    return await render(request, "error.html", {"status": status, "title": i18n.gettext(_TITLES.get(status, "Error")),
+                                               "detail": detail}, status=status)
+
+
+@web.middleware
+async def locale_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Innermost (after authentication): the page's language from the user or the browser."""
+    if _is_html(request):
+        set_locale(request)
+    resp: web.StreamResponse = await handler(request)
+    return resp
+
+
+def middlewares(settings: Settings) -> list[Any]:
+    return [session_middleware(make_storage(settings)), html_errors, csrf_middleware]
+
+
+def _static_url(name: str) -> str:
+    p = STATIC / name
+    v = int(p.stat().st_mtime) if p.exists() else 0
+    return f"/static/{name}?v={v}"
+
+
+def setup(app: web.Application, settings: Settings) -> None:
+    env = aiohttp_jinja2.setup(
+        app, loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
+        extensions=["jinja2.ext.i18n"])
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["static"] = _static_url
+    app.middlewares.append(locale_middleware)
+    app[pages.COUNTS_CACHE] = {}
+    app.router.add_routes(pages.routes)
+    app.router.add_routes(dashboard.routes)
+    app.router.add_routes(admin.routes)
+    app.router.add_get("/live", live.sse_handler)
+    app.router.add_static("/static/", STATIC, append_version=False)
+    app.cleanup_ctx.append(live.live_ctx)
+
+    async def end_streams(app: web.Application) -> None:
+        broker = cast("live.Broker | None", app.get(BUS))
+        if broker is not None:
+            await broker.shutdown()
+    app.on_shutdown.append(end_streams)

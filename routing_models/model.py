@@ -1,0 +1,83 @@
+"""The :class:`Classifier` wrapper: a fitted pipeline plus its metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.pipeline import Pipeline
+
+__all__ = ["Prediction", "Classifier"]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One classified mention: best label, its probability, and all class probabilities."""
+
+    label: str
+    confidence: float
+    probabilities: dict[str, float] = field(default_factory=dict)
+
+
+class Classifier:
+    """A fitted routing model (see :func:`routing_models.pipeline.build_pipeline`) and its metadata.
+
+    ``version`` and ``labels`` come from ``metadata`` / the pipeline; ``metadata`` is the JSON-able
+    dict written next to the artifact (data hashes, parameters, library versions, scores).
+    Prediction is CPU-bound and synchronous: call it off the event loop (e.g. ``run_in_executor``).
+    """
+
+    def __init__(self, pipeline: Pipeline, metadata: dict[str, Any]) -> None:
+        self.pipeline = pipeline
+        self.metadata = metadata
+        self.labels: list[str] = [str(c) for c in pipeline.classes_]
+        self.version: str = str(metadata.get("version", "unversioned"))
+
+    def __repr__(self) -> str:
+        return f"Classifier(version={self.version!r}, labels={self.labels!r})"
+
+    def predict_proba(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Probabilities, shape ``(len(texts), len(labels))``, columns in ``labels`` order."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, len(self.labels)))
+        return np.asarray(self.pipeline.predict_proba(texts), dtype=np.float64)
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """One :class:`Prediction` per text, in order."""
+        proba = self.predict_proba(texts)
+        out: list[Prediction] = []
+        labels = self.labels
+        for row in proba.tolist():
+            best = max(range(len(row)), key=row.__getitem__)
+            out.append(
+                Prediction(
+                    label=labels[best],
+                    confidence=float(row[best]),
+                    probabilities={label: float(p) for label, p in zip(labels, row)},
+                )
+            )
+        return out
+
+    def explain(self, text: str, top: int = 5) -> dict[str, list[tuple[str, float]]]:
+        """Top ``top`` feature contributions (name, coefficient × value) per label, largest first.
+
+        Uses the linear model underneath the calibration (temperature scaling does not change
+        the ranking).  Names: ``w:<word n-gram>``, ``c:<char n-gram>`` (``_`` = space),
+        ``lex:<department>`` for the cue-lexicon features.  Only positive contributions are listed.
+        """
+        normalizer = self.pipeline.named_steps["normalize"]
+        featurizer = self.pipeline.named_steps["features"]
+        clf = self.pipeline.named_steps["clf"]
+        doc = normalizer.transform([text])[0]
+        contributions = featurizer.feature_contributions(doc)
+        coef = np.asarray(clf.coef_, dtype=np.float64)
+        out: dict[str, list[tuple[str, float]]] = {}
+        for class_index, label in enumerate(self.labels):
+            scored = [(name, float(coef[class_index, col] * value)) for name, col, value in contributions]
+            scored = [item for item in scored if item[1] > 0]
+            scored.sort(key=lambda item: (-item[1], item[0]))
+            out[label] = scored[:top]
+        return out

@@ -1,0 +1,158 @@
+"""Text normalisation that strips source artefacts before feature extraction.
+
+The training data comes from a handful of sources, each with its own surface
+style (tweets full of ``@handles`` and ``#hashtags``, reviews with emoji, news
+headlines with figures).  A model that sees those artefacts learns "has an
+``@AmericanAir`` handle ⇒ customer_care" instead of the content.  ``normalize``
+maps them onto a few shared placeholder tokens so that the features describe
+*what is said*, not *where it was scraped from*.
+
+Placeholder tokens (all lower-case ASCII words so the word tokeniser keeps them):
+
+* ``xreply`` – the ``@handle``(s) a text *starts* with (a tweet addressed to an account: a reply or
+  a direct complaint/question), one token for the whole leading run
+* ``xuser``  – any other ``@handle`` (an account *mentioned* inside the text)
+* ``xurl``   – URLs, ``www.`` links, ``{link}`` and ``[link]`` markers
+* ``xemoji`` – emoji / pictographs (one token per run)
+* ``0``      – every digit (``14/12/20`` → ``00/00/00``, ``+8,1%`` → ``+0,0%``)
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+__all__ = ["normalize", "USER_TOKEN", "REPLY_TOKEN", "URL_TOKEN", "EMOJI_TOKEN"]
+
+USER_TOKEN = "xuser"
+REPLY_TOKEN = "xreply"
+URL_TOKEN = "xurl"
+EMOJI_TOKEN = "xemoji"
+
+_URL_RE = re.compile(
+    r"(?:https?://|www\.)\S+|\{link\}|\[link\]|<link>|\bt\.co/\S+|\bbit\.ly/\S+",
+    re.IGNORECASE,
+)
+_HANDLE_RE = re.compile(r"(?<![\w@])@\w+")
+_LEADING_HANDLES_RE = re.compile(r"^\s*\.?@\w+(?:[\s,:]+@\w+)*")
+_HASHTAG_RE = re.compile(r"(?<![\w#])#(\w+)")
+_CAMEL_RE = re.compile(r"(?<=[a-zà-ÿ])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
+_EMOJI_RE = re.compile(
+    "["
+    "\U0001f000-\U0001faff"  # pictographs, emoticons, transport, supplemental symbols
+    "\u2600-\u27bf"  # misc symbols and dingbats
+    "\u2b00-\u2bff"  # arrows, stars
+    "\u2190-\u21ff"  # arrows
+    "\u2300-\u23ff"  # misc technical (⌚ ⏰)
+    "\u25a0-\u25ff"  # geometric shapes (▪️)
+    "\u3290-\u329f"
+    "\ufe0f\u200d\u20e3"  # variation selector, ZWJ, keycap
+    "\U000e0020-\U000e007f"  # tag characters (flags)
+    "]+"
+)
+_EMOTICON_RE = re.compile(r"(?<![\w:])[:;=][\-o']?[\)\(\]\[dpDP/\\|*]+(?![\w/])|<3+")
+# ASCII characters that carry no signal after the substitutions above become spaces.
+_ASCII_JUNK = "\"#()*<=>@[\\]^_{|}~\t\n\r\x0b\x0c"
+# Non-ASCII leftovers that are neither letters nor digits (©, ™, °, box drawing…).
+_NONASCII_JUNK_RE = re.compile(r"[^\w\s?!.,:;'%€$£&+/\-]|_")
+_PUNCT_RUN_RE = re.compile(r"[!?]{2,}|\.{3,}")
+_ELONGATION_RE = re.compile(r"([a-z])\1{3,}")
+_CANT_RE = re.compile(r"\b(ca|wo)n't\b")
+_NEGATION_RE = re.compile(r"n't\b")
+_URL_HINTS = ("://", "www.", "link", ".co/", ".ly/")
+
+
+def _fold_table() -> dict[int, str]:
+    """Translation table: accented Latin letters → ASCII, typographic punctuation → ASCII."""
+    table: dict[int, str] = {}
+    for cp in range(0x80, 0x250):
+        ch = chr(cp)
+        decomposed = unicodedata.normalize("NFKD", ch)
+        base = "".join(c for c in decomposed if not unicodedata.combining(c))
+        if base != ch and base.isascii() and base:
+            table[cp] = base
+    table.update(
+        {
+            ord("ß"): "ss",
+            ord("æ"): "ae",
+            ord("Æ"): "AE",
+            ord("œ"): "oe",
+            ord("Œ"): "OE",
+            ord("ø"): "o",
+            ord("Ø"): "O",
+            ord("ł"): "l",
+            ord("Ł"): "L",
+            ord("đ"): "d",
+            ord("Đ"): "D",
+            ord("ı"): "i",
+            ord("\u2018"): "'",
+            ord("\u2019"): "'",
+            ord("\u201a"): "'",
+            ord("\u201b"): "'",
+            ord("\u00b4"): "'",
+            ord("`"): "'",
+            ord("\u201c"): '"',
+            ord("\u201d"): '"',
+            ord("\u201e"): '"',
+            ord("\u00ab"): '"',
+            ord("\u00bb"): '"',
+            ord("\u2013"): "-",
+            ord("\u2014"): "-",
+            ord("\u2212"): "-",
+            ord("\u2026"): "...",
+            ord("\u00a0"): " ",
+            ord("\u2022"): " ",
+            ord("\u00b7"): " ",
+        }
+    )
+    for ch in _ASCII_JUNK:
+        table[ord(ch)] = " "
+    for digit in "123456789":
+        table[ord(digit)] = "0"
+    return table
+
+
+_FOLD = _fold_table()
+
+
+def _expand_cant(match: re.Match[str]) -> str:
+    return "can not" if match.group(1) == "ca" else "will not"
+
+
+def _split_hashtag(match: re.Match[str]) -> str:
+    body = match.group(1).replace("_", " ")
+    return " " + _CAMEL_RE.sub(" ", body) + " "
+
+
+def normalize(text: str) -> str:
+    """Return ``text`` lower-cased, accent-folded, with handles/URLs/emoji/hashtags/digits normalised.
+
+    >>> normalize("@AmericanAir my flight #FlightDelayed again 😡 https://t.co/x")
+    'xuser my flight flight delayed again xemoji xurl'
+    """
+    if not text:
+        return ""
+    if "&" in text:
+        text = html.unescape(text)
+    lowered = text.lower()
+    if any(hint in lowered for hint in _URL_HINTS):
+        text = _URL_RE.sub(" xurl ", text)
+    if "@" in text:
+        text = _HANDLE_RE.sub(" xuser ", _LEADING_HANDLES_RE.sub(" xreply ", text, count=1))
+    if "#" in text:
+        text = _HASHTAG_RE.sub(_split_hashtag, text)
+    ascii_only = text.isascii()
+    if not ascii_only:
+        text = _EMOJI_RE.sub(" xemoji ", text)
+    if ":" in text or ";" in text or "<3" in text or "=" in text:
+        text = _EMOTICON_RE.sub(" xemoji ", text)
+    text = text.translate(_FOLD).lower()
+    if "n't" in text:
+        text = _NEGATION_RE.sub(" not", _CANT_RE.sub(_expand_cant, text))
+    if "!!" in text or "??" in text or "?!" in text or "!?" in text or "..." in text:
+        text = _PUNCT_RUN_RE.sub(lambda m: m.group()[0], text)
+    text = _ELONGATION_RE.sub(r"\1\1", text)
+    if not ascii_only:
+        text = _NONASCII_JUNK_RE.sub(" ", text)
+    return " ".join(text.split())

@@ -1,0 +1,270 @@
+"""Training: source-balanced sample weights, the fitted pipeline, metadata and leave-one-source-out CV.
+
+Why source-balanced weights: each label of the shared corpus comes mostly from one or two
+sources (SemEval headlines for ``pr``, Glassdoor fragments for ``hr``…).  Weighting every
+row equally lets the model learn the *source style* instead of the department.  Here, inside
+each label, every source family gets a share of the label's weight proportional to
+``n_rows ** source_alpha`` (``0`` = every family equal, ``1`` = proportional to size), seed-corpus
+styles are multiplied by ``seed_weight``, the share of Italian rows per label is raised to at
+least ``min_it_share``, and every label gets the same total weight.  Weights are then scaled so
+the mean non-correction row weight is 1; agent corrections (``source == "correction"``) get
+``correction_weight`` each, i.e. one correction counts like ``correction_weight`` ordinary rows.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+from collections import Counter, defaultdict
+from typing import Any, Sequence
+
+import numpy as np
+import numpy.typing as npt
+import scipy
+import sklearn
+import skops
+from joblib import Parallel, delayed
+from sklearn.metrics import accuracy_score, f1_score
+
+from routing_models.data import LABELS, source_group
+from routing_models.model import Classifier
+from routing_models.pipeline import _CLF_KEYS, _FEATURE_KEYS, DEFAULT_PARAMS, build_pipeline
+
+__all__ = [
+    "TRAIN_DEFAULTS",
+    "split_params",
+    "sample_weights",
+    "data_hash",
+    "make_version",
+    "train",
+    "leave_one_source_out",
+]
+
+#: Training-level parameters (the rest of ``params`` goes to :func:`build_pipeline`).
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "source_alpha": 0.5,
+    "seed_weight": 1.0,
+    "min_it_share": 0.0,
+    "correction_weight": 3.0,
+}
+
+
+def split_params(params: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return (pipeline params, training params), both completed with defaults; unknown keys raise."""
+    params = dict(params or {})
+    unknown = set(params) - set(TRAIN_DEFAULTS) - set(_FEATURE_KEYS) - set(_CLF_KEYS)
+    if unknown:
+        raise TypeError(f"unknown training parameter(s): {sorted(unknown)}")
+    pipe = {**DEFAULT_PARAMS, **{k: v for k, v in params.items() if k not in TRAIN_DEFAULTS}}
+    pipe = {k: list(v) if isinstance(v, tuple) else v for k, v in pipe.items()}
+    trn = {**TRAIN_DEFAULTS, **{k: v for k, v in params.items() if k in TRAIN_DEFAULTS}}
+    return pipe, trn
+
+
+def _is_seed(group: str) -> bool:
+    return group.startswith("seed:")
+
+
+def sample_weights(rows: Sequence[dict[str, Any]], params: dict[str, Any] | None = None) -> npt.NDArray[np.float64]:
+    """Source-balanced, class-balanced sample weights (see the module docstring)."""
+    _, p = split_params(params)
+    groups = [source_group(r) for r in rows]
+    labels = [str(r["label"]) for r in rows]
+    is_it = [r.get("lang") == "it" for r in rows]
+    weights = np.zeros(len(rows))
+    regular = [i for i, g in enumerate(groups) if g != "correction"]
+    counts = Counter((groups[i], labels[i]) for i in regular)
+    for label in sorted({labels[i] for i in regular}):
+        families = {g: n for (g, lab), n in counts.items() if lab == label}
+        share = {
+            g: (n ** float(p["source_alpha"])) * (float(p["seed_weight"]) if _is_seed(g) else 1.0)
+            for g, n in families.items()
+        }
+        total = sum(share.values())
+        idx = [i for i in regular if labels[i] == label]
+        for i in idx:
+            weights[i] = share[groups[i]] / total / counts[(groups[i], label)]
+        target = float(p["min_it_share"])
+        if target > 0:
+            it_idx = [i for i in idx if is_it[i]]
+            en_idx = [i for i in idx if not is_it[i]]
+            it_w = weights[it_idx].sum()
+            if it_idx and en_idx and it_w < target:
+                weights[it_idx] *= target / it_w
+                weights[en_idx] *= (1 - target) / (1 - it_w)
+    if regular:
+        weights[regular] *= len(regular) / weights[regular].sum()
+    for i, g in enumerate(groups):
+        if g == "correction":
+            weights[i] = float(p["correction_weight"])
+    return weights
+
+
+def data_hash(rows: Sequence[dict[str, Any]]) -> str:
+    """SHA-256 over the training rows (text, label, lang, source group), in order."""
+    digest = hashlib.sha256()
+    for r in rows:
+        record = [r["text"], r["label"], r.get("lang"), source_group(r)]
+        digest.update(json.dumps(record, ensure_ascii=False).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _created_at() -> _dt.datetime:
+    """Build time; honours ``SOURCE_DATE_EPOCH`` for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.timezone.utc)
+    return _dt.datetime.now(tz=_dt.timezone.utc).replace(microsecond=0)
+
+
+def make_version(data_sha: str, params: dict[str, Any], seed: int, when: _dt.datetime) -> str:
+    """``m-YYYYMMDD-<first 8 hex of sha256(data hash, params, seed)>``."""
+    blob = json.dumps({"data": data_sha, "params": params, "seed": seed}, sort_keys=True)
+    return f"m-{when:%Y%m%d}-{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
+
+
+def library_versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "sklearn": sklearn.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "skops": skops.__version__,
+    }
+
+
+def _fit(rows: Sequence[dict[str, Any]], params: dict[str, Any], seed: int) -> Any:
+    pipe_params, _ = split_params(params)
+    pipe_params = {k: tuple(v) if isinstance(v, list) else v for k, v in pipe_params.items()}
+    pipeline = build_pipeline(**{**pipe_params, "random_state": seed})
+    weights = sample_weights(rows, params)
+    groups = [source_group(r) for r in rows]
+    pipeline.fit(
+        [str(r["text"]) for r in rows],
+        [str(r["label"]) for r in rows],
+        clf__sample_weight=weights,
+        clf__groups=groups,
+    )
+    return pipeline
+
+
+def train(
+    rows: list[dict[str, Any]],
+    *,
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+    data_files: list[dict[str, Any]] | None = None,
+    evaluation_rows: dict[str, list[dict[str, Any]]] | None = None,
+    loso: bool = False,
+    n_jobs: int = 1,
+) -> Classifier:
+    """Fit a :class:`Classifier` on ``rows`` (dicts with ``text``, ``label``, optional ``lang``,
+    ``source``/``style``).  Deterministic for the same rows, params and seed.
+
+    ``data_files`` (e.g. ``{"path", "sha256", "rows"}``) are recorded as given;
+    ``evaluation_rows`` maps a name to rows scored with :func:`routing_models.evaluate.evaluate`;
+    ``loso=True`` adds leave-one-source-out CV results (slow: one fit per source family).
+    """
+    from routing_models.evaluate import evaluate  # local: evaluate imports lang (py3langid)
+
+    if not rows:
+        raise ValueError("no training rows")
+    bad = sorted({str(r.get("label")) for r in rows} - set(LABELS))
+    if bad:
+        raise ValueError(f"unknown label(s) in training rows: {bad}")
+    pipe_params, train_params = split_params(params)
+    all_params = {**pipe_params, **train_params}
+    data_sha = data_hash(rows)
+    when = _created_at()
+    version = make_version(data_sha, all_params, seed, when)
+    pipeline = _fit(rows, all_params, seed)
+    group_counts = Counter(source_group(r) for r in rows)
+    metadata: dict[str, Any] = {
+        "version": version,
+        "created_at": when.isoformat(),
+        "labels": [str(c) for c in pipeline.classes_],
+        "params": all_params,
+        "seed": seed,
+        "data_files": list(data_files or []),
+        "data_hash": data_sha,
+        "n_rows": len(rows),
+        "label_counts": dict(sorted(Counter(str(r["label"]) for r in rows).items())),
+        "lang_counts": dict(sorted(Counter(str(r.get("lang") or "unknown") for r in rows).items())),
+        "source_groups": dict(sorted(group_counts.items())),
+        "n_corrections": group_counts.get("correction", 0),
+        "temperature": float(pipeline.named_steps["clf"].temperature_),
+        "n_features": int(pipeline.named_steps["features"].n_features_out_),
+        "library_versions": library_versions(),
+    }
+    clf = Classifier(pipeline, metadata)
+    metadata["evaluation"] = {name: evaluate(clf, ev_rows) for name, ev_rows in (evaluation_rows or {}).items()}
+    metadata["loso"] = leave_one_source_out(rows, params=all_params, seed=seed, n_jobs=n_jobs) if loso else None
+    return clf
+
+
+def _loso_fold(rows: Sequence[dict[str, Any]], groups: list[str], held: str, params: dict[str, Any], seed: int) -> Any:
+    train_rows = [r for r, g in zip(rows, groups) if g != held]
+    test_rows = [r for r, g in zip(rows, groups) if g == held]
+    fold_params = {**params, "calibration": "none"}
+    pipeline = _fit(train_rows, fold_params, seed)
+    return pipeline.predict([str(r["text"]) for r in test_rows])
+
+
+def leave_one_source_out(
+    rows: Sequence[dict[str, Any]],
+    *,
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+    families: Sequence[str] | None = None,
+    n_jobs: int = 1,
+) -> dict[str, Any]:
+    """Hold out each source family in turn (seed rows: one family per ``style``), train on the rest.
+
+    Returns ``{"per_source": {family: {"n", "labels", "accuracy", "macro_f1"}}, "pooled": {"n",
+    "accuracy", "macro_f1", "mean_source_accuracy"}, "dummy": {"accuracy", "macro_f1"}}``.
+    Corrections are never held out.  ``families`` restricts which families are held out
+    (all others stay in every training fold).
+    """
+    rows = list(rows)
+    groups = [source_group(r) for r in rows]
+    held_out = sorted(set(families) if families is not None else set(groups) - {"correction"})
+    preds = Parallel(n_jobs=n_jobs)(delayed(_loso_fold)(rows, groups, h, dict(params or {}), seed) for h in held_out)
+    per_source: dict[str, Any] = {}
+    y_all: list[str] = []
+    p_all: list[str] = []
+    dummy_all: list[str] = []
+    for held, pred in zip(held_out, preds):
+        y = [str(r["label"]) for r, g in zip(rows, groups) if g == held]
+        train_labels = Counter(str(r["label"]) for r, g in zip(rows, groups) if g != held)
+        majority = max(sorted(train_labels), key=lambda lab: train_labels[lab])
+        pred_list = [str(p) for p in pred]
+        per_source[held] = {
+            "n": len(y),
+            "labels": dict(sorted(Counter(y).items())),
+            "accuracy": float(accuracy_score(y, pred_list)),
+            "macro_f1": float(f1_score(y, pred_list, average="macro", zero_division=0)),
+        }
+        y_all += y
+        p_all += pred_list
+        dummy_all += [majority] * len(y)
+    by_label = defaultdict(list)
+    for y, p in zip(y_all, p_all):
+        by_label[y].append(y == p)
+    return {
+        "per_source": per_source,
+        "pooled": {
+            "n": len(y_all),
+            "accuracy": float(accuracy_score(y_all, p_all)),
+            "macro_f1": float(f1_score(y_all, p_all, average="macro", zero_division=0)),
+            "mean_source_accuracy": float(np.mean([v["accuracy"] for v in per_source.values()])),
+            "recall_per_label": {k: float(np.mean(v)) for k, v in sorted(by_label.items())},
+        },
+        "dummy": {
+            "accuracy": float(accuracy_score(y_all, dummy_all)),
+            "macro_f1": float(f1_score(y_all, dummy_all, average="macro", zero_division=0)),
+        },
+    }

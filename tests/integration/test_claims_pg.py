@@ -1,0 +1,141 @@
+"""Claims on a real PostgreSQL with real concurrency (one engine, so one connection pool, per agent or
+instance): 8 agents draining 1,000 items never receive the same one; an expired lease returns the
+item to the next claimer; capacity holds under concurrent claims by one agent and concurrent
+auto-assigners."""
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from connectors.base import Mention
+from inbox import assign, migrate
+from inbox.classification import ClassifierHolder
+from inbox.clock import FakeClock
+from inbox.db import create_engine
+from inbox.errors import Conflict
+from inbox.models import Event, QueueItem
+from inbox.repo import accounts
+from inbox.service import Services
+from inbox.work import WorkService
+
+pytestmark = pytest.mark.postgres
+T = QueueItem.__table__
+
+
+@pytest.fixture
+async def pg(pg_db_url: str, settings_factory: Any, fake_classifier: Any) -> AsyncIterator[Services]:
+    settings = settings_factory(pg_db_url)
+    svc = await Services.open(settings, clock=FakeClock())
+    await migrate.upgrade(svc.engine)
+    async with svc.engine.begin() as conn:
+        await accounts.sync_teams(settings.teams, conn=conn, now=svc.clock.now())
+    svc.classifier = ClassifierHolder(fake_classifier)
+    await svc.ready_pipeline()
+    yield svc
+    await svc.close()
+
+
+async def _seed(svc: Any, n: int) -> None:
+    for start in range(0, n, 500):
+        await svc.pipeline.ingest([Mention(source="t", platform="t", external_id=f"k{i}", language="en",
+                                           text=f"refund for my broken order {i}") for i in range(start, min(n, start + 500))])
+
+
+async def _agents(svc: Any, n: int, capacity: int) -> list[Any]:
+    async with svc.engine.begin() as conn:
+        return [await accounts.add_user(f"a{i}", "agent", ["customer_care"], None, conn=conn, now=svc.clock.now(),
+                                        capacity=capacity) for i in range(n)]
+
+
+def _work(svc: Any) -> tuple[WorkService, Any]:
+    """A WorkService on its own engine: its own connections, as another process would have."""
+    engine = create_engine(svc.settings.database_url, pool_size=2)
+    return WorkService(engine, svc.settings, svc.clock), engine
+
+
+async def test_eight_agents_drain_a_thousand_items_without_sharing_one(pg: Any) -> None:
+    """8 agents claiming and resolving concurrently get 1,000 distinct items, each claimed once."""
+    await _seed(pg, 1000)
+    agents = await _agents(pg, 8, capacity=5)
+    works = [_work(pg) for _ in agents]
+
+    async def agent(user: Any, w: WorkService) -> list[int]:
+        got = []
+        while (item := await w.claim_next(user, "customer_care")) is not None:
+            got.append(item.id)
+            await w.set_status(user, item.id, "resolved")
+        return got
+
+    try:
+        results = await asyncio.gather(*[agent(u, w) for u, (w, _) in zip(agents, works, strict=True)])
+    finally:
+        for _, e in works:
+            await e.dispose()
+    flat = [i for r in results for i in r]
+    assert len(flat) == 1000 and len(set(flat)) == 1000
+    assert sum(1 for r in results if r) == 8  # everybody worked
+    async with pg.engine.connect() as conn:
+        claimed = (await conn.execute(select(func.count()).select_from(Event.__table__)
+                                      .where(Event.__table__.c.kind == "claimed"))).scalar_one()
+        open_left = (await conn.execute(select(func.count()).select_from(T).where(T.c.status != "resolved"))).scalar_one()
+    assert (claimed, open_left) == (1000, 0)
+
+
+async def test_expired_lease_returns_the_item_to_another_agent(pg: Any) -> None:
+    """When a claim's lease runs out, another agent's claim takes the item and the first loses it."""
+    await _seed(pg, 1)
+    ann, bob = await _agents(pg, 2, capacity=5)
+    (wa, ea), (wb, eb) = _work(pg), _work(pg)
+    try:
+        first = await wa.claim_next(ann, "customer_care")
+        assert first is not None
+        assert await wb.claim_next(bob, "customer_care") is None
+        pg.clock.advance(pg.settings.server.claim_lease + timedelta(seconds=1))
+        again = await wb.claim_next(bob, "customer_care")
+        assert again is not None and again.id == first.id and again.assignee == "a1"
+        with pytest.raises(Conflict):
+            await wa.set_status(ann, first.id, "resolved")
+    finally:
+        await ea.dispose()
+        await eb.dispose()
+
+
+async def test_capacity_holds_under_concurrent_claims_and_assigners(pg: Any, fake_classifier: Any) -> None:
+    """Each agent claims from two sessions at once while two auto-assigners run: nobody exceeds capacity."""
+    await _seed(pg, 300)
+    agents = await _agents(pg, 8, capacity=3)
+    works = [_work(pg) for _ in range(16)]
+    teams = [t.model_dump() | ({"assignment": "least_loaded"} if t.name == "customer_care" else {})
+             for t in pg.settings.teams]
+    s2 = pg.settings.model_copy(update={"teams": [type(pg.settings.teams[0])(**t) for t in teams]})
+    inst = [await Services.open(s2, clock=pg.clock) for _ in range(2)]
+
+    async def claimer(user: Any, w: WorkService) -> int:
+        n = 0
+        for _ in range(6):
+            try:
+                if await w.claim_next(user, "customer_care") is None:
+                    break
+                n += 1
+            except Conflict:
+                pass  # at capacity
+        return n
+
+    try:
+        await asyncio.gather(*[claimer(agents[i % 8], works[i][0]) for i in range(16)],
+                             *[assign.auto_assign(s) for s in inst for _ in range(3)])
+    finally:
+        for _, e in works:
+            await e.dispose()
+        for s in inst:
+            await s.close()
+    async with pg.engine.connect() as conn:
+        loads = Counter(r[0] for r in await conn.execute(select(T.c.assignee_id).where(T.c.status == "claimed")))
+    assert set(loads) == {a.id for a in agents}
+    assert all(n == 3 for n in loads.values()), loads

@@ -1,0 +1,153 @@
+"""SLA on both back ends with a fake clock: business hours across a weekend and the March
+daylight-saving change, the breach sweep recording each breach exactly once (also with two sweepers
+at once), escalation (priority, leads, notification, return to the queue) and the waiting pause."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from connectors.base import Mention
+from inbox import breaches, migrate
+from inbox.classification import ClassifierHolder
+from inbox.clock import FakeClock
+from inbox.models import Event, Notification
+from inbox.repo import accounts, items
+from inbox.service import Services
+from inbox.work import WorkService
+
+ROME = {"timezone": "Europe/Rome", "days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00",
+        "holidays": ["2026-04-06"]}
+FRIDAY_1730_CET = datetime(2026, 3, 27, 16, 30, tzinfo=UTC)  # clocks go forward on Sunday 29 March
+
+
+async def _open(settings: Any, clock: FakeClock, classifier: Any) -> Services:
+    svc = await Services.open(settings, clock=clock)
+    svc.classifier = ClassifierHolder(classifier)
+    await svc.ready_pipeline()
+    return svc
+
+
+@pytest.fixture
+async def sla_services(db_url: str, settings_factory: Any, fake_classifier: Any) -> AsyncIterator[Services]:
+    """Customer care works 09-18 Rome time with a 1h first response and a 2h resolution target."""
+    base = settings_factory(db_url)
+    teams = [t.model_dump() | ({"business_hours": ROME, "sla_first_response": "1h", "sla_resolution": "2h",
+                                 "return_on_breach": True} if t.name == "customer_care" else {})
+             for t in base.teams]
+    settings = settings_factory(db_url, teams=teams,
+                                notifications={"webhook_urls": ["http://127.0.0.1:9/never-called"]})
+    clock = FakeClock(FRIDAY_1730_CET)
+    svc = await _open(settings, clock, fake_classifier)
+    await migrate.upgrade(svc.engine)
+    async with svc.engine.begin() as conn:
+        await accounts.sync_teams(settings.teams, conn=conn, now=clock.now())
+    yield svc
+    await svc.close()
+
+
+async def _breach_events(svc: Any, item_id: int) -> list[dict[str, Any]]:
+    async with svc.engine.connect() as conn:
+        return [e for e in await items.events_for(item_id, conn=conn) if e["kind"] == "sla_breach"]
+
+
+async def _count(svc: Any, model: Any, *where: Any) -> int:
+    async with svc.engine.connect() as conn:
+        q = select(func.count()).select_from(model.__table__).where(*where)
+        return int((await conn.execute(q)).scalar_one())
+
+
+async def test_breach_across_weekend_and_dst_is_recorded_once_and_escalated(sla_services: Any) -> None:
+    """Friday 17:30 CET + 1 working hour is Monday 09:30 CEST; the sweep flags it once, then escalates."""
+    svc, clock = sla_services, sla_services.clock
+    now = clock.now()
+    async with svc.engine.begin() as conn:
+        ann = await accounts.add_user("ann", "agent", ["customer_care"], None, conn=conn, now=now)
+        await accounts.add_user("lea", "lead", ["customer_care"], None, conn=conn, now=now)
+        await accounts.add_user("leo", "lead", ["marketing"], None, conn=conn, now=now)
+    await svc.pipeline.ingest([Mention(source="t", platform="t", external_id="1", language="en",
+                                       text="my order arrived broken, I want a refund")])
+    async with svc.engine.connect() as conn:
+        item = (await items.list_items("customer_care", conn=conn))[0]
+    assert item.first_response_due == datetime(2026, 3, 30, 7, 30, tzinfo=UTC)  # Mon 09:30 CEST
+    assert item.resolve_due == datetime(2026, 3, 30, 8, 30, tzinfo=UTC)  # 30 min Fri + 1h30 Mon
+    assert item.priority == 1
+
+    clock.set(datetime(2026, 3, 28, 12, 0, tzinfo=UTC))  # Saturday: nothing is due
+    assert await breaches.sweep(svc) == {"first_response": 0, "resolution": 0, "returned": 0}
+    clock.set(datetime(2026, 3, 30, 7, 29, tzinfo=UTC))  # one minute before the due time
+    assert (await breaches.sweep(svc))["first_response"] == 0
+    clock.set(datetime(2026, 3, 30, 7, 31, tzinfo=UTC))
+    assert (await breaches.sweep(svc))["first_response"] == 1
+    assert (await breaches.sweep(svc))["first_response"] == 0  # recorded once
+    [ev] = await _breach_events(svc, item.id)
+    assert ev["data"]["sla"] == "first_response" and ev["data"]["leads"] == ["lea"]
+    assert ev["data"]["priority"] == {"from": 1, "to": 2}
+    assert await _count(svc, Notification, Notification.__table__.c.kind == "sla_breach") == 1
+
+    # ann claims it; the resolution target passes at 10:30 CEST and the item goes back to the queue
+    w = WorkService(svc.engine, svc.settings, clock)
+    claimed = await w.claim_next(ann, "customer_care")
+    assert claimed is not None and claimed.id == item.id
+    clock.set(datetime(2026, 3, 30, 8, 31, tzinfo=UTC))
+    assert await breaches.sweep(svc) == {"first_response": 0, "resolution": 1, "returned": 1}
+    after = await w.get(ann, item.id)
+    assert (after.status, after.assignee, after.priority) == ("new", None, 3)
+    evs = await _breach_events(svc, item.id)
+    assert [e["data"]["sla"] for e in evs] == ["first_response", "resolution"]
+    assert evs[1]["data"]["returned_to_queue"] is True
+    assert await _count(svc, Notification, Notification.__table__.c.kind == "sla_breach") == 2
+
+
+async def test_concurrent_sweepers_record_each_breach_once(sla_services: Any, fake_classifier: Any) -> None:
+    """Two instances sweeping the same overdue items at once write one breach event per item."""
+    svc, clock = sla_services, sla_services.clock
+    await svc.pipeline.ingest([Mention(source="t", platform="t", external_id=f"c{i}", language="en",
+                                       text=f"order {i} never arrived, refund please") for i in range(40)])
+    clock.set(datetime(2026, 3, 31, 12, 0, tzinfo=UTC))  # both targets long past
+    other = await _open(svc.settings, clock, fake_classifier)  # a second instance: its own engine
+    try:
+        r1, r2 = await asyncio.gather(breaches.sweep(svc), breaches.sweep(other))
+    finally:
+        await other.close()
+    assert r1["first_response"] + r2["first_response"] == 40
+    assert r1["resolution"] + r2["resolution"] == 40
+    assert await _count(svc, Event, Event.__table__.c.kind == "sla_breach") == 80
+    assert (await breaches.sweep(svc))["resolution"] == 0
+
+
+async def test_waiting_pauses_the_breach_clock(sla_services: Any) -> None:
+    """An item waiting on the customer is not swept; resuming moves its due times by the pause."""
+    svc, clock = sla_services, sla_services.clock
+    clock.set(datetime(2026, 3, 30, 7, 0, tzinfo=UTC))  # Monday 09:00 CEST
+    async with svc.engine.begin() as conn:
+        ann = await accounts.add_user("ann", "agent", ["customer_care"], None, conn=conn, now=clock.now())
+    await svc.pipeline.ingest([Mention(source="t", platform="t", external_id="w", language="en",
+                                       text="help, my order is broken")])
+    w = WorkService(svc.engine, svc.settings, clock)
+    item = await w.claim_next(ann, "customer_care")
+    assert item is not None and item.resolve_due == datetime(2026, 3, 30, 9, 0, tzinfo=UTC)
+    await w.set_status(ann, item.id, "waiting")
+    clock.advance(timedelta(hours=5))
+    assert (await breaches.sweep(svc))["resolution"] == 0
+    back = await w.set_status(ann, item.id, "claimed")
+    assert back.resolve_due == datetime(2026, 3, 30, 14, 0, tzinfo=UTC)
+    clock.advance(timedelta(hours=1))
+    assert (await breaches.sweep(svc))["resolution"] == 0
+    clock.set(datetime(2026, 3, 30, 14, 1, tzinfo=UTC))
+    assert (await breaches.sweep(svc))["resolution"] == 1
+
+
+async def test_sla_due_time_skips_a_team_holiday(sla_services: Any) -> None:
+    """Easter Monday is a holiday of the team: a Friday evening item is due on Tuesday."""
+    svc, clock = sla_services, sla_services.clock
+    clock.set(datetime(2026, 4, 3, 16, 0, tzinfo=UTC))  # Friday 18:00 CEST, after closing
+    await svc.pipeline.ingest([Mention(source="t", platform="t", external_id="e", language="en",
+                                       text="refund for my broken order please")])
+    async with svc.engine.connect() as conn:
+        item = (await items.list_items("customer_care", conn=conn))[0]
+    assert item.first_response_due == datetime(2026, 4, 7, 8, 0, tzinfo=UTC)  # Tue 10:00 CEST
