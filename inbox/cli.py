@@ -369,20 +369,7 @@ async def cmd_model(args: argparse.Namespace) -> int:
 
 async def _promote(svc: Any, version: str, data: str | None, force: bool) -> bool:
     from inbox import modelops
-    from inbox.repo import model_versions
-    async with svc.engine.connect() as conn:
-        cand = modelops.require(await model_versions.get_version(version, conn=conn), version)
-        cur = await model_versions.active_version(conn=conn)
-    if cur is not None and cur["version"] != version and not force:
-        from routing_models.data import SEED_PATH
-        held_out = data or str(SEED_PATH)
-        loop = asyncio.get_running_loop()
-        a = await loop.run_in_executor(None, modelops.evaluate_file, Path(cur["path"]), held_out)
-        b = await loop.run_in_executor(None, modelops.evaluate_file, Path(cand["path"]), held_out)
-        modelops.gate(a, b)
-    async with svc.engine.begin() as conn:
-        await model_versions.promote(version, conn=conn, now=svc.clock.now())
-    return True
+    return await modelops.promote_version(svc, version, data, force)
 
 
 async def cmd_users(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from inbox.clock import Clock
 from inbox.clusters import cluster_key
 from inbox.domain import Decision, Prediction
 from inbox.models import ItemStatus
-from inbox.repo import connector_state, items, mentions
+from inbox.repo import connector_state, items, mentions, pubsub
 from inbox.router import MentionFacts, Router
 from inbox.settings import Settings
 
@@ -163,11 +163,13 @@ class Pipeline:
         # 1. validate and dedupe within the batch
         seen: set[tuple[str, str]] = set()
         good: list[Mention] = []
-        for i, m in enumerate(batch):
+        for m in batch:
             m = _storable(m)
             problem = _validate(m)
             if problem:
-                dead.append({"source": (m.source or "?")[:64], "line_no": i, "reason": problem,
+                # no line number: a batch position means nothing (the importer validates lines itself
+                # and rejects them with their line number), and would store a replayed reject again
+                dead.append({"source": (m.source or "?")[:64], "line_no": None, "reason": problem,
                              "raw": json.dumps(_raw_json(m.raw), default=str)[:MAX_RAW], "created_at": now})
                 continue
             key = (m.source, m.external_id)
@@ -222,6 +224,7 @@ class Pipeline:
             res.duplicates += len(mention_rows) - len(ids)
             res.ingested = len(ids)
             await self._store_routing(ids, decisions, now, res, conn=conn)
+            await pubsub.notify_pg(conn, res.item_ids)  # other instances' live views (PostgreSQL)
             await mentions.insert_dead_letters(dead, conn=conn)
             faultpoints.reach("before_commit")
             if cursor is not None:

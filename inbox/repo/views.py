@@ -8,15 +8,16 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, or_, select, union_all
+from sqlalchemy import Integer, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain import ItemSummary
 from inbox.models import ItemStatus
-from inbox.repo._common import T_EVENT, T_ITEM, T_MENTION, T_USER
+from inbox.repo._common import T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER
 from inbox.repo.items import _summary_query, _to_summary, _visible
 
-__all__ = ["item_states", "events_after", "max_event_id", "my_items", "thread_items", "report_rows"]
+__all__ = ["item_states", "events_after", "max_event_id", "my_items", "thread_items", "report_rows",
+           "queue_page", "team_counts", "queue_overview"]
 
 
 async def item_states(ids: Sequence[int], *, conn: AsyncConnection) -> list[dict[str, Any]]:
@@ -52,13 +53,6 @@ async def my_items(user_id: int, *, conn: AsyncConnection, teams: Sequence[str] 
          .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id)
          .limit(limit))
     return [_to_summary(r) for r in await conn.execute(q)]
-
-
-async def available_count(team: str, *, conn: AsyncConnection, now: datetime) -> int:
-    q = select(func.count()).select_from(T_ITEM).where(
-        T_ITEM.c.team == team, or_(T_ITEM.c.status == ItemStatus.NEW,
-                                   (T_ITEM.c.status == ItemStatus.CLAIMED) & (T_ITEM.c.lease_expires_at < now)))
-    return int((await conn.execute(q)).scalar_one())
 
 
 async def thread_items(item_id: int, thread_id: str | None, reply_to_id: str | None, source: str, *,
@@ -117,24 +111,49 @@ _LEVELS = (3, 2, 1, 0)  # QueueItem.priority: 0 low, 1 normal, 2 high, 3 urgent
 
 @lru_cache(maxsize=32)
 def _page_stmt(statuses: tuple[str, ...]) -> Any:
+    # Constants (status, priority level) and the team are inlined at execution time
+    # (literal_execute): with a prepared statement PostgreSQL may otherwise settle on a generic
+    # plan that cannot see which index range each slice reads.
     due, prio = T_ITEM.c.first_response_due, T_ITEM.c.priority
     need = bindparam("q_need", type_=Integer)
+    team = bindparam("q_team", type_=T_ITEM.c.team.type, literal_execute=True)
     slices = []
     for status in statuses:
-        base = select(T_ITEM.c.id, prio, due).where(T_ITEM.c.team == bindparam("q_team"), T_ITEM.c.status == status)
+        base = select(T_ITEM.c.id, prio, due).where(
+            T_ITEM.c.team == team, T_ITEM.c.status == literal(status, T_ITEM.c.status.type, literal_execute=True))
         for level in _LEVELS:
-            slices.append(base.where(prio == level, due.is_not(None)).order_by(due, T_ITEM.c.id).limit(need))
-            slices.append(base.where(prio == level, due.is_(None)).order_by(T_ITEM.c.id).limit(need))
-        # priorities outside the usual 0..3: rare, sorted the plain way
-        slices.append(base.where(or_(prio > _LEVELS[0], prio < _LEVELS[-1]))
-                      .order_by(prio.desc(), due.asc().nulls_last(), T_ITEM.c.id).limit(need))
+            lv = literal(level, Integer, literal_execute=True)
+            slices.append(base.where(prio == lv, due.is_not(None)).order_by(due, T_ITEM.c.id).limit(need))
+            slices.append(base.where(prio == lv, due.is_(None)).order_by(T_ITEM.c.id).limit(need))
+        # priorities outside the usual 0..3: rare; two index ranges, sorted the plain way
+        for cond in (prio > literal(_LEVELS[0], Integer, literal_execute=True),
+                     prio < literal(_LEVELS[-1], Integer, literal_execute=True)):
+            slices.append(base.where(cond).order_by(prio.desc(), due.asc().nulls_last(), T_ITEM.c.id).limit(need))
     u = union_all(*[select(*sq.subquery().c) for sq in slices]).subquery()
     return (select(u.c.id).order_by(u.c.priority.desc(), u.c.first_response_due.is_(None), u.c.first_response_due,
                                     u.c.id)
             .limit(bindparam("q_limit", type_=Integer)).offset(bindparam("q_offset", type_=Integer)))
 
 
-_BY_IDS = _summary_query().where(T_ITEM.c.id.in_(bindparam("ids", expanding=True)))
+def _by_ids_stmt() -> Any:
+    """The columns of ``items._summary_query`` for a set of ids, joining each item's latest
+    routing decision through a grouped subquery over just those ids (a join condition on a
+    correlated max() makes PostgreSQL probe routing_decision once per candidate row)."""
+    ids: Any = bindparam("ids", expanding=True)
+    last = (select(T_DECISION.c.mention_id, func.max(T_DECISION.c.id).label("did"))
+            .where(T_DECISION.c.mention_id.in_(ids)).group_by(T_DECISION.c.mention_id).subquery())
+    return (select(T_ITEM, T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.author_handle,
+                   T_MENTION.c.lang, T_MENTION.c.url, T_MENTION.c.created_at.label("mention_created_at"),
+                   T_USER.c.name.label("assignee_name"), T_DECISION.c.reason.label("route_reason"),
+                   T_DECISION.c.created_at.label("routed_at"))
+            .select_from(T_ITEM.join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id)
+                         .outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id)
+                         .outerjoin(last, last.c.mention_id == T_ITEM.c.id)
+                         .outerjoin(T_DECISION, T_DECISION.c.id == last.c.did))
+            .where(T_ITEM.c.id.in_(ids)))
+
+
+_BY_IDS = _by_ids_stmt()
 
 
 async def _summaries(ids: list[int], *, conn: AsyncConnection) -> list[ItemSummary]:

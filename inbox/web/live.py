@@ -35,28 +35,7 @@ __all__ = ["Broker", "notify_pg", "CHANNEL", "sse_handler", "live_ctx", "visible
 
 log = structlog.get_logger(__name__)
 
-CHANNEL = "inbox_items"
-CONTROL_CHANNEL = "inbox_control"
-MAX_PAYLOAD = 7900          # PostgreSQL's NOTIFY payload limit is 8000 bytes
-RECHECK_ALL = "*"
-
-
-async def notify_pg(conn: AsyncConnection, ids: Sequence[int]) -> None:
-    """Announce changed items to every instance: call inside the writing transaction (delivered
-    on commit, dropped on rollback). The payload is the JSON id list, or "*" ("re-check the event
-    log") when the list would not fit. A no-op on SQLite."""
-    if conn.dialect.name != "postgresql" or not ids:
-        return
-    payload = json.dumps(sorted(set(int(i) for i in ids)), separators=(",", ":"))
-    if len(payload) > MAX_PAYLOAD:
-        payload = RECHECK_ALL
-    await conn.execute(text("SELECT pg_notify(:ch, :payload)"), {"ch": CHANNEL, "payload": payload})
-
-
-async def notify_control(conn: AsyncConnection, message: str) -> None:
-    """Tell every instance something about itself (e.g. "model": reload the promoted model)."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_notify(:ch, :payload)"), {"ch": CONTROL_CHANNEL, "payload": message})
+from inbox.repo.pubsub import CHANNEL, CONTROL_CHANNEL, MAX_PAYLOAD, RECHECK_ALL, notify_control, notify_pg  # noqa: E402,F401
 
 
 def visible_to(user: UserInfo, state: dict[str, Any], private: set[str]) -> bool:

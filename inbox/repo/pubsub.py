@@ -1,0 +1,34 @@
+"""PostgreSQL NOTIFY for item changes, sent inside the writing transaction (delivered on commit,
+dropped on rollback). A no-op on SQLite, where the in-process listeners and the event-log re-check
+carry live updates."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+__all__ = ["CHANNEL", "CONTROL_CHANNEL", "MAX_PAYLOAD", "RECHECK_ALL", "notify_pg", "notify_control"]
+
+CHANNEL = "inbox_items"
+CONTROL_CHANNEL = "inbox_control"
+MAX_PAYLOAD = 7900          # PostgreSQL's NOTIFY payload limit is 8000 bytes
+RECHECK_ALL = "*"
+
+
+async def notify_pg(conn: AsyncConnection, ids: Sequence[int]) -> None:
+    """Announce changed items to every instance. The payload is the JSON id list, or "*" ("re-check
+    the event log") when the list would not fit: one notification per committed batch."""
+    if conn.dialect.name != "postgresql" or not ids:
+        return
+    payload = json.dumps(sorted(set(int(i) for i in ids)), separators=(",", ":"))
+    if len(payload) > MAX_PAYLOAD:
+        payload = RECHECK_ALL
+    await conn.execute(text("SELECT pg_notify(:ch, :payload)"), {"ch": CHANNEL, "payload": payload})
+
+
+async def notify_control(conn: AsyncConnection, message: str) -> None:
+    """Tell every instance something about itself (e.g. "model": reload the promoted model)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_notify(:ch, :payload)"), {"ch": CONTROL_CHANNEL, "payload": message})
