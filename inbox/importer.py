@@ -126,7 +126,7 @@ def read_jsonl(stream: IO[bytes], *, source: str = "import", batch_size: int = 2
         elif raw.strip():
             n += 1
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as e:
                 bad.append(Reject(source=source, reason=f"invalid UTF-8: {e.reason} at byte {e.start}",
                                   raw=raw.decode("utf-8", "replace"), position=lineno))

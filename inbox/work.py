@@ -13,7 +13,7 @@ from inbox.clock import Clock
 from inbox.domain import ItemSummary, UserInfo
 from inbox.errors import Conflict, Forbidden, Invalid, NotFound
 from inbox.models import ItemStatus
-from inbox.repo import items
+from inbox.repo import items, pubsub
 from inbox.settings import Settings
 
 __all__ = ["WorkService", "visible_teams"]
@@ -81,6 +81,7 @@ class WorkService:
             await items.insert_events([{"item_id": item_id, "kind": "claimed", "actor": user.name, "team": team,
                                         "data": {}, "created_at": now}], conn=conn)
             item = await items.get_item(item_id, conn=conn)  # in the same transaction: one round trip less
+            await pubsub.notify_pg(conn, [item_id])
             faultpoints.reach("claim_before_commit")
         assert item is not None
         log.info("item_claimed", item_id=item_id, team=team, user=user.name)
@@ -111,6 +112,7 @@ class WorkService:
             # the actor may no longer see the item (a transfer away): answer with its new state anyway,
             # they just held it. Read in the same transaction: no second connection checkout.
             item = await items.get_item(item_id, conn=conn)
+            await pubsub.notify_pg(conn, [item_id])
         assert item is not None
         log.info("item_" + kind, item_id=item_id, team=row["team"], user=user.name)
         self.publish([item_id])
@@ -218,6 +220,7 @@ class WorkService:
             if back:
                 await items.insert_events([{"item_id": i, "kind": "lease_expired", "actor": "system", "team": t,
                                             "data": {}, "created_at": now} for i, t in back], conn=conn)
+                await pubsub.notify_pg(conn, [i for i, _ in back])
         ids = [i for i, _ in back]
         if ids:
             log.info("leases_expired", count=len(ids))
