@@ -5,7 +5,8 @@
 
 Texts come from ``--texts`` (JSON Lines with ``text``) or, by default, the bundled seed corpus,
 repeated up to ``--n``.  The process is pinned to one CPU (``sched_setaffinity``) so the numbers
-are single-core.  Targets: ≥ 20,000 mentions/s, p99 < 5 ms, load < 1 s, artifact < 25 MB.
+are single-core.  Wall-clock figures are what a user sees; the ``*_cpu_*`` figures count only
+the CPU time of this process and are stable on a busy machine.  Targets: ≥ 20,000 mentions/s, p99 < 5 ms, load < 1 s, artifact < 25 MB.
 """
 
 from __future__ import annotations
@@ -47,20 +48,23 @@ def main() -> int:
     texts = (base * (args.n // max(1, len(base)) + 1))[: args.n]
     clf.predict_proba(texts[:100])  # warm-up
 
-    best = float("inf")
+    best = best_cpu = float("inf")
     for _ in range(args.repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for i in range(0, len(texts), args.batch):
             clf.predict_proba(texts[i : i + args.batch])
         best = min(best, time.perf_counter() - t0)
+        best_cpu = min(best_cpu, time.process_time() - c0)
     throughput = len(texts) / best
 
-    latencies = []
+    latencies, cpu_latencies = [], []
     for text in texts[: args.singles]:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         clf.predict([text])
         latencies.append(time.perf_counter() - t0)
+        cpu_latencies.append(time.thread_time() - c0)
     lat_ms = np.array(latencies) * 1000
+    cpu_lat_ms = np.array(cpu_latencies) * 1000
 
     result = {
         "artifact": str(args.artifact),
@@ -69,8 +73,10 @@ def main() -> int:
         "mean_chars": round(float(np.mean([len(t) for t in texts])), 1),
         "batch_size": args.batch,
         "throughput_per_s": round(throughput),
+        "throughput_per_cpu_s": round(len(texts) / best_cpu),
         "single_p50_ms": round(float(np.percentile(lat_ms, 50)), 3),
         "single_p99_ms": round(float(np.percentile(lat_ms, 99)), 3),
+        "single_cpu_p99_ms": round(float(np.percentile(cpu_lat_ms, 99)), 3),
         "load_s": round(load_s, 3),
         "artifact_mb": round(args.artifact.stat().st_size / 1e6, 2),
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,

@@ -74,6 +74,9 @@ async def auto_assign(svc: Any, *, publish: Callable[[list[int]], Any] | None = 
     for team in svc.settings.teams:
         if team.assignment == "manual":
             continue
+        async with svc.engine.connect() as conn:
+            if not await arepo.has_new_items(team.name, conn=conn):
+                continue  # nothing to do: do not take (and hold) the team lock
         async with svc.engine.begin() as conn:
             if not await arepo.lock_team(team.name, conn=conn):
                 continue  # another instance is assigning this team right now
@@ -115,6 +118,9 @@ async def reassign_idle(svc: Any, *, publish: Callable[[list[int]], Any] | None 
         if team.assignment == "manual":
             continue
         cutoff = now - team.reassign_after if team.reassign_after is not None else None
+        async with svc.engine.connect() as conn:
+            if not await arepo.idle_assigned(team.name, cutoff, conn=conn, limit=1, lock=False):
+                continue  # nothing idle: leave the team lock to the assigner
         async with svc.engine.begin() as conn:
             if not await arepo.lock_team(team.name, conn=conn):
                 continue

@@ -103,7 +103,8 @@ def _clean(s: str) -> str:
 def _storable(m: Mention) -> Mention:
     """``m``, or a cleaned copy when a text field holds NUL or a lone surrogate (a hostile source
     must not fail the whole batch, forever, on one item)."""
-    bad = {f: _clean(v) for f in _STR_FIELDS if isinstance(v := getattr(m, f), str) and _UNSTORABLE.search(v)}
+    bad: dict[str, Any] = {f: _clean(v) for f in _STR_FIELDS
+                           if isinstance(v := getattr(m, f), str) and _UNSTORABLE.search(v)}
     return dataclasses.replace(m, **bad) if bad else m
 
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
+import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no type hints
 
-__all__ = ["NgramSpans", "char_ngrams", "word_ngrams", "to_csr"]
+__all__ = ["NgramSpans", "char_ngrams", "word_ngrams", "to_csr", "runs_to_csr"]
 
 _MASK64 = (1 << 64) - 1
 _P = 0x100000001B3  # FNV-64 prime (odd)
@@ -47,13 +47,23 @@ I64 = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class NgramSpans:
-    """Hashed n-gram occurrences of a batch: document index, column, and span in the joined string."""
+    """Hashed n-gram occurrences of a batch.
 
-    doc: I64
-    col: I64
-    start: I64
-    end: I64
+    ``doc``/``col`` (int32) list one entry per occurrence; ``bounds`` splits them into runs
+    (one per n-gram length / kind) inside which ``doc`` is non-decreasing.  ``start``/``end``
+    (positions in ``joined``) are only filled when spans were requested (for explanations).
+    """
+
+    doc: npt.NDArray[np.int32]
+    col: npt.NDArray[np.int32]
+    bounds: tuple[int, ...]
     joined: str
+    start: npt.NDArray[np.int64] | None = None
+    end: npt.NDArray[np.int64] | None = None
+
+    def runs(self) -> list[slice]:
+        edges = (0, *self.bounds)
+        return [slice(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
 
 
 def _mix(x: U64) -> U64:
@@ -87,12 +97,12 @@ def _pow_tables(n: int) -> tuple[U64, U64]:
     return cached
 
 
-def _join(docs: list[str], pad: str) -> tuple[str, npt.NDArray[np.uint32], I64]:
+def _join(docs: list[str], pad: str) -> tuple[str, npt.NDArray[np.uint32], npt.NDArray[np.int32]]:
     """Join documents with a NUL separator; return the string, its code points and doc id per position."""
     cleaned = [d.replace("\x00", " ") if "\x00" in d else d for d in docs]
     joined = "\x00".join(pad + d + pad for d in cleaned) if pad else "\x00".join(cleaned)
     cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-    doc_id = np.cumsum(cps == _SEP, dtype=np.int64)
+    doc_id = np.cumsum(cps == _SEP, dtype=np.int32)
     return joined, cps, doc_id
 
 
@@ -111,56 +121,60 @@ def _substring_hash(s: U64, pow_p: U64, a: I64, b: I64) -> U64:
         return pow_p[b - 1] * (s[b] - s[a])
 
 
-def char_ngrams(docs: list[str], ngram_range: tuple[int, int], n_features: int) -> NgramSpans:
-    """Hash all character n-grams (documents padded with one space each side)."""
+def char_ngrams(
+    docs: list[str], ngram_range: tuple[int, int], n_features: int, *, with_spans: bool = False
+) -> NgramSpans:
+    """Hash all character n-grams (documents padded with one space each side); one run per length."""
     lo, hi = ngram_range
     joined, cps, doc_id = _join(docs, " ")
     length = cps.shape[0]
     s, pow_p = _prefix(cps)
-    sep_cum = np.zeros(length + 1, dtype=np.int64)
+    sep_cum = np.zeros(length + 1, dtype=np.int32)
     np.cumsum(cps == _SEP, out=sep_cum[1:])
     mask = np.uint64(n_features - 1)
     docs_out, cols_out, starts_out, ends_out = [], [], [], []
     for n in range(lo, hi + 1):
-        if length < n:
+        m = length - n + 1
+        if m <= 0:
             continue
-        a = np.arange(length - n + 1, dtype=np.int64)
-        b = a + n
-        valid = sep_cum[b] == sep_cum[a]
-        a = a[valid]
-        b = b[valid]
+        # n-gram starting at a ends at a + n: slices instead of gathers
+        valid = sep_cum[n : n + m] == sep_cum[:m]
         with np.errstate(over="ignore"):
-            h = _substring_hash(s, pow_p, a, b) + _CHAR_SALT * np.uint64(n)
-        cols_out.append((_mix(h) & mask).astype(np.int64))
-        docs_out.append(doc_id[a])
-        starts_out.append(a)
-        ends_out.append(b)
-    return _spans(docs_out, cols_out, starts_out, ends_out, joined)
+            h = pow_p[n - 1 : n - 1 + m] * (s[n : n + m] - s[:m])
+            h = h[valid] + _CHAR_SALT * np.uint64(n)
+        cols_out.append((_mix(h) & mask).astype(np.int32))
+        docs_out.append(doc_id[:m][valid])
+        if with_spans:
+            a = np.flatnonzero(valid)
+            starts_out.append(a)
+            ends_out.append(a + n)
+    return _spans(docs_out, cols_out, starts_out, ends_out, joined, with_spans)
 
 
-def word_ngrams(docs: list[str], ngram_range: tuple[int, int], n_features: int) -> NgramSpans:
-    """Hash word unigrams and/or bigrams; words are maximal runs of letters/digits."""
+def word_ngrams(
+    docs: list[str], ngram_range: tuple[int, int], n_features: int, *, with_spans: bool = False
+) -> NgramSpans:
+    """Hash word unigrams and/or bigrams (words = maximal runs of letters/digits); one run per kind."""
     lo, hi = ngram_range
     if lo < 1 or hi > 2:
         raise ValueError("word_ngrams supports ngram_range within (1, 2)")
     joined, cps, doc_id = _join(docs, "")
-    length = cps.shape[0]
     mask = np.uint64(n_features - 1)
-    if length == 0:
-        return _spans([], [], [], [], joined)
+    if cps.shape[0] == 0:
+        return _spans([], [], [], [], joined, with_spans)
     is_word = np.where(cps < 128, _ASCII_WORD[np.minimum(cps, 127)], True)
     is_word &= cps != _SEP
     padded = np.concatenate(([False], is_word, [False]))
     diff = np.diff(padded.astype(np.int8))
-    starts = np.flatnonzero(diff == 1).astype(np.int64)
-    ends = np.flatnonzero(diff == -1).astype(np.int64)
+    starts = np.flatnonzero(diff == 1)
+    ends = np.flatnonzero(diff == -1)
     s, pow_p = _prefix(cps)
     tok_hash = _substring_hash(s, pow_p, starts, ends)
     tok_doc = doc_id[starts]
     docs_out, cols_out, starts_out, ends_out = [], [], [], []
     if lo <= 1:
         with np.errstate(over="ignore"):
-            cols_out.append((_mix(tok_hash + _WORD_SALT) & mask).astype(np.int64))
+            cols_out.append((_mix(tok_hash + _WORD_SALT) & mask).astype(np.int32))
         docs_out.append(tok_doc)
         starts_out.append(starts)
         ends_out.append(ends)
@@ -168,32 +182,67 @@ def word_ngrams(docs: list[str], ngram_range: tuple[int, int], n_features: int) 
         same = tok_doc[:-1] == tok_doc[1:]
         with np.errstate(over="ignore"):
             h2 = _mix(tok_hash[:-1] + _BIGRAM_SALT) * _BIGRAM_Q + tok_hash[1:]
-        cols_out.append((_mix(h2[same]) & mask).astype(np.int64))
+        cols_out.append((_mix(h2[same]) & mask).astype(np.int32))
         docs_out.append(tok_doc[:-1][same])
         starts_out.append(starts[:-1][same])
         ends_out.append(ends[1:][same])
-    return _spans(docs_out, cols_out, starts_out, ends_out, joined)
+    return _spans(docs_out, cols_out, starts_out, ends_out, joined, with_spans)
 
 
-def _spans(docs: list[I64], cols: list[I64], starts: list[I64], ends: list[I64], joined: str) -> NgramSpans:
-    empty = np.zeros(0, dtype=np.int64)
+def _spans(
+    docs: list[npt.NDArray[np.int32]],
+    cols: list[npt.NDArray[np.int32]],
+    starts: list[npt.NDArray[np.int64]],
+    ends: list[npt.NDArray[np.int64]],
+    joined: str,
+    with_spans: bool,
+) -> NgramSpans:
+    empty = np.zeros(0, dtype=np.int32)
+    bounds = tuple(int(x) for x in np.cumsum([d.shape[0] for d in docs])) if docs else ()
     return NgramSpans(
         doc=np.concatenate(docs) if docs else empty,
         col=np.concatenate(cols) if cols else empty,
-        start=np.concatenate(starts) if starts else empty,
-        end=np.concatenate(ends) if ends else empty,
+        bounds=bounds,
         joined=joined,
+        start=(np.concatenate(starts) if starts else empty.astype(np.int64)) if with_spans else None,
+        end=(np.concatenate(ends) if ends else empty.astype(np.int64)) if with_spans else None,
     )
+
+
+def runs_to_csr(
+    runs: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float32]]],
+    n_docs: int,
+    n_cols: int,
+) -> sp.csr_matrix:
+    """CSR matrix from (doc, col, value) runs, each sorted by doc, without a global sort.
+
+    A counting sort: per-document totals give ``indptr``; every run then scatters its entries
+    behind the entries of the earlier runs of the same document.  Duplicate (doc, col) entries
+    are kept (their sum is the value), which matrix products handle correctly.
+    """
+    counts = [np.bincount(d, minlength=n_docs) for d, _, _ in runs]
+    total = np.sum(counts, axis=0) if counts else np.zeros(n_docs, dtype=np.int64)
+    indptr = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(total, out=indptr[1:])
+    nnz = int(indptr[-1])
+    indices = np.empty(nnz, dtype=np.int32)
+    data = np.empty(nnz, dtype=np.float32)
+    base = indptr[:-1].copy()
+    for (d, c, v), cnt in zip(runs, counts):
+        if d.shape[0] == 0:
+            continue
+        run_start = np.zeros(n_docs, dtype=np.int64)
+        np.cumsum(cnt[:-1], out=run_start[1:])
+        dest = base[d] + (np.arange(d.shape[0], dtype=np.int64) - run_start[d])
+        indices[dest] = c
+        data[dest] = v
+        base += cnt
+    return sp.csr_matrix((data, indices, indptr.astype(np.int32)), shape=(n_docs, n_cols))
 
 
 def to_csr(spans: NgramSpans, n_docs: int, n_features: int) -> sp.csr_matrix:
     """Count matrix (float64) of the hashed n-grams, duplicates summed, indices sorted."""
-    order = np.argsort(spans.doc, kind="stable")
-    docs = spans.doc[order]
-    cols = spans.col[order]
-    indptr = np.zeros(n_docs + 1, dtype=np.int64)
-    np.cumsum(np.bincount(docs, minlength=n_docs), out=indptr[1:])
-    data = np.ones(cols.shape[0], dtype=np.float64)
-    mat = sp.csr_matrix((data, cols, indptr), shape=(n_docs, n_features))
+    runs = [(spans.doc[r], spans.col[r], np.ones(r.stop - r.start, dtype=np.float32)) for r in spans.runs()]
+    mat = runs_to_csr(runs, n_docs, n_features).astype(np.float64)
     mat.sum_duplicates()
     return mat

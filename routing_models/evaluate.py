@@ -6,8 +6,8 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.dummy import DummyClassifier
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.dummy import DummyClassifier  # type: ignore[import-untyped]  # sklearn ships no type hints
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support  # type: ignore[import-untyped]  # sklearn ships no type hints
 
 from routing_models.lang import detect_language
 

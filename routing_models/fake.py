@@ -48,15 +48,15 @@ class FakeClassifier:
         default_label: str = "customer_care",
         version: str = "fake-00000000",
     ) -> None:
-        rules = rules or FAKE_RULES
-        self.labels: list[str] = sorted(rules)
+        table: dict[str, Sequence[str]] = dict(rules) if rules else dict(FAKE_RULES)
+        self.labels: list[str] = sorted(table)
         if default_label not in self.labels:
             raise ValueError(f"default_label {default_label!r} not among {self.labels}")
         self.default_label = default_label
         self.version = version
         self.metadata: dict[str, Any] = {"version": version, "labels": self.labels, "fake": True}
         self._patterns = {
-            label: [(kw, re.compile(r"\b" + re.escape(normalize(kw)))) for kw in rules[label]]
+            label: [(kw, re.compile(r"\b" + re.escape(normalize(kw)))) for kw in table[label]]
             for label in self.labels
         }
 

@@ -25,7 +25,7 @@ def _get_identifier() -> Any:
     if _identifier is None:
         with _lock:
             if _identifier is None:
-                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]  # no type hints
 
                 ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
                 ident.set_languages(list(LANGUAGES))

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]  # sklearn ships no type hints
 
 __all__ = ["Prediction", "Classifier"]
 

@@ -4,10 +4,14 @@
 
 * ``normalize`` – :class:`TextNormalizer` (``routing_models.normalize.normalize`` on every text);
 * ``features``  – :class:`MentionFeaturizer`: hashed word 1–2-grams and character 3–5-grams, each
-  block IDF-weighted and L2-normalised, plus four department-cue lexicon counts;
-* ``clf``       – :class:`CalibratedLinearClassifier`: multinomial logistic regression whose
-  probabilities are temperature-scaled; the temperature is fitted on out-of-fold predictions
-  (grouped by source when ``groups`` are passed, so it reflects *cross-source* confidence).
+  block IDF-weighted and L2-normalised, plus 13 cue-group counts (``routing_models.lexicon``);
+* ``clf``       – :class:`CalibratedLinearClassifier`: logistic regression (averaged SGD by default)
+  whose probabilities are temperature-scaled and then top-label Platt-scaled; both are fitted on
+  out-of-fold predictions (grouped by source family when ``groups`` are passed, so they reflect
+  *cross-source* confidence).
+
+Fit with ``pipeline.fit(texts, labels, features__groups=g, clf__sample_weight=w, clf__groups=g)``
+(:func:`routing_models.train.train` does this).
 
 Custom estimators follow the scikit-learn conventions: ``__init__`` only stores its arguments,
 fitted attributes end with ``_``.
@@ -21,13 +25,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
-from scipy.optimize import minimize_scalar
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.model_selection import GroupKFold, StratifiedKFold
-from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
+import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no type hints
+from scipy.optimize import minimize, minimize_scalar  # type: ignore[import-untyped]  # scipy ships no type hints
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin  # type: ignore[import-untyped]  # sklearn ships no type hints
+from sklearn.linear_model import LogisticRegression, SGDClassifier  # type: ignore[import-untyped]  # sklearn ships no type hints
+from sklearn.model_selection import GroupKFold, StratifiedKFold  # type: ignore[import-untyped]  # sklearn ships no type hints
+from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]  # sklearn ships no type hints
+from sklearn.utils.validation import check_is_fitted  # type: ignore[import-untyped]  # sklearn ships no type hints
 
 from routing_models import _hashing
 from routing_models.lexicon import CUE_GROUPS
@@ -52,10 +56,11 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "char_weight": 1.0,
     "lexicon_weight": 1.0,
     "min_df": 2,
-    "C": 4.0,
+    "min_groups": 1,
+    "C": 2.0,
     "solver": "sgd",
-    "max_iter": 20,
-    "calibration": "temperature",
+    "max_iter": 50,
+    "calibration": "temperature+platt",
     "calibration_folds": 5,
 }
 
@@ -68,8 +73,14 @@ _FEATURE_KEYS = (
     "char_weight",
     "lexicon_weight",
     "min_df",
+    "min_groups",
 )
-_CLF_KEYS = ("C", "solver", "calibration", "calibration_folds", "max_iter", "random_state")
+_CLF_KEYS = ("C", "solver", "calibration", "calibration_folds", "max_iter", "random_state", "class_bias")
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    low, high = value
+    return int(low), int(high)
 
 
 def softmax(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -77,7 +88,7 @@ def softmax(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     shifted = scores - scores.max(axis=1, keepdims=True)
     np.exp(shifted, out=shifted)
     shifted /= shifted.sum(axis=1, keepdims=True)
-    return shifted
+    return np.asarray(shifted, dtype=np.float64)
 
 
 class TextNormalizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
@@ -95,6 +106,9 @@ class TextNormalizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # 
         tags.input_tags.two_d_array = False
         tags.requires_fit = False
         return tags
+
+
+_Run = tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float32], npt.NDArray[np.bool_]]
 
 
 class MentionFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
@@ -122,6 +136,7 @@ class MentionFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc] 
         char_weight: float = 1.0,
         lexicon_weight: float = 1.0,
         min_df: int = 2,
+        min_groups: int = 1,
     ) -> None:
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
@@ -131,43 +146,67 @@ class MentionFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc] 
         self.char_weight = char_weight
         self.lexicon_weight = lexicon_weight
         self.min_df = min_df
+        self.min_groups = min_groups
 
     # -- fitting -----------------------------------------------------------------------------
-    def fit(self, X: list[str], y: Any = None) -> MentionFeaturizer:
+    def fit(self, X: list[str], y: Any = None, groups: npt.ArrayLike | None = None) -> MentionFeaturizer:
+        """Fit IDF weights and the kept columns; ``groups`` (source family per row) enable ``min_groups``."""
         for name in ("word_n_features", "char_n_features"):
             value = getattr(self, name)
             if value < 2 or value & (value - 1):
                 raise ValueError(f"{name} must be a power of two, got {value}")
         docs = list(X)
         n = len(docs)
+        group_index = None
+        if groups is not None and self.min_groups > 1:
+            _, group_index = np.unique(np.asarray(groups), return_inverse=True)
         self.word_columns_, self.idf_word_ = self._idf(
-            _hashing.word_ngrams(docs, tuple(self.word_ngram_range), self.word_n_features),
+            _hashing.word_ngrams(docs, _pair(self.word_ngram_range), self.word_n_features),
             n,
             self.word_n_features,
+            group_index,
         )
         self.char_columns_, self.idf_char_ = self._idf(
-            _hashing.char_ngrams(docs, tuple(self.char_ngram_range), self.char_n_features),
+            _hashing.char_ngrams(docs, _pair(self.char_ngram_range), self.char_n_features),
             n,
             self.char_n_features,
+            group_index,
         )
         self.lexicon_groups_ = list(CUE_GROUPS)
-        self.lexicon_matrix_ = _lexicon_matrix(self.word_n_features)
-        self.n_word_ = int(self.idf_word_.shape[0])
-        self.n_char_ = int(self.idf_char_.shape[0])
+        self.lexicon_bucket_row_, self.lexicon_membership_ = _lexicon_tables(self.word_n_features)
+        self.n_word_ = int(self.idf_word_.shape[0]) - 1
+        self.n_char_ = int(self.idf_char_.shape[0]) - 1
         self.n_features_out_ = self.n_word_ + self.n_char_ + (len(self.lexicon_groups_) if self.lexicon_weight > 0 else 0)
         return self
 
     def _idf(
-        self, spans: _hashing.NgramSpans, n_docs: int, n_features: int
+        self,
+        spans: _hashing.NgramSpans,
+        n_docs: int,
+        n_features: int,
+        group_index: npt.NDArray[np.int64] | None = None,
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
-        """Return (hashed column → output column or -1, IDF per output column) for ``df >= min_df``."""
+        """Return (hashed column → output column or -1, IDF per output column plus a trailing 0).
+
+        A column is kept when ``df >= min_df`` and, if ``group_index`` is given, when it occurs in
+        at least ``min_groups`` distinct source families (n-grams private to one source are a
+        shortcut to that source's label, not evidence about the department).
+        """
         counts = _hashing.to_csr(spans, n_docs, n_features)
         df = np.bincount(counts.indices, minlength=n_features)
-        kept = np.flatnonzero(df >= max(1, self.min_df))
+        keep = df >= max(1, self.min_df)
+        if group_index is not None:
+            n_groups = int(group_index.max()) + 1
+            membership = sp.csr_matrix(
+                (np.ones(n_docs), (group_index, np.arange(n_docs))), shape=(n_groups, n_docs)
+            )
+            present = membership @ (counts > 0).astype(np.float64)
+            keep &= np.bincount(present.tocsr().indices, minlength=n_features) >= self.min_groups
+        kept = np.flatnonzero(keep)
         columns = np.full(n_features, -1, dtype=np.int32)
         columns[kept] = np.arange(kept.shape[0], dtype=np.int32)
         idf = np.log((1.0 + n_docs) / (1.0 + df[kept])) + 1.0
-        return columns, idf.astype(np.float32)
+        return columns, np.append(idf, 0.0).astype(np.float32)
 
     # -- transforming ------------------------------------------------------------------------
     def _block(
@@ -177,80 +216,73 @@ class MentionFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc] 
         idf: npt.NDArray[np.float32],
         n_docs: int,
         weight: float,
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-        """(doc, output column, value, mask of kept spans) for one n-gram block."""
+        offset: int,
+    ) -> list[_Run]:
+        """Runs of (doc, output column, value, kept-span mask) for one n-gram block, L2-normalised per doc."""
         cols = columns[spans.col]
         keep = cols >= 0
-        doc = spans.doc[keep]
-        cols = cols[keep].astype(np.int64)
-        values = idf[cols].astype(np.float64)
-        norms = np.sqrt(np.bincount(doc, weights=values * values, minlength=n_docs))
+        values = idf[cols]  # idf has a trailing 0: dropped buckets (-1) get value 0
+        norms = np.sqrt(np.bincount(spans.doc, weights=values * values, minlength=n_docs)).astype(np.float32)
         norms[norms == 0] = 1.0
-        values *= weight / norms[doc]
-        return doc, cols, values, keep
+        scale = np.float32(weight) / norms
+        runs = []
+        for r in spans.runs():
+            k = keep[r]
+            doc = spans.doc[r][k]
+            runs.append((doc, cols[r][k] + np.int32(offset), values[r][k] * scale[doc], k))
+        return runs
 
     def _entries(
-        self, docs: list[str]
-    ) -> tuple[
-        list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]],
-        _hashing.NgramSpans,
-        _hashing.NgramSpans,
-    ]:
+        self, docs: list[str], *, with_spans: bool = False
+    ) -> tuple[dict[str, list[_Run]], _hashing.NgramSpans, _hashing.NgramSpans]:
         check_is_fitted(self, "idf_word_")
         n = len(docs)
-        wspans = _hashing.word_ngrams(docs, tuple(self.word_ngram_range), self.word_n_features)
-        cspans = _hashing.char_ngrams(docs, tuple(self.char_ngram_range), self.char_n_features)
-        blocks = []
+        wspans = _hashing.word_ngrams(docs, _pair(self.word_ngram_range), self.word_n_features, with_spans=with_spans)
+        cspans = _hashing.char_ngrams(docs, _pair(self.char_ngram_range), self.char_n_features, with_spans=with_spans)
+        blocks: dict[str, list[_Run]] = {}
         if self.word_weight > 0:
-            blocks.append(self._block(wspans, self.word_columns_, self.idf_word_, n, self.word_weight))
+            blocks["w"] = self._block(wspans, self.word_columns_, self.idf_word_, n, self.word_weight, 0)
         if self.char_weight > 0:
-            d, c, v, keep = self._block(cspans, self.char_columns_, self.idf_char_, n, self.char_weight)
-            blocks.append((d, c + self.n_word_, v, keep))
+            blocks["c"] = self._block(cspans, self.char_columns_, self.idf_char_, n, self.char_weight, self.n_word_)
         if self.lexicon_weight > 0:
-            counts = np.asarray((_span_counts(wspans, n, self.word_n_features) @ self.lexicon_matrix_).toarray())
+            bucket_rows = self.lexicon_bucket_row_[wspans.col]
+            hit = bucket_rows >= 0
+            hit_docs = wspans.doc[hit]
+            members = self.lexicon_membership_[bucket_rows[hit]]
+            counts = np.stack(
+                [np.bincount(hit_docs, weights=members[:, g], minlength=n) for g in range(members.shape[1])], axis=1
+            )
             rows, groups = np.nonzero(counts)
-            vals = np.log1p(counts[rows, groups]) * self.lexicon_weight
+            vals = (np.log1p(counts[rows, groups]) * self.lexicon_weight).astype(np.float32)
             offset = self.n_word_ + self.n_char_
-            blocks.append((rows.astype(np.int64), groups.astype(np.int64) + offset, vals, np.ones(0, dtype=bool)))
+            blocks["lex"] = [(rows.astype(np.int32), groups.astype(np.int32) + np.int32(offset), vals, hit)]
         return blocks, wspans, cspans
 
     def transform(self, X: list[str]) -> sp.csr_matrix:
         docs = list(X)
-        n = len(docs)
         blocks, _, _ = self._entries(docs)
-        doc = np.concatenate([b[0] for b in blocks]) if blocks else np.zeros(0, np.int64)
-        col = np.concatenate([b[1] for b in blocks]) if blocks else np.zeros(0, np.int64)
-        val = np.concatenate([b[2] for b in blocks]) if blocks else np.zeros(0)
-        order = np.argsort(doc, kind="stable")
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(doc, minlength=n), out=indptr[1:])
-        return sp.csr_matrix(
-            (val[order], col[order].astype(np.int32), indptr.astype(np.int32)),
-            shape=(n, self.n_features_out_),
-        )
+        runs = [(d, c, v) for block in blocks.values() for d, c, v, _ in block]
+        return _hashing.runs_to_csr(runs, len(docs), self.n_features_out_)
 
     def feature_contributions(self, doc: str) -> list[tuple[str, int, float]]:
         """(feature name, column, value) for every non-zero feature of one normalised document.
 
-        Names are ``w:<n-gram>``, ``c:<n-gram>`` (spaces shown as ``_``) and ``lex:<department>``;
+        Names are ``w:<n-gram>``, ``c:<n-gram>`` (spaces shown as ``_``) and ``lex:<cue group>``;
         duplicates of the same n-gram are merged (values summed).
         """
-        blocks, wspans, cspans = self._entries([doc])
+        blocks, wspans, cspans = self._entries([doc], with_spans=True)
         out: dict[tuple[str, int], float] = {}
-        index = 0
-        for prefix, spans, enabled in (("w:", wspans, self.word_weight > 0), ("c:", cspans, self.char_weight > 0)):
-            if not enabled:
+        for prefix, spans in (("w", wspans), ("c", cspans)):
+            if prefix not in blocks or spans.start is None or spans.end is None:
                 continue
-            _, cols, values, keep = blocks[index]
-            index += 1
-            starts = spans.start[keep].tolist()
-            ends = spans.end[keep].tolist()
-            for a, b, col, value in zip(starts, ends, cols.tolist(), values.tolist()):
-                name = prefix + spans.joined[a:b].replace(" ", "_")
-                out[(name, col)] = out.get((name, col), 0.0) + value
-        if self.lexicon_weight > 0:
-            _, cols, values, _ = blocks[index]
-            offset = self.n_word_ + self.n_char_
+            for r, (_, cols, values, keep) in zip(spans.runs(), blocks[prefix]):
+                starts = spans.start[r][keep].tolist()
+                ends = spans.end[r][keep].tolist()
+                for a, b, col, value in zip(starts, ends, cols.tolist(), values.tolist()):
+                    name = f"{prefix}:" + spans.joined[a:b].replace(" ", "_")
+                    out[(name, col)] = out.get((name, col), 0.0) + value
+        offset = self.n_word_ + self.n_char_
+        for _, cols, values, _ in blocks.get("lex", []):
             for col, value in zip(cols.tolist(), values.tolist()):
                 out[("lex:" + self.lexicon_groups_[col - offset], col)] = value
         return [(name, col, value) for (name, col), value in out.items()]
@@ -265,19 +297,13 @@ class MentionFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc] 
 _NON_ALNUM_RE = re.compile(r"[^0-9a-z\u0080-\U0010ffff]+")
 
 
-def _span_counts(spans: _hashing.NgramSpans, n_docs: int, n_features: int) -> sp.csr_matrix:
-    """Unsorted count matrix of hashed n-gram spans (duplicates kept; fine for products)."""
-    order = np.argsort(spans.doc, kind="stable")
-    indptr = np.zeros(n_docs + 1, dtype=np.int64)
-    np.cumsum(np.bincount(spans.doc, minlength=n_docs), out=indptr[1:])
-    data = np.ones(order.shape[0], dtype=np.float64)
-    return sp.csr_matrix((data, spans.col[order], indptr), shape=(n_docs, n_features))
+def _lexicon_tables(n_features: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+    """Cue-group lookup for hashed word n-grams.
 
-
-def _lexicon_matrix(n_features: int) -> sp.csr_matrix:
-    """Membership matrix (hashed word-n-gram bucket × cue group) of :data:`CUE_GROUPS`."""
-    rows: list[npt.NDArray[np.int64]] = []
-    cols: list[npt.NDArray[np.int64]] = []
+    Returns ``bucket_row`` (hashed bucket → row of ``membership`` or -1) and ``membership``
+    (one row per cue bucket, one 0/1 column per group of :data:`CUE_GROUPS`).
+    """
+    pairs: set[tuple[int, int]] = set()
     for index, phrases in enumerate(CUE_GROUPS.values()):
         normalised = sorted({" ".join(_NON_ALNUM_RE.sub(" ", normalize(p)).split()) for p in phrases})
         too_long = [p for p in normalised if len(p.split()) > 2]
@@ -286,47 +312,56 @@ def _lexicon_matrix(n_features: int) -> sp.csr_matrix:
         for n in (1, 2):
             group = [p for p in normalised if len(p.split()) == n]
             if group:
-                spans = _hashing.word_ngrams(group, (n, n), n_features)
-                buckets = np.unique(spans.col[spans.end - spans.start == np.array([len(group[d]) for d in spans.doc])])
-                rows.append(buckets)
-                cols.append(np.full(buckets.shape[0], index, dtype=np.int64))
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    matrix = sp.csr_matrix((np.ones(r.shape[0]), (r, c)), shape=(n_features, len(CUE_GROUPS)))
-    matrix.data[:] = 1.0  # a bucket listed twice in a group still counts once
-    return matrix
+                spans = _hashing.word_ngrams(group, (n, n), n_features, with_spans=True)
+                assert spans.start is not None and spans.end is not None
+                whole = spans.end - spans.start == np.array([len(group[d]) for d in spans.doc])
+                pairs.update((int(bucket), index) for bucket in spans.col[whole].tolist())
+    buckets = sorted({bucket for bucket, _ in pairs})
+    bucket_row = np.full(n_features, -1, dtype=np.int32)
+    bucket_row[buckets] = np.arange(len(buckets), dtype=np.int32)
+    membership = np.zeros((len(buckets), len(CUE_GROUPS)))
+    for bucket, index in pairs:
+        membership[bucket_row[bucket], index] = 1.0
+    return bucket_row, membership
 
 
 class CalibratedLinearClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
-    """Logistic regression with temperature-scaled softmax probabilities.
+    """Logistic regression with cross-source calibrated probabilities.
 
     ``solver="sgd"`` (default): one-vs-rest logistic loss trained by averaged SGD for
     ``max_iter`` epochs (seconds instead of minutes on ~10k rows × 150k features, which makes
     leave-one-source-out CV and correction retraining cheap); ``solver="lbfgs"``: multinomial
     :class:`~sklearn.linear_model.LogisticRegression`.  Both use the same regularisation
-    scale ``C``.  Probabilities are ``softmax(decision / temperature_)`` in both cases.
+    scale ``C`` (SGD ``alpha = 1 / (C · n_samples)``).
 
     ``fit(X, y, sample_weight=None, groups=None)``:
 
     1. out-of-fold decision scores from ``calibration_folds`` folds – ``GroupKFold`` over
        ``groups`` when given (so that calibration sees *unseen-source* scores), otherwise
        ``StratifiedKFold``;
-    2. the temperature ``T`` that minimises the (weighted) log-loss of ``softmax(scores / T)``;
-    3. a final fit on all rows.  Only ``coef_`` (float32) and ``intercept_`` are kept.
+    2. the temperature ``T`` minimising the (weighted) log-loss of ``softmax(scores / T)``;
+       optionally (``class_bias=True``) per-class logit offsets ``bias_``;
+    3. with ``calibration="temperature+platt"``: ``P(correct) = sigmoid(a·logit(conf) + b)`` on
+       the top-label confidence (``platt_``); it rescales the other classes and never changes
+       the predicted label;
+    4. a final fit on all rows.  Only ``coef_`` (float32) and ``intercept_`` are kept.
 
-    ``calibration="none"`` skips 1–2 (``temperature_ = 1``).
+    ``calibration="none"`` skips 1–3.  ``decision_function`` returns the raw linear scores
+    (used by :meth:`routing_models.model.Classifier.explain`).
     """
 
     def __init__(
         self,
-        C: float = 4.0,
+        C: float = 2.0,
         solver: str = "sgd",
-        calibration: str = "temperature",
+        calibration: str = "temperature+platt",
         calibration_folds: int = 5,
-        max_iter: int = 20,
+        max_iter: int = 50,
         random_state: int = 0,
+        class_bias: bool = False,
     ) -> None:
         self.C = C
+        self.class_bias = class_bias
         self.solver = solver
         self.calibration = calibration
         self.calibration_folds = calibration_folds
@@ -360,13 +395,15 @@ class CalibratedLinearClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
         sample_weight: npt.ArrayLike | None = None,
         groups: npt.ArrayLike | None = None,
     ) -> CalibratedLinearClassifier:
-        if self.calibration not in ("temperature", "none"):
-            raise ValueError(f"calibration must be 'temperature' or 'none', got {self.calibration!r}")
+        if self.calibration not in ("temperature", "temperature+platt", "none"):
+            raise ValueError(f"calibration must be 'temperature', 'temperature+platt' or 'none', got {self.calibration!r}")
         y_arr = np.asarray(y)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.classes_ = np.unique(y_arr)
         temperature = 1.0
-        if self.calibration == "temperature" and self.calibration_folds >= 2:
+        platt = (1.0, 0.0)
+        bias = np.zeros(self.classes_.shape[0])
+        if self.calibration != "none" and self.calibration_folds >= 2:
             oof = np.zeros((X.shape[0], self.classes_.shape[0]))
             for train_idx, test_idx in self._folds(X, y_arr, groups):
                 lr = self._fit_lr(X[train_idx], y_arr[train_idx], None if weights is None else weights[train_idx])
@@ -376,11 +413,18 @@ class CalibratedLinearClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
                 full = np.full((len(test_idx), self.classes_.shape[0]), -1e3)
                 full[:, cols] = scores
                 oof[test_idx] = full
-            temperature = _fit_temperature(oof, np.searchsorted(self.classes_, y_arr), weights)
+            y_idx = np.searchsorted(self.classes_, y_arr)
+            temperature = _fit_temperature(oof, y_idx, weights)
+            if self.class_bias:
+                bias = _fit_class_bias(oof / temperature, y_idx, weights)
+            if self.calibration == "temperature+platt":
+                platt = _fit_top_label_platt(softmax(oof / temperature + bias), y_idx, weights)
         lr = self._fit_lr(X, y_arr, weights)
         self.coef_ = lr.coef_.astype(np.float32)
         self.intercept_ = lr.intercept_.astype(np.float64)
         self.temperature_ = float(temperature)
+        self.platt_ = (float(platt[0]), float(platt[1]))
+        self.bias_ = bias.astype(np.float64)
         self.n_features_in_ = X.shape[1]
         return self
 
@@ -400,11 +444,22 @@ class CalibratedLinearClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
         scores += self.intercept_
         return scores
 
+    def _calibrated_logits(self, X: sp.csr_matrix) -> npt.NDArray[np.float64]:
+        logits = self.decision_function(X) / self.temperature_
+        bias = getattr(self, "bias_", None)
+        if bias is not None:
+            logits += bias
+        return logits
+
     def predict_proba(self, X: sp.csr_matrix) -> npt.NDArray[np.float64]:
-        return softmax(self.decision_function(X) / self.temperature_)
+        proba = softmax(self._calibrated_logits(X))
+        a, b = getattr(self, "platt_", (1.0, 0.0))
+        if (a, b) != (1.0, 0.0):
+            proba = _apply_top_label_platt(proba, a, b)
+        return proba
 
     def predict(self, X: sp.csr_matrix) -> npt.NDArray[Any]:
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        return np.asarray(self.classes_[np.argmax(self._calibrated_logits(X), axis=1)])
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -426,6 +481,68 @@ def _fit_temperature(
 
     result = minimize_scalar(nll, bounds=(math.log(0.05), math.log(20.0)), method="bounded")
     return float(math.exp(result.x))
+
+
+def _fit_class_bias(
+    logits: npt.NDArray[np.float64], y_idx: npt.NDArray[np.int64], weights: npt.NDArray[np.float64] | None
+) -> npt.NDArray[np.float64]:
+    """Per-class logit offsets (sum 0) minimising the weighted log-loss of ``softmax(logits + b)``."""
+    w = np.ones(logits.shape[0]) if weights is None else weights
+    w = w / w.sum()
+    onehot = np.eye(logits.shape[1])[y_idx]
+
+    def loss_grad(b: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
+        p = softmax(logits + b)
+        loss = -(w * np.log(np.clip((p * onehot).sum(axis=1), 1e-12, None))).sum()
+        grad = ((p - onehot) * w[:, None]).sum(axis=0)
+        return float(loss), grad
+
+    result = minimize(loss_grad, np.zeros(logits.shape[1]), jac=True, method="L-BFGS-B", bounds=[(-3, 3)] * logits.shape[1])
+    b = np.asarray(result.x, dtype=np.float64)
+    return np.asarray(b - b.mean(), dtype=np.float64)
+
+
+def _logit(p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def _fit_top_label_platt(
+    proba: npt.NDArray[np.float64], y_idx: npt.NDArray[np.int64], weights: npt.NDArray[np.float64] | None
+) -> tuple[float, float]:
+    """Fit ``P(correct) = sigmoid(a * logit(top confidence) + b)`` by weighted log-loss."""
+    x = _logit(proba.max(axis=1))
+    correct = (proba.argmax(axis=1) == y_idx).astype(np.float64)
+    w = np.ones(x.shape[0]) if weights is None else weights
+    w = w / w.sum()
+
+    def loss(theta: npt.NDArray[np.float64]) -> float:
+        z = theta[0] * x + theta[1]
+        return float((w * (np.logaddexp(0, z) - correct * z)).sum())
+
+    result = minimize(loss, np.array([1.0, 0.0]), method="L-BFGS-B", bounds=[(0.05, 5.0), (-5.0, 5.0)])
+    return float(result.x[0]), float(result.x[1])
+
+
+def _apply_top_label_platt(proba: npt.NDArray[np.float64], a: float, b: float) -> npt.NDArray[np.float64]:
+    """Replace each row's top probability by its Platt-mapped value, rescale the others to sum to 1.
+
+    The new top value is clipped from below so that the argmax (the predicted label) never changes.
+    """
+    proba = proba.copy()
+    rows = np.arange(proba.shape[0])
+    top = proba.argmax(axis=1)
+    conf = proba[rows, top]
+    new = 1.0 / (1.0 + np.exp(-(a * _logit(conf) + b)))
+    rest = 1.0 - conf
+    second = np.partition(proba, -2, axis=1)[:, -2] if proba.shape[1] > 1 else np.zeros_like(conf)
+    floor = np.where(rest > 0, second / np.maximum(rest + second, 1e-12), 0.0)
+    new = np.clip(np.maximum(new, floor + 1e-9), 0.0, 1.0)
+    scale = np.where(rest > 1e-12, (1.0 - new) / np.maximum(rest, 1e-12), 0.0)
+    proba *= scale[:, None]
+    proba[rows, top] = new
+    proba /= proba.sum(axis=1, keepdims=True)
+    return proba
 
 
 def build_pipeline(**params: Any) -> Pipeline:

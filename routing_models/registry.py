@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
+import skops.io as sio  # type: ignore[import-untyped]  # skops ships no type hints
 
 from routing_models.model import Classifier
 

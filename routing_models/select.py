@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from joblib import Parallel, delayed
-from sklearn.metrics import f1_score
+from joblib import Parallel, delayed  # type: ignore[import-untyped]  # joblib ships no type hints
+from sklearn.metrics import f1_score  # type: ignore[import-untyped]  # sklearn ships no type hints
 
 from routing_models.data import SEED_PATH, load_jsonl, source_group
 from routing_models.evaluate import expected_calibration_error
@@ -43,13 +43,13 @@ GRID: dict[str, dict[str, Any]] = {
     "lexicon x2": {"lexicon_weight": 2.0},
     "alpha=0 (families equal)": {"source_alpha": 0.0},
     "alpha=1 (no source balance)": {"source_alpha": 1.0},
-    "seed_weight=3": {"seed_weight": 3.0},
-    "min_it_share=0.4": {"min_it_share": 0.4},
-    "C=1": {"C": 1.0},
-    "C=16": {"C": 16.0},
-    "lbfgs (multinomial LR)": {"solver": "lbfgs"},
-    "word only": {"char_weight": 0.0},
-    "char only": {"word_weight": 0.0},
+    "seed_weight=2": {"seed_weight": 2.0},
+    "C=0.5": {"C": 0.5},
+    "C=8": {"C": 8.0},
+    "word n-grams only (no char)": {"char_weight": 0.0},
+    "min_groups=3": {"min_groups": 3},
+    "class_bias": {"class_bias": True},
+    "calibration=temperature (no Platt)": {"calibration": "temperature"},
 }
 
 _FEATURIZER_KEYS = (
@@ -61,6 +61,7 @@ _FEATURIZER_KEYS = (
     "char_weight",
     "lexicon_weight",
     "min_df",
+    "min_groups",
 )
 
 
@@ -95,11 +96,11 @@ def run(
         all_params = {**pipe_params, **train_params}
         use = [i for i, r in enumerate(rows) if not (no_seed and source_group(r).startswith("seed:"))]
         fold_rows = [rows[i] for i in use]
-        feat_params = {k: tuple(pipe_params[k]) if isinstance(pipe_params[k], list) else pipe_params[k] for k in _FEATURIZER_KEYS}
+        feat_params: dict[str, Any] = {k: tuple(pipe_params[k]) if isinstance(pipe_params[k], list) else pipe_params[k] for k in _FEATURIZER_KEYS}
         key = json.dumps([feat_params, no_seed], sort_keys=True, default=str)
         if key not in feature_cache:
             docs = TextNormalizer().transform([r["text"] for r in fold_rows])
-            featurizer = MentionFeaturizer(**feat_params).fit(docs)
+            featurizer = MentionFeaturizer(**feat_params).fit(docs, groups=[source_group(r) for r in fold_rows])
             feature_cache = {key: (featurizer, featurizer.transform(docs))}
         featurizer, X = feature_cache[key]
         y = np.array([r["label"] for r in fold_rows])

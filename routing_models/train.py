@@ -7,7 +7,8 @@ each label, every source family gets a share of the label's weight proportional 
 ``n_rows ** source_alpha`` (``0`` = every family equal, ``1`` = proportional to size), seed-corpus
 styles are multiplied by ``seed_weight``, the share of Italian rows per label is raised to at
 least ``min_it_share``, and every label gets the same total weight.  Weights are then scaled so
-the mean non-correction row weight is 1; agent corrections (``source == "correction"``) get
+the mean non-correction row weight is 1, and capped at ``max_row_weight`` (tiny families such as
+the 4 hiring tweets of the airline set would otherwise count 10–20 times each); agent corrections (``source == "correction"``) get
 ``correction_weight`` each, i.e. one correction counts like ``correction_weight`` ordinary rows.
 """
 
@@ -23,11 +24,11 @@ from typing import Any, Sequence
 
 import numpy as np
 import numpy.typing as npt
-import scipy
-import sklearn
-import skops
-from joblib import Parallel, delayed
-from sklearn.metrics import accuracy_score, f1_score
+import scipy  # type: ignore[import-untyped]  # scipy ships no type hints
+import sklearn  # type: ignore[import-untyped]  # sklearn ships no type hints
+import skops  # type: ignore[import-untyped]  # skops ships no type hints
+from joblib import Parallel, delayed  # type: ignore[import-untyped]  # joblib ships no type hints
+from sklearn.metrics import accuracy_score, f1_score  # type: ignore[import-untyped]  # sklearn ships no type hints
 
 from routing_models.data import LABELS, source_group
 from routing_models.model import Classifier
@@ -48,6 +49,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "source_alpha": 0.5,
     "seed_weight": 1.0,
     "min_it_share": 0.0,
+    "max_row_weight": 4.0,
     "correction_weight": 3.0,
 }
 
@@ -97,6 +99,15 @@ def sample_weights(rows: Sequence[dict[str, Any]], params: dict[str, Any] | None
                 weights[en_idx] *= (1 - target) / (1 - it_w)
     if regular:
         weights[regular] *= len(regular) / weights[regular].sum()
+        cap = float(p["max_row_weight"])
+        if cap > 0:
+            # a family of 1–5 rows would otherwise get a per-row weight of 10–20: cap it, then
+            # restore equal label totals
+            weights[regular] = np.minimum(weights[regular], cap)
+            totals = {lab: weights[[i for i in regular if labels[i] == lab]].sum() for lab in set(labels[i] for i in regular)}
+            target = len(regular) / len(totals)
+            for i in regular:
+                weights[i] *= target / totals[labels[i]]
     for i, g in enumerate(groups):
         if g == "correction":
             weights[i] = float(p["correction_weight"])
@@ -146,6 +157,7 @@ def _fit(rows: Sequence[dict[str, Any]], params: dict[str, Any], seed: int) -> A
     pipeline.fit(
         [str(r["text"]) for r in rows],
         [str(r["label"]) for r in rows],
+        features__groups=groups,
         clf__sample_weight=weights,
         clf__groups=groups,
     )
@@ -251,9 +263,9 @@ def leave_one_source_out(
         y_all += y
         p_all += pred_list
         dummy_all += [majority] * len(y)
-    by_label = defaultdict(list)
-    for y, p in zip(y_all, p_all):
-        by_label[y].append(y == p)
+    by_label: defaultdict[str, list[bool]] = defaultdict(list)
+    for truth, guess in zip(y_all, p_all):
+        by_label[truth].append(truth == guess)
     return {
         "per_source": per_source,
         "pooled": {

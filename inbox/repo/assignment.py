@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inbox.models import ItemStatus
 from inbox.repo._common import T_ITEM, T_MEMBER, T_TEAM, T_USER, is_pg
 
-__all__ = ["lock_team", "agents", "loads", "new_items", "assign", "bump_seq", "idle_assigned", "reassign",
+__all__ = ["lock_team", "agents", "loads", "has_new_items", "new_items", "assign", "bump_seq", "idle_assigned", "reassign",
            "AUTO_PREFIX"]
 
 AUTO_PREFIX = "auto:"
@@ -65,6 +65,12 @@ async def loads(user_ids: Sequence[int], team: str, *, conn: AsyncConnection, no
     return out
 
 
+async def has_new_items(team: str, *, conn: AsyncConnection) -> bool:
+    """Whether the team has unassigned items (no lock: a cheap look before taking the team lock)."""
+    q = select(T_ITEM.c.id).where(T_ITEM.c.team == team, T_ITEM.c.status == ItemStatus.NEW).limit(1)
+    return (await conn.execute(q)).first() is not None
+
+
 async def new_items(team: str, *, conn: AsyncConnection, limit: int) -> list[int]:
     """Unassigned items of ``team`` in queue order (priority, then SLA due, then age)."""
     q = (select(T_ITEM.c.id).where(T_ITEM.c.team == team, T_ITEM.c.status == ItemStatus.NEW)
@@ -91,8 +97,8 @@ async def bump_seq(team: str, seqs: dict[int, int], *, conn: AsyncConnection) ->
                            .values(last_assigned_seq=seq))
 
 
-async def idle_assigned(team: str, cutoff: datetime | None, *, conn: AsyncConnection, limit: int = 200
-                        ) -> list[dict[str, Any]]:
+async def idle_assigned(team: str, cutoff: datetime | None, *, conn: AsyncConnection, limit: int = 200,
+                        lock: bool = True) -> list[dict[str, Any]]:
     """Auto-assigned items the assignee has not acted on since before ``cutoff``, and auto-assigned
     items whose assignee is no longer available or active."""
     unavailable = select(T_USER.c.id).where(or_(T_USER.c.available.is_(False), T_USER.c.active.is_(False)))
@@ -103,7 +109,7 @@ async def idle_assigned(team: str, cutoff: datetime | None, *, conn: AsyncConnec
          .where(T_ITEM.c.team == team, T_ITEM.c.status == ItemStatus.CLAIMED,
                 T_ITEM.c.lease_owner.like(AUTO_PREFIX + "%"), T_ITEM.c.assigned_at.is_not(None), or_(*idle))
          .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.assigned_at, T_ITEM.c.id).limit(limit))
-    if is_pg(conn):
+    if lock and is_pg(conn):
         q = q.with_for_update(skip_locked=True, of=T_ITEM)
     return [dict(r._mapping) for r in await conn.execute(q)]
 

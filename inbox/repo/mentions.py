@@ -34,7 +34,12 @@ async def existing_keys(keys: Sequence[tuple[str, str]], *, conn: AsyncConnectio
 
 async def insert_mentions(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> dict[tuple[str, str], int]:
     """Insert idempotently on (source, external_id); returns the ids of the rows actually inserted,
-    keyed by (source, external_id). Rows already stored are skipped, not updated."""
+    keyed by (source, external_id). Rows already stored are skipped, not updated.
+
+    Rows go in in key order: two transactions inserting overlapping batches (two instances, a
+    webhook retried on another instance) then take the unique-index locks in the same order and
+    one waits for the other, instead of deadlocking."""
+    rows = sorted(rows, key=lambda r: (r["source"], r["external_id"]))
     got = await bulk_insert(conn, T_MENTION, rows, conflict=["source", "external_id"],
                             returning=["id", "source", "external_id"])
     return {(src, ext): int(mid) for mid, src, ext in got}
@@ -51,6 +56,7 @@ async def insert_dead_letters(rows: Iterable[dict[str, Any]], *, conn: AsyncConn
         digest = hashlib.sha256(f"{r.get('line_no')}\x00{r['reason']}\x00{r['raw']}".encode()).hexdigest()
         out.append({**r, "digest": digest})
     if out:
+        out.sort(key=lambda r: (r["source"], r["digest"]))  # one lock order for concurrent writers
         stmt = dialect_insert(conn, T_DEAD).on_conflict_do_nothing(index_elements=["source", "digest"])
         await conn.execute(stmt, out)
     return len(out)

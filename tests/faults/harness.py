@@ -30,38 +30,41 @@ SI = str(Path(sys.executable).parent / "social-inbox")
 BASE_CONFIG = ROOT / "config" / "inbox.toml"
 MODEL_CACHE = ROOT / "var" / "cache" / "test-model"
 
-__all__ = ["ROOT", "SI", "model_artifact", "prepare_database", "write_config", "free_port", "Proc", "spawn",
-           "Ledger", "ledger", "PgCluster", "pg_cluster", "Supervisor", "wait_for"]
+__all__ = ["ROOT", "SI", "model_artifact", "prepare_database", "Agent", "write_config", "free_port", "Proc",
+           "spawn", "wait_for", "Ledger", "ledger", "sql_scalar", "PgCluster", "pg_cluster", "pg_guard", "Slot",
+           "Supervisor"]
 
 
 # -- the model --------------------------------------------------------------------------------------------------
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _model_key() -> str:
+    """The seed corpus and the code that trains and loads models: a cached artifact is only
+    reused by the code that made it (a changed featurizer cannot load an older artifact)."""
+    from routing_models.data import SEED_PATH
+    h = hashlib.sha256(Path(SEED_PATH).read_bytes())
+    for src in sorted((ROOT / "routing_models").glob("*.py")):
+        h.update(src.name.encode() + src.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def model_artifact() -> tuple[Path, dict[str, Any]]:
     """The bundled default model when it exists; else one trained once from the seed corpus and
-    cached under var/cache/test-model (keyed by the seed file's hash), so that the suite trains at
-    most once per checkout instead of once per database."""
+    cached under var/cache/test-model/<key> (the key hashes the seed corpus and routing_models'
+    code), so that the suite trains at most once per checkout instead of once per database."""
     from routing_models.registry import default_artifact_path
     default = default_artifact_path()
     if default.exists() and default.with_suffix(".json").exists():
         return default, json.loads(default.with_suffix(".json").read_text(encoding="utf-8"))
-    from routing_models.data import SEED_PATH
-    seed_hash = _sha256(Path(SEED_PATH))
-    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
-    with open(MODEL_CACHE / ".lock", "w") as lock:
+    cache = MODEL_CACHE / _model_key()
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        for art in sorted(MODEL_CACHE.glob("*.skops")):
+        for art in sorted(cache.glob("*.skops")):
             meta_path = art.with_suffix(".json")
-            if not meta_path.exists():
-                continue
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if any(f.get("sha256") == seed_hash for f in meta.get("data_files", [])):
-                return art, meta
+            if meta_path.exists():
+                return art, json.loads(meta_path.read_text(encoding="utf-8"))
         from inbox.modelops import ensure_default_artifact
-        return ensure_default_artifact(MODEL_CACHE)
+        return ensure_default_artifact(cache)
 
 
 # -- databases and configuration --------------------------------------------------------------------------------
@@ -251,10 +254,10 @@ async def ledger(database_url: str, expected: Iterable[tuple[str, str]] | None =
                                        .where(T_MENTION.c.source.not_in(list(ignore_sources))))).all()
             ids = {r[0] for r in rows}
             keys_list = [(r[1], r[2]) for r in rows]
-            dec = dict((await conn.execute(select(T_DECISION.c.mention_id, func.count())
-                                           .group_by(T_DECISION.c.mention_id))).all())
-            routed = dict((await conn.execute(select(T_EVENT.c.item_id, func.count()).where(T_EVENT.c.kind == "routed")
-                                              .group_by(T_EVENT.c.item_id))).all())
+            dec: dict[int, int] = {int(m): int(n) for m, n in await conn.execute(
+                select(T_DECISION.c.mention_id, func.count()).group_by(T_DECISION.c.mention_id))}
+            routed: dict[int, int] = {int(i): int(n) for i, n in await conn.execute(
+                select(T_EVENT.c.item_id, func.count()).where(T_EVENT.c.kind == "routed").group_by(T_EVENT.c.item_id))}
             n_items = (await conn.execute(select(func.count()).select_from(T_ITEM)
                                           .where(T_ITEM.c.id.in_(select(T_MENTION.c.id).where(
                                               T_MENTION.c.source.not_in(list(ignore_sources))))))).scalar_one()
@@ -382,7 +385,7 @@ class Supervisor:
         chaos = [asyncio.create_task(self._killer(kill_every))] if kill_every else []
         if pg is not None and pg_restart_after and progress is not None:
             chaos.append(asyncio.create_task(self._pg_restarter(pg, pg_restart_after, progress)))
-        ends = [asyncio.create_task(asyncio.wait_for(asyncio.gather(*tasks), timeout=deadline))]
+        ends: list[asyncio.Task[Any]] = [asyncio.create_task(self._all_done(tasks, deadline))]
         if goal is not None and progress is not None:
             ends.append(asyncio.create_task(self._reach(goal, progress)))
         try:
@@ -396,6 +399,10 @@ class Supervisor:
             for s in self.slots:
                 if s.proc is not None:
                     await s.proc.kill()
+
+    @staticmethod
+    async def _all_done(tasks: Sequence[asyncio.Task[None]], deadline: float) -> None:
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=deadline)
 
     async def _reach(self, goal: int, progress: Callable[[], Awaitable[int]]) -> None:
         while True:

@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestServer
 
 from connectors.replay import REPLAY_STORE, SAMPLES_DIR, create_replay_app
 from connectors.testing import fresh_items, sample_settings
-from tests.faults.harness import (Agent, Ledger, PgCluster, Slot, Supervisor, free_port, ledger, pg_guard,
-                                  prepare_database, spawn, wait_for, write_config)
+from tests.faults.harness import (Agent, PgCluster, Slot, Supervisor, free_port, ledger, pg_guard, prepare_database,
+                                  spawn, sql_scalar, wait_for, write_config)
 
 __all__ = ["CrashReport", "crash_recovery", "InstancesReport", "instances_under_fire", "make_shards",
            "POLL_POINTS", "CLAIM_POINTS"]
@@ -39,35 +39,49 @@ def connectors_toml(base: str, *, interval: str) -> str:
     return "\n".join(out)
 
 
-async def _expected_keys(cfg: Path, workdir: Path) -> set[tuple[str, str]]:
-    """What a clean instance stores from the replay server as it is now: polls on a fresh SQLite
-    file (keyword classifier: routing does not change which mentions exist) until nothing is new."""
-    from inbox import migrate
-    from inbox.classification import ClassifierHolder
-    from inbox.poller import Poller
-    from inbox.repo import accounts
-    from inbox.service import Services
-    from inbox.settings import load_settings
-    from tests.conftest import KeywordClassifier
-    url = f"sqlite+aiosqlite:///{workdir}/control.db"
-    settings = load_settings(cfg, {"database_url": url, "log_level": "warning"})
-    svc = await Services.open(settings)
-    try:
+class Control:
+    """A clean instance (in-process, keyword classifier: routing does not change which mentions
+    exist) that polls the same replay server on a SQLite file after every round: what it stores
+    is what the crashed instances must store, exactly once."""
+
+    def __init__(self, svc: Any, url: str) -> None:
+        self.svc = svc
+        self.url = url
+
+    @classmethod
+    async def open(cls, cfg: Path, workdir: Path) -> Control:
+        from inbox import migrate
+        from inbox.classification import ClassifierHolder
+        from inbox.repo import accounts
+        from inbox.service import Services
+        from inbox.settings import load_settings
+        from tests.conftest import KeywordClassifier
+        url = f"sqlite+aiosqlite:///{workdir}/control.db"
+        settings = load_settings(cfg, {"database_url": url, "log_level": "warning"})
+        svc = await Services.open(settings)
         await migrate.upgrade(svc.engine)
         async with svc.engine.begin() as conn:
             await accounts.sync_teams(settings.teams, conn=conn, now=svc.clock.now())
         svc.classifier = ClassifierHolder(KeywordClassifier())
-        async with Poller(svc) as poller:
+        return cls(svc, url)
+
+    async def poll(self) -> None:
+        """Poll every connector until nothing is new."""
+        from inbox.poller import Poller
+        async with Poller(self.svc) as poller:
             for _ in range(10):
-                results = [await poller.poll(c) for c in settings.connectors]
+                results = [await poller.poll(c) for c in self.svc.settings.connectors]
                 bad = [r for r in results if not r.get("ok")]
                 if bad:
                     raise RuntimeError(f"the control poll failed: {bad}")
                 if all(r.get("ingested", 0) == 0 for r in results):
-                    break
-    finally:
-        await svc.close()
-    return (await ledger(url)).keys
+                    return
+
+    async def keys(self) -> set[tuple[str, str]]:
+        return (await ledger(self.url)).keys
+
+    async def close(self) -> None:
+        await self.svc.close()
 
 
 async def _health(port: int, session: aiohttp.ClientSession) -> bool:
@@ -80,9 +94,9 @@ async def _health(port: int, session: aiohttp.ClientSession) -> bool:
 
 
 async def _fullest_team(url: str) -> str | None:
-    from tests.faults.harness import sql_scalar
-    return await sql_scalar(url, "SELECT team FROM queue_item WHERE status = 'new' GROUP BY team "
+    team = await sql_scalar(url, "SELECT team FROM queue_item WHERE status = 'new' GROUP BY team "
                                  "ORDER BY count(*) DESC, team LIMIT 1")
+    return str(team) if team is not None else None
 
 
 @dataclass
@@ -181,6 +195,13 @@ async def crash_recovery(database_url: str, workdir: Path, *, kills: int, seed: 
         agents = await prepare_database(settings, agents=("agent-a", "agent-b", "agent-k"))
         env = {"INBOX_DATABASE_URL": database_url, "INBOX_LOG_LEVEL": "info"}
         store = server.app[REPLAY_STORE]
+        # both start from the same cursors: a first poll takes only the newest page of a source
+        # (no back-fill of history), so it must happen at the same point for both
+        control = await Control.open(cfg, workdir)
+        await control.poll()
+        warm = await spawn(["--config", str(cfg), "poll", "--once"], env=env, log=workdir / "warmup.log")
+        if await warm.popen.wait() != 0:
+            raise RuntimeError("the warm-up poll failed: " + warm.output())
         plan = [kinds[i % len(kinds)] for i in range(kills)]
         rng.shuffle(plan)
         # the first round must ingest something before anything can be claimed
@@ -192,6 +213,7 @@ async def crash_recovery(database_url: str, workdir: Path, *, kills: int, seed: 
                 now = datetime.now(UTC)
                 for platform in FRESH_PLATFORMS:
                     store.add(platform, fresh_items(platform, per_round, now, tag=f"r{rnd}"))
+                await control.poll()
                 port = free_port()
                 args = ["--config", str(cfg), "serve", "--role", "all", "--port", str(port)]
                 pause = kind if kind in POLL_POINTS or kind == "claim_before_commit" else None
@@ -220,7 +242,6 @@ async def crash_recovery(database_url: str, workdir: Path, *, kills: int, seed: 
                                     report.unreached.append(f"round {rnd}: {kind}: {proc.output()[-800:]}")
                                 await proc.kill()
                                 await asyncio.gather(task, return_exceptions=True)
-                                from tests.faults.harness import sql_scalar
                                 held = await sql_scalar(database_url, "SELECT count(*) FROM queue_item "
                                                         "WHERE assignee_id = :a", a=agent.id)
                                 if held:
@@ -247,7 +268,9 @@ async def crash_recovery(database_url: str, workdir: Path, *, kills: int, seed: 
             report.final_polls.append([{k: r.get(k) for k in ("connector", "ok", "ingested", "error")} for r in lines])
             if lines and all(r.get("ok") and r.get("ingested", 0) == 0 for r in lines):
                 break
-        expected = await _expected_keys(cfg, workdir)
+        await control.poll()
+        expected = await control.keys()
+        await control.close()
         report.expected = len(expected)
         report.ledger = (await ledger(database_url, expected)).summary()
     finally:
@@ -308,7 +331,6 @@ async def instances_under_fire(database_url: str, workdir: Path, *, mentions: in
     ``kill_every`` seconds and PostgreSQL is restarted ``pg_restarts`` times, spread evenly over
     the load's progress (so that every restart hits a busy server whatever the machine's speed)."""
     from inbox.settings import load_settings
-    from tests.faults.harness import sql_scalar
     shards, expected = make_shards(mentions, instances, workdir, seed=seed)
     cfg = write_config(workdir / "instances.toml")
     settings = load_settings(cfg, {"database_url": database_url, "log_level": "warning"})

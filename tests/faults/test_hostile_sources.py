@@ -31,8 +31,15 @@ from tests.faults.harness import ledger
 
 START = datetime(2026, 3, 10, 12, tzinfo=UTC)
 FRESH = ("mastodon", "bluesky", "reddit", "hackernews", "x", "youtube")
-HOSTILE = dict(error_rate=0.2, rate_limit_rate=0.1, slow_rate=0.04, malformed_rate=0.04, truncated_rate=0.04,
-               repeat_rate=0.04)
+HOSTILE: dict[str, float] = dict(error_rate=0.2, rate_limit_rate=0.1, slow_rate=0.04, malformed_rate=0.04,
+                                 truncated_rate=0.04, repeat_rate=0.04)
+
+
+def hostile_plan() -> FaultPlan:
+    """20% 5xx, 10% 429 (Retry-After alternately in seconds and as an HTTP date), 4% each of slow
+    answers (past the client timeout), malformed and truncated bodies, repeated page tokens."""
+    return FaultPlan(seed=20261126, retry_after=3, retry_after_form="mixed", slow_seconds=1.0,
+                     **HOSTILE)  # type: ignore[arg-type]  # the rates are the float fields
 
 
 def _failing_app(release: asyncio.Event) -> web.Application:
@@ -59,7 +66,7 @@ async def _run(db_url: str, settings_factory: Any, plan: FaultPlan | None, tmp: 
                        "allow_private_hosts": True, "interval": "5m", "timeout": 600})
         conns = [ConnectorSettings.model_validate(t) for t in tables]
         settings = settings_factory(db_url).model_copy(update={"connectors": conns})
-        svc = await Services.open(settings, clock=clock)  # type: ignore[arg-type]
+        svc = await Services.open(settings, clock=clock)
         try:
             await migrate.upgrade(svc.engine)
             async with svc.engine.begin() as conn:
@@ -116,8 +123,7 @@ async def test_hostile_sources_lose_nothing_double_nothing_and_respect_retry_aft
         db_url: str, settings_factory: Any, tmp_path: Path) -> None:
     """Faults on every request kind; once they stop the database equals a fault-free run's, exactly once."""
     control = await _run(f"sqlite+aiosqlite:///{tmp_path}/control.db", settings_factory, None, tmp_path)
-    plan = FaultPlan(seed=20261126, retry_after=3, retry_after_form="mixed", slow_seconds=1.0, **HOSTILE)
-    hostile = await _run(db_url, settings_factory, plan, tmp_path)
+    hostile = await _run(db_url, settings_factory, hostile_plan(), tmp_path)
 
     expected = control["ledger"].keys
     got = hostile["ledger"]

@@ -28,7 +28,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / "routing_models"
         ("I can't log in, it won't load", "i can not log in, it will not load"),
         ("Refund of €49.99 on 14/12", "refund of €00.00 on 00/00"),
         ("  many\n\tspaces  ", "many spaces"),
-        ("WHY!!!!! sooooo slow???", "why! soo slow?"),
+        ("WHY!!!!! so slow??? ...ok", "why! so slow? .ok"),
         ("&amp; AT&amp;T", "& at&t"),
         ("", ""),
     ],

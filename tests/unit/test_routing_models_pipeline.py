@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sklearn.base import clone
-from sklearn.pipeline import Pipeline
+from sklearn.base import clone  # type: ignore[import-untyped]  # sklearn ships no type hints
+from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]  # sklearn ships no type hints
 
 from routing_models.data import LABELS, SEED_PATH, load_jsonl
 from routing_models.evaluate import evaluate, expected_calibration_error
@@ -139,7 +139,7 @@ def test_explain_top_ngrams(clf: Classifier) -> None:
         assert all(w > 0 for w in weights)
         assert all(isinstance(name, str) and name.split(":")[0] in {"w", "c", "lex"} for name, _ in items)
     names = [name for name, _ in exp["customer_care"]]
-    assert any("refund" in n or "help" in n or n == "lex:customer_care" for n in names), names
+    assert any("refund" in n or "help" in n or n.startswith("lex:care_") for n in names), names
 
 
 def test_evaluate_output_shape(clf: Classifier, seed_split: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import skops.io as sio
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer
+import skops.io as sio  # type: ignore[import-untyped]  # skops ships no type hints
+from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]  # sklearn ships no type hints
+from sklearn.preprocessing import FunctionTransformer  # type: ignore[import-untyped]  # sklearn ships no type hints
 
 from routing_models.data import SEED_PATH, load_jsonl
 from routing_models.model import Classifier
