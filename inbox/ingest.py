@@ -244,6 +244,7 @@ class Pipeline:
         dec_rows: list[dict[str, Any]] = []
         item_rows: list[dict[str, Any]] = []
         event_rows: list[dict[str, Any]] = []
+        due_cache: dict[str, tuple[datetime | None, datetime | None]] = {}
         for key, mid in ids.items():
             d = decisions[key]
             dec_rows.append({"mention_id": mid, "team": d.team, "label": d.label, "confidence": d.confidence,
@@ -255,7 +256,9 @@ class Pipeline:
                 continue
             if d.team is None:
                 continue
-            first_due, resolve_due = sla.due_times(now, self.settings.team(d.team))
+            if d.team not in due_cache:  # one `now` per batch: the due times depend only on the team
+                due_cache[d.team] = sla.due_times(now, self.settings.team(d.team))
+            first_due, resolve_due = due_cache[d.team]
             status = ItemStatus.SPAM if d.action == "spam" else ItemStatus.NEW
             item_rows.append({"id": mid, "team": d.team, "status": status, "priority": d.priority,
                               "label": d.label, "confidence": d.confidence, "watchers": d.watchers,
