@@ -1,4 +1,4 @@
-"""Polling benchmark: mentions/s through one connector (Hacker News, Algolia format) from a local
+"""Polling benchmark: mentions/s through one connector (Mastodon search API format) from a local
 replay server into the queues, with the real HTTP client, parser, pipeline, model and SQLite/PG.
 
     python bench/poll.py --n 20000 [--database-url URL]
@@ -42,9 +42,10 @@ async def main() -> None:
     empty.mkdir()
     app = create_replay_app(empty)
     async with serve_app(app) as base:
-        cfg = ConnectorSettings.model_validate({"name": "hn", "type": "hackernews", "base_url": f"{base}/hackernews",
+        # Mastodon: its min_id walk resumes where it stopped, so every published item is reached
+        cfg = ConnectorSettings.model_validate({"name": "masto", "type": "mastodon", "base_url": f"{base}/mastodon",
                                                 "query": ["lumetta"], "interval": "1m", "allow_private_hosts": True,
-                                                "max_pages": 1000, "page_size": 100})
+                                                "max_pages": 1000, "page_size": 40})
         url = args.database_url or f"sqlite+aiosqlite:///{tmp}/poll.db"
         settings = load_settings(ROOT / "config" / "inbox.toml", {"database_url": url, "model_dir": f"{tmp}/m",
                                                                    "log_level": "warning"})
@@ -58,8 +59,9 @@ async def main() -> None:
         store = app[REPLAY_STORE]
         start = datetime.now(UTC) - timedelta(hours=6)
         async with Poller(svc) as poller:
-            r0 = await poller.poll(cfg)  # first poll sets the cursor
-            store.add("hackernews", fresh_items("hackernews", args.n, start, tag="bench", step=0.5))
+            store.add("mastodon", fresh_items("mastodon", 1, start - timedelta(minutes=1), tag="anchor"))
+            r0 = await poller.poll(cfg)  # the first poll reads the newest page and sets the cursor
+            store.add("mastodon", fresh_items("mastodon", args.n, start, tag="bench", step=0.5))
             got, polls, requests = 0, 0, 0
             t0 = time.perf_counter()
             while got < args.n and polls < 10_000:
@@ -74,7 +76,7 @@ async def main() -> None:
                     break
             secs = time.perf_counter() - t0
         await svc.close()
-    print(json.dumps({"benchmark": "poll", "connector": "hackernews", "n": args.n, "ingested": got,
+    print(json.dumps({"benchmark": "poll", "connector": "mastodon", "n": args.n, "ingested": got,
                       "first_poll": r0.get("ingested"), "polls": polls, "requests": requests,
                       "seconds": round(secs, 2), "mentions_per_s": round(got / secs),
                       "database": url.split(":")[0], "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
