@@ -53,6 +53,8 @@ async def test_errors_are_problem_details(server: LiveServer) -> None:
     base = server.url + "/api/v1"
     carla = _h(server, "carla")
     async with aiohttp.ClientSession() as s:
+        async with s.get(base + "/queues/customer_care/items?limit=1", headers=carla) as r:
+            care_id = (await r.json())["items"][0]["id"]  # an item carla may act on
         async with s.get(base + "/queues") as r:
             await _problem(r, 401)
         async with s.get(base + "/queues/marketing/items", headers=carla) as r:
@@ -69,14 +71,14 @@ async def test_errors_are_problem_details(server: LiveServer) -> None:
             body = await _problem(r, 405)
             assert "GET" in r.headers.get("Allow", "")
             assert body["instance"] == "/api/v1/queues"
-        async with s.post(base + "/items/1/notes", headers=carla, data=b"{not json") as r:
+        async with s.post(base + f"/items/{care_id}/notes", headers=carla, data=b"{not json") as r:
             await _problem(r, 422)
-        async with s.post(base + "/items/1/notes", headers=carla, json=["a list"]) as r:
+        async with s.post(base + f"/items/{care_id}/notes", headers=carla, json=["a list"]) as r:
             await _problem(r, 422)
-        async with s.post(base + "/items/1/transfer", headers=carla, json={"team": "marketing"}) as r:
+        async with s.post(base + f"/items/{care_id}/transfer", headers=carla, json={"team": "marketing"}) as r:
             body = await _problem(r, 422)
             assert "reason" in body["detail"]
-        async with s.post(base + "/items/1/status", headers=carla, json={"status": "exploded"}) as r:
+        async with s.post(base + f"/items/{care_id}/status", headers=carla, json={"status": "exploded"}) as r:
             await _problem(r, 422)
         async with s.get(base + "/queues/customer_care/items?limit=0", headers=carla) as r:
             await _problem(r, 422)
@@ -84,9 +86,9 @@ async def test_errors_are_problem_details(server: LiveServer) -> None:
             await _problem(r, 422)
         async with s.get(base + "/metrics?since=forever", headers=_h(server, "mara")) as r:
             await _problem(r, 422)
-        async with s.post(base + "/items/1/release", headers=carla, json={}) as r:
+        async with s.post(base + f"/items/{care_id}/release", headers=carla, json={}) as r:
             await _problem(r, 409)  # not claimed
-        async with s.post(base + "/items/1/notes", headers=carla, data=b"x" * (70 * 1024),
+        async with s.post(base + f"/items/{care_id}/notes", headers=carla, data=b"x" * (70 * 1024),
                           ) as r:
             await _problem(r, 413)
 
