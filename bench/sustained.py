@@ -46,6 +46,18 @@ def corpus() -> list[tuple[str, str | None]]:
     return out
 
 
+def peak_rss_mb() -> int:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss it does not carry over the
+    parent's footprint across fork + exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
 async def worker(url: str, k: int, n: int, seconds: float, dup: float, batch: int, seed: int) -> None:
     """One instance: ingest batches of (1-dup) new + dup duplicate mentions until ``seconds`` pass;
     a JSON line every 10 s and at the end."""
@@ -93,7 +105,7 @@ async def worker(url: str, k: int, n: int, seconds: float, dup: float, batch: in
     elapsed = time.perf_counter() - t0
     await svc.close()
     print(json.dumps({"worker": k, "final": {**totals, "seconds": round(elapsed, 2),
-                                             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                                             "peak_rss_mb": peak_rss_mb(),
                                              "series": series}}), flush=True)
 
 

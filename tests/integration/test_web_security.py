@@ -75,17 +75,19 @@ async def test_valid_csrf_passes_and_referer_fallback_works(server: LiveServer) 
     """With the session's token and our own Origin (or Referer) a form post goes through."""
     async with _client() as s:
         token = await web_login(s, server.url, "carla")
-        async with s.post(server.url + "/items/2/note", data={"_csrf": token, "text": "from the web"},
+        async with s.get(server.url + "/api/v1/queues/customer_care/items?limit=2") as r:
+            ids = [i["id"] for i in (await r.json())["items"]]  # items carla may act on (ids follow key order)
+        async with s.post(server.url + f"/items/{ids[0]}/note", data={"_csrf": token, "text": "from the web"},
                           headers={"Origin": server.url}, allow_redirects=False) as r:
             assert r.status == 303
-        async with s.post(server.url + "/items/2/note", data={"_csrf": token, "text": "again"},
-                          headers={"Referer": server.url + "/items/2"}, allow_redirects=False) as r:
+        async with s.post(server.url + f"/items/{ids[0]}/note", data={"_csrf": token, "text": "again"},
+                          headers={"Referer": server.url + f"/items/{ids[0]}"}, allow_redirects=False) as r:
             assert r.status == 303
         # the API with the session cookie: header token and same origin required
-        async with s.post(server.url + "/api/v1/items/2/notes", json={"text": "x"},
+        async with s.post(server.url + f"/api/v1/items/{ids[0]}/notes", json={"text": "x"},
                           headers={"Origin": server.url}) as r:
             assert r.status == 403 and r.headers["Content-Type"].startswith("application/problem+json")
-        async with s.post(server.url + "/api/v1/items/2/notes", json={"text": "x"},
+        async with s.post(server.url + f"/api/v1/items/{ids[0]}/notes", json={"text": "x"},
                           headers={"Origin": server.url, "X-CSRF-Token": token}) as r:
             assert r.status == 201
 
