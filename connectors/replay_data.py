@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ def _int(value: Any) -> int:
 def order_key(platform: str, item: dict[str, Any]) -> float:
     """The platform's "newest first" sort key for one item."""
     if platform in ("mastodon", "x"):
-        return float(_int(item.get("id")))
+        return _int(item.get("id"))  # an int: ids beyond 2**53 do not all fit a float exactly
     if platform == "bluesky":
         return _iso_ts(item.get("indexedAt"))
     if platform == "reddit":
@@ -139,6 +139,8 @@ class ReplayStore:
         self.items: dict[str, list[Any]] = {p: [] for p in PLATFORMS}
         self.users: dict[str, dict[str, Any]] = {}
         self.feeds: dict[str, bytes] = {}
+        # per (platform, terms): the matching items, newest first; dropped by every add()
+        self._matching: dict[tuple[str, tuple[str, ...]], list[Any]] = {}
 
     @classmethod
     def load(cls, root: Path) -> ReplayStore:
@@ -169,6 +171,7 @@ class ReplayStore:
             if isinstance(item, dict) and item_id(platform, item) not in ("None", ""):
                 current[item_id(platform, item)] = item
         self.items[platform] = sorted(current.values(), key=lambda i: order_key(platform, i), reverse=True)
+        self._matching = {k: v for k, v in self._matching.items() if k[0] != platform}
         for user in users:
             if isinstance(user, dict) and user.get("id"):
                 self.users[str(user["id"])] = user
@@ -178,3 +181,17 @@ class ReplayStore:
 
     def select(self, platform: str, keep: Callable[[Any], bool]) -> list[Any]:
         return [i for i in self.items[platform] if keep(i)]
+
+    def matching(self, platform: str, terms: Sequence[str]) -> list[Any]:
+        """The items whose search text (:func:`item_text`) holds one of ``terms`` (every item when
+        ``terms`` is empty), newest first. Cached until the next :meth:`add` of that platform, so a
+        page walk over a large store does not rescan every item's text on each request (items
+        are replaced by ``add``, never changed in place)."""
+        key = (platform, tuple(terms))
+        found = self._matching.get(key)
+        if found is None:
+            wanted = [term.lstrip("#") for term in terms]
+            found = [i for i in self.items[platform]
+                     if not wanted or any(term in item_text(platform, i) for term in wanted)]
+            self._matching[key] = found
+        return found

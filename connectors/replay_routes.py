@@ -7,6 +7,7 @@ request's own continuation token, as a server stuck on one page would.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import re
@@ -71,20 +72,20 @@ def mastodon(store: ReplayStore, query: Query, match: bool, *, instance: str | N
              base: str, repeat: bool) -> Answer:
     offset = _instance_offset(instance)
     terms = [f"#{tag.lower()}"] if tag else query_terms(query.get("q", ""))
-    items = [_localise(s, offset) for s in store.items["mastodon"] if _matches("mastodon", s, terms, match)]
+    items = store.matching("mastodon", terms if match else [])  # newest first by integer id
     limit = _limit(query, "limit", 20, 40)
     min_id, max_id, since_id = (query.get(k) for k in ("min_id", "max_id", "since_id"))
     if repeat:
         min_id = max_id = since_id = None
-    if max_id:
-        items = [s for s in items if int(s["id"]) < int(max_id)]
-    if since_id:
-        items = [s for s in items if int(s["id"]) > int(since_id)]
-    if min_id:
-        newer = sorted((s for s in items if int(s["id"]) > int(min_id)), key=lambda s: int(s["id"]))
-        page = newer[:limit]
+    # this instance shows every id plus ``offset``; each bound cuts the newest-first list once
+    start = _newer_count(items, int(max_id) - offset - 1) if max_id else 0
+    end = _newer_count(items, int(since_id) - offset) if since_id else len(items)
+    if min_id:  # the oldest ``limit`` items newer than min_id, oldest first
+        end = max(start, min(end, _newer_count(items, int(min_id) - offset)))
+        chosen = items[max(start, end - limit):end][::-1]
     else:
-        page = items[:limit]
+        chosen = items[start:max(start, end)][:limit]
+    page = [_localise(s, offset) for s in chosen]
     headers: dict[str, str] = {}
     if page:
         ids = sorted(int(s["id"]) for s in page)
@@ -92,6 +93,11 @@ def mastodon(store: ReplayStore, query: Query, match: bool, *, instance: str | N
     if tag:
         return 200, page, headers
     return 200, {"accounts": [], "statuses": page, "hashtags": []}, headers
+
+
+def _newer_count(items: list[Any], bound: int) -> int:
+    """How many leading items of the newest-first list ``items`` have an id above ``bound``."""
+    return bisect.bisect_left(items, -bound, key=lambda s: -int(s["id"]))
 
 
 # -- Bluesky ----------------------------------------------------------------------------------
