@@ -40,8 +40,8 @@ import structlog
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from .errors import ConnectorError, PayloadError, PermanentError, RateLimited, TransientError
-from .netguard import Resolver, check_url, system_resolver
+from .errors import BlockedAddress, ConnectorError, PayloadError, PermanentError, RateLimited, TransientError
+from .netguard import BlockedAtConnect, Resolver, check_url, guard_policy, system_resolver
 from .ratelimit import parse_rate_limit, parse_retry_after
 
 __all__ = [
@@ -378,6 +378,18 @@ class HttpScope:
         json_body: Any,
         data: bytes | Mapping[str, str] | None,
     ) -> HttpResponse:
+        # The session's GuardedResolver checks the connected address under this policy.
+        with guard_policy(allow_private=self.allow_private, connector=self.connector):
+            return await self._send_hops(method, target, headers, json_body, data)
+
+    async def _send_hops(
+        self,
+        method: str,
+        target: URL,
+        headers: Mapping[str, str] | None,
+        json_body: Any,
+        data: bytes | Mapping[str, str] | None,
+    ) -> HttpResponse:
         client = self.client
         sent_headers: CIMultiDict[str] = CIMultiDict({"User-Agent": client.user_agent})
         sent_headers.update(headers or {})
@@ -408,6 +420,9 @@ class HttpScope:
                     return HttpResponse(resp.status, str(current), CIMultiDictProxy(CIMultiDict(resp.headers)), body)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 stats.last_status = None
+                blocked = getattr(exc, "os_error", None)
+                if isinstance(blocked, BlockedAtConnect):
+                    raise BlockedAddress(str(blocked), connector=self.connector, url=shown) from exc
                 raise TransientError(
                     f"{type(exc).__name__}: {exc}".rstrip(": "), connector=self.connector, url=shown
                 ) from exc

@@ -6,21 +6,33 @@ IPv4-mapped IPv6 forms of those. Cloud metadata addresses (169.254.169.254, fd00
 100.100.100.200) are refused even then: no self-hosted instance lives there.
 
 Names are resolved through the running loop's ``getaddrinfo`` and *every* returned address must
-be public. Limitation: aiohttp resolves again when it connects, so a DNS answer that changes
-between the two look-ups (rebinding) is not caught here; see docs/connectors-notes.md.
+be public. aiohttp resolves again when it connects; a DNS answer that changes between the two
+look-ups (rebinding) is caught by :class:`GuardedResolver`, the resolver of the connectors' session
+(:func:`guarded_tcp_connector`): it applies the same rule to the addresses actually connected to,
+under the policy of the request in flight (:func:`guard_policy`, a context variable, strict when
+unset). The session keeps no DNS cache of its own, so every connection is checked.
 """
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from .errors import BlockedAddress, TransientError
 
-__all__ = ["Resolver", "METADATA_ADDRESSES", "is_blocked_address", "check_url", "system_resolver"]
+__all__ = [
+    "Resolver", "METADATA_ADDRESSES", "is_blocked_address", "check_url", "system_resolver",
+    "GuardedResolver", "BlockedAtConnect", "guard_policy", "guarded_tcp_connector",
+]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -81,3 +93,65 @@ async def check_url(
             raise BlockedAddress(
                 f"{host} resolves to non-public address {address}", connector=connector, url=str(url)
             )
+
+
+@dataclass(frozen=True)
+class _Policy:
+    allow_private: bool
+    connector: str | None
+
+
+_POLICY: ContextVar[_Policy | None] = ContextVar("netguard_policy", default=None)
+
+
+@contextmanager
+def guard_policy(*, allow_private: bool, connector: str | None = None) -> Iterator[None]:
+    """Requests made inside this block connect under ``allow_private`` (see :class:`GuardedResolver`)."""
+    token = _POLICY.set(_Policy(allow_private, connector))
+    try:
+        yield
+    finally:
+        _POLICY.reset(token)
+
+
+class BlockedAtConnect(OSError):
+    """Raised by :class:`GuardedResolver`; aiohttp wraps it in a ``ClientConnectorError``."""
+
+    def __init__(self, message: str, *, connector: str | None) -> None:
+        super().__init__(message)
+        self.connector = connector
+
+
+class GuardedResolver(AbstractResolver):
+    """An aiohttp resolver that refuses to hand out a blocked address at connect time.
+
+    It wraps another resolver (aiohttp's default) and checks every address it returns with
+    :func:`is_blocked_address` under the current :func:`guard_policy` (strict when none is set),
+    so the address the socket connects to is the address that was checked: no rebinding window.
+    """
+
+    def __init__(self, inner: AbstractResolver | None = None) -> None:
+        self._inner = inner if inner is not None else aiohttp.DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        policy = _POLICY.get() or _Policy(False, None)
+        for result in results:
+            address = str(result["host"]).split("%", 1)[0]
+            if is_blocked_address(address, allow_private=policy.allow_private):
+                raise BlockedAtConnect(
+                    f"{host} resolves to non-public address {address} at connect time",
+                    connector=policy.connector,
+                )
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def guarded_tcp_connector(*, resolver: AbstractResolver | None = None, **kwargs: Any) -> aiohttp.TCPConnector:
+    """A ``TCPConnector`` for the connectors' shared session: :class:`GuardedResolver` and no DNS
+    cache (a cached answer would skip the check). ``resolver`` replaces the inner resolver (tests)."""
+    return aiohttp.TCPConnector(resolver=GuardedResolver(resolver), use_dns_cache=False, **kwargs)

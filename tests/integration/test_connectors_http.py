@@ -17,6 +17,7 @@ from connectors.config import ConnectorSettings
 from connectors.errors import BlockedAddress, PayloadError, PermanentError, RateLimited, TransientError
 from connectors.fake import FakeClock
 from connectors.http import HttpClient, RetryPolicy
+from connectors.netguard import BlockedAtConnect, guarded_tcp_connector
 from connectors.registry import build_connector
 from connectors.replay import REPLAY_LOG, SAMPLES_DIR, FaultPlan, create_replay_app
 from connectors.testing import serve_app
@@ -239,6 +240,36 @@ async def test_redirect_to_private_address_refused(target: str, clock: FakeClock
         ok = await scope.request("GET", f"http://replay.test:{port}/hackernews/api/v1/search_by_date", params={"query": "x"})
     assert ok.status == 200
     assert [r.path for r in app[REPLAY_LOG]] == ["/_redirect", "/hackernews/api/v1/search_by_date"]
+
+
+async def test_dns_rebinding_refused_at_connect(clock: FakeClock) -> None:
+    """The pre-check's lookup says public, the connect-time lookup says loopback (DNS rebinding):
+    the guarded session refuses to connect, so the server never sees the request; a connector that
+    allows private hosts still gets through."""
+    async def public(host: str, port: int) -> list[str]:
+        return ["93.184.216.34"]
+
+    app = create_replay_app(SAMPLES_DIR, clock=clock.now)
+    async with serve_app(app) as base, aiohttp.ClientSession(
+        connector=guarded_tcp_connector(resolver=_StaticResolver())
+    ) as session:
+        port = base.rsplit(":", 1)[1]
+        url = f"http://replay.test:{port}/hackernews/api/v1/search_by_date"
+        http = HttpClient(session, clock=clock.now, sleep=clock.sleep, resolver=public)
+        with pytest.raises(BlockedAddress, match="at connect time"):
+            await http.scope("strict", allow_private_hosts=False).request("GET", url, params={"query": "x"})
+        assert app[REPLAY_LOG] == []
+        ok = await http.scope("selfhosted", allow_private_hosts=True).request("GET", url, params={"query": "x"})
+    assert ok.status == 200
+    assert [r.path for r in app[REPLAY_LOG]] == ["/hackernews/api/v1/search_by_date"]
+
+
+async def test_guarded_session_is_strict_outside_a_connector_scope() -> None:
+    """Used directly (no connector scope), the guarded session refuses non-public answers."""
+    async with aiohttp.ClientSession(connector=guarded_tcp_connector(resolver=_StaticResolver())) as session:
+        with pytest.raises(aiohttp.ClientConnectorError) as info:
+            await session.get("http://replay.test:9/")
+    assert isinstance(info.value.os_error, BlockedAtConnect)
 
 
 async def test_redirects_followed_and_capped(session: aiohttp.ClientSession, clock: FakeClock) -> None:
