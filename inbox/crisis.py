@@ -54,6 +54,12 @@ class CrisisConfig:
     max_window_mentions: int = 20_000
     team: str | None = None          # default: the team of the "pr" label
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> CrisisConfig:
+        """The ``[crisis]`` table of the settings (inbox.settings.CrisisSettings)."""
+        c = getattr(settings, "crisis", None)
+        return cls() if c is None else cls(**c.model_dump())
+
 
 def spike(current: int, baseline: Sequence[int], *, k: float, min_count: int) -> tuple[bool, float, float, float]:
     """(is it a spike, baseline mean, baseline std, threshold). Pure."""
@@ -71,7 +77,7 @@ def _edges(now: datetime, cfg: CrisisConfig) -> list[datetime]:
 async def check_crises(svc: Any, config: CrisisConfig | None = None, *,
                        publish: Callable[[list[int]], Any] | None = None) -> dict[str, Any]:
     """One detection pass; returns what it opened, extended and closed."""
-    cfg = config or CrisisConfig()
+    cfg = config or CrisisConfig.from_settings(svc.settings)
     now = svc.clock.now()
     edges = _edges(now, cfg)
     ws = edges[-2]

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from connectors.config import ConnectorSettings
 from inbox.errors import ConfigError
 
-__all__ = ["Settings", "TeamSettings", "RuleSettings", "RoutingSettings", "load_settings",
+__all__ = ["Settings", "CrisisSettings", "NotificationSettings", "TeamSettings", "RuleSettings", "RoutingSettings", "load_settings",
            "parse_duration", "DEFAULT_CONFIG", "LABELS"]
 
 LABELS = ("marketing", "customer_care", "hr", "pr")
@@ -208,9 +208,43 @@ class NotificationSettings(_Strict):
     webhook_urls: list[str] = Field(default_factory=list)
     webhook_secret_env: str | None = None
     smtp_host: str | None = None
-    smtp_port: int = 25
+    smtp_port: int = Field(25, ge=1, le=65535)
     smtp_from: str = "social-inbox@localhost"
+    # "starttls": upgrade when the server offers it (refuse to log in over plain text);
+    # "require-starttls": fail if it does not; "tls": implicit TLS (port 465); "none": plain.
+    smtp_security: Literal["starttls", "require-starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password_env: str | None = None   # the *name* of the environment variable with the password
     email_to: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _login_needs_password(self) -> NotificationSettings:
+        if self.smtp_username and not self.smtp_password_env:
+            raise ValueError("notifications.smtp_password_env: required when smtp_username is set")
+        return self
+
+
+class CrisisSettings(_Strict):
+    """Spike detection (inbox/crisis.py): the current window against the mean of the previous
+    ``baseline_windows`` windows plus ``k`` standard deviations."""
+
+    window: timedelta = timedelta(hours=1)
+    baseline_windows: int = Field(12, ge=1, le=1000)
+    k: float = Field(3.0, gt=0)
+    min_cluster_count: int = Field(8, ge=1)
+    min_label_count: int = Field(20, ge=1)
+    similarity: float = Field(0.5, gt=0, le=1)
+    cooldown: timedelta = timedelta(hours=6)
+    max_window_mentions: int = Field(20_000, ge=100)
+    team: str | None = None          # default: the team of the "pr" label
+
+    @field_validator("window", "cooldown", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        d = parse_duration(v)
+        if d <= timedelta(0):
+            raise ValueError("must be a positive duration")
+        return d
 
 
 class Settings(BaseSettings):
@@ -230,6 +264,7 @@ class Settings(BaseSettings):
     rules: list[RuleSettings] = Field(default_factory=list)
     connectors: list[ConnectorSettings] = Field(default_factory=list)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    crisis: CrisisSettings = Field(default_factory=CrisisSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -260,6 +295,8 @@ class Settings(BaseSettings):
             for lab, team in self.routing.label_to_team.items():
                 if team not in known:
                     raise ValueError(f"routing.label_to_team.{lab}: team {team!r} is not defined")
+            if self.crisis.team is not None and self.crisis.team not in known:
+                raise ValueError(f"crisis.team: team {self.crisis.team!r} is not defined")
             for i, r in enumerate(self.rules):
                 for t in ([r.team] if r.team else []) + r.watchers:
                     if t not in known:

@@ -4,6 +4,7 @@ through a tiny local SMTP server, and the high-priority scan queuing each item o
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -59,6 +60,7 @@ class SMTPSink:
 
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], bytes]] = []
+        self.auth: list[str] = []      # decoded AUTH PLAIN credentials ("user\0password")
         self.port = 0
         self.server: asyncio.AbstractServer | None = None
 
@@ -73,7 +75,10 @@ class SMTPSink:
             cmd = line.decode().strip()
             verb = cmd.split(" ", 1)[0].upper()
             if verb in ("EHLO", "HELO"):
-                writer.write(b"250-sink\r\n250 8BITMIME\r\n")
+                writer.write(b"250-sink\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n")
+            elif verb == "AUTH":
+                self.auth.append(base64.b64decode(cmd.split()[2]).decode().lstrip("\0"))
+                writer.write(b"235 2.7.0 Authentication successful\r\n")
             elif verb == "MAIL":
                 rcpts = []
                 writer.write(b"250 OK\r\n")
@@ -208,6 +213,41 @@ async def test_email_through_smtp(db_url: str, settings_factory: Any, clock: Fak
         msg = message_from_bytes(raw)
         assert msg["Subject"] == "[social-inbox] SLA breach on item #7"
         assert "second line" in msg.get_payload()
+    finally:
+        await svc.close()
+
+
+async def test_smtp_login_when_security_allows_it(db_url: str, settings_factory: Any, clock: FakeClock,
+                                                  fake_classifier: Any, smtp: SMTPSink, monkeypatch: Any) -> None:
+    """smtp_username logs in with the password from the named environment variable."""
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+    svc = await _services(db_url, settings_factory, clock, fake_classifier, smtp_host="127.0.0.1",
+                          smtp_port=smtp.port, email_to=["pr@example.com"], smtp_security="none",
+                          smtp_username="inbox", smtp_password_env="TEST_SMTP_PASSWORD")
+    try:
+        await _enqueue(svc)
+        assert await notify.deliver_due(svc) == {"delivered": 1, "retried": 0, "failed": 0}
+        assert smtp.auth == ["inbox\0s3cret"] and len(smtp.messages) == 1
+    finally:
+        await svc.close()
+
+
+@pytest.mark.parametrize("security", ["starttls", "require-starttls"])
+async def test_smtp_password_never_sent_in_plain_text(security: str, db_url: str, settings_factory: Any,
+                                                      clock: FakeClock, fake_classifier: Any, smtp: SMTPSink,
+                                                      monkeypatch: Any) -> None:
+    """A server without STARTTLS gets neither the password nor the message; the failure is final
+    and says why."""
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+    svc = await _services(db_url, settings_factory, clock, fake_classifier, smtp_host="127.0.0.1",
+                          smtp_port=smtp.port, email_to=["pr@example.com"], smtp_security=security,
+                          smtp_username="inbox", smtp_password_env="TEST_SMTP_PASSWORD")
+    try:
+        await _enqueue(svc)
+        assert await notify.deliver_due(svc) == {"delivered": 0, "retried": 0, "failed": 1}
+        assert smtp.auth == [] and smtp.messages == []
+        [row] = await _rows(svc)
+        assert "STARTTLS" in (row["last_error"] or "") or "plain-text" in (row["last_error"] or "")
     finally:
         await svc.close()
 

@@ -47,6 +47,10 @@ def test_env_beats_file_and_cli_beats_env(monkeypatch: pytest.MonkeyPatch) -> No
     ('[[rules]]\nname = "r"\nregex = "("\nteam = "pr"', "rules[0].regex", "invalid regular expression"),
     ('[[connectors]]\nname = "x"\ntype = "telepathy"\nquery = ["a"]', "connectors[0].type", ""),
     ('this is = not toml', "(syntax)", ""),
+    ('[crisis]\nwindow = "soon"', "crisis.window", "is not a duration"),
+    ('[crisis]\nk = 0', "crisis.k", "greater than"),
+    ('[notifications]\nsmtp_username = "me"', "notifications", "smtp_password_env"),
+    ('[notifications]\nsmtp_security = "ssl3"', "notifications.smtp_security", ""),
 ])
 def test_bad_values_name_file_key_and_problem(tmp_path: Path, text: str, key: str, problem: str) -> None:
     """Each bad value raises one ConfigError whose message names the file, the key and the problem."""
@@ -82,3 +86,21 @@ def test_parse_duration() -> None:
     assert parse_duration(30).total_seconds() == 30
     with pytest.raises(ValueError):
         parse_duration("tomorrow")
+
+
+def test_crisis_table_reaches_the_detector(tmp_path: Path) -> None:
+    """[crisis] values are typed (durations parsed) and become the detector's CrisisConfig."""
+    from datetime import timedelta
+
+    from inbox.crisis import CrisisConfig
+    s = load_settings(_write(tmp_path, '[crisis]\nwindow = "30m"\nbaseline_windows = 24\nk = 2.5\ncooldown = "2h"'))
+    cfg = CrisisConfig.from_settings(s)
+    assert (cfg.window, cfg.baseline_windows, cfg.k, cfg.cooldown) == (timedelta(minutes=30), 24, 2.5, timedelta(hours=2))
+    assert CrisisConfig.from_settings(load_settings(ROOT / "config" / "inbox.toml")) == CrisisConfig()
+
+
+def test_crisis_team_must_exist(tmp_path: Path) -> None:
+    """A crisis team that is not defined is named as a config error."""
+    text = '[[teams]]\nname = "pr"\n[[teams]]\nname = "triage"\n[crisis]\nteam = "press"'
+    with pytest.raises(ConfigError, match="crisis.team"):
+        load_settings(_write(tmp_path, text))
