@@ -6,11 +6,13 @@ mentions, the rejects and the new cursor in one transaction.
 """
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-__all__ = ["Mention", "Reject", "StreamError", "PollResult", "Connector"]
+__all__ = ["Mention", "Reject", "StreamError", "PollResult", "Connector", "BatchedConnector", "poll_in_batches"]
 
 
 @dataclass(slots=True)
@@ -99,3 +101,33 @@ class Connector(Protocol):
     type: ClassVar[str]
 
     async def poll(self, cursor: dict[str, Any] | None) -> PollResult: ...
+
+
+@runtime_checkable
+class BatchedConnector(Connector, Protocol):
+    """A connector that can hand a poll over in batches while it is still paging.
+
+    ``poll_batches(cursor, batch_size=n)`` yields :class:`PollResult` batches in order, about
+    ``n`` mentions each (one batch when ``n`` is None), and always at least one. Each batch's
+    ``cursor`` may be stored once that batch and every earlier one are stored: it never covers
+    an item that was not handed over in them, and never passes the poll's start time. The last
+    batch carries the poll's final cursor; ``requests`` and ``pages`` count what happened since
+    the previous batch; ``errors`` appear where they happened. When the poll fails after some
+    batches, those batches still stand (their cursors were safe) and the error is raised.
+    """
+
+    def poll_batches(
+        self, cursor: dict[str, Any] | None, *, batch_size: int | None = None
+    ) -> AsyncGenerator[PollResult, None]: ...
+
+
+async def poll_in_batches(
+    connector: Connector, cursor: dict[str, Any] | None, *, batch_size: int | None
+) -> AsyncGenerator[PollResult, None]:
+    """``connector.poll_batches`` when it has it, otherwise its whole ``poll`` as one batch."""
+    if isinstance(connector, BatchedConnector):
+        async with aclosing(connector.poll_batches(cursor, batch_size=batch_size)) as batches:
+            async for batch in batches:
+                yield batch
+    else:
+        yield await connector.poll(cursor)

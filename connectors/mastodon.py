@@ -7,10 +7,12 @@ federation coverage (default: ``base_url``); the same post seen through two serv
 
 Cursor per (instance, term): ``{"min_id": "<largest status id seen>"}``, compared as integers.
 A first run takes one page without parameters; later runs walk ``min_id`` pages until an empty
-page (shared/docs/connectors.md §1).
+page (shared/docs/connectors.md §1). The walk goes oldest first, so each page's largest id is a
+safe place to resume: pages are handed over one by one and a long walk is stored in batches.
 """
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +25,7 @@ from .errors import PayloadError
 from .html import collapse_whitespace, html_to_text
 from .normalize import parse_datetime, parse_items, require, require_text
 from .paging import MinIdPaginator, id_key
-from .polling import PollingConnector, Stream, StreamOutcome
+from .polling import PollingConnector, Stream, StreamPage
 
 __all__ = ["parse_statuses", "status_to_mention", "MastodonConnector"]
 
@@ -117,15 +119,15 @@ class MastodonConnector(PollingConnector[MastodonStream]):
         params.update({"q": stream.term, "type": "statuses", "resolve": "false"})
         return f"{stream.instance}/api/v2/search", params
 
-    async def poll_stream(self, stream: MastodonStream, state: dict[str, Any], started: datetime) -> StreamOutcome:
+    async def stream_pages(
+        self, stream: MastodonStream, state: dict[str, Any], started: datetime
+    ) -> AsyncGenerator[StreamPage, None]:
         url, params = self._request(stream)
         token = self.env_secret(self.settings.token_env)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         host = URL(stream.instance).host
         anchor = state.get("min_id")
         pager = MinIdPaginator(max_pages=1 if anchor is None else self.max_pages, start=anchor)
-        mentions: list[Mention] = []
-        rejects: list[Reject] = []
         newest = anchor
         while not pager.done:
             payload, _ = await self.http.get_json(url, params={**params, **pager.params()}, headers=headers)
@@ -135,15 +137,14 @@ class MastodonConnector(PollingConnector[MastodonStream]):
             page, page_rejects = parse_items(
                 raw, self.name, lambda s: status_to_mention(s, source=self.name, instance_host=host)
             )
-            mentions.extend(page)
-            rejects.extend(page_rejects)
             ids = [str(s["id"]) for s in raw if isinstance(s, dict) and s.get("id") is not None]
             pager.advance(ids)
             if ids:
                 top = max(ids, key=id_key)
                 newest = top if newest is None or id_key(top) > id_key(newest) else newest
-        capped = pager.capped and anchor is not None
-        return StreamOutcome(mentions, {"min_id": newest} if newest else {}, rejects, pager.pages, capped)
+            # min_id pages come oldest first: once this page is stored, nothing up to ``newest`` is left
+            yield StreamPage(page, {"min_id": newest} if newest else {}, page_rejects,
+                             capped=pager.capped and anchor is not None)
 
 
 def _newer(status_id: Any, anchor: str | None) -> bool:

@@ -3,7 +3,10 @@ shape as class attributes and override two hooks:
 
 * ``streams()``: the independent things to poll (one per query term, per instance+term, per feed);
 * ``poll_stream(stream, state, started)``: page through one stream from its saved ``state`` and
-  return a :class:`StreamOutcome` (mentions, rejects, the stream's next state).
+  return a :class:`StreamOutcome` (mentions, rejects, the stream's next state); or, for a walk
+  that can resume after any page, ``stream_pages(...)``: yield each :class:`StreamPage` with the
+  state to resume from, so that a long walk is stored in batches while it goes on
+  (``poll_batches``; the inbox commits batch k while batch k+1 is fetched).
 
 Cursor layout (what ``poll`` returns and gets back; JSON-serialisable)::
 
@@ -13,13 +16,15 @@ Cursor layout (what ``poll`` returns and gets back; JSON-serialisable)::
 Rules kept here for every platform: mentions are deduplicated across streams by ``external_id``
 (first wins), also across polls through ``recent`` (when one stream failed and is re-read later,
 what another stream already delivered is not delivered again, unless it was edited since); a
-stream that raises keeps its old state and is reported in ``PollResult.errors``
-while the others go on; when every stream fails, the first error is raised. Nothing is saved
-anywhere: the caller stores the returned cursor after committing the mentions.
+stream that raises keeps its old state (or the state of the last page it handed over) and is
+reported in ``PollResult.errors`` while the others go on; when every stream fails, the first
+error is raised (after a last batch with what was handed over before). Nothing is saved
+anywhere: the caller stores each returned cursor after committing that batch's mentions.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
@@ -31,7 +36,8 @@ from .config import ConnectorSettings
 from .errors import ConnectorError, RateLimited
 from .http import HttpClient
 
-__all__ = ["CURSOR_VERSION", "Stream", "StreamOutcome", "SeenSet", "PollingConnector", "clamp"]
+__all__ = ["CURSOR_VERSION", "Stream", "StreamOutcome", "StreamPage", "SeenSet", "PollingConnector", "clamp",
+           "merge_batches"]
 
 CURSOR_VERSION = 1
 
@@ -52,6 +58,63 @@ class StreamOutcome:
     rejects: list[Reject] = field(default_factory=list)
     pages: int = 0
     capped: bool = False
+
+
+@dataclass(slots=True)
+class StreamPage:
+    """One page of a stream, as :meth:`PollingConnector.stream_pages` yields it.
+
+    ``state`` is the stream state to resume from once this page and the ones before it are
+    stored, or None while the walk cannot resume mid-way (a newest-first walk only knows its
+    new watermark at the end): such pages are held back until a page with a state arrives.
+    """
+
+    mentions: list[Mention]
+    state: dict[str, Any] | None
+    rejects: list[Reject] = field(default_factory=list)
+    pages: int = 1
+    capped: bool = False
+
+
+@dataclass(slots=True)
+class _Held:
+    """Pages of one stream read but not handed over yet (or, in ``poll_batches``, the total)."""
+
+    mentions: list[Mention] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    pages: int = 0
+
+    def add(self, page: StreamPage) -> None:
+        self.mentions.extend(page.mentions)
+        self.rejects.extend(page.rejects)
+        self.pages += page.pages
+
+    def clear(self) -> None:
+        self.mentions, self.rejects, self.pages = [], [], 0
+
+
+@dataclass(slots=True)
+class _Batch:
+    requests_before: int
+    mentions: list[Mention] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    errors: list[StreamError] = field(default_factory=list)
+    pages: int = 0
+
+    def result(self, requests_now: int, cursor: dict[str, Any]) -> PollResult:
+        return PollResult(mentions=self.mentions, cursor=cursor, rejects=self.rejects,
+                          requests=requests_now - self.requests_before, pages=self.pages, errors=self.errors)
+
+
+def merge_batches(batches: Sequence[PollResult]) -> PollResult:
+    """One :class:`PollResult` for a whole poll: every batch's items, the last batch's cursor."""
+    if not batches:
+        raise ValueError("a poll hands over at least one batch")
+    return PollResult(
+        mentions=[m for b in batches for m in b.mentions], cursor=batches[-1].cursor,
+        rejects=[r for b in batches for r in b.rejects], requests=sum(b.requests for b in batches),
+        pages=sum(b.pages for b in batches), errors=[e for b in batches for e in b.errors],
+    )
 
 
 def clamp(when: datetime, started: datetime) -> datetime:
@@ -130,8 +193,26 @@ class PollingConnector(Generic[S]):
         raise NotImplementedError
 
     async def poll_stream(self, stream: S, state: dict[str, Any], started: datetime) -> StreamOutcome:
-        """Fetch everything newer than ``state`` for one stream (``state`` is {} on a first run)."""
-        raise NotImplementedError
+        """Fetch everything newer than ``state`` for one stream (``state`` is {} on a first run).
+        A connector overrides this hook or :meth:`stream_pages`."""
+        mentions: list[Mention] = []
+        rejects: list[Reject] = []
+        pages, capped, new_state = 0, False, state
+        async with aclosing(self.stream_pages(stream, state, started)) as walk:
+            async for page in walk:
+                mentions.extend(page.mentions)
+                rejects.extend(page.rejects)
+                pages += page.pages
+                capped = page.capped
+                new_state = page.state if page.state is not None else new_state
+        return StreamOutcome(mentions, new_state, rejects, pages, capped)
+
+    async def stream_pages(self, stream: S, state: dict[str, Any], started: datetime) -> AsyncGenerator[StreamPage, None]:
+        """The pages of one stream as they are read. By default, :meth:`poll_stream`'s whole
+        walk as one page; a walk that can resume after any page (oldest first, such as
+        Mastodon's ``min_id``) overrides this to hand its pages over one by one."""
+        outcome = await self.poll_stream(stream, state, started)
+        yield StreamPage(outcome.mentions, outcome.state, outcome.rejects, outcome.pages, outcome.capped)
 
     # -- the loop ----------------------------------------------------------------------------
     @property
@@ -145,58 +226,103 @@ class PollingConnector(Generic[S]):
 
     async def poll(self, cursor: dict[str, Any] | None) -> PollResult:
         """Poll every stream once; see the module docstring for the cursor and error rules."""
+        batches = [batch async for batch in self.poll_batches(cursor)]
+        return merge_batches(batches)
+
+    async def poll_batches(
+        self, cursor: dict[str, Any] | None, *, batch_size: int | None = None
+    ) -> AsyncGenerator[PollResult, None]:
+        """Poll every stream once, handing the mentions over in batches of about ``batch_size``
+        (all in one batch when None); the contract is :class:`connectors.base.BatchedConnector`.
+
+        A stream's pages are held back until a page says where the stream could resume
+        (:class:`StreamPage` ``state``); only then do they join a batch, with that state in the
+        batch's cursor. Streams not reached yet keep their old state in it, so a batch's cursor
+        is never ahead of the mentions handed over up to and including that batch.
+        """
         started = self.http.now()
         previous: dict[str, Any] = {}
         recent = SeenSet()
         if cursor and cursor.get("v") == CURSOR_VERSION and isinstance(cursor.get("streams"), dict):
             previous = cursor["streams"]
             recent = SeenSet(cursor.get("recent") if isinstance(cursor.get("recent"), dict) else None)
-        requests_before = self.http.stats.requests
         streams = self.streams()
-        mentions: list[Mention] = []
+        requests_before = self.http.stats.requests
+        batch = _Batch(requests_before)
         seen_ids: set[str] = set()
-        rejects: list[Reject] = []
-        errors: list[StreamError] = []
         failures: list[ConnectorError] = []
         states: dict[str, Any] = {}
-        pages = 0
-        for stream in streams:
-            old = previous.get(stream.key)
-            try:
-                outcome = await self.poll_stream(stream, dict(old) if isinstance(old, dict) else {}, started)
-            except ConnectorError as exc:
-                failures.append(exc)
-                retry_at = exc.retry_at if isinstance(exc, RateLimited) else None
-                errors.append(StreamError(stream.label, exc.kind, str(exc), retry_at))
-                self.log.warning("poll.stream_failed", stream=stream.label, error_kind=exc.kind, error=str(exc))
-                if old is not None:
-                    states[stream.key] = old
-                continue
-            states[stream.key] = outcome.state
-            pages += outcome.pages
-            rejects.extend(outcome.rejects)
-            if outcome.capped:
-                errors.append(StreamError(stream.label, "truncated", f"stopped after {outcome.pages} pages"))
-            for mention in outcome.mentions:
+        handed = _Held()  # what earlier batches carried, for the summary line
+
+        def cursor_now(final: bool) -> dict[str, Any]:
+            kept = states if final else {
+                **{s.key: previous[s.key] for s in streams if isinstance(previous.get(s.key), dict)}, **states}
+            new_cursor: dict[str, Any] = {"v": CURSOR_VERSION, "streams": dict(kept)}
+            if len(streams) > 1:
+                new_cursor["recent"] = recent.dump(limit=self.recent_limit, by_insertion=True)
+            return new_cursor
+
+        def release(stream: S, held: _Held, state: dict[str, Any]) -> None:
+            states[stream.key] = state
+            batch.pages += held.pages
+            batch.rejects.extend(held.rejects)
+            for mention in held.mentions:
                 edited = mention.edited_at.timestamp() if mention.edited_at else 0.0
                 if mention.external_id in seen_ids or recent.get(mention.external_id, -1.0) >= edited:
                     continue
                 seen_ids.add(mention.external_id)
-                mentions.append(mention)
+                batch.mentions.append(mention)
+                if len(streams) > 1:
+                    recent.add(mention.external_id, edited)
+            held.clear()
+
+        def hand_over(final: bool) -> PollResult:
+            nonlocal batch
+            done = batch.result(self.http.stats.requests, cursor_now(final))
+            handed.pages += done.pages
+            handed.mentions.extend(done.mentions)
+            handed.rejects.extend(done.rejects)
+            batch = _Batch(self.http.stats.requests)
+            return done
+
+        for stream in streams:
+            old = previous.get(stream.key)
+            held = _Held()
+            capped = False
+            stream_pages = 0
+            try:
+                async with aclosing(self.stream_pages(stream, dict(old) if isinstance(old, dict) else {}, started)) as pages:
+                    async for page in pages:
+                        held.add(page)
+                        stream_pages += page.pages
+                        capped = page.capped
+                        if page.state is not None:
+                            release(stream, held, page.state)
+                        if batch_size is not None and len(batch.mentions) >= batch_size:
+                            yield hand_over(final=False)
+                if held.pages or stream.key not in states:  # the walk ended without a state: keep the old one
+                    release(stream, held, states.get(stream.key, dict(old) if isinstance(old, dict) else {}))
+            except ConnectorError as exc:
+                failures.append(exc)
+                retry_at = exc.retry_at if isinstance(exc, RateLimited) else None
+                batch.errors.append(StreamError(stream.label, exc.kind, str(exc), retry_at))
+                self.log.warning("poll.stream_failed", stream=stream.label, error_kind=exc.kind, error=str(exc))
+                if stream.key not in states and old is not None:
+                    states[stream.key] = old
+                continue
+            if capped:
+                batch.errors.append(StreamError(stream.label, "truncated", f"stopped after {stream_pages} pages"))
         requests = self.http.stats.requests - requests_before
         if streams and len(failures) == len(streams):
+            if batch.mentions or batch.rejects:  # what was handed over before the failures stands
+                batch.errors.clear()
+                yield hand_over(final=False)
             self.log.warning("poll.failed", requests=requests, error_kind=failures[0].kind)
             raise failures[0]
         self.log.info(
-            "poll.finished", mentions=len(mentions), rejects=len(rejects), requests=requests,
-            pages=pages, failed_streams=len(failures),
+            "poll.finished", mentions=len(handed.mentions) + len(batch.mentions),
+            rejects=len(handed.rejects) + len(batch.rejects), requests=requests,
+            pages=handed.pages + batch.pages, failed_streams=len(failures),
         )
-        new_cursor: dict[str, Any] = {"v": CURSOR_VERSION, "streams": states}
-        if len(streams) > 1:
-            for mention in mentions:
-                recent.add(mention.external_id, mention.edited_at.timestamp() if mention.edited_at else 0.0)
-            new_cursor["recent"] = recent.dump(limit=self.recent_limit, by_insertion=True)
-        return PollResult(
-            mentions=mentions, cursor=new_cursor, rejects=rejects,
-            requests=requests, pages=pages, errors=errors,
-        )
+        yield hand_over(final=True)
+

@@ -1,6 +1,7 @@
-"""One poll of one connector: lease → cursor → connector.poll → pipeline (mentions + cursor in one
-transaction) → health. Connectors never touch the database; this module is where their results
-meet it. One failing connector never stalls the others: each poll is isolated."""
+"""One poll of one connector: lease → cursor → connector batches → pipeline (each batch's mentions
+and its cursor in one transaction, the next batch fetched meanwhile: :mod:`inbox.pollpipe`) →
+health. Connectors never touch the database; this module is where their results meet it. One
+failing connector never stalls the others: each poll is isolated."""
 from __future__ import annotations
 
 import asyncio
@@ -12,25 +13,33 @@ from typing import Any
 import aiohttp
 import structlog
 
+from connectors.base import PollResult, poll_in_batches
 from connectors.config import ConnectorSettings
 from connectors.errors import ConnectorError, PermanentError
 from connectors.http import HttpClient
 from connectors.registry import build_connector
 from inbox import faultpoints
-from inbox.ingest import CursorUpdate, LeaseLost
+from inbox.ingest import CursorUpdate, IngestResult, LeaseLost
+from inbox.pollpipe import PollTotals, run_pipelined
 from inbox.repo import connector_state
 from inbox.service import Services
 
-__all__ = ["Poller", "poll_once"]
+__all__ = ["Poller", "poll_once", "POLL_BATCH"]
 
 log = structlog.get_logger(__name__)
+
+POLL_BATCH = 1000
+"""Mentions per transaction when a connector hands a long walk over in batches (Mastodon's
+``min_id`` pages): batch k is stored while batch k+1 is fetched."""
 
 
 class Poller:
     """Polls connectors for one instance. Owns the shared HTTP client session."""
 
-    def __init__(self, svc: Services, *, http: HttpClient | None = None, sleep: Any = None) -> None:
+    def __init__(self, svc: Services, *, http: HttpClient | None = None, sleep: Any = None,
+                 batch_size: int = POLL_BATCH) -> None:
         self.svc = svc
+        self.batch_size = batch_size
         self._session: aiohttp.ClientSession | None = None
         self._http = http
         self._sleep = sleep or asyncio.sleep
@@ -69,20 +78,25 @@ class Poller:
             bound.debug("poll_skipped_lease_held_or_not_due")
             return {"connector": cfg.name, "type": cfg.type, "skipped": True, "reason": "lease held or not due"}
         out: dict[str, Any] = {"connector": cfg.name, "type": cfg.type, "ok": False}
+        totals = PollTotals()
         try:
             connector = build_connector(cfg, self.http, env=os.environ)
-            result = await connector.poll((state or {}).get("cursor"))
-            faultpoints.reach("after_fetch")
             pipeline = await svc.ready_pipeline()
-            res = await pipeline.ingest(result.mentions, result.rejects,
-                                        cursor=CursorUpdate(cfg.name, svc.owner, result.cursor, len(result.mentions)),
-                                        log_event="poll_batch")
-            out.update(ok=True, fetched=len(result.mentions), requests=result.requests, pages=result.pages,
-                       **{k: v for k, v in res.summary().items() if k != "read"})
-            if result.errors:
-                out["degraded"] = [{"stream": e.stream, "kind": e.kind, "message": e.message} for e in result.errors]
+
+            async def store(batch: PollResult) -> IngestResult:
+                faultpoints.reach("after_fetch")
+                return await pipeline.ingest(
+                    batch.mentions, batch.rejects, log_event="poll_batch",
+                    cursor=CursorUpdate(cfg.name, svc.owner, batch.cursor, len(batch.mentions)))
+
+            batches = poll_in_batches(connector, (state or {}).get("cursor"), batch_size=self.batch_size)
+            await run_pipelined(batches, store, totals)
+            out.update(ok=True, fetched=totals.fetched, requests=totals.requests, pages=totals.pages,
+                       batches=totals.batches, **{k: v for k, v in totals.summary().items() if k != "read"})
+            if totals.errors:
+                out["degraded"] = [{"stream": e.stream, "kind": e.kind, "message": e.message} for e in totals.errors]
                 async with svc.engine.begin() as conn:
-                    await connector_state.save_failure(cfg.name, "; ".join(f"{e.stream}: {e.message}" for e in result.errors),
+                    await connector_state.save_failure(cfg.name, "; ".join(f"{e.stream}: {e.message}" for e in totals.errors),
                                                        conn=conn, now=svc.clock.now(), permanent=False)
         except LeaseLost:
             out.update(error="lease lost to another instance; batch rolled back")
@@ -100,6 +114,8 @@ class Poller:
                 await connector_state.save_failure(cfg.name, f"{type(e).__name__}: {e}", conn=conn,
                                                    now=svc.clock.now(), permanent=False)
         finally:
+            if not out["ok"] and totals.batches:  # batches committed before the failure stand
+                out.update(committed_batches=totals.batches, ingested=totals.counts["ingested"])
             async with svc.engine.begin() as conn:
                 await connector_state.release_lease(cfg.name, svc.owner, conn=conn,
                                                     next_poll_at=now + cfg.interval)
