@@ -1,21 +1,32 @@
-"""Polling benchmark: mentions/s through one connector (Mastodon search API format) from a local
-replay server into the queues, with the real HTTP client, parser, pipeline, model and SQLite/PG.
+"""Polling benchmark: mentions/s through one connector from a local replay server into the queues,
+with the real HTTP client, parser, batch pipeline, model and SQLite/PG.
 
-    python bench/poll.py --n 20000 [--database-url URL]
+    python bench/poll.py --n 10000 [--batch 1000] [--server inline] [--database-url URL]
+
+The connector is Mastodon search (40 statuses a page, a ``min_id`` walk handed over in batches).
+By default the replay server runs in a child process, as a remote platform would, so that
+``cpu_s_per_1000`` is the poller's own CPU (HTTP client, parsing, classification, routing,
+writes); ``--server inline`` serves from this process and event loop (the setup of the first
+figures in RESULTS.md), so the server's CPU is counted too.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import multiprocessing as mp
 import os
 import platform
 import resource
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -25,23 +36,67 @@ from connectors.replay import REPLAY_STORE, create_replay_app  # noqa: E402
 from connectors.testing import fresh_items, serve_app  # noqa: E402
 from inbox import migrate  # noqa: E402
 from inbox.logs import configure_logging  # noqa: E402
-from inbox.poller import Poller  # noqa: E402
+from inbox.poller import POLL_BATCH, Poller  # noqa: E402
 from inbox.repo import accounts  # noqa: E402
 from inbox.service import Services  # noqa: E402
 from inbox.settings import load_settings  # noqa: E402
+
+Publish = Callable[[int, datetime, str, float], None]
+
+
+def _serve_in_child(root: str, commands: Connection) -> None:
+    """Child process: serve the replay app; publish fresh items when the parent asks."""
+    async def run() -> None:
+        app = create_replay_app(Path(root))
+        async with serve_app(app) as base:
+            commands.send(base)
+            loop = asyncio.get_running_loop()
+            while True:
+                command = await loop.run_in_executor(None, commands.recv)
+                if command is None:
+                    return
+                count, at, tag, step = command
+                app[REPLAY_STORE].add("mastodon", fresh_items("mastodon", count, at, tag=tag, step=step))
+                commands.send("published")
+    asyncio.run(run())
+
+
+@asynccontextmanager
+async def replay_server(root: Path, *, inline: bool) -> AsyncIterator[tuple[str, Publish]]:
+    """(base URL, publish(count, at, tag, step)) of a replay server, inline or in a child process."""
+    if inline:
+        app = create_replay_app(root)
+        async with serve_app(app) as base:
+            yield base, lambda n, at, tag, step: app[REPLAY_STORE].add(
+                "mastodon", fresh_items("mastodon", n, at, tag=tag, step=step))
+        return
+    ours, theirs = mp.Pipe()
+    child = mp.get_context("spawn").Process(target=_serve_in_child, args=(str(root), theirs), daemon=True)
+    child.start()
+    try:
+        base = ours.recv()
+
+        def publish(n: int, at: datetime, tag: str, step: float) -> None:
+            ours.send((n, at, tag, step))
+            assert ours.recv() == "published"
+        yield base, publish
+    finally:
+        ours.send(None)
+        child.join(10)
 
 
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20_000)
+    ap.add_argument("--batch", type=int, default=POLL_BATCH, help="mentions per transaction")
+    ap.add_argument("--server", choices=("process", "inline"), default="process")
     ap.add_argument("--database-url")
     args = ap.parse_args()
     configure_logging("warning")
     tmp = tempfile.mkdtemp(prefix="si-poll-")
     empty = Path(tmp) / "empty"
     empty.mkdir()
-    app = create_replay_app(empty)
-    async with serve_app(app) as base:
+    async with replay_server(empty, inline=args.server == "inline") as (base, publish):
         # Mastodon: its min_id walk resumes where it stopped, so every published item is reached
         cfg = ConnectorSettings.model_validate({"name": "masto", "type": "mastodon", "base_url": f"{base}/mastodon",
                                                 "query": ["lumetta"], "interval": "1m", "allow_private_hosts": True,
@@ -56,30 +111,33 @@ async def main() -> None:
             await accounts.sync_teams(settings.teams, conn=conn, now=svc.clock.now())
         await svc.install_default_model()
         await svc.load_model()
-        store = app[REPLAY_STORE]
         start = datetime.now(UTC) - timedelta(hours=6)
-        async with Poller(svc) as poller:
-            store.add("mastodon", fresh_items("mastodon", 1, start - timedelta(minutes=1), tag="anchor"))
+        async with Poller(svc, batch_size=args.batch) as poller:
+            publish(1, start - timedelta(minutes=1), "anchor", 1.0)
             r0 = await poller.poll(cfg)  # the first poll reads the newest page and sets the cursor
-            store.add("mastodon", fresh_items("mastodon", args.n, start, tag="bench", step=0.5))
-            got, polls, requests = 0, 0, 0
-            t0 = time.perf_counter()
+            publish(args.n, start, "bench", 0.5)
+            got, polls, requests, batches = 0, 0, 0, 0
+            t0, c0 = time.perf_counter(), time.process_time()
             while got < args.n and polls < 10_000:
                 r = await poller.poll(cfg)
                 polls += 1
                 requests += r.get("requests", 0)
+                batches += r.get("batches", 0)
                 got += r.get("ingested", 0)
                 if not r.get("ok"):
-                    print(json.dumps({"error": r}), file=sys.stderr)
+                    print(json.dumps({"error": r}, default=str), file=sys.stderr)
                     break
                 if r.get("ingested", 0) == 0 and r.get("fetched", 0) == 0:
                     break
-            secs = time.perf_counter() - t0
+            secs, cpu = time.perf_counter() - t0, time.process_time() - c0
         await svc.close()
     print(json.dumps({"benchmark": "poll", "connector": "mastodon", "n": args.n, "ingested": got,
-                      "first_poll": r0.get("ingested"), "polls": polls, "requests": requests,
+                      "first_poll": r0.get("ingested"), "polls": polls, "requests": requests, "batches": batches,
+                      "batch_size": args.batch, "server": args.server,
                       "seconds": round(secs, 2), "mentions_per_s": round(got / secs),
+                      "cpu_s_per_1000": round(cpu / max(got, 1) * 1000, 3),
                       "database": url.split(":")[0], "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                      "load_avg": [round(x, 2) for x in os.getloadavg()],
                       "env": {"python": platform.python_version(), "cpus": os.cpu_count()}}))
 
 
