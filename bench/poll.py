@@ -1,9 +1,11 @@
 """Polling benchmark: mentions/s through one connector from a local replay server into the queues,
 with the real HTTP client, parser, batch pipeline, model and SQLite/PG.
 
-    python bench/poll.py --n 10000 [--batch 1000] [--server inline] [--database-url URL]
+    python bench/poll.py --n 10000 [--batch 1000] [--server inline] [--platform reddit] [--database-url URL]
 
-The connector is Mastodon search (40 statuses a page, a ``min_id`` walk handed over in batches).
+The connector is Mastodon search (40 statuses a page, a ``min_id`` walk handed over in batches),
+or with ``--platform reddit`` Reddit search (100 posts a page, a newest-first walk that can only
+be stored whole, so one transaction and no overlap).
 By default the replay server runs in a child process, as a remote platform would, so that
 ``cpu_s_per_1000`` is the poller's own CPU (HTTP client, parsing, classification, routing,
 writes); ``--server inline`` serves from this process and event loop (the setup of the first
@@ -42,9 +44,13 @@ from inbox.service import Services  # noqa: E402
 from inbox.settings import load_settings  # noqa: E402
 
 Publish = Callable[[int, datetime, str, float], None]
+CONNECTORS: dict[str, dict[str, Any]] = {
+    "mastodon": {"type": "mastodon", "page_size": 40},
+    "reddit": {"type": "reddit", "page_size": 100},
+}
 
 
-def _serve_in_child(root: str, commands: Connection) -> None:
+def _serve_in_child(root: str, platform: str, commands: Connection) -> None:
     """Child process: serve the replay app; publish fresh items when the parent asks."""
     async def run() -> None:
         app = create_replay_app(Path(root))
@@ -56,22 +62,22 @@ def _serve_in_child(root: str, commands: Connection) -> None:
                 if command is None:
                     return
                 count, at, tag, step = command
-                app[REPLAY_STORE].add("mastodon", fresh_items("mastodon", count, at, tag=tag, step=step))
+                app[REPLAY_STORE].add(platform, fresh_items(platform, count, at, tag=tag, step=step))
                 commands.send("published")
     asyncio.run(run())
 
 
 @asynccontextmanager
-async def replay_server(root: Path, *, inline: bool) -> AsyncIterator[tuple[str, Publish]]:
+async def replay_server(root: Path, platform: str, *, inline: bool) -> AsyncIterator[tuple[str, Publish]]:
     """(base URL, publish(count, at, tag, step)) of a replay server, inline or in a child process."""
     if inline:
         app = create_replay_app(root)
         async with serve_app(app) as base:
             yield base, lambda n, at, tag, step: app[REPLAY_STORE].add(
-                "mastodon", fresh_items("mastodon", n, at, tag=tag, step=step))
+                platform, fresh_items(platform, n, at, tag=tag, step=step))
         return
     ours, theirs = mp.Pipe()
-    child = mp.get_context("spawn").Process(target=_serve_in_child, args=(str(root), theirs), daemon=True)
+    child = mp.get_context("spawn").Process(target=_serve_in_child, args=(str(root), platform, theirs), daemon=True)
     child.start()
     try:
         base = ours.recv()
@@ -90,17 +96,20 @@ async def main() -> None:
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--batch", type=int, default=POLL_BATCH, help="mentions per transaction")
     ap.add_argument("--server", choices=("process", "inline"), default="process")
+    ap.add_argument("--platform", choices=sorted(CONNECTORS), default="mastodon")
     ap.add_argument("--database-url")
     args = ap.parse_args()
     configure_logging("warning")
     tmp = tempfile.mkdtemp(prefix="si-poll-")
     empty = Path(tmp) / "empty"
     empty.mkdir()
-    async with replay_server(empty, inline=args.server == "inline") as (base, publish):
-        # Mastodon: its min_id walk resumes where it stopped, so every published item is reached
-        cfg = ConnectorSettings.model_validate({"name": "masto", "type": "mastodon", "base_url": f"{base}/mastodon",
+    async with replay_server(empty, args.platform, inline=args.server == "inline") as (base, publish):
+        # both walks reach every item published since the first poll (Mastodon: min_id from the
+        # cursor; Reddit: newest first until a page holds an item seen before)
+        shape = CONNECTORS[args.platform]
+        cfg = ConnectorSettings.model_validate({"name": "bench", "base_url": f"{base}/{args.platform}",
                                                 "query": ["lumetta"], "interval": "1m", "allow_private_hosts": True,
-                                                "max_pages": 1000, "page_size": 40})
+                                                "max_pages": 1000, **shape})
         url = args.database_url or f"sqlite+aiosqlite:///{tmp}/poll.db"
         settings = load_settings(ROOT / "config" / "inbox.toml", {"database_url": url, "model_dir": f"{tmp}/m",
                                                                    "log_level": "warning"})
@@ -131,7 +140,7 @@ async def main() -> None:
                     break
             secs, cpu = time.perf_counter() - t0, time.process_time() - c0
         await svc.close()
-    print(json.dumps({"benchmark": "poll", "connector": "mastodon", "n": args.n, "ingested": got,
+    print(json.dumps({"benchmark": "poll", "connector": args.platform, "page_size": cfg.page_size, "n": args.n, "ingested": got,
                       "first_poll": r0.get("ingested"), "polls": polls, "requests": requests, "batches": batches,
                       "batch_size": args.batch, "server": args.server,
                       "seconds": round(secs, 2), "mentions_per_s": round(got / secs),

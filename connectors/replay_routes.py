@@ -142,10 +142,9 @@ def reddit(store: ReplayStore, query: Query, match: bool, *, subs: str | None, l
     subreddits = {s.lower() for s in subs.split("+")} if subs and subs.lower() != "all" else None
     terms = query_terms(query.get("q", "")) if listing == "search" else []
     items = [
-        c for c in store.items["reddit"]
+        c for c in store.matching("reddit", terms if match else [])
         if c.get("kind") == wanted_kind
         and (subreddits is None or str((c.get("data") or {}).get("subreddit", "")).lower() in subreddits)
-        and _matches("reddit", c, terms, match)
     ]
     names = [str(c["data"].get("name")) for c in items]
     limit = _limit(query, "limit", 25, 100)
