@@ -85,7 +85,8 @@ class ApiToken(SQLModel, table=True):
 
 class Mention(SQLModel, table=True):
     __tablename__ = "mention"
-    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_mention_source_external"),)
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_mention_source_external"),
+                      Index("ix_mention_source_thread", "source", "thread_id"))  # a post's conversation
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=64)
     platform: str = Field(default="import", max_length=32)

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, literal, or_, select, union_all
+from sqlalchemy import Integer, and_, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain import ItemSummary
@@ -47,27 +47,38 @@ async def max_event_id(*, conn: AsyncConnection) -> int:
 async def my_items(user_id: int, *, conn: AsyncConnection, teams: Sequence[str] | None,
                    limit: int = 50) -> list[ItemSummary]:
     """Open items assigned to the user (claimed, replied or waiting), within what they may see."""
-    q = (_summary_query().where(T_ITEM.c.assignee_id == user_id,
-                                T_ITEM.c.status.in_([ItemStatus.CLAIMED, ItemStatus.REPLIED, ItemStatus.WAITING]),
-                                _visible(teams))
-         .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id)
-         .limit(limit))
-    return [_to_summary(r) for r in await conn.execute(q)]
+    q = _my_items_stmt(None if teams is None else tuple(teams))
+    return [_to_summary(r) for r in await conn.execute(q, {"mi_user": user_id, "mi_limit": limit})]
+
+
+@lru_cache(maxsize=256)
+def _my_items_stmt(teams: tuple[str, ...] | None) -> Any:
+    # built once per team set: every queue page runs it, and building the statement cost more
+    # than running it
+    return (_summary_query().where(T_ITEM.c.assignee_id == bindparam("mi_user"),
+                                   T_ITEM.c.status.in_([ItemStatus.CLAIMED, ItemStatus.REPLIED, ItemStatus.WAITING]),
+                                   _visible(teams))
+            .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id)
+            .limit(bindparam("mi_limit", type_=Integer)))
 
 
 async def thread_items(item_id: int, thread_id: str | None, reply_to_id: str | None, source: str, *,
                        conn: AsyncConnection, teams: Sequence[str] | None, limit: int = 20) -> list[ItemSummary]:
     """Other queued mentions of the same conversation that the user may see (same source and
     thread, or the post this one replies to)."""
+    # the source is repeated inside each OR branch so that every branch is an index probe on its
+    # own, (source, thread_id) or (source, external_id): SQLite only ORs index lookups whose terms
+    # are each indexable, and otherwise walks every mention of the source
+    src = T_MENTION.c.source == source
     conds = []
     if thread_id:
-        conds.append(T_MENTION.c.thread_id == thread_id)
-        conds.append(T_MENTION.c.external_id == thread_id)
-    if reply_to_id:
-        conds.append(T_MENTION.c.external_id == reply_to_id)
+        conds.append(and_(src, T_MENTION.c.thread_id == thread_id))
+        conds.append(and_(src, T_MENTION.c.external_id == thread_id))
+    if reply_to_id and reply_to_id != thread_id:
+        conds.append(and_(src, T_MENTION.c.external_id == reply_to_id))
     if not conds:
         return []
-    q = (_summary_query().where(T_MENTION.c.source == source, or_(*conds), T_ITEM.c.id != item_id, _visible(teams))
+    q = (_summary_query().where(or_(*conds), T_ITEM.c.id != item_id, _visible(teams))
          .order_by(T_MENTION.c.created_at.asc().nulls_last(), T_ITEM.c.id).limit(limit))
     return [_to_summary(r) for r in await conn.execute(q)]
 
@@ -97,13 +108,14 @@ async def queue_page(team: str | None, *, conn: AsyncConnection, statuses: Seque
     last, then id), built so that a queue of tens of thousands of open items costs a few index
     range scans instead of a sort: the page's ids come from one UNION ALL of small ordered
     slices, one per (status, priority level, due time set or not), each read straight off the
-    ``ix_queue_item_queue`` index (team, status, priority, first_response_due); then the
-    summaries of just those rows are loaded. The statement is built once per status set."""
+    ``ix_queue_item_queue`` index (team, status, priority, first_response_due); the summaries of
+    just those rows are joined to them in the same statement (one round trip per page). The
+    statement is built once per status set."""
     if team is None or teams is not None:
         return await _queue_page_sorted(team, conn=conn, statuses=statuses, limit=limit, offset=offset, teams=teams)
-    stmt = _page_stmt(tuple(dict.fromkeys(statuses)))
+    stmt = _page_summaries_stmt(tuple(dict.fromkeys(statuses)))
     rows = await conn.execute(stmt, {"q_team": team, "q_need": offset + limit, "q_limit": limit, "q_offset": offset})
-    return await _summaries([int(r[0]) for r in rows], conn=conn)
+    return [_to_summary(r) for r in rows]
 
 
 _LEVELS = (3, 2, 1, 0)  # QueueItem.priority: 0 low, 1 normal, 2 high, 3 urgent
@@ -133,6 +145,26 @@ def _page_stmt(statuses: tuple[str, ...]) -> Any:
     return (select(u.c.id).order_by(u.c.priority.desc(), u.c.first_response_due.is_(None), u.c.first_response_due,
                                     u.c.id)
             .limit(bindparam("q_limit", type_=Integer)).offset(bindparam("q_offset", type_=Integer)))
+
+
+@lru_cache(maxsize=32)
+def _page_summaries_stmt(statuses: tuple[str, ...]) -> Any:
+    """``_page_stmt``'s ids with the columns of ``items._summary_query``, in the page's order; the
+    latest routing decision of each through a grouped subquery over just the page's ids."""
+    page = _page_stmt(statuses).cte("page")  # read twice below, computed once
+    last = (select(T_DECISION.c.mention_id, func.max(T_DECISION.c.id).label("did"))
+            .where(T_DECISION.c.mention_id.in_(select(page.c.id))).group_by(T_DECISION.c.mention_id).subquery())
+    return (select(T_ITEM, T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.author_handle,
+                   T_MENTION.c.lang, T_MENTION.c.url, T_MENTION.c.created_at.label("mention_created_at"),
+                   T_USER.c.name.label("assignee_name"), T_DECISION.c.reason.label("route_reason"),
+                   T_DECISION.c.created_at.label("routed_at"))
+            .select_from(page.join(T_ITEM, T_ITEM.c.id == page.c.id)
+                         .join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id)
+                         .outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id)
+                         .outerjoin(last, last.c.mention_id == T_ITEM.c.id)
+                         .outerjoin(T_DECISION, T_DECISION.c.id == last.c.did))
+            .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.is_(None), T_ITEM.c.first_response_due,
+                      T_ITEM.c.id))
 
 
 def _by_ids_stmt() -> Any:

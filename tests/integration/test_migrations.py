@@ -24,3 +24,23 @@ async def test_upgrade_twice_downgrade_and_upgrade_again(db_url: str) -> None:
         assert await migrate.current_revision(engine) == migrate.head_revision()
     finally:
         await engine.dispose()
+
+
+async def test_0003_adds_the_thread_index(db_url: str) -> None:
+    """Revision 0003 adds mention (source, thread_id) for the item page's thread lookup; downgrading
+    to 0002 removes it."""
+    engine = create_engine(db_url)
+
+    async def mention_indexes() -> dict[str, list[str]]:
+        async with engine.connect() as conn:
+            found = await conn.run_sync(lambda c: inspect(c).get_indexes("mention"))
+        return {ix["name"]: list(ix["column_names"]) for ix in found}
+    try:
+        await migrate.upgrade(engine)
+        assert (await mention_indexes()).get("ix_mention_source_thread") == ["source", "thread_id"]
+        await migrate.downgrade(engine, "0002")
+        assert "ix_mention_source_thread" not in await mention_indexes()
+        await migrate.upgrade(engine)
+        assert "ix_mention_source_thread" in await mention_indexes()
+    finally:
+        await engine.dispose()
