@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["create_engine", "is_sqlite", "sqlite_path"]
+__all__ = ["create_engine", "is_sqlite", "sqlite_path", "reader"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -37,8 +38,28 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Any) -> None:
     # BEGIN IMMEDIATE takes the write lock up front: a writer never upgrades a read lock, so two
-    # writers queue on busy_timeout instead of failing with SQLITE_BUSY mid-transaction.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # writers queue on busy_timeout instead of failing with SQLITE_BUSY mid-transaction. Read-only
+    # work (``reader``) begins DEFERRED: it takes no write lock, so page views neither queue behind
+    # each other nor behind ingest and claims (WAL readers never block).
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+READ_ONLY = "inbox_read_only"
+_READERS: WeakKeyDictionary[Any, AsyncEngine] = WeakKeyDictionary()
+
+
+def reader(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` for read-only work, sharing its pool. PostgreSQL: autocommit, so no BEGIN and
+    ROLLBACK round trips (each statement reads its own snapshot). SQLite: a deferred transaction,
+    one snapshot without the write lock. Writing through it is a bug: on SQLite it may fail with
+    SQLITE_BUSY instead of waiting for the lock."""
+    found = _READERS.get(engine.sync_engine)
+    if found is None:
+        opts: dict[str, Any] = {READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            opts["isolation_level"] = "AUTOCOMMIT"
+        found = _READERS[engine.sync_engine] = engine.execution_options(**opts)
+    return found
 
 
 def create_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> AsyncEngine:

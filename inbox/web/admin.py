@@ -13,6 +13,7 @@ from inbox.domain import ROLES, UserInfo
 from inbox.errors import Forbidden, InputError, Invalid, NotFound
 from inbox.repo import accounts, connector_state, model_versions
 from inbox.web import i18n
+from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
 from inbox.web.keys import SERVICES
 from inbox.web.render import flash, form, form_lists, redirect, render
@@ -90,6 +91,7 @@ async def users_save(request: web.Request) -> web.Response:
         user = await accounts.add_user(name, role, teams, pw_hash, conn=conn, now=svc.clock.now(),
                                        display_name=data.get("display_name", "").strip()[:128], locale=locale,
                                        capacity=capacity)
+    forget_all(request.app)  # role, teams, password: the next request must read them again
     await flash(request, (_("User %(name)s updated.") if existing else _("User %(name)s created.")) % {"name": user.name},
                 "ok")
     raise redirect("/admin/users")
@@ -108,6 +110,7 @@ async def users_deactivate(request: web.Request) -> web.Response:
             raise NotFound("no such user")
         await accounts.set_user_fields(user.id, {"active": False}, conn=conn)
         await accounts.revoke_tokens(user.id, conn=conn, now=svc.clock.now())  # API tokens and sessions
+    forget_all(request.app)
     await flash(request, _("User %(name)s deactivated.") % {"name": name}, "ok")
     raise redirect("/admin/users")
 

@@ -14,7 +14,8 @@ from inbox.service import Services
 from inbox.settings import Settings
 from inbox.web import api, openapi
 from inbox.web.authn import auth_middleware
-from inbox.web.keys import ROLE, SCHEDULER, SERVICES, WORK
+from inbox.web.authcache import AuthCache
+from inbox.web.keys import AUTH_CACHE, ROLE, SCHEDULER, SERVICES, WORK
 from inbox.web.problems import problem_middleware
 from inbox.work import WorkService
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
     middlewares: list[Any] = [security_headers, problem_middleware]
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[ROLE] = role
+    app[AUTH_CACHE] = AuthCache()
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         svc = services or await Services.open(settings, clock=clock)

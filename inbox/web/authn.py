@@ -6,9 +6,10 @@ from typing import Any
 from aiohttp import web
 
 from inbox.auth import token_hash
+from inbox.db import reader
 from inbox.domain import UserInfo
 from inbox.repo import accounts
-from inbox.web.keys import SERVICES
+from inbox.web.keys import AUTH_CACHE, SERVICES
 
 __all__ = ["auth_middleware", "require_user", "SESSION_USER"]
 
@@ -21,9 +22,17 @@ async def _from_bearer(request: web.Request, header: str) -> UserInfo | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise web.HTTPUnauthorized(text="malformed Authorization header; use 'Bearer TOKEN'",
                                    headers={"WWW-Authenticate": 'Bearer realm="social-inbox"'})
+    digest = token_hash(token.strip())
+    cache = request.app.get(AUTH_CACHE)
+    key = ("bearer", digest)
+    if cache is not None and (user := cache.get(key)) is not None:
+        return user
     svc = request.app[SERVICES]
-    async with svc.engine.connect() as conn:
-        return await accounts.user_by_token(token_hash(token.strip()), conn=conn)
+    async with reader(svc.engine).connect() as conn:
+        user = await accounts.user_by_token(digest, conn=conn)
+    if cache is not None and user is not None:
+        cache.put(key, user)
+    return user
 
 
 async def _from_session(request: web.Request) -> UserInfo | None:

@@ -6,6 +6,7 @@ from typing import Any
 from aiohttp import web
 
 from inbox.service import Services
+from inbox.web.authcache import AuthCache
 from inbox.work import WorkService
 
 SERVICES = web.AppKey("services", Services)
@@ -13,3 +14,4 @@ WORK = web.AppKey("work", WorkService)
 BUS = web.AppKey("bus", Any)  # inbox.web.live.Broker
 SCHEDULER = web.AppKey("scheduler", Any)
 ROLE = web.AppKey("role", str)
+AUTH_CACHE = web.AppKey("auth_cache", AuthCache)  # who a token or session belongs to, briefly

@@ -7,10 +7,12 @@ from typing import Any
 
 from aiohttp import web
 
+from inbox.db import reader
 from inbox.errors import Invalid, NotFound
 from inbox.models import ItemStatus
 from inbox.repo import accounts, items, views
 from inbox.web import i18n
+from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
 from inbox.web.keys import SERVICES, WORK
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
@@ -83,6 +85,7 @@ async def set_locale(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
     async with svc.engine.begin() as conn:
         await accounts.set_user_fields(user.id, {"locale": loc}, conn=conn)
+    forget_all(request.app)
     raise redirect(safe_next(data.get("next")))
 
 
@@ -92,7 +95,7 @@ async def _queue_rows(request: web.Request) -> list[dict[str, Any]]:
     user = require_user(request)
     svc = request.app[SERVICES]
     now = svc.clock.now()
-    async with svc.engine.connect() as conn:
+    async with reader(svc.engine).connect() as conn:
         counts = await views.queue_overview(conn=conn, now=now)
     out = []
     for t in svc.settings.teams:
@@ -108,7 +111,7 @@ async def queues(request: web.Request) -> web.Response:
     user = require_user(request)
     svc = request.app[SERVICES]
     rows = await _queue_rows(request)
-    async with svc.engine.connect() as conn:
+    async with reader(svc.engine).connect() as conn:
         mine = await views.my_items(user.id, conn=conn, teams=visible_teams(user), limit=20)
         watched = (await items.list_items(None, conn=conn, statuses=ItemStatus.OPEN, limit=20,
                                           watched_by=list(user.teams))
@@ -148,7 +151,7 @@ async def queue(request: web.Request) -> web.Response:
         offset = 0
     limit = 50
     now = svc.clock.now()
-    async with svc.engine.connect() as conn:
+    async with reader(svc.engine).connect() as conn:
         available = await views.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=limit + 1,
                                            offset=offset)
         mine = [i for i in await views.my_items(user.id, conn=conn, teams=visible_teams(user)) if i.team == team]
@@ -180,7 +183,7 @@ async def item_page(request: web.Request) -> web.Response:
     work = request.app[WORK]
     item = await work.get(user, item_id)
     svc = request.app[SERVICES]
-    async with svc.engine.connect() as conn:
+    async with reader(svc.engine).connect() as conn:
         events = await items.events_for(item.id, conn=conn)
         decision = await items.decision_for(item.id, conn=conn)
         mention = await items.mention_row(item.id, conn=conn) or {}

@@ -22,10 +22,12 @@ from aiohttp_session import Session, get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from inbox import auth
+from inbox.db import reader
 from inbox.domain import UserInfo
 from inbox.repo import accounts, websessions
 from inbox.settings import Settings
-from inbox.web.keys import SERVICES
+from inbox.web.authcache import forget_all
+from inbox.web.keys import AUTH_CACHE, SERVICES
 
 __all__ = ["COOKIE_NAME", "make_storage", "login", "logout", "session_user", "is_secure", "LoginThrottled",
            "IDLE", "LIFETIME"]
@@ -118,6 +120,7 @@ async def login(request: web.Request, user: UserInfo) -> Session:
         if isinstance(old_token, str):
             await websessions.revoke_session(old_token, conn=conn, now=svc.clock.now())
         await websessions.create_session(user.id, token, conn=conn, now=svc.clock.now())
+    forget_all(request.app)
     session = await new_session(request)
     session[SESSION_USER] = user.id
     session[SESSION_TOKEN] = token
@@ -133,6 +136,7 @@ async def logout(request: web.Request) -> None:
     if isinstance(token, str):
         async with svc.engine.begin() as conn:
             await websessions.revoke_session(token, conn=conn, now=svc.clock.now())
+    forget_all(request.app)
     session.invalidate()
 
 
@@ -141,11 +145,17 @@ async def session_user(request: web.Request, session: Any) -> UserInfo | None:
     uid, token = session.get(SESSION_USER), session.get(SESSION_TOKEN)
     if not isinstance(uid, int) or not isinstance(token, str):
         return None
+    cache = request.app.get(AUTH_CACHE)
+    key = ("session", websessions.session_hash(token), str(uid))
+    if cache is not None and (user := cache.get(key)) is not None:
+        return user
     svc = request.app[SERVICES]
     now = svc.clock.now()
-    async with svc.engine.connect() as conn:
+    async with reader(svc.engine).connect() as conn:
         user, stale = await websessions.session_user(token, uid, conn=conn, now=now, idle=IDLE, lifetime=LIFETIME)
     if user is not None and stale:
         async with svc.engine.begin() as conn:
             await websessions.touch_session(token, conn=conn, now=now)
+    if cache is not None and user is not None:
+        cache.put(key, user)
     return user
