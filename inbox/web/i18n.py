@@ -87,8 +87,14 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def _loc() -> Locale:
+    return _locale(_CURRENT.get())
+
+
+@lru_cache(maxsize=32)
+def _locale(code: str) -> Locale:
+    # parsed once per locale: Locale.parse and its data lookups cost more than the formatting
     try:
-        return Locale.parse(_CURRENT.get())
+        return Locale.parse(code)
     except (UnknownLocaleError, ValueError):  # pragma: no cover - LOCALES are known
         return Locale.parse(DEFAULT)
 
@@ -142,10 +148,18 @@ def fmt_age(value: datetime | None, now: datetime) -> str:
 
 
 def fmt_due(value: datetime | None, now: datetime) -> str:
-    """'in 3 hours' / '2 hours ago' relative to now."""
+    """'in 3 hours' / '2 hours ago' relative to now (to the second)."""
     if value is None:
         return "—"
-    return dates.format_timedelta(value - now, threshold=1.5, add_direction=True, locale=_loc())
+    return _due_text(_CURRENT.get(), round((value - now).total_seconds()))
+
+
+@lru_cache(maxsize=8192)
+def _due_text(locale: str, seconds: int) -> str:
+    # a queue page shows 50 due times; the same ones come back on every view of the queue, and
+    # babel's format_timedelta is the most expensive call of the page's rendering
+    return dates.format_timedelta(timedelta(seconds=seconds), threshold=1.5, add_direction=True,
+                                  locale=_locale(locale))
 
 
 def fmt_number(value: float | int | None) -> str:

@@ -13,7 +13,7 @@ from aiohttp_session import session_middleware
 
 from inbox.errors import DomainError
 from inbox.settings import Settings
-from inbox.web import admin, dashboard, i18n, live, pages
+from inbox.web import admin, dashboard, i18n, live, pages, rows
 from inbox.web.csrf import csrf_middleware
 from inbox.web.keys import BUS
 from inbox.web.render import render, set_locale
@@ -93,6 +93,7 @@ def setup(app: web.Application, settings: Settings) -> None:
         extensions=["jinja2.ext.i18n"])
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["static"] = _static_url
+    rows.install(env)
     app.middlewares.append(locale_middleware)
     app[pages.COUNTS_CACHE] = {}
     app.router.add_routes(pages.routes)
