@@ -17,6 +17,7 @@ from connectors.base import PollResult, poll_in_batches
 from connectors.config import ConnectorSettings
 from connectors.errors import ConnectorError, PermanentError
 from connectors.http import HttpClient
+from connectors.netguard import guarded_tcp_connector
 from connectors.registry import build_connector
 from inbox import faultpoints
 from inbox.ingest import CursorUpdate, IngestResult, LeaseLost
@@ -48,7 +49,7 @@ class Poller:
         if self._http is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=60, connect=10),
-                connector=aiohttp.TCPConnector(limit=20, limit_per_host=4, ttl_dns_cache=300),
+                connector=guarded_tcp_connector(limit=20, limit_per_host=4),
                 auto_decompress=True)
             self._http = HttpClient(self._session, clock=self.svc.clock.now, sleep=self._sleep,
                                     random=random.Random())
