@@ -14,7 +14,7 @@ from inbox.db import reader
 from inbox.domain import ItemSummary, UserInfo
 from inbox.errors import Conflict, Forbidden, Invalid, NotFound
 from inbox.models import ItemStatus
-from inbox.repo import items, pubsub
+from inbox.repo import claims, items, pubsub
 from inbox.settings import Settings
 
 __all__ = ["WorkService", "visible_teams"]
@@ -67,57 +67,82 @@ class WorkService:
     async def claim_next(self, user: UserInfo, team: str) -> ItemSummary | None:
         self.check_team(user, team)
         now = self.clock.now()
-        async with self.engine.begin() as conn:
+        async with claims.transaction(self.engine) as tx:
             # the user's row lock serialises this agent's own concurrent claims with each other and
             # with the auto-assigner (which skips locked agents), so capacity is never exceeded
-            await items.lock_user(user.id, conn=conn)
-            # counted by a second statement: under READ COMMITTED its snapshot is taken after the lock
-            # is granted, so it sees the claims a concurrent claimer of this user just committed
-            if await items.open_claims(user.id, conn=conn, now=now) >= user.capacity:
+            await claims.lock_user(user.id, tx=tx)
+            # the count of open claims is taken by the next statement: under READ COMMITTED its
+            # snapshot starts after the lock is granted, so it sees the claims a concurrent claimer of
+            # this user just committed. One statement on PostgreSQL: count, claim, event, NOTIFY, item.
+            got = await claims.claim_next(team, tx=tx, user_id=user.id, actor=user.name, capacity=user.capacity,
+                                          owner=f"user:{user.id}", now=now,
+                                          lease_until=now + self.settings.server.claim_lease)
+            if got.held >= user.capacity:
                 raise Conflict(f"{user.name} already holds {user.capacity} items (capacity)")
-            item_id = await items.claim_next(team, conn=conn, user_id=user.id, owner=f"user:{user.id}", now=now,
-                                             lease_until=now + self.settings.server.claim_lease)
-            if item_id is None:
+            if got.item is None:
                 return None
-            await items.insert_events([{"item_id": item_id, "kind": "claimed", "actor": user.name, "team": team,
-                                        "data": {}, "created_at": now}], conn=conn)
-            item = await items.get_item(item_id, conn=conn)  # in the same transaction: one round trip less
-            await pubsub.notify_pg(conn, [item_id])
             faultpoints.reach("claim_before_commit")
-        assert item is not None
-        log.info("item_claimed", item_id=item_id, team=team, user=user.name)
-        self.publish([item_id])
+        item = got.item
+        log.info("item_claimed", item_id=item.id, team=team, user=user.name)
+        self.publish([item.id])
         return item
+
+    def _decide(self, user: UserInfo, row: dict[str, Any], kind: str, fn: Any, data: dict[str, Any] | None,
+                watcher_ok: bool, now: datetime) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Access checks and ``fn`` on the item's row: (values to write, event_data, audit event)."""
+        if watcher_ok and not user.is_admin and row["team"] not in user.teams:
+            if row["team"] in self.settings.private_teams or not set(user.teams) & set(row["watchers"] or []):
+                raise NotFound(f"no item {row['id']}")
+        elif not watcher_ok:
+            self._may_act(user, row)
+        values, event_data, team = fn(row, now)
+        return values, event_data, {"kind": kind, "actor": user.name, "team": team or row["team"],
+                                    "data": {**(data or {}), **event_data}, "created_at": now}
 
     async def _change(self, user: UserInfo, item_id: int, kind: str, fn: Any, data: dict[str, Any] | None = None,
                       *, watcher_ok: bool = False) -> ItemSummary:
         now = self.clock.now()
-        async with self.engine.begin() as conn:
-            row = await items.lock_item(item_id, conn=conn)
-            if row is None:
-                raise NotFound(f"no item {item_id}")
-            if watcher_ok and not user.is_admin and row["team"] not in user.teams:
-                if row["team"] in self.settings.private_teams or not set(user.teams) & set(row["watchers"] or []):
-                    raise NotFound(f"no item {item_id}")
-            elif not watcher_ok:
-                self._may_act(user, row)
-            values, event_data, team = fn(row, now)
-            if values:
-                values["updated_at"] = now
-                await items.update_item(item_id, values, conn=conn)
-            await items.insert_events([{"item_id": item_id, "kind": kind, "actor": user.name,
-                                        "team": team or row["team"], "data": {**(data or {}), **event_data},
-                                        "created_at": now}], conn=conn)
-            if kind == "transfer":
-                await self._record_correction(conn, row, event_data, user, now)
-            # the actor may no longer see the item (a transfer away): answer with its new state anyway,
-            # they just held it. Read in the same transaction: no second connection checkout.
-            item = await items.get_item(item_id, conn=conn)
-            await pubsub.notify_pg(conn, [item_id])
-        assert item is not None
-        log.info("item_" + kind, item_id=item_id, team=row["team"], user=user.name)
+        item = None
+        if kind != "transfer" and claims.unlocked_changes(self.engine):
+            item, team = await self._change_unlocked(user, item_id, kind, fn, data, watcher_ok, now)
+        if item is None:
+            item, team = await self._change_locked(user, item_id, kind, fn, data, watcher_ok, now)
+        log.info("item_" + kind, item_id=item_id, team=team, user=user.name)
         self.publish([item_id])
         return item
+
+    async def _change_unlocked(self, user: UserInfo, item_id: int, kind: str, fn: Any, data: dict[str, Any] | None,
+                               watcher_ok: bool, now: datetime) -> tuple[ItemSummary | None, str]:
+        """PostgreSQL: decide on the row read without a lock and write only if it is still that row
+        version: the same outcome as under the row lock in two round trips instead of four (no BEGIN,
+        no COMMIT). None when there is nothing to write (a plain note) or the row changed meanwhile:
+        the caller then takes the locked path."""
+        async with claims.connection(self.engine) as tx:
+            row = await claims.read_item(item_id, tx=tx)
+            if row is None:
+                raise NotFound(f"no item {item_id}")
+            values, _, event = self._decide(user, row, kind, fn, data, watcher_ok, now)
+            if not values:
+                return None, row["team"]
+            values["updated_at"] = now
+            item = await claims.apply_change_if_unchanged(item_id, row["_version"], values, event, tx=tx)
+        return item, row["team"]
+
+    async def _change_locked(self, user: UserInfo, item_id: int, kind: str, fn: Any, data: dict[str, Any] | None,
+                             watcher_ok: bool, now: datetime) -> tuple[ItemSummary, str]:
+        async with claims.transaction(self.engine) as tx:
+            row = await claims.lock_item(item_id, tx=tx)
+            if row is None:
+                raise NotFound(f"no item {item_id}")
+            values, event_data, event = self._decide(user, row, kind, fn, data, watcher_ok, now)
+            if kind == "transfer":
+                values.update(await self._record_correction(tx, row, event_data, user, now))
+            if values:
+                values["updated_at"] = now
+            # the actor may no longer see the item (a transfer away): answer with its new state anyway,
+            # they just held it. One statement on PostgreSQL: update, event, NOTIFY, the new state.
+            item = await claims.apply_change(item_id, values, event, tx=tx)
+        return item, row["team"]
 
     async def release(self, user: UserInfo, item_id: int) -> ItemSummary:
         def fn(row: dict[str, Any], now: datetime) -> tuple[dict[str, Any], dict[str, Any], None]:
@@ -200,19 +225,21 @@ class WorkService:
         item = await self._change(user, item_id, "transfer", fn)
         return item
 
-    async def _record_correction(self, conn: Any, row: dict[str, Any], data: dict[str, Any], user: UserInfo,
-                                 now: datetime) -> None:
+    async def _record_correction(self, tx: claims.WorkTx, row: dict[str, Any], data: dict[str, Any], user: UserInfo,
+                                 now: datetime) -> dict[str, Any]:
+        """Record a transfer's labeled correction; returns the item's extra values (a bounce)."""
         label = self.label_of_team.get(data["to"])
-        # bouncing: the item comes back to a team it has already left
-        history = await items.events_for(row["id"], conn=conn)
+        # bouncing: the item comes back to a team it has already left (this transfer's own event is
+        # written after this check; it left row["team"], never data["to"])
+        history = await claims.events_for(row["id"], tx=tx)
         left = {e["data"].get("from") for e in history if e["kind"] == "transfer" and e["data"]}
-        if data["to"] in left:
-            await items.update_item(row["id"], {"bounces": row["bounces"] + 1}, conn=conn)
+        extra = {"bounces": row["bounces"] + 1} if data["to"] in left else {}
         if label is None:
-            return  # moved to triage or a team without a label: not a labeled correction
-        await items.insert_correction({"mention_id": row["id"], "from_team": data["from"], "to_team": data["to"],
-                                       "label": label, "predicted_label": row["label"], "reason": data["reason"],
-                                       "actor": user.name, "created_at": now}, conn=conn)
+            return extra  # moved to triage or a team without a label: not a labeled correction
+        await claims.insert_correction({"mention_id": row["id"], "from_team": data["from"], "to_team": data["to"],
+                                        "label": label, "predicted_label": row["label"], "reason": data["reason"],
+                                        "actor": user.name, "created_at": now}, tx=tx)
+        return extra
 
     async def expire_leases(self) -> list[int]:
         now = self.clock.now()

@@ -28,20 +28,28 @@ async def insert_events(rows: list[dict[str, Any]], *, conn: AsyncConnection) ->
     await bulk_insert(conn, T_EVENT, rows)
 
 
+def summary_columns(src: Any) -> tuple[list[Any], Any]:
+    """The columns of an ItemSummary and their FROM clause, for the item columns of ``src``: the
+    queue_item table, or a CTE that returns the row an UPDATE just wrote (repo.claims)."""
+    last_decision = (select(func.max(T_DECISION.c.id)).where(T_DECISION.c.mention_id == src.c.id)
+                     .correlate(src).scalar_subquery())
+    cols = [src, T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.author_handle,
+            T_MENTION.c.lang, T_MENTION.c.url, T_MENTION.c.created_at.label("mention_created_at"),
+            T_USER.c.name.label("assignee_name"), T_DECISION.c.reason.label("route_reason"),
+            T_DECISION.c.created_at.label("routed_at")]
+    return cols, (src.join(T_MENTION, T_MENTION.c.id == src.c.id)
+                  .outerjoin(T_USER, T_USER.c.id == src.c.assignee_id)
+                  .outerjoin(T_DECISION, T_DECISION.c.id == last_decision))
+
+
 def _summary_query() -> Any:
-    last_decision = (select(func.max(T_DECISION.c.id)).where(T_DECISION.c.mention_id == T_ITEM.c.id)
-                     .correlate(T_ITEM).scalar_subquery())
-    return (select(T_ITEM, T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.author_handle,
-                   T_MENTION.c.lang, T_MENTION.c.url, T_MENTION.c.created_at.label("mention_created_at"),
-                   T_USER.c.name.label("assignee_name"), T_DECISION.c.reason.label("route_reason"),
-                   T_DECISION.c.created_at.label("routed_at"))
-            .select_from(T_ITEM.join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id)
-                         .outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id)
-                         .outerjoin(T_DECISION, T_DECISION.c.id == last_decision)))
+    cols, from_ = summary_columns(T_ITEM)
+    return select(*cols).select_from(from_)
 
 
 def _to_summary(r: Any) -> ItemSummary:
-    m = r._mapping
+    """From a result row, or a mapping of the same keys (repo.claims)."""
+    m = r._mapping if hasattr(r, "_mapping") else r
     return ItemSummary(
         id=m["id"], team=m["team"], status=m["status"], priority=m["priority"], label=m["label"],
         confidence=m["confidence"], watchers=list(m["watchers"] or []), assignee=m["assignee_name"],

@@ -139,3 +139,54 @@ async def test_capacity_holds_under_concurrent_claims_and_assigners(pg: Any, fak
         loads = Counter(r[0] for r in await conn.execute(select(T.c.assignee_id).where(T.c.status == "claimed")))
     assert set(loads) == {a.id for a in agents}
     assert all(n == 3 for n in loads.values()), loads
+
+
+async def test_a_change_to_a_row_changed_since_it_was_read_writes_nothing(pg: Any) -> None:
+    """The unlocked write of a change applies only to the row version it was decided on: no update, no event."""
+    from inbox.repo import claims, items
+    await _seed(pg, 1)
+    now = pg.clock.now()
+    async with claims.connection(pg.engine) as tx:
+        row = await claims.read_item(1, tx=tx)
+    assert row is not None
+    async with pg.engine.begin() as conn:
+        await items.update_item(1, {"watchers": ["pr"]}, conn=conn)  # someone else's write in between
+    event = {"kind": "status", "actor": "x", "team": row["team"], "data": {}, "created_at": now}
+    async with claims.connection(pg.engine) as tx:
+        assert await claims.apply_change_if_unchanged(1, row["_version"], {"status": "spam"}, event, tx=tx) is None
+        fresh = await claims.read_item(1, tx=tx)
+        assert fresh is not None
+        done = await claims.apply_change_if_unchanged(1, fresh["_version"], {"status": "spam"}, event, tx=tx)
+    assert done is not None and done.status == "spam" and done.watchers == ["pr"]
+    async with pg.engine.connect() as conn:
+        kinds = [e["kind"] for e in await items.events_for(1, conn=conn)]
+    assert kinds.count("status") == 1
+
+
+async def test_a_resolve_racing_a_new_claim_is_decided_under_the_lock(pg: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When another agent claims the item between the resolver's read and write, the resolver gets the
+    answer the row lock would give (claimed by someone else), and the other agent keeps the item."""
+    from inbox.repo import claims
+    await _seed(pg, 1)
+    ann, bob = await _agents(pg, 2, capacity=5)
+    (wa, ea), (wb, eb) = _work(pg), _work(pg)
+    read_item = claims.read_item
+
+    async def read_then_bob_claims(item_id: int, *, tx: Any) -> Any:
+        row = await read_item(item_id, tx=tx)
+        monkeypatch.setattr(claims, "read_item", read_item)
+        pg.clock.advance(pg.settings.server.claim_lease + timedelta(seconds=1))  # ann's lease runs out
+        assert (await wb.claim_next(bob, "customer_care")) is not None
+        return row
+
+    try:
+        first = await wa.claim_next(ann, "customer_care")
+        assert first is not None
+        monkeypatch.setattr(claims, "read_item", read_then_bob_claims)
+        with pytest.raises(Conflict, match="claimed by someone else"):
+            await wa.set_status(ann, first.id, "resolved")
+        item = await wb.get(bob, first.id)
+        assert (item.status, item.assignee) == ("claimed", "a1")
+    finally:
+        await ea.dispose()
+        await eb.dispose()
