@@ -1,6 +1,6 @@
 """Claim + resolve throughput on PostgreSQL: N concurrent workers (agents) drain one queue through
 the real WorkService (claim_next, then set_status resolved: two short transactions, each with its
-audit event), on a fresh database. Prints items/s and the environment.
+audit event), on a fresh database. Prints items/s, client CPU per item and the environment.
 
     python bench/claims.py                      # 8 workers as asyncio tasks in one process, 4,000 items
     python bench/claims.py --mode processes     # 8 worker processes (one engine each)
@@ -49,7 +49,9 @@ def _quiet() -> None:
     import logging
 
     import structlog
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    # as inbox.logs configures the service (cached loggers), only quieter
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+                        cache_logger_on_first_use=True)
 
 
 def _settings(url: str) -> Any:
@@ -93,10 +95,31 @@ async def _prepare(dbname: str, items: int, workers: int) -> dict[str, Any]:
                                range(start, min(items, start + 1000))])
     finally:
         await svc.close()
+    env.update(await _commit_latency(_url(dbname).replace("postgresql+asyncpg://", "postgresql://")))
     return env
 
 
-async def _worker(url: str, index: int, sync_commit: str, start_at: float | None = None) -> tuple[int, float, float]:
+async def _commit_latency(dsn: str, n: int = 100) -> dict[str, float]:
+    """Latency of a one-row commit right before the run: every claim and every resolve waits for one
+    WAL flush, so with 8 workers the flush time, not CPU, bounds the rate when the disk is busy."""
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CREATE TABLE bench_commit_probe (id int)")
+        lat = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            await conn.execute("INSERT INTO bench_commit_probe VALUES (1)")
+            lat.append(time.perf_counter() - t0)
+        await conn.execute("DROP TABLE bench_commit_probe")
+    finally:
+        await conn.close()
+    lat.sort()
+    return {"commit_ms_p50": round(1000 * lat[n // 2], 2), "commit_ms_p90": round(1000 * lat[n * 9 // 10], 2)}
+
+
+async def _worker(url: str, index: int, sync_commit: str, start_at: float | None = None
+                  ) -> tuple[int, float, float, float]:
     from sqlalchemy import event
 
     from inbox.clock import SystemClock
@@ -119,15 +142,17 @@ async def _worker(url: str, index: int, sync_commit: str, start_at: float | None
     if start_at is not None:
         await asyncio.sleep(max(0.0, start_at - time.time()))
     n = 0
-    t0 = time.perf_counter()
     t0_wall = time.time()
+    cpu0 = time.process_time()  # this process's CPU: the client's cost per item, less sensitive to load
     try:
         while (item := await work.claim_next(user, "customer_care")) is not None:
             await work.set_status(user, item.id, "resolved")
             n += 1
+        t1_wall = time.time()
+        cpu = time.process_time() - cpu0
     finally:
         await engine.dispose()
-    return n, t0_wall, time.time()
+    return n, t0_wall, t1_wall, cpu
 
 
 def _process_main(url: str, index: int, sync_commit: str, start_at: float, q: Any) -> None:
@@ -149,10 +174,12 @@ def main() -> int:
     url = _url(dbname)
     try:
         if args.mode == "tasks":
-            async def run_all() -> list[tuple[int, float, float]]:
+            async def run_all() -> list[tuple[int, float, float, float]]:
                 return list(await asyncio.gather(*[_worker(url, i, args.synchronous_commit)
                                                    for i in range(args.workers)]))
+            cpu0 = time.process_time()
             results = asyncio.run(run_all())
+            client_cpu = time.process_time() - cpu0  # one process: the tasks share it (includes start-up)
         else:
             ctx = mp.get_context("spawn")
             q = ctx.Queue()
@@ -164,6 +191,7 @@ def main() -> int:
             results = [q.get(timeout=600) for _ in procs]
             for p in procs:
                 p.join()
+            client_cpu = sum(r[3] for r in results)
     finally:
         import asyncpg
 
@@ -183,6 +211,9 @@ def main() -> int:
         "workers": args.workers, "mode": args.mode, "synchronous_commit": args.synchronous_commit,
         "seconds": round(elapsed, 3), "items_per_second": round(done / elapsed, 1) if elapsed else None,
         "per_worker": [r[0] for r in results],
+        "commit_ms_p50_before": env["commit_ms_p50"], "commit_ms_p90_before": env["commit_ms_p90"],
+        "client_cpu_seconds": round(client_cpu, 3),
+        "client_cpu_ms_per_item": round(1000 * client_cpu / done, 3) if done else None,
         "environment": {"cpus": os.cpu_count(), "machine": platform.machine(), "platform": platform.platform(),
                         "python": platform.python_version(), "sqlalchemy": sqlalchemy.__version__,
                         "asyncpg": asyncpg.__version__, "postgresql": env["server"].split(" on ")[0],
@@ -193,7 +224,9 @@ def main() -> int:
         print(json.dumps(out))
     else:
         print(f"claim+resolve: {out['items_per_second']} items/s ({done} items, {args.workers} {args.mode}, "
-              f"{out['seconds']} s, synchronous_commit={args.synchronous_commit})")
+              f"{out['seconds']} s, synchronous_commit={args.synchronous_commit}); client CPU "
+              f"{out['client_cpu_ms_per_item']} ms/item; commit p50 {env['commit_ms_p50']} ms before; "
+              f"load average {os.getloadavg()[0]:.2f}")
         print(json.dumps(out["environment"], indent=1))
     assert done == args.items, f"drained {done} of {args.items}"
     return 0
