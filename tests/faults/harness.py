@@ -402,7 +402,13 @@ class Supervisor:
 
     @staticmethod
     async def _all_done(tasks: Sequence[asyncio.Task[None]], deadline: float) -> None:
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=deadline)
+        # asyncio.wait, not wait_for(gather(...)): cancelling this must not leave a gathering
+        # future whose CancelledError nobody retrieves (logged as an error at exit)
+        _done, pending = await asyncio.wait(tasks, timeout=deadline)
+        if pending:
+            raise asyncio.TimeoutError(f"{len(pending)} supervised process(es) still running after {deadline:.0f}s")
+        for t in tasks:
+            t.result()
 
     async def _reach(self, goal: int, progress: Callable[[], Awaitable[int]]) -> None:
         while True:
