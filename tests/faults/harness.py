@@ -404,6 +404,8 @@ class Supervisor:
     async def _all_done(tasks: Sequence[asyncio.Task[None]], deadline: float) -> None:
         # asyncio.wait, not wait_for(gather(...)): cancelling this must not leave a gathering
         # future whose CancelledError nobody retrieves (logged as an error at exit)
+        if not tasks:
+            return
         _done, pending = await asyncio.wait(tasks, timeout=deadline)
         if pending:
             raise asyncio.TimeoutError(f"{len(pending)} supervised process(es) still running after {deadline:.0f}s")
