@@ -3,6 +3,7 @@ agent/HR pages, the manager's dashboard, the admin pages and live updates. ``cre
 ``middlewares(settings)`` and ``setup(app, settings)`` when this module is present."""
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -81,7 +82,9 @@ def middlewares(settings: Settings) -> list[Any]:
     return [session_middleware(make_storage(settings)), html_errors, csrf_middleware]
 
 
+@lru_cache(maxsize=64)
 def _static_url(name: str) -> str:
+    # once per process, like the templates (auto_reload off): a deploy restarts the server
     p = STATIC / name
     v = int(p.stat().st_mtime) if p.exists() else 0
     return f"/static/{name}?v={v}"
@@ -90,7 +93,7 @@ def _static_url(name: str) -> str:
 def setup(app: web.Application, settings: Settings) -> None:
     env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
-        extensions=["jinja2.ext.i18n"])
+        extensions=["jinja2.ext.i18n"], auto_reload=False)  # no stat() of every template per page
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["static"] = _static_url
     rows.install(env)
