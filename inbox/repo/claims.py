@@ -27,7 +27,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, and_, bindparam, case, func, insert, literal, literal_column, or_, select, true, update
+from sqlalchemy import Text, and_, bindparam, func, insert, literal, literal_column, or_, select, true, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util.concurrency import greenlet_spawn
@@ -38,7 +38,7 @@ from inbox.repo import items
 from inbox.repo._common import T_CORR, T_EVENT, T_ITEM
 from inbox.repo._driver import driver_statement
 from inbox.repo.items import _LOCK_ITEM_PG, _LOCK_USER, _to_summary, summary_columns
-from inbox.repo.pubsub import CHANNEL
+from inbox.repo.pubsub import notify_one_sql
 
 __all__ = ["Claim", "WorkTx", "transaction", "connection", "unlocked_changes", "lock_user", "claim_next", "lock_item",
            "apply_change", "read_item", "apply_change_if_unchanged", "events_for", "insert_correction"]
@@ -107,9 +107,7 @@ class Claim(NamedTuple):
 
 
 def _notify(item_id: Any) -> Any:
-    # the payload repo.pubsub.notify_pg sends for one item, the JSON list "[id]"; delivered on commit
-    return case((item_id.is_not(None), func.pg_notify(CHANNEL, func.concat("[", item_id, "]"))),
-                else_=None).label("notified")
+    return notify_one_sql(item_id).label("notified")
 
 
 def _claim_pg(expired: bool) -> Any:

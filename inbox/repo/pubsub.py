@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import case, func, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["CHANNEL", "CONTROL_CHANNEL", "MAX_PAYLOAD", "RECHECK_ALL", "notify_pg", "notify_control"]
+__all__ = ["CHANNEL", "CONTROL_CHANNEL", "MAX_PAYLOAD", "RECHECK_ALL", "notify_pg", "notify_one_sql", "notify_control"]
 
 CHANNEL = "inbox_items"
 CONTROL_CHANNEL = "inbox_control"
@@ -26,6 +27,13 @@ async def notify_pg(conn: AsyncConnection, ids: Sequence[int]) -> None:
     if len(payload) > MAX_PAYLOAD:
         payload = RECHECK_ALL
     await conn.execute(text("SELECT pg_notify(:ch, :payload)"), {"ch": CHANNEL, "payload": payload})
+
+
+def notify_one_sql(item_id: Any) -> Any:
+    """notify_pg for one item as a SQL expression (PostgreSQL), for a statement that writes the item
+    and returns it: the same channel and payload ("[id]"); no notification when ``item_id`` is NULL
+    (the statement changed nothing). Like notify_pg, delivered on commit."""
+    return case((item_id.is_not(None), func.pg_notify(CHANNEL, func.concat("[", item_id, "]"))), else_=None)
 
 
 async def notify_control(conn: AsyncConnection, message: str) -> None:

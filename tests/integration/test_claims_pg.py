@@ -190,3 +190,27 @@ async def test_a_resolve_racing_a_new_claim_is_decided_under_the_lock(pg: Any, m
     finally:
         await ea.dispose()
         await eb.dispose()
+
+
+async def test_claims_and_resolves_notify_other_instances(pg: Any) -> None:
+    """Another instance LISTENing hears each claim and each resolve with notify_pg's payload, the item's id."""
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
+
+    from inbox.repo.pubsub import CHANNEL
+    await _seed(pg, 2)
+    (ann,) = await _agents(pg, 1, capacity=5)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(pg.settings.database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    await listener.add_listener(CHANNEL, lambda *args: heard.put_nowait(args[-1]))
+    w, e = _work(pg)
+    try:
+        first = await w.claim_next(ann, "customer_care")
+        assert first is not None
+        await w.set_status(ann, first.id, "resolved")
+        second = await w.claim_next(ann, "customer_care")
+        assert second is not None
+        got = [await asyncio.wait_for(heard.get(), 10) for _ in range(3)]
+    finally:
+        await listener.close()
+        await e.dispose()
+    assert got == [f"[{first.id}]", f"[{first.id}]", f"[{second.id}]"]
