@@ -10,12 +10,16 @@ from typing import Any
 from sqlalchemy import case, func, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["CHANNEL", "CONTROL_CHANNEL", "MAX_PAYLOAD", "RECHECK_ALL", "notify_pg", "notify_one_sql", "notify_control"]
+__all__ = ["CHANNEL", "CONTROL_CHANNEL", "MAX_PAYLOAD", "RECHECK_ALL", "MODEL_PROMOTED", "AUTH_CHANGED",
+           "notify_pg", "notify_one_sql", "notify_control"]
 
 CHANNEL = "inbox_items"
 CONTROL_CHANNEL = "inbox_control"
 MAX_PAYLOAD = 7900          # PostgreSQL's NOTIFY payload limit is 8000 bytes
 RECHECK_ALL = "*"
+# control messages
+MODEL_PROMOTED = "model"     # reload the promoted model
+AUTH_CHANGED = "auth"        # forget cached credential lookups (users, tokens, sessions changed)
 
 
 async def notify_pg(conn: AsyncConnection, ids: Sequence[int]) -> None:

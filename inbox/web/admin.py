@@ -181,8 +181,8 @@ async def models_promote(request: web.Request) -> web.Response:
     data = await form(request)
     await modelops.promote_version(svc, version, force=data.get("force") == "1")
     await svc.load_model()  # swap the live model now, no restart
-    from inbox.web.live import notify_control
+    from inbox.web.live import MODEL_PROMOTED, notify_control
     async with svc.engine.begin() as conn:
-        await notify_control(conn, "model")  # the other instances (PostgreSQL) reload too
+        await notify_control(conn, MODEL_PROMOTED)  # the other instances (PostgreSQL) reload too
     await flash(request, _("Model %(version)s promoted and loaded.") % {"version": version}, "ok")
     raise redirect("/admin/models")

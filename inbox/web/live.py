@@ -29,13 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain import UserInfo
 from inbox.repo import views
-from inbox.web.keys import BUS, SERVICES
+from inbox.web.authcache import AuthCache
+from inbox.web.keys import AUTH_CACHE, BUS, SERVICES
 
 __all__ = ["Broker", "notify_pg", "CHANNEL", "sse_handler", "live_ctx", "visible_to"]
 
 log = structlog.get_logger(__name__)
 
-from inbox.repo.pubsub import CHANNEL, CONTROL_CHANNEL, MAX_PAYLOAD, RECHECK_ALL, notify_control, notify_pg  # noqa: E402,F401
+from inbox.repo.pubsub import (AUTH_CHANGED, CHANNEL, CONTROL_CHANNEL, MAX_PAYLOAD, MODEL_PROMOTED,  # noqa: E402,F401
+                               RECHECK_ALL, notify_control, notify_pg)
 
 
 def visible_to(user: UserInfo, state: dict[str, Any], private: set[str]) -> bool:
@@ -58,8 +60,10 @@ class Subscriber:
 class Broker:
     """Fans out item changes to SSE subscribers, filtered per user."""
 
-    def __init__(self, svc: Any, *, window: float = 0.05, recheck_every: float = 5.0) -> None:
+    def __init__(self, svc: Any, *, window: float = 0.05, recheck_every: float = 5.0,
+                 auth_cache: AuthCache | None = None) -> None:
         self.svc = svc
+        self.auth_cache = auth_cache    # cleared when another instance changes users or credentials
         self.window = window
         self.recheck_every = recheck_every
         self.subscribers: set[Subscriber] = set()
@@ -172,8 +176,10 @@ class Broker:
 
     def _on_notify(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
         if channel == CONTROL_CHANNEL:
-            if payload == "model":
+            if payload == MODEL_PROMOTED:
                 asyncio.get_running_loop().create_task(self._reload_model())
+            elif payload == AUTH_CHANGED and self.auth_cache is not None:
+                self.auth_cache.clear()
             return
         try:
             ids = json.loads(payload)
@@ -266,7 +272,7 @@ async def sse_handler(request: web.Request) -> web.StreamResponse:
 async def live_ctx(app: web.Application) -> AsyncIterator[None]:
     """One Broker per app: subscribed to the service's listeners, with its background tasks."""
     svc = app[SERVICES]
-    broker = Broker(svc)
+    broker = Broker(svc, auth_cache=app.get(AUTH_CACHE))
     app[BUS] = broker  # type: ignore[misc]  # BUS is declared as AppKey[Any] in keys.py
     svc.listeners.append(broker.publish)
     await broker.start()
