@@ -54,7 +54,7 @@ def test_default_model_cross_source(shared_dir: Path, default_clf: Classifier) -
     assert result["ece"] <= 0.05, result["ece"]
 
 
-@pytest.mark.xfail(strict=True, reason="acceptance target 0.75 not met yet: 0.714 on 72 Italian rows (docs/classifier.md)")
+@pytest.mark.xfail(strict=True, reason="acceptance target 0.75 not met yet: 0.748 on 72 Italian rows (docs/classifier.md)")
 def test_default_model_cross_source_italian(shared_dir: Path, default_clf: Classifier) -> None:
     """dev_crosssource Italian rows reach macro-F1 0.75 (known gap: strict xfail flags when it is met)."""
     result = evaluate(default_clf, load_jsonl(shared_dir / "dev_crosssource.jsonl"))
