@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -10,7 +12,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["create_engine", "is_sqlite", "sqlite_path", "reader"]
+__all__ = ["create_engine", "is_sqlite", "sqlite_path", "reader", "read_conn", "close_direct"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled PostgreSQL connection idle for longer than this is pinged before use (see _checkout_check)
@@ -64,6 +66,35 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
             opts["isolation_level"] = "AUTOCOMMIT"
         found = _READERS[engine.sync_engine] = engine.execution_options(**opts)
     return found
+
+
+_DIRECT: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def read_conn(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """A connection for the page views' hot reads (the repository functions taking ``conn``).
+    SQLite file: the engine's own read-only ``sqlite3`` connection, used on the loop's thread
+    (repo._direct: no thread hand-offs, no pool, each statement its own snapshot). Otherwise a
+    ``reader`` connection (PostgreSQL: autocommit; each statement its own snapshot too)."""
+    direct = _DIRECT.get(engine.sync_engine)
+    if direct is None and engine.dialect.name == "sqlite":
+        path = engine.url.database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            from inbox.repo._direct import DirectSqliteConnection
+            direct = _DIRECT[engine.sync_engine] = DirectSqliteConnection(path, engine.dialect)
+    if direct is not None:
+        yield direct
+        return
+    async with reader(engine).connect() as conn:
+        yield conn
+
+
+def close_direct(engine: AsyncEngine) -> None:
+    """Close the engine's direct SQLite reader, if it has one (with the engine's disposal)."""
+    direct = _DIRECT.pop(engine.sync_engine, None)
+    if direct is not None:
+        direct.close()
 
 
 def create_engine(url: str, *, pool_size: int = 5, echo: bool = False,

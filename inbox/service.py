@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from inbox import migrate
 from inbox.classification import ClassifierHolder, default_model_path, load_classifier
 from inbox.clock import Clock, SystemClock
-from inbox.db import create_engine
+from inbox.db import close_direct, create_engine
 from inbox.errors import DatabaseUnavailable
 from inbox.ingest import Pipeline
 from inbox.repo import accounts, model_versions
@@ -61,6 +61,7 @@ class Services:
                                       f"{_one_line(e)}") from None
 
     async def close(self) -> None:
+        close_direct(self.engine)
         await self.engine.dispose()
 
     async def init_schema(self) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbox import faultpoints, sla
 from inbox.clock import Clock
-from inbox.db import reader
+from inbox.db import read_conn
 from inbox.domain import ItemSummary, UserInfo
 from inbox.errors import Conflict, Forbidden, Invalid, NotFound
 from inbox.models import ItemStatus
@@ -51,7 +51,7 @@ class WorkService:
             raise Forbidden(f"you are not a member of {team!r}")
 
     async def get(self, user: UserInfo, item_id: int) -> ItemSummary:
-        async with reader(self.engine).connect() as conn:
+        async with read_conn(self.engine) as conn:
             item = await items.get_item(item_id, conn=conn, teams=visible_teams(user))
         if item is None:
             raise NotFound(f"no item {item_id}")

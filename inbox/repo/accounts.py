@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain import UserInfo
@@ -38,9 +38,20 @@ async def list_teams(*, conn: AsyncConnection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in await conn.execute(select(T_TEAM).order_by(T_TEAM.c.name))]
 
 
+_TEAMS_OF_ONE = (select(T_MEMBER.c.user_id, T_MEMBER.c.team).where(T_MEMBER.c.user_id == bindparam("m_uid"))
+                 .order_by(T_MEMBER.c.team))
+_USER_BY = {col.key: select(T_USER).where(col == bindparam("u_key"), T_USER.c.active.is_(True))
+            for col in (T_USER.c.id, T_USER.c.name)}
+_TOKEN_USER = select(T_TOKEN.c.user_id).where(T_TOKEN.c.token_hash == bindparam("t_hash"),
+                                              T_TOKEN.c.revoked_at.is_(None))
+
+
 async def _teams_of(user_ids: Sequence[int], *, conn: AsyncConnection) -> dict[int, tuple[str, ...]]:
     out: dict[int, list[str]] = {u: [] for u in user_ids}
-    if user_ids:
+    if len(user_ids) == 1:  # a sign-in or a credential lookup: a statement built once
+        for uid, team in await conn.execute(_TEAMS_OF_ONE, {"m_uid": user_ids[0]}):
+            out[uid].append(team)
+    elif user_ids:
         q = select(T_MEMBER.c.user_id, T_MEMBER.c.team).where(T_MEMBER.c.user_id.in_(list(user_ids)))
         for uid, team in await conn.execute(q.order_by(T_MEMBER.c.team)):
             out[uid].append(team)
@@ -78,8 +89,7 @@ async def add_user(name: str, role: str, teams: Sequence[str], password_hash: st
 
 
 async def get_user(key: int | str, *, conn: AsyncConnection) -> UserInfo | None:
-    col = T_USER.c.id if isinstance(key, int) else T_USER.c.name
-    row = (await conn.execute(select(T_USER).where(col == key, T_USER.c.active.is_(True)))).first()
+    row = (await conn.execute(_USER_BY["id" if isinstance(key, int) else "name"], {"u_key": key})).first()
     if row is None:
         return None
     m = row._mapping
@@ -118,8 +128,7 @@ async def add_token(user_id: int, token_hash: str, *, conn: AsyncConnection, now
 
 
 async def user_by_token(token_hash: str, *, conn: AsyncConnection) -> UserInfo | None:
-    q = select(T_TOKEN.c.user_id).where(T_TOKEN.c.token_hash == token_hash, T_TOKEN.c.revoked_at.is_(None))
-    uid = (await conn.execute(q)).scalar()
+    uid = (await conn.execute(_TOKEN_USER, {"t_hash": token_hash})).scalar()
     return None if uid is None else await get_user(int(uid), conn=conn)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inbox.domain import ItemSummary
 from inbox.models import ItemStatus
 from inbox.repo._common import T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER
-from inbox.repo.items import _summary_query, _to_summary, _visible
+from inbox.repo.items import _summary_query, _to_summary, _visible, summary_item_columns
 
 __all__ = ["item_states", "events_after", "max_event_id", "my_items", "thread_items", "report_rows",
            "queue_page", "team_counts", "queue_overview"]
@@ -69,18 +69,28 @@ async def thread_items(item_id: int, thread_id: str | None, reply_to_id: str | N
     # the source is repeated inside each OR branch so that every branch is an index probe on its
     # own, (source, thread_id) or (source, external_id): SQLite only ORs index lookups whose terms
     # are each indexable, and otherwise walks every mention of the source
-    src = T_MENTION.c.source == source
-    conds = []
-    if thread_id:
-        conds.append(and_(src, T_MENTION.c.thread_id == thread_id))
-        conds.append(and_(src, T_MENTION.c.external_id == thread_id))
-    if reply_to_id and reply_to_id != thread_id:
-        conds.append(and_(src, T_MENTION.c.external_id == reply_to_id))
-    if not conds:
+    by_thread, by_reply = bool(thread_id), bool(reply_to_id and reply_to_id != thread_id)
+    if not by_thread and not by_reply:
         return []
-    q = (_summary_query().where(or_(*conds), T_ITEM.c.id != item_id, _visible(teams))
-         .order_by(T_MENTION.c.created_at.asc().nulls_last(), T_ITEM.c.id).limit(limit))
-    return [_to_summary(r) for r in await conn.execute(q)]
+    q = _thread_stmt(by_thread, by_reply, None if teams is None else tuple(teams))
+    return [_to_summary(r) for r in await conn.execute(q, {"t_source": source, "t_thread": thread_id,
+                                                            "t_reply": reply_to_id, "t_item": item_id,
+                                                            "t_limit": limit})]
+
+
+@lru_cache(maxsize=256)
+def _thread_stmt(by_thread: bool, by_reply: bool, teams: tuple[str, ...] | None) -> Any:
+    # built once per shape and team set: every item page runs it
+    src = T_MENTION.c.source == bindparam("t_source")
+    conds = []
+    if by_thread:
+        conds.append(and_(src, T_MENTION.c.thread_id == bindparam("t_thread")))
+        conds.append(and_(src, T_MENTION.c.external_id == bindparam("t_thread")))
+    if by_reply:
+        conds.append(and_(src, T_MENTION.c.external_id == bindparam("t_reply")))
+    return (_summary_query().where(or_(*conds), T_ITEM.c.id != bindparam("t_item"), _visible(teams))
+            .order_by(T_MENTION.c.created_at.asc().nulls_last(), T_ITEM.c.id)
+            .limit(bindparam("t_limit", type_=Integer)))
 
 
 async def report_rows(since: datetime, *, conn: AsyncConnection, team: str | None = None,
@@ -154,7 +164,7 @@ def _page_summaries_stmt(statuses: tuple[str, ...]) -> Any:
     page = _page_stmt(statuses).cte("page")  # read twice below, computed once
     last = (select(T_DECISION.c.mention_id, func.max(T_DECISION.c.id).label("did"))
             .where(T_DECISION.c.mention_id.in_(select(page.c.id))).group_by(T_DECISION.c.mention_id).subquery())
-    return (select(T_ITEM, T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.author_handle,
+    return (select(*summary_item_columns(), T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.author_handle,
                    T_MENTION.c.lang, T_MENTION.c.url, T_MENTION.c.created_at.label("mention_created_at"),
                    T_USER.c.name.label("assignee_name"), T_DECISION.c.reason.label("route_reason"),
                    T_DECISION.c.created_at.label("routed_at"))
@@ -174,7 +184,7 @@ def _by_ids_stmt() -> Any:
     ids: Any = bindparam("ids", expanding=True)
     last = (select(T_DECISION.c.mention_id, func.max(T_DECISION.c.id).label("did"))
             .where(T_DECISION.c.mention_id.in_(ids)).group_by(T_DECISION.c.mention_id).subquery())
-    return (select(T_ITEM, T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.author_handle,
+    return (select(*summary_item_columns(), T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.author_handle,
                    T_MENTION.c.lang, T_MENTION.c.url, T_MENTION.c.created_at.label("mention_created_at"),
                    T_USER.c.name.label("assignee_name"), T_DECISION.c.reason.label("route_reason"),
                    T_DECISION.c.created_at.label("routed_at"))
@@ -217,12 +227,13 @@ _COUNTS_COLS = (func.count(), func.sum(func.cast(T_ITEM.c.status == ItemStatus.N
 _TEAM_COUNTS = select(*_COUNTS_COLS).where(T_ITEM.c.team == bindparam("tc_team"), T_ITEM.c.status.in_(_OPEN))
 _ALL_COUNTS = select(T_ITEM.c.team, *_COUNTS_COLS).where(T_ITEM.c.status.in_(_OPEN)).group_by(T_ITEM.c.team)
 _CREATED = select(T_ITEM.c.id, T_ITEM.c.created_at).where(T_ITEM.c.id.in_(bindparam("ids", expanding=True)))
+_CREATED_ONE = select(T_ITEM.c.id, T_ITEM.c.created_at).where(T_ITEM.c.id == bindparam("tc_id"))
 
 
 async def team_counts(team: str, *, conn: AsyncConnection, now: datetime) -> dict[str, Any]:
     """One queue's open, new (unclaimed), overdue counts and oldest open item's creation time."""
     n, new, overdue, first = (await conn.execute(_TEAM_COUNTS, {"tc_team": team, "tc_now": now})).one()
-    oldest = (await conn.execute(_CREATED, {"ids": [first]})).first() if first is not None else None
+    oldest = (await conn.execute(_CREATED_ONE, {"tc_id": first})).first() if first is not None else None
     return {"open": int(n or 0), "new": int(new or 0), "oldest": oldest[1] if oldest else None,
             "overdue": int(overdue or 0)}
 

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from inbox import metrics as metrics_mod
-from inbox.db import reader
+from inbox.db import read_conn, reader
 from inbox.domain import ItemSummary, UserInfo
 from inbox.errors import Forbidden, Invalid, NotFound
 from inbox.models import ItemStatus
@@ -126,7 +126,7 @@ async def queue_items(request: web.Request) -> web.Response:
         raise Invalid(f"unknown status {bad[0]!r}; statuses are {', '.join(ItemStatus.ALL)}")
     limit = _int(request, "limit", 50, 1, 200)
     offset = _int(request, "offset", 0, 0, 10_000_000)
-    async with reader(request.app[SERVICES].engine).connect() as conn:
+    async with read_conn(request.app[SERVICES].engine) as conn:
         rows = await views.queue_page(team, conn=conn, statuses=statuses, limit=limit + 1, offset=offset)
     more = len(rows) > limit
     return _json({"team": team, "items": [r.public() for r in rows[:limit]], "limit": limit, "offset": offset,
@@ -150,7 +150,7 @@ async def get_item(request: web.Request) -> web.Response:
     work = request.app[WORK]
     item = await work.get(user, _item_id(request))
     svc = request.app[SERVICES]
-    async with reader(svc.engine).connect() as conn:
+    async with read_conn(svc.engine) as conn:
         events = await items.events_for(item.id, conn=conn)
         decision = await items.decision_for(item.id, conn=conn)
         mention = await items.mention_row(item.id, conn=conn)

@@ -6,7 +6,7 @@ from typing import Any
 from aiohttp import web
 
 from inbox.auth import token_hash
-from inbox.db import reader
+from inbox.db import read_conn
 from inbox.domain import UserInfo
 from inbox.repo import accounts
 from inbox.web.keys import AUTH_CACHE, SERVICES
@@ -28,7 +28,7 @@ async def _from_bearer(request: web.Request, header: str) -> UserInfo | None:
     if cache is not None and (user := cache.get(key)) is not None:
         return user
     svc = request.app[SERVICES]
-    async with reader(svc.engine).connect() as conn:
+    async with read_conn(svc.engine) as conn:
         user = await accounts.user_by_token(digest, conn=conn)
     if cache is not None and user is not None:
         cache.put(key, user)

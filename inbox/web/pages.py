@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from inbox.db import reader
+from inbox.db import read_conn, reader
 from inbox.errors import Invalid, NotFound
 from inbox.models import ItemStatus
 from inbox.repo import accounts, items, views
@@ -151,7 +151,7 @@ async def queue(request: web.Request) -> web.Response:
         offset = 0
     limit = 50
     now = svc.clock.now()
-    async with reader(svc.engine).connect() as conn:
+    async with read_conn(svc.engine) as conn:
         available = await views.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=limit + 1,
                                            offset=offset)
         mine = [i for i in await views.my_items(user.id, conn=conn, teams=visible_teams(user)) if i.team == team]
@@ -183,7 +183,7 @@ async def item_page(request: web.Request) -> web.Response:
     work = request.app[WORK]
     item = await work.get(user, item_id)
     svc = request.app[SERVICES]
-    async with reader(svc.engine).connect() as conn:
+    async with read_conn(svc.engine) as conn:
         events = await items.events_for(item.id, conn=conn)
         decision = await items.decision_for(item.id, conn=conn)
         mention = await items.mention_row(item.id, conn=conn) or {}

@@ -22,7 +22,7 @@ from aiohttp_session import Session, get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from inbox import auth
-from inbox.db import reader
+from inbox.db import read_conn
 from inbox.domain import UserInfo
 from inbox.repo import accounts, websessions
 from inbox.settings import Settings
@@ -151,7 +151,7 @@ async def session_user(request: web.Request, session: Any) -> UserInfo | None:
         return user
     svc = request.app[SERVICES]
     now = svc.clock.now()
-    async with reader(svc.engine).connect() as conn:
+    async with read_conn(svc.engine) as conn:
         user, stale = await websessions.session_user(token, uid, conn=conn, now=now, idle=IDLE, lifetime=LIFETIME)
     if user is not None and stale:
         async with svc.engine.begin() as conn:
