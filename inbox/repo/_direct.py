@@ -16,6 +16,7 @@ the engine: this connection refuses to write (``PRAGMA query_only``)."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -153,18 +154,21 @@ class DirectSqliteConnection:
     def __init__(self, path: str, dialect: Dialect) -> None:
         self.dialect = dialect
         self._path = path
-        self._db: sqlite3.Connection | None = None
+        # one sqlite3 connection per thread that reads (the event loop's, normally one)
+        self._dbs: dict[int, sqlite3.Connection] = {}
         self._compiled: dict[tuple[int, tuple[Any, ...]], tuple[Any, _Compiled]] = {}
         self._post: dict[int, tuple[Any, tuple[str, ...]]] = {}  # statement id -> its postcompile params
 
     def _connect(self) -> sqlite3.Connection:
         # opened read-write (a read-only open of a WAL database fails without its -shm file) but
         # refusing writes
+        # check_same_thread off only so that ``close`` may close it from any thread: each
+        # connection is used by the thread that opened it alone
         db = sqlite3.connect(self._path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
-                             cached_statements=256)
+                             cached_statements=256, check_same_thread=False)
         db.execute("PRAGMA query_only=ON")
-        self._db = db
-        log.info("direct_reader_opened", path=self._path)
+        self._dbs[threading.get_ident()] = db
+        log.info("direct_reader_opened", path=self._path, threads=len(self._dbs))
         return db
 
     def _compile(self, stmt: Any, params: Mapping[str, Any]) -> _Compiled:
@@ -198,12 +202,12 @@ class DirectSqliteConnection:
         for name, proc in zip(c.names, c.binds, strict=True):
             v = params[name] if name in params else c.defaults.get(name)
             args.append(v if proc is None else proc(v))
-        db = self._db or self._connect()
+        db = self._dbs.get(threading.get_ident()) or self._connect()
         return DirectResult(list(map(c.convert, db.execute(c.sql, args).fetchall())))
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        for db in self._dbs.values():
+            db.close()
+        self._dbs.clear()
         self._compiled.clear()
         self._post.clear()

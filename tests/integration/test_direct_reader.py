@@ -86,3 +86,24 @@ async def test_direct_reader_refuses_writes(sqlite_url: str, settings_factory: A
                 await conn.execute(update(T_ITEM).values(priority=1))
     finally:
         await svc.close()
+
+
+async def test_direct_reader_serves_each_thread_its_own_connection(sqlite_url: str, settings_factory: Any) -> None:
+    """An event loop in another thread (a CLI or test helper) reads through its own sqlite3
+    connection instead of failing on the loop thread's."""
+    import asyncio
+
+    from inbox.service import Services
+    svc = await Services.open(settings_factory(sqlite_url))
+    try:
+        await svc.init_schema()
+
+        async def teams() -> Any:
+            async with read_conn(svc.engine) as conn:
+                return await accounts.get_user("nobody", conn=conn)
+
+        here = await teams()
+        there = await asyncio.to_thread(asyncio.run, teams())
+        assert here is None and there is None
+    finally:
+        await svc.close()
