@@ -5,7 +5,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.repo._bulk import bulk_insert
@@ -19,6 +19,11 @@ _CHUNK = 500
 async def existing_keys(keys: Sequence[tuple[str, str]], *, conn: AsyncConnection) -> set[tuple[str, str]]:
     """Which of the (source, external_id) keys are already stored."""
     found: set[tuple[str, str]] = set()
+    if conn.dialect.name == "postgresql" and keys:
+        # A prepared statement's generic plan is chosen once per connection: picked while the table
+        # was nearly empty (or never analyzed) it stays a sequential scan as the table grows to
+        # millions, seconds per batch. Plan this batch lookup for its actual arguments instead.
+        await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     by_source: dict[str, list[str]] = {}
     for s, e in keys:
         by_source.setdefault(s, []).append(e)
