@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,8 @@ log = structlog.get_logger(__name__)
 # a reader waits this long for a lock (only WAL recovery or a checkpoint's reset takes one): short,
 # since it blocks the event loop meanwhile
 BUSY_TIMEOUT_MS = 200
+# a read that held the event loop longer than this is logged (the loop serves nothing meanwhile)
+SLOW_READ_MS = 20.0
 
 
 Processor = Callable[[Any], Any]
@@ -203,7 +206,12 @@ class DirectSqliteConnection:
             v = params[name] if name in params else c.defaults.get(name)
             args.append(v if proc is None else proc(v))
         db = self._dbs.get(threading.get_ident()) or self._connect()
-        return DirectResult(list(map(c.convert, db.execute(c.sql, args).fetchall())))
+        started = time.perf_counter()
+        rows = db.execute(c.sql, args).fetchall()
+        ms = (time.perf_counter() - started) * 1000
+        if ms > SLOW_READ_MS:
+            log.warning("direct_read_slow", ms=round(ms, 1), rows=len(rows), statement=c.sql[:120])
+        return DirectResult(list(map(c.convert, rows)))
 
     def close(self) -> None:
         for db in self._dbs.values():

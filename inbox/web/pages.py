@@ -24,6 +24,7 @@ __all__ = ["routes"]
 routes = web.RouteTableDef()
 _ = i18n.gettext
 COUNTS_CACHE = web.AppKey("web_counts_cache", dict)
+COUNTS_REFRESHING = web.AppKey("web_counts_refreshing", set)  # teams whose counts a request is reading now
 STATUS_ACTIONS = ("replied", "waiting", "resolved", "spam")
 
 
@@ -135,9 +136,18 @@ async def _team_counts(request: web.Request, team: str) -> dict[str, Any]:
     mono = time.monotonic()
     if hit is not None and hit[0] > mono:
         return hit[1]
-    svc = request.app[SERVICES]
-    async with reader(svc.engine).connect() as conn:
-        value = await views.team_counts(team, conn=conn, now=svc.clock.now())
+    # one request per team refreshes; the others meanwhile show the previous counts rather than
+    # all queueing for a pooled connection (which writers waiting for SQLite's lock may hold)
+    refreshing: set[str] = request.app[COUNTS_REFRESHING]
+    if hit is not None and team in refreshing:
+        return hit[1]
+    refreshing.add(team)
+    try:
+        svc = request.app[SERVICES]
+        async with reader(svc.engine).connect() as conn:
+            value = await views.team_counts(team, conn=conn, now=svc.clock.now())
+    finally:
+        refreshing.discard(team)
     cache[team] = (mono + _COUNTS_TTL, value)
     return value
 

@@ -99,6 +99,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     rows.install(env)
     app.middlewares.append(locale_middleware)
     app[pages.COUNTS_CACHE] = {}
+    app[pages.COUNTS_REFRESHING] = set()
     app.router.add_routes(pages.routes)
     app.router.add_routes(dashboard.routes)
     app.router.add_routes(admin.routes)

@@ -107,3 +107,23 @@ async def test_direct_reader_serves_each_thread_its_own_connection(sqlite_url: s
         assert here is None and there is None
     finally:
         await svc.close()
+
+
+async def test_a_read_that_holds_the_loop_too_long_is_logged(sqlite_url: str, settings_factory: Any,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A direct read slower than SLOW_READ_MS logs direct_read_slow with its statement."""
+    from structlog.testing import capture_logs
+
+    from inbox.repo import _direct
+    from inbox.service import Services
+    monkeypatch.setattr(_direct, "SLOW_READ_MS", -1.0)  # every read counts as slow
+    svc = await Services.open(settings_factory(sqlite_url))
+    try:
+        await svc.init_schema()
+        with capture_logs() as logs:
+            async with read_conn(svc.engine) as conn:
+                await accounts.get_user("nobody", conn=conn)
+        slow = [e for e in logs if e["event"] == "direct_read_slow"]
+        assert slow and "user_account" in slow[0]["statement"] and slow[0]["rows"] == 0
+    finally:
+        await svc.close()
