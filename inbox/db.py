@@ -72,13 +72,14 @@ _DIRECT: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
 
 
 @asynccontextmanager
-async def read_conn(engine: AsyncEngine) -> AsyncIterator[Any]:
+async def read_conn(engine: AsyncEngine, *, long: bool = False) -> AsyncIterator[Any]:
     """A connection for the page views' hot reads (the repository functions taking ``conn``).
     SQLite file: the engine's own read-only ``sqlite3`` connection, used on the loop's thread
-    (repo._direct: no thread hand-offs, no pool, each statement its own snapshot). Otherwise a
+    (repo._direct: no thread hand-offs, no pool, each statement its own snapshot). Otherwise, or
+    for reads that may take long (``long``: a deep page offset) and must not block the loop, a
     ``reader`` connection (PostgreSQL: autocommit; each statement its own snapshot too)."""
-    direct = _DIRECT.get(engine.sync_engine)
-    if direct is None and engine.dialect.name == "sqlite":
+    direct = None if long else _DIRECT.get(engine.sync_engine)
+    if direct is None and not long and engine.dialect.name == "sqlite":
         path = engine.url.database
         if path and path != ":memory:" and not path.startswith("file:"):
             from inbox.repo._direct import DirectSqliteConnection

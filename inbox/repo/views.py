@@ -128,6 +128,10 @@ async def queue_page(team: str | None, *, conn: AsyncConnection, statuses: Seque
     return [_to_summary(r) for r in rows]
 
 
+# queue_page reads up to offset + limit index entries per slice: pages deeper than this may take
+# long enough that the web reads them off the event loop (db.read_conn's ``long``)
+SHALLOW_OFFSET = 1000
+
 _LEVELS = (3, 2, 1, 0)  # QueueItem.priority: 0 low, 1 normal, 2 high, 3 urgent
 
 

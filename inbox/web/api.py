@@ -126,7 +126,7 @@ async def queue_items(request: web.Request) -> web.Response:
         raise Invalid(f"unknown status {bad[0]!r}; statuses are {', '.join(ItemStatus.ALL)}")
     limit = _int(request, "limit", 50, 1, 200)
     offset = _int(request, "offset", 0, 0, 10_000_000)
-    async with read_conn(request.app[SERVICES].engine) as conn:
+    async with read_conn(request.app[SERVICES].engine, long=offset > views.SHALLOW_OFFSET) as conn:
         rows = await views.queue_page(team, conn=conn, statuses=statuses, limit=limit + 1, offset=offset)
     more = len(rows) > limit
     return _json({"team": team, "items": [r.public() for r in rows[:limit]], "limit": limit, "offset": offset,

@@ -165,7 +165,7 @@ async def queue(request: web.Request) -> web.Response:
         offset = 0
     limit = 50
     now = svc.clock.now()
-    async with read_conn(svc.engine) as conn:
+    async with read_conn(svc.engine, long=offset > views.SHALLOW_OFFSET) as conn:
         available = await views.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=limit + 1,
                                            offset=offset)
         mine = [i for i in await views.my_items(user.id, conn=conn, teams=visible_teams(user)) if i.team == team]

@@ -127,3 +127,18 @@ async def test_a_read_that_holds_the_loop_too_long_is_logged(sqlite_url: str, se
         assert slow and "user_account" in slow[0]["statement"] and slow[0]["rows"] == 0
     finally:
         await svc.close()
+
+
+async def test_long_reads_go_through_the_engine(sqlite_url: str, settings_factory: Any) -> None:
+    """read_conn(long=True) (a deep page) gives an engine connection, off the event loop."""
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from inbox.service import Services
+    svc = await Services.open(settings_factory(sqlite_url))
+    try:
+        await svc.init_schema()
+        async with read_conn(svc.engine, long=True) as conn:
+            assert isinstance(conn, AsyncConnection)
+            assert await views.queue_page("customer_care", conn=conn, offset=5000) == []
+    finally:
+        await svc.close()
