@@ -22,6 +22,7 @@ they were fetched (backfills, imports of old data) are history, not a spike.
 """
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -90,8 +91,10 @@ async def check_crises(svc: Any, config: CrisisConfig | None = None, *,
                                              limit=cfg.max_window_mentions)
         already_open = await crepo.open_crises(conn=conn)
     # 1. near-duplicate clusters
-    groups = near_duplicate_groups([m["text"] for m in recent], cfg.similarity,
-                                   keys=[m["cluster_key"] for m in recent]) if recent else []
+    # pure Python over up to max_window_mentions texts (seconds for 20,000): in a worker thread, so
+    # the event loop keeps serving requests and committing the batches that hold pool connections
+    groups = await asyncio.to_thread(near_duplicate_groups, [m["text"] for m in recent], cfg.similarity,
+                                     keys=[m["cluster_key"] for m in recent]) if recent else []
     for g in groups:
         keys = sorted({recent[i]["cluster_key"] for i in g if recent[i]["cluster_key"]})
         if not keys:
