@@ -250,7 +250,9 @@ class HttpScope:
             failure: ConnectorError
             delay: float | None = None
             try:
-                response = await self._send(method, target, headers, json_body, data)
+                # the session's GuardedResolver checks the connected address under this policy
+                with guard_policy(allow_private=self.allow_private, connector=self.connector):
+                    response = await self._send(method, target, headers, json_body, data)
             except TransientError as exc:
                 failure = exc
             else:
@@ -371,18 +373,6 @@ class HttpScope:
             now = client.clock()
 
     async def _send(
-        self,
-        method: str,
-        target: URL,
-        headers: Mapping[str, str] | None,
-        json_body: Any,
-        data: bytes | Mapping[str, str] | None,
-    ) -> HttpResponse:
-        # The session's GuardedResolver checks the connected address under this policy.
-        with guard_policy(allow_private=self.allow_private, connector=self.connector):
-            return await self._send_hops(method, target, headers, json_body, data)
-
-    async def _send_hops(
         self,
         method: str,
         target: URL,
