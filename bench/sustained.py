@@ -35,15 +35,9 @@ TARGETS = {"sqlite": 5000, "postgres": 3000}
 
 
 def corpus() -> list[tuple[str, str | None]]:
-    paths = [ROOT / "routing_models" / "data" / "seed.jsonl", ROOT.parent / "shared" / "data" / "mentions" / "train.jsonl"]
-    out = []
-    for p in paths:
-        if p.exists():
-            for line in p.open(encoding="utf-8"):
-                if line.strip():
-                    d = json.loads(line)
-                    out.append((d["text"], d.get("lang")))
-    return out
+    from ingest import corpus_texts  # bench/ingest.py, next to this script
+    return corpus_texts([ROOT / "routing_models" / "data" / "seed.jsonl",
+                         ROOT.parent / "shared" / "data" / "mentions" / "train.jsonl"])
 
 
 def peak_rss_mb() -> int:
