@@ -34,6 +34,7 @@ import structlog
 
 from inbox import notify, sla
 from inbox.clusters import near_duplicate_groups
+from inbox.db import reader
 from inbox.models import ItemStatus
 from inbox.repo import crisis as crepo
 from inbox.repo import items, mentions
@@ -86,7 +87,7 @@ async def check_crises(svc: Any, config: CrisisConfig | None = None, *,
     changed: list[int] = []
     async with svc.engine.begin() as conn:
         out["closed"] = await crepo.close_quiet(now - cfg.cooldown, conn=conn, now=now)
-    async with svc.engine.connect() as conn:
+    async with reader(svc.engine).connect() as conn:
         recent = await crepo.recent_mentions(ws, now + timedelta(microseconds=1), conn=conn,
                                              limit=cfg.max_window_mentions)
         already_open = await crepo.open_crises(conn=conn)
@@ -101,16 +102,25 @@ async def check_crises(svc: Any, config: CrisisConfig | None = None, *,
             continue
         if len(g) < cfg.min_cluster_count and _open_for_keys(already_open, keys) is None:
             continue  # the common case, decided without a transaction: a small group, no crisis
-        async with svc.engine.begin() as conn:
+        # The counting reads scan the window's mentions: done on a reader, outside the write
+        # transaction (on SQLite that holds the one write lock, and ingest would wait on it).
+        # Opening twice is still impossible: the partial unique index decides inside the write.
+        async with reader(svc.engine).connect() as conn:
             existing = _open_for_keys(await crepo.open_crises(conn=conn), keys)
             counts = await crepo.key_bucket_counts(keys, edges, conn=conn)
             current = max(len(g), counts[-1])
             is_spike, mean, std, thr = spike(current, counts[:-1], k=cfg.k, min_count=cfg.min_cluster_count)
             if existing is None and not is_spike:
                 continue
-            top = Counter(recent[i]["cluster_key"] for i in g if recent[i]["cluster_key"]).most_common()
-            canonical = sorted(k for k, c in top if c == top[0][1])[0]
-            sample = recent[min(g, key=lambda i: recent[i]["id"])]["text"]
+            related = await crepo.key_items_since(keys, ws, conn=conn)
+        top = Counter(recent[i]["cluster_key"] for i in g if recent[i]["cluster_key"]).most_common()
+        canonical = sorted(k for k, c in top if c == top[0][1])[0]
+        sample = recent[min(g, key=lambda i: recent[i]["id"])]["text"]
+        async with svc.engine.begin() as conn:
+            if existing is not None:  # still open? (another instance may have closed it)
+                existing = await crepo.get_open(str(existing["subject"]), conn=conn)
+                if existing is None and not is_spike:
+                    continue
             cid: int | None = None
             if existing is None:
                 cid = await _open(svc, conn, now, cfg, kind="cluster", subject=f"cluster:{canonical}", label=None,
@@ -129,12 +139,12 @@ async def check_crises(svc: Any, config: CrisisConfig | None = None, *,
                 await crepo.touch(cid, conn=conn, now=now, count=current, data=data)
                 out["extended"].append(cid)
             assert cid is not None
-            ids = [recent[i]["id"] for i in g] + await crepo.key_items_since(keys, ws, conn=conn)
+            ids = [recent[i]["id"] for i in g] + related
             linked = await _link(conn, cid, sorted(set(ids)), now)
             out["linked"] += len(linked)
             changed.extend(linked)
     # 2. label volume, once the database has a baseline's worth of history
-    async with svc.engine.connect() as conn:
+    async with reader(svc.engine).connect() as conn:
         first = await crepo.earliest_fetch(conn=conn)
         per_label = await crepo.label_bucket_counts(edges, conn=conn) if first is not None and first <= edges[0] else {}
     for label, counts in sorted(per_label.items()):
