@@ -150,7 +150,8 @@ async def key_items_since(keys: Sequence[str], since: datetime, *, conn: AsyncCo
     q = (select(T_ITEM.c.id).join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id)
          .where(T_MENTION.c.cluster_key.in_(list(keys)), T_MENTION.c.fetched_at >= since,
                 T_ITEM.c.crisis_id.is_(None), T_ITEM.c.status.in_(list(ItemStatus.OPEN)))
-         .order_by(T_ITEM.c.id).limit(limit))
+         .limit(limit))  # no ORDER BY: any `limit` of them (the caller sorts); a storm of
+                         # hundreds of thousands would otherwise be sorted on every pass
     return [int(r[0]) for r in await conn.execute(q)]
 
 
