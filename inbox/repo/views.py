@@ -162,16 +162,22 @@ def _page_stmt(statuses: tuple[str, ...]) -> Any:
 
 
 @lru_cache(maxsize=32)
+def _summary_columns() -> list[Any]:
+    """The columns of ``items._summary_query``: the item's, its mention's, the assignee's name and
+    the latest routing decision's reason and time (the callers join those tables)."""
+    return [*summary_item_columns(), T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.author_handle,
+            T_MENTION.c.lang, T_MENTION.c.url, T_MENTION.c.created_at.label("mention_created_at"),
+            T_USER.c.name.label("assignee_name"), T_DECISION.c.reason.label("route_reason"),
+            T_DECISION.c.created_at.label("routed_at")]
+
+
 def _page_summaries_stmt(statuses: tuple[str, ...]) -> Any:
     """``_page_stmt``'s ids with the columns of ``items._summary_query``, in the page's order; the
     latest routing decision of each through a grouped subquery over just the page's ids."""
     page = _page_stmt(statuses).cte("page")  # read twice below, computed once
     last = (select(T_DECISION.c.mention_id, func.max(T_DECISION.c.id).label("did"))
             .where(T_DECISION.c.mention_id.in_(select(page.c.id))).group_by(T_DECISION.c.mention_id).subquery())
-    return (select(*summary_item_columns(), T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.author_handle,
-                   T_MENTION.c.lang, T_MENTION.c.url, T_MENTION.c.created_at.label("mention_created_at"),
-                   T_USER.c.name.label("assignee_name"), T_DECISION.c.reason.label("route_reason"),
-                   T_DECISION.c.created_at.label("routed_at"))
+    return (select(*_summary_columns())
             .select_from(page.join(T_ITEM, T_ITEM.c.id == page.c.id)
                          .join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id)
                          .outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id)
@@ -188,10 +194,7 @@ def _by_ids_stmt() -> Any:
     ids: Any = bindparam("ids", expanding=True)
     last = (select(T_DECISION.c.mention_id, func.max(T_DECISION.c.id).label("did"))
             .where(T_DECISION.c.mention_id.in_(ids)).group_by(T_DECISION.c.mention_id).subquery())
-    return (select(*summary_item_columns(), T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.author_handle,
-                   T_MENTION.c.lang, T_MENTION.c.url, T_MENTION.c.created_at.label("mention_created_at"),
-                   T_USER.c.name.label("assignee_name"), T_DECISION.c.reason.label("route_reason"),
-                   T_DECISION.c.created_at.label("routed_at"))
+    return (select(*_summary_columns())
             .select_from(T_ITEM.join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id)
                          .outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id)
                          .outerjoin(last, last.c.mention_id == T_ITEM.c.id)
