@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import structlog
 from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 __all__ = ["create_engine", "is_sqlite", "sqlite_path", "reader", "read_conn", "close_direct"]
+
+log = structlog.get_logger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled PostgreSQL connection idle for longer than this is pinged before use (see _checkout_check)
@@ -99,9 +102,40 @@ def close_direct(engine: AsyncEngine) -> None:
 
 
 def create_engine(url: str, *, pool_size: int = 5, echo: bool = False,
-                  ping_idle: float = PING_IDLE_SECONDS) -> AsyncEngine:
+                  ping_idle: float = PING_IDLE_SECONDS, slow_ms: int = 0) -> AsyncEngine:
     """An AsyncEngine for ``url``; creates the SQLite file's folder when needed. PostgreSQL pool
-    connections idle for ``ping_idle`` seconds or more are pinged before use (0: always)."""
+    connections idle for ``ping_idle`` seconds or more are pinged before use (0: always). A
+    statement taking ``slow_ms`` or longer is logged (0: never)."""
+    engine = _create_engine(url, pool_size=pool_size, echo=echo, ping_idle=ping_idle)
+    if slow_ms > 0:
+        log_slow_statements(engine, slow_ms)
+    return engine
+
+
+def log_slow_statements(engine: AsyncEngine, slow_ms: int) -> None:
+    """Log each statement that takes ``slow_ms`` or longer as ``db_slow_statement``, with its
+    duration, row count and the statement's start (no parameters: they may hold mention text).
+    The time includes waiting for the driver's thread and, for SQLite's BEGIN IMMEDIATE, for the
+    write lock, which is what a caller waits for."""
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "before_cursor_execute")
+    def _start(_conn: Any, _cursor: Any, _stmt: Any, _params: Any, context: Any, _many: bool) -> None:
+        if context is not None:
+            context._inbox_t0 = time.perf_counter()
+
+    @event.listens_for(sync, "after_cursor_execute")
+    def _end(_conn: Any, cursor: Any, statement: str, _params: Any, context: Any, many: bool) -> None:
+        t0 = getattr(context, "_inbox_t0", None)
+        if t0 is None:
+            return
+        ms = (time.perf_counter() - t0) * 1000.0
+        if ms >= slow_ms:
+            log.warning("db_slow_statement", ms=round(ms, 1), rows=getattr(cursor, "rowcount", None),
+                        many=many, statement=" ".join(statement.split())[:300])
+
+
+def _create_engine(url: str, *, pool_size: int, echo: bool, ping_idle: float) -> AsyncEngine:
     if is_sqlite(url):
         path = sqlite_path(url)
         if path is not None:

@@ -257,6 +257,8 @@ class Settings(BaseSettings):
     model_dir: str = "var/models"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     db_pool_size: int = Field(5, ge=1, le=100)
+    # a statement (or a wait for SQLite's write lock) that takes longer is logged as db_slow_statement; 0: off
+    db_slow_statement_ms: int = Field(1000, ge=0)
     brand: BrandSettings = Field(default_factory=BrandSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
