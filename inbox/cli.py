@@ -234,13 +234,13 @@ async def cmd_classify(args: argparse.Namespace) -> int:
 
 
 async def cmd_queues(args: argparse.Namespace) -> int:
-    from inbox.repo import items
+    from inbox.repo import views
     svc = await _open(args)
     try:
         await _require_schema(svc)
         now = svc.clock.now()
         async with svc.engine.connect() as conn:
-            counts = await items.queue_counts(conn=conn, now=now)
+            counts = await views.queue_overview(conn=conn, now=now)
         rows = []
         for t in args.settings.teams:
             c = counts.get(t.name, {"open": 0, "new": 0, "oldest": None, "overdue": 0})

@@ -13,6 +13,7 @@ from inbox.errors import Forbidden, Invalid, NotFound
 from inbox.models import ItemStatus
 from inbox.repo import connector_state, items, views
 from inbox.settings import parse_duration
+from inbox.web import counts as counts_cache
 from inbox.web.authn import require_user
 from inbox.web.keys import SERVICES, WORK
 
@@ -100,8 +101,7 @@ async def list_queues(request: web.Request) -> web.Response:
     user = require_user(request)
     svc = request.app[SERVICES]
     now = svc.clock.now()
-    async with reader(svc.engine).connect() as conn:
-        counts = await items.queue_counts(conn=conn, now=now)
+    counts = await counts_cache.overview(request)  # shared for up to a second (inbox.web.counts)
     out = []
     for t in svc.settings.teams:
         if not user.is_admin and t.name not in user.teams:

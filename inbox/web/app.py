@@ -15,6 +15,7 @@ from inbox.settings import Settings
 from inbox.web import api, openapi
 from inbox.web.authn import auth_middleware
 from inbox.web.authcache import AuthCache
+from inbox.web.counts import COUNTS, CountsCache
 from inbox.web.keys import AUTH_CACHE, ROLE, SCHEDULER, SERVICES, WORK
 from inbox.web.problems import problem_middleware
 from inbox.work import WorkService
@@ -79,6 +80,7 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
     middlewares.append(auth_middleware)
     for m in middlewares:
         app.middlewares.append(m)
+    app[COUNTS] = CountsCache()
     app.router.add_routes(api.routes)
     app.router.add_routes(openapi.routes)
     try:

@@ -14,6 +14,7 @@ from inbox.repo import accounts, items, views
 from inbox.web import i18n
 from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
+from inbox.web import counts as counts_cache
 from inbox.web.keys import SERVICES, WORK
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
 from inbox.web.sessions import LoginThrottled, check_credentials, login, logout
@@ -23,8 +24,6 @@ __all__ = ["routes"]
 
 routes = web.RouteTableDef()
 _ = i18n.gettext
-COUNTS_CACHE = web.AppKey("web_counts_cache", dict)
-COUNTS_REFRESHING = web.AppKey("web_counts_refreshing", set)  # teams whose counts a request is reading now
 STATUS_ACTIONS = ("replied", "waiting", "resolved", "spam")
 
 
@@ -95,9 +94,7 @@ async def set_locale(request: web.Request) -> web.Response:
 async def _queue_rows(request: web.Request) -> list[dict[str, Any]]:
     user = require_user(request)
     svc = request.app[SERVICES]
-    now = svc.clock.now()
-    async with reader(svc.engine).connect() as conn:
-        counts = await views.queue_overview(conn=conn, now=now)
+    counts = await counts_cache.overview(request)
     out = []
     for t in svc.settings.teams:
         if not user.is_admin and t.name not in user.teams:
@@ -122,36 +119,6 @@ async def queues(request: web.Request) -> web.Response:
     return await render(request, tpl, {"queues": rows, "mine": mine, "watched": watched, "page": "queues"})
 
 
-_COUNTS_TTL = 1.0  # seconds: the header counts of a busy queue are read once a second, not per page view
-
-
-async def _team_counts(request: web.Request, team: str) -> dict[str, Any]:
-    """The queue header's counts, shared for up to a second by the requests of this process
-    (display only: claims and the item lists themselves always read the database). Read through
-    the engine's reader, off the event loop: the counts walk a queue's whole index range (a few
-    ms at 1M items), too long to block the loop for as ``read_conn`` does on SQLite."""
-    import time
-    cache: dict[str, tuple[float, dict[str, Any]]] = request.app[COUNTS_CACHE]
-    hit = cache.get(team)
-    mono = time.monotonic()
-    if hit is not None and hit[0] > mono:
-        return hit[1]
-    # one request per team refreshes; the others meanwhile show the previous counts rather than
-    # all queueing for a pooled connection (which writers waiting for SQLite's lock may hold)
-    refreshing: set[str] = request.app[COUNTS_REFRESHING]
-    if hit is not None and team in refreshing:
-        return hit[1]
-    refreshing.add(team)
-    try:
-        svc = request.app[SERVICES]
-        async with reader(svc.engine).connect() as conn:
-            value = await views.team_counts(team, conn=conn, now=svc.clock.now())
-    finally:
-        refreshing.discard(team)
-    cache[team] = (mono + _COUNTS_TTL, value)
-    return value
-
-
 @routes.get("/queues/{team}")
 async def queue(request: web.Request) -> web.Response:
     user = require_user(request)
@@ -169,7 +136,7 @@ async def queue(request: web.Request) -> web.Response:
         available = await views.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=limit + 1,
                                            offset=offset)
         mine = [i for i in await views.my_items(user.id, conn=conn, teams=visible_teams(user)) if i.team == team]
-    counts = await _team_counts(request, team)
+    counts = await counts_cache.team_counts(request, team)
     more = len(available) > limit
     ctx = {"team": svc.settings.team(team), "team_name": team, "available": available[:limit], "mine": mine,
            "n_available": counts["new"], "counts": counts, "offset": offset, "limit": limit,

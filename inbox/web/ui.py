@@ -98,8 +98,6 @@ def setup(app: web.Application, settings: Settings) -> None:
     env.globals["static"] = _static_url
     rows.install(env)
     app.middlewares.append(locale_middleware)
-    app[pages.COUNTS_CACHE] = {}
-    app[pages.COUNTS_REFRESHING] = set()
     app.router.add_routes(pages.routes)
     app.router.add_routes(dashboard.routes)
     app.router.add_routes(admin.routes)

@@ -1,0 +1,72 @@
+"""Queue counts for display (page headers, the queue list, GET /api/v1/queues), shared for up to a
+second by the requests of one process. The counts walk a queue's whole index range (tens of ms with
+hundreds of thousands of open items); under a burst, per-request counting was most of the database's
+work. Claims and item lists never use these: they always read the database.
+
+Single flight: while one request refreshes a key, the others get the previous value instead of all
+queueing for a pooled connection (which writers waiting for SQLite's lock may hold). Only the first
+request for a key ever waits."""
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from inbox.db import reader
+from inbox.repo import views
+from inbox.web.keys import SERVICES
+
+__all__ = ["CountsCache", "COUNTS", "TTL_SECONDS", "overview", "team_counts"]
+
+TTL_SECONDS = 1.0
+
+
+@dataclass
+class CountsCache:
+    ttl: float = TTL_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    _values: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    _refreshing: set[str] = field(default_factory=set)
+
+    async def get(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
+        hit = self._values.get(key)
+        now = self.clock()
+        if hit is not None and (hit[0] > now or key in self._refreshing):
+            return hit[1]
+        self._refreshing.add(key)
+        try:
+            value = await load()
+        finally:
+            self._refreshing.discard(key)
+        self._values[key] = (self.clock() + self.ttl, value)
+        return value
+
+
+COUNTS = web.AppKey("counts_cache", CountsCache)
+
+
+async def overview(request: web.Request) -> dict[str, dict[str, Any]]:
+    """Every team's open, new and overdue counts and oldest open item's creation time."""
+    svc = request.app[SERVICES]
+
+    async def load() -> dict[str, dict[str, Any]]:
+        async with reader(svc.engine).connect() as conn:
+            return await views.queue_overview(conn=conn, now=svc.clock.now())
+    value: dict[str, dict[str, Any]] = await request.app[COUNTS].get("overview", load)
+    return value
+
+
+async def team_counts(request: web.Request, team: str) -> dict[str, Any]:
+    """One queue's counts (a page header). Read through the engine's reader, off the event loop:
+    they walk the queue's whole index range, too long to block the loop for as ``read_conn`` does
+    on SQLite."""
+    svc = request.app[SERVICES]
+
+    async def load() -> dict[str, Any]:
+        async with reader(svc.engine).connect() as conn:
+            return await views.team_counts(team, conn=conn, now=svc.clock.now())
+    value: dict[str, Any] = await request.app[COUNTS].get(f"team:{team}", load)
+    return value
