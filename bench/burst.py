@@ -95,11 +95,14 @@ class Firehose:
 @dataclass
 class Probe:
     lat: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # phase -> (t, seconds)
+    by_kind: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # phase -> kind -> seconds
     errors: dict[str, int] = field(default_factory=dict)
     phase: str = "idle"
 
     def add(self, kind: str, scheduled: float, ok: bool) -> None:
-        self.lat.setdefault(self.phase, []).append((scheduled, time.perf_counter() - scheduled))
+        took = time.perf_counter() - scheduled
+        self.lat.setdefault(self.phase, []).append((scheduled, took))
+        self.by_kind.setdefault(self.phase, {}).setdefault(kind, []).append(took)
         if not ok:
             self.errors[self.phase] = self.errors.get(self.phase, 0) + 1
 
@@ -274,6 +277,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "p99_ms": round(pct([x for _, x in v], 99) * 1000, 1),
                     "max_ms": round(max((x for _, x in v), default=0) * 1000, 1), "errors": p.errors.get(ph, 0)}
                for ph, v in p.lat.items()}
+        for ph, kinds in p.by_kind.items():  # which requests make the tail: p50/p99 ms per kind
+            lat[ph]["by_kind"] = {k: [len(v), round(pct(v, 50) * 1000, 1), round(pct(v, 99) * 1000, 1)]
+                                  for k, v in sorted(kinds.items())}
         busy = [x for ph in ("burst", "drain") for _, x in p.lat.get(ph, [])]
         return {"db": args.db, "topology": args.topology, "roles": roles, "connectors": args.connectors,
                 "offered_rate": args.rate, "offered_seconds": round(offered_s, 1), "published": total,

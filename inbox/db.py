@@ -1,6 +1,8 @@
 """Engine creation for SQLite (WAL, foreign keys, busy timeout) and PostgreSQL (asyncpg)."""
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,8 +14,11 @@ import structlog
 from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import await_only
 
-__all__ = ["create_engine", "is_sqlite", "sqlite_path", "reader", "read_conn", "close_direct"]
+from inbox.writegate import BULK, INTERACTIVE, WriteGate
+
+__all__ = ["create_engine", "is_sqlite", "sqlite_path", "reader", "snapshot_reader", "bulk_writer", "read_conn", "close_direct"]
 
 log = structlog.get_logger(__name__)
 
@@ -50,10 +55,93 @@ def _sqlite_begin(conn: Any) -> None:
     # writers queue on busy_timeout instead of failing with SQLITE_BUSY mid-transaction. Read-only
     # work (``reader``) begins DEFERRED: it takes no write lock, so page views neither queue behind
     # each other nor behind ingest and claims (WAL readers never block).
-    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+    opts = conn.get_execution_options()
+    if opts.get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+        return
+    # Writers of this process first queue in its write gate (inbox.writegate): in order, claims
+    # ahead of ingest batches, instead of all retrying in SQLite's busy handler.
+    raw = _raw(conn.connection)
+    gate = _gate(conn.engine.pool)
+    if gate.holder is not raw:
+        try:
+            await_only(gate.acquire(BULK if opts.get(BULK_WRITE) else INTERACTIVE,
+                                    timeout=SQLITE_BUSY_TIMEOUT_MS / 1000))
+        except TimeoutError:
+            raise exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
+                "database is locked (waited for this process's write gate)")) from None
+        gate.holder = raw
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        gate.release_if(raw)
+        raise
+
+
+def _raw(c: Any) -> Any:
+    """The driver connection behind a pool proxy (or itself)."""
+    return getattr(c, "dbapi_connection", c)
+
+
+_GATES: WeakKeyDictionary[Any, dict[Any, WriteGate]] = WeakKeyDictionary()  # pool -> event loop -> gate
+
+
+def _gate(pool: Any) -> WriteGate:
+    per_loop = _GATES.setdefault(pool, {})
+    loop = asyncio.get_running_loop()
+    gate = per_loop.get(loop)
+    if gate is None:
+        for old in [k for k in per_loop if k.is_closed()]:
+            del per_loop[old]
+        gate = per_loop[loop] = WriteGate()
+    return gate
+
+
+def _release_gate(pool: Any, dbapi_conn: Any) -> None:
+    per_loop = _GATES.get(pool)
+    if per_loop:
+        for gate in per_loop.values():
+            gate.release_if(_raw(dbapi_conn))
+
+
+def _install_write_gate(engine: AsyncEngine) -> None:
+    """Release the gate after the transaction's COMMIT or ROLLBACK has run (the dialect's, so the
+    next writer's BEGIN IMMEDIATE finds SQLite's lock free), and whenever its connection leaves use
+    (check-in, invalidation, close), so an error path never leaves it held."""
+    sync = engine.sync_engine
+    pool = sync.pool
+    dialect = sync.dialect
+    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+
+    def commit(dbapi_conn: Any) -> None:
+        try:
+            do_commit(dbapi_conn)
+        finally:
+            _release_gate(pool, dbapi_conn)
+
+    def rollback(dbapi_conn: Any) -> None:
+        try:
+            do_rollback(dbapi_conn)
+        finally:
+            _release_gate(pool, dbapi_conn)
+
+    dialect.do_commit, dialect.do_rollback = commit, rollback
+    for name in ("checkin", "invalidate", "soft_invalidate", "close", "detach"):
+        event.listen(sync, name, lambda dbapi_conn, *_a, **_k: _release_gate(pool, dbapi_conn))
 
 
 READ_ONLY = "inbox_read_only"
+BULK_WRITE = "inbox_bulk_write"
+_BULK: WeakKeyDictionary[Any, AsyncEngine] = WeakKeyDictionary()
+
+
+def bulk_writer(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` for bulk writes (ingest batches), sharing its pool: on SQLite their transactions
+    queue in the process's write gate behind the interactive ones (claims, resolves, jobs)."""
+    found = _BULK.get(engine.sync_engine)
+    if found is None:
+        found = _BULK[engine.sync_engine] = engine.execution_options(**{BULK_WRITE: True})
+    return found
 _READERS: WeakKeyDictionary[Any, AsyncEngine] = WeakKeyDictionary()
 
 
@@ -69,6 +157,13 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
             opts["isolation_level"] = "AUTOCOMMIT"
         found = _READERS[engine.sync_engine] = engine.execution_options(**opts)
     return found
+
+
+def snapshot_reader(engine: AsyncEngine) -> AsyncEngine:
+    """Read-only work that needs one transaction on both back ends (a server-side cursor, SET
+    LOCAL): on SQLite ``reader`` (a deferred transaction, no write lock), on PostgreSQL the engine
+    itself (a transaction, where ``reader`` would be autocommit)."""
+    return reader(engine) if engine.dialect.name == "sqlite" else engine
 
 
 _DIRECT: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
@@ -149,6 +244,7 @@ def _create_engine(url: str, *, pool_size: int, echo: bool, ping_idle: float) ->
             dbapi_conn.isolation_level = None
 
         event.listen(sync, "begin", _sqlite_begin)
+        _install_write_gate(engine)
         return engine
     engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
     _ping_when_idle(engine, ping_idle)

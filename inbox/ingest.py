@@ -21,6 +21,7 @@ from inbox import faultpoints, sla
 from inbox.classification import ClassifierHolder
 from inbox.clock import Clock
 from inbox.clusters import cluster_key
+from inbox.db import bulk_writer, snapshot_reader
 from inbox.domain import Decision, Prediction
 from inbox.models import ItemStatus
 from inbox.repo import connector_state, items, mentions, pubsub
@@ -182,7 +183,9 @@ class Pipeline:
         res.rejected = len(dead)
         # 2. skip what is already stored before spending CPU on it (the insert below re-checks)
         if good:
-            async with self.engine.connect() as conn:
+            # a read: on SQLite without the write lock (BEGIN IMMEDIATE would queue it behind, and
+            # ahead of, the other sources' batches and the agents' claims)
+            async with snapshot_reader(self.engine).connect() as conn:
                 known = await mentions.existing_keys([(m.source, m.external_id) for m in good], conn=conn)
             if known:
                 res.duplicates += sum(1 for m in good if (m.source, m.external_id) in known)
@@ -219,8 +222,9 @@ class Pipeline:
                 "original_external_id": m.original_external_id, "edited_at": m.edited_at,
                 "deleted": m.deleted, "cluster_key": cluster_key(texts[i]), "raw": _raw_json(m.raw),
             })
-        # 5. one transaction: mentions, decisions, items, events, dead letters, cursor
-        async with self.engine.begin() as conn:
+        # 5. one transaction: mentions, decisions, items, events, dead letters, cursor (a bulk write:
+        # on SQLite it lets the agents' claims go first, inbox.writegate)
+        async with bulk_writer(self.engine).begin() as conn:
             ids = await mentions.insert_mentions(mention_rows, conn=conn) if mention_rows else {}
             res.duplicates += len(mention_rows) - len(ids)
             res.ingested = len(ids)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from inbox import migrate
 from inbox.classification import ClassifierHolder, default_model_path, load_classifier
 from inbox.clock import Clock, SystemClock
-from inbox.db import close_direct, create_engine
+from inbox.db import close_direct, create_engine, reader
 from inbox.errors import DatabaseUnavailable
 from inbox.ingest import Pipeline
 from inbox.repo import accounts, model_versions
@@ -71,7 +71,7 @@ class Services:
         now = self.clock.now()
         async with self.engine.begin() as conn:
             await accounts.sync_teams(self.settings.teams, conn=conn, now=now)
-        async with self.engine.connect() as conn:
+        async with reader(self.engine).connect() as conn:
             active = await model_versions.active_version(conn=conn)
         if active is None:
             await self.install_default_model()
@@ -87,7 +87,7 @@ class Services:
         return str(meta["version"])
 
     async def load_model(self) -> ClassifierHolder:
-        async with self.engine.connect() as conn:
+        async with reader(self.engine).connect() as conn:
             active = await model_versions.active_version(conn=conn)
         path = Path(active["path"]) if active else default_model_path()
         if not path.exists():

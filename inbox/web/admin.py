@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from inbox import auth, modelops
+from inbox.db import reader
 from inbox.domain import ROLES, UserInfo
 from inbox.errors import Forbidden, InputError, Invalid, NotFound
 from inbox.repo import accounts, connector_state, model_versions
@@ -42,7 +43,7 @@ async def admin_home(request: web.Request) -> web.Response:
 async def users_page(request: web.Request) -> web.Response:
     require_admin(request)
     svc = request.app[SERVICES]
-    async with svc.engine.connect() as conn:
+    async with reader(svc.engine).connect() as conn:
         users = await accounts.list_users(conn=conn)
     edit = next((u for u in users if u.name == request.query.get("edit")), None)
     return await render(request, "admin/users.html", {"users": users, "edit": edit, "roles": ROLES,
@@ -76,7 +77,7 @@ async def users_save(request: web.Request) -> web.Response:
     if not 1 <= capacity <= 1000:
         raise Invalid("capacity must be between 1 and 1000")
     password = data.get("password", "")
-    async with svc.engine.connect() as conn:
+    async with reader(svc.engine).connect() as conn:
         existing = await accounts.get_user(name, conn=conn)
     if existing is None and not password:
         raise Invalid("a new user needs a password")
@@ -119,7 +120,7 @@ async def users_deactivate(request: web.Request) -> web.Response:
 async def teams_page(request: web.Request) -> web.Response:
     require_admin(request)
     svc = request.app[SERVICES]
-    async with svc.engine.connect() as conn:
+    async with reader(svc.engine).connect() as conn:
         members = {t.name: await accounts.list_users(conn=conn, team=t.name) for t in svc.settings.teams}
     return await render(request, "admin/teams.html", {"teams": svc.settings.teams, "members": members,
                                                       "routing": svc.settings.routing, "page": "admin",
@@ -130,7 +131,7 @@ async def teams_page(request: web.Request) -> web.Response:
 async def connectors_page(request: web.Request) -> web.Response:
     require_admin(request)
     svc = request.app[SERVICES]
-    async with svc.engine.connect() as conn:
+    async with reader(svc.engine).connect() as conn:
         states = {s["name"]: s for s in await connector_state.all_states(conn=conn)}
     rows: list[dict[str, Any]] = []
     for c in svc.settings.connectors:
@@ -157,7 +158,7 @@ async def rules_page(request: web.Request) -> web.Response:
 async def models_page(request: web.Request) -> web.Response:
     require_admin(request)
     svc = request.app[SERVICES]
-    async with svc.engine.connect() as conn:
+    async with reader(svc.engine).connect() as conn:
         versions = await model_versions.list_versions(conn=conn)
     rows = []
     for v in versions:

@@ -74,7 +74,7 @@ async def health_payload(request: web.Request) -> dict[str, Any]:
     db = "ok"
     conns: list[dict[str, Any]] = []
     try:
-        async with svc.engine.connect() as conn:
+        async with reader(svc.engine).connect() as conn:
             states = await connector_state.all_states(conn=conn)
     except Exception as e:  # noqa: BLE001 - health reports, never raises
         db, states = f"error: {type(e).__name__}", []

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from inbox import metrics as metrics_mod
+from inbox.db import snapshot_reader
 from inbox.domain import UserInfo
 from inbox.errors import Forbidden, Invalid
 from inbox.repo import views
@@ -152,7 +153,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     w = csv.writer(buf)
     w.writerow(CSV_FIELDS)
     n = 0
-    async with svc.engine.connect() as conn:
+    async with snapshot_reader(svc.engine).connect() as conn:
         async for r in views.report_rows(now - PERIODS[period_key], conn=conn, team=team):
             created, touched, resolved, due = r["created_at"], r["first_touched_at"], r["resolved_at"], \
                 r["first_response_due"]

@@ -27,6 +27,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inbox.db import reader
 from inbox.domain import UserInfo
 from inbox.repo import views
 from inbox.web.authcache import AuthCache
@@ -99,7 +100,7 @@ class Broker:
         if not self.subscribers:
             return
         states: list[dict[str, Any]] = []
-        async with self.svc.engine.connect() as conn:
+        async with reader(self.svc.engine).connect() as conn:
             for i in range(0, len(ids), 500):
                 states.extend(await views.item_states(ids[i:i + 500], conn=conn))
         fresh = []
@@ -140,7 +141,7 @@ class Broker:
 
     # background ----------------------------------------------------------------------------
     async def start(self) -> None:
-        async with self.svc.engine.connect() as conn:
+        async with reader(self.svc.engine).connect() as conn:
             self._last_event = await views.max_event_id(conn=conn)
         self._tasks.append(asyncio.get_running_loop().create_task(self._recheck_loop()))
         if self.svc.engine.dialect.name == "postgresql":
@@ -149,7 +150,7 @@ class Broker:
     async def recheck(self) -> int:
         """Publish items whose events are newer than the last one seen; returns how many."""
         n = 0
-        async with self.svc.engine.connect() as conn:
+        async with reader(self.svc.engine).connect() as conn:
             while True:
                 rows = await views.events_after(self._last_event, conn=conn)
                 if not rows:

@@ -22,7 +22,7 @@ from aiohttp_session import Session, get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from inbox import auth
-from inbox.db import read_conn
+from inbox.db import read_conn, reader
 from inbox.domain import UserInfo
 from inbox.repo import accounts, websessions
 from inbox.settings import Settings
@@ -89,7 +89,7 @@ async def check_credentials(request: web.Request, name: str, password: str) -> U
     s = svc.settings.server
     now = svc.clock.now()
     name = name.strip()[:64]
-    async with svc.engine.connect() as conn:
+    async with reader(svc.engine).connect() as conn:
         failures = await websessions.failures_since_success(name, now - s.login_window, conn=conn)
         if failures >= s.login_attempts:
             raise LoginThrottled(name)
@@ -105,7 +105,7 @@ async def check_credentials(request: web.Request, name: str, password: str) -> U
     if not ok or found is None:
         log.info("login_failed", user=name)
         return None
-    async with svc.engine.connect() as conn:
+    async with reader(svc.engine).connect() as conn:
         return await accounts.get_user(found[0], conn=conn)
 
 

@@ -1,0 +1,76 @@
+"""SQLite's write lock through the process's write gate (inbox.db, inbox.writegate): while an ingest
+batch writes, a claim that arrives after another batch gets the lock before that batch; a
+transaction that fails, or a task cancelled inside one, hands the lock on."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from inbox.db import bulk_writer, create_engine, reader
+
+
+@pytest.fixture
+async def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
+    e = create_engine(f"sqlite+aiosqlite:///{tmp_path}/gate.db")
+    async with e.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (name TEXT)"))
+    yield e
+    await e.dispose()
+
+
+async def _write(engine, name: str, order: list[str], hold: asyncio.Event | None = None) -> None:  # type: ignore[no-untyped-def]
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": name})
+        order.append(name)
+        if hold is not None:
+            await hold.wait()
+
+
+async def _until(pred) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(500):
+        if pred():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+async def test_a_claim_goes_before_a_queued_batch(engine) -> None:  # type: ignore[no-untyped-def]
+    order: list[str] = []
+    hold = asyncio.Event()
+    bulk = bulk_writer(engine)
+    first = asyncio.create_task(_write(bulk, "batch1", order, hold))
+    await _until(lambda: order == ["batch1"])
+    second = asyncio.create_task(_write(bulk, "batch2", order))
+    await asyncio.sleep(0.05)
+    claim = asyncio.create_task(_write(engine, "claim", order))
+    await asyncio.sleep(0.05)
+    assert order == ["batch1"]                    # both wait
+    async with reader(engine).connect() as conn:  # readers never wait for the gate
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+    hold.set()
+    await asyncio.wait_for(asyncio.gather(first, second, claim), 10)
+    assert order == ["batch1", "claim", "batch2"]
+    async with engine.connect() as conn:
+        names = [r[0] for r in await conn.execute(text("SELECT name FROM t ORDER BY rowid"))]
+    assert names == ["batch1", "claim", "batch2"]
+
+
+async def test_failure_and_cancellation_hand_the_lock_on(engine) -> None:  # type: ignore[no-untyped-def]
+    order: list[str] = []
+    with pytest.raises(ZeroDivisionError):
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t VALUES ('rolled back')"))
+            1 / 0
+    hold = asyncio.Event()
+    stuck = asyncio.create_task(_write(engine, "cancelled", order, hold))
+    await _until(lambda: order == ["cancelled"])
+    stuck.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stuck
+    await asyncio.wait_for(_write(bulk_writer(engine), "after", order), 10)
+    async with engine.connect() as conn:
+        names = [r[0] for r in await conn.execute(text("SELECT name FROM t"))]
+    assert names == ["after"]
