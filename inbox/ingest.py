@@ -223,7 +223,7 @@ class Pipeline:
                 "deleted": m.deleted, "cluster_key": cluster_key(texts[i]), "raw": _raw_json(m.raw),
             })
         # 5. one transaction: mentions, decisions, items, events, dead letters, cursor (a bulk write:
-        # on SQLite it lets the agents' claims go first, inbox.writegate)
+        # on SQLite the agents' claims go first, inbox.writegate)
         async with bulk_writer(self.engine).begin() as conn:
             ids = await mentions.insert_mentions(mention_rows, conn=conn) if mention_rows else {}
             res.duplicates += len(mention_rows) - len(ids)

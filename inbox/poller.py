@@ -32,15 +32,18 @@ log = structlog.get_logger(__name__)
 POLL_BATCH = 1000
 """Mentions per transaction when a connector hands a long walk over in batches (Mastodon's
 ``min_id`` pages): batch k is stored while batch k+1 is fetched."""
+SQLITE_POLL_BATCH = 250
+"""The same on SQLite, where a batch's transaction holds the one write lock: an agent's claim
+waits for at most one batch of this size (inbox.writegate puts it first in the queue)."""
 
 
 class Poller:
     """Polls connectors for one instance. Owns the shared HTTP client session."""
 
     def __init__(self, svc: Services, *, http: HttpClient | None = None, sleep: Any = None,
-                 batch_size: int = POLL_BATCH) -> None:
+                 batch_size: int | None = None) -> None:
         self.svc = svc
-        self.batch_size = batch_size
+        self.batch_size = batch_size or (SQLITE_POLL_BATCH if svc.engine.dialect.name == "sqlite" else POLL_BATCH)
         self._session: aiohttp.ClientSession | None = None
         self._http = http
         self._sleep = sleep or asyncio.sleep

@@ -3,16 +3,18 @@ second by the requests of one process. The counts walk a queue's whole index ran
 hundreds of thousands of open items); under a burst, per-request counting was most of the database's
 work. Claims and item lists never use these: they always read the database.
 
-Single flight: while one request refreshes a key, the others get the previous value instead of all
-queueing for a pooled connection (which writers waiting for SQLite's lock may hold). Only the first
-request for a key ever waits."""
+Stale while revalidating, single flight: a request that finds the value expired gets it at once
+and starts one background reload; nobody queues for a pooled connection (which writers waiting for
+SQLite's lock may hold) to count. Only the first request for a key ever waits."""
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from aiohttp import web
 
 from inbox.db import reader
@@ -23,6 +25,8 @@ __all__ = ["CountsCache", "COUNTS", "TTL_SECONDS", "overview", "team_counts"]
 
 TTL_SECONDS = 1.0
 
+log = structlog.get_logger(__name__)
+
 
 @dataclass
 class CountsCache:
@@ -30,19 +34,34 @@ class CountsCache:
     clock: Callable[[], float] = time.monotonic
     _values: dict[str, tuple[float, Any]] = field(default_factory=dict)
     _refreshing: set[str] = field(default_factory=set)
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     async def get(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
+        """The value for ``key``. Fresh: returned. Expired: returned as is while one background
+        task reloads it (stale while revalidating). Missing: loaded, and only then is anyone waiting."""
         hit = self._values.get(key)
-        now = self.clock()
-        if hit is not None and (hit[0] > now or key in self._refreshing):
-            return hit[1]
-        self._refreshing.add(key)
+        if hit is None:
+            self._refreshing.add(key)
+            return await self._load(key, load)
+        if hit[0] <= self.clock() and key not in self._refreshing:
+            self._refreshing.add(key)  # now, so the next request starts no second reload
+            task = asyncio.get_running_loop().create_task(self._load(key, load))
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+        return hit[1]
+
+    async def _load(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
         try:
             value = await load()
         finally:
             self._refreshing.discard(key)
         self._values[key] = (self.clock() + self.ttl, value)
         return value
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("counts_refresh_failed", error=f"{type(task.exception()).__name__}: {task.exception()}")
 
 
 COUNTS = web.AppKey("counts_cache", CountsCache)

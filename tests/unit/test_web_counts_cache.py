@@ -1,8 +1,11 @@
-"""inbox.web.counts.CountsCache: a value is reused for its TTL (on an injected clock), refreshed
-after it, and while one request refreshes a key the others get the previous value at once."""
+"""inbox.web.counts.CountsCache on an injected clock: a value is reused for its TTL; once expired it
+is still served at once while one background task reloads it; a failed reload is logged and the
+next request tries again."""
 from __future__ import annotations
 
 import asyncio
+
+from structlog.testing import capture_logs
 
 from inbox.web.counts import CountsCache
 
@@ -15,57 +18,62 @@ class Clock:
         return self.t
 
 
-async def test_ttl_on_a_fake_clock() -> None:
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_fresh_then_stale_while_one_reload_runs() -> None:
     clock, calls = Clock(), []
+    gate = asyncio.Event()
+    gate.set()
 
     async def load() -> int:
         calls.append(clock.t)
+        await gate.wait()
         return len(calls)
     cache = CountsCache(ttl=1.0, clock=clock)
-    assert await cache.get("a", load) == 1
+    assert await cache.get("a", load) == 1          # nothing cached: the first request waits
     clock.t += 0.75
-    assert await cache.get("a", load) == 1      # within the TTL: no reload
-    assert await cache.get("b", load) == 2      # keys are separate
-    clock.t += 0.5
-    assert await cache.get("a", load) == 3      # expired: reloaded
+    assert await cache.get("a", load) == 1          # fresh: no reload
+    assert await cache.get("b", load) == 2          # keys are separate
+    clock.t += 0.5                                  # "a" expired
+    gate.clear()
+    assert await cache.get("a", load) == 1          # served stale at once...
+    assert await cache.get("a", load) == 1          # ...and a second request starts no second reload
+    await _settle()
+    assert calls == [100.0, 100.75, 101.25]
+    gate.set()
+    await _settle()
+    assert await cache.get("a", load) == 3          # the reload's value
     assert calls == [100.0, 100.75, 101.25]
 
 
-async def test_single_flight_serves_the_previous_value() -> None:
+async def test_a_failed_reload_is_logged_and_retried() -> None:
     clock = Clock()
-    gate = asyncio.Event()
-    n = 0
+    fail = True
 
     async def load() -> int:
-        nonlocal n
-        n += 1
-        if n == 2:
-            await gate.wait()
-        return n * 10
-    cache = CountsCache(ttl=1.0, clock=clock)
-    assert await cache.get("q", load) == 10
-    clock.t += 5
-    refresher = asyncio.create_task(cache.get("q", load))
-    await asyncio.sleep(0)                       # the refresh is now waiting inside load()
-    assert await cache.get("q", load) == 10      # a second request does not wait nor reload
-    assert n == 2
-    gate.set()
-    assert await refresher == 20
-    assert await cache.get("q", load) == 20
-
-
-async def test_a_failed_load_does_not_block_the_key() -> None:
-    cache = CountsCache(ttl=1.0, clock=Clock())
-
-    async def boom() -> int:
-        raise RuntimeError("db down")
-
-    async def ok() -> int:
+        if fail:
+            raise RuntimeError("db down")
         return 7
+    cache = CountsCache(ttl=1.0, clock=clock)
     try:
-        await cache.get("x", boom)
+        await cache.get("x", load)
     except RuntimeError:
         pass
     else:
-        raise AssertionError("the error must reach the caller")
-    assert await cache.get("x", ok) == 7
+        raise AssertionError("the first load's error must reach the caller")
+    fail = False
+    assert await cache.get("x", load) == 7
+    clock.t += 2
+    fail = True
+    with capture_logs() as logs:
+        assert await cache.get("x", load) == 7      # stale value; the reload fails in the background
+        await _settle()
+    assert [e["event"] for e in logs] == ["counts_refresh_failed"]
+    fail = False
+    assert await cache.get("x", load) == 7
+    await _settle()
+    clock.t += 0.5
+    assert await cache.get("x", load) == 7
