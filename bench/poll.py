@@ -38,7 +38,7 @@ from connectors.replay import REPLAY_STORE, create_replay_app  # noqa: E402
 from connectors.testing import fresh_items, serve_app  # noqa: E402
 from inbox import migrate  # noqa: E402
 from inbox.logs import configure_logging  # noqa: E402
-from inbox.poller import POLL_BATCH, Poller  # noqa: E402
+from inbox.poller import Poller  # noqa: E402
 from inbox.repo import accounts  # noqa: E402
 from inbox.service import Services  # noqa: E402
 from inbox.settings import load_settings  # noqa: E402
@@ -94,7 +94,7 @@ async def replay_server(root: Path, platform: str, *, inline: bool) -> AsyncIter
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20_000)
-    ap.add_argument("--batch", type=int, default=POLL_BATCH, help="mentions per transaction")
+    ap.add_argument("--batch", type=int, default=None, help="mentions per transaction (default: the Poller's, 250 on SQLite, 1000 on PostgreSQL)")
     ap.add_argument("--server", choices=("process", "inline"), default="process")
     ap.add_argument("--platform", choices=sorted(CONNECTORS), default="mastodon")
     ap.add_argument("--database-url")
@@ -122,6 +122,7 @@ async def main() -> None:
         await svc.load_model()
         start = datetime.now(UTC) - timedelta(hours=6)
         async with Poller(svc, batch_size=args.batch) as poller:
+            poller_batch = poller.batch_size
             publish(1, start - timedelta(minutes=1), "anchor", 1.0)
             r0 = await poller.poll(cfg)  # the first poll reads the newest page and sets the cursor
             publish(args.n, start, "bench", 0.5)
@@ -142,7 +143,7 @@ async def main() -> None:
         await svc.close()
     print(json.dumps({"benchmark": "poll", "connector": args.platform, "page_size": cfg.page_size, "n": args.n, "ingested": got,
                       "first_poll": r0.get("ingested"), "polls": polls, "requests": requests, "batches": batches,
-                      "batch_size": args.batch, "server": args.server,
+                      "batch_size": poller_batch, "server": args.server,
                       "seconds": round(secs, 2), "mentions_per_s": round(got / secs),
                       "cpu_s_per_1000": round(cpu / max(got, 1) * 1000, 3),
                       "database": url.split(":")[0], "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
