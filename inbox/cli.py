@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from inbox.db import snapshot_reader
 from inbox.errors import ConfigError, DatabaseUnavailable, DomainError, InboxError, InputError
 
 __all__ = ["main", "build_parser"]
@@ -204,7 +205,7 @@ async def cmd_export(args: argparse.Namespace) -> int:
         if args.format == "csv":
             writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
             writer.writeheader()
-        async with svc.engine.connect() as conn:
+        async with snapshot_reader(svc.engine).connect() as conn:
             async for row in export_rows(conn=conn, team=args.team, status=args.status):
                 if writer is not None:
                     writer.writerow({**row, "watchers": ";".join(row["watchers"])})
@@ -239,7 +240,7 @@ async def cmd_queues(args: argparse.Namespace) -> int:
     try:
         await _require_schema(svc)
         now = svc.clock.now()
-        async with svc.engine.connect() as conn:
+        async with snapshot_reader(svc.engine).connect() as conn:
             counts = await views.queue_overview(conn=conn, now=now)
         rows = []
         for t in args.settings.teams:
@@ -305,7 +306,7 @@ async def cmd_dead_letters(args: argparse.Namespace) -> int:
     from inbox.repo.mentions import dead_letters
     svc = await _open(args)
     try:
-        async with svc.engine.connect() as conn:
+        async with snapshot_reader(svc.engine).connect() as conn:
             for r in await dead_letters(conn=conn, source=args.source, limit=args.limit):
                 _out(r)
     finally:
@@ -323,7 +324,7 @@ async def cmd_model(args: argparse.Namespace) -> int:
         if c == "train":
             corrections: list[dict[str, Any]] = []
             if args.include_corrections:
-                async with svc.engine.connect() as conn:
+                async with snapshot_reader(svc.engine).connect() as conn:
                     corrections = await items.corrections(conn=conn)
             path, meta = await asyncio.get_running_loop().run_in_executor(
                 None, modelops.train_and_save, list(args.data), corrections, Path(args.settings.model_dir),
@@ -336,7 +337,7 @@ async def cmd_model(args: argparse.Namespace) -> int:
                 out["promoted"] = await _promote(svc, meta["version"], args.eval[0] if args.eval else None, args.force)
             _out(out)
         elif c == "evaluate":
-            async with svc.engine.connect() as conn:
+            async with snapshot_reader(svc.engine).connect() as conn:
                 row = (await model_versions.get_version(args.version, conn=conn) if args.version
                        else await model_versions.active_version(conn=conn))
             if row is None:
@@ -353,7 +354,7 @@ async def cmd_model(args: argparse.Namespace) -> int:
                 for lang, r in result["per_lang"].items():
                     print(f"  lang {lang:<9} n={r['n']} macro-F1={r['macro_f1']:.3f}")
         elif c == "list":
-            async with svc.engine.connect() as conn:
+            async with snapshot_reader(svc.engine).connect() as conn:
                 for r in await model_versions.list_versions(conn=conn):
                     meta = r["meta"] or {}
                     _out({"version": r["version"], "active": r["active"], "created_at": r["created_at"],
@@ -396,7 +397,7 @@ async def cmd_users(args: argparse.Namespace) -> int:
             _out({"id": user.id, "name": user.name, "role": user.role, "teams": list(user.teams),
                   "password": pw_hash is not None})
         elif c == "list":
-            async with svc.engine.connect() as conn:
+            async with snapshot_reader(svc.engine).connect() as conn:
                 for u in await accounts.list_users(conn=conn):
                     _out({"id": u.id, "name": u.name, "role": u.role, "teams": list(u.teams)})
         elif c == "token":

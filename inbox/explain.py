@@ -12,6 +12,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+from inbox.db import snapshot_reader
 from inbox.errors import NotFound
 from inbox.repo import crisis as crepo
 from inbox.repo import explain as erepo
@@ -59,7 +60,7 @@ async def _top_features(svc: Any, text: str, version: str | None) -> dict[str, A
 
 async def explain_mention(svc: Any, mention_id: int) -> dict[str, Any]:
     """Everything that explains mention ``mention_id``'s routing; raises NotFound."""
-    async with svc.engine.connect() as conn:
+    async with snapshot_reader(svc.engine).connect() as conn:
         m = await items.mention_row(mention_id, conn=conn)
         if m is None:
             raise NotFound(f"no mention {mention_id}")

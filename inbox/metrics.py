@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from inbox.db import snapshot_reader
 from inbox.repo import metrics as mrepo
 from inbox.settings import Settings
 
@@ -39,7 +40,7 @@ async def compute_metrics(engine: AsyncEngine, settings: Settings, now: datetime
                           *, team: str | None = None) -> dict[str, Any]:
     since = now - period
     until = now + timedelta(microseconds=1)
-    async with engine.connect() as conn:
+    async with snapshot_reader(engine).connect() as conn:  # one snapshot; on SQLite no write lock
         vol = await mrepo.volume(since, until, conn=conn, team=team)
         durs = await mrepo.durations(since, until, conn=conn, team=team)
         sla = await mrepo.sla_counts(since, until, now, conn=conn, team=team)

@@ -12,6 +12,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from inbox.db import reader
+
 __all__ = ["upgrade", "current_revision", "head_revision", "alembic_config"]
 
 _HERE = Path(__file__).resolve().parent / "migrations"
@@ -51,5 +53,5 @@ async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    async with engine.connect() as conn:
+    async with reader(engine).connect() as conn:  # a read: on SQLite no write lock
         return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())

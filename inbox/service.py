@@ -54,7 +54,7 @@ class Services:
 
     async def ping(self) -> None:
         try:
-            async with self.engine.connect() as conn:
+            async with reader(self.engine).connect() as conn:  # on SQLite: no write lock for a ping
                 await conn.execute(text("SELECT 1"))
         except (OSError, OperationalError, DBAPIError, ConnectionError) as e:
             await self.engine.dispose()

@@ -97,3 +97,28 @@ def test_classify_prints_one_json_line_per_text(tmp_path: Path) -> None:
     for o in out:
         assert o["label"] in ("marketing", "customer_care", "hr", "pr")
         assert abs(sum(o["probabilities"].values()) - 1) < 1e-3
+
+
+def test_sqlite_reads_do_not_wait_for_the_write_lock(tmp_path: Path) -> None:
+    """While another process holds SQLite's write lock (a serve instance's ingest batch), the CLI's
+    read commands answer at once instead of queueing for the lock (30 s busy timeout)."""
+    import sqlite3
+    db = tmp_path / "locked.db"
+    env = {"INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{db}", "INBOX_MODEL_DIR": str(tmp_path / "models")}
+    assert run("init", env=env).returncode == 0
+    f = tmp_path / "in.jsonl"
+    f.write_text("\n".join(GOOD_BAD) + "\n")
+    assert run("import", str(f), env=env).returncode == 0
+    holder = sqlite3.connect(db, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("UPDATE queue_item SET priority = priority")
+        for args in (("queues", "--json"), ("export", "--format", "jsonl"), ("dead-letters",), ("model", "list"),
+                     ("users", "list"), ("metrics", "--json"), ("route", "explain", "1")):
+            r = run(*args, env=env, timeout=20)
+            assert r.returncode == 0, (args, r.stderr)
+        assert {json.loads(x)["external_id"] for x in run("export", env=env, timeout=20).stdout.splitlines()
+                if x.strip()} == {"f1", "f2"}
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
