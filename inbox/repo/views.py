@@ -171,6 +171,7 @@ def _summary_columns() -> list[Any]:
             T_DECISION.c.created_at.label("routed_at")]
 
 
+@lru_cache(maxsize=32)  # one statement object per status set: compiled once (SQLAlchemy's cache, _direct's)
 def _page_summaries_stmt(statuses: tuple[str, ...]) -> Any:
     """``_page_stmt``'s ids with the columns of ``items._summary_query``, in the page's order; the
     latest routing decision of each through a grouped subquery over just the page's ids."""
