@@ -10,6 +10,7 @@ import structlog
 from aiohttp import web
 
 from inbox.clock import Clock
+from inbox.gctune import freeze_startup_objects
 from inbox.service import Services
 from inbox.settings import Settings
 from inbox.web import api, openapi
@@ -92,4 +93,9 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
     if ui is not None and role in ("all", "web"):
         ui.setup(app, settings)
     app.cleanup_ctx.append(scheduler_ctx)
+
+    async def freeze_gc(_app: web.Application) -> None:
+        # runs after the contexts above have started (model loaded, caches built): see inbox.gctune
+        freeze_startup_objects()
+    app.on_startup.append(freeze_gc)
     return app
