@@ -14,7 +14,7 @@ from inbox.models import ItemStatus
 from inbox.repo._bulk import bulk_insert
 from inbox.repo._common import T_CORR, T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER, is_pg
 
-__all__ = ["insert_items", "insert_events", "get_item", "list_items", "claim_next", "queue_counts",
+__all__ = ["insert_items", "insert_events", "get_item", "list_items", "claim_next",
            "update_item", "expire_leases", "events_for", "decision_for", "insert_correction",
            "open_claims", "lock_user"]
 
@@ -146,17 +146,6 @@ async def list_items(team: str | None, *, conn: AsyncConnection, statuses: Seque
     q = q.order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(),
                    T_ITEM.c.id.asc()).limit(limit).offset(offset)
     return [_to_summary(r) for r in await conn.execute(q)]
-
-
-async def queue_counts(*, conn: AsyncConnection, now: datetime) -> dict[str, dict[str, Any]]:
-    """Per team: open items, new (unclaimed) items, oldest open item's creation time."""
-    q = (select(T_ITEM.c.team, func.count(), func.sum(func.cast(T_ITEM.c.status == "new", T_ITEM.c.priority.type)),
-                func.min(T_ITEM.c.created_at), func.sum(func.cast(T_ITEM.c.first_response_due < now, T_ITEM.c.priority.type)))
-         .where(T_ITEM.c.status.in_(list(ItemStatus.OPEN))).group_by(T_ITEM.c.team))
-    out: dict[str, dict[str, Any]] = {}
-    for team, n, new, oldest, overdue in await conn.execute(q):
-        out[team] = {"open": int(n), "new": int(new or 0), "oldest": oldest, "overdue": int(overdue or 0)}
-    return out
 
 
 async def lock_user(user_id: int, *, conn: AsyncConnection) -> None:

@@ -247,7 +247,7 @@ async def team_counts(team: str, *, conn: AsyncConnection, now: datetime) -> dic
 
 
 async def queue_overview(*, conn: AsyncConnection, now: datetime) -> dict[str, dict[str, Any]]:
-    """Per team, like ``items.queue_counts``: open, new, overdue, oldest open item's creation time."""
+    """Per team: open, new (unclaimed), overdue items and the oldest open item's creation time."""
     rows = [tuple(r) for r in await conn.execute(_ALL_COUNTS, {"tc_now": now})]
     firsts = [r[4] for r in rows if r[4] is not None]
     created = dict(tuple(r) for r in await conn.execute(_CREATED, {"ids": firsts})) if firsts else {}

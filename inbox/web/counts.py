@@ -67,25 +67,26 @@ class CountsCache:
 COUNTS = web.AppKey("counts_cache", CountsCache)
 
 
-async def overview(request: web.Request) -> dict[str, dict[str, Any]]:
-    """Every team's open, new and overdue counts and oldest open item's creation time."""
+async def _cached(request: web.Request, key: str, query: Callable[[Any, Any], Awaitable[Any]]) -> Any:
+    """``query(conn, now)`` through the process's cache; read on the engine's reader, off the event
+    loop (the counts walk a queue's whole index range, too long for ``read_conn`` on SQLite)."""
     svc = request.app[SERVICES]
 
-    async def load() -> dict[str, dict[str, Any]]:
+    async def load() -> Any:
         async with reader(svc.engine).connect() as conn:
-            return await views.queue_overview(conn=conn, now=svc.clock.now())
-    value: dict[str, dict[str, Any]] = await request.app[COUNTS].get("overview", load)
+            return await query(conn, svc.clock.now())
+    return await request.app[COUNTS].get(key, load)
+
+
+async def overview(request: web.Request) -> dict[str, dict[str, Any]]:
+    """Every team's open, new and overdue counts and oldest open item's creation time."""
+    value: dict[str, dict[str, Any]] = await _cached(
+        request, "overview", lambda conn, now: views.queue_overview(conn=conn, now=now))
     return value
 
 
 async def team_counts(request: web.Request, team: str) -> dict[str, Any]:
-    """One queue's counts (a page header). Read through the engine's reader, off the event loop:
-    they walk the queue's whole index range, too long to block the loop for as ``read_conn`` does
-    on SQLite."""
-    svc = request.app[SERVICES]
-
-    async def load() -> dict[str, Any]:
-        async with reader(svc.engine).connect() as conn:
-            return await views.team_counts(team, conn=conn, now=svc.clock.now())
-    value: dict[str, Any] = await request.app[COUNTS].get(f"team:{team}", load)
+    """One queue's counts (a page header)."""
+    value: dict[str, Any] = await _cached(
+        request, f"team:{team}", lambda conn, now: views.team_counts(team, conn=conn, now=now))
     return value

@@ -11,10 +11,10 @@ from inbox.db import read_conn, reader
 from inbox.errors import Invalid, NotFound
 from inbox.models import ItemStatus
 from inbox.repo import accounts, items, views
+from inbox.web import counts as counts_cache
 from inbox.web import i18n
 from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
-from inbox.web import counts as counts_cache
 from inbox.web.keys import SERVICES, WORK
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
 from inbox.web.sessions import LoginThrottled, check_credentials, login, logout
