@@ -132,17 +132,22 @@ def _install_write_gate(engine: AsyncEngine) -> None:
 
 READ_ONLY = "inbox_read_only"
 BULK_WRITE = "inbox_bulk_write"
-_BULK: WeakKeyDictionary[Any, AsyncEngine] = WeakKeyDictionary()
+_VARIANTS: WeakKeyDictionary[Any, dict[str, AsyncEngine]] = WeakKeyDictionary()
+
+
+def _variant(engine: AsyncEngine, name: str, opts: dict[str, Any]) -> AsyncEngine:
+    """``engine`` with execution options ``opts``, sharing its pool; made once per engine and name."""
+    per_engine = _VARIANTS.setdefault(engine.sync_engine, {})
+    found = per_engine.get(name)
+    if found is None:
+        found = per_engine[name] = engine.execution_options(**opts)
+    return found
 
 
 def bulk_writer(engine: AsyncEngine) -> AsyncEngine:
     """``engine`` for bulk writes (ingest batches), sharing its pool: on SQLite their transactions
     queue in the process's write gate behind the interactive ones (claims, resolves, jobs)."""
-    found = _BULK.get(engine.sync_engine)
-    if found is None:
-        found = _BULK[engine.sync_engine] = engine.execution_options(**{BULK_WRITE: True})
-    return found
-_READERS: WeakKeyDictionary[Any, AsyncEngine] = WeakKeyDictionary()
+    return _variant(engine, "bulk", {BULK_WRITE: True})
 
 
 def reader(engine: AsyncEngine) -> AsyncEngine:
@@ -150,13 +155,10 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
     ROLLBACK round trips (each statement reads its own snapshot). SQLite: a deferred transaction,
     one snapshot without the write lock. Writing through it is a bug: on SQLite it may fail with
     SQLITE_BUSY instead of waiting for the lock."""
-    found = _READERS.get(engine.sync_engine)
-    if found is None:
-        opts: dict[str, Any] = {READ_ONLY: True}
-        if engine.dialect.name == "postgresql":
-            opts["isolation_level"] = "AUTOCOMMIT"
-        found = _READERS[engine.sync_engine] = engine.execution_options(**opts)
-    return found
+    opts: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        opts["isolation_level"] = "AUTOCOMMIT"
+    return _variant(engine, "reader", opts)
 
 
 def snapshot_reader(engine: AsyncEngine) -> AsyncEngine:
