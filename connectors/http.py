@@ -2,11 +2,16 @@
 
 Construct one per process around the shared ``aiohttp.ClientSession``::
 
-    http = HttpClient(session)                      # real clock, asyncio.sleep, random jitter
+    http = HttpClient(session, private_session=other)   # real clock, asyncio.sleep, random jitter
     http = HttpClient(session, clock=fake.now, sleep=fake.sleep, random=Random(0))   # tests
 
 and give each connector a :class:`HttpScope` (``http.scope(name, allow_private_hosts=...,
 timeout=...)``); the scope keeps that connector's :class:`HttpStats`.
+
+Connectors with ``allow_private_hosts`` send through ``private_session`` when one is given, so
+their kept-alive connections (possibly to private addresses) sit in a pool of their own: a
+strict connector never reuses one, and every connection it makes passes the connect-time check.
+Without ``private_session`` both kinds share ``session`` (tests, single-policy scripts).
 
 What a request does (``HttpScope.request``):
 
@@ -132,12 +137,14 @@ class _Gate:
 
 
 class HttpClient:
-    """Wraps ONE shared ``aiohttp.ClientSession``; owns pacing state and per-connector stats."""
+    """Wraps the shared ``aiohttp.ClientSession`` (and the allow-private one); owns pacing state
+    and per-connector stats."""
 
     def __init__(
         self,
         session: aiohttp.ClientSession,
         *,
+        private_session: aiohttp.ClientSession | None = None,
         clock: Clock = utcnow,
         sleep: Sleep = asyncio.sleep,
         random: _random.Random | None = None,
@@ -147,6 +154,7 @@ class HttpClient:
         user_agent: str = "social-inbox/0.1 (brand-mention monitor)",
     ) -> None:
         self.session = session
+        self.private_session = private_session
         self.clock = clock
         self.sleep = sleep
         self.random = random or _random.Random()
@@ -156,6 +164,12 @@ class HttpClient:
         self.user_agent = user_agent
         self._stats: dict[str, HttpStats] = {}
         self._gates: dict[tuple[str, str], _Gate] = {}
+
+    def session_for(self, allow_private: bool) -> aiohttp.ClientSession:
+        """The session a scope sends through: allow-private scopes use their own pool when given."""
+        if allow_private and self.private_session is not None:
+            return self.private_session
+        return self.session
 
     def stats(self, connector: str) -> HttpStats:
         """The live stats object of ``connector`` (created on first use)."""
@@ -392,7 +406,7 @@ class HttpScope:
             stats.requests += 1
             stats.last_request_at = client.clock()
             try:
-                async with client.session.request(
+                async with client.session_for(self.allow_private).request(
                     method, current, headers=sent_headers, json=json_body, data=data,
                     allow_redirects=False, timeout=aiohttp.ClientTimeout(total=self.timeout),
                 ) as resp:

@@ -44,23 +44,29 @@ class Poller:
                  batch_size: int | None = None) -> None:
         self.svc = svc
         self.batch_size = batch_size or (SQLITE_POLL_BATCH if svc.engine.dialect.name == "sqlite" else POLL_BATCH)
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions: list[aiohttp.ClientSession] = []
         self._http = http
         self._sleep = sleep or asyncio.sleep
 
     async def __aenter__(self) -> Poller:
         if self._http is None:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=60, connect=10),
-                connector=guarded_tcp_connector(limit=20, limit_per_host=4),
-                auto_decompress=True)
-            self._http = HttpClient(self._session, clock=self.svc.clock.now, sleep=self._sleep,
-                                    random=random.Random())
+            # two pools: connectors with allow_private_hosts never share a kept-alive
+            # connection with the strict ones (see connectors/http.py)
+            self._sessions = [
+                aiohttp.ClientSession(
+                    timeout=aiohttp.ClientTimeout(total=60, connect=10),
+                    connector=guarded_tcp_connector(limit=limit, limit_per_host=4),
+                    auto_decompress=True)
+                for limit in (20, 8)
+            ]
+            self._http = HttpClient(self._sessions[0], private_session=self._sessions[1],
+                                    clock=self.svc.clock.now, sleep=self._sleep, random=random.Random())
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for session in self._sessions:
+            await session.close()
+        self._sessions = []
 
     @property
     def http(self) -> HttpClient:

@@ -264,6 +264,36 @@ async def test_dns_rebinding_refused_at_connect(clock: FakeClock) -> None:
     assert [r.path for r in app[REPLAY_LOG]] == ["/hackernews/api/v1/search_by_date"]
 
 
+@pytest.mark.parametrize("separate_pools", [True, False])
+async def test_strict_connector_never_reuses_an_allow_private_connection(clock: FakeClock, separate_pools: bool) -> None:
+    """A self-hosted (allow-private) connector connects to loopback and its connection stays
+    kept-alive; a strict connector then asks for the same host name while DNS now says public.
+    With the private pool (as the poller builds it) the strict request must make its own
+    connection and be refused at connect time; sharing one pool lets it through, which is the
+    hole the second pool closes."""
+    async def public(host: str, port: int) -> list[str]:
+        return ["93.184.216.34"]
+
+    app = create_replay_app(SAMPLES_DIR, clock=clock.now)
+    async with serve_app(app) as base, aiohttp.ClientSession(
+        connector=guarded_tcp_connector(resolver=_StaticResolver())
+    ) as shared, aiohttp.ClientSession(connector=guarded_tcp_connector(resolver=_StaticResolver())) as private:
+        port = base.rsplit(":", 1)[1]
+        url = f"http://replay.test:{port}/hackernews/api/v1/search_by_date"
+        http = HttpClient(shared, private_session=private if separate_pools else None,
+                          clock=clock.now, sleep=clock.sleep, resolver=public)
+        ok = await http.scope("selfhosted", allow_private_hosts=True).request("GET", url, params={"query": "x"})
+        assert ok.status == 200
+        strict = http.scope("strict", allow_private_hosts=False)
+        if separate_pools:
+            with pytest.raises(BlockedAddress, match="at connect time"):
+                await strict.request("GET", url, params={"query": "x"})
+            assert len(app[REPLAY_LOG]) == 1
+        else:
+            assert (await strict.request("GET", url, params={"query": "x"})).status == 200
+            assert len(app[REPLAY_LOG]) == 2
+
+
 async def test_guarded_session_is_strict_outside_a_connector_scope() -> None:
     """Used directly (no connector scope), the guarded session refuses non-public answers."""
     async with aiohttp.ClientSession(connector=guarded_tcp_connector(resolver=_StaticResolver())) as session:
