@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +80,12 @@ def pg_url(dbname: str) -> str:
     return f"{base}/{dbname}"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh empty database URL, on each back end."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/inbox.db"
+@contextmanager
+def backend_url(backend: str, tmp: Path) -> Iterator[str]:
+    """A fresh empty database URL: ``"sqlite"`` a file in ``tmp``, ``"postgres"`` a new database
+    on the real server, dropped afterwards (skips, or fails under CI, when it is unreachable)."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp}/inbox.db"
         return
     pg_or_skip()
     name = asyncio.run(create_pg_database())
@@ -93,19 +95,22 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         asyncio.run(drop_pg_database(name))
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh empty database URL, on each back end."""
+    with backend_url(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/inbox.db"
 
 
 @pytest.fixture
-def pg_db_url() -> Iterator[str]:
-    pg_or_skip()
-    name = asyncio.run(create_pg_database())
-    try:
-        yield pg_url(name)
-    finally:
-        asyncio.run(drop_pg_database(name))
+def pg_db_url(tmp_path: Path) -> Iterator[str]:
+    with backend_url("postgres", tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -123,6 +128,20 @@ def settings_factory(tmp_path: Path) -> Any:
     def make(db_url: str, **overrides: Any) -> Settings:
         return make_settings(db_url, tmp_path, **overrides)
     return make
+
+
+@contextmanager
+def live_server(backend: str, tmp: Path, seed: Callable[[Any], Any]) -> Iterator[Any]:
+    """A started :class:`inbox.web.testing.LiveServer` on a fresh database of ``backend``, with the
+    keyword classifier; ``seed(services)`` runs before it starts (its result is ``server.seeded``)."""
+    from inbox.web.testing import LiveServer
+
+    with backend_url(backend, tmp) as url:
+        srv = LiveServer(make_settings(url, tmp), classifier=KeywordClassifier(), seed=seed).start()
+        try:
+            yield srv
+        finally:
+            srv.stop()
 
 
 class KeywordClassifier:

@@ -3,12 +3,10 @@ items, on SQLite and PostgreSQL, through the real server. A refused request neve
 item's text, and HR's queue is invisible (404) to everybody outside HR but admins."""
 from __future__ import annotations
 
-import asyncio
 import json
 import itertools
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -30,15 +28,7 @@ TEXTS = {"customer_care": "order broken refund {}", "marketing": "love the price
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server per back end with one user per role x team (plus a team-less manager) and a token each."""
-    from tests.conftest import KeywordClassifier, create_pg_database, drop_pg_database, make_settings, pg_or_skip, pg_url
-    tmp = tmp_path_factory.mktemp("api")
-    dbname = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp}/api.db"
-    else:
-        pg_or_skip()
-        dbname = asyncio.run(create_pg_database())
-        url = pg_url(dbname)
+    from tests.conftest import live_server
     users = [SeedUser(f"{role}-{team}", role, (team,)) for role, team in COMBOS]
     users.append(SeedUser("boss", "manager", ()))
 
@@ -46,13 +36,8 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         made = await seed_users(svc, users)
         return {name: await api_token(svc, u.id) for name, u in made.items()}
 
-    srv = LiveServer(make_settings(url, Path(tmp)), classifier=KeywordClassifier(), seed=seed).start()
-    try:
+    with live_server(request.param, tmp_path_factory.mktemp("api"), seed) as srv:
         yield srv
-    finally:
-        srv.stop()
-        if dbname:
-            asyncio.run(drop_pg_database(dbname))
 
 
 def _new_items(server: LiveServer, watched_by: str | None = None) -> dict[str, tuple[int, str, list[str]]]:

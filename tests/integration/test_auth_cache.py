@@ -5,7 +5,6 @@ arrives on PostgreSQL and once the entry expires on SQLite, and wrong tokens are
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -31,29 +30,14 @@ class FakeTimer:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    import asyncio
-
-    from tests.conftest import KeywordClassifier, create_pg_database, drop_pg_database, make_settings, pg_or_skip, pg_url
-    tmp = tmp_path_factory.mktemp("authcache")
-    dbname = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp}/a.db"
-    else:
-        pg_or_skip()
-        dbname = asyncio.run(create_pg_database())
-        url = pg_url(dbname)
+    from tests.conftest import live_server
 
     async def seed(svc: Any) -> dict[str, Any]:
         users = await seed_users(svc, USERS)
         return {"users": users, "tokens": {n: await api_token(svc, u.id) for n, u in users.items()}}
 
-    srv = LiveServer(make_settings(url, Path(tmp)), classifier=KeywordClassifier(), seed=seed).start()
-    try:
+    with live_server(request.param, tmp_path_factory.mktemp("authcache"), seed) as srv:
         yield srv
-    finally:
-        srv.stop()
-        if dbname:
-            asyncio.run(drop_pg_database(dbname))
 
 
 def _cache(server: LiveServer) -> AuthCache:
