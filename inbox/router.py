@@ -11,7 +11,8 @@ from typing import Any
 from inbox.domain import Decision, Prediction
 from inbox.settings import RoutingSettings, RuleSettings
 
-__all__ = ["MentionFacts", "Router", "urgency_score", "negative_cue", "priority_with_reasons", "fold"]
+__all__ = ["MentionFacts", "Router", "urgency_score", "negative_cue", "priority_with_reasons", "fold",
+           "shown_below"]
 
 _TOKEN = re.compile(r"\w+(?:-\w+)?")
 
@@ -53,6 +54,16 @@ _NEGATIVE = _Cues(
 
 
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
+def shown_below(value: float, limit: float, *, scale: float = 1.0, min_digits: int = 2) -> tuple[str, str]:
+    """``value`` and ``limit`` (times ``scale``) as decimals with the fewest digits, from
+    ``min_digits``, at which the shown value is still below the shown limit: 0.497 against 0.5 is
+    "0.497" / "0.500", never "0.50 is below 0.50"."""
+    digits = min_digits
+    while digits < 6 and round(value * scale, digits) >= round(limit * scale, digits):
+        digits += 1
+    return f"{value * scale:.{digits}f}", f"{limit * scale:.{digits}f}"
 
 
 def fold(text: str) -> str:
@@ -240,8 +251,10 @@ class Router:
             reason = "no model prediction: triage"
         elif p.confidence < self.routing.confidence_threshold:
             team, rule = self.routing.triage_team, ",".join(fired) or None
-            reason = (f"model {p.model_version}: {p.label} at {p.confidence:.2f} is below the "
-                      f"confidence threshold {self.routing.confidence_threshold:.2f}: triage")
+            shown, limit = shown_below(p.confidence, self.routing.confidence_threshold)
+            reason = (f"model {p.model_version}: {p.label} at {shown} is below the "
+                      f"confidence threshold {limit}: triage")
+            explanation["triage"] = {"threshold": self.routing.confidence_threshold}
         else:
             team, rule = self.routing.label_to_team.get(p.label, self.routing.triage_team), ",".join(fired) or None
             reason = f"model {p.model_version}: {p.label} ({p.confidence:.2f})"

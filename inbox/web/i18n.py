@@ -20,12 +20,17 @@ from babel import Locale, UnknownLocaleError, dates, numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-__all__ = ["LOCALES", "DEFAULT", "translations", "negotiate", "use_locale", "current_locale", "gettext",
-           "ngettext", "fmt_datetime", "fmt_age", "fmt_number", "fmt_percent", "fmt_seconds"]
+__all__ = ["N_", "LOCALES", "DEFAULT", "translations", "negotiate", "use_locale", "current_locale", "gettext",
+           "ngettext", "decimal_mark", "fmt_datetime", "fmt_age", "fmt_number", "fmt_percent", "fmt_seconds"]
 
 LOCALES = ("en", "it")
 DEFAULT = "en"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+def N_(message: str) -> str:
+    """Marks a string for extraction (``pybabel extract -k N_``); translated where it is shown."""
+    return message
+
 
 _CURRENT: ContextVar[str] = ContextVar("inbox_locale", default=DEFAULT)
 
@@ -160,6 +165,11 @@ def _due_text(locale: str, seconds: int) -> str:
     # babel's format_timedelta is the most expensive call of the page's rendering
     return dates.format_timedelta(timedelta(seconds=seconds), threshold=1.5, add_direction=True,
                                   locale=_locale(locale))
+
+
+def decimal_mark() -> str:
+    """The current locale's decimal separator ("." in English, "," in Italian)."""
+    return numbers.get_decimal_symbol(_loc())
 
 
 def fmt_number(value: float | int | None) -> str:

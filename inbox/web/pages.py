@@ -17,6 +17,7 @@ from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
 from inbox.web.keys import SERVICES, WORK
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
+from inbox.web.routing_text import event_label, routing_summary
 from inbox.web.sessions import LoginThrottled, check_credentials, login, logout
 from inbox.work import visible_teams
 
@@ -174,6 +175,7 @@ async def item_page(request: web.Request) -> web.Response:
     probs = sorted(((decision or {}).get("probabilities") or {}).items(), key=lambda kv: -kv[1])
     explanation = (decision or {}).get("explanation") or {}
     ctx = {"item": item, "mention": mention, "decision": decision, "probabilities": probs,
+           "routing_summary": routing_summary(decision), "event_label": event_label,
            "explanation": explanation if isinstance(explanation, dict) else {},
            "notes": [e for e in events if e["kind"] == "note"], "history": events, "thread": thread,
            "member": member, "mine": item.assignee == user.name,

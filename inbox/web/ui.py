@@ -26,10 +26,7 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 
 
-def N_(message: str) -> str:
-    """Marks a string for extraction; translated where it is shown."""
-    return message
-
+N_ = i18n.N_
 
 _TITLES = {400: N_("Bad request"), 401: N_("Sign-in required"), 403: N_("Forbidden"), 404: N_("Not found"),
            405: N_("Not allowed"), 409: N_("Conflict"), 413: N_("Too large"), 422: N_("Invalid input"),

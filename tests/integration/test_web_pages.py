@@ -88,6 +88,20 @@ async def test_pages_speak_the_users_language(server: LiveServer) -> None:
             assert ">Queues</h1>" in await r.text()
 
 
+async def test_item_page_explains_the_routing_in_the_readers_language(server: LiveServer) -> None:
+    """The "why it is here" sentence and the history's event names are Italian for an Italian agent,
+    built from the decision's fields rather than the stored English reason."""
+    import re
+    async with _client() as s:
+        await web_login(s, server.url, "marco")
+        queue = await (await s.get(server.url + "/queues/marketing")).text()
+        item_id = re.search(r'href="/items/(\d+)"', queue).group(1)  # type: ignore[union-attr]
+        html = await (await s.get(f"{server.url}/items/{item_id}")).text()
+    assert "lo ha etichettato marketing con confidenza" in html
+    assert "<strong>instradato</strong>" in html
+    assert "is below the confidence threshold" not in html and "<strong>routed</strong>" not in html
+
+
 @pytest.mark.parametrize(("user", "path", "status"), [
     ("carla", "/queues/customer_care", 200), ("carla", "/queues/hr", 404), ("carla", "/queues/marketing", 403),
     ("henry", "/queues/hr", 200), ("carla", "/dashboard", 403), ("lena", "/dashboard", 200),

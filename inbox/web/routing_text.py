@@ -1,0 +1,58 @@
+"""The item page's words for a routing decision and for history events, in the reader's language.
+
+The decision's stored ``reason`` is an English sentence kept for the CLI, the API and the export;
+the page builds its own sentence from the decision's fields instead, so an Italian agent reads
+Italian. A decision that lacks the fields (an older row, a fallback) shows the stored reason."""
+from __future__ import annotations
+
+from typing import Any
+
+from inbox.router import shown_below
+from inbox.web import i18n
+
+__all__ = ["routing_summary", "event_label", "EVENT_LABELS"]
+
+N_ = i18n.N_
+
+#: history event kinds → their label (translated when shown); unknown kinds show as stored
+EVENT_LABELS = {
+    "routed": N_("routed"), "claimed": N_("claimed"), "released": N_("released"),
+    "status": N_("status changed"), "note": N_("note"), "transfer": N_("transfer"),
+    "assigned": N_("assigned"), "reassigned": N_("reassigned"), "lease_expired": N_("claim expired"),
+    "sla_breach": N_("SLA breached"), "crisis_opened": N_("crisis opened"), "crisis_linked": N_("linked to a crisis"),
+}
+
+
+def event_label(kind: str) -> str:
+    """The reader's word for a history event ``kind``."""
+    label = EVENT_LABELS.get(kind)
+    return i18n.gettext(label) if label else kind
+
+
+def _percent_pair(value: float, limit: float) -> tuple[str, str]:
+    """Both as percentages with the digits that keep "below" true, in the reader's decimal mark."""
+    mark = i18n.decimal_mark()
+    return tuple(f"{x.replace('.', mark)}%" for x in shown_below(value, limit, scale=100, min_digits=1))  # type: ignore[return-value]
+
+
+def routing_summary(decision: dict[str, Any] | None) -> str:
+    """One sentence: which rule or model sent the item here and why (see the module docstring)."""
+    if not decision:
+        return ""
+    _ = i18n.gettext
+    explanation = decision.get("explanation") if isinstance(decision.get("explanation"), dict) else {}
+    decided_by = explanation.get("decided_by")
+    label, confidence, version = decision.get("label"), decision.get("confidence"), decision.get("model_version")
+    triage = explanation.get("triage") if isinstance(explanation.get("triage"), dict) else None
+    if decided_by == "rule" and decision.get("rule"):
+        names = ", ".join(str(n) for n in str(decision["rule"]).split(","))
+        return _("Sent here by the routing rule %(rule)s.") % {"rule": names}
+    if decided_by == "model" and label and confidence is not None and version:
+        if triage and isinstance(triage.get("threshold"), (int, float)):
+            shown, limit = _percent_pair(float(confidence), float(triage["threshold"]))
+            return _("Model %(version)s: its best label, %(label)s at %(confidence)s, is below the confidence "
+                     "threshold of %(threshold)s, so the item went to triage.") % {
+                "version": version, "label": label, "confidence": shown, "threshold": limit}
+        return _("Model %(version)s labelled it %(label)s with %(confidence)s confidence.") % {
+            "version": version, "label": label, "confidence": i18n.fmt_percent(float(confidence))}
+    return str(decision.get("reason") or "")

@@ -1,0 +1,69 @@
+"""The item page's routing sentence and history labels: numbers that never contradict the words,
+and the reader's language."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from inbox.router import shown_below
+from inbox.web import i18n
+from inbox.web.routing_text import event_label, routing_summary
+
+
+@pytest.mark.parametrize(("value", "limit", "scale", "expected"), [
+    (0.43, 0.5, 1.0, ("0.43", "0.50")),
+    (0.497, 0.5, 1.0, ("0.497", "0.500")),      # at two digits it would read "0.50 is below 0.50"
+    (0.4999, 0.5, 1.0, ("0.4999", "0.5000")),
+    (0.497, 0.5, 100.0, ("49.70", "50.00")),
+])
+def test_shown_below_keeps_the_relation_true(value: float, limit: float, scale: float, expected: tuple[str, str]) -> None:
+    assert shown_below(value, limit, scale=scale) == expected
+    shown, bound = shown_below(value, limit, scale=scale)
+    assert float(shown) < float(bound)
+
+
+def _triage(confidence: float) -> dict[str, Any]:
+    return {"label": "marketing", "confidence": confidence, "model_version": "m-1", "rule": None,
+            "reason": "model m-1: marketing at 0.497 is below the confidence threshold 0.500: triage",
+            "explanation": {"decided_by": "model", "triage": {"threshold": 0.5}}}
+
+
+@pytest.fixture
+def italian() -> Any:
+    i18n.use_locale("it")
+    yield
+    i18n.use_locale("en")
+
+
+def test_triage_sentence_in_english() -> None:
+    i18n.use_locale("en")
+    text = routing_summary(_triage(0.497))
+    assert text == ("Model m-1: its best label, marketing at 49.7%, is below the confidence threshold of 50.0%, "
+                    "so the item went to triage.")
+
+
+def test_triage_sentence_in_italian(italian: None) -> None:
+    text = routing_summary(_triage(0.497))
+    assert "sotto la soglia di confidenza del 50,0%" in text and "marketing al 49,7%" in text
+
+
+def test_model_and_rule_sentences(italian: None) -> None:
+    model = {"label": "hr", "confidence": 0.91, "model_version": "m-2", "rule": None, "reason": "x",
+             "explanation": {"decided_by": "model"}}
+    assert routing_summary(model) == "Il modello m-2 lo ha etichettato hr con confidenza 91%."
+    rule = {"label": "hr", "confidence": 0.91, "model_version": "m-2", "rule": "jobs,press", "reason": "x",
+            "explanation": {"decided_by": "rule"}}
+    assert routing_summary(rule) == "Arrivato qui per la regola di instradamento jobs, press."
+
+
+def test_decision_without_fields_shows_the_stored_reason(italian: None) -> None:
+    assert routing_summary({"reason": "no model prediction: triage", "explanation": {"decided_by": "fallback"}}) \
+        == "no model prediction: triage"
+    assert routing_summary(None) == ""
+
+
+def test_event_labels(italian: None) -> None:
+    assert event_label("routed") == "instradato"
+    assert event_label("lease_expired") == "presa in carico scaduta"
+    assert event_label("something_new") == "something_new"
