@@ -18,7 +18,7 @@ from inbox.repo import crisis as crepo
 from inbox.repo import explain as erepo
 from inbox.repo import items
 
-__all__ = ["explain_mention"]
+__all__ = ["explain_mention", "top_features", "decision_top_features"]
 
 
 def _iso(v: Any) -> Any:
@@ -40,7 +40,10 @@ def _rule_config(svc: Any, names: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-async def _top_features(svc: Any, text: str, version: str | None) -> dict[str, Any]:
+async def top_features(svc: Any, text: str, version: str | None) -> dict[str, Any]:
+    """The n-grams and cue groups that weighed most per label, from the model loaded now:
+    ``{"available": True, "model_version", "features": {label: [[name, weight], ...]}, "note"?}``
+    or ``{"available": False, "why"}``."""
     try:
         holder = svc.classifier or await svc.load_model()
     except Exception as e:  # noqa: BLE001 - a missing model must not hide the rest of the answer
@@ -56,6 +59,15 @@ async def _top_features(svc: Any, text: str, version: str | None) -> dict[str, A
     if version and holder.version != version:
         out["note"] = f"recomputed with model {holder.version}; the decision was made by {version}"
     return out
+
+
+async def decision_top_features(svc: Any, decision: dict[str, Any], text: str) -> dict[str, Any]:
+    """The features stored with ``decision`` (``"stored": True``), else :func:`top_features`."""
+    expl = decision.get("explanation") if isinstance(decision.get("explanation"), dict) else {}
+    if expl.get("top_features"):
+        return {"available": True, "model_version": decision.get("model_version"),
+                "features": expl["top_features"], "stored": True}
+    return await top_features(svc, text, decision.get("model_version"))
 
 
 async def explain_mention(svc: Any, mention_id: int) -> dict[str, Any]:
@@ -96,11 +108,8 @@ async def explain_mention(svc: Any, mention_id: int) -> dict[str, Any]:
                 "confidence_threshold": svc.settings.routing.confidence_threshold,
                 "watcher_threshold": svc.settings.routing.watcher_threshold,
             }
-            if expl.get("top_features"):
-                model["top_features"] = {"available": True, "model_version": decision["model_version"],
-                                         "features": expl["top_features"], "stored": True}
-            elif decision["action"] != "crisis":
-                model["top_features"] = await _top_features(svc, m["text"], decision["model_version"])
+            if decision["action"] != "crisis":
+                model["top_features"] = await decision_top_features(svc, decision, m["text"])
             out["decision"]["model"] = model
         if decision["action"] == "crisis":
             out["decision"]["crisis_baseline"] = expl.get("baseline")

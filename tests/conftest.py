@@ -167,6 +167,14 @@ class KeywordClassifier:
         return out
 
 
+class ExplainingKeywordClassifier(KeywordClassifier):
+    """The keyword classifier plus explain(text, top): the cue words that fired, as word features."""
+
+    def explain(self, text: str, top: int = 5) -> dict[str, list[tuple[str, float]]]:
+        low = text.lower()
+        return {lab: [(f"w:{c}", 1.0) for c in cues if c in low][:top] for lab, cues in self.CUES.items()}
+
+
 @pytest.fixture
 def fake_classifier() -> KeywordClassifier:
     return KeywordClassifier()

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from inbox.db import read_conn, reader
 from inbox.errors import Invalid, NotFound
+from inbox.explain import decision_top_features
 from inbox.models import ItemStatus
 from inbox.repo import accounts, items, views
 from inbox.web import counts as counts_cache
@@ -17,7 +18,7 @@ from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
 from inbox.web.keys import SERVICES, WORK
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
-from inbox.web.routing_text import event_label, routing_summary
+from inbox.web.routing_text import event_label, feature_text, routing_summary
 from inbox.web.sessions import LoginThrottled, check_credentials, login, logout
 from inbox.work import visible_teams
 
@@ -132,7 +133,6 @@ async def queue(request: web.Request) -> web.Response:
     except ValueError:
         offset = 0
     limit = 50
-    now = svc.clock.now()
     async with read_conn(svc.engine, long=offset > views.SHALLOW_OFFSET) as conn:
         available = await views.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=limit + 1,
                                            offset=offset)
@@ -173,10 +173,12 @@ async def item_page(request: web.Request) -> web.Response:
                                           item.source, conn=conn, teams=visible_teams(user))
     member = user.is_admin or item.team in user.teams
     probs = sorted(((decision or {}).get("probabilities") or {}).items(), key=lambda kv: -kv[1])
-    explanation = (decision or {}).get("explanation") or {}
+    features: dict[str, Any] = {"available": False}
+    if decision and decision.get("model_version") and decision.get("action") != "crisis":
+        features = await decision_top_features(svc, decision, str(mention.get("text") or ""))
     ctx = {"item": item, "mention": mention, "decision": decision, "probabilities": probs,
            "routing_summary": routing_summary(decision), "event_label": event_label,
-           "explanation": explanation if isinstance(explanation, dict) else {},
+           "top_features": features, "feature_text": feature_text,
            "notes": [e for e in events if e["kind"] == "note"], "history": events, "thread": thread,
            "member": member, "mine": item.assignee == user.name,
            "open": item.status in ItemStatus.OPEN,

@@ -10,7 +10,7 @@ from typing import Any
 from inbox.router import shown_below
 from inbox.web import i18n
 
-__all__ = ["routing_summary", "event_label", "EVENT_LABELS"]
+__all__ = ["routing_summary", "event_label", "feature_text", "EVENT_LABELS"]
 
 N_ = i18n.N_
 
@@ -56,3 +56,21 @@ def routing_summary(decision: dict[str, Any] | None) -> str:
         return _("Model %(version)s labelled it %(label)s with %(confidence)s confidence.") % {
             "version": version, "label": label, "confidence": i18n.fmt_percent(float(confidence))}
     return str(decision.get("reason") or "")
+
+
+#: the normaliser's placeholder tokens (routing_models/normalize.py) as an agent reads them
+_PLACEHOLDERS = {"xreply": "@…", "xuser": "@…", "xurl": "🔗", "xemoji": "☺"}
+
+
+def feature_text(name: str) -> str:
+    """A model feature as an agent reads it: word n-grams as words ("w:per_la" → "per la"; the
+    normaliser's placeholders as symbols: "xurl" → "🔗"), character n-grams as fragments
+    ("c:_no" → "… no…"), cue groups in brackets ("lex:care_account" → "[care_account]")."""
+    kind, _sep, body = name.partition(":")
+    if kind == "w":
+        return " ".join(_PLACEHOLDERS.get(w, w) for w in body.split("_"))
+    if kind == "c":
+        return "…" + body.replace("_", " ") + "…"
+    if kind == "lex":
+        return f"[{body}]"
+    return name

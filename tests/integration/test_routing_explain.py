@@ -22,23 +22,10 @@ from inbox.explain import explain_mention
 from inbox.repo import accounts, items
 from inbox.service import Services
 from inbox.work import WorkService
+from tests.conftest import ExplainingKeywordClassifier
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = [{"name": "press", "keywords": ["journalist", "giornalista"], "team": "pr", "priority": 2}]
-
-
-class ExplainingClassifier:
-    """The fake classifier plus explain(text, top): the cue words that fired, as features."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.version, self.labels = inner, inner.version, inner.labels
-
-    def predict(self, texts: list[str]) -> list[Any]:
-        return self.inner.predict(texts)
-
-    def explain(self, text: str, top: int = 5) -> dict[str, list[tuple[str, float]]]:
-        low = text.lower()
-        return {lab: [(c, 1.0) for c in cues if c in low][:top] for lab, cues in self.inner.CUES.items()}
 
 
 async def _svc(db_url: str, settings_factory: Any, classifier: Any, clock: FakeClock) -> Services:
@@ -58,10 +45,10 @@ async def _ids(svc: Any) -> dict[str, int]:
     return {r.text.split()[0]: r.id for r in rows}
 
 
-async def test_explain_rule_model_and_history(db_url: str, settings_factory: Any, fake_classifier: Any,
+async def test_explain_rule_model_and_history(db_url: str, settings_factory: Any,
                                               clock: FakeClock) -> None:
     """A rule decision shows the rule and its evidence; a model decision its probabilities and features."""
-    svc = await _svc(db_url, settings_factory, ExplainingClassifier(fake_classifier), clock)
+    svc = await _svc(db_url, settings_factory, ExplainingKeywordClassifier(), clock)
     try:
         await svc.pipeline.ingest([
             Mention(source="t", platform="t", external_id="p", language="en", author_handle="@ann",
@@ -91,7 +78,7 @@ async def test_explain_rule_model_and_history(db_url: str, settings_factory: Any
         assert care["decision"]["decided_by"] == "model" and care["decision"]["team"] == "customer_care"
         assert m["label"] == "customer_care" and m["confidence"] == 0.9
         assert list(m["probabilities"])[0] == "customer_care"
-        assert m["top_features"]["features"]["customer_care"][:2] == [["order", 1.0], ["refund", 1.0]]
+        assert m["top_features"]["features"]["customer_care"][:2] == [["w:order", 1.0], ["w:refund", 1.0]]
         assert care["team"] == "marketing"
         assert care["transfers"]["count"] == 1
         assert care["transfers"]["history"][0] | {"at": None} == {"at": None, "actor": "ann", "from": "customer_care",

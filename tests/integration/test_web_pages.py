@@ -25,7 +25,7 @@ USERS = (SeedUser("carla", "agent", ("customer_care",)), SeedUser("henry", "agen
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import KeywordClassifier, make_settings
+    from tests.conftest import ExplainingKeywordClassifier, make_settings
     tmp = tmp_path_factory.mktemp("pages")
 
     async def seed(svc: Any) -> dict[str, Any]:
@@ -33,8 +33,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         await svc.pipeline.ingest(sample_mentions())
         return {n: await api_token(svc, u.id) for n, u in users.items()}
 
-    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/p.db", Path(tmp)), classifier=KeywordClassifier(),
-                     seed=seed).start()
+    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/p.db", Path(tmp)),
+                     classifier=ExplainingKeywordClassifier(), seed=seed).start()
     yield srv
     srv.stop()
 
@@ -100,6 +100,10 @@ async def test_item_page_explains_the_routing_in_the_readers_language(server: Li
     assert "lo ha etichettato marketing con confidenza" in html
     assert "<strong>instradato</strong>" in html
     assert "is below the confidence threshold" not in html and "<strong>routed</strong>" not in html
+    # the words that weighed most: the model's features for the item's text, not the decision's bookkeeping
+    words = html[html.index("Le parole che hanno pesato di più"):html.index("</details>")]
+    assert re.search(r"<dt>marketing</dt><dd><code>(love|price|offer|adoro|prezzo)</code>", words), words
+    assert "decided_by" not in words and "priority" not in words
 
 
 @pytest.mark.parametrize(("user", "path", "status"), [

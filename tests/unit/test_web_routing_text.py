@@ -8,7 +8,7 @@ import pytest
 
 from inbox.router import shown_below
 from inbox.web import i18n
-from inbox.web.routing_text import event_label, routing_summary
+from inbox.web.routing_text import event_label, feature_text, routing_summary
 
 
 @pytest.mark.parametrize(("value", "limit", "scale", "expected"), [
@@ -67,3 +67,11 @@ def test_event_labels(italian: None) -> None:
     assert event_label("routed") == "instradato"
     assert event_label("lease_expired") == "presa in carico scaduta"
     assert event_label("something_new") == "something_new"
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("w:per_la", "per la"), ("w:xemoji", "☺"), ("w:xreply_my", "@… my"), ("c:_no", "… no…"),
+    ("lex:care_account", "[care_account]"), ("odd", "odd"),
+])
+def test_feature_text(name: str, shown: str) -> None:
+    assert feature_text(name) == shown
