@@ -18,7 +18,7 @@ from inbox.repo import crisis as crepo
 from inbox.repo import explain as erepo
 from inbox.repo import items
 
-__all__ = ["explain_mention", "top_features", "decision_top_features"]
+__all__ = ["explain_mention", "decision_top_features"]
 
 
 def _iso(v: Any) -> Any:
@@ -40,7 +40,7 @@ def _rule_config(svc: Any, names: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-async def top_features(svc: Any, text: str, version: str | None) -> dict[str, Any]:
+async def _top_features(svc: Any, text: str, version: str | None) -> dict[str, Any]:
     """The n-grams and cue groups that weighed most per label, from the model loaded now:
     ``{"available": True, "model_version", "features": {label: [[name, weight], ...]}, "note"?}``
     or ``{"available": False, "why"}``."""
@@ -62,12 +62,13 @@ async def top_features(svc: Any, text: str, version: str | None) -> dict[str, An
 
 
 async def decision_top_features(svc: Any, decision: dict[str, Any], text: str) -> dict[str, Any]:
-    """The features stored with ``decision`` (``"stored": True``), else :func:`top_features`."""
+    """The features stored with ``decision`` (``"stored": True``), else those of the model loaded
+    now (:func:`_top_features`)."""
     expl = decision.get("explanation") if isinstance(decision.get("explanation"), dict) else {}
     if expl.get("top_features"):
         return {"available": True, "model_version": decision.get("model_version"),
                 "features": expl["top_features"], "stored": True}
-    return await top_features(svc, text, decision.get("model_version"))
+    return await _top_features(svc, text, decision.get("model_version"))
 
 
 async def explain_mention(svc: Any, mention_id: int) -> dict[str, Any]:

@@ -27,6 +27,7 @@ LOCALES = ("en", "it")
 DEFAULT = "en"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
+
 def N_(message: str) -> str:
     """Marks a string for extraction (``pybabel extract -k N_``); translated where it is shown."""
     return message

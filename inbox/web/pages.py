@@ -172,19 +172,42 @@ async def item_page(request: web.Request) -> web.Response:
         thread = await views.thread_items(item.id, mention.get("thread_id"), mention.get("reply_to_id"),
                                           item.source, conn=conn, teams=visible_teams(user))
     member = user.is_admin or item.team in user.teams
-    probs = sorted(((decision or {}).get("probabilities") or {}).items(), key=lambda kv: -kv[1])
-    features: dict[str, Any] = {"available": False}
-    if decision and decision.get("model_version") and decision.get("action") != "crisis":
-        features = await decision_top_features(svc, decision, str(mention.get("text") or ""))
-    ctx = {"item": item, "mention": mention, "decision": decision, "probabilities": probs,
+    ctx = {"item": item, "mention": mention, "decision": decision,
+           **await _features_ctx(svc, decision, mention, computed=request.query.get("features") == "1"),
            "routing_summary": routing_summary(decision), "event_label": event_label,
-           "top_features": features, "feature_text": feature_text,
            "notes": [e for e in events if e["kind"] == "note"], "history": events, "thread": thread,
            "member": member, "mine": item.assignee == user.name,
            "open": item.status in ItemStatus.OPEN,
            "transfer_teams": [t for t in svc.settings.teams if t.name != item.team],
            "page": "item"}
     return await render(request, "item.html", ctx)
+
+
+async def _features_ctx(svc: Any, decision: dict[str, Any] | None, mention: dict[str, Any], *,
+                        computed: bool) -> dict[str, Any]:
+    """The label probabilities and, when ``computed``, the words that weighed most (the model's
+    explain() costs a millisecond or two, so the item page leaves it to the fragment below,
+    fetched when the reader opens it, or to ``?features=1`` without JavaScript)."""
+    probs = sorted(((decision or {}).get("probabilities") or {}).items(), key=lambda kv: -kv[1])
+    explainable = bool(decision and decision.get("model_version") and decision.get("action") != "crisis")
+    features: dict[str, Any] = {"available": False}
+    if explainable and computed and decision is not None:
+        features = await decision_top_features(svc, decision, str(mention.get("text") or ""))
+    return {"probabilities": probs, "explainable": explainable, "features_computed": computed,
+            "top_features": features, "feature_text": feature_text}
+
+
+@routes.get("/items/{id}/features")
+async def item_features(request: web.Request) -> web.Response:
+    """The "words that weighed most" fragment of an item page (same access as the page)."""
+    user = require_user(request)
+    item = await request.app[WORK].get(user, _item_id(request))
+    svc = request.app[SERVICES]
+    async with read_conn(svc.engine) as conn:
+        decision = await items.decision_for(item.id, conn=conn)
+        mention = await items.mention_row(item.id, conn=conn) or {}
+    ctx = {"decision": decision, **await _features_ctx(svc, decision, mention, computed=True)}
+    return await render(request, "_features.html", ctx)
 
 
 async def _back(request: web.Request, item_id: int, message: str) -> web.HTTPSeeOther:

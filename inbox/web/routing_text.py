@@ -32,7 +32,8 @@ def event_label(kind: str) -> str:
 def _percent_pair(value: float, limit: float) -> tuple[str, str]:
     """Both as percentages with the digits that keep "below" true, in the reader's decimal mark."""
     mark = i18n.decimal_mark()
-    return tuple(f"{x.replace('.', mark)}%" for x in shown_below(value, limit, scale=100, min_digits=1))  # type: ignore[return-value]
+    shown, bound = shown_below(value, limit, scale=100, min_digits=1)
+    return shown.replace(".", mark) + "%", bound.replace(".", mark) + "%"
 
 
 def routing_summary(decision: dict[str, Any] | None) -> str:

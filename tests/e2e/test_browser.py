@@ -31,7 +31,7 @@ USERS = (SeedUser("carla", "agent", ("customer_care",)), SeedUser("dario", "agen
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import KeywordClassifier, make_settings
+    from tests.conftest import ExplainingKeywordClassifier, make_settings
     tmp = tmp_path_factory.mktemp("e2e")
 
     async def seed(svc: Any) -> dict[str, Any]:
@@ -39,8 +39,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         await svc.pipeline.ingest(sample_mentions(n_care=14))
         return {n: await api_token(svc, u.id) for n, u in users.items()}
 
-    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/e2e.db", Path(tmp)), classifier=KeywordClassifier(),
-                     seed=seed).start()
+    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/e2e.db", Path(tmp)),
+                     classifier=ExplainingKeywordClassifier(), seed=seed).start()
     yield srv
     srv.stop()
 
@@ -112,6 +112,13 @@ def test_agent_claims_notes_and_transfers(browser: Any, server: LiveServer) -> N
     page.wait_for_url(re.compile(r"/items/\d+$"))
     item_id = int(page.url.rsplit("/", 1)[1])
     expect(page.locator("h1")).to_contain_text("claimed")
+    # the words that weighed most load when the section is opened
+    words = page.locator("details#features")
+    expect(words).not_to_have_attribute("data-loaded", "yes")
+    words.locator("summary").click()
+    expect(words).to_have_attribute("data-loaded", "yes")
+    expect(words.locator("dt").first).to_have_text("customer_care")
+    expect(words.locator("dd code").first).to_be_visible()
     page.keyboard.press("n")
     expect(page.locator("#note-text")).to_be_focused()
     page.keyboard.type("Called the customer, refund on its way")

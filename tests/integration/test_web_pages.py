@@ -100,10 +100,23 @@ async def test_item_page_explains_the_routing_in_the_readers_language(server: Li
     assert "lo ha etichettato marketing con confidenza" in html
     assert "<strong>instradato</strong>" in html
     assert "is below the confidence threshold" not in html and "<strong>routed</strong>" not in html
-    # the words that weighed most: the model's features for the item's text, not the decision's bookkeeping
-    words = html[html.index("Le parole che hanno pesato di più"):html.index("</details>")]
-    assert re.search(r"<dt>marketing</dt><dd><code>(love|price|offer|adoro|prezzo)</code>", words), words
-    assert "decided_by" not in words and "priority" not in words
+    # the words that weighed most: not computed with the page, but on request (the fragment the
+    # page's script fetches when the section opens, or ?features=1 without JavaScript)
+    assert f'data-lazy="/items/{item_id}/features"' in html and "<dt>marketing</dt>" not in html
+    async with _client() as s:
+        await web_login(s, server.url, "marco")
+        fragment = await (await s.get(f"{server.url}/items/{item_id}/features")).text()
+        inline = await (await s.get(f"{server.url}/items/{item_id}?features=1")).text()
+    for words in (fragment, inline[inline.index('id="features"'):inline.index("</details>")]):
+        assert re.search(r"<dt>marketing</dt><dd><code>(love|price|offer|adoro|prezzo)</code>", words), words
+        assert "decided_by" not in words and "priority" not in words
+    assert "<html" not in fragment
+    async with _client() as s:  # the fragment has the page's access rules
+        await web_login(s, server.url, "carla")
+        page_status = (await s.get(f"{server.url}/items/{item_id}")).status
+        async with s.get(f"{server.url}/items/{item_id}/features") as r:
+            assert r.status == page_status and r.status in (403, 404)
+            assert "love" not in await r.text()
 
 
 @pytest.mark.parametrize(("user", "path", "status"), [

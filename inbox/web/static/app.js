@@ -34,6 +34,23 @@
     i = i < 0 ? (step > 0 ? 0 : list.length - 1) : Math.max(0, Math.min(list.length - 1, i + step));
     list[i].focus();
   }
+  /* sections loaded when first opened (<details data-lazy="URL">: the item's top words) ----- */
+  document.addEventListener("toggle", function (ev) {
+    var d = ev.target;
+    if (!d.matches || !d.matches("details[data-lazy]") || !d.open || d.hasAttribute("data-loaded")) return;
+    var target = d.querySelector("[data-lazy-target]");
+    if (!target) return;
+    d.setAttribute("data-loaded", "loading");
+    fetch(d.getAttribute("data-lazy"), {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null) { d.removeAttribute("data-loaded"); return; }
+        target.innerHTML = html;  /* server-rendered, escaped by the template engine */
+        d.setAttribute("data-loaded", "yes");
+      })
+      .catch(function () { d.removeAttribute("data-loaded"); });
+  }, true);  /* toggle does not bubble: listen in the capture phase */
+
   document.addEventListener("keydown", function (ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
     var key = ev.key;
