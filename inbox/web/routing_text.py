@@ -60,12 +60,12 @@ def routing_summary(decision: dict[str, Any] | None) -> str:
 
 
 #: the normaliser's placeholder tokens (routing_models/normalize.py) as an agent reads them
-_PLACEHOLDERS = {"xreply": "@…", "xuser": "@…", "xurl": "🔗", "xemoji": "☺"}
+_PLACEHOLDERS = {"xreply": "@…", "xuser": "@…", "xurl": "[link]", "xemoji": "[emoji]"}
 
 
 def feature_text(name: str) -> str:
     """A model feature as an agent reads it: word n-grams as words ("w:per_la" → "per la"; the
-    normaliser's placeholders as symbols: "xurl" → "🔗"), character n-grams as fragments
+    normaliser's placeholders in brackets: "xurl" → "[link]"), character n-grams as fragments
     ("c:_no" → "… no…"), cue groups in brackets ("lex:care_account" → "[care_account]")."""
     kind, _sep, body = name.partition(":")
     if kind == "w":
