@@ -18,7 +18,7 @@ from inbox.repo import crisis as crepo
 from inbox.repo import explain as erepo
 from inbox.repo import items
 
-__all__ = ["explain_mention", "decision_top_features"]
+__all__ = ["explain_mention", "explainable", "decision_top_features"]
 
 
 def _iso(v: Any) -> Any:
@@ -59,6 +59,13 @@ async def _top_features(svc: Any, text: str, version: str | None) -> dict[str, A
     if version and holder.version != version:
         out["note"] = f"recomputed with model {holder.version}; the decision was made by {version}"
     return out
+
+
+def explainable(decision: dict[str, Any] | None) -> bool:
+    """Whether a decision came from the model, so its top features can be shown (a crisis item's
+    decision carries a label but no prediction of its own)."""
+    return bool(decision and (decision.get("model_version") or decision.get("label"))
+                and decision.get("action") != "crisis")
 
 
 async def decision_top_features(svc: Any, decision: dict[str, Any], text: str) -> dict[str, Any]:
@@ -109,7 +116,7 @@ async def explain_mention(svc: Any, mention_id: int) -> dict[str, Any]:
                 "confidence_threshold": svc.settings.routing.confidence_threshold,
                 "watcher_threshold": svc.settings.routing.watcher_threshold,
             }
-            if decision["action"] != "crisis":
+            if explainable(decision):
                 model["top_features"] = await decision_top_features(svc, decision, m["text"])
             out["decision"]["model"] = model
         if decision["action"] == "crisis":

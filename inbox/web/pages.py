@@ -9,7 +9,7 @@ from aiohttp import web
 
 from inbox.db import read_conn, reader
 from inbox.errors import Invalid, NotFound
-from inbox.explain import decision_top_features
+from inbox.explain import decision_top_features, explainable
 from inbox.models import ItemStatus
 from inbox.repo import accounts, items, views
 from inbox.web import counts as counts_cache
@@ -189,11 +189,10 @@ async def _features_ctx(svc: Any, decision: dict[str, Any] | None, mention: dict
     explain() costs a millisecond or two, so the item page leaves it to the fragment below,
     fetched when the reader opens it, or to ``?features=1`` without JavaScript)."""
     probs = sorted(((decision or {}).get("probabilities") or {}).items(), key=lambda kv: -kv[1])
-    explainable = bool(decision and decision.get("model_version") and decision.get("action") != "crisis")
     features: dict[str, Any] = {"available": False}
-    if explainable and computed and decision is not None:
+    if computed and decision is not None and explainable(decision):
         features = await decision_top_features(svc, decision, str(mention.get("text") or ""))
-    return {"probabilities": probs, "explainable": explainable, "features_computed": computed,
+    return {"probabilities": probs, "explainable": explainable(decision), "features_computed": computed,
             "top_features": features, "feature_text": feature_text}
 
 
