@@ -24,10 +24,11 @@ def ensure_default_artifact(model_dir: Path) -> tuple[Path, dict[str, Any]]:
     if path.exists() and meta_path.exists():
         return path, json.loads(meta_path.read_text(encoding="utf-8"))
     log.warning("default_model_missing_training_from_seed", path=str(path))
-    from routing_models.data import SEED_PATH, load_jsonl, sha256_file
+    from routing_models.data import load_seed, sha256_file
     from routing_models.train import train
-    rows = load_jsonl(SEED_PATH)
-    clf = train(rows, data_files=[{"path": str(SEED_PATH), "sha256": sha256_file(SEED_PATH), "rows": len(rows)}])
+    seeds = load_seed()
+    rows = [r for _, seed_rows in seeds for r in seed_rows]
+    clf = train(rows, data_files=[{"path": str(p), "sha256": sha256_file(p), "rows": len(r)} for p, r in seeds])
     saved = registry.save(clf, model_dir)
     return saved, clf.metadata
 
@@ -47,9 +48,10 @@ def _load(path: str) -> list[dict[str, Any]]:
 
 def train_rows(files: list[str], corrections: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Seed corpus + given files + corrections -> (rows, data file descriptions)."""
-    from routing_models.data import SEED_PATH, load_jsonl, sha256_file
-    rows = load_jsonl(SEED_PATH)
-    described = [{"path": "routing_models/data/seed.jsonl", "sha256": sha256_file(SEED_PATH), "rows": len(rows)}]
+    from routing_models.data import load_seed, sha256_file
+    seeds = load_seed()
+    rows = [r for _, seed_rows in seeds for r in seed_rows]
+    described = [{"path": f"routing_models/data/{p.name}", "sha256": sha256_file(p), "rows": len(r)} for p, r in seeds]
     for f in files:
         more = _load(f)
         rows.extend(more)

@@ -2,7 +2,8 @@
 
     python -m routing_models.build_default [--shared ../shared/data/mentions] [--no-loso] [--n-jobs 2]
 
-Trains on the seed corpus (``routing_models/data/seed.jsonl``) + ``<shared>/train.jsonl`` with the
+Trains on the seed corpus (``routing_models/data/seed.jsonl`` and ``seed_more_languages.jsonl``)
++ ``<shared>/train.jsonl`` with the
 default parameters, evaluates on ``dev.jsonl`` and ``dev_crosssource.jsonl`` when present (never
 trains on them), runs leave-one-source-out CV (seed rows: one family per ``style``) unless
 ``--no-loso``, and writes the artifact.  Set ``SOURCE_DATE_EPOCH`` for a reproducible
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from routing_models.data import SEED_PATH, load_jsonl, sha256_file
+from routing_models.data import load_jsonl, load_seed, sha256_file
 from routing_models.registry import default_artifact_path, save
 from routing_models.train import train
 
@@ -31,11 +32,11 @@ def _file_record(path: Path, rows: int) -> dict[str, Any]:
 
 def build(shared: Path, *, out_dir: Path | None = None, loso: bool = True, n_jobs: int = 2, seed: int = 0) -> Path:
     """Train, evaluate and save the default model; return the artifact path."""
-    seed_rows = load_jsonl(SEED_PATH)
+    seeds = load_seed()
     train_path = shared / "train.jsonl"
     train_rows = load_jsonl(train_path)
-    rows = seed_rows + train_rows
-    files = [_file_record(SEED_PATH, len(seed_rows)), _file_record(train_path, len(train_rows))]
+    rows = [r for _, seed_rows in seeds for r in seed_rows] + train_rows
+    files = [_file_record(p, len(seed_rows)) for p, seed_rows in seeds] + [_file_record(train_path, len(train_rows))]
     evaluation: dict[str, list[dict[str, Any]]] = {}
     for name in ("dev", "dev_crosssource"):
         path = shared / f"{name}.jsonl"

@@ -10,13 +10,21 @@ from typing import Any
 __all__ = [
     "LABELS",
     "SEED_PATH",
+    "SEED_PATHS",
+    "MORE_LANGUAGES_SEED_PATH",
     "load_jsonl",
+    "load_seed",
     "sha256_file",
     "source_group",
 ]
 
 LABELS: tuple[str, ...] = ("customer_care", "hr", "marketing", "pr")
 SEED_PATH: Path = Path(__file__).resolve().parent / "data" / "seed.jsonl"
+#: Hand-written rows in Portuguese, Spanish, French and German (mentions that reach an Italian
+#: firm in other languages); kept apart so that ``seed.jsonl`` stays the English/Italian corpus.
+MORE_LANGUAGES_SEED_PATH: Path = SEED_PATH.with_name("seed_more_languages.jsonl")
+#: Every bundled seed file, in training order.
+SEED_PATHS: tuple[Path, ...] = (SEED_PATH, MORE_LANGUAGES_SEED_PATH)
 
 _OPTIONAL_STR_FIELDS = ("id", "lang", "source", "style")
 
@@ -53,6 +61,11 @@ def load_jsonl(path: str | Path, *, require_label: bool = True) -> list[dict[str
                     raise ValueError(f"{where}: '{field}' must be a string")
             rows.append(obj)
     return rows
+
+
+def load_seed(paths: tuple[Path, ...] = SEED_PATHS) -> list[tuple[Path, list[dict[str, Any]]]]:
+    """Each bundled seed file with its validated rows (see :func:`load_jsonl`)."""
+    return [(p, load_jsonl(p)) for p in paths]
 
 
 def sha256_file(path: str | Path) -> str:

@@ -1,4 +1,5 @@
-"""Cue lexicons (English and Italian) used as thirteen extra dense features.
+"""Cue lexicons used as extra dense features: thirteen English/Italian groups and their thirteen
+Portuguese/Spanish/French/German counterparts.
 
 Each cue group gives one feature: ``log(1 + number of its cue words/bigrams in the normalised
 mention)``.  English and Italian cues of a group feed the *same* feature, so what the model
@@ -18,11 +19,22 @@ lists were written from the label guide and general domain knowledge; ambiguous 
 (Italian "lavoro", "concorso", "causa", "accordo", English "fine", "pay", "promotion"…) were
 pruned after reading model errors, including errors on dev_crosssource – so that file is no
 longer a perfectly clean hold-out for the lexicon (docs/classifier.md says so too).
+
+Mentions also arrive in other languages (an Italian firm hears from Brazilian employees, Spanish
+customers, Swiss and French press).  ``_OTHER_LANGUAGES`` holds Portuguese, Spanish, French and
+German cues for each group; they feed a *separate* feature per group (``care_problem_other_langs``
+…), whose weight is learned from the bundled ``seed_more_languages.jsonl``.  Feeding them into the
+English/Italian features instead routed the other languages slightly better but cost the
+English/Italian sources about 0.01 leave-one-source-out macro-F1 (docs/classifier.md).  Words
+that also exist in English or Italian with another department's meaning were left out (for
+example Portuguese "eu", which is the English "EU"; French "prix", which is both price and award;
+Spanish "oferta", which is both a promotion and a job offer; German "Filiale" and "Börse" and
+French "merci", which are Italian words too).
 """
 
 from __future__ import annotations
 
-__all__ = ["CUE_GROUPS", "GROUP_DEPARTMENT", "DEPARTMENTS", "LEXICON"]
+__all__ = ["CUE_GROUPS", "GROUP_DEPARTMENT", "DEPARTMENTS", "LEXICON", "OTHER_SUFFIX"]
 
 DEPARTMENTS: tuple[str, ...] = ("customer_care", "hr", "marketing", "pr")
 
@@ -241,6 +253,153 @@ _GROUPS: dict[str, tuple[str | None, str]] = {
 }
 
 
+#: Suffix of the cue groups that hold the Portuguese, Spanish, French and German cues.
+OTHER_SUFFIX = "_other_langs"
+
+#: Cues in Portuguese, Spanish, French and German, per group (see the module docstring).
+_OTHER_LANGUAGES: dict[str, str] = {
+    "care_problem": """
+        nao funciona, nao chegou, nunca chegou, quebrado, quebrada, com defeito, defeito, travando,
+        erro, bloqueado, bloqueada, cobranca indevida, cobrado duas, sem sinal, sem internet,
+        atrasado, atrasada, extraviada, extraviado, danificado, nao consigo, nenhuma resposta,
+        ninguem responde, no funciona, no llega, no ha, nunca llego, roto, averiado, averiada,
+        defectuoso, defectuosa, se bloquea, cobro indebido, sin senal, sin internet, sin servicio,
+        retraso, retrasado, danado, no puedo, ninguna respuesta, nadie responde, nadie contesta,
+        sigo esperando, ne marche, ne fonctionne, fonctionne plus, jamais recu, pas recu,
+        toujours pas, en panne, panne, cassee, defectueux, defectueuse, bloquee, erreur,
+        preleve deux, connexion, en retard, endommage, aucune reponse, personne ne,
+        funktioniert nicht, geht nicht, nicht angekommen, nie angekommen, kaputt, defekt, defekte,
+        fehler, gesperrt, doppelt abgebucht, kein internet, kein netz, storung, verspatet,
+        verspatung, beschadigt, keine antwort, niemand antwortet, warte seit, immer noch
+        """,
+    "care_request": """
+        ajuda, me ajudem, por favor, como faco, alguem pode, respondam, aguardo, aguardando,
+        estou esperando, protocolo, reclamacao, sac, atendimento, central de, suporte, ouvidoria,
+        resolvido, chamado, ayuda, ayudenme, como hago, como puedo, pueden, respondan,
+        espero respuesta, reclamacion, queja, atencion al, servicio al, soporte, incidencia,
+        solucionado, solucionen, aidez, aidez moi, comment faire, pouvez vous, repondez, attends,
+        en attente, service client, sav, numero de, resolu, resoudre, hilfe, helft, bitte helfen,
+        wie kann, konnen sie, warte auf, kundenservice, kundendienst, beschwerde, ticketnummer,
+        kundennummer, gelost
+        """,
+    "care_account": """
+        meu pedido, pedido, entrega, encomenda, rastreio, minha conta, senha, fatura, boleto,
+        estorno, reembolso, pagamento, assinatura, cancelamento, cancelar, garantia, troca,
+        devolucao, conserto, reserva, voo, bagagem, pix, cartao, mi pedido, envio, paquete,
+        seguimiento, mi cuenta, contrasena, factura, cobro, devolucion, suscripcion, tarjeta,
+        reparacion, vuelo, equipaje, maleta, cita, ma commande, colis, mon compte, mot de,
+        facture, facturation, prelevement, paiement, remboursement, rembourse, abonnement,
+        resiliation, resilier, garantie, echange, reparation, reservation, bagage, valise,
+        meine bestellung, bestellung, lieferung, paket, sendung, sendungsverfolgung, mein konto,
+        konto, passwort, rechnung, abbuchung, zahlung, erstattung, ruckerstattung, geld zuruck,
+        umtausch, reparatur, reklamation, flug, gepack, koffer, termin
+        """,
+    "hr_job": """
+        vaga, vagas, estamos contratando, contratando, contratacao, processo seletivo, candidatar,
+        entrevista, entrevistas, curriculo, estagio, estagiario, estagiaria, jovem aprendiz,
+        trainee, recrutador, recrutamento, clt, pj, remoto, concurso publico, requisitos, emprego,
+        desempregado, desempregada, primeiro emprego, novo emprego, empleo, buscamos, contratamos,
+        vacante, vacantes, proceso de, practicas, becario, becaria, reclutador, reclutamiento,
+        jornada completa, media jornada, oposiciones, desempleado, desempleada, primer empleo,
+        nuevo empleo, puesto, emploi, recrute, recrutons, recrutement, postuler, postule,
+        embauche, stage, stagiaire, alternance, cdi, cdd, chomage, recruteur, stellenangebot,
+        stellenanzeige, wir suchen, suchen wir, bewerbung, bewerben, bewerbe, bewerber,
+        vorstellungsgesprach, lebenslauf, praktikum, praktikant, praktikantin, ausbildung, azubi,
+        werkstudent, vollzeit, teilzeit, festanstellung, unbefristet, befristet, arbeitslos
+        """,
+    "hr_workplace": """
+        ambiente de, clima organizacional, lugar para, para trabalhar, salario, salarios,
+        beneficios, vale refeicao, vale alimentacao, vale transporte, convenio medico, plr,
+        de horas, hora extra, horas extras, chefe, chefia, gestor, gestores, gestao, lideranca,
+        colegas, equipe, rotatividade, carreira, de carreira, treinamento, treinamentos,
+        reconhecimento, assedio, metas, home office, demitido, demitida, pedi demissao,
+        funcionarios, contras, ambiente laboral, buen ambiente, mal ambiente, sueldo, sueldos,
+        horas extra, turnos, jefe, jefes, jefa, companeros, companeras, equipo, rotacion,
+        carrera profesional, formacion, teletrabajo, despedido, estres, acoso laboral, empleados,
+        para trabajar, ambiance, bonne ambiance, salaire, salaires, remuneration, avantages,
+        inconvenients, mutuelle, tickets restaurant, heures sup, heures supplementaires,
+        mon manager, mon chef, collegues, equipe, turnover, evolution, teletravail,
+        licencie, licenciee, demission, rupture conventionnelle, de travail, arbeitsklima,
+        arbeitsatmosphare, betriebsklima, gehalt, gehalter, bezahlung, vergutung,
+        zusatzleistungen, uberstunden, schichten, schichtdienst, vorgesetzte, vorgesetzter,
+        mein chef, fuhrung, fuhrungskrafte, kollegen, kolleginnen, homeoffice, weiterbildung,
+        karriere, aufstiegschancen, gekundigt, arbeitgeber, arbeitnehmer, mitarbeiter
+        """,
+    "mkt_opinion": """
+        amei, adorei, otimo, otima, excelente, maravilhoso, maravilhosa, perfeito, perfeita, lindo,
+        linda, incrivel, recomendo, super recomendo, pessimo, horrivel, decepcionado,
+        decepcionada, decepcao, qualidade, gostoso, gostosa, delicioso, deliciosa, melhor, pior,
+        bonito, bonita, estrelas, me encanta, encanta, encantado, encantada, genial, increible,
+        maravilloso, perfecto, perfecta, precioso, preciosa, recomiendo, recomendable, pesimo,
+        pesima, decepcionante, decepcion, calidad, riquisimo, mejor, peor, estrellas, buenisimo,
+        adore, magnifique, parfait, parfaite, superbe, recommande, decevant, decevante, decu, decue,
+        nul, nulle, qualite, delicieux, delicieuse, meilleur, meilleure, pire, joli, jolie,
+        etoiles, dommage, toll, tolle, fantastisch, wunderbar, perfekt, hervorragend, empfehlen,
+        empfehlenswert, enttauscht, enttauschend, schrecklich, furchtbar, mies, qualitat, lecker,
+        beste, schlechteste, sterne
+        """,
+    "mkt_wish": """
+        podiam, deveriam, seria bom, seria legal, gostaria que, adicionem, coloquem, sugestao,
+        proxima atualizacao, voltem com, deberian, seria genial, estaria bien, ojala, anadan,
+        sugerencia, proxima actualizacion, aimerais, ce serait, serait bien, ajoutez, ajouter,
+        prochaine mise, wunsche mir, ware schon, ware toll, hinzufugen, vorschlag, nachstes update
+        """,
+    "mkt_commerce": """
+        preco, precos, barato, barata, promocao, desconto, cupom, frete gratis, black friday,
+        lancamento, disponivel, comprar, loja, inauguracao, colecao, sorteio, concorra, parceria,
+        influenciador, campanha, marca, melhor que, custo beneficio, precio, precios, descuento,
+        descuentos, rebajas, promocion, cupon, envio gratis, lanzamiento, nuevo, disponible,
+        tienda, inauguracion, coleccion, sorteo, participa, colaboracion, patrocinio, marca,
+        mejor que, calidad precio, pas cher, cher, chere, soldes, reduction, code promo,
+        livraison gratuite, lancement, nouveau, acheter, achete, boutique, magasin, ouverture,
+        jeu concours, gagner, partenariat, influenceur, campagne, marque, meilleur que,
+        rapport qualite, preis leistung, gunstig, teuer, rabatt, angebot, gutschein, erhaltlich,
+        kaufen, gekauft, geschaft, eroffnung, neueroffnung, kollektion, gewinnspiel,
+        gewinnen, kooperation, werbung, marke, besser als
+        """,
+    "pr_finance": """
+        acoes, acionistas, bolsa, investidores, lucro, lucro liquido, receita, faturamento,
+        prejuizo, resultado, resultados, dividendos, dividendo, bilhao, bilhoes, milhoes, alta de, queda,
+        divida, acciones, accionistas, ibex, inversores, beneficio neto, ingresos, perdidas,
+        millones, deuda, analistas, cotizacion, actions, actionnaires, bourse, cac,
+        investisseurs, benefice, benefice net, chiffre d, perte, pertes, resultats, dividende,
+        milliards, dette, analystes, hausse, baisse, cotation, aktie, aktien, aktionare,
+        dax, anleger, investoren, gewinn, nettogewinn, umsatz, verlust, verluste, quartal,
+        geschaftsjahr, ergebnis, milliarden, millionen, schulden, analysten, prozent
+        """,
+    "pr_corporate": """
+        diretor executivo, conselho, aquisicao, fusao, justica, multada, procon, anatel, cvm,
+        investigacao, escandalo, fraude, boicote, peticao, demissoes, greve, sindicato,
+        trabalhadores, vazamento, sustentabilidade, premiada, fabrica, fechamento, ministerio,
+        consejero delegado, director ejecutivo, adquisicion, adquiere, demanda, juez,
+        sentencia, cnmc, cnmv, investigacion, boicot, peticion, despidos, ere, huelga, sindicatos,
+        trabajadores, sostenibilidad, galardon, planta, cierre, gobierno, pdg, directeur general,
+        rachat, rachete, proces, juge, condamne, condamnee, amende, cnil, enquete, scandale,
+        licenciements, plan social, greve, syndicats, syndicat, usine, fermeture, durabilite,
+        developpement durable, gouvernement, ministre, vorstandschef, vorstand, aufsichtsrat,
+        geschaftsfuhrer, ubernahme, ubernimmt, klage, verklagt, gericht, urteil, bussgeld, strafe,
+        kartellamt, ermittlungen, skandal, betrug, boykott, stellenabbau, entlassungen, streik,
+        gewerkschaft, werk, ruckruf, datenleck, nachhaltigkeit, auszeichnung, bundesregierung,
+        ministerium
+        """,
+    "pr_news": """
+        anuncia, anunciou, informou, comunicado, jornalista, jornalistas, reportagem, imprensa,
+        divulgou, noticia, polemica, viralizou, repercussao, posicionamento, anuncio, informo,
+        periodista, periodistas, prensa, rueda de, segun, declaraciones, selon, communique,
+        journaliste, journalistes, presse, conference de, polemique, declaration, gab bekannt,
+        teilte mit, laut, pressemitteilung, journalistin, medienbericht, berichtet, zeitung,
+        shitstorm
+        """,
+    "first_person": """
+        meu, minha, meus, minhas, yo, mis, je, mon, moi, ich, mein, meine, meinen, mir, mich
+        """,
+    "second_person": """
+        voces, vcs, obrigado, obrigada, ola, bom dia, boa tarde, ustedes, gracias, hola,
+        buenos dias, vuestro, vuestra, vous, votre, vos, bonjour, euch, eure, danke, hallo
+        """,
+}
+
+
 def _phrases(block: str) -> list[str]:
     """Comma-separated cue phrases (unigrams or bigrams) of one block, in file order, de-duplicated."""
     seen: dict[str, None] = {}
@@ -251,10 +410,13 @@ def _phrases(block: str) -> list[str]:
     return list(seen)
 
 
-#: group name → cue phrases (unigrams/bigrams), in feature order.
+#: group name → cue phrases (unigrams/bigrams), in feature order: the thirteen English/Italian
+#: groups, then their ``<group>_other_langs`` counterparts (Portuguese, Spanish, French, German).
 CUE_GROUPS: dict[str, list[str]] = {name: _phrases(block) for name, (_, block) in _GROUPS.items()}
+CUE_GROUPS.update({f"{name}{OTHER_SUFFIX}": _phrases(_OTHER_LANGUAGES[name]) for name in _GROUPS})
 #: group name → the department it points at (``None`` for the two style groups).
 GROUP_DEPARTMENT: dict[str, str | None] = {name: dept for name, (dept, _) in _GROUPS.items()}
+GROUP_DEPARTMENT.update({f"{name}{OTHER_SUFFIX}": dept for name, (dept, _) in _GROUPS.items()})
 #: department → all cue phrases of its groups (for inspection and the fake classifier).
 LEXICON: dict[str, list[str]] = {
     dept: [p for name, phrases in CUE_GROUPS.items() if GROUP_DEPARTMENT[name] == dept for p in phrases]

@@ -4,7 +4,7 @@
 
 * ``normalize`` – :class:`TextNormalizer` (``routing_models.normalize.normalize`` on every text);
 * ``features``  – :class:`MentionFeaturizer`: hashed word 1–2-grams and character 3–5-grams, each
-  block IDF-weighted and L2-normalised, plus 13 cue-group counts (``routing_models.lexicon``);
+  block IDF-weighted and L2-normalised, plus 26 cue-group counts (``routing_models.lexicon``);
 * ``clf``       – :class:`CalibratedLinearClassifier`: logistic regression (averaged SGD by default)
   whose probabilities are temperature-scaled and then top-label Platt-scaled; both are fitted on
   out-of-fold predictions (grouped by source family when ``groups`` are passed, so they reflect

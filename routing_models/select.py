@@ -29,7 +29,7 @@ import numpy as np
 from joblib import Parallel, delayed  # type: ignore[import-untyped]  # joblib ships no type hints
 from sklearn.metrics import f1_score  # type: ignore[import-untyped]  # sklearn ships no type hints
 
-from routing_models.data import SEED_PATH, load_jsonl, source_group
+from routing_models.data import SEED_PATHS, load_jsonl, source_group
 from routing_models.evaluate import expected_calibration_error
 from routing_models.pipeline import CalibratedLinearClassifier, MentionFeaturizer, TextNormalizer
 from routing_models.train import sample_weights, split_params
@@ -182,12 +182,12 @@ HEADER = (
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m routing_models.select", description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path, default=Path("../shared/data/mentions"))
-    parser.add_argument("--seed-file", type=Path, default=SEED_PATH)
+    parser.add_argument("--seed-file", type=Path, nargs="+", default=list(SEED_PATHS), help="default: every bundled seed file")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--configs", nargs="*", help="names from the grid (default: all)")
     parser.add_argument("--json", type=Path, help="also write the full results here")
     args = parser.parse_args(argv)
-    rows = load_jsonl(args.seed_file) + load_jsonl(args.shared / "train.jsonl")
+    rows = [r for path in args.seed_file for r in load_jsonl(path)] + load_jsonl(args.shared / "train.jsonl")
     dev_sets = {}
     for name in ("dev", "dev_crosssource"):
         path = args.shared / f"{name}.jsonl"

@@ -31,6 +31,7 @@ from joblib import Parallel, delayed  # type: ignore[import-untyped]  # joblib s
 from sklearn.metrics import accuracy_score, f1_score  # type: ignore[import-untyped]  # sklearn ships no type hints
 
 from routing_models.data import LABELS, source_group
+from routing_models.lexicon import CUE_GROUPS
 from routing_models.model import Classifier
 from routing_models.pipeline import _CLF_KEYS, _FEATURE_KEYS, DEFAULT_PARAMS, build_pipeline
 
@@ -40,6 +41,7 @@ __all__ = [
     "sample_weights",
     "data_hash",
     "make_version",
+    "lexicon_hash",
     "train",
     "leave_one_source_out",
 ]
@@ -132,9 +134,21 @@ def _created_at() -> _dt.datetime:
     return _dt.datetime.now(tz=_dt.timezone.utc).replace(microsecond=0)
 
 
-def make_version(data_sha: str, params: dict[str, Any], seed: int, when: _dt.datetime) -> str:
-    """``m-YYYYMMDD-<first 8 hex of sha256(data hash, params, seed)>``."""
-    blob = json.dumps({"data": data_sha, "params": params, "seed": seed}, sort_keys=True)
+def lexicon_hash() -> str:
+    """SHA-256 of the cue lexicon (group names and their phrases): part of what a model is."""
+    blob = json.dumps(CUE_GROUPS, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def make_version(
+    data_sha: str, params: dict[str, Any], seed: int, when: _dt.datetime, lexicon_sha: str | None = None
+) -> str:
+    """``m-YYYYMMDD-<first 8 hex of sha256(data hash, params, seed[, lexicon hash])>``: a lexicon
+    edit gives a new version even when the rows and parameters are the same."""
+    fields: dict[str, Any] = {"data": data_sha, "params": params, "seed": seed}
+    if lexicon_sha is not None:
+        fields["lexicon"] = lexicon_sha
+    blob = json.dumps(fields, sort_keys=True)
     return f"m-{when:%Y%m%d}-{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
 
 
@@ -192,7 +206,8 @@ def train(
     all_params = {**pipe_params, **train_params}
     data_sha = data_hash(rows)
     when = _created_at()
-    version = make_version(data_sha, all_params, seed, when)
+    lexicon_sha = lexicon_hash()
+    version = make_version(data_sha, all_params, seed, when, lexicon_sha)
     pipeline = _fit(rows, all_params, seed)
     group_counts = Counter(source_group(r) for r in rows)
     metadata: dict[str, Any] = {
@@ -203,6 +218,7 @@ def train(
         "seed": seed,
         "data_files": list(data_files or []),
         "data_hash": data_sha,
+        "lexicon_hash": lexicon_sha,
         "n_rows": len(rows),
         "label_counts": dict(sorted(Counter(str(r["label"]) for r in rows).items())),
         "lang_counts": dict(sorted(Counter(str(r.get("lang") or "unknown") for r in rows).items())),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import random
 from typing import Any
 
@@ -15,7 +16,7 @@ from routing_models.evaluate import evaluate, expected_calibration_error
 from routing_models.fake import FakeClassifier
 from routing_models.model import Classifier, Prediction
 from routing_models.pipeline import MentionFeaturizer, TextNormalizer, build_pipeline
-from routing_models.train import sample_weights, train
+from routing_models.train import lexicon_hash, make_version, sample_weights, train
 
 CONTRACT_KEYS = {"n", "accuracy", "macro_f1", "per_class", "per_lang", "confusion", "model_version"}
 
@@ -116,10 +117,20 @@ def test_determinism_same_seed_same_version_and_probabilities(
     assert not np.allclose(other.predict_proba(texts), first.predict_proba(texts), rtol=0, atol=1e-12)
 
 
+def test_version_names_the_lexicon() -> None:
+    """The version hashes the cue lexicon too: the same rows and parameters with another lexicon
+    give another version, and the metadata records the lexicon hash."""
+    when = _dt.datetime(2026, 11, 27, tzinfo=_dt.timezone.utc)
+    base = make_version("d" * 64, {"C": 2.0}, 0, when, lexicon_hash())
+    assert base == make_version("d" * 64, {"C": 2.0}, 0, when, lexicon_hash())
+    assert base != make_version("d" * 64, {"C": 2.0}, 0, when, "0" * 64)
+    assert len(lexicon_hash()) == 64
+
+
 def test_metadata_contents(clf: Classifier) -> None:
     """Metadata records version, labels, params, data hash, library versions and counts."""
     meta = clf.metadata
-    for key in ("version", "created_at", "labels", "params", "data_hash", "data_files", "library_versions",
+    for key in ("version", "created_at", "labels", "params", "data_hash", "lexicon_hash", "data_files", "library_versions",
                 "label_counts", "temperature", "evaluation", "loso"):
         assert key in meta, key
     assert meta["labels"] == sorted(LABELS) == clf.labels
