@@ -9,6 +9,7 @@ from typing import Any
 
 from inbox.router import shown_below
 from inbox.web import i18n
+from routing_models.lexicon import OTHER_SUFFIX
 
 __all__ = ["routing_summary", "event_label", "feature_text", "EVENT_LABELS"]
 
@@ -66,12 +67,15 @@ _PLACEHOLDERS = {"xreply": "@…", "xuser": "@…", "xurl": "[link]", "xemoji": 
 def feature_text(name: str) -> str:
     """A model feature as an agent reads it: word n-grams as words ("w:per_la" → "per la"; the
     normaliser's placeholders in brackets: "xurl" → "[link]"), character n-grams as fragments
-    ("c:_no" → "… no…"), cue groups in brackets ("lex:care_account" → "[care_account]")."""
+    ("c:_no" → "… no…"), cue groups in brackets ("lex:care_account" → "[care_account]"; the
+    Portuguese/Spanish/French/German groups with their languages: "[care_account · pt es fr de]")."""
     kind, _sep, body = name.partition(":")
     if kind == "w":
         return " ".join(_PLACEHOLDERS.get(w, w) for w in body.split("_"))
     if kind == "c":
         return "…" + body.replace("_", " ") + "…"
     if kind == "lex":
+        if body.endswith(OTHER_SUFFIX):
+            return f"[{body[: -len(OTHER_SUFFIX)]} · pt es fr de]"
         return f"[{body}]"
     return name

@@ -71,7 +71,7 @@ def test_event_labels(italian: None) -> None:
 
 @pytest.mark.parametrize(("name", "shown"), [
     ("w:per_la", "per la"), ("w:xemoji", "[emoji]"), ("w:xreply_my", "@… my"), ("c:_no", "… no…"),
-    ("lex:care_account", "[care_account]"), ("odd", "odd"),
+    ("lex:care_account", "[care_account]"), ("lex:hr_job_other_langs", "[hr_job · pt es fr de]"), ("odd", "odd"),
 ])
 def test_feature_text(name: str, shown: str) -> None:
     assert feature_text(name) == shown
