@@ -24,11 +24,10 @@ def ensure_default_artifact(model_dir: Path) -> tuple[Path, dict[str, Any]]:
     if path.exists() and meta_path.exists():
         return path, json.loads(meta_path.read_text(encoding="utf-8"))
     log.warning("default_model_missing_training_from_seed", path=str(path))
-    from routing_models.data import load_seed, sha256_file
+    from routing_models.data import load_seed
     from routing_models.train import train
-    seeds = load_seed()
-    rows = [r for _, seed_rows in seeds for r in seed_rows]
-    clf = train(rows, data_files=[{"path": str(p), "sha256": sha256_file(p), "rows": len(r)} for p, r in seeds])
+    rows, files = load_seed()
+    clf = train(rows, data_files=files)
     saved = registry.save(clf, model_dir)
     return saved, clf.metadata
 
@@ -49,9 +48,7 @@ def _load(path: str) -> list[dict[str, Any]]:
 def train_rows(files: list[str], corrections: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Seed corpus + given files + corrections -> (rows, data file descriptions)."""
     from routing_models.data import load_seed, sha256_file
-    seeds = load_seed()
-    rows = [r for _, seed_rows in seeds for r in seed_rows]
-    described = [{"path": f"routing_models/data/{p.name}", "sha256": sha256_file(p), "rows": len(r)} for p, r in seeds]
+    rows, described = load_seed()
     for f in files:
         more = _load(f)
         rows.extend(more)

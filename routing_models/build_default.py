@@ -32,11 +32,11 @@ def _file_record(path: Path, rows: int) -> dict[str, Any]:
 
 def build(shared: Path, *, out_dir: Path | None = None, loso: bool = True, n_jobs: int = 2, seed: int = 0) -> Path:
     """Train, evaluate and save the default model; return the artifact path."""
-    seeds = load_seed()
+    seed_rows, files = load_seed()
     train_path = shared / "train.jsonl"
     train_rows = load_jsonl(train_path)
-    rows = [r for _, seed_rows in seeds for r in seed_rows] + train_rows
-    files = [_file_record(p, len(seed_rows)) for p, seed_rows in seeds] + [_file_record(train_path, len(train_rows))]
+    rows = seed_rows + train_rows
+    files = files + [_file_record(train_path, len(train_rows))]
     evaluation: dict[str, list[dict[str, Any]]] = {}
     for name in ("dev", "dev_crosssource"):
         path = shared / f"{name}.jsonl"

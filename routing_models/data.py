@@ -63,9 +63,18 @@ def load_jsonl(path: str | Path, *, require_label: bool = True) -> list[dict[str
     return rows
 
 
-def load_seed(paths: tuple[Path, ...] = SEED_PATHS) -> list[tuple[Path, list[dict[str, Any]]]]:
-    """Each bundled seed file with its validated rows (see :func:`load_jsonl`)."""
-    return [(p, load_jsonl(p)) for p in paths]
+def load_seed(paths: tuple[Path, ...] = SEED_PATHS) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The validated rows of every bundled seed file, in order (see :func:`load_jsonl`), and one
+    record per file for a model's ``data_files``: name, path (relative to the repository for the
+    bundled files), sha256 and row count."""
+    rows: list[dict[str, Any]] = []
+    files: list[dict[str, Any]] = []
+    for p in paths:
+        file_rows = load_jsonl(p)
+        rows.extend(file_rows)
+        shown = f"routing_models/data/{p.name}" if p.parent == SEED_PATH.parent else str(p)
+        files.append({"name": p.name, "path": shown, "sha256": sha256_file(p), "rows": len(file_rows)})
+    return rows, files
 
 
 def sha256_file(path: str | Path) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from inbox.clusters import jaccard
-from routing_models.data import MORE_LANGUAGES_SEED_PATH, SEED_PATHS, load_jsonl
+from routing_models.data import MORE_LANGUAGES_SEED_PATH, load_jsonl, load_seed
 from routing_models.lang import detect_language
 from routing_models.model import Classifier
 from routing_models.registry import default_artifact_path, load
@@ -40,7 +40,7 @@ def default_clf() -> Classifier:
 
 def test_probe_is_not_copied_from_the_seed(probe: list[dict[str, str]]) -> None:
     """No probe row shares more than half of its character 5-gram shingles with any seed row."""
-    seed = [_shingles(r["text"]) for path in SEED_PATHS for r in load_jsonl(path)]
+    seed = [_shingles(r["text"]) for r in load_seed()[0]]
     for row in probe:
         mine = _shingles(row["text"])
         worst = max(jaccard(mine, other) for other in seed)
