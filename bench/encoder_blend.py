@@ -39,7 +39,8 @@ def rows_cmd(out: Path, shared: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "rows.jsonl", "w", encoding="utf-8") as f:
         for r in seed + load_jsonl(shared / "train.jsonl"):
-            f.write(json.dumps({"text": r["text"], "label": r["label"], "lang": r.get("lang"), "group": source_group(r), "set": "train"}, ensure_ascii=False) + "\n")
+            keep = {k: r.get(k) for k in ("text", "label", "lang", "source", "style")}
+            f.write(json.dumps({**keep, "group": source_group(r), "set": "train"}, ensure_ascii=False) + "\n")
         for name, path in (("dev", shared / "dev.jsonl"), ("dev_crosssource", shared / "dev_crosssource.jsonl"), ("probe", PROBE)):
             for r in load_jsonl(path):
                 f.write(json.dumps({"text": r["text"], "label": r["label"], "lang": r.get("lang"), "group": name, "set": name}, ensure_ascii=False) + "\n")
@@ -83,7 +84,7 @@ def score_cmd(out: Path, weights: list[float], c_embed: float) -> None:
     rows = [json.loads(line) for line in open(out / "rows.jsonl", encoding="utf-8")]
     emb = np.load(out / "embeddings.npy")
     idx = {s: np.array([i for i, r in enumerate(rows) if r["set"] == s]) for s in ("train", "dev", "dev_crosssource", "probe")}
-    train = [dict(rows[i], style=None, source=None) for i in idx["train"]]
+    train = [rows[i] for i in idx["train"]]
     groups = np.array([r["group"] for r in train])
     y = np.array([r["label"] for r in train])
     classes = np.unique(y)
@@ -91,15 +92,7 @@ def score_cmd(out: Path, weights: list[float], c_embed: float) -> None:
     params = {**pipe, **trn}
 
     def weights_for(sub: Any) -> Any:
-        # sample_weights reads the family from source/style; hand it the recorded family instead
-        import routing_models.train as train_mod
-
-        saved = train_mod.source_group
-        train_mod.source_group = lambda r: r["group"]
-        try:
-            return sample_weights([train[i] for i in sub], params)
-        finally:
-            train_mod.source_group = saved
+        return sample_weights([train[i] for i in sub], params)
 
     normalizer = TextNormalizer()
     feat = {k: tuple(v) if isinstance(v, list) else v for k, v in pipe.items() if k in _FEATURIZER_KEYS}
