@@ -14,6 +14,11 @@ Not part of the product and not run by CI; it reproduces the figures of docs/cla
    then prints a table of log-linear blends: LOSO macro-F1 (all / shared-corpus families), the
    accuracy of the 85% most confident items ("sel85", the routing acceptance's quantity), and
    dev_crosssource macro-F1 (all / Italian) and sel85.
+
+The cost side: ``python bench/encoder_blend.py speed --out /tmp/eb --model-dir DIR`` (the encoder venv,
+plus ``onnx onnxruntime``) times the encoder on 1,000 seed texts on one thread: PyTorch in batches,
+then an ONNX export run by onnxruntime (fp32 and dynamic INT8) one mention at a time, with the
+cosine agreement of each with PyTorch's embeddings.
 """
 
 from __future__ import annotations
@@ -54,6 +59,66 @@ def embed_cmd(out: Path, model_dir: str) -> None:
     model = SentenceTransformer(model_dir, device="cpu")
     emb = model.encode(texts, batch_size=64, show_progress_bar=False, normalize_embeddings=True)
     np.save(out / "embeddings.npy", np.asarray(emb, dtype=np.float32))
+
+
+def speed_cmd(out: Path, model_dir: str) -> None:
+    import time
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import onnxruntime as ort  # type: ignore[import-not-found]
+    import torch  # type: ignore[import-not-found]
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-not-found]
+    from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer  # type: ignore[import-not-found]
+    from transformers import AutoModel  # type: ignore[import-not-found]
+
+    torch.set_num_threads(1)
+    rows = [json.loads(line) for line in open(out / "rows.jsonl", encoding="utf-8")]
+    texts = [r["text"] for r in rows if r["group"].startswith("seed:")][:1000]
+    st = SentenceTransformer(model_dir, device="cpu")
+    t0 = time.process_time()
+    ref = st.encode(texts, batch_size=64, normalize_embeddings=True)
+    print(f"pytorch, batches of 64: {len(texts) / (time.process_time() - t0):.0f} mentions per CPU-second")
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, model: Any) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, ids: Any, mask: Any, types: Any) -> Any:
+            return self.model(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+
+    fp32, int8 = out / "encoder.onnx", out / "encoder.int8.onnx"
+    # trace with a padded batch: traced with an all-ones mask, the export drops the mask handling
+    tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+    tok.enable_truncation(128)
+    tok.enable_padding()
+    batch = tok.encode_batch(["a short one", "a somewhat longer example sentence for tracing"])
+    ids = torch.tensor([e.ids for e in batch])
+    mask = torch.tensor([e.attention_mask for e in batch])
+    tok.no_padding()
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    torch.onnx.export(Encoder(AutoModel.from_pretrained(model_dir).eval()), (ids, mask, ids * 0), str(fp32),
+                      input_names=names, output_names=["hidden"], opset_version=17, dynamo=False,
+                      dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]})
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+    for path in (fp32, int8):
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        vecs, lat = [], []
+        for text in texts:
+            t = time.perf_counter()
+            enc = tok.encode(text)
+            ids = np.array([enc.ids], dtype=np.int64)
+            hidden = sess.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)})[0]
+            v = hidden[0].mean(0)
+            vecs.append(v / np.linalg.norm(v))
+            lat.append(time.perf_counter() - t)
+        cos = (np.array(vecs) * ref).sum(1)
+        print(f"{path.name} ({path.stat().st_size >> 20} MB), one at a time: {len(texts) / sum(lat):.0f}/s, "
+              f"p50 {1e3 * np.percentile(lat, 50):.1f} ms, p99 {1e3 * np.percentile(lat, 99):.1f} ms, "
+              f"cosine to PyTorch mean {cos.mean():.3f}, worst {cos.min():.3f}")
 
 
 def _temperature(scores: Any, y: Any) -> float:
@@ -135,7 +200,7 @@ def score_cmd(out: Path, weights: list[float], c_embed: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("step", choices=("rows", "embed", "score"))
+    parser.add_argument("step", choices=("rows", "embed", "score", "speed"))
     parser.add_argument("--out", type=Path, default=Path("/tmp/encoder-blend"))
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data" / "mentions")
     parser.add_argument("--model-dir", help="sentence-transformers model folder (embed step)")
@@ -144,10 +209,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.step == "rows":
         rows_cmd(args.out, args.shared)
-    elif args.step == "embed":
+    elif args.step in ("embed", "speed"):
         if not args.model_dir:
-            parser.error("embed needs --model-dir")
-        embed_cmd(args.out, args.model_dir)
+            parser.error(f"{args.step} needs --model-dir")
+        (embed_cmd if args.step == "embed" else speed_cmd)(args.out, args.model_dir)
     else:
         score_cmd(args.out, args.weights, args.c_embed)
 
