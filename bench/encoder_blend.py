@@ -121,14 +121,6 @@ def speed_cmd(out: Path, model_dir: str) -> None:
               f"cosine to PyTorch mean {cos.mean():.3f}, worst {cos.min():.3f}")
 
 
-def _temperature(scores: Any, y: Any) -> float:
-    from scipy.optimize import minimize_scalar
-    from scipy.special import log_softmax
-
-    res = minimize_scalar(lambda t: -log_softmax(scores / t, axis=1)[np.arange(len(y)), y].mean(), bounds=(0.05, 20), method="bounded")
-    return float(res.x)
-
-
 def _sel(logp: Any, y: Any, keep: float = 0.85) -> float:
     conf = logp.max(1)
     order = np.argsort(-conf)[: int(round(keep * len(y)))]
@@ -142,7 +134,7 @@ def score_cmd(out: Path, weights: list[float], c_embed: float) -> None:
     from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
     from sklearn.metrics import f1_score  # type: ignore[import-untyped]
 
-    from routing_models.pipeline import CalibratedLinearClassifier, MentionFeaturizer, TextNormalizer
+    from routing_models.pipeline import CalibratedLinearClassifier, MentionFeaturizer, TextNormalizer, _fit_temperature
     from routing_models.select import _FEATURIZER_KEYS
     from routing_models.train import sample_weights, split_params
 
@@ -179,7 +171,7 @@ def score_cmd(out: Path, weights: list[float], c_embed: float) -> None:
         for te, s in Parallel(n_jobs=2)(delayed(fold)(h) for h in sorted(set(groups))):
             oof[te] = s
         full = make().fit(X, y, sample_weight=weights_for(np.arange(len(y))))
-        t = _temperature(oof, yi)
+        t = _fit_temperature(oof, yi, None)
         results[name] = {"oof": log_softmax(oof / t, 1), **{s: log_softmax(full.decision_function(v) / t, 1) for s, v in Xo.items()}}
     shared = np.array([not g.startswith("seed:") for g in groups])
     yd = np.searchsorted(classes, [rows[i]["label"] for i in idx["dev_crosssource"]])
