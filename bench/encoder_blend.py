@@ -4,7 +4,7 @@ Not part of the product and not run by CI; it reproduces the figures of docs/cla
 "Sixth round". Three steps, because the encoder needs PyTorch, which the project does not install:
 
 1. ``python bench/encoder_blend.py rows --out /tmp/eb``  (project venv) writes the texts of
-   seed + train.jsonl + dev + dev_crosssource + the multilingual probe to ``/tmp/eb/rows.jsonl``.
+   seed + train.jsonl + dev_crosssource + the multilingual probe to ``/tmp/eb/rows.jsonl``.
 2. ``python bench/encoder_blend.py embed --out /tmp/eb --model-dir DIR``  (a separate venv with
    ``torch==2.13.0`` and ``sentence-transformers``) writes ``/tmp/eb/embeddings.npy``. ``DIR`` is a
    sentence-transformers model folder; the one measured was all-MiniLM-L6-v2 as carried by the
@@ -38,17 +38,17 @@ PROBE = ROOT / "tests" / "fixtures" / "classifier" / "multilingual_probe.jsonl"
 
 def rows_cmd(out: Path, shared: Path) -> None:
     sys.path.insert(0, str(ROOT))
-    from routing_models.data import load_jsonl, load_seed, source_group
+    from routing_models.data import load_jsonl, load_seed
 
     seed, _ = load_seed()
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "rows.jsonl", "w", encoding="utf-8") as f:
         for r in seed + load_jsonl(shared / "train.jsonl"):
             keep = {k: r.get(k) for k in ("text", "label", "lang", "source", "style")}
-            f.write(json.dumps({**keep, "group": source_group(r), "set": "train"}, ensure_ascii=False) + "\n")
-        for name, path in (("dev", shared / "dev.jsonl"), ("dev_crosssource", shared / "dev_crosssource.jsonl"), ("probe", PROBE)):
+            f.write(json.dumps({**keep, "set": "train"}, ensure_ascii=False) + "\n")
+        for name, path in (("dev_crosssource", shared / "dev_crosssource.jsonl"), ("probe", PROBE)):
             for r in load_jsonl(path):
-                f.write(json.dumps({"text": r["text"], "label": r["label"], "lang": r.get("lang"), "group": name, "set": name}, ensure_ascii=False) + "\n")
+                f.write(json.dumps({"text": r["text"], "label": r["label"], "lang": r.get("lang"), "set": name}, ensure_ascii=False) + "\n")
 
 
 def embed_cmd(out: Path, model_dir: str) -> None:
@@ -74,7 +74,7 @@ def speed_cmd(out: Path, model_dir: str) -> None:
 
     torch.set_num_threads(1)
     rows = [json.loads(line) for line in open(out / "rows.jsonl", encoding="utf-8")]
-    texts = [r["text"] for r in rows if r["group"].startswith("seed:")][:1000]
+    texts = [r["text"] for r in rows if r["set"] == "train" and r.get("style")][:1000]  # seed rows
     st = SentenceTransformer(model_dir, device="cpu")
     t0 = time.process_time()
     ref = st.encode(texts, batch_size=64, normalize_embeddings=True)
@@ -134,15 +134,16 @@ def score_cmd(out: Path, weights: list[float], c_embed: float) -> None:
     from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
     from sklearn.metrics import f1_score  # type: ignore[import-untyped]
 
+    from routing_models.data import source_group
     from routing_models.pipeline import CalibratedLinearClassifier, MentionFeaturizer, TextNormalizer, _fit_temperature
     from routing_models.select import _FEATURIZER_KEYS
     from routing_models.train import sample_weights, split_params
 
     rows = [json.loads(line) for line in open(out / "rows.jsonl", encoding="utf-8")]
     emb = np.load(out / "embeddings.npy")
-    idx = {s: np.array([i for i, r in enumerate(rows) if r["set"] == s]) for s in ("train", "dev", "dev_crosssource", "probe")}
+    idx = {s: np.array([i for i, r in enumerate(rows) if r["set"] == s]) for s in ("train", "dev_crosssource", "probe")}
     train = [rows[i] for i in idx["train"]]
-    groups = np.array([r["group"] for r in train])
+    groups = np.array([source_group(r) for r in train])
     y = np.array([r["label"] for r in train])
     classes = np.unique(y)
     pipe, trn = split_params({})
@@ -195,7 +196,7 @@ def main() -> None:
     parser.add_argument("step", choices=("rows", "embed", "score", "speed"))
     parser.add_argument("--out", type=Path, default=Path("/tmp/encoder-blend"))
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data" / "mentions")
-    parser.add_argument("--model-dir", help="sentence-transformers model folder (embed step)")
+    parser.add_argument("--model-dir", help="sentence-transformers model folder (embed and speed steps)")
     parser.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.2, 0.3, 0.4, 0.5, 1.0])
     parser.add_argument("--c-embed", type=float, default=1.0, help="C of the logistic regression on the embeddings")
     args = parser.parse_args()
