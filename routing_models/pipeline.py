@@ -245,18 +245,23 @@ class MentionFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc] 
         if self.char_weight > 0:
             blocks["c"] = self._block(cspans, self.char_columns_, self.idf_char_, n, self.char_weight, self.n_word_)
         if self.lexicon_weight > 0:
-            bucket_rows = self.lexicon_bucket_row_[wspans.col]
-            hit = bucket_rows >= 0
-            hit_docs = wspans.doc[hit]
-            members = self.lexicon_membership_[bucket_rows[hit]]
-            counts = np.stack(
-                [np.bincount(hit_docs, weights=members[:, g], minlength=n) for g in range(members.shape[1])], axis=1
-            )
+            hit = self.lexicon_bucket_row_[wspans.col] >= 0
+            counts = self.cue_counts(wspans, n)
             rows, groups = np.nonzero(counts)
             vals = (np.log1p(counts[rows, groups]) * self.lexicon_weight).astype(np.float32)
             offset = self.n_word_ + self.n_char_
             blocks["lex"] = [(rows.astype(np.int32), groups.astype(np.int32) + np.int32(offset), vals, hit)]
         return blocks, wspans, cspans
+
+    def cue_counts(self, wspans: _hashing.NgramSpans, n_docs: int) -> npt.NDArray[np.float64]:
+        """Number of cues of each group per document, shape ``(n_docs, len(lexicon_groups_))``."""
+        bucket_rows = self.lexicon_bucket_row_[wspans.col]
+        hit = bucket_rows >= 0
+        hit_docs = wspans.doc[hit]
+        members = self.lexicon_membership_[bucket_rows[hit]]
+        return np.stack(
+            [np.bincount(hit_docs, weights=members[:, g], minlength=n_docs) for g in range(members.shape[1])], axis=1
+        )
 
     def transform(self, X: list[str]) -> sp.csr_matrix:
         docs = list(X)
@@ -445,18 +450,25 @@ class CalibratedLinearClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
         return scores
 
     def _calibrated_logits(self, X: sp.csr_matrix) -> npt.NDArray[np.float64]:
-        logits = self.decision_function(X) / self.temperature_
+        return self._logits_from_decision(self.decision_function(X))
+
+    def _logits_from_decision(self, scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        logits = scores / self.temperature_
         bias = getattr(self, "bias_", None)
         if bias is not None:
             logits += bias
         return logits
 
-    def predict_proba(self, X: sp.csr_matrix) -> npt.NDArray[np.float64]:
-        proba = softmax(self._calibrated_logits(X))
+    def proba_from_decision(self, scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Calibrated probabilities from raw linear scores (see :class:`routing_models.scoring.CompiledScorer`)."""
+        proba = softmax(self._logits_from_decision(scores))
         a, b = getattr(self, "platt_", (1.0, 0.0))
         if (a, b) != (1.0, 0.0):
             proba = _apply_top_label_platt(proba, a, b)
         return proba
+
+    def predict_proba(self, X: sp.csr_matrix) -> npt.NDArray[np.float64]:
+        return self.proba_from_decision(self.decision_function(X))
 
     def predict(self, X: sp.csr_matrix) -> npt.NDArray[Any]:
         return np.asarray(self.classes_[np.argmax(self._calibrated_logits(X), axis=1)])
