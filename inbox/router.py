@@ -12,9 +12,26 @@ from inbox.domain import Decision, Prediction
 from inbox.settings import RoutingSettings, RuleSettings
 
 __all__ = ["MentionFacts", "Router", "urgency_score", "negative_cue", "priority_with_reasons", "fold",
-           "shown_below"]
+           "shown_below", "content_words"]
 
 _TOKEN = re.compile(r"\w+(?:-\w+)?")
+_LINK = re.compile(r"(?:https?://|www\.)\S+|\{link\}|\[link\]|<link>", re.IGNORECASE)
+_HANDLE = re.compile(r"@\w+")
+_WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters (any script)
+
+
+def content_words(text: str) -> int:
+    """How many words of two or more letters ``text`` has once links and @handles are removed.
+
+    "@acme", "N/A", "...", "😡😡", "https://x.y/z" have none: the model has nothing to read there, and
+    its label for them says more about the training sources than about the mention. Hashtags count
+    ("#refund" is a word).
+    """
+    if "@" in text:
+        text = _HANDLE.sub(" ", text)
+    if "/" in text or "ww." in text.lower() or "link" in text.lower():
+        text = _LINK.sub(" ", text)
+    return len(_WORD.findall(text))
 
 
 class _Cues:
@@ -249,6 +266,11 @@ class Router:
         elif p is None:
             team, rule = self.routing.triage_team, ",".join(fired) or None
             reason = "no model prediction: triage"
+        elif self.routing.min_words and (words := content_words(m.text)) < self.routing.min_words:
+            team, rule = self.routing.triage_team, ",".join(fired) or None
+            reason = (f"{words} word(s) to classify, fewer than {self.routing.min_words}: triage "
+                      f"(model {p.model_version} would say {p.label})")
+            explanation["triage"] = {"min_words": self.routing.min_words, "words": words}
         elif p.confidence < self.routing.confidence_threshold:
             team, rule = self.routing.triage_team, ",".join(fired) or None
             shown, limit = shown_below(p.confidence, self.routing.confidence_threshold)
@@ -260,7 +282,7 @@ class Router:
             reason = f"model {p.model_version}: {p.label} ({p.confidence:.2f})"
             if fired:
                 reason += f"; rules {', '.join(fired)} adjusted priority/watchers"
-        if p is not None:
+        if p is not None and "min_words" not in explanation.get("triage", {}):  # no words: the guess is noise
             for lab, prob in sorted(p.probabilities.items(), key=lambda kv: -kv[1]):
                 wt = self.routing.label_to_team.get(lab)
                 candidate = lab != p.label or team == self.routing.triage_team  # triage: top labels watch

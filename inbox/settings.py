@@ -192,6 +192,9 @@ class RuleSettings(_Strict):
 class RoutingSettings(_Strict):
     confidence_threshold: float = Field(0.5, ge=0, le=1)
     watcher_threshold: float = Field(0.25, ge=0, le=1)
+    # a mention with fewer words (two or more letters, links and @handles removed) goes to triage
+    # whatever the model says: "@acme", "N/A", a bare link or emoji. 0 turns the check off.
+    min_words: int = Field(1, ge=0)
     triage_team: str = "triage"
     label_to_team: dict[str, str] = Field(default_factory=lambda: {lab: lab for lab in LABELS})
 

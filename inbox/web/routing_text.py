@@ -49,6 +49,9 @@ def routing_summary(decision: dict[str, Any] | None) -> str:
     if decided_by == "rule" and decision.get("rule"):
         names = ", ".join(str(n) for n in str(decision["rule"]).split(","))
         return _("Sent here by the routing rule %(rule)s.") % {"rule": names}
+    if decided_by == "model" and triage and isinstance(triage.get("min_words"), int):
+        return _("The mention has no words to classify (only handles, links, emoji or figures), "
+                 "so it went to triage.")
     if decided_by == "model" and label and confidence is not None and version:
         if triage and isinstance(triage.get("threshold"), (int, float)):
             shown, limit = _percent_pair(float(confidence), float(triage["threshold"]))

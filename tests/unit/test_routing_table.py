@@ -11,7 +11,7 @@ import pytest
 
 from inbox.domain import Prediction
 from inbox.errors import ConfigError
-from inbox.router import MentionFacts, Router, fold, negative_cue, priority_with_reasons
+from inbox.router import MentionFacts, Router, content_words, fold, negative_cue, priority_with_reasons
 from inbox.settings import RuleSettings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,6 +112,16 @@ TABLE: list[tuple[str, MentionFacts, Prediction | None, dict[str, Any]]] = [
      dict(team="customer_care", action="route", priority=2, watchers=[], rule=None, by="model", rules={})),
     ("no prediction goes to triage", F("???"), None,
      dict(team="triage", action="route", priority=1, watchers=[], rule=None, by="fallback", rules={})),
+    ("a bare handle has no words: triage, whatever the model says", F("@acme"), P("customer_care", 1.0),
+     dict(team="triage", action="route", priority=1, watchers=[], rule=None, by="model", rules={})),
+    ("link, emoji and figures only: triage without watchers", F("https://t.co/x1 😡😡 10/10", lang=None),
+     P("pr", 0.8, marketing=0.3), dict(team="triage", action="route", priority=1, watchers=[], rule=None, by="model",
+                                      rules={})),
+    ("a rule still routes a wordless mention", F("@acme", platform="appstore"), P("marketing", 0.9),
+     dict(team="customer_care", action="route", priority=1, watchers=[], rule="app-store", by="rule",
+          rules={"app-store": {"platform": "appstore"}})),
+    ("one word is enough for the model", F("#refund @acme"), P("customer_care", 0.8),
+     dict(team="customer_care", action="route", priority=1, watchers=[], rule=None, by="model", rules={})),
 ]
 
 
@@ -135,6 +145,28 @@ def test_routing_table(name: str, facts: MentionFacts, pred: Prediction | None, 
         assert d.reason.startswith("model m-7:")
     if want["action"] == "spam":
         assert d.reason == f"rule {want['rule']!r} marks it as spam"
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("@acme", 0), ("N/A", 0), ("...", 0), ("😡😡😡", 0), ("www.acme.com {link}", 0), ("A+ 10/10", 0),
+    ("test", 1), ("#refund", 1), ("@acme help", 1), ("Il mio ordine non è arrivato", 5),
+    ("link rotto", 2), ("ciao http://x.y/z", 1), ("注文が届かない", 1),
+])
+def test_content_words(text: str, words: int) -> None:
+    assert content_words(text) == words
+
+
+def test_wordless_triage_is_explained_and_can_be_turned_off() -> None:
+    d = R.decide(F("@acme 👍"), P("customer_care", 0.99, marketing=0.4))
+    assert d.team == "triage" and d.explanation is not None
+    assert d.explanation["triage"] == {"min_words": 1, "words": 0}
+    assert d.reason.startswith("0 word(s) to classify") and "customer_care" in d.reason
+    off = Router(S.routing.model_copy(update={"min_words": 0}), RULES, S.private_teams)
+    d = off.decide(F("@acme 👍"), P("customer_care", 0.99, marketing=0.4))
+    assert (d.team, d.watchers) == ("customer_care", ["marketing"])
+    stricter = Router(S.routing.model_copy(update={"min_words": 3}), RULES, S.private_teams)
+    assert stricter.decide(F("refund please"), P("customer_care", 0.9)).team == "triage"
+    assert stricter.decide(F("refund please now"), P("customer_care", 0.9)).team == "customer_care"
 
 
 def test_priority_reasons_are_explained() -> None:

@@ -57,6 +57,16 @@ def test_model_and_rule_sentences(italian: None) -> None:
     assert routing_summary(rule) == "Arrivato qui per la regola di instradamento jobs, press."
 
 
+def test_wordless_triage_sentence(italian: None) -> None:
+    decision = {"label": "customer_care", "confidence": 1.0, "model_version": "m-3", "rule": None,
+                "reason": "0 word(s) to classify, fewer than 1: triage (model m-3 would say customer_care)",
+                "explanation": {"decided_by": "model", "triage": {"min_words": 1, "words": 0}}}
+    assert routing_summary(decision) == ("La menzione non ha parole da classificare (solo handle, link, emoji o "
+                                         "cifre), quindi è andata in triage.")
+    i18n.use_locale("en")
+    assert routing_summary(decision).startswith("The mention has no words to classify")
+
+
 def test_decision_without_fields_shows_the_stored_reason(italian: None) -> None:
     assert routing_summary({"reason": "no model prediction: triage", "explanation": {"decided_by": "fallback"}}) \
         == "no model prediction: triage"
