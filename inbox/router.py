@@ -10,28 +10,29 @@ from typing import Any
 
 from inbox.domain import Decision, Prediction
 from inbox.settings import RoutingSettings, RuleSettings
+from routing_models.normalize import without_links_and_handles
 
 __all__ = ["MentionFacts", "Router", "urgency_score", "negative_cue", "priority_with_reasons", "fold",
            "shown_below", "content_words"]
 
 _TOKEN = re.compile(r"\w+(?:-\w+)?")
-_LINK = re.compile(r"(?:https?://|www\.)\S+|\{link\}|\[link\]|<link>", re.IGNORECASE)
-_HANDLE = re.compile(r"@\w+")
 _WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters (any script)
 
 
-def content_words(text: str) -> int:
-    """How many words of two or more letters ``text`` has once links and @handles are removed.
+def content_words(text: str, enough: int | None = None) -> int:
+    """How many words of two or more letters ``text`` has once links and @handles are removed
+    (with the classifier's own patterns); counting stops at ``enough``.
 
     "@acme", "N/A", "...", "😡😡", "https://x.y/z" have none: the model has nothing to read there, and
     its label for them says more about the training sources than about the mention. Hashtags count
     ("#refund" is a word).
     """
-    if "@" in text:
-        text = _HANDLE.sub(" ", text)
-    if "/" in text or "ww." in text.lower() or "link" in text.lower():
-        text = _LINK.sub(" ", text)
-    return len(_WORD.findall(text))
+    n = 0
+    for _word in _WORD.finditer(without_links_and_handles(text)):
+        n += 1
+        if n == enough:
+            break
+    return n
 
 
 class _Cues:
@@ -266,7 +267,7 @@ class Router:
         elif p is None:
             team, rule = self.routing.triage_team, ",".join(fired) or None
             reason = "no model prediction: triage"
-        elif self.routing.min_words and (words := content_words(m.text)) < self.routing.min_words:
+        elif self.routing.min_words and (words := content_words(m.text, self.routing.min_words)) < self.routing.min_words:
             team, rule = self.routing.triage_team, ",".join(fired) or None
             reason = (f"{words} word(s) to classify, fewer than {self.routing.min_words}: triage "
                       f"(model {p.model_version} would say {p.label})")

@@ -24,7 +24,7 @@ import html
 import re
 import unicodedata
 
-__all__ = ["normalize", "USER_TOKEN", "REPLY_TOKEN", "URL_TOKEN", "EMOJI_TOKEN"]
+__all__ = ["normalize", "without_links_and_handles", "USER_TOKEN", "REPLY_TOKEN", "URL_TOKEN", "EMOJI_TOKEN"]
 
 USER_TOKEN = "xuser"
 REPLY_TOKEN = "xreply"
@@ -142,6 +142,21 @@ def _ascii_table() -> bytes:
 _ASCII_TABLE = _ascii_table()
 
 
+def _may_have_url(text: str) -> bool:
+    """A cheap pre-test for :data:`_URL_RE` (substring tests cost far less than the regex)."""
+    return "://" in text or "ww." in text or "WW." in text or "ink" in text or "INK" in text or ".co/" in text or ".ly/" in text
+
+
+def without_links_and_handles(text: str) -> str:
+    """``text`` with every URL, link marker and @handle replaced by a space (what ``normalize`` maps
+    to ``xurl`` / ``xreply`` / ``xuser``); the router uses it to see whether any words are left."""
+    if _may_have_url(text):
+        text = _URL_RE.sub(" ", text)
+    if "@" in text:
+        text = _HANDLE_RE.sub(" ", text)
+    return text
+
+
 def normalize(text: str) -> str:
     """Return ``text`` lower-cased, accent-folded, with handles/URLs/emoji/hashtags/digits normalised.
 
@@ -154,7 +169,7 @@ def normalize(text: str) -> str:
         text = html.unescape(text)
     if "lert" in text:
         text = _BOILERPLATE_RE.sub("", text)
-    if "://" in text or "ww." in text or "WW." in text or "ink" in text or "INK" in text or ".co/" in text or ".ly/" in text:
+    if _may_have_url(text):
         text = _URL_RE.sub(" xurl ", text)
     if "@" in text:
         text = _HANDLE_RE.sub(" xuser ", _LEADING_HANDLES_RE.sub(" xreply ", text, count=1))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from routing_models.data import SEED_PATH, load_jsonl, source_group
 from routing_models.lang import detect_language, detect_languages
-from routing_models.normalize import EMOJI_TOKEN, REPLY_TOKEN, URL_TOKEN, USER_TOKEN, normalize
+from routing_models.normalize import EMOJI_TOKEN, REPLY_TOKEN, URL_TOKEN, USER_TOKEN, normalize, without_links_and_handles
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "routing_models"
 
@@ -113,3 +114,19 @@ def test_package_never_imports_inbox_or_connectors() -> None:
                 continue
             for name in names:
                 assert name.split(".")[0] not in {"inbox", "connectors"}, f"{path}: imports {name}"
+
+
+@pytest.mark.parametrize("text", [
+    "@AmericanAir my flight https://t.co/x", ".@acme, @bob: see www.acme.com/x and {link}", "mail me: a@b.com",
+    "bit.ly/abc t.co/x [link] <link>", "no links here",
+])
+def test_without_links_and_handles_removes_what_normalize_replaces(text: str) -> None:
+    """The words left are normalize's words minus its link and handle placeholders (punctuation aside)."""
+    placeholders = {URL_TOKEN, USER_TOKEN, REPLY_TOKEN}
+
+    def words(t: str) -> list[str]:
+        return [w for w in re.findall(r"[a-z0]+", normalize(t)) if w not in placeholders]
+
+    stripped = without_links_and_handles(text)
+    assert not placeholders & set(normalize(stripped).split())
+    assert words(stripped) == words(text)
