@@ -260,6 +260,7 @@ class Router:
                             reason=f"rule {fired[-1]!r} ignores it", rule=fired[-1], explanation=explanation,
                             **model_fields)
         team_by_rule = team is not None
+        wordless = False
         rule: str | None
         if team is not None:
             reason = f"rule {fired[0]!r}" if len(fired) == 1 else "rules " + ", ".join(repr(f) for f in fired)
@@ -267,7 +268,8 @@ class Router:
         elif p is None:
             team, rule = self.routing.triage_team, ",".join(fired) or None
             reason = "no model prediction: triage"
-        elif self.routing.min_words and (words := content_words(m.text, self.routing.min_words)) < self.routing.min_words:
+        elif wordless := (self.routing.min_words > 0
+                          and (words := content_words(m.text, self.routing.min_words)) < self.routing.min_words):
             team, rule = self.routing.triage_team, ",".join(fired) or None
             reason = (f"{words} word(s) to classify, fewer than {self.routing.min_words}: triage "
                       f"(model {p.model_version} would say {p.label})")
@@ -283,7 +285,7 @@ class Router:
             reason = f"model {p.model_version}: {p.label} ({p.confidence:.2f})"
             if fired:
                 reason += f"; rules {', '.join(fired)} adjusted priority/watchers"
-        if p is not None and "min_words" not in explanation.get("triage", {}):  # no words: the guess is noise
+        if p is not None and not wordless:  # without words the model's runners-up are noise too
             for lab, prob in sorted(p.probabilities.items(), key=lambda kv: -kv[1]):
                 wt = self.routing.label_to_team.get(lab)
                 candidate = lab != p.label or team == self.routing.triage_team  # triage: top labels watch
