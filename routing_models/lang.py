@@ -41,7 +41,7 @@ class _Model:
     """py3langid's automaton and naive-Bayes tables, restricted to :data:`LANGUAGES`."""
 
     identifier: object  # py3langid.langid.LanguageIdentifier: encoding, small batches, long texts
-    nextmove: npt.NDArray[np.int64]
+    nextmove: npt.NDArray[np.uint32]
     rowbase: npt.NDArray[np.int64]  # state -> row offset in ``nextmove`` (row << 8)
     output: npt.NDArray[np.int64]  # state -> feature index, or -1
     ptc: npt.NDArray[np.float32]  # feature x language log-probabilities
@@ -65,7 +65,7 @@ def _get_model() -> _Model:
                     raise RuntimeError(f"py3langid aliases among {LANGUAGES}: {ident._alias_pairs}")
                 _model = _Model(
                     identifier=ident,
-                    nextmove=np.asarray(ident.tk_nextmove, dtype=np.int64),
+                    nextmove=np.asarray(ident.tk_nextmove),  # uint32, 39 MB: shared, not copied
                     rowbase=np.asarray(ident.tk_row, dtype=np.int64) << 8,
                     output=np.asarray(ident.tk_output, dtype=np.int64),
                     ptc=np.ascontiguousarray(ident.nb_ptc, dtype=np.float32),
