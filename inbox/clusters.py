@@ -25,12 +25,15 @@ _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u
 
 def _norm(text: str) -> str:
     t = text.lower() if text.isascii() else _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()
-    t = _RT.sub("", t)
-    t = _URL.sub(" ", t)
-    t = _HANDLE.sub(" ", t)
+    # each rule runs only when a substring test says it can match (the ingest path calls this per mention)
+    if "rt" in t or "via" in t:
+        t = _RT.sub("", t)
+    if "://" in t or "www." in t or "{link}" in t:
+        t = _URL.sub(" ", t)
+    if "@" in t:
+        t = _HANDLE.sub(" ", t)
     t = _DIGITS.sub("0", t)
-    t = _NONWORD.sub(" ", t)
-    return _SPACE.sub(" ", t).strip()
+    return " ".join(_NONWORD.sub(" ", t).split())
 
 
 def cluster_key(text: str, words: int = 12) -> str | None:

@@ -27,6 +27,15 @@ def content_words(text: str, enough: int | None = None) -> int:
     its label for them says more about the training sources than about the mention. Hashtags count
     ("#refund" is a word).
     """
+    if enough is not None:
+        # fast path: a whitespace-separated token made only of letters is a word whatever else the
+        # text holds (no link or @handle contains one); most mentions stop here
+        n = 0
+        for token in text.split():
+            if len(token) >= 2 and token.isalpha():
+                n += 1
+                if n == enough:
+                    return n
     n = 0
     for _word in _WORD.finditer(without_links_and_handles(text)):
         n += 1
@@ -44,12 +53,16 @@ class _Cues:
         self.prefixes = prefixes
         self.phrases = phrases
 
-    def first(self, folded: str) -> str | None:
+    def first(self, folded: str, tokens: list[str] | None = None) -> str | None:
+        """The first phrase found, else the first token that is a cue word or starts with a cue
+        prefix; ``tokens`` (``_TOKEN.findall(folded)``) may be passed when the caller has them."""
         for ph in self.phrases:
             if ph in folded:
                 return ph
-        tokens = _TOKEN.findall(folded)
-        if self.words.isdisjoint(tokens) and not self.prefixes:
+        if tokens is None:
+            tokens = _TOKEN.findall(folded)
+        # a token with a cue prefix has it as a substring: substring tests rule most texts out cheaply
+        if self.words.isdisjoint(tokens) and not any(p in folded for p in self.prefixes):
             return None
         for tok in tokens:
             if tok in self.words or (self.prefixes and tok.startswith(self.prefixes)):
@@ -91,15 +104,32 @@ def fold(text: str) -> str:
     return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
 
 
+_ASCII_UPPER = bytes(range(ord("A"), ord("Z") + 1))
+_ASCII_LOWER = bytes(range(ord("a"), ord("z") + 1))
+
+
+def _shouting(text: str) -> bool:
+    """At least 12 letters, over 70% of them upper case."""
+    if text.isascii():  # counted by C-level byte deletions instead of a call per character
+        raw = text.encode("ascii")
+        n_upper = len(raw) - len(raw.translate(None, _ASCII_UPPER))
+        n_alpha = n_upper + len(raw) - len(raw.translate(None, _ASCII_LOWER))
+    else:
+        n_alpha = sum(map(str.isalpha, text))
+        n_upper = sum(map(str.isupper, text))
+    return n_alpha >= 12 and n_upper / n_alpha > 0.7
+
+
+def _urgency(text: str, folded: str, tokens: list[str]) -> tuple[int, str | None]:
+    cue = _URGENT.first(folded, tokens)
+    score = (1 if cue else 0) + (1 if _shouting(text) else 0) + (1 if "!!!" in text else 0)
+    return min(score, 2), cue
+
+
 def urgency_score(text: str) -> int:
     """0, 1 or 2 from urgency and strong negative cues (EN and IT) and shouting."""
-    score = 1 if _URGENT.first(fold(text)) else 0
-    n_alpha = sum(map(str.isalpha, text))
-    if n_alpha >= 12 and sum(map(str.isupper, text)) / n_alpha > 0.7:
-        score += 1
-    if "!!!" in text:
-        score += 1
-    return min(score, 2)
+    folded = fold(text)
+    return _urgency(text, folded, _TOKEN.findall(folded))[0]
 
 
 def negative_cue(text: str) -> str | None:
@@ -107,18 +137,23 @@ def negative_cue(text: str) -> str | None:
     return _NEGATIVE.first(fold(text))
 
 
-def priority_with_reasons(text: str, reach: int | None, high_reach: int = 10_000) -> tuple[int, list[str]]:
-    """Base priority (1 normal, up to 3 urgent) and the reasons that raised it."""
+def priority_with_reasons(text: str, reach: int | None, high_reach: int = 10_000,
+                          folded: str | None = None) -> tuple[int, list[str]]:
+    """Base priority (1 normal, up to 3 urgent) and the reasons that raised it (``folded``:
+    ``fold(text)``, when the caller has it)."""
+    if folded is None:
+        folded = fold(text)
+    tokens = _TOKEN.findall(folded)
     p, reasons = 1, []
-    u = urgency_score(text)
+    u, cue = _urgency(text, folded, tokens)
     if u:
-        cue = _URGENT.first(fold(text))
         p += u
         reasons.append(f"urgency cues{' (' + cue + ')' if cue else ''} +{u}")
-    neg = negative_cue(text)
-    if neg and not u:
-        p += 1
-        reasons.append(f"negative sentiment ({neg}) +1")
+    else:
+        neg = _NEGATIVE.first(folded, tokens)
+        if neg:
+            p += 1
+            reasons.append(f"negative sentiment ({neg}) +1")
     if reach is not None and reach >= high_reach:
         p += 1
         reasons.append(f"author reach {reach} >= {high_reach} +1")
@@ -228,13 +263,13 @@ class Router:
             return Decision(team=None, action="repost", priority=0, watchers=[],
                             reason="repost of another mention: recorded, not queued",
                             explanation=explanation or None, **model_fields)
-        priority, preasons = priority_with_reasons(m.text, m.reach, self.high_reach)
+        folded = fold(m.text)
+        priority, preasons = priority_with_reasons(m.text, m.reach, self.high_reach, folded)
         watchers: list[str] = []
         team: str | None = None
         fired: list[str] = []
         evidence: dict[str, dict[str, Any]] = {}
         action = "route"
-        folded = fold(m.text)
         for cr in self.rules:
             ev = cr.match(m, p, folded)
             if ev is None:

@@ -91,6 +91,12 @@ def test_reposts_are_recorded_not_queued() -> None:
 @pytest.mark.parametrize(("text", "score"), [
     ("ok thanks", 0), ("URGENT my account was hacked", 1), ("È UNA VERGOGNA, RIDATEMI I SOLDI!!!", 2),
     ("servizio pessimo, è una truffa", 1),
+    ("MY ORDER NEVER ARRIVED AND NOBODY ANSWERS", 1),  # shouting, ASCII
+    ("NESSUNO RISPONDE, PERCHÉ È COSÌ DIFFICILE", 1),  # shouting, accented
+    ("MY ORDER never arrived and nobody answers", 0),  # under 70% capitals
+    ("OK THX", 0),  # too few letters to shout
+    ("un prodotto pericolosissimo", 1), ("a dangerous crack", 1),  # prefix / whole-word cue
+    ("our anti-injury campaign", 0),  # the token is "anti-injury": the cue prefix "injur" is not its start
 ])
 def test_urgency_cues_en_it(text: str, score: int) -> None:
     """Urgency and strong negative cues raise the score in English and Italian."""
