@@ -175,8 +175,8 @@ async def cmd_import(args: argparse.Namespace) -> int:
         await _require_schema(svc)
         pipeline = await svc.ready_pipeline()
         try:
-            for good, bad, n in reader(stream, source=args.source, batch_size=max(1, args.batch_size)):
-                res = await pipeline.ingest(good, bad, read=n, log_event="import_batch")
+            batches = reader(stream, source=args.source, batch_size=max(1, args.batch_size))
+            async for res in pipeline.ingest_stream(batches, log_event="import_batch"):
                 for k in total:
                     total[k] += getattr(res, k)
                 for t, c in res.teams.items():

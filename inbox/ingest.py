@@ -5,10 +5,11 @@ the batch goes on. Duplicates on (source, external_id) are skipped, so a batch c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -144,6 +145,17 @@ def _raw_json(raw: Any) -> Any:
     return raw if isinstance(raw, (dict, list)) else {"value": raw}
 
 
+@dataclass(slots=True)
+class _Prepared:
+    """A batch validated, classified and routed, ready for its transaction."""
+
+    res: IngestResult
+    now: datetime
+    dead: list[dict[str, Any]]
+    mention_rows: list[dict[str, Any]]
+    decisions: dict[tuple[str, str], Decision]
+
+
 class Pipeline:
     """Validate → dedupe → classify → route → store, per batch."""
 
@@ -159,6 +171,40 @@ class Pipeline:
     async def ingest(self, batch: Sequence[Mention], rejects: Sequence[Reject] = (), *,
                      cursor: CursorUpdate | None = None, read: int | None = None,
                      log_event: str = "ingest_batch") -> IngestResult:
+        return await self._commit(await self._prepare(batch, rejects, read), cursor, log_event)
+
+    async def ingest_stream(self, batches: Iterable[tuple[Sequence[Mention], Sequence[Reject], int | None]], *,
+                            log_event: str = "ingest_batch") -> AsyncIterator[IngestResult]:
+        """:meth:`ingest` for consecutive ``(mentions, rejects, read)`` batches (a file import), in
+        order, with batch N+1's CPU work (language, model, routing: worker threads) overlapping
+        batch N's transaction. A mention repeated in the next batch is caught by the insert, not by
+        the pre-check, and counted as a duplicate all the same. If reading the next batch fails, the
+        batches read before it are committed first."""
+        it = iter(batches)
+        prepared: _Prepared | None = None
+        while True:
+            try:
+                item = next(it, None)
+            except BaseException:
+                if prepared is not None:
+                    yield await self._commit(prepared, None, log_event)
+                raise
+            following = asyncio.ensure_future(self._prepare(*item)) if item is not None else None
+            try:
+                if prepared is not None:
+                    yield await self._commit(prepared, None, log_event)
+            except BaseException:
+                if following is not None:
+                    following.cancel()
+                    with contextlib.suppress(BaseException):
+                        await following
+                raise
+            if following is None:
+                return
+            prepared = await following
+
+    async def _prepare(self, batch: Sequence[Mention], rejects: Sequence[Reject], read: int | None) -> _Prepared:
+        """Steps 1-4: validate, dedupe, detect languages, classify and route (nothing written)."""
         res = IngestResult(read=read if read is not None else len(batch) + len(rejects))
         now = self.clock.now()
         dead = [{"source": _clean(r.source[:64]), "line_no": r.position, "reason": _clean(r.reason[:2000]),
@@ -208,6 +254,12 @@ class Pipeline:
         faultpoints.reach("after_classify")
         # 4. route (pure) and build rows, also off the loop (~30 µs a mention)
         mention_rows, decisions = await asyncio.to_thread(self._route_rows, good, texts, langs, preds, now)
+        return _Prepared(res, now, dead, mention_rows, decisions)
+
+    async def _commit(self, prepared: _Prepared, cursor: CursorUpdate | None, log_event: str) -> IngestResult:
+        """Step 5: one transaction for the prepared batch, then the log line and the live update."""
+        res, now, dead, mention_rows, decisions = (prepared.res, prepared.now, prepared.dead,
+                                                   prepared.mention_rows, prepared.decisions)
         # 5. one transaction: mentions, decisions, items, events, dead letters, cursor (a bulk write:
         # on SQLite the agents' claims go first, inbox.writegate)
         async with bulk_writer(self.engine).begin() as conn:

@@ -98,3 +98,70 @@ async def test_language_is_detected_when_missing(services: Any) -> None:
     async with services.engine.connect() as conn:
         langs = {row["external_id"]: row["lang"] async for row in export_rows(conn=conn)}
     assert langs == {"it1": "it", "en1": "en"}
+
+
+async def test_stream_of_batches_commits_in_order_and_counts_cross_batch_duplicates(services: Any) -> None:
+    """ingest_stream (the importer's path: batch N+1 prepared while batch N is written) stores what
+    sequential ingest would: a mention repeated in the next batch, which the pre-check cannot see
+    yet, is caught by the insert and counted as a duplicate; rejects and read counts pass through."""
+    batches = [
+        ([M("1", "My order never arrived, please help"), M("2", "We are hiring, apply for the job")], [], 2),
+        ([M("2", "We are hiring, apply for the job"), M("3", "I love the new price offer")],
+         [Reject(source="test", position=9, reason="bad json", raw="{")], 3),
+        ([M("4", "Refund still missing for my order")], [], 1),
+    ]
+    results = [r async for r in services.pipeline.ingest_stream(iter(batches))]
+    assert [(r.read, r.ingested, r.duplicates, r.rejected) for r in results] == [(2, 2, 0, 0), (3, 1, 1, 1), (1, 1, 0, 0)]
+    assert await _count(services, QueueItem) == 4
+    assert await _count(services, RoutingDecision) == 4
+    assert await _count(services, DeadLetter) == 1
+    async with services.engine.connect() as conn:
+        ids = sorted([r["external_id"] async for r in export_rows(conn=conn)])
+    assert ids == ["1", "2", "3", "4"]
+
+
+async def test_stream_commits_what_was_read_before_a_read_error(services: Any) -> None:
+    """A failing reader stops the stream, but only after the batches it already gave are stored."""
+    def batches() -> Any:
+        yield [M("1", "My order never arrived, please help")], [], 1
+        yield [M("2", "We are hiring, apply for the job")], [], 1
+        raise OSError("disk gone")
+
+    seen = []
+    try:
+        async for r in services.pipeline.ingest_stream(batches()):
+            seen.append(r.ingested)
+    except OSError as e:
+        assert str(e) == "disk gone"
+    else:
+        raise AssertionError("the read error was swallowed")
+    assert seen == [1, 1]
+    assert await _count(services, QueueItem) == 2
+
+
+async def test_stream_stops_cleanly_when_a_batch_fails(services: Any, monkeypatch: Any) -> None:
+    """A transaction that fails ends the stream with its error; the batch prepared behind it is
+    dropped, not left running, and earlier batches stay stored."""
+    from inbox.repo import mentions as mention_repo
+
+    real = mention_repo.insert_mentions
+    calls = {"n": 0}
+
+    async def flaky(rows: Any, *, conn: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("insert failed")
+        return await real(rows, conn=conn)
+
+    monkeypatch.setattr(mention_repo, "insert_mentions", flaky)
+    batches = [([M(str(i), f"My order {i} never arrived, please help")], [], 1) for i in range(4)]
+    got = []
+    try:
+        async for r in services.pipeline.ingest_stream(iter(batches)):
+            got.append(r.ingested)
+    except RuntimeError as e:
+        assert str(e) == "insert failed"
+    else:
+        raise AssertionError("the failure was swallowed")
+    assert got == [1] and calls["n"] == 2
+    assert await _count(services, QueueItem) == 1
