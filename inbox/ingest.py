@@ -182,26 +182,26 @@ class Pipeline:
         batches read before it are committed first."""
         it = iter(batches)
         prepared: _Prepared | None = None
-        while True:
-            try:
-                item = next(it, None)
-            except BaseException:
+        following: asyncio.Future[_Prepared] | None = None
+        try:
+            while True:
+                try:
+                    item = next(it, None)
+                except BaseException:
+                    if prepared is not None:
+                        yield await self._commit(prepared, None, log_event)
+                    raise
+                following = asyncio.ensure_future(self._prepare(*item)) if item is not None else None
                 if prepared is not None:
                     yield await self._commit(prepared, None, log_event)
-                raise
-            following = asyncio.ensure_future(self._prepare(*item)) if item is not None else None
-            try:
-                if prepared is not None:
-                    yield await self._commit(prepared, None, log_event)
-            except BaseException:
-                if following is not None:
-                    following.cancel()
-                    with contextlib.suppress(BaseException):
-                        await following
-                raise
-            if following is None:
-                return
-            prepared = await following
+                if following is None:
+                    return
+                prepared, following = await following, None
+        finally:
+            if following is not None:  # the stream stopped early: drop the batch being prepared
+                following.cancel()
+                with contextlib.suppress(BaseException):
+                    await following
 
     async def _prepare(self, batch: Sequence[Mention], rejects: Sequence[Reject], read: int | None) -> _Prepared:
         """Steps 1-4: validate, dedupe, detect languages, classify and route (nothing written)."""
