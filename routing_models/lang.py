@@ -144,17 +144,18 @@ def detect_languages(texts: Iterable[str]) -> list[str | None]:
     out: list[str | None] = [None] * len(texts)
     model = _get_model()
     todo: list[int] = []
-    encoded: list[bytes] = []
+    cleaned: list[str] = []
     for i, text in enumerate(texts):
-        cleaned = _STRIP_RE.sub(" ", text or "")
-        if _LETTERS_RE.search(cleaned):
+        kept = _STRIP_RE.sub(" ", text or "")
+        if _LETTERS_RE.search(kept):
             todo.append(i)
-            encoded.append(model.identifier._encode(cleaned))  # type: ignore[attr-defined]
+            cleaned.append(kept)
     if len(todo) < _MIN_BATCH:  # the batch machinery costs more than it saves
-        for i, text in zip(todo, encoded):
+        for i, text in zip(todo, cleaned):
             language, confidence = model.identifier.classify(text)  # type: ignore[attr-defined]
             out[i] = str(language) if confidence >= _MIN_CONFIDENCE else None
         return out
+    encoded = [model.identifier._encode(text) for text in cleaned]  # type: ignore[attr-defined]
     proba = _probabilities(model, encoded)
     best = proba.argmax(axis=1)
     for i, b, p in zip(todo, best.tolist(), proba[np.arange(len(todo)), best].tolist()):
