@@ -75,7 +75,7 @@ def _get_model() -> _Model:
     return _model
 
 
-def _visits(model: _Model, encoded: list[bytes]) -> sp.csr_matrix:
+def _visits(model: _Model, encoded: list[bytes], lengths: npt.NDArray[np.int64]) -> sp.csr_matrix:
     """Feature counts per text (py3langid's ``visit_counts``), the texts walked together.
 
     Texts are sorted longest first and walked in chunks of ``_CHUNK``: one vectorised step per
@@ -84,7 +84,6 @@ def _visits(model: _Model, encoded: list[bytes]) -> sp.csr_matrix:
     py3langid's own per-byte loop instead.
     """
     n = len(encoded)
-    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=n)
     together = np.flatnonzero(lengths <= _WIDTH)
     together = together[np.argsort(-lengths[together], kind="stable")]
     docs_out: list[npt.NDArray[np.int64]] = []
@@ -128,11 +127,11 @@ def _visits(model: _Model, encoded: list[bytes]) -> sp.csr_matrix:
 
 def _probabilities(model: _Model, encoded: list[bytes]) -> npt.NDArray[np.float32]:
     """py3langid's normalised scores (``_decide`` with ``norm_probs``) for each encoded text."""
-    visits = _visits(model, encoded)
-    lengths = np.fromiter((len(b) for b in encoded), dtype=np.float32, count=len(encoded))
+    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+    visits = _visits(model, encoded, lengths)
     scores = np.asarray(visits @ model.ptc, dtype=np.float32) + model.pc
     scores[np.diff(visits.indptr) == 0] = 0.0  # no features: uniform, as py3langid does
-    scores *= (1.0 / np.sqrt(np.maximum(lengths, 1.0)))[:, None]
+    scores *= (1.0 / np.sqrt(np.maximum(lengths, 1).astype(np.float32)))[:, None]
     scores = np.exp(scores - scores.max(axis=1, keepdims=True))
     return np.asarray(scores / scores.sum(axis=1, keepdims=True), dtype=np.float32)
 

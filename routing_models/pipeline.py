@@ -245,8 +245,7 @@ class MentionFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc] 
         if self.char_weight > 0:
             blocks["c"] = self._block(cspans, self.char_columns_, self.idf_char_, n, self.char_weight, self.n_word_)
         if self.lexicon_weight > 0:
-            hit = self.lexicon_bucket_row_[wspans.col] >= 0
-            counts = self.cue_counts(wspans, n)
+            counts, hit = self._cue_counts_and_hits(wspans, n)
             rows, groups = np.nonzero(counts)
             vals = (np.log1p(counts[rows, groups]) * self.lexicon_weight).astype(np.float32)
             offset = self.n_word_ + self.n_char_
@@ -255,13 +254,20 @@ class MentionFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc] 
 
     def cue_counts(self, wspans: _hashing.NgramSpans, n_docs: int) -> npt.NDArray[np.float64]:
         """Number of cues of each group per document, shape ``(n_docs, len(lexicon_groups_))``."""
+        return self._cue_counts_and_hits(wspans, n_docs)[0]
+
+    def _cue_counts_and_hits(
+        self, wspans: _hashing.NgramSpans, n_docs: int
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """:meth:`cue_counts` and the mask of the word n-grams that are cues."""
         bucket_rows = self.lexicon_bucket_row_[wspans.col]
         hit = bucket_rows >= 0
         hit_docs = wspans.doc[hit]
         members = self.lexicon_membership_[bucket_rows[hit]]
-        return np.stack(
+        counts = np.stack(
             [np.bincount(hit_docs, weights=members[:, g], minlength=n_docs) for g in range(members.shape[1])], axis=1
         )
+        return counts, hit
 
     def transform(self, X: list[str]) -> sp.csr_matrix:
         docs = list(X)

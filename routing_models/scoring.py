@@ -45,7 +45,6 @@ class _Block:
         table[:-1, :-1] = (weight * idf64[:-1, None]) * coef.T
         table[:, -1] = idf64**2
         self.table = table
-        self.n_classes = coef.shape[0]
 
     def scores(self, spans: _hashing.NgramSpans, n_docs: int) -> F64:
         """Per document, the block's contribution to each class score.
@@ -66,7 +65,7 @@ class _Block:
             sums += sp.csr_matrix((ones, cols[run], indptr.copy()), shape=(n_docs, width)) @ self.table
         norms = np.sqrt(sums[:, -1])
         norms[norms == 0] = 1.0
-        return sums[:, : self.n_classes] / norms[:, None]
+        return sums[:, :-1] / norms[:, None]
 
 
 class CompiledScorer:
