@@ -65,14 +65,19 @@ def _macro_f1(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
     return float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0))
 
 
-def evaluate(clf: _Model, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def evaluate(clf: _Model, rows: Sequence[dict[str, Any]], encoder: Any = None) -> dict[str, Any]:
     """Score ``clf`` on rows with ``text`` and ``label`` (optional ``lang``; detected when missing).
 
     Returns ``{"n", "accuracy", "macro_f1", "per_class", "per_lang", "confusion", "model_version",
-    "ece", "dummy"}``; ``per_class[label]`` has ``precision``, ``recall``, ``f1``, ``support``;
+    "ece", "dummy", "stage"}``; ``per_class[label]`` has ``precision``, ``recall``, ``f1``, ``support``;
     ``per_lang[lang]`` has ``n`` and ``macro_f1`` (undetectable language → ``"unknown"``); macro-F1
     averages over the labels present in the truth or the predictions;
     ``confusion`` is ``{"labels", "matrix"}`` with rows = true label, columns = predicted label.
+
+    With an ``encoder`` and a model that has a refiner head, the figures are the refined labels'
+    (``"stage": "refined"``: what an item ends up with once the background refiner has seen it) and
+    ``"fast"`` holds the n-gram model's own ``accuracy``, ``macro_f1``, ``ece`` and ``per_lang``
+    (the label an item gets at ingest).  Otherwise ``"stage": "fast"``.
     """
     labels = list(clf.labels)
     texts = [str(r["text"]) for r in rows]
@@ -81,11 +86,24 @@ def evaluate(clf: _Model, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"labels not known to the model: {unknown}")
     langs = [r.get("lang") or detect_language(t) or "unknown" for r, t in zip(rows, texts)]
-    proba = clf.predict_proba(texts)
-    y_pred = [labels[i] for i in proba.argmax(axis=1)] if len(texts) else []
-    y_idx = np.array([labels.index(y) for y in y_true], dtype=np.int64)
+    fast = clf.predict_proba(texts)
+    refine = encoder is not None and getattr(clf, "refiner", None) is not None
+    proba = clf.refined_proba(texts, encoder) if refine else fast  # type: ignore[attr-defined]
+    out = _scores(labels, y_true, langs, proba)
+    train_counts = clf.metadata.get("label_counts", {}) if isinstance(clf.metadata, dict) else {}
+    out["model_version"] = clf.version
+    out["dummy"] = dummy_scores(train_counts, y_true, labels) if rows else {"accuracy": 0.0, "macro_f1": 0.0}
+    out["stage"] = "refined" if refine else "fast"
+    if refine:
+        first = _scores(labels, y_true, langs, fast)
+        out["fast"] = {k: first[k] for k in ("accuracy", "macro_f1", "ece", "per_lang")}
+    return out
 
-    n = len(rows)
+
+def _scores(labels: list[str], y_true: list[str], langs: list[str], proba: npt.NDArray[np.float64]) -> dict[str, Any]:
+    y_pred = [labels[i] for i in proba.argmax(axis=1)] if len(y_true) else []
+    y_idx = np.array([labels.index(y) for y in y_true], dtype=np.int64)
+    n = len(y_true)
     if n:
         precision, recall, f1, support = precision_recall_fscore_support(
             y_true, y_pred, labels=labels, zero_division=0
@@ -108,7 +126,6 @@ def evaluate(clf: _Model, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         yp = [y_pred[i] for i in idx]
         per_lang[lang] = {"n": len(idx), "macro_f1": _macro_f1(yt, yp)}
     matrix = confusion_matrix(y_true, y_pred, labels=labels).tolist() if n else [[0] * len(labels) for _ in labels]
-    train_counts = clf.metadata.get("label_counts", {}) if isinstance(clf.metadata, dict) else {}
     return {
         "n": n,
         "accuracy": float(accuracy_score(y_true, y_pred)) if n else 0.0,
@@ -116,7 +133,5 @@ def evaluate(clf: _Model, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "per_class": per_class,
         "per_lang": per_lang,
         "confusion": {"labels": labels, "matrix": [[int(v) for v in row] for row in matrix]},
-        "model_version": clf.version,
         "ece": expected_calibration_error(proba, y_idx) if n else 0.0,
-        "dummy": dummy_scores(train_counts, y_true, labels) if n else {"accuracy": 0.0, "macro_f1": 0.0},
     }

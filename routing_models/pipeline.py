@@ -416,7 +416,9 @@ class CalibratedLinearClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
         bias = np.zeros(self.classes_.shape[0])
         if self.calibration != "none" and self.calibration_folds >= 2:
             oof = np.zeros((X.shape[0], self.classes_.shape[0]))
+            fold_tests: list[npt.NDArray[np.int64]] = []
             for train_idx, test_idx in self._folds(X, y_arr, groups):
+                fold_tests.append(np.asarray(test_idx, dtype=np.int64))
                 lr = self._fit_lr(X[train_idx], y_arr[train_idx], None if weights is None else weights[train_idx])
                 scores = lr.decision_function(X[test_idx])
                 # a fold may miss a class entirely: map its columns into the full class list
@@ -430,6 +432,9 @@ class CalibratedLinearClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
                 bias = _fit_class_bias(oof / temperature, y_idx, weights)
             if self.calibration == "temperature+platt":
                 platt = _fit_top_label_platt(softmax(oof / temperature + bias), y_idx, weights)
+            # kept for the refiner head (routing_models.refine), which calibrates on the same folds;
+            # routing_models.train removes it before the model is saved
+            self.oof_ = (oof, fold_tests)
         lr = self._fit_lr(X, y_arr, weights)
         self.coef_ = lr.coef_.astype(np.float32)
         self.intercept_ = lr.intercept_.astype(np.float64)

@@ -1,7 +1,8 @@
 """Saving and loading classifiers with skops (no pickle, no code execution on load).
 
 An artifact is ``<name>.skops`` (a skops zip holding ``{"format_version", "pipeline",
-"metadata_json"}``) plus ``<name>.json`` (the same metadata, pretty-printed, for humans and
+"metadata_json"}`` and, for a model trained
+with an encoder, ``"refiner"``: the refiner head, a dict of numbers and arrays) plus ``<name>.json`` (the same metadata, pretty-printed, for humans and
 ``model list``).  :func:`load` refuses any artifact that would need a type outside
 :data:`TRUSTED_TYPES` beyond what skops trusts by default (numpy, scipy, scikit-learn
 built-ins): we never pass ``trusted=True``.
@@ -61,6 +62,8 @@ def save(clf: Classifier, directory: Path, *, name: str | None = None) -> Path:
         "pipeline": clf.pipeline,
         "metadata_json": metadata_json,
     }
+    if clf.refiner is not None:
+        payload["refiner"] = clf.refiner
     tmp = path.with_suffix(".skops.tmp")
     sio.dump(payload, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
     tmp.replace(path)
@@ -81,7 +84,10 @@ def load(path: Path) -> Classifier:
     if not isinstance(payload, dict) or payload.get("format_version") != ARTIFACT_FORMAT_VERSION:
         raise ValueError(f"{path}: not a routing_models artifact (format_version {ARTIFACT_FORMAT_VERSION})")
     metadata = json.loads(payload["metadata_json"])
-    return Classifier(payload["pipeline"], metadata)
+    refiner = payload.get("refiner")
+    if refiner is not None and (not isinstance(refiner, dict) or refiner.get("format") != 1):
+        raise ValueError(f"{path}: unknown refiner head format")
+    return Classifier(payload["pipeline"], metadata, refiner=refiner)
 
 
 def load_metadata(path: Path) -> dict[str, Any]:

@@ -119,6 +119,10 @@ class CompiledScorer:
         """Calibrated probabilities, columns in ``classes_`` order."""
         return self._clf.proba_from_decision(self.decision_function(texts))
 
+    def calibrated_logits(self, texts: list[str]) -> F64:
+        """Temperature-scaled logits (before the top-label Platt step): the refiner's n-gram input."""
+        return np.asarray(self._clf._logits_from_decision(self.decision_function(texts)), dtype=np.float64)
+
     @property
     def classes_(self) -> Any:
         return self._clf.classes_

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import platform
+from pathlib import Path
 from collections import Counter, defaultdict
 from typing import Any, Sequence
 
@@ -53,6 +54,9 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "min_it_share": 0.0,
     "max_row_weight": 4.0,
     "correction_weight": 3.0,
+    # the refiner head (routing_models.refine), fitted only when train() is given an encoder
+    "refine_weight": 0.4,
+    "refine_C": 1.0,
 }
 
 
@@ -163,6 +167,13 @@ def library_versions() -> dict[str, str]:
 
 
 def _fit(rows: Sequence[dict[str, Any]], params: dict[str, Any], seed: int) -> Any:
+    pipeline, _ = _fit_keep_oof(rows, params, seed)
+    return pipeline
+
+
+def _fit_keep_oof(rows: Sequence[dict[str, Any]], params: dict[str, Any], seed: int) -> tuple[Any, Any]:
+    """The fitted pipeline and its classifier's out-of-fold scores and folds (None without calibration);
+    the scores are taken off the estimator so they are never saved with it."""
     pipe_params, _ = split_params(params)
     pipe_params = {k: tuple(v) if isinstance(v, list) else v for k, v in pipe_params.items()}
     pipeline = build_pipeline(**{**pipe_params, "random_state": seed})
@@ -175,7 +186,8 @@ def _fit(rows: Sequence[dict[str, Any]], params: dict[str, Any], seed: int) -> A
         clf__sample_weight=weights,
         clf__groups=groups,
     )
-    return pipeline
+    oof = pipeline.named_steps["clf"].__dict__.pop("oof_", None)
+    return pipeline, oof
 
 
 def train(
@@ -187,6 +199,8 @@ def train(
     evaluation_rows: dict[str, list[dict[str, Any]]] | None = None,
     loso: bool = False,
     n_jobs: int = 1,
+    encoder: Any = None,
+    embedding_cache: Path | None = None,
 ) -> Classifier:
     """Fit a :class:`Classifier` on ``rows`` (dicts with ``text``, ``label``, optional ``lang``,
     ``source``/``style``).  Deterministic for the same rows, params and seed.
@@ -194,6 +208,9 @@ def train(
     ``data_files`` (e.g. ``{"path", "sha256", "rows"}``) are recorded as given;
     ``evaluation_rows`` maps a name to rows scored with :func:`routing_models.evaluate.evaluate`;
     ``loso=True`` adds leave-one-source-out CV results (slow: one fit per source family).
+    ``encoder`` (a :class:`routing_models.encoder.SentenceEncoder`) adds the refiner head
+    (:mod:`routing_models.refine`); embedding the rows costs about 20 ms each, and
+    ``embedding_cache`` (an ``.npz`` path) keeps the vectors for the next training run.
     """
     from routing_models.evaluate import evaluate  # local: evaluate imports lang (py3langid)
 
@@ -208,7 +225,9 @@ def train(
     when = _created_at()
     lexicon_sha = lexicon_hash()
     version = make_version(data_sha, all_params, seed, when, lexicon_sha)
-    pipeline = _fit(rows, all_params, seed)
+    pipeline, oof = _fit_keep_oof(rows, all_params, seed)
+    refiner = _fit_refiner(rows, pipeline, oof, all_params, encoder, embedding_cache) if encoder is not None else None
+    embeddings = refiner.pop("embeddings") if refiner is not None else None
     group_counts = Counter(source_group(r) for r in rows)
     metadata: dict[str, Any] = {
         "version": version,
@@ -228,39 +247,90 @@ def train(
         "n_features": int(pipeline.named_steps["features"].n_features_out_),
         "library_versions": library_versions(),
     }
-    clf = Classifier(pipeline, metadata)
-    metadata["evaluation"] = {name: evaluate(clf, ev_rows) for name, ev_rows in (evaluation_rows or {}).items()}
-    metadata["loso"] = leave_one_source_out(rows, params=all_params, seed=seed, n_jobs=n_jobs) if loso else None
+    if refiner is not None:
+        metadata["refiner"] = {k: refiner[k] for k in ("weight", "C", "temperature_encoder", "temperature_blend", "platt", "encoder_sha256")}
+    clf = Classifier(pipeline, metadata, refiner=refiner)
+    metadata["evaluation"] = {
+        name: evaluate(clf, ev_rows, encoder=encoder) for name, ev_rows in (evaluation_rows or {}).items()
+    }
+    blend = None
+    if refiner is not None:
+        blend = {"weight": refiner["weight"], "C": refiner["C"], "temperature_encoder": refiner["temperature_encoder"],
+                 "temperature_ngram": float(pipeline.named_steps["clf"].temperature_)}
+    metadata["loso"] = (
+        leave_one_source_out(rows, params=all_params, seed=seed, n_jobs=n_jobs, embeddings=embeddings, blend=blend)
+        if loso
+        else None
+    )
     return clf
 
 
-def _loso_fold(rows: Sequence[dict[str, Any]], groups: list[str], held: str, params: dict[str, Any], seed: int) -> Any:
-    train_rows = [r for r, g in zip(rows, groups) if g != held]
-    test_rows = [r for r, g in zip(rows, groups) if g == held]
+def _fit_refiner(
+    rows: Sequence[dict[str, Any]], pipeline: Any, oof: Any, params: dict[str, Any], encoder: Any, cache: Path | None
+) -> dict[str, Any]:
+    from routing_models.encoder import EXPECTED_SHA256
+    from routing_models.refine import REFINER_DEFAULTS, embed_cached, fit_head
+
+    if oof is None:
+        raise ValueError("the refiner head needs the n-gram model's calibration folds (calibration must not be 'none')")
+    clf = pipeline.named_steps["clf"]
+    scores, folds = oof
+    emb = embed_cached(encoder, [str(r["text"]) for r in rows], cache)
+    y_idx = np.searchsorted(clf.classes_, [str(r["label"]) for r in rows])
+    head = fit_head(
+        emb,
+        y_idx,
+        sample_weights(rows, params),
+        folds,
+        scores,
+        clf._logits_from_decision,
+        weight=float(params.get("refine_weight", REFINER_DEFAULTS["refine_weight"])),
+        C=float(params.get("refine_C", REFINER_DEFAULTS["refine_C"])),
+        encoder_sha256=EXPECTED_SHA256["model.safetensors"],
+    )
+    head.pop("oof_blend", None)
+    head["embeddings"] = emb  # for leave-one-source-out; train() takes it off before saving
+    return head
+
+
+def _loso_fold(
+    rows: Sequence[dict[str, Any]],
+    groups: list[str],
+    held: str,
+    params: dict[str, Any],
+    seed: int,
+    emb: npt.NDArray[np.float32] | None = None,
+    blend: dict[str, float] | None = None,
+) -> tuple[list[str], list[str] | None]:
+    """Labels predicted for the held-out family: the n-gram model's and, with embeddings and the
+    blend's settings, the refined ones (an encoder head fitted on the same training rows)."""
+    from scipy.special import log_softmax  # type: ignore[import-untyped]  # scipy ships no type hints
+
+    from routing_models.refine import encoder_lr, full_scores
+
+    train_idx = [i for i, g in enumerate(groups) if g != held]
+    test_idx = [i for i, g in enumerate(groups) if g == held]
+    train_rows = [rows[i] for i in train_idx]
     fold_params = {**params, "calibration": "none"}
     pipeline = _fit(train_rows, fold_params, seed)
-    return pipeline.predict([str(r["text"]) for r in test_rows])
+    scores = pipeline.decision_function([str(rows[i]["text"]) for i in test_idx])
+    classes = np.asarray(pipeline.classes_)
+    fast = [str(c) for c in classes[scores.argmax(axis=1)]]
+    if emb is None or blend is None:
+        return fast, None
+    y_idx = np.searchsorted(classes, [str(r["label"]) for r in train_rows])
+    lr = encoder_lr(emb[train_idx], y_idx, sample_weights(train_rows, params), float(blend["C"]))
+    enc = full_scores(lr, emb[test_idx], len(classes))
+    w = float(blend["weight"])
+    z = (1 - w) * log_softmax(scores / float(blend["temperature_ngram"]), axis=1) + w * log_softmax(
+        enc / float(blend["temperature_encoder"]), axis=1
+    )
+    return fast, [str(c) for c in classes[z.argmax(axis=1)]]
 
 
-def leave_one_source_out(
-    rows: Sequence[dict[str, Any]],
-    *,
-    params: dict[str, Any] | None = None,
-    seed: int = 0,
-    families: Sequence[str] | None = None,
-    n_jobs: int = 1,
+def _summary(
+    rows: Sequence[dict[str, Any]], groups: list[str], held_out: list[str], preds: list[list[str]]
 ) -> dict[str, Any]:
-    """Hold out each source family in turn (seed rows: one family per ``style``), train on the rest.
-
-    Returns ``{"per_source": {family: {"n", "labels", "accuracy", "macro_f1"}}, "pooled": {"n",
-    "accuracy", "macro_f1", "mean_source_accuracy"}, "dummy": {"accuracy", "macro_f1"}}``.
-    Corrections are never held out.  ``families`` restricts which families are held out
-    (all others stay in every training fold).
-    """
-    rows = list(rows)
-    groups = [source_group(r) for r in rows]
-    held_out = sorted(set(families) if families is not None else set(groups) - {"correction"})
-    preds = Parallel(n_jobs=n_jobs)(delayed(_loso_fold)(rows, groups, h, dict(params or {}), seed) for h in held_out)
     per_source: dict[str, Any] = {}
     y_all: list[str] = []
     p_all: list[str] = []
@@ -296,3 +366,34 @@ def leave_one_source_out(
             "macro_f1": float(f1_score(y_all, dummy_all, average="macro", zero_division=0)),
         },
     }
+
+
+def leave_one_source_out(
+    rows: Sequence[dict[str, Any]],
+    *,
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+    families: Sequence[str] | None = None,
+    n_jobs: int = 1,
+    embeddings: npt.NDArray[np.float32] | None = None,
+    blend: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Hold out each source family in turn (seed rows: one family per ``style``), train on the rest.
+
+    Returns ``{"per_source": {family: {"n", "labels", "accuracy", "macro_f1"}}, "pooled": {"n",
+    "accuracy", "macro_f1", "mean_source_accuracy"}, "dummy": {"accuracy", "macro_f1"}}``.
+    Corrections are never held out.  ``families`` restricts which families are held out
+    (all others stay in every training fold).  With ``embeddings`` (one row per training row) and
+    ``blend`` (``weight``, ``C``, ``temperature_ngram``, ``temperature_encoder``: the full model's),
+    ``"refined"`` holds the same summary for the refined labels, the encoder head refitted per fold.
+    """
+    rows = list(rows)
+    groups = [source_group(r) for r in rows]
+    held_out = sorted(set(families) if families is not None else set(groups) - {"correction"})
+    folds = Parallel(n_jobs=n_jobs)(
+        delayed(_loso_fold)(rows, groups, h, dict(params or {}), seed, embeddings, blend) for h in held_out
+    )
+    out = _summary(rows, groups, held_out, [fast for fast, _ in folds])
+    if embeddings is not None and blend is not None:
+        out["refined"] = _summary(rows, groups, held_out, [refined or [] for _, refined in folds])
+    return out

@@ -1,0 +1,120 @@
+"""The refiner head (routing_models/refine.py): trained next to the n-gram model when an encoder is
+given, saved in the artifact, blended at prediction, scored by evaluate and by leave-one-source-out.
+A deterministic hashing "encoder" stands in for the sentence encoder (tested on its own in
+test_routing_models_encoder.py), so these tests take seconds."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from routing_models import registry
+from routing_models.data import load_seed
+from routing_models.evaluate import evaluate
+from routing_models.model import Classifier
+from routing_models.refine import embed_cached
+from routing_models.train import leave_one_source_out, train
+
+
+class HashingEncoder:
+    """Bag of words hashed into 384 signed dimensions, L2-normalised; counts the texts it embeds."""
+
+    def __init__(self) -> None:
+        self.encoded = 0
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.encoded += len(texts)
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().split():
+                h = int(hashlib.md5(w.encode()).hexdigest(), 16)
+                out[i, h % 384] += 1.0 if (h >> 9) & 1 else -1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict[str, Any]]:
+    seed, _ = load_seed()
+    return seed[::3]  # every style and label, ~750 rows
+
+
+@pytest.fixture(scope="module")
+def refined(rows: list[dict[str, Any]]) -> Classifier:
+    return train(rows, encoder=HashingEncoder())
+
+
+def test_a_model_trained_with_an_encoder_carries_a_head(refined: Classifier, rows: list[dict[str, Any]]) -> None:
+    head = refined.refiner
+    assert head is not None and head["format"] == 1
+    assert head["coef"].shape == (4, 384) and head["intercept"].shape == (4,)
+    assert not {"embeddings", "oof_blend"} & set(head)  # working data is not saved
+    assert not hasattr(refined.pipeline.named_steps["clf"], "oof_")
+    assert refined.metadata["refiner"]["weight"] == 0.4
+    assert refined.metadata["refiner"]["temperature_blend"] > 0
+    texts = [r["text"] for r in rows[:50]]
+    proba = refined.refined_proba(texts, HashingEncoder())
+    assert proba.shape == (50, 4)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    # the blend is not the n-gram model under another name
+    assert np.abs(proba - refined.predict_proba(texts)).max() > 0.01
+
+
+def test_without_an_encoder_there_is_no_head(rows: list[dict[str, Any]]) -> None:
+    plain = train(rows[:300])
+    assert plain.refiner is None and "refiner" not in plain.metadata
+    with pytest.raises(ValueError, match="no refiner head"):
+        plain.refined_proba(["hello"], HashingEncoder())
+
+
+def test_weight_zero_keeps_the_labels_and_weight_one_follows_the_encoder(rows: list[dict[str, Any]]) -> None:
+    texts = [r["text"] for r in rows[1::4]]
+    zero = train(rows, encoder=HashingEncoder(), params={"refine_weight": 0.0})
+    assert (zero.refined_proba(texts, HashingEncoder()).argmax(1) == zero.predict_proba(texts).argmax(1)).all()
+    one = train(rows, encoder=HashingEncoder(), params={"refine_weight": 1.0})
+    # with w = 1 only the embedding counts: two texts with the same bag of words get the same answer
+    a, b = "my order is broken and late", "late and broken is order my"
+    pa, pb = one.refined_proba([a, b], HashingEncoder())
+    np.testing.assert_allclose(pa, pb, atol=1e-9)
+    assert not np.allclose(*one.predict_proba([a, b]))
+
+
+def test_the_head_survives_save_and_load(refined: Classifier, tmp_path: Path) -> None:
+    path = registry.save(refined, tmp_path)
+    back = registry.load(path)
+    texts = ["the app crashes at login", "siamo alla ricerca di un magazziniere", "azioni in calo dopo i conti"]
+    np.testing.assert_allclose(back.refined_proba(texts, HashingEncoder()),
+                               refined.refined_proba(texts, HashingEncoder()))
+
+
+def test_evaluate_reports_refined_and_first_labels(refined: Classifier, rows: list[dict[str, Any]]) -> None:
+    sample = rows[2::5]
+    both = evaluate(refined, sample, encoder=HashingEncoder())
+    assert both["stage"] == "refined" and set(both["fast"]) == {"accuracy", "macro_f1", "ece", "per_lang"}
+    fast_only = evaluate(refined, sample)
+    assert fast_only["stage"] == "fast" and "fast" not in fast_only
+    assert both["fast"]["macro_f1"] == fast_only["macro_f1"]
+
+
+def test_embeddings_are_cached_by_text(tmp_path: Path) -> None:
+    enc = HashingEncoder()
+    cache = tmp_path / "emb.npz"
+    first = embed_cached(enc, ["a b", "c d", "a b"], cache)
+    assert enc.encoded == 2  # the repeated text once
+    second = embed_cached(enc, ["c d", "e f", "a b"], cache)
+    assert enc.encoded == 3  # only the new text
+    np.testing.assert_array_equal(second[0], first[1])
+    np.testing.assert_array_equal(second[2], first[0])
+
+
+def test_leave_one_source_out_scores_the_refined_labels(rows: list[dict[str, Any]], refined: Classifier) -> None:
+    enc = HashingEncoder()
+    emb = enc.encode([r["text"] for r in rows])
+    blend = {"weight": 0.4, "C": 1.0, "temperature_encoder": refined.refiner["temperature_encoder"],
+             "temperature_ngram": refined.pipeline.named_steps["clf"].temperature_}
+    families = sorted({f"seed:{r['style']}" for r in rows})[:2]
+    out = leave_one_source_out(rows, families=families, embeddings=emb, blend=blend)
+    assert set(out["refined"]["per_source"]) == set(families) == set(out["per_source"])
+    assert out["refined"]["pooled"]["n"] == out["pooled"]["n"] > 0
