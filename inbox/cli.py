@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("classify", help="classify texts with the active model")
     s.add_argument("texts", nargs="+")
     s.add_argument("--explain", action="store_true", help="add the top n-gram contributions")
+    s.add_argument("--refined", action="store_true",
+                   help="add the refined label (the model blended with the sentence encoder, as the refiner sees it)")
     s = sub.add_parser("queues", help="queue sizes and oldest open item per team")
     s.add_argument("--json", action="store_true")
     s = sub.add_parser("metrics", help="routing metrics")
@@ -67,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     rs = s.add_subparsers(dest="route_command", required=True, metavar="SUBCOMMAND")
     e = rs.add_parser("explain", help="why a mention went where it went")
     e.add_argument("id", type=int)
+    s = sub.add_parser("refine", help="run the background refiner now: re-score new, unclaimed, model-routed items")
+    s.add_argument("--limit", type=int, default=None, help="items per batch (default: refiner.batch_size)")
+    s.add_argument("--all", action="store_true", help="repeat until no candidate is left")
     s = sub.add_parser("dead-letters", help="list rejected input")
     s.add_argument("--source")
     s.add_argument("--limit", type=int, default=50)
@@ -79,10 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--eval", action="append", default=[], metavar="FILE", help="evaluate on these files too")
     t.add_argument("--promote", action="store_true", help="promote the new version (gated by --eval's first file)")
     t.add_argument("--force", action="store_true")
+    t.add_argument("--no-refiner", action="store_true",
+                   help="skip the refiner head (the sentence-encoder blend; embedding costs ~20 ms a row, cached)")
     ev = ms.add_parser("evaluate", help="evaluate a version on a labeled JSON Lines file")
     ev.add_argument("--data", required=True, metavar="FILE")
     ev.add_argument("--version", help="default: the active version")
     ev.add_argument("--json", action="store_true")
+    ev.add_argument("--fast", action="store_true",
+                    help="score the n-gram model alone (the label at ingest), not the refined labels")
     ms.add_parser("list", help="registered versions")
     pr = ms.add_parser("promote", help="make a version active (gated: not worse on a held-out file)")
     pr.add_argument("version")
@@ -222,10 +231,25 @@ async def cmd_classify(args: argparse.Namespace) -> int:
     svc = await _open(args, model=True)
     try:
         preds = svc.classifier.predict(list(args.texts))
-        for text, p in zip(args.texts, preds, strict=True):
+        refined: list[Any] = []
+        if args.refined:
+            from inbox import modelops
+            model = svc.classifier.model
+            if getattr(model, "refiner", None) is None:
+                raise DomainError(f"model {model.version} has no refiner head (trained without the encoder)")
+            encoder = await asyncio.to_thread(modelops.load_encoder, Path(args.settings.model_dir),
+                                              args.settings.refiner.encoder_dir)
+            if encoder is None:
+                raise DomainError("the sentence encoder is unavailable (see the log line encoder_unavailable)")
+            refined = await asyncio.to_thread(model.predict_refined, list(args.texts), encoder.encoder)
+        for i, (text, p) in enumerate(zip(args.texts, preds, strict=True)):
             row: dict[str, Any] = {"label": p.label, "confidence": round(p.confidence, 4),
                                    "probabilities": {k: round(v, 4) for k, v in p.probabilities.items()},
                                    "model_version": p.model_version}
+            if refined:
+                r = refined[i]
+                row["refined"] = {"label": r.label, "confidence": round(r.confidence, 4),
+                                  "probabilities": {k: round(v, 4) for k, v in r.probabilities.items()}}
             if args.explain:
                 row["explanation"] = svc.classifier.explain(text)
             _out(row)
@@ -326,13 +350,17 @@ async def cmd_model(args: argparse.Namespace) -> int:
             if args.include_corrections:
                 async with snapshot_reader(svc.engine).connect() as conn:
                     corrections = await items.corrections(conn=conn)
+            encoder = None
+            if not args.no_refiner and args.settings.refiner.enabled:
+                encoder = await asyncio.to_thread(modelops.load_encoder, Path(args.settings.model_dir),
+                                                  args.settings.refiner.encoder_dir)
             path, meta = await asyncio.get_running_loop().run_in_executor(
                 None, modelops.train_and_save, list(args.data), corrections, Path(args.settings.model_dir),
-                list(args.eval))
+                list(args.eval), None, encoder)
             async with svc.engine.begin() as conn:
                 await model_versions.register(meta["version"], str(path), meta, conn=conn, now=svc.clock.now())
             out = {"version": meta["version"], "path": str(path), "rows": sum(f.get("rows", 0) for f in meta.get("data_files", [])),
-                   "corrections": len(corrections), "evaluation": meta.get("evaluation", {})}
+                   "corrections": len(corrections), "refiner": "refiner" in meta, "evaluation": meta.get("evaluation", {})}
             if args.promote:
                 out["promoted"] = await _promote(svc, meta["version"], args.eval[0] if args.eval else None, args.force)
             _out(out)
@@ -342,13 +370,20 @@ async def cmd_model(args: argparse.Namespace) -> int:
                        else await model_versions.active_version(conn=conn))
             if row is None:
                 raise DomainError(f"no model version {args.version or '(active)'}")
+            encoder = None
+            if not args.fast and (row.get("meta") or {}).get("refiner"):
+                encoder = await asyncio.to_thread(modelops.load_encoder, Path(args.settings.model_dir),
+                                                  args.settings.refiner.encoder_dir)
             result = await asyncio.get_running_loop().run_in_executor(
-                None, modelops.evaluate_file, Path(row["path"]), args.data)
+                None, modelops.evaluate_file, Path(row["path"]), args.data, encoder)
             if args.json:
                 _out(result)
             else:
-                print(f"model {result['model_version']} on {args.data}: n={result['n']} "
-                      f"accuracy={result['accuracy']:.3f} macro-F1={result['macro_f1']:.3f}")
+                print(f"model {result['model_version']} ({result['stage']} labels) on {args.data}: n={result['n']} "
+                      f"accuracy={result['accuracy']:.3f} macro-F1={result['macro_f1']:.3f} ECE={result['ece']:.3f}")
+                if "fast" in result:
+                    print(f"  first labels (n-gram model alone): accuracy={result['fast']['accuracy']:.3f} "
+                          f"macro-F1={result['fast']['macro_f1']:.3f}")
                 for lab, r in result["per_class"].items():
                     print(f"  {lab:<14} P={r['precision']:.3f} R={r['recall']:.3f} F1={r['f1']:.3f} n={r['support']}")
                 for lang, r in result["per_lang"].items():
@@ -371,6 +406,26 @@ async def cmd_model(args: argparse.Namespace) -> int:
 async def _promote(svc: Any, version: str, data: str | None, force: bool) -> bool:
     from inbox import modelops
     return await modelops.promote_version(svc, version, data, force)
+
+
+async def cmd_refine(args: argparse.Namespace) -> int:
+    svc = await _open(args, model=True)
+    total = {"looked_at": 0, "rescored": 0, "rerouted": 0}
+    skipped = None
+    try:
+        await _require_schema(svc)
+        refiner = await svc.ready_refiner()
+        while True:
+            res = await refiner.run_once(args.limit)
+            for k in total:
+                total[k] += getattr(res, k)
+            skipped = res.skipped
+            if skipped or not args.all or res.looked_at == 0:
+                break
+    finally:
+        await svc.close()
+    _out({**total, **({"skipped": skipped} if skipped else {})})
+    return 0
 
 
 async def cmd_users(args: argparse.Namespace) -> int:
@@ -450,7 +505,7 @@ COMMANDS: dict[str, Handler] = {
     "init": cmd_init, "import": cmd_import, "export": cmd_export, "classify": cmd_classify,
     "queues": cmd_queues, "metrics": cmd_metrics, "route": cmd_route, "model": cmd_model,
     "users": cmd_users, "poll": cmd_poll, "serve": cmd_serve, "demo": cmd_demo,
-    "dead-letters": cmd_dead_letters,
+    "dead-letters": cmd_dead_letters, "refine": cmd_refine,
 }
 
 

@@ -121,6 +121,8 @@ async def explain_mention(svc: Any, mention_id: int) -> dict[str, Any]:
             out["decision"]["model"] = model
         if decision["action"] == "crisis":
             out["decision"]["crisis_baseline"] = expl.get("baseline")
+        if expl.get("refined"):  # the background refiner's decision: what the first routing said
+            out["decision"]["refined"] = expl["refined"]
     reasons = list((expl.get("priority") or {}).get("reasons") or [])
     for e in events:
         data = e["data"] or {}

@@ -8,7 +8,9 @@ Every job takes its time from ``svc.clock`` and is safe with several instances o
 - crisis check: a partial unique index allows one open crisis per subject (INSERT ... ON CONFLICT
   DO NOTHING);
 - high-priority notifications: a unique dedupe key per event and target;
-- notification delivery: short leases on outbox rows taken with SKIP LOCKED.
+- notification delivery: short leases on outbox rows taken with SKIP LOCKED;
+- the refiner: candidates taken by marking them (UPDATE ... RETURNING, SKIP LOCKED on PostgreSQL), the
+  refined routing written only if nobody touched the item meanwhile.
 No job keeps process-local state that matters for correctness.
 """
 from __future__ import annotations
@@ -32,4 +34,11 @@ def periodic_jobs(svc: Any, work: Any) -> list[tuple[str, float, Callable[[], Aw
         ("crisis_check", 120.0, partial(crisis.check_crises, svc, publish=publish)),
         ("notify_high_priority", 30.0, partial(notify.enqueue_high_priority, svc)),
         ("deliver_notifications", 10.0, partial(notify.deliver_due, svc)),
+        *([("refine", max(1.0, svc.settings.refiner.interval.total_seconds()), partial(_refine, svc))]
+          if svc.settings.refiner.enabled else []),
     ]
+
+
+async def _refine(svc: Any) -> Any:
+    refiner = await svc.ready_refiner()
+    return await refiner.run_once()

@@ -1,7 +1,7 @@
 """Routing metrics for managers: volume by team, source, label and day; time to first touch and to
 resolution (median and p90, overall and per team); SLA met % for first response and resolution;
 backlog size and age; transfer rate and bounces per label; the model's accuracy measured from
-agents' corrections; crises; notification delivery. Aggregation happens in SQL over indexed ranges
+agents' corrections; crises; notification delivery; items the background refiner re-routed. Aggregation happens in SQL over indexed ranges
 (inbox.repo.metrics); only the durations for the percentiles come back row by row."""
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ async def compute_metrics(engine: AsyncEngine, settings: Settings, now: datetime
         corrections = await mrepo.corrections_since(since, conn=conn)
         crises = await mrepo.crises_since(since, conn=conn)
         notes = await mrepo.notification_counts(since, conn=conn)
+        rerouted = await mrepo.rerouted(since, until, conn=conn, team=team)
 
     by_team: Counter[str] = Counter()
     by_source: Counter[str] = Counter()
@@ -116,4 +117,6 @@ async def compute_metrics(engine: AsyncEngine, settings: Settings, now: datetime
                               for c in crises[:10]],
                    "open_subjects": [c["subject"] for c in open_crises]},
         "notifications": notes["by_kind"],
+        # the background refiner's second look (inbox/refiner.py), counted apart from people's transfers
+        "refiner": {"rerouted": sum(rerouted.values()), "rerouted_to": dict(sorted(rerouted.items()))},
     }

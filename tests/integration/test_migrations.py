@@ -44,3 +44,25 @@ async def test_0003_adds_the_thread_index(db_url: str) -> None:
         assert "ix_mention_source_thread" in await mention_indexes()
     finally:
         await engine.dispose()
+
+
+async def test_0004_adds_refined_at_and_its_index(db_url: str) -> None:
+    """Revision 0004 adds queue_item.refined_at and the refiner's candidate index; downgrading to 0003
+    removes both."""
+    engine = create_engine(db_url)
+
+    async def item_schema() -> tuple[set[str], dict[str, list[str]]]:
+        async with engine.connect() as conn:
+            cols = await conn.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("queue_item")})
+            found = await conn.run_sync(lambda c: inspect(c).get_indexes("queue_item"))
+        return cols, {ix["name"]: list(ix["column_names"]) for ix in found}
+    try:
+        await migrate.upgrade(engine)
+        cols, indexes = await item_schema()
+        assert "refined_at" in cols
+        assert indexes.get("ix_queue_item_refine") == ["status", "refined_at", "confidence"]
+        await migrate.downgrade(engine, "0003")
+        cols, indexes = await item_schema()
+        assert "refined_at" not in cols and "ix_queue_item_refine" not in indexes
+    finally:
+        await engine.dispose()

@@ -85,3 +85,18 @@ def test_event_labels(italian: None) -> None:
 ])
 def test_feature_text(name: str, shown: str) -> None:
     assert feature_text(name) == shown
+
+
+def test_refined_decision_sentences(italian: None) -> None:
+    """The background refiner's decisions say where the item was first and whether it moved."""
+    moved = {"label": "marketing", "confidence": 0.8, "model_version": "m-3", "rule": None, "reason": "x",
+             "team": "marketing",
+             "explanation": {"decided_by": "model", "refined": {"first": {"team": "customer_care", "label": "customer_care",
+                                                                           "confidence": 0.62}}}}
+    assert routing_summary(moved) == ("Il modello m-3 lo ha etichettato marketing con confidenza 80%. Una seconda "
+                                      "lettura del modello con un codificatore di frasi l'ha spostato qui da customer_care.")
+    i18n.use_locale("en")
+    same = {**moved, "team": "customer_care", "label": "customer_care"}
+    same["explanation"] = {**moved["explanation"]}
+    assert routing_summary(same).endswith("A second look by the model with a sentence encoder confirmed this team.")
+    assert event_label("rerouted") == "re-routed by the second look"

@@ -1,0 +1,74 @@
+"""The refiner's queries (inbox/refiner.py): take candidates, read them, apply a refined routing."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbox.models import ItemStatus
+from inbox.repo._common import T_DECISION, T_EVENT, T_ITEM, T_MENTION, is_pg
+
+__all__ = ["take", "candidates", "apply", "insert_decision", "insert_event"]
+
+# an item people have not touched: new, nobody assigned or leasing it, never transferred or answered
+_UNTOUCHED = (T_ITEM.c.status == ItemStatus.NEW, T_ITEM.c.assignee_id.is_(None), T_ITEM.c.lease_owner.is_(None),
+              T_ITEM.c.transfers == 0, T_ITEM.c.first_touched_at.is_(None))
+
+
+def _take_stmt(pg: bool) -> Any:
+    pick = (select(T_ITEM.c.id).where(T_ITEM.c.refined_at.is_(None), *_UNTOUCHED)
+            .order_by(T_ITEM.c.status, T_ITEM.c.refined_at, T_ITEM.c.confidence, T_ITEM.c.id)
+            .limit(bindparam("t_limit")))
+    if pg:
+        # several instances: each takes different rows instead of queueing on the same ones
+        pick = pick.with_for_update(skip_locked=True)
+    # SQLite: the write transaction holds the single writer lock, so two takers never overlap
+    return (update(T_ITEM).where(T_ITEM.c.id.in_(pick.scalar_subquery()))
+            .values(refined_at=bindparam("t_now")).returning(T_ITEM.c.id))
+
+
+_TAKE = {pg: _take_stmt(pg) for pg in (False, True)}
+
+
+async def take(limit: int, now: datetime, *, conn: AsyncConnection) -> list[int]:
+    """Mark up to ``limit`` untouched, unrefined items as refined (least confident first) and return
+    their ids: whoever takes an item refines it; if that instance dies the item keeps its first routing."""
+    rows = await conn.execute(_TAKE[is_pg(conn)], {"t_limit": limit, "t_now": now})
+    return sorted(int(r[0]) for r in rows)
+
+
+async def candidates(ids: list[int], *, conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Item, mention facts and latest routing decision (``"decision"``) of each id, in id order."""
+    if not ids:
+        return []
+    q = (select(T_ITEM.c.id, T_ITEM.c.team, T_ITEM.c.priority, T_ITEM.c.label, T_ITEM.c.confidence,
+                T_ITEM.c.created_at, T_ITEM.c.crisis_id, T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.platform,
+                T_MENTION.c.author_handle, T_MENTION.c.lang, T_MENTION.c.author_followers)
+         .join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id).where(T_ITEM.c.id.in_(ids)).order_by(T_ITEM.c.id))
+    out = [dict(r._mapping) for r in await conn.execute(q)]
+    decisions: dict[int, dict[str, Any]] = {}
+    dq = select(T_DECISION).where(T_DECISION.c.mention_id.in_(ids)).order_by(T_DECISION.c.id)
+    for r in await conn.execute(dq):
+        decisions[int(r.mention_id)] = dict(r._mapping)  # the last one wins
+    for row in out:
+        row["decision"] = decisions.get(row["id"])
+    return out
+
+
+_APPLY = update(T_ITEM).where(T_ITEM.c.id == bindparam("a_id"), *_UNTOUCHED)
+
+
+async def apply(item_id: int, values: dict[str, Any], *, conn: AsyncConnection) -> bool:
+    """Write the refined routing if nobody has touched the item since it was taken; True if written."""
+    res = await conn.execute(_APPLY.values(**values), {"a_id": item_id})
+    return bool(res.rowcount)
+
+
+async def insert_decision(row: dict[str, Any], *, conn: AsyncConnection) -> None:
+    await conn.execute(T_DECISION.insert(), [row])
+
+
+async def insert_event(row: dict[str, Any], *, conn: AsyncConnection) -> None:
+    await conn.execute(T_EVENT.insert(), [row])
