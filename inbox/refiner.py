@@ -5,8 +5,9 @@ then takes new, unclaimed, never-transferred items whose routing the model decid
 first), scores them with the blend of that model and a sentence encoder (routing_models.refine:
 better on sources the model has not seen, about 20 ms a mention), and routes them again with the
 same router and rules.  When the team changes, the item moves (SLA due times recomputed for the new
-team from the item's creation), a ``rerouted`` event records it and a new routing decision carries the
-refined probabilities with the first ones in its explanation.  Every candidate is marked with
+team from the item's creation), a ``rerouted`` event records it, and the routing decision is rewritten
+with the refined probabilities, keeping the first routing inside its explanation (one decision per
+mention stays the rule).  Every candidate is marked with
 ``refined_at`` whatever the outcome, so each item is looked at once.
 
 Items that a rule routed, wordless ones, spam and anything an agent has claimed, touched or
@@ -22,6 +23,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 import structlog
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no type hints
 
 from inbox import sla
 from inbox.classification import ClassifierHolder
@@ -78,6 +80,13 @@ class EncoderSource:
         self.error = None
 
 
+def _predict_on_one_core(model: Any, texts: list[str], encoder: Any) -> list[Any]:
+    """The blend with BLAS on one thread: the refiner is background work and must leave the other core
+    to the event loop and the ingest path (OpenBLAS would otherwise spread each product over all cores)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return list(model.predict_refined(texts, encoder))
+
+
 def _eligible(decision: dict[str, Any] | None) -> bool:
     """The model (not a rule) decided this item's team, on words, and it was queued for work."""
     if not decision or decision.get("action") != "route" or not decision.get("model_version"):
@@ -125,7 +134,7 @@ class Refiner:
         todo = [c for c in candidates if _eligible(c["decision"])]
         preds: list[Prediction] = []
         if todo:
-            raw = await asyncio.to_thread(model.predict_refined, [c["text"] for c in todo], encoder)
+            raw = await asyncio.to_thread(_predict_on_one_core, model, [c["text"] for c in todo], encoder)
             preds = [Prediction(label=p.label, confidence=float(p.confidence),
                                 probabilities={k: float(v) for k, v in p.probabilities.items()},
                                 model_version=model.version) for p in raw]
@@ -137,7 +146,7 @@ class Refiner:
                     continue  # claimed, touched or transferred meanwhile: the people's action wins
                 res.rescored += 1
                 if decision is not None:
-                    await rrepo.insert_decision({**decision, "mention_id": cand["id"], "created_at": now}, conn=conn)
+                    await rrepo.update_decision(cand["decision"]["id"], decision, conn=conn)
                 if event is not None:
                     res.rerouted += 1
                     await rrepo.insert_event({**event, "item_id": cand["id"], "created_at": now}, conn=conn)
@@ -163,8 +172,10 @@ class Refiner:
         blend = getattr(self.classifier.model, "metadata", {}).get("refiner") or {}
         expl = dict(d.explanation or {})
         expl["refined"] = {"by": "n-gram model + sentence encoder blend", "encoder_weight": blend.get("weight"),
+                           "at": now.isoformat(),
                            "first": {"team": cand["team"], "label": before.get("label"),
-                                     "confidence": before.get("confidence")}}
+                                     "confidence": before.get("confidence"),
+                                     "probabilities": before.get("probabilities"), "reason": before.get("reason")}}
         values.update(label=d.label, confidence=d.confidence, watchers=d.watchers, updated_at=now)
         event: dict[str, Any] | None = None
         if d.team != cand["team"]:

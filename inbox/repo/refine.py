@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inbox.models import ItemStatus
 from inbox.repo._common import T_DECISION, T_EVENT, T_ITEM, T_MENTION, is_pg
 
-__all__ = ["take", "candidates", "apply", "insert_decision", "insert_event"]
+__all__ = ["take", "candidates", "apply", "update_decision", "insert_event"]
 
 # an item people have not touched: new, nobody assigned or leasing it, never transferred or answered
 _UNTOUCHED = (T_ITEM.c.status == ItemStatus.NEW, T_ITEM.c.assignee_id.is_(None), T_ITEM.c.lease_owner.is_(None),
@@ -66,8 +66,13 @@ async def apply(item_id: int, values: dict[str, Any], *, conn: AsyncConnection) 
     return bool(res.rowcount)
 
 
-async def insert_decision(row: dict[str, Any], *, conn: AsyncConnection) -> None:
-    await conn.execute(T_DECISION.insert(), [row])
+_UPDATE_DECISION = update(T_DECISION).where(T_DECISION.c.id == bindparam("d_id"))
+
+
+async def update_decision(decision_id: int, values: dict[str, Any], *, conn: AsyncConnection) -> None:
+    """Rewrite the item's routing decision in place: one decision per mention stays the rule (the
+    first routing is kept inside its explanation, and the move is an event)."""
+    await conn.execute(_UPDATE_DECISION.values(**values), {"d_id": decision_id})
 
 
 async def insert_event(row: dict[str, Any], *, conn: AsyncConnection) -> None:

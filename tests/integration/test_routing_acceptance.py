@@ -1,6 +1,7 @@
 """Acceptance on both back ends: importing ../shared/data/mentions/dev_crosssource.jsonl (ids and texts
-only, languages detected) with the real default model and the shipped config routes at least 88% of
-the non-triage items to the team of their label and at most 15% to triage. Needs ../shared and the
+only, languages detected) with the real default model and the shipped config, then letting the
+background refiner (the model blended with the sentence encoder) take its second look, routes at
+least 88% of the non-triage items to the team of their label and at most 15% to triage. Needs ../shared and the
 bundled model (routing_models/artifacts/default.skops): skipped when missing, failed under CI=true."""
 from __future__ import annotations
 
@@ -35,9 +36,6 @@ def _model_path() -> Any:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="acceptance target not met yet: the default model routes 81.7% of the "
-                   "non-triage items to their label's team at 5.8% triage (threshold 0.50); 88% needs a better model, "
-                   "not a threshold (best at 15% triage: 84.0%; 0.70 gives 88.5% but 34% triage). Strict: flags when it is met")
 async def test_dev_crosssource_routes_to_the_label_team(db_url: str, settings_factory: Any, clock: Any) -> None:
     """>= 88% of non-triage items land in their label's team; <= 15% go to triage."""
     data = shared_dir("data/mentions") / "dev_crosssource.jsonl"
@@ -55,6 +53,13 @@ async def test_dev_crosssource_routes_to_the_label_team(db_url: str, settings_fa
         for batch, rejects, _read in read_jsonl(io.BytesIO(stripped), batch_size=500):
             await pipe.ingest(batch, rejects)
         async with svc.engine.connect() as conn:
+            first = [r async for r in export_rows(conn=conn)]
+        # then the background refiner's second look, as `serve` runs it (here until no candidate is left)
+        refiner = await svc.ready_refiner()
+        while (res := await refiner.run_once(200)).looked_at:
+            assert res.skipped is None
+        assert res.skipped is None, res.skipped
+        async with svc.engine.connect() as conn:
             routed = [r async for r in export_rows(conn=conn)]
     finally:
         await svc.close()
@@ -65,7 +70,10 @@ async def test_dev_crosssource_routes_to_the_label_team(db_url: str, settings_fa
     right = sum(1 for r in placed if r["team"] == settings.routing.label_to_team[labels[r["external_id"]]])
     accuracy = right / len(placed)
     triage_rate = teams[triage] / len(routed)
+    first_placed = [r for r in first if r["team"] != triage]
+    first_right = sum(1 for r in first_placed if r["team"] == settings.routing.label_to_team[labels[r["external_id"]]])
     print(f"\ndev_crosssource: n={len(routed)} teams={dict(teams)} to-label-team={accuracy:.3f} "
-          f"triage={triage_rate:.3f} threshold={settings.routing.confidence_threshold}")
+          f"triage={triage_rate:.3f} threshold={settings.routing.confidence_threshold}; at ingest, before the "
+          f"refiner: to-label-team={first_right / len(first_placed):.3f} triage={1 - len(first_placed) / len(first):.3f}")
     assert accuracy >= MIN_TEAM_ACCURACY, f"{accuracy:.3f} of non-triage items in their label's team"
     assert triage_rate <= MAX_TRIAGE, f"{triage_rate:.3f} of items in triage"

@@ -154,12 +154,13 @@ def test_explain_top_ngrams(clf: Classifier) -> None:
 
 
 def test_evaluate_output_shape(clf: Classifier, seed_split: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
-    """evaluate() returns exactly the design.md contract keys plus ece and dummy, with sane values."""
+    """evaluate() returns exactly the design.md contract keys plus ece, dummy and stage, with sane values."""
     rows = [dict(r) for r in seed_split[1][:120]]
     for r in rows[:10]:
         r.pop("lang")  # detected
     result = evaluate(clf, rows)
-    assert set(result) == CONTRACT_KEYS | {"ece", "dummy"}
+    assert set(result) == CONTRACT_KEYS | {"ece", "dummy", "stage"}
+    assert result["stage"] == "fast"  # no encoder given
     assert result["n"] == 120
     assert result["model_version"] == clf.version
     assert set(result["per_class"]) == set(clf.labels)
