@@ -70,6 +70,21 @@ def _layer_norm(x: F32, gamma: F32, beta: F32, eps: float) -> F32:
     return centred / np.sqrt(var + eps) * gamma + beta  # type: ignore[no-any-return]
 
 
+def _length_buckets(ids: list[npt.NDArray[np.int64]], batch_size: int) -> list[list[int]]:
+    """Indices grouped by token length (sorted), at most ``batch_size`` each, a new group when the
+    length grows past 1.25 × the group's first (+4): every text of a group is padded to the longest,
+    and attention costs the square of that width, so a 200-token post must not pad thirty tweets."""
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    groups: list[list[int]] = []
+    for i in order:
+        n = len(ids[i])
+        if groups and len(groups[-1]) < batch_size and n <= 1.25 * len(ids[groups[-1][0]]) + 4:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
 class SentenceEncoder:
     """``encode(texts)`` → L2-normalised 384-dimensional embeddings, shape ``(n, 384)``, float32."""
 
@@ -130,17 +145,16 @@ class SentenceEncoder:
         return cls(tokenizer, weights, config)
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> F32:
-        """Embeddings of ``texts`` in order.  Texts are batched by token length so padding stays small;
-        padding is masked, so a text's embedding does not depend on its batch (up to float rounding)."""
+        """Embeddings of ``texts`` in order.  Texts are batched by similar token length so padding stays
+        small (:func:`_length_buckets`); padding is masked, so a text's embedding does not depend on its
+        batch (up to float rounding)."""
         texts = [str(t) for t in texts]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         encodings = self.tokenizer.encode_batch(texts)
         ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
-        order = np.argsort([len(x) for x in ids], kind="stable")
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
+        for chunk in _length_buckets(ids, batch_size):
             width = max(len(ids[i]) for i in chunk)
             batch = np.zeros((len(chunk), width), dtype=np.int64)
             mask = np.zeros((len(chunk), width), dtype=np.float32)

@@ -69,3 +69,18 @@ def test_refuses_missing_or_altered_files(tmp_path: Path, encoder: SentenceEncod
 def test_the_folder_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SOCIAL_INBOX_ENCODER_DIR", str(tmp_path))
     assert default_model_dir() == tmp_path
+
+
+def test_length_buckets_bound_the_padding() -> None:
+    """Every index once; a group holds similar lengths (at most 1.25 × its shortest + 4) and at most
+    batch_size texts, so one long post does not make thirty tweets pay for its width."""
+    from routing_models.encoder import _length_buckets
+
+    lengths = [12, 200, 14, 13, 40, 12, 90, 15, 16, 12, 11, 256]
+    ids = [np.zeros(n, dtype=np.int64) for n in lengths]
+    groups = _length_buckets(ids, batch_size=3)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    for g in groups:
+        sizes = [lengths[i] for i in g]
+        assert len(g) <= 3 and max(sizes) <= 1.25 * min(sizes) + 4
+    assert [lengths[i] for i in groups[-1]] == [256]
