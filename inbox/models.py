@@ -120,7 +120,10 @@ class QueueItem(SQLModel, table=True):
         Index("ix_queue_item_status_created", "status", "created_at"),
         Index("ix_queue_item_priority_created", "priority", "created_at"),
         Index("ix_queue_item_crisis", "crisis_id"),
-        Index("ix_queue_item_refine", "status", "refined_at", "confidence"),
+        # the refiner's candidates, least confident first; partial, so a refined item leaves it and
+        # the claims, notes and resolves that follow never write to it
+        Index("ix_queue_item_refine", "confidence", "id", sqlite_where=text("refined_at IS NULL"),
+              postgresql_where=text("refined_at IS NULL")),
     )
     id: int = Field(foreign_key="mention.id", primary_key=True, ondelete="CASCADE")
     team: str = Field(foreign_key="team.name", max_length=64)

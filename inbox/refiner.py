@@ -131,7 +131,7 @@ class Refiner:
         async with snapshot_reader(self.engine).connect() as conn:
             candidates = await rrepo.candidates(ids, conn=conn)
         res.looked_at = len(ids)
-        todo = [c for c in candidates if _eligible(c["decision"])]
+        todo = [c for c in candidates if c["untouched"] and _eligible(c["decision"])]
         preds: list[Prediction] = []
         if todo:
             raw = await asyncio.to_thread(_predict_on_one_core, model, [c["text"] for c in todo], encoder)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.models import ItemStatus
@@ -18,8 +18,10 @@ _UNTOUCHED = (T_ITEM.c.status == ItemStatus.NEW, T_ITEM.c.assignee_id.is_(None),
 
 
 def _take_stmt(pg: bool) -> Any:
-    pick = (select(T_ITEM.c.id).where(T_ITEM.c.refined_at.is_(None), *_UNTOUCHED)
-            .order_by(T_ITEM.c.status, T_ITEM.c.refined_at, T_ITEM.c.confidence, T_ITEM.c.id)
+    # only the partial index's own condition: the planner walks ix_queue_item_refine in order on both
+    # back ends; an item people already touched is taken too (and marked), then left alone by the caller
+    pick = (select(T_ITEM.c.id).where(T_ITEM.c.refined_at.is_(None))
+            .order_by(T_ITEM.c.confidence, T_ITEM.c.id)
             .limit(bindparam("t_limit")))
     if pg:
         # several instances: each takes different rows instead of queueing on the same ones
@@ -33,18 +35,20 @@ _TAKE = {pg: _take_stmt(pg) for pg in (False, True)}
 
 
 async def take(limit: int, now: datetime, *, conn: AsyncConnection) -> list[int]:
-    """Mark up to ``limit`` untouched, unrefined items as refined (least confident first) and return
-    their ids: whoever takes an item refines it; if that instance dies the item keeps its first routing."""
+    """Mark up to ``limit`` unrefined items as refined (least confident first) and return their ids:
+    whoever takes an item refines it if it is still untouched (:func:`candidates` says); if that
+    instance dies, the item keeps its first routing."""
     rows = await conn.execute(_TAKE[is_pg(conn)], {"t_limit": limit, "t_now": now})
     return sorted(int(r[0]) for r in rows)
 
 
 async def candidates(ids: list[int], *, conn: AsyncConnection) -> list[dict[str, Any]]:
-    """Item, mention facts and latest routing decision (``"decision"``) of each id, in id order."""
+    """Item, mention facts, ``"untouched"`` (new, nobody assigned or leasing it, never transferred or
+    answered) and latest routing decision (``"decision"``) of each id, in id order."""
     if not ids:
         return []
     q = (select(T_ITEM.c.id, T_ITEM.c.team, T_ITEM.c.priority, T_ITEM.c.label, T_ITEM.c.confidence,
-                T_ITEM.c.created_at, T_ITEM.c.crisis_id, T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.platform,
+                T_ITEM.c.created_at, T_ITEM.c.crisis_id, and_(*_UNTOUCHED).label("untouched"), T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.platform,
                 T_MENTION.c.author_handle, T_MENTION.c.lang, T_MENTION.c.author_followers)
          .join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id).where(T_ITEM.c.id.in_(ids)).order_by(T_ITEM.c.id))
     out = [dict(r._mapping) for r in await conn.execute(q)]

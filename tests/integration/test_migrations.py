@@ -60,7 +60,7 @@ async def test_0004_adds_refined_at_and_its_index(db_url: str) -> None:
         await migrate.upgrade(engine)
         cols, indexes = await item_schema()
         assert "refined_at" in cols
-        assert indexes.get("ix_queue_item_refine") == ["status", "refined_at", "confidence"]
+        assert indexes.get("ix_queue_item_refine") == ["confidence", "id"]
         await migrate.downgrade(engine, "0003")
         cols, indexes = await item_schema()
         assert "refined_at" not in cols and "ix_queue_item_refine" not in indexes
