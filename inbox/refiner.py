@@ -54,7 +54,7 @@ class RefineResult:
 
 class EncoderSource:
     """Loads the sentence encoder once, on first use, in a worker thread; remembers a failure so the
-    job does not retry a missing or tampered file every few seconds (``reset()`` retries)."""
+    job does not retry a missing or tampered file every few seconds (a restart retries)."""
 
     def __init__(self, folder: str = "") -> None:
         self.folder = folder
@@ -75,9 +75,6 @@ class EncoderSource:
                     self.error = str(e)
                     log.warning("encoder_unavailable", error=self.error)
         return self._encoder
-
-    def reset(self) -> None:
-        self.error = None
 
 
 def _predict_on_one_core(model: Any, texts: list[str], encoder: Any) -> list[Any]:
@@ -154,8 +151,7 @@ class Refiner:
                     res.item_ids.append(cand["id"])
         if res.item_ids and self.publish is not None:
             self.publish(res.item_ids)
-        log.info("refined", looked_at=res.looked_at, rescored=res.rescored, rerouted=res.rerouted,
-                 model_version=model.version)
+        log.info("refined", **res.summary(), model_version=model.version)
         return res
 
     def _change(self, cand: dict[str, Any], p: Prediction, now: datetime

@@ -51,10 +51,6 @@ class Classifier:
             return np.zeros((0, len(self.labels)))
         return self._scorer.predict_proba(texts)
 
-    @property
-    def has_refiner(self) -> bool:
-        return self.refiner is not None
-
     def refined_proba(self, texts: Sequence[str], encoder: Any) -> npt.NDArray[np.float64]:
         """The blend of the n-gram model and the encoder head (:mod:`routing_models.refine`),
         shape ``(len(texts), len(labels))``.  About 20 ms a mention: for the background refiner."""

@@ -114,7 +114,6 @@ def fit_head(
         intercept=intercept.astype(np.float64),
         temperature_blend=float(t_blend),
         platt=[float(a), float(b)],
-        oof_blend=blended / t_blend,  # removed by the caller after use; not saved
     )
     return head
 

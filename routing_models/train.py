@@ -226,8 +226,9 @@ def train(
     lexicon_sha = lexicon_hash()
     version = make_version(data_sha, all_params, seed, when, lexicon_sha)
     pipeline, oof = _fit_keep_oof(rows, all_params, seed)
-    refiner = _fit_refiner(rows, pipeline, oof, all_params, encoder, embedding_cache) if encoder is not None else None
-    embeddings = refiner.pop("embeddings") if refiner is not None else None
+    refiner, embeddings = (
+        _fit_refiner(rows, pipeline, oof, all_params, encoder, embedding_cache) if encoder is not None else (None, None)
+    )
     group_counts = Counter(source_group(r) for r in rows)
     metadata: dict[str, Any] = {
         "version": version,
@@ -267,7 +268,8 @@ def train(
 
 def _fit_refiner(
     rows: Sequence[dict[str, Any]], pipeline: Any, oof: Any, params: dict[str, Any], encoder: Any, cache: Path | None
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], npt.NDArray[np.float32]]:
+    """The refiner head, and the rows' embeddings (for leave-one-source-out)."""
     from routing_models.encoder import EXPECTED_SHA256
     from routing_models.refine import REFINER_DEFAULTS, embed_cached, fit_head
 
@@ -288,9 +290,7 @@ def _fit_refiner(
         C=float(params.get("refine_C", REFINER_DEFAULTS["refine_C"])),
         encoder_sha256=EXPECTED_SHA256["model.safetensors"],
     )
-    head.pop("oof_blend", None)
-    head["embeddings"] = emb  # for leave-one-source-out; train() takes it off before saving
-    return head
+    return head, emb
 
 
 def _loso_fold(
