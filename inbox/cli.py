@@ -233,12 +233,10 @@ async def cmd_classify(args: argparse.Namespace) -> int:
         preds = svc.classifier.predict(list(args.texts))
         refined: list[Any] = []
         if args.refined:
-            from inbox import modelops
             model = svc.classifier.model
             if getattr(model, "refiner", None) is None:
                 raise DomainError(f"model {model.version} has no refiner head (trained without the encoder)")
-            encoder = await asyncio.to_thread(modelops.load_encoder, Path(args.settings.model_dir),
-                                              args.settings.refiner.encoder_dir)
+            encoder = await _encoder(args)
             if encoder is None:
                 raise DomainError("the sentence encoder is unavailable (see the log line encoder_unavailable)")
             refined = await asyncio.to_thread(model.predict_refined, list(args.texts), encoder.encoder)
@@ -352,8 +350,7 @@ async def cmd_model(args: argparse.Namespace) -> int:
                     corrections = await items.corrections(conn=conn)
             encoder = None
             if not args.no_refiner and args.settings.refiner.enabled:
-                encoder = await asyncio.to_thread(modelops.load_encoder, Path(args.settings.model_dir),
-                                                  args.settings.refiner.encoder_dir)
+                encoder = await _encoder(args)
             path, meta = await asyncio.get_running_loop().run_in_executor(
                 None, modelops.train_and_save, list(args.data), corrections, Path(args.settings.model_dir),
                 list(args.eval), None, encoder)
@@ -372,8 +369,7 @@ async def cmd_model(args: argparse.Namespace) -> int:
                 raise DomainError(f"no model version {args.version or '(active)'}")
             encoder = None
             if not args.fast and (row.get("meta") or {}).get("refiner"):
-                encoder = await asyncio.to_thread(modelops.load_encoder, Path(args.settings.model_dir),
-                                                  args.settings.refiner.encoder_dir)
+                encoder = await _encoder(args)
             result = await asyncio.get_running_loop().run_in_executor(
                 None, modelops.evaluate_file, Path(row["path"]), args.data, encoder)
             if args.json:
@@ -406,6 +402,13 @@ async def cmd_model(args: argparse.Namespace) -> int:
 async def _promote(svc: Any, version: str, data: str | None, force: bool) -> bool:
     from inbox import modelops
     return await modelops.promote_version(svc, version, data, force)
+
+
+async def _encoder(args: argparse.Namespace) -> Any:
+    """The refiner's encoder with the model folder's embedding cache, or None (logged)."""
+    from inbox import modelops
+    return await asyncio.to_thread(modelops.load_encoder, Path(args.settings.model_dir),
+                                   args.settings.refiner.encoder_dir)
 
 
 async def cmd_refine(args: argparse.Namespace) -> int:

@@ -64,11 +64,10 @@ def load_encoder(model_dir: Path, folder: str = "") -> Any:
     """The sentence encoder for the refiner head, with its embeddings cached in
     ``model_dir/embeddings.npz`` (retraining with new corrections embeds only those); None when its
     files are missing or fail their hash check (logged)."""
-    from routing_models.encoder import EncoderUnavailable, SentenceEncoder
-    try:
-        encoder = SentenceEncoder.load(folder or None)
-    except (EncoderUnavailable, ImportError, OSError) as e:
-        log.warning("encoder_unavailable", error=str(e))
+    from routing_models.encoder import try_load
+    encoder, error = try_load(folder)
+    if encoder is None:
+        log.warning("encoder_unavailable", error=error)
         return None
     return CachedEncoder(encoder, Path(model_dir) / "embeddings.npz")
 

@@ -67,12 +67,11 @@ class EncoderSource:
             return self._encoder
         async with self._lock:
             if self._encoder is None and self.error is None:
-                from routing_models.encoder import EncoderUnavailable, SentenceEncoder
-                try:
-                    self._encoder = await asyncio.to_thread(SentenceEncoder.load, self.folder or None)
+                from routing_models.encoder import try_load
+                self._encoder, self.error = await asyncio.to_thread(try_load, self.folder)
+                if self._encoder is not None:
                     log.info("encoder_loaded", folder=self.folder or "(package)")
-                except (EncoderUnavailable, ImportError, OSError) as e:
-                    self.error = str(e)
+                else:
                     log.warning("encoder_unavailable", error=self.error)
         return self._encoder
 

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import erf  # type: ignore[import-untyped]  # scipy ships no type hints
 
-__all__ = ["EXPECTED_SHA256", "EncoderUnavailable", "SentenceEncoder", "default_model_dir"]
+__all__ = ["EXPECTED_SHA256", "EncoderUnavailable", "SentenceEncoder", "default_model_dir", "try_load"]
 
 #: SHA-256 of the files read, as published for all-MiniLM-L6-v2 at revision 1110a243….
 EXPECTED_SHA256: dict[str, str] = {
@@ -190,3 +190,12 @@ class SentenceEncoder:
         pooled = (hidden * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1.0)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)  # type: ignore[no-any-return]
+
+
+def try_load(folder: Path | str | None = None) -> tuple[SentenceEncoder | None, str | None]:
+    """``(encoder, None)``, or ``(None, why)`` when the files are missing, fail their hash check or the
+    optional libraries are not installed: callers carry on without the refiner."""
+    try:
+        return SentenceEncoder.load(folder or None), None
+    except (EncoderUnavailable, ImportError, OSError) as e:
+        return None, str(e)

@@ -35,6 +35,7 @@ __all__ = [
     "fit_head",
     "encoder_lr",
     "full_scores",
+    "blend_scores",
     "blend_logits",
     "blend_proba",
     "embed_cached",
@@ -98,7 +99,7 @@ def fit_head(
         "platt": [1.0, 0.0],
         "encoder_sha256": encoder_sha256,
     }
-    blended = _blend(ngram_logits(ngram_oof), enc_oof / t_enc, weight)
+    blended = blend_scores(ngram_logits(ngram_oof), enc_oof / t_enc, weight)
     t_blend = _fit_temperature(blended, y_idx, weights)
     a, b = _fit_top_label_platt(softmax(blended / t_blend), y_idx, weights)
     final = encoder_lr(emb, y_idx, weights, C)
@@ -118,14 +119,15 @@ def fit_head(
     return head
 
 
-def _blend(ngram_logits: F64, encoder_logits: F64, weight: float) -> F64:
+def blend_scores(ngram_logits: F64, encoder_logits: F64, weight: float) -> F64:
+    """``(1 − w)·log softmax(ngram) + w·log softmax(encoder)``, row-wise."""
     return np.asarray((1.0 - weight) * log_softmax(ngram_logits, axis=1) + weight * log_softmax(encoder_logits, axis=1))
 
 
 def blend_logits(head: dict[str, Any], ngram_logits: F64, emb: npt.NDArray[np.float32]) -> F64:
     """The blend's logits (before the top-label Platt step) from the n-gram model's calibrated logits."""
     enc = emb.astype(np.float64) @ np.asarray(head["coef"], dtype=np.float64).T + np.asarray(head["intercept"])
-    blended = _blend(ngram_logits, enc / float(head["temperature_encoder"]), float(head["weight"]))
+    blended = blend_scores(ngram_logits, enc / float(head["temperature_encoder"]), float(head["weight"]))
     return blended / float(head["temperature_blend"])
 
 

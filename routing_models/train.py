@@ -304,9 +304,7 @@ def _loso_fold(
 ) -> tuple[list[str], list[str] | None]:
     """Labels predicted for the held-out family: the n-gram model's and, with embeddings and the
     blend's settings, the refined ones (an encoder head fitted on the same training rows)."""
-    from scipy.special import log_softmax  # type: ignore[import-untyped]  # scipy ships no type hints
-
-    from routing_models.refine import encoder_lr, full_scores
+    from routing_models.refine import blend_scores, encoder_lr, full_scores
 
     train_idx = [i for i, g in enumerate(groups) if g != held]
     test_idx = [i for i, g in enumerate(groups) if g == held]
@@ -321,10 +319,8 @@ def _loso_fold(
     y_idx = np.searchsorted(classes, [str(r["label"]) for r in train_rows])
     lr = encoder_lr(emb[train_idx], y_idx, sample_weights(train_rows, params), float(blend["C"]))
     enc = full_scores(lr, emb[test_idx], len(classes))
-    w = float(blend["weight"])
-    z = (1 - w) * log_softmax(scores / float(blend["temperature_ngram"]), axis=1) + w * log_softmax(
-        enc / float(blend["temperature_encoder"]), axis=1
-    )
+    z = blend_scores(scores / float(blend["temperature_ngram"]), enc / float(blend["temperature_encoder"]),
+                     float(blend["weight"]))
     return fast, [str(c) for c in classes[z.argmax(axis=1)]]
 
 
