@@ -159,8 +159,10 @@ Index("ix_queue_item_claim", QueueItem.__table__.c.team, QueueItem.__table__.c.s
 
 class RoutingDecision(SQLModel, table=True):
     __tablename__ = "routing_decision"
+    # a mention's latest decision, max(id) WHERE mention_id = ?, is one probe of this index
+    __table_args__ = (Index("ix_routing_decision_mention", "mention_id", "id"),)
     id: int | None = Field(default=None, primary_key=True)
-    mention_id: int = Field(foreign_key="mention.id", index=True, ondelete="CASCADE")
+    mention_id: int = Field(foreign_key="mention.id", ondelete="CASCADE")
     team: str | None = Field(default=None, max_length=64)
     label: str | None = Field(default=None, max_length=32)
     confidence: float | None = None

@@ -66,3 +66,25 @@ async def test_0004_adds_refined_at_and_its_index(db_url: str) -> None:
         assert "refined_at" not in cols and "ix_queue_item_refine" not in indexes
     finally:
         await engine.dispose()
+
+
+async def test_0005_replaces_the_decision_lookup_index(db_url: str) -> None:
+    """Revision 0005 replaces routing_decision (mention_id) with (mention_id, id); downgrading to
+    0004 puts the old index back."""
+    engine = create_engine(db_url)
+
+    async def decision_indexes() -> dict[str, list[str]]:
+        async with engine.connect() as conn:
+            found = await conn.run_sync(lambda c: inspect(c).get_indexes("routing_decision"))
+        return {ix["name"]: list(ix["column_names"]) for ix in found}
+    try:
+        await migrate.upgrade(engine)
+        indexes = await decision_indexes()
+        assert indexes.get("ix_routing_decision_mention") == ["mention_id", "id"]
+        assert "ix_routing_decision_mention_id" not in indexes
+        await migrate.downgrade(engine, "0004")
+        indexes = await decision_indexes()
+        assert indexes.get("ix_routing_decision_mention_id") == ["mention_id"]
+        assert "ix_routing_decision_mention" not in indexes
+    finally:
+        await engine.dispose()

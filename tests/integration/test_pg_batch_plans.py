@@ -4,6 +4,8 @@ stays a sequential scan when the table holds millions. The ingest's duplicate lo
 its actual arguments every time instead."""
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import text
@@ -36,3 +38,45 @@ async def test_duplicate_lookup_never_uses_a_generic_plan(pg_db_url: str) -> Non
     assert rows, "the lookup ran as a prepared statement on this connection"
     assert sum(r[0] for r in rows) == 0
     assert sum(r[1] for r in rows) >= 12
+
+
+async def test_latest_decision_is_one_index_probe_without_statistics(pg_db_url: str) -> None:
+    """An item summary joins the mention's latest routing decision (max(id) WHERE mention_id = ?).
+    On a table never analyzed (autovacuum off, a fresh import), PostgreSQL answered that max() for
+    the oldest items by walking the primary key backwards past every newer decision, so claims
+    slowed down as the queue grew. Revision 0005's (mention_id, id) index makes it one probe."""
+    from inbox.repo import items
+    engine = create_engine(pg_db_url, pool_size=1)
+    n = 20000
+    # as wide as the model's explanations (probabilities, top features per class): the planner's
+    # estimate of the table's rows, without statistics, comes from its size and the row width
+    explanation = json.dumps({"top_features": {lab: [[f"feature {i}", 0.1] for i in range(8)]
+                                               for lab in ("customer_care", "hr", "marketing", "pr")}})
+    try:
+        await migrate.upgrade(engine)
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO team (name, display_name, private) VALUES ('care', '', false)"))
+            await conn.execute(text(
+                "INSERT INTO mention (source, platform, external_id, text, fetched_at, is_repost, deleted) "
+                "SELECT 's', 'p', 'e' || g, 'text ' || g, now(), false, false FROM generate_series(1, :n) g"), {"n": n})
+            await conn.execute(text(
+                "INSERT INTO queue_item (id, team, status, priority, watchers, breached_first_response, "
+                "breached_resolution, transfers, bounces, created_at, updated_at) "
+                "SELECT id, 'care', 'new', 1, '[]', false, false, 0, 0, now(), now() FROM mention"))
+            await conn.execute(text(
+                "INSERT INTO routing_decision (mention_id, team, reason, watchers, priority, action, explanation, "
+                "created_at) SELECT id, 'care', 'model', '[]', 1, 'route', CAST(:explanation AS jsonb), now() "
+                "FROM mention ORDER BY id"), {"explanation": explanation})
+            oldest = (await conn.execute(text("SELECT min(id) FROM queue_item"))).scalar_one()
+            compiled = items._GET_BY_ID.compile(dialect=engine.dialect)
+            args = tuple(compiled.construct_params({"item_id": oldest})[k] for k in compiled.positiontup or ())
+            plan = "\n".join(r[0] for r in await conn.exec_driver_sql(
+                "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + str(compiled), args))
+            item = await items.get_item(oldest, conn=conn)
+    finally:
+        await engine.dispose()
+    assert item is not None and item.extra["route_reason"] == "model"
+    assert "ix_routing_decision_mention " in plan, plan
+    assert "Rows Removed by Filter" not in plan, plan  # no walk past other mentions' decisions
+    buffers = [int(b) for b in re.findall(r"shared hit=(\d+)", plan)]
+    assert buffers and max(buffers) < 50, plan  # a handful of index pages, not n / 40 heap pages
