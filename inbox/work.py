@@ -67,13 +67,16 @@ class WorkService:
     async def claim_next(self, user: UserInfo, team: str) -> ItemSummary | None:
         self.check_team(user, team)
         now = self.clock.now()
-        async with claims.transaction(self.engine) as tx:
-            # the user's row lock serialises this agent's own concurrent claims with each other and
-            # with the auto-assigner (which skips locked agents), so capacity is never exceeded
-            await claims.lock_user(user.id, tx=tx)
-            # the count of open claims is taken by the next statement: under READ COMMITTED its
-            # snapshot starts after the lock is granted, so it sees the claims a concurrent claimer of
-            # this user just committed. One statement on PostgreSQL: count, claim, event, NOTIFY, item.
+        async with claims.claiming(self.engine) as tx:
+            # On PostgreSQL the claim is one statement that commits on its own: it locks the agent's
+            # row first, which serialises this agent's concurrent claims with each other and with
+            # the auto-assigner (which skips locked agents), and counts their open claims after the
+            # lock is granted, so capacity is never exceeded (repo.claims). The crash tests' pause
+            # point is therefore before that statement there, and inside the write transaction,
+            # after the claim's statements, on SQLite.
+            one_statement = claims.unlocked_changes(self.engine)
+            if one_statement:
+                faultpoints.reach("claim_before_commit")
             got = await claims.claim_next(team, tx=tx, user_id=user.id, actor=user.name, capacity=user.capacity,
                                           owner=f"user:{user.id}", now=now,
                                           lease_until=now + self.settings.server.claim_lease)
@@ -81,7 +84,8 @@ class WorkService:
                 raise Conflict(f"{user.name} already holds {user.capacity} items (capacity)")
             if got.item is None:
                 return None
-            faultpoints.reach("claim_before_commit")
+            if not one_statement:
+                faultpoints.reach("claim_before_commit")
         item = got.item
         log.info("item_claimed", item_id=item.id, team=team, user=user.name)
         self.publish([item.id])

@@ -1,14 +1,16 @@
 """The claim/work hot path: short transactions in as few round trips as the semantics allow.
 
-On PostgreSQL each step after the row lock is one statement, a data-modifying CTE:
-- claim: count the agent's open claims, pick the next item FOR UPDATE SKIP LOCKED (only while the
-  count is under capacity), mark it claimed, insert the "claimed" audit event, NOTIFY, and return
-  the count with the claimed item's summary;
+On PostgreSQL each step is one statement, a data-modifying CTE:
+- claim: lock the agent's row and count their open claims (the function inbox_lock_open_claims,
+  migration 0006), pick the next item FOR UPDATE SKIP LOCKED (only while the count is under
+  capacity), mark it claimed, insert the "claimed" audit event, NOTIFY, and return the count with
+  the claimed item's summary;
 - change: UPDATE the item, insert its audit event, NOTIFY, return the new summary.
-A claim is BEGIN, lock the agent's row, claim, COMMIT. The lock is a statement of its own: under
-READ COMMITTED a statement's snapshot is taken when it starts, so the count of open claims must
-come from a statement that starts after the lock is granted to see the claims that a concurrent
-session of the same agent has just committed.
+A claim is that one statement, committed on its own: one round trip instead of four (BEGIN, lock,
+claim, COMMIT). Under READ COMMITTED a statement sees the database as of its start, so a count
+taken in the statement itself would miss a claim that a concurrent session of the same agent
+committed while this one waited for the lock; the function counts in a query of its own, which
+takes a new snapshot after the lock is granted.
 A change is either BEGIN, lock the item's row, change, COMMIT; or, without a transaction, read the
 row with its version (xmin) and write the change only if the row is still that version (WorkService
 decides on the row it read, exactly as it would under the lock, and takes the locked path when the
@@ -27,7 +29,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, and_, bindparam, func, insert, literal, literal_column, or_, select, true, update
+from sqlalchemy import Text, and_, bindparam, func, insert, literal, literal_column, select, true, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util.concurrency import greenlet_spawn
@@ -37,10 +39,10 @@ from inbox.models import ItemStatus
 from inbox.repo import items
 from inbox.repo._common import T_CORR, T_EVENT, T_ITEM
 from inbox.repo._driver import driver_statement
-from inbox.repo.items import _LOCK_ITEM_PG, _LOCK_USER, _to_summary, summary_columns
+from inbox.repo.items import _LOCK_ITEM_PG, _to_summary, summary_columns
 from inbox.repo.pubsub import notify_one_sql
 
-__all__ = ["Claim", "WorkTx", "transaction", "connection", "unlocked_changes", "lock_user", "claim_next", "lock_item",
+__all__ = ["Claim", "WorkTx", "transaction", "connection", "claiming", "unlocked_changes", "claim_next", "lock_item",
            "apply_change", "read_item", "apply_change_if_unchanged", "events_for", "insert_correction"]
 
 
@@ -94,6 +96,12 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[WorkTx]:
         await greenlet_spawn(pooled.invalidate if broken else pooled.close)
 
 
+def claiming(engine: AsyncEngine) -> Any:
+    """The unit of work for claim_next: on PostgreSQL a connection outside a transaction (the claim
+    is one statement that commits on its own), on SQLite a write transaction."""
+    return connection(engine) if unlocked_changes(engine) else transaction(engine)
+
+
 async def _fetch(tx: WorkTx, shape: tuple[Any, ...], build: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
     return await driver_statement(shape, build, tx.dialect).fetch(tx.driver, params)
 
@@ -111,10 +119,11 @@ def _notify(item_id: Any) -> Any:
 
 
 def _claim_pg(expired: bool) -> Any:
-    # the agent's open claims: claimed, lease not yet expired (ix_queue_item_assignee)
-    held = select(func.count().label("held")).select_from(T_ITEM).where(
-        T_ITEM.c.assignee_id == bindparam("c_user_id"), T_ITEM.c.status == ItemStatus.CLAIMED,
-        or_(T_ITEM.c.lease_expires_at.is_(None), T_ITEM.c.lease_expires_at >= bindparam("c_now"))).cte("held")
+    # the agent's row lock, then their open claims (claimed, lease not yet expired) counted with a
+    # snapshot taken after the lock was granted (migration 0006; ix_queue_item_assignee)
+    held = select(func.inbox_lock_open_claims(bindparam("c_user_id"),
+                                              bindparam("c_now", type_=T_ITEM.c.updated_at.type))
+                  .label("held")).cte("held")
     order = (T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id.asc())
     cond = (and_(T_ITEM.c.status == ItemStatus.CLAIMED, T_ITEM.c.lease_expires_at < bindparam("c_now"))
             if expired else T_ITEM.c.status == ItemStatus.NEW)
@@ -139,26 +148,18 @@ def _claim_pg(expired: bool) -> Any:
     return select(held.c.held, *cols, _notify(claimed.c.id)).select_from(held.outerjoin(from_, true())).add_cte(event)
 
 
-def _lock_user() -> Any:
-    return _LOCK_USER
-
-
 def _lock_item() -> Any:
     return _LOCK_ITEM_PG
-
-
-async def lock_user(user_id: int, *, tx: WorkTx) -> None:
-    """Lock the agent's row until the transaction ends (PostgreSQL; SQLite has one writer anyway)."""
-    if tx.driver is not None:
-        await _fetch(tx, (), _lock_user, {"user_id": user_id})
 
 
 async def claim_next(team: str, *, tx: WorkTx, user_id: int, actor: str, capacity: int, owner: str,
                      now: datetime, lease_until: datetime) -> Claim:
     """Claim the next item of ``team`` for ``user_id`` unless they already hold ``capacity`` open
     claims: the highest priority, earliest due new item, else the best item whose claim lease
-    expired. Writes the "claimed" event and NOTIFYs (PostgreSQL) in the same transaction. Call
-    after lock_user, in the same transaction."""
+    expired. Writes the "claimed" event and NOTIFYs (PostgreSQL) in the same transaction. ``tx``
+    comes from claiming(): on PostgreSQL each attempt (new items, then expired leases) is one
+    statement that locks the agent's row, so that two sessions of one agent never both pass the
+    capacity test, and commits."""
     params = {"c_team": team, "c_now": now, "c_user_id": user_id, "c_owner": owner, "c_lease_until": lease_until,
               "c_capacity": capacity, "c_actor": actor, "c_data": {}}
     if tx.driver is None:

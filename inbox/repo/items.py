@@ -16,7 +16,7 @@ from inbox.repo._common import T_CORR, T_DECISION, T_EVENT, T_ITEM, T_MENTION, T
 
 __all__ = ["insert_items", "insert_events", "get_item", "list_items", "claim_next",
            "update_item", "expire_leases", "events_for", "decision_for", "insert_correction",
-           "open_claims", "lock_user"]
+           "open_claims"]
 
 _CHUNK = 500
 
@@ -89,7 +89,6 @@ def _watch_clause(team: str) -> Any:
 # Statements of the claim/work hot path, built once: constructing a statement and its cache key
 # costs more client CPU than executing it (bench/claims.py).
 _GET_BY_ID = _summary_query().where(T_ITEM.c.id == bindparam("item_id"))
-_LOCK_USER = select(T_USER.c.id).where(T_USER.c.id == bindparam("user_id")).with_for_update()
 _OPEN_CLAIMS = select(func.count()).select_from(T_ITEM).where(
     T_ITEM.c.assignee_id == bindparam("user_id"), T_ITEM.c.status == ItemStatus.CLAIMED,
     or_(T_ITEM.c.lease_expires_at.is_(None), T_ITEM.c.lease_expires_at >= bindparam("now")))
@@ -146,12 +145,6 @@ async def list_items(team: str | None, *, conn: AsyncConnection, statuses: Seque
     q = q.order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(),
                    T_ITEM.c.id.asc()).limit(limit).offset(offset)
     return [_to_summary(r) for r in await conn.execute(q)]
-
-
-async def lock_user(user_id: int, *, conn: AsyncConnection) -> None:
-    """Lock the user's row until the transaction ends (PostgreSQL; SQLite has one writer anyway)."""
-    if is_pg(conn):
-        await conn.execute(_LOCK_USER, {"user_id": user_id})
 
 
 async def open_claims(user_id: int, *, conn: AsyncConnection, now: datetime) -> int:

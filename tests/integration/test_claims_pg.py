@@ -214,3 +214,43 @@ async def test_claims_and_resolves_notify_other_instances(pg: Any) -> None:
         await listener.close()
         await e.dispose()
     assert got == [f"[{first.id}]", f"[{first.id}]", f"[{second.id}]"]
+
+
+async def test_a_claim_that_waited_for_the_agents_lock_counts_what_the_holder_committed(pg: Any) -> None:
+    """The claim is one statement. Another session holds the agent's row lock and gives the agent an
+    item (as the auto-assigner does); the claim waits for that lock, and when the holder commits it
+    sees the agent at capacity, although its statement started before that commit."""
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
+    await _seed(pg, 3)
+    (ann,) = await _agents(pg, 1, capacity=1)
+    work, engine = _work(pg)
+    dsn = pg.settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
+    holder, monitor = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    try:
+        tx = holder.transaction()
+        await tx.start()
+        await holder.execute("SELECT id FROM user_account WHERE id = $1 FOR UPDATE", ann.id)
+        await holder.execute("UPDATE queue_item SET status = 'claimed', assignee_id = $1, lease_expires_at = $2 "
+                             "WHERE id = (SELECT min(id) FROM queue_item)", ann.id,
+                             pg.clock.now() + timedelta(minutes=30))
+        claim = asyncio.create_task(work.claim_next(ann, "customer_care"))
+        waiting = 0
+        for _ in range(1000):  # until the claim's statement waits for the agent's row lock
+            # (monitor is outside a transaction: a transaction sees one snapshot of pg_stat_activity)
+            waiting = await monitor.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%inbox_lock_open_claims%'")
+            if waiting or claim.done():
+                break
+            await asyncio.sleep(0.01)
+        assert waiting == 1 and not claim.done()
+        await tx.commit()
+        with pytest.raises(Conflict, match="capacity"):
+            await claim
+    finally:
+        await holder.close()
+        await monitor.close()
+        await engine.dispose()
+    async with pg.engine.connect() as conn:
+        held = (await conn.execute(select(func.count()).select_from(T).where(T.c.assignee_id == ann.id))).scalar_one()
+    assert held == 1

@@ -88,3 +88,23 @@ async def test_0005_replaces_the_decision_lookup_index(db_url: str) -> None:
         assert "ix_routing_decision_mention" not in indexes
     finally:
         await engine.dispose()
+
+
+async def test_0006_adds_the_claim_lock_function_on_postgres(pg_db_url: str) -> None:
+    """Revision 0006 creates inbox_lock_open_claims on PostgreSQL (the claim statement calls it);
+    downgrading to 0005 drops it."""
+    from sqlalchemy import text
+    engine = create_engine(pg_db_url)
+
+    async def functions() -> set[str]:
+        async with engine.connect() as conn:
+            return set((await conn.execute(text("SELECT proname FROM pg_proc WHERE proname LIKE 'inbox_%'"))).scalars())
+    try:
+        await migrate.upgrade(engine)
+        assert await functions() == {"inbox_lock_open_claims"}
+        await migrate.downgrade(engine, "0005")
+        assert await functions() == set()
+        await migrate.upgrade(engine)
+        assert await functions() == {"inbox_lock_open_claims"}
+    finally:
+        await engine.dispose()
