@@ -39,7 +39,7 @@ from inbox.models import ItemStatus
 from inbox.repo import items
 from inbox.repo._common import T_CORR, T_EVENT, T_ITEM
 from inbox.repo._driver import driver_statement
-from inbox.repo.items import _LOCK_ITEM_PG, _to_summary, summary_columns
+from inbox.repo.items import _LOCK_ITEM_PG, SUMMARY_RETURNING, _to_summary, summary_columns
 from inbox.repo.pubsub import notify_one_sql
 
 __all__ = ["Claim", "WorkTx", "transaction", "connection", "claiming", "unlocked_changes", "claim_next", "lock_item",
@@ -114,6 +114,10 @@ class Claim(NamedTuple):
     item: ItemSummary | None
 
 
+# what the claim and change statements return of the row they wrote: only what its summary shows
+_RETURNING = tuple(T_ITEM.c[n] for n in SUMMARY_RETURNING)
+
+
 def _notify(item_id: Any) -> Any:
     return notify_one_sql(item_id).label("notified")
 
@@ -138,7 +142,7 @@ def _claim_pg(expired: bool) -> Any:
                .values(status=ItemStatus.CLAIMED, assignee_id=bindparam("c_user_id"), lease_owner=bindparam("c_owner"),
                        lease_expires_at=bindparam("c_lease_until"), updated_at=bindparam("c_now"), assigned_at=None,
                        first_touched_at=func.coalesce(T_ITEM.c.first_touched_at, bindparam("c_now")))
-               .returning(*T_ITEM.c).cte("claimed"))
+               .returning(*_RETURNING).cte("claimed"))
     event = insert(T_EVENT).from_select(
         ["item_id", "kind", "actor", "team", "data", "created_at"],
         select(claimed.c.id, literal("claimed"), bindparam("c_actor", type_=T_EVENT.c.actor.type), claimed.c.team,
@@ -214,7 +218,7 @@ def _change_pg(keys: tuple[str, ...], versioned: bool) -> Any:
     if versioned:
         cond.append(_VERSION == bindparam("_version"))
     changed = (update(T_ITEM).where(*cond).values({k: bindparam("v_" + k) for k in keys})
-               .returning(*T_ITEM.c).cte("changed"))
+               .returning(*_RETURNING).cte("changed"))
     # the event comes from the changed row: no change, no event
     event = insert(T_EVENT).from_select(["item_id", *_EVENT_COLS],
                                         select(changed.c.id, *event_values)).cte("change_event")

@@ -29,33 +29,36 @@ async def insert_events(rows: list[dict[str, Any]], *, conn: AsyncConnection) ->
     await bulk_insert(conn, T_EVENT, rows)
 
 
-def summary_columns(src: Any) -> tuple[list[Any], Any]:
-    """The columns of an ItemSummary and their FROM clause, for the item columns of ``src``: the
-    queue_item table, or a CTE that returns the row an UPDATE just wrote (repo.claims)."""
-    last_decision = (select(func.max(T_DECISION.c.id)).where(T_DECISION.c.mention_id == src.c.id)
-                     .correlate(src).scalar_subquery())
-    cols = [src, T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.author_handle,
-            T_MENTION.c.lang, T_MENTION.c.url, T_MENTION.c.created_at.label("mention_created_at"),
-            T_USER.c.name.label("assignee_name"), T_DECISION.c.reason.label("route_reason"),
-            T_DECISION.c.created_at.label("routed_at")]
-    return cols, (src.join(T_MENTION, T_MENTION.c.id == src.c.id)
-                  .outerjoin(T_USER, T_USER.c.id == src.c.assignee_id)
-                  .outerjoin(T_DECISION, T_DECISION.c.id == last_decision))
-
-
 # the queue_item columns an ItemSummary reads (``_to_summary``): half of the table's, and five of its
-# ten timestamps fewer to convert per row of a queue page
+# ten timestamps fewer to convert per row
 SUMMARY_ITEM_COLUMNS = ("id", "team", "status", "priority", "label", "confidence", "watchers", "lease_expires_at",
                         "first_response_due", "resolve_due", "first_touched_at", "resolved_at", "transfers", "bounces")
+# what a statement that writes an item must return for its summary (summary_columns joins the assignee)
+SUMMARY_RETURNING = (*SUMMARY_ITEM_COLUMNS, "assignee_id")
 
 
 def summary_item_columns() -> list[Any]:
     return [T_ITEM.c[n] for n in SUMMARY_ITEM_COLUMNS]
 
 
+def summary_columns(src: Any) -> tuple[list[Any], Any]:
+    """The columns of an ItemSummary and their FROM clause, for the item columns of ``src``: the
+    queue_item table, or a CTE that returns SUMMARY_RETURNING of the row an UPDATE just wrote
+    (repo.claims)."""
+    last_decision = (select(func.max(T_DECISION.c.id)).where(T_DECISION.c.mention_id == src.c.id)
+                     .correlate(src).scalar_subquery())
+    cols = [*(src.c[n] for n in SUMMARY_ITEM_COLUMNS), T_MENTION.c.text, T_MENTION.c.source,
+            T_MENTION.c.author_handle, T_MENTION.c.lang, T_MENTION.c.url,
+            T_MENTION.c.created_at.label("mention_created_at"), T_USER.c.name.label("assignee_name"),
+            T_DECISION.c.reason.label("route_reason"), T_DECISION.c.created_at.label("routed_at")]
+    return cols, (src.join(T_MENTION, T_MENTION.c.id == src.c.id)
+                  .outerjoin(T_USER, T_USER.c.id == src.c.assignee_id)
+                  .outerjoin(T_DECISION, T_DECISION.c.id == last_decision))
+
+
 def _summary_query() -> Any:
     cols, from_ = summary_columns(T_ITEM)
-    return select(*summary_item_columns(), *cols[1:]).select_from(from_)
+    return select(*cols).select_from(from_)
 
 
 def _to_summary(r: Any) -> ItemSummary:
