@@ -37,10 +37,6 @@ SUMMARY_ITEM_COLUMNS = ("id", "team", "status", "priority", "label", "confidence
 SUMMARY_RETURNING = (*SUMMARY_ITEM_COLUMNS, "assignee_id")
 
 
-def summary_item_columns() -> list[Any]:
-    return [T_ITEM.c[n] for n in SUMMARY_ITEM_COLUMNS]
-
-
 def summary_columns(src: Any) -> tuple[list[Any], Any]:
     """The columns of an ItemSummary and their FROM clause, for the item columns of ``src``: the
     queue_item table, or a CTE that returns SUMMARY_RETURNING of the row an UPDATE just wrote

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inbox.domain import ItemSummary
 from inbox.models import ItemStatus
 from inbox.repo._common import T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER
-from inbox.repo.items import _summary_query, _to_summary, _visible, summary_item_columns
+from inbox.repo.items import _summary_query, _to_summary, _visible, summary_columns
 
 __all__ = ["item_states", "events_after", "max_event_id", "my_items", "thread_items", "report_rows",
            "queue_page", "team_counts", "queue_overview"]
@@ -165,10 +165,7 @@ def _page_stmt(statuses: tuple[str, ...]) -> Any:
 def _summary_columns() -> list[Any]:
     """The columns of ``items._summary_query``: the item's, its mention's, the assignee's name and
     the latest routing decision's reason and time (the callers join those tables)."""
-    return [*summary_item_columns(), T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.author_handle,
-            T_MENTION.c.lang, T_MENTION.c.url, T_MENTION.c.created_at.label("mention_created_at"),
-            T_USER.c.name.label("assignee_name"), T_DECISION.c.reason.label("route_reason"),
-            T_DECISION.c.created_at.label("routed_at")]
+    return summary_columns(T_ITEM)[0]
 
 
 @lru_cache(maxsize=32)  # one statement object per status set: compiled once (SQLAlchemy's cache, _direct's)
