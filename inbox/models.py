@@ -179,9 +179,10 @@ class RoutingDecision(SQLModel, table=True):
 
 class Event(SQLModel, table=True):
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_kind_created", "kind", "created_at"),)
+    # an item's events in order, and its latest (max(id) WHERE item_id = ?) in one probe
+    __table_args__ = (Index("ix_event_kind_created", "kind", "created_at"), Index("ix_event_item", "item_id", "id"))
     id: int | None = Field(default=None, primary_key=True)
-    item_id: int | None = Field(default=None, index=True)
+    item_id: int | None = Field(default=None)
     kind: str = Field(max_length=32)  # routed, claimed, released, note, transfer, status, breach...
     actor: str | None = Field(default=None, max_length=64)
     team: str | None = Field(default=None, max_length=64)

@@ -20,18 +20,21 @@ __all__ = ["item_states", "events_after", "max_event_id", "my_items", "thread_it
            "queue_page", "team_counts", "queue_overview"]
 
 
+# the item's latest event id, its version for the live fan-out (ix_event_item: one probe)
+_VERSION = (select(func.max(T_EVENT.c.id)).where(T_EVENT.c.item_id == T_ITEM.c.id)
+            .correlate(T_ITEM).scalar_subquery())
+_ITEM_STATES = (select(T_ITEM.c.id, T_ITEM.c.team, T_ITEM.c.watchers, T_ITEM.c.status, T_ITEM.c.assignee_id,
+                       T_USER.c.name.label("assignee"), _VERSION.label("version"))
+                .select_from(T_ITEM.outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id))
+                .where(T_ITEM.c.id.in_(bindparam("ids", expanding=True))))
+
+
 async def item_states(ids: Sequence[int], *, conn: AsyncConnection) -> list[dict[str, Any]]:
     """Team, watchers, status, assignee and a version (the item's latest event id) per item:
     what the live fan-out needs to decide who may hear about a change. Never the text."""
     if not ids:
         return []
-    version = (select(func.max(T_EVENT.c.id)).where(T_EVENT.c.item_id == T_ITEM.c.id)
-               .correlate(T_ITEM).scalar_subquery())
-    q = (select(T_ITEM.c.id, T_ITEM.c.team, T_ITEM.c.watchers, T_ITEM.c.status,
-                T_ITEM.c.assignee_id, T_USER.c.name.label("assignee"), version.label("version"))
-         .select_from(T_ITEM.outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id))
-         .where(T_ITEM.c.id.in_(list(ids))))
-    return [dict(r._mapping) for r in await conn.execute(q)]
+    return [dict(r._mapping) for r in await conn.execute(_ITEM_STATES, {"ids": list(ids)})]
 
 
 async def events_after(last_id: int, *, conn: AsyncConnection, limit: int = 5000) -> list[tuple[int, int | None]]:

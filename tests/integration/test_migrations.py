@@ -108,3 +108,23 @@ async def test_0006_adds_the_claim_lock_function_on_postgres(pg_db_url: str) -> 
         assert await functions() == {"inbox_lock_open_claims"}
     finally:
         await engine.dispose()
+
+
+async def test_0007_replaces_the_event_lookup_index(db_url: str) -> None:
+    """Revision 0007 replaces event (item_id) with (item_id, id); downgrading to 0006 puts the old
+    index back."""
+    engine = create_engine(db_url)
+
+    async def event_indexes() -> dict[str, list[str]]:
+        async with engine.connect() as conn:
+            found = await conn.run_sync(lambda c: inspect(c).get_indexes("event"))
+        return {ix["name"]: list(ix["column_names"]) for ix in found}
+    try:
+        await migrate.upgrade(engine)
+        indexes = await event_indexes()
+        assert indexes.get("ix_event_item") == ["item_id", "id"] and "ix_event_item_id" not in indexes
+        await migrate.downgrade(engine, "0006")
+        indexes = await event_indexes()
+        assert indexes.get("ix_event_item_id") == ["item_id"] and "ix_event_item" not in indexes
+    finally:
+        await engine.dispose()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import text
 
@@ -40,6 +41,49 @@ async def test_duplicate_lookup_never_uses_a_generic_plan(pg_db_url: str) -> Non
     assert sum(r[1] for r in rows) >= 12
 
 
+# as wide as the model's explanations (top features per class): without statistics the planner
+# estimates a table's rows from its size and the row width
+_EXPLANATION = json.dumps({"top_features": {lab: [[f"feature {i}", 0.1] for i in range(8)]
+                                            for lab in ("customer_care", "hr", "marketing", "pr")}})
+
+
+async def _queue_never_analyzed(conn: Any, n: int) -> int:
+    """n items, each with its mention, routing decision and three events, written in id order in
+    one transaction (no statistics yet, as after a fresh import with autovacuum off); the oldest
+    item's id."""
+    await conn.execute(text("INSERT INTO team (name, display_name, private) VALUES ('care', '', false)"))
+    await conn.execute(text(
+        "INSERT INTO mention (source, platform, external_id, text, fetched_at, is_repost, deleted) "
+        "SELECT 's', 'p', 'e' || g, 'text ' || g, now(), false, false FROM generate_series(1, :n) g"), {"n": n})
+    await conn.execute(text(
+        "INSERT INTO queue_item (id, team, status, priority, watchers, breached_first_response, "
+        "breached_resolution, transfers, bounces, created_at, updated_at) "
+        "SELECT id, 'care', 'new', 1, '[]', false, false, 0, 0, now(), now() FROM mention"))
+    await conn.execute(text(
+        "INSERT INTO routing_decision (mention_id, team, reason, watchers, priority, action, explanation, "
+        "created_at) SELECT id, 'care', 'model', '[]', 1, 'route', CAST(:explanation AS jsonb), now() "
+        "FROM mention ORDER BY id"), {"explanation": _EXPLANATION})
+    await conn.execute(text(
+        "INSERT INTO event (item_id, kind, actor, team, data, created_at) "
+        "SELECT id, k, 'system', 'care', CAST(:data AS jsonb), now() FROM queue_item, "
+        "unnest(ARRAY['routed', 'claimed', 'status']) k ORDER BY id"),
+        {"data": json.dumps({"from": "new", "to": "claimed", "reason": "the customer asked for a refund"})})
+    return int((await conn.execute(text("SELECT min(id) FROM queue_item"))).scalar_one())
+
+
+async def _explain(conn: Any, stmt: Any, params: dict[str, Any]) -> str:
+    compiled = stmt.params(params).compile(dialect=conn.dialect,
+                                           compile_kwargs={"literal_binds": True, "render_postcompile": True})
+    return "\n".join(r[0] for r in await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + str(compiled)))
+
+
+def _one_probe(plan: str, index: str) -> None:
+    assert index + " " in plan, plan
+    assert "Rows Removed by Filter" not in plan, plan  # no walk past other rows
+    buffers = [int(b) for b in re.findall(r"shared hit=(\d+)", plan)]
+    assert buffers and max(buffers) < 50, plan  # a handful of index pages, not thousands
+
+
 async def test_latest_decision_is_one_index_probe_without_statistics(pg_db_url: str) -> None:
     """An item summary joins the mention's latest routing decision (max(id) WHERE mention_id = ?).
     On a table never analyzed (autovacuum off, a fresh import), PostgreSQL answered that max() for
@@ -47,36 +91,34 @@ async def test_latest_decision_is_one_index_probe_without_statistics(pg_db_url: 
     slowed down as the queue grew. Revision 0005's (mention_id, id) index makes it one probe."""
     from inbox.repo import items
     engine = create_engine(pg_db_url, pool_size=1)
-    n = 20000
-    # as wide as the model's explanations (probabilities, top features per class): the planner's
-    # estimate of the table's rows, without statistics, comes from its size and the row width
-    explanation = json.dumps({"top_features": {lab: [[f"feature {i}", 0.1] for i in range(8)]
-                                               for lab in ("customer_care", "hr", "marketing", "pr")}})
     try:
         await migrate.upgrade(engine)
         async with engine.begin() as conn:
-            await conn.execute(text("INSERT INTO team (name, display_name, private) VALUES ('care', '', false)"))
-            await conn.execute(text(
-                "INSERT INTO mention (source, platform, external_id, text, fetched_at, is_repost, deleted) "
-                "SELECT 's', 'p', 'e' || g, 'text ' || g, now(), false, false FROM generate_series(1, :n) g"), {"n": n})
-            await conn.execute(text(
-                "INSERT INTO queue_item (id, team, status, priority, watchers, breached_first_response, "
-                "breached_resolution, transfers, bounces, created_at, updated_at) "
-                "SELECT id, 'care', 'new', 1, '[]', false, false, 0, 0, now(), now() FROM mention"))
-            await conn.execute(text(
-                "INSERT INTO routing_decision (mention_id, team, reason, watchers, priority, action, explanation, "
-                "created_at) SELECT id, 'care', 'model', '[]', 1, 'route', CAST(:explanation AS jsonb), now() "
-                "FROM mention ORDER BY id"), {"explanation": explanation})
-            oldest = (await conn.execute(text("SELECT min(id) FROM queue_item"))).scalar_one()
-            compiled = items._GET_BY_ID.compile(dialect=engine.dialect)
-            args = tuple(compiled.construct_params({"item_id": oldest})[k] for k in compiled.positiontup or ())
-            plan = "\n".join(r[0] for r in await conn.exec_driver_sql(
-                "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + str(compiled), args))
+            oldest = await _queue_never_analyzed(conn, 20000)
+            plan = await _explain(conn, items._GET_BY_ID, {"item_id": oldest})
             item = await items.get_item(oldest, conn=conn)
     finally:
         await engine.dispose()
     assert item is not None and item.extra["route_reason"] == "model"
-    assert "ix_routing_decision_mention " in plan, plan
-    assert "Rows Removed by Filter" not in plan, plan  # no walk past other mentions' decisions
-    buffers = [int(b) for b in re.findall(r"shared hit=(\d+)", plan)]
-    assert buffers and max(buffers) < 50, plan  # a handful of index pages, not n / 40 heap pages
+    _one_probe(plan, "ix_routing_decision_mention")
+
+
+async def test_latest_event_is_one_index_probe_without_statistics(pg_db_url: str) -> None:
+    """The live fan-out reads each changed item's latest event id (max(id) WHERE item_id = ?).
+    Without statistics PostgreSQL walked the event table's primary key backwards past every newer
+    event (60,000 here for the oldest item). Revision 0007's (item_id, id) index makes it one probe."""
+    from inbox.repo import views
+    engine = create_engine(pg_db_url, pool_size=1)
+    try:
+        await migrate.upgrade(engine)
+        async with engine.begin() as conn:
+            oldest = await _queue_never_analyzed(conn, 20000)
+            plan = await _explain(conn, views._ITEM_STATES, {"ids": [oldest, oldest + 1]})
+            states = await views.item_states([oldest, oldest + 1], conn=conn)
+            latest = dict((await conn.execute(text(
+                "SELECT item_id, max(id) FROM event WHERE item_id IN (:a, :b) GROUP BY item_id"),
+                {"a": oldest, "b": oldest + 1})).all())
+    finally:
+        await engine.dispose()
+    assert {s["id"]: s["version"] for s in states} == latest
+    _one_probe(plan, "ix_event_item")
