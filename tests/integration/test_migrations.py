@@ -1,10 +1,19 @@
 """Alembic migrations run on both back ends, are idempotent and reversible."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import inspect
 
 from inbox import migrate
 from inbox.db import create_engine
+
+
+async def _indexes(engine: Any, table: str) -> dict[str, list[str]]:
+    """The table's indexes: name -> column names."""
+    async with engine.connect() as conn:
+        found = await conn.run_sync(lambda c: inspect(c).get_indexes(table))
+    return {ix["name"]: list(ix["column_names"]) for ix in found}
 
 
 async def test_upgrade_twice_downgrade_and_upgrade_again(db_url: str) -> None:
@@ -30,18 +39,13 @@ async def test_0003_adds_the_thread_index(db_url: str) -> None:
     """Revision 0003 adds mention (source, thread_id) for the item page's thread lookup; downgrading
     to 0002 removes it."""
     engine = create_engine(db_url)
-
-    async def mention_indexes() -> dict[str, list[str]]:
-        async with engine.connect() as conn:
-            found = await conn.run_sync(lambda c: inspect(c).get_indexes("mention"))
-        return {ix["name"]: list(ix["column_names"]) for ix in found}
     try:
         await migrate.upgrade(engine)
-        assert (await mention_indexes()).get("ix_mention_source_thread") == ["source", "thread_id"]
+        assert (await _indexes(engine, "mention")).get("ix_mention_source_thread") == ["source", "thread_id"]
         await migrate.downgrade(engine, "0002")
-        assert "ix_mention_source_thread" not in await mention_indexes()
+        assert "ix_mention_source_thread" not in await _indexes(engine, "mention")
         await migrate.upgrade(engine)
-        assert "ix_mention_source_thread" in await mention_indexes()
+        assert "ix_mention_source_thread" in await _indexes(engine, "mention")
     finally:
         await engine.dispose()
 
@@ -54,8 +58,7 @@ async def test_0004_adds_refined_at_and_its_index(db_url: str) -> None:
     async def item_schema() -> tuple[set[str], dict[str, list[str]]]:
         async with engine.connect() as conn:
             cols = await conn.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("queue_item")})
-            found = await conn.run_sync(lambda c: inspect(c).get_indexes("queue_item"))
-        return cols, {ix["name"]: list(ix["column_names"]) for ix in found}
+        return cols, await _indexes(engine, "queue_item")
     try:
         await migrate.upgrade(engine)
         cols, indexes = await item_schema()
@@ -72,18 +75,13 @@ async def test_0005_replaces_the_decision_lookup_index(db_url: str) -> None:
     """Revision 0005 replaces routing_decision (mention_id) with (mention_id, id); downgrading to
     0004 puts the old index back."""
     engine = create_engine(db_url)
-
-    async def decision_indexes() -> dict[str, list[str]]:
-        async with engine.connect() as conn:
-            found = await conn.run_sync(lambda c: inspect(c).get_indexes("routing_decision"))
-        return {ix["name"]: list(ix["column_names"]) for ix in found}
     try:
         await migrate.upgrade(engine)
-        indexes = await decision_indexes()
+        indexes = await _indexes(engine, "routing_decision")
         assert indexes.get("ix_routing_decision_mention") == ["mention_id", "id"]
         assert "ix_routing_decision_mention_id" not in indexes
         await migrate.downgrade(engine, "0004")
-        indexes = await decision_indexes()
+        indexes = await _indexes(engine, "routing_decision")
         assert indexes.get("ix_routing_decision_mention_id") == ["mention_id"]
         assert "ix_routing_decision_mention" not in indexes
     finally:
@@ -114,17 +112,12 @@ async def test_0007_replaces_the_event_lookup_index(db_url: str) -> None:
     """Revision 0007 replaces event (item_id) with (item_id, id); downgrading to 0006 puts the old
     index back."""
     engine = create_engine(db_url)
-
-    async def event_indexes() -> dict[str, list[str]]:
-        async with engine.connect() as conn:
-            found = await conn.run_sync(lambda c: inspect(c).get_indexes("event"))
-        return {ix["name"]: list(ix["column_names"]) for ix in found}
     try:
         await migrate.upgrade(engine)
-        indexes = await event_indexes()
+        indexes = await _indexes(engine, "event")
         assert indexes.get("ix_event_item") == ["item_id", "id"] and "ix_event_item_id" not in indexes
         await migrate.downgrade(engine, "0006")
-        indexes = await event_indexes()
+        indexes = await _indexes(engine, "event")
         assert indexes.get("ix_event_item_id") == ["item_id"] and "ix_event_item" not in indexes
     finally:
         await engine.dispose()
