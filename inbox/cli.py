@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["jsonl", "csv"], help="default: from the file name, else jsonl")
     s.add_argument("--source", default="import", help="source name for records without one")
     s.add_argument("--batch-size", type=int, default=2000)
+    s.add_argument("--no-refine", action="store_true",
+                   help="leave the refiner's second look to the background job (default: the first "
+                        "[refiner] on_import items are refined before the command returns)")
     s = sub.add_parser("export", help="one row per mention")
     s.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     s.add_argument("--team")
@@ -180,6 +183,8 @@ async def cmd_import(args: argparse.Namespace) -> int:
     svc = await _open(args)
     total = {"read": 0, "ingested": 0, "duplicates": 0, "rejected": 0, "reposts": 0, "queued": 0, "triaged": 0}
     teams: dict[str, int] = {}
+    item_ids: list[int] = []
+    refined: dict[str, Any] | None = None
     try:
         await _require_schema(svc)
         pipeline = await svc.ready_pipeline()
@@ -190,14 +195,37 @@ async def cmd_import(args: argparse.Namespace) -> int:
                     total[k] += getattr(res, k)
                 for t, c in res.teams.items():
                     teams[t] = teams.get(t, 0) + c
+                item_ids += res.item_ids
         except OSError as e:
             raise InputError(f"{args.file}: read failed: {e.strerror or e}") from None
+        if item_ids and not args.no_refine and args.settings.refiner.enabled and args.settings.refiner.on_import:
+            refined = await _refine_imported(svc, item_ids, total, teams)
     finally:
         await svc.close()
         if stream is not sys.stdin.buffer:
             stream.close()
-    _out({**total, "teams": teams})
+    _out({**total, "teams": teams, **({"refined": refined} if refined is not None else {})})
     return 0
+
+
+async def _refine_imported(svc: Any, item_ids: list[int], total: dict[str, int], teams: dict[str, int]
+                           ) -> dict[str, Any]:
+    """The refiner's second look at the first ``[refiner] on_import`` imported items; ``total`` and
+    ``teams`` are updated with its moves.  Returns what it did (or why it was skipped)."""
+    limit = svc.settings.refiner.on_import
+    res = await (await svc.ready_refiner()).refine_items(item_ids, limit)
+    triage = svc.settings.routing.triage_team
+    for src, dst in res.moves:
+        teams[src] -= 1
+        teams[dst] = teams.get(dst, 0) + 1
+        total["triaged"] += (dst == triage) - (src == triage)
+    for t in [t for t, c in teams.items() if c == 0]:
+        del teams[t]
+    out: dict[str, Any] = {"looked_at": res.looked_at, "rerouted": res.rerouted,
+                           "left_to_background": max(0, len(item_ids) - limit)}
+    if res.skipped:
+        out["skipped"] = res.skipped
+    return out
 
 
 EXPORT_FIELDS = ["id", "source", "external_id", "text", "lang", "label", "confidence", "team", "watchers",

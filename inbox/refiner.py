@@ -45,11 +45,20 @@ class RefineResult:
     rescored: int = 0           # scored by the blend
     rerouted: int = 0           # moved to another team
     item_ids: list[int] = field(default_factory=list)  # items whose row changed (live updates)
+    moves: list[tuple[str, str]] = field(default_factory=list)  # (from team, to team) of each rerouted item
     skipped: str | None = None  # why nothing ran: no refiner head, no encoder, disabled
 
     def summary(self) -> dict[str, Any]:
         return {"looked_at": self.looked_at, "rescored": self.rescored, "rerouted": self.rerouted,
                 **({"skipped": self.skipped} if self.skipped else {})}
+
+    def add(self, other: "RefineResult") -> None:
+        self.looked_at += other.looked_at
+        self.rescored += other.rescored
+        self.rerouted += other.rerouted
+        self.item_ids += other.item_ids
+        self.moves += other.moves
+        self.skipped = other.skipped
 
 
 class EncoderSource:
@@ -83,6 +92,11 @@ def _predict_on_one_core(model: Any, texts: list[str], encoder: Any) -> list[Any
         return list(model.predict_refined(texts, encoder))
 
 
+def _predict_on_all_cores(model: Any, texts: list[str], encoder: Any) -> list[Any]:
+    """The blend in the foreground (an import waiting for it): BLAS as configured, all cores by default."""
+    return list(model.predict_refined(texts, encoder))
+
+
 def _eligible(decision: dict[str, Any] | None) -> bool:
     """The model (not a rule) decided this item's team, on words, and it was queued for work."""
     if not decision or decision.get("action") != "route" or not decision.get("model_version"):
@@ -106,7 +120,23 @@ class Refiner:
         self.encoder = encoder
         self.publish = publish
 
-    async def run_once(self, limit: int | None = None) -> RefineResult:
+    async def refine_items(self, ids: list[int], limit: int) -> RefineResult:
+        """Refine up to ``limit`` of these items now, in the foreground and on every core (``import``
+        runs it on what it just brought in, so that its result is the routing people will see);
+        items past ``limit`` are left to the background refiner."""
+        total = RefineResult()
+        chunk = max(self.settings.refiner.batch_size, 128)  # the encoder batches texts of similar length
+        ids = ids[:limit]
+        for start in range(0, len(ids), chunk):
+            total.add(await self.run_once(chunk, among=ids[start:start + chunk], foreground=True))
+            if total.skipped:
+                break
+        return total
+
+    async def run_once(self, limit: int | None = None, *, among: list[int] | None = None,
+                       foreground: bool = False) -> RefineResult:
+        """One batch of the least confident unrefined items (``among``: only these ids); ``foreground``
+        lets the encoder use every core instead of one."""
         res = RefineResult()
         if not self.settings.refiner.enabled:
             res.skipped = "disabled"
@@ -121,7 +151,7 @@ class Refiner:
             return res
         limit = limit or self.settings.refiner.batch_size
         async with self.engine.begin() as conn:
-            ids = await rrepo.take(limit, self.clock.now(), conn=conn)
+            ids = await rrepo.take(limit, self.clock.now(), conn=conn, among=among)
         if not ids:
             return res
         async with snapshot_reader(self.engine).connect() as conn:
@@ -130,7 +160,8 @@ class Refiner:
         todo = [c for c in candidates if c["untouched"] and _eligible(c["decision"])]
         preds: list[Prediction] = []
         if todo:
-            raw = await asyncio.to_thread(_predict_on_one_core, model, [c["text"] for c in todo], encoder)
+            predict = _predict_on_all_cores if foreground else _predict_on_one_core
+            raw = await asyncio.to_thread(predict, model, [c["text"] for c in todo], encoder)
             preds = [Prediction(label=p.label, confidence=float(p.confidence),
                                 probabilities={k: float(v) for k, v in p.probabilities.items()},
                                 model_version=model.version) for p in raw]
@@ -145,6 +176,7 @@ class Refiner:
                     await rrepo.update_decision(cand["decision"]["id"], decision, conn=conn)
                 if event is not None:
                     res.rerouted += 1
+                    res.moves.append((event["data"]["from"], event["data"]["to"]))
                     await rrepo.insert_event({**event, "item_id": cand["id"], "created_at": now}, conn=conn)
                 if values.keys() - {"refined_at"}:
                     res.item_ids.append(cand["id"])

@@ -17,28 +17,38 @@ _UNTOUCHED = (T_ITEM.c.status == ItemStatus.NEW, T_ITEM.c.assignee_id.is_(None),
               T_ITEM.c.transfers == 0, T_ITEM.c.first_touched_at.is_(None))
 
 
-def _take_stmt(pg: bool) -> Any:
-    # only the partial index's own condition: the planner walks ix_queue_item_refine in order on both
-    # back ends; an item people already touched is taken too (and marked), then left alone by the caller
-    pick = (select(T_ITEM.c.id).where(T_ITEM.c.refined_at.is_(None))
-            .order_by(T_ITEM.c.confidence, T_ITEM.c.id)
-            .limit(bindparam("t_limit")))
+def _take_stmt(pg: bool, among: bool = False) -> Any:
+    if among:
+        # only these items (an import refining what it just brought in, all of them): primary key
+        # lookups. The refined_at test stays outside the pick, or PostgreSQL without statistics may
+        # walk the partial index below past every other unrefined item to find them
+        pick = select(T_ITEM.c.id).where(T_ITEM.c.id.in_(bindparam("t_ids", expanding=True))).order_by(T_ITEM.c.id)
+    else:
+        # only the partial index's own condition: the planner walks ix_queue_item_refine in order on both
+        # back ends; an item people already touched is taken too (and marked), then left alone by the caller
+        pick = select(T_ITEM.c.id).where(T_ITEM.c.refined_at.is_(None)).order_by(T_ITEM.c.confidence, T_ITEM.c.id)
+    pick = pick.limit(bindparam("t_limit"))
     if pg:
         # several instances: each takes different rows instead of queueing on the same ones
         pick = pick.with_for_update(skip_locked=True)
     # SQLite: the write transaction holds the single writer lock, so two takers never overlap
-    return (update(T_ITEM).where(T_ITEM.c.id.in_(pick.scalar_subquery()))
+    return (update(T_ITEM).where(T_ITEM.c.id.in_(pick.scalar_subquery()), T_ITEM.c.refined_at.is_(None))
             .values(refined_at=bindparam("t_now")).returning(T_ITEM.c.id))
 
 
-_TAKE = {pg: _take_stmt(pg) for pg in (False, True)}
+_TAKE = {(pg, among): _take_stmt(pg, among) for pg in (False, True) for among in (False, True)}
 
 
-async def take(limit: int, now: datetime, *, conn: AsyncConnection) -> list[int]:
+async def take(limit: int, now: datetime, *, conn: AsyncConnection, among: list[int] | None = None) -> list[int]:
     """Mark up to ``limit`` unrefined items as refined (least confident first) and return their ids:
     whoever takes an item refines it if it is still untouched (:func:`candidates` says); if that
-    instance dies, the item keeps its first routing."""
-    rows = await conn.execute(_TAKE[is_pg(conn)], {"t_limit": limit, "t_now": now})
+    instance dies, the item keeps its first routing.  ``among``: only items with these ids, in id order."""
+    params: dict[str, Any] = {"t_limit": limit, "t_now": now}
+    if among is not None:
+        if not among:
+            return []
+        params["t_ids"] = among
+    rows = await conn.execute(_TAKE[is_pg(conn), among is not None], params)
     return sorted(int(r[0]) for r in rows)
 
 

@@ -141,10 +141,46 @@ def test_classify_refined_and_the_refine_command(tmp_path: Path) -> None:
         "@acme",  # wordless: triage by the word check, not a candidate
     ])]
     (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
-    assert run("import", str(tmp_path / "in.jsonl"), env=env).returncode == 0
+    r = run("import", "--no-refine", str(tmp_path / "in.jsonl"), env=env)
+    assert r.returncode == 0, r.stderr
+    assert "refined" not in json.loads(r.stdout.splitlines()[-1])
     r = run("refine", "--all", env=env)
     assert r.returncode == 0, r.stderr
     done = json.loads(r.stdout.splitlines()[-1])
     assert done["looked_at"] == 4 and done["rescored"] == 3 and "skipped" not in done
     again = json.loads(run("refine", "--all", env=env).stdout.splitlines()[-1])
     assert again["looked_at"] == 0
+
+
+def test_import_gives_its_items_the_refiners_second_look(tmp_path: Path) -> None:
+    """`import` refines what it brought in before it returns (the real default model and encoder):
+    its counts are the routing that `export` shows, and the background job finds nothing left;
+    ``[refiner] on_import`` bounds it, the rest is left to the background."""
+    env = {"INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/r.db", "INBOX_MODEL_DIR": str(tmp_path / "m")}
+    assert run("init", env=env).returncode == 0
+    texts = ["My order never arrived and nobody answers, please help",
+             "We are hiring backend engineers in Milan, apply on our careers page",
+             "Acme's CEO resigned after the accounting scandal, shares down 12%",
+             "Il nuovo spot della campagna Acme e' bellissimo, bravi!",
+             "@acme"]  # wordless: triage by the word check, looked at but never re-scored
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"id": f"r{i}", "text": t}) + "\n"
+                                               for i, t in enumerate(texts)))
+    r = run("import", str(tmp_path / "in.jsonl"), env=env)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.splitlines()[-1])
+    assert out["refined"]["looked_at"] == 5 and out["refined"]["left_to_background"] == 0, out
+    assert "skipped" not in out["refined"]
+    rows = [json.loads(x) for x in run("export", env=env).stdout.splitlines() if x.strip()]
+    teams: dict[str, int] = {}
+    for row in rows:
+        teams[row["team"]] = teams.get(row["team"], 0) + 1
+    assert out["teams"] == teams and out["triaged"] == teams.get("triage", 0)
+    refined = [row for row in rows if row["route_reason"].startswith("refined: ")]
+    assert len(refined) == 4, [row["route_reason"] for row in rows]
+    assert json.loads(run("refine", "--all", env=env).stdout.splitlines()[-1])["looked_at"] == 0
+    # bounded: with on_import = 2 the other three wait for the background job
+    env2 = {**env, "INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/r2.db", "INBOX_REFINER__ON_IMPORT": "2"}
+    assert run("init", env=env2).returncode == 0
+    out2 = json.loads(run("import", str(tmp_path / "in.jsonl"), env=env2).stdout.splitlines()[-1])
+    assert (out2["refined"]["looked_at"], out2["refined"]["left_to_background"]) == (2, 3), out2
+    assert json.loads(run("refine", "--all", env=env2).stdout.splitlines()[-1])["looked_at"] == 3

@@ -122,3 +122,40 @@ async def test_latest_event_is_one_index_probe_without_statistics(pg_db_url: str
         await engine.dispose()
     assert {s["id"]: s["version"] for s in states} == latest
     _one_probe(plan, "ix_event_item")
+
+
+async def test_an_imports_take_looks_its_items_up_without_statistics(pg_db_url: str) -> None:
+    """`import` refines the items it brought in (rrepo.take with ``among``). With 20,000 other items
+    waiting for the refiner, never analyzed, taking the newest few must not walk the refiner's
+    partial index (every unrefined item) to find them: primary key lookups only."""
+    from sqlalchemy import event
+
+    from inbox.repo import refine as rrepo
+    engine = create_engine(pg_db_url, pool_size=1)
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cur: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            sent.append((statement, parameters))
+
+    try:
+        await migrate.upgrade(engine)
+        async with engine.begin() as conn:
+            oldest = await _queue_never_analyzed(conn, 20000)
+            newest = [oldest + 20000 - k for k in (3, 2, 1)]
+            event.listen(engine.sync_engine, "before_cursor_execute", capture)
+            try:
+                async with conn.begin_nested() as savepoint:
+                    taken = await rrepo.take(3, datetime.now(UTC), conn=conn, among=newest)
+                    await savepoint.rollback()
+            finally:
+                event.remove(engine.sync_engine, "before_cursor_execute", capture)
+            [(statement, parameters)] = sent
+            plan = "\n".join(r[0] for r in await conn.exec_driver_sql(
+                "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement, parameters))
+    finally:
+        await engine.dispose()
+    assert taken == newest
+    assert "ix_queue_item_refine" not in plan, plan
+    assert "queue_item_pkey" in plan, plan
+    assert "Rows Removed by Filter" not in plan, plan

@@ -178,6 +178,35 @@ async def test_a_missing_encoder_is_reported_not_raised(services: Any, tmp_path:
     assert "missing" in (refiner.encoder.error or "")
 
 
+async def test_refine_items_looks_only_at_the_given_items_up_to_the_limit(services: Any) -> None:
+    """What `import` runs on what it brought in: only those ids, at most ``limit`` of them (the rest is
+    the background job's), every core; the moves are reported so that the import can count teams."""
+    refiner, model = await _setup(services)
+    res = await services.pipeline.ingest([_m(str(i), f"x{i}: broken order, and a feature request too")
+                                          for i in range(5)])
+    ids = sorted(res.item_ids)
+    got = await refiner.refine_items(ids[1:], limit=3)
+    assert (got.looked_at, got.rescored, got.rerouted, got.skipped) == (3, 3, 3, None)
+    assert got.moves == [("customer_care", "marketing")] * 3
+    assert sorted(got.item_ids) == ids[1:4]
+    assert sum(len(c) for c in model.refined_calls) == 3
+    async with services.engine.connect() as conn:
+        teams = {i: (await items.decision_for(i, conn=conn))["team"] for i in ids}
+    assert [teams[i] for i in ids] == ["customer_care", "marketing", "marketing", "marketing", "customer_care"]
+    # the first and the last were left to the background job, which still finds them
+    rest = await refiner.run_once()
+    assert rest.looked_at == 2 and sorted(rest.item_ids) == [ids[0], ids[4]]
+    assert (await refiner.refine_items(ids, limit=10)).looked_at == 0
+
+
+async def test_refine_items_reports_why_it_skipped(services: Any) -> None:
+    refiner = await services.ready_refiner()  # the plain keyword model has no head
+    refiner.encoder = ReadyEncoder()
+    res = await services.pipeline.ingest([_m("1", "a: my order is broken")])
+    got = await refiner.refine_items(res.item_ids, limit=10)
+    assert got.looked_at == 0 and "no refiner head" in (got.skipped or "")
+
+
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 async def test_two_instances_take_disjoint_items_on_postgresql(services: Any) -> None:
     """SKIP LOCKED: concurrent takers never get the same item, and together they take them all."""
@@ -199,20 +228,41 @@ async def test_two_instances_take_disjoint_items_on_postgresql(services: Any) ->
     assert len(a) + len(b) == 60
 
 
+async def _plan(services: Any, among: list[int] | None) -> str:
+    """The plan of the statement ``rrepo.take`` really sends (captured, then EXPLAINed and rolled back)."""
+    from sqlalchemy import event
+
+    pg = services.engine.dialect.name == "postgresql"
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            sent.append((statement, parameters))
+
+    event.listen(services.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with services.engine.connect() as conn:
+            await rrepo.take(32, services.clock.now(), conn=conn, among=among)
+            await conn.rollback()
+    finally:
+        event.remove(services.engine.sync_engine, "before_cursor_execute", capture)
+    [(statement, parameters)] = sent
+    async with services.engine.connect() as conn:
+        if pg:
+            await conn.exec_driver_sql("SET enable_seqscan = off")
+            return "\n".join(r[0] for r in await conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+        return "\n".join(str(r[-1]) for r in await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
+                                                                          parameters))
+
+
 async def test_taking_walks_the_partial_index(services: Any) -> None:
     """The take query reads ix_queue_item_refine (refined items are not in it) on both back ends, so a
-    large refined backlog costs nothing per run."""
-    from datetime import UTC, datetime
-
-    stmt = rrepo._TAKE[services.engine.dialect.name == "postgresql"]
-    compiled = stmt.compile(dialect=services.engine.dialect)
-    params = compiled.construct_params({"t_limit": 32, "t_now": datetime.now(UTC)})
-    args = tuple(params[k] for k in compiled.positiontup)
-    async with services.engine.connect() as conn:
-        if services.engine.dialect.name == "postgresql":
-            await conn.exec_driver_sql("SET enable_seqscan = off")
-            plan = "\n".join(r[0] for r in await conn.exec_driver_sql("EXPLAIN " + str(compiled), args))
-        else:
-            plan = "\n".join(str(r[-1]) for r in await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), args))
+    large refined backlog costs nothing per run; on SQLite an import's take looks its items up by
+    primary key (PostgreSQL's plan, on 20,000 items never analyzed: test_pg_batch_plans)."""
+    await services.pipeline.ingest([_m(str(i), f"order {i} is broken") for i in range(50)])
+    plan = await _plan(services, among=None)
     assert "ix_queue_item_refine" in plan, plan
     assert "TEMP B-TREE" not in plan  # SQLite: read in index order, no sort
+    if services.engine.dialect.name == "sqlite":  # PostgreSQL, on a realistic table: test_pg_batch_plans
+        plan = await _plan(services, among=[3, 5, 7])
+        assert "ix_queue_item_refine" not in plan and "PRIMARY KEY" in plan, plan

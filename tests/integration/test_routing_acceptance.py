@@ -1,6 +1,6 @@
 """Acceptance on both back ends: importing ../shared/data/mentions/dev_crosssource.jsonl (ids and texts
-only, languages detected) with the real default model and the shipped config, then letting the
-background refiner (the model blended with the sentence encoder) take its second look, routes at
+only, languages detected) with the real default model and the shipped config, with the refiner's
+second look (the model blended with the sentence encoder) that `import` gives its items, routes at
 least 88% of the non-triage items to the team of their label and at most 15% to triage. Needs ../shared and the
 bundled model (routing_models/artifacts/default.skops): skipped when missing, failed under CI=true."""
 from __future__ import annotations
@@ -50,15 +50,17 @@ async def test_dev_crosssource_routes_to_the_label_team(db_url: str, settings_fa
             await accounts.sync_teams(settings.teams, conn=conn, now=clock.now())
         svc.classifier = ClassifierHolder(load_classifier(_model_path()))
         pipe = await svc.ready_pipeline()
+        ids: list[int] = []
         for batch, rejects, _read in read_jsonl(io.BytesIO(stripped), batch_size=500):
-            await pipe.ingest(batch, rejects)
+            ids += (await pipe.ingest(batch, rejects)).item_ids
         async with svc.engine.connect() as conn:
             first = [r async for r in export_rows(conn=conn)]
-        # then the background refiner's second look, as `serve` runs it (here until no candidate is left)
+        # then the refiner's second look, as `social-inbox import` gives it before it returns
         refiner = await svc.ready_refiner()
-        while (res := await refiner.run_once(200)).looked_at:
-            assert res.skipped is None
+        res = await refiner.refine_items(ids, settings.refiner.on_import)
         assert res.skipped is None, res.skipped
+        assert res.looked_at == len(rows)
+        assert (await refiner.run_once()).looked_at == 0  # nothing left for the background job
         async with svc.engine.connect() as conn:
             routed = [r async for r in export_rows(conn=conn)]
     finally:
