@@ -251,7 +251,8 @@ async def test_sigkill_mid_transaction_keeps_the_file_sound_and_import_resumes(t
     import json
     src.write_text("".join(json.dumps({"id": f"k{i}", "text": f"{TEXTS[i % 4]} {i}"}) + "\n" for i in range(6000)))
     env = {"INBOX_DATABASE_URL": url, "INBOX_LOG_LEVEL": "warning"}
-    args = ["--config", str(cfg), "import", str(src), "--batch-size", "500"]
+    # --no-refine: this is about the ingest's transactions (the refiner's take/apply are tested apart)
+    args = ["--config", str(cfg), "import", "--no-refine", str(src), "--batch-size", "500"]
     p = await spawn(args, env=env, log=tmp_path / "paused.log", pause_at="before_commit")
     assert await p.wait_marker(), p.output()
     await p.kill()
