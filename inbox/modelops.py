@@ -107,13 +107,29 @@ def evaluate_file(model_path: Path, data: str, encoder: Any = None) -> dict[str,
     return evaluate(clf, _load(data), encoder=encoder)
 
 
+# what each stage of a model's evaluation means for routing (see routing_models.evaluate)
+_STAGES = (("final", "on the labels items end up with"), ("first", "on the labels at ingest"))
+
+
+def _stage_f1(result: dict[str, Any], stage: str) -> float:
+    """macro-F1 of the ``final`` labels (refined when the model has a head and the encoder ran) or
+    of the ``first`` ones (the n-gram model alone: at ingest, and always without the encoder)."""
+    if stage == "first" and "fast" in result:
+        return float(result["fast"]["macro_f1"])
+    return float(result["macro_f1"])
+
+
 def gate(current: dict[str, Any] | None, candidate: dict[str, Any], tolerance: float = 0.0) -> None:
-    """Refuse a promotion whose macro-F1 on the held-out file is worse than the current model's."""
+    """Refuse a promotion that would route worse on the held-out file: a macro-F1 below the current
+    model's on the labels items end up with (after the refiner's second look) or on the labels they
+    get at ingest (what routes until then, and whenever the encoder is unavailable)."""
     if current is None:
         return
-    if candidate["macro_f1"] + tolerance < current["macro_f1"]:
-        raise Conflict(f"candidate macro-F1 {candidate['macro_f1']:.4f} is worse than the current model's "
-                       f"{current['macro_f1']:.4f} on the held-out file; use --force to promote anyway")
+    for stage, what in _STAGES:
+        a, b = _stage_f1(current, stage), _stage_f1(candidate, stage)
+        if b + tolerance < a:
+            raise Conflict(f"candidate macro-F1 {b:.4f} is worse than the current model's {a:.4f} {what} "
+                           f"on the held-out file; use --force to promote anyway")
 
 
 def require(version_row: dict[str, Any] | None, version: str) -> dict[str, Any]:
@@ -124,7 +140,8 @@ def require(version_row: dict[str, Any] | None, version: str) -> dict[str, Any]:
 
 async def promote_version(svc: Any, version: str, held_out: str | None = None, force: bool = False) -> bool:
     """Make ``version`` the active model, gated: refused (Conflict) when its macro-F1 on the
-    held-out file (default: the seed corpus) is worse than the current model's, unless ``force``.
+    held-out file (default: the seed corpus) is worse than the current model's, after the refiner's
+    second look or at ingest (:func:`gate`), unless ``force``.
     The shared logic of ``social-inbox model promote`` and the admin page. Swapping the live model
     of a running server is the caller's job (``await svc.load_model()``)."""
     import asyncio
@@ -137,8 +154,12 @@ async def promote_version(svc: Any, version: str, held_out: str | None = None, f
         from routing_models.data import SEED_PATH
         data = held_out or str(SEED_PATH)
         loop = asyncio.get_running_loop()
-        a = await loop.run_in_executor(None, evaluate_file, Path(cur["path"]), data)
-        b = await loop.run_in_executor(None, evaluate_file, Path(cand["path"]), data)
+        encoder = None
+        if svc.settings.refiner.enabled:  # both stages are compared (see gate); embeddings cached
+            encoder = await loop.run_in_executor(None, load_encoder, Path(svc.settings.model_dir),
+                                                 svc.settings.refiner.encoder_dir)
+        a = await loop.run_in_executor(None, evaluate_file, Path(cur["path"]), data, encoder)
+        b = await loop.run_in_executor(None, evaluate_file, Path(cand["path"]), data, encoder)
         gate(a, b)
     async with svc.engine.begin() as conn:
         await model_versions.promote(version, conn=conn, now=svc.clock.now())
