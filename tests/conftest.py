@@ -144,6 +144,24 @@ def live_server(backend: str, tmp: Path, seed: Callable[[Any], Any]) -> Iterator
             srv.stop()
 
 
+@contextmanager
+def sent_statements(engine: Any, verb: str) -> Iterator[list[tuple[str, Any]]]:
+    """(SQL, parameters) of every statement starting with ``verb`` that ``engine`` sends inside the
+    block, as the driver gets them: for EXPLAIN-ing the statement a repository function really runs."""
+    from sqlalchemy import event
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cur: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith(verb.upper()):
+            sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+
+
 class KeywordClassifier:
     """A deterministic stand-in for the model: keyword cues, fixed confidences."""
 

@@ -15,6 +15,8 @@ from inbox import migrate
 from inbox.db import create_engine
 from inbox.repo import mentions
 
+from tests.conftest import sent_statements
+
 
 async def test_duplicate_lookup_never_uses_a_generic_plan(pg_db_url: str) -> None:
     """Many lookups on one pooled connection: PostgreSQL counts only custom plans for them."""
@@ -128,28 +130,17 @@ async def test_an_imports_take_looks_its_items_up_without_statistics(pg_db_url: 
     """`import` refines the items it brought in (rrepo.take with ``among``). With 20,000 other items
     waiting for the refiner, never analyzed, taking the newest few must not walk the refiner's
     partial index (every unrefined item) to find them: primary key lookups only."""
-    from sqlalchemy import event
-
     from inbox.repo import refine as rrepo
     engine = create_engine(pg_db_url, pool_size=1)
-    sent: list[tuple[str, Any]] = []
-
-    def capture(_c: Any, _cur: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
-        if statement.lstrip().upper().startswith("UPDATE"):
-            sent.append((statement, parameters))
-
     try:
         await migrate.upgrade(engine)
         async with engine.begin() as conn:
             oldest = await _queue_never_analyzed(conn, 20000)
             newest = [oldest + 20000 - k for k in (3, 2, 1)]
-            event.listen(engine.sync_engine, "before_cursor_execute", capture)
-            try:
+            with sent_statements(engine, "UPDATE") as sent:
                 async with conn.begin_nested() as savepoint:
                     taken = await rrepo.take(3, datetime.now(UTC), conn=conn, among=newest)
                     await savepoint.rollback()
-            finally:
-                event.remove(engine.sync_engine, "before_cursor_execute", capture)
             [(statement, parameters)] = sent
             plan = "\n".join(r[0] for r in await conn.exec_driver_sql(
                 "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement, parameters))

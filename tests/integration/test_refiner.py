@@ -18,7 +18,7 @@ from inbox.repo import accounts, items
 from inbox.repo import refine as rrepo
 from inbox.work import WorkService
 
-from tests.conftest import KeywordClassifier
+from tests.conftest import KeywordClassifier, sent_statements
 
 
 class RefiningKeywordClassifier(KeywordClassifier):
@@ -230,25 +230,13 @@ async def test_two_instances_take_disjoint_items_on_postgresql(services: Any) ->
 
 async def _plan(services: Any, among: list[int] | None) -> str:
     """The plan of the statement ``rrepo.take`` really sends (captured, then EXPLAINed and rolled back)."""
-    from sqlalchemy import event
-
-    pg = services.engine.dialect.name == "postgresql"
-    sent: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        if statement.lstrip().upper().startswith("UPDATE"):
-            sent.append((statement, parameters))
-
-    event.listen(services.engine.sync_engine, "before_cursor_execute", capture)
-    try:
+    with sent_statements(services.engine, "UPDATE") as sent:
         async with services.engine.connect() as conn:
             await rrepo.take(32, services.clock.now(), conn=conn, among=among)
             await conn.rollback()
-    finally:
-        event.remove(services.engine.sync_engine, "before_cursor_execute", capture)
     [(statement, parameters)] = sent
     async with services.engine.connect() as conn:
-        if pg:
+        if services.engine.dialect.name == "postgresql":
             await conn.exec_driver_sql("SET enable_seqscan = off")
             return "\n".join(r[0] for r in await conn.exec_driver_sql("EXPLAIN " + statement, parameters))
         return "\n".join(str(r[-1]) for r in await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
