@@ -85,16 +85,14 @@ class EncoderSource:
         return self._encoder
 
 
-def _predict_on_one_core(model: Any, texts: list[str], encoder: Any) -> list[Any]:
-    """The blend with BLAS on one thread: the refiner is background work and must leave the other core
-    to the event loop and the ingest path (OpenBLAS would otherwise spread each product over all cores)."""
+def _predict(model: Any, texts: list[str], encoder: Any, one_core: bool) -> list[Any]:
+    """The blend; ``one_core``: BLAS on one thread, for the background job, which must leave the other
+    core to the event loop and the ingest path (OpenBLAS would otherwise spread each product over all
+    cores). In the foreground (an import waiting for it) BLAS runs as configured, on every core."""
+    if not one_core:
+        return list(model.predict_refined(texts, encoder))
     with threadpool_limits(limits=1, user_api="blas"):
         return list(model.predict_refined(texts, encoder))
-
-
-def _predict_on_all_cores(model: Any, texts: list[str], encoder: Any) -> list[Any]:
-    """The blend in the foreground (an import waiting for it): BLAS as configured, all cores by default."""
-    return list(model.predict_refined(texts, encoder))
 
 
 def _eligible(decision: dict[str, Any] | None) -> bool:
@@ -160,8 +158,7 @@ class Refiner:
         todo = [c for c in candidates if c["untouched"] and _eligible(c["decision"])]
         preds: list[Prediction] = []
         if todo:
-            predict = _predict_on_all_cores if foreground else _predict_on_one_core
-            raw = await asyncio.to_thread(predict, model, [c["text"] for c in todo], encoder)
+            raw = await asyncio.to_thread(_predict, model, [c["text"] for c in todo], encoder, not foreground)
             preds = [Prediction(label=p.label, confidence=float(p.confidence),
                                 probabilities={k: float(v) for k, v in p.probabilities.items()},
                                 model_version=model.version) for p in raw]
