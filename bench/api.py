@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from connectors.base import Mention  # noqa: E402
-from inbox.domain import Prediction  # noqa: E402
+from inbox.domain.types import Prediction  # noqa: E402
 
 TEAMS = ("customer_care", "marketing")
 PASSWORD = "bench-password-123"
@@ -101,8 +101,8 @@ OPEN_SHARE = 0.02                # the newest 2% are still open (new); the rest 
 
 def _templates(settings: Any, now: datetime) -> list[tuple[Any, tuple[timedelta, timedelta] | None]]:
     """The real router's decision for each template text, and its team's SLA offsets."""
-    from inbox import sla
-    from inbox.router import MentionFacts, Router
+    from inbox.domain import sla_calendar
+    from inbox.domain.router import MentionFacts, Router
     router = Router(settings.routing, settings.rules, settings.private_teams)
     preds = FastClassifier().predict([t.format(i=0) for t in _TEXTS])
     out = []
@@ -111,7 +111,7 @@ def _templates(settings: Any, now: datetime) -> list[tuple[Any, tuple[timedelta,
                                        lang="en", reach=None), p)
         due = None
         if d.team is not None:
-            f, r = sla.due_times(now, settings.team(d.team))
+            f, r = sla_calendar.due_times(now, settings.team(d.team))
             due = ((f - now) if f else timedelta(0), (r - now) if r else timedelta(0))
         out.append((d, due))
     return out
@@ -119,7 +119,7 @@ def _templates(settings: Any, now: datetime) -> list[tuple[Any, tuple[timedelta,
 
 def _seed_rows(lo: int, hi: int, n: int, now: datetime, tpl: list[Any], json_out: Any,
                dt_out: Any) -> tuple[list[tuple[Any, ...]], ...]:
-    from inbox.clusters import cluster_key
+    from inbox.domain.near_duplicates import cluster_key
     mrows, drows, irows, erows = [], [], [], []
     open_from = int(n * (1 - OPEN_SHARE))
     empty = json_out({})
@@ -152,7 +152,7 @@ async def _bulk_load(engine: Any, settings: Any, n: int, now: datetime) -> None:
     """Write n mentions with their decisions, items and events (see the section comment)."""
     import orjson
 
-    from inbox.repo._bulk import _sqlite_dt
+    from inbox.storage.repo._bulk import _sqlite_dt
     pg = engine.dialect.name == "postgresql"
     tpl = _templates(settings, now)
 
@@ -191,11 +191,12 @@ async def _bulk_load(engine: Any, settings: Any, n: int, now: datetime) -> None:
 async def seed(url: str, tmp: Path, n: int, via_pipeline: bool = False) -> dict[str, Any]:
     from sqlalchemy import update
 
-    from inbox import auth, migrate
-    from inbox.classification import ClassifierHolder
-    from inbox.repo import accounts
-    from inbox.repo._common import T_ITEM
-    from inbox.service import Services
+    from inbox.domain import credentials
+    from inbox.ingest.classifier import ClassifierHolder
+    from inbox.ops.services import Services
+    from inbox.storage import migrate
+    from inbox.storage.repo import accounts
+    from inbox.storage.repo._common import T_ITEM
     settings = settings_for(url, tmp)
     svc = await Services.open(settings)
     try:
@@ -203,13 +204,13 @@ async def seed(url: str, tmp: Path, n: int, via_pipeline: bool = False) -> dict[
         now = svc.clock.now()
         async with svc.engine.begin() as conn:
             await accounts.sync_teams(settings.teams, conn=conn, now=now)
-            pw = auth.hash_password(PASSWORD)
+            pw = credentials.hash_password(PASSWORD)
             tokens = {}
             for a in range(AGENTS):
                 u = await accounts.add_user(f"agent{a}", "agent", [TEAMS[a % 2]], pw, conn=conn, now=now,
                                             capacity=1000)
-                tok = auth.new_token()
-                await accounts.add_token(u.id, auth.token_hash(tok), conn=conn, now=now)
+                tok = credentials.new_token()
+                await accounts.add_token(u.id, credentials.token_hash(tok), conn=conn, now=now)
                 tokens[u.name] = tok
         t0 = time.perf_counter()
         if not via_pipeline:
@@ -234,9 +235,10 @@ async def seed(url: str, tmp: Path, n: int, via_pipeline: bool = False) -> dict[
 
 async def fresh_tokens(url: str, tmp: Path) -> dict[str, Any]:
     """New API tokens for the agents of an already seeded database (--reuse)."""
-    from inbox import auth, migrate
-    from inbox.repo import accounts
-    from inbox.service import Services
+    from inbox.domain import credentials
+    from inbox.ops.services import Services
+    from inbox.storage import migrate
+    from inbox.storage.repo import accounts
     svc = await Services.open(settings_for(url, tmp))
     try:
         await migrate.upgrade(svc.engine)
@@ -245,8 +247,8 @@ async def fresh_tokens(url: str, tmp: Path) -> dict[str, Any]:
             for a in range(AGENTS):
                 u = await accounts.get_user(f"agent{a}", conn=conn)
                 assert u is not None, "not a bench database"
-                tokens[u.name] = tok = auth.new_token()
-                await accounts.add_token(u.id, auth.token_hash(tok), conn=conn, now=svc.clock.now())
+                tokens[u.name] = tok = credentials.new_token()
+                await accounts.add_token(u.id, credentials.token_hash(tok), conn=conn, now=svc.clock.now())
         return {"tokens": tokens, "seed_seconds": 0.0}
     finally:
         await svc.close()
@@ -257,9 +259,9 @@ async def fresh_tokens(url: str, tmp: Path) -> dict[str, Any]:
 async def serve(url: str, port: int, ingest_rate: float) -> None:
     from aiohttp import web
 
-    from inbox.classification import ClassifierHolder
-    from inbox.logs import configure_logging
-    from inbox.service import Services
+    from inbox.ingest.classifier import ClassifierHolder
+    from inbox.ops.logs import configure_logging
+    from inbox.ops.services import Services
     from inbox.web.app import create_app
     configure_logging("warning")
     tmp = Path(tempfile.mkdtemp())
@@ -311,11 +313,10 @@ async def explain(url: str) -> None:
     Writes (claim, resolve) run in transactions that are rolled back."""
     from sqlalchemy import event, select
 
-    from inbox.auth import token_hash
-    from inbox.models import ItemStatus
-    from inbox.repo import accounts, items, views, websessions
-    from inbox.repo._common import T_ITEM, T_TOKEN, T_USER
-    from inbox.service import Services
+    from inbox.ops.services import Services
+    from inbox.storage.repo import accounts, items, page_reads, websessions
+    from inbox.storage.repo._common import T_ITEM, T_TOKEN, T_USER
+    from inbox.storage.tables import ItemStatus
     tmp = Path(tempfile.mkdtemp())
     svc = await Services.open(settings_for(url, tmp))
     engine = svc.engine
@@ -344,17 +345,17 @@ async def explain(url: str) -> None:
             "bearer token -> user": lambda: accounts.user_by_token(thash, conn=conn),
             "session -> user": lambda: websessions.session_user(sess, user_id, conn=conn, now=now,
                                                                idle=timedelta(hours=8), lifetime=timedelta(days=7)),
-            "queue page (new, 51)": lambda: views.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=51),
-            "queue page offset 5000": lambda: views.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,),
+            "queue page (new, 51)": lambda: page_reads.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=51),
+            "queue page offset 5000": lambda: page_reads.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,),
                                                                limit=51, offset=5000),
-            "my items": lambda: views.my_items(user_id, conn=conn, teams=[team]),
-            "team counts": lambda: views.team_counts(team, conn=conn, now=now),
-            "queue overview": lambda: views.queue_overview(conn=conn, now=now),
+            "my items": lambda: page_reads.my_items(user_id, conn=conn, teams=[team]),
+            "team counts": lambda: page_reads.team_counts(team, conn=conn, now=now),
+            "queue overview": lambda: page_reads.queue_overview(conn=conn, now=now),
             "item (visible to teams)": lambda: items.get_item(open_id, conn=conn, teams=[team]),
             "item events": lambda: items.events_for(open_id, conn=conn),
             "item decision": lambda: items.decision_for(open_id, conn=conn),
             "item mention": lambda: items.mention_row(open_id, conn=conn),
-            "item thread": lambda: views.thread_items(open_id, mention.get("thread_id"), mention.get("reply_to_id"),
+            "item thread": lambda: page_reads.thread_items(open_id, mention.get("thread_id"), mention.get("reply_to_id"),
                                                       "bench", conn=conn, teams=[team]),
             "claim: open claims": lambda: items.open_claims(user_id, conn=conn, now=now),
             "claim: next": lambda: items.claim_next(team, conn=conn, user_id=user_id, owner="x", now=now,
@@ -632,7 +633,7 @@ def main() -> None:
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--db-url", help=argparse.SUPPRESS)
     args = p.parse_args()
-    from inbox.logs import configure_logging
+    from inbox.ops.logs import configure_logging
     configure_logging("warning")
     if args.explain:
         asyncio.run(explain(args.db_url))

@@ -36,8 +36,16 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.faults.harness import (free_port, ledger, model_artifact, prepare_database, spawn, sql_scalar,  # noqa: E402
-                                  wait_for, write_config)
+from tests.faults.harness import (  # noqa: E402
+    free_port,
+    ledger,
+    model_artifact,
+    prepare_database,
+    spawn,
+    sql_scalar,
+    wait_for,
+    write_config,
+)
 
 TEXTS = ["Lumetta: my order arrived broken, I need a refund", "Lumetta is hiring? any interview tips",
          "love the new Lumetta price offer", "a journalist asks the Lumetta CEO about the lawsuit",
@@ -130,7 +138,7 @@ async def probe(base: str, token: str, rate: float, stop: asyncio.Event, p: Prob
                     if item:
                         async with s.post(f"/api/v1/items/{item['id']}/release", json={}) as r:
                             ok = r.status == 200
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 ok = False
             p.add(kind, at, ok)
 
@@ -216,7 +224,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         async def stored() -> int:
             """Firehose mentions stored, from the connectors' cursors (saved in the same
             transaction as the mentions): no scan of a growing table while measuring."""
-            from inbox.db import create_engine
+            from inbox.storage.engine import create_engine
             engine = create_engine(url)
             try:
                 async with engine.connect() as conn:
@@ -332,7 +340,7 @@ def main() -> None:
     args = p.parse_args()
     if args.topology is None:
         args.topology = "split" if args.db == "postgres" else "all"
-    from inbox.logs import configure_logging
+    from inbox.ops.logs import configure_logging
     configure_logging("warning")
     env = {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine(),
            "kernel": platform.release(), "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],

@@ -40,7 +40,7 @@ class _Fixed:
     labels = ["customer_care", "hr", "marketing", "pr"]
 
     def predict(self, texts: list[str]) -> list[Any]:
-        from inbox.domain import Prediction
+        from inbox.domain.types import Prediction
         return [Prediction("customer_care", 0.9, {"customer_care": 0.9, "hr": 0.0, "marketing": 0.05, "pr": 0.05})
                 for _ in texts]
 
@@ -49,7 +49,7 @@ def _quiet() -> None:
     import logging
 
     import structlog
-    # as inbox.logs configures the service (cached loggers), only quieter
+    # as inbox.ops.logs configures the service (cached loggers), only quieter
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
                         cache_logger_on_first_use=True)
 
@@ -64,11 +64,11 @@ async def _prepare(dbname: str, items: int, workers: int) -> dict[str, Any]:
     import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 
     from connectors.base import Mention
-    from inbox import migrate
-    from inbox.classification import ClassifierHolder
-    from inbox.clock import SystemClock
-    from inbox.repo import accounts
-    from inbox.service import Services
+    from inbox.domain.clock import SystemClock
+    from inbox.ingest.classifier import ClassifierHolder
+    from inbox.ops.services import Services
+    from inbox.storage import migrate
+    from inbox.storage.repo import accounts
     admin = await asyncpg.connect(ADMIN_DSN)
     try:
         await admin.execute(f'CREATE DATABASE "{dbname}"')
@@ -122,10 +122,10 @@ async def _worker(url: str, index: int, sync_commit: str, start_at: float | None
                   ) -> tuple[int, float, float, float]:
     from sqlalchemy import event
 
-    from inbox.clock import SystemClock
-    from inbox.db import create_engine
-    from inbox.repo import accounts
-    from inbox.work import WorkService
+    from inbox.domain.clock import SystemClock
+    from inbox.storage.engine import create_engine
+    from inbox.storage.repo import accounts
+    from inbox.work.item_actions import WorkService
     _quiet()
     settings = _settings(url)
     engine = create_engine(url, pool_size=2)

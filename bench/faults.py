@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inbox.logs import configure_logging  # noqa: E402
+from inbox.ops.logs import configure_logging  # noqa: E402
 from tests.conftest import PG_ADMIN_DSN, create_pg_database, drop_pg_database, make_settings, pg_url  # noqa: E402
 from tests.faults.harness import model_artifact, pg_cluster  # noqa: E402
 from tests.faults.scenarios import crash_recovery, instances_under_fire  # noqa: E402

@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from connectors.base import Mention  # noqa: E402
-from inbox import migrate  # noqa: E402
-from inbox.logs import configure_logging  # noqa: E402
-from inbox.repo import accounts  # noqa: E402
-from inbox.service import Services  # noqa: E402
+from inbox.ops.logs import configure_logging  # noqa: E402
+from inbox.ops.services import Services  # noqa: E402
 from inbox.settings import load_settings  # noqa: E402
+from inbox.storage import migrate  # noqa: E402
+from inbox.storage.repo import accounts  # noqa: E402
 
 
 def corpus_texts(paths: list[Path]) -> list[tuple[str, str | None]]:

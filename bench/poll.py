@@ -36,12 +36,12 @@ sys.path.insert(0, str(ROOT))
 from connectors.config import ConnectorSettings  # noqa: E402
 from connectors.replay import REPLAY_STORE, create_replay_app  # noqa: E402
 from connectors.testing import fresh_items, serve_app  # noqa: E402
-from inbox import migrate  # noqa: E402
-from inbox.logs import configure_logging  # noqa: E402
-from inbox.poller import Poller  # noqa: E402
-from inbox.repo import accounts  # noqa: E402
-from inbox.service import Services  # noqa: E402
+from inbox.ingest.poll import Poller  # noqa: E402
+from inbox.ops.logs import configure_logging  # noqa: E402
+from inbox.ops.services import Services  # noqa: E402
 from inbox.settings import load_settings  # noqa: E402
+from inbox.storage import migrate  # noqa: E402
+from inbox.storage.repo import accounts  # noqa: E402
 
 Publish = Callable[[int, datetime, str, float], None]
 CONNECTORS: dict[str, dict[str, Any]] = {

@@ -52,10 +52,10 @@ def bench_model(texts: list[str], threads: int) -> dict[str, Any]:
 
 async def bench_job(texts: list[str], threads: int) -> dict[str, Any]:
     from connectors.base import Mention
-    from inbox import migrate
-    from inbox.repo import accounts
-    from inbox.service import Services
+    from inbox.ops.services import Services
     from inbox.settings import DEFAULT_CONFIG, load_settings
+    from inbox.storage import migrate
+    from inbox.storage.repo import accounts
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(DEFAULT_CONFIG, {"database_url": f"sqlite+aiosqlite:///{tmp}/bench.db",

@@ -56,8 +56,8 @@ async def worker(url: str, k: int, n: int, seconds: float, dup: float, batch: in
     """One instance: ingest batches of (1-dup) new + dup duplicate mentions until ``seconds`` pass;
     a JSON line every 10 s and at the end."""
     from connectors.base import Mention
-    from inbox.logs import configure_logging
-    from inbox.service import Services
+    from inbox.ops.logs import configure_logging
+    from inbox.ops.services import Services
     from inbox.settings import load_settings
     configure_logging("warning")
     settings = load_settings(ROOT / "config" / "inbox.toml", {"database_url": url, "log_level": "warning"})
@@ -182,7 +182,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=2000)
     p.add_argument("--seed", type=int, default=7)
     args = p.parse_args()
-    from inbox.logs import configure_logging
+    from inbox.ops.logs import configure_logging
     configure_logging("warning")
     env = environment()
     print(json.dumps({"environment": env}), flush=True)

@@ -11,8 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from connectors.config import ConnectorSettings
@@ -208,7 +207,7 @@ class RoutingSettings(_Strict):
 
 
 class RefinerSettings(_Strict):
-    """The background refiner (inbox/refiner.py): re-scores new, unclaimed, model-routed items with
+    """The background refiner (inbox/ingest/second_look.py): re-scores new, unclaimed, model-routed items with
     the blend of the n-gram model and a sentence encoder, and re-routes them when the blend disagrees."""
 
     enabled: bool = True
@@ -249,7 +248,7 @@ class NotificationSettings(_Strict):
 
 
 class CrisisSettings(_Strict):
-    """Spike detection (inbox/crisis.py): the current window against the mean of the previous
+    """Spike detection (inbox/work/crisis_watch.py): the current window against the mean of the previous
     ``baseline_windows`` windows plus ``k`` standard deviations."""
 
     window: timedelta = timedelta(hours=1)

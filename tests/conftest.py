@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from inbox.clock import FakeClock
+from inbox.domain.clock import FakeClock
 from inbox.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,7 +173,7 @@ class KeywordClassifier:
             "marketing": ("love", "price", "offer", "adoro", "prezzo")}
 
     def predict(self, texts: list[str]) -> list[Any]:
-        from inbox.domain import Prediction
+        from inbox.domain.types import Prediction
         out = []
         for t in texts:
             low = t.lower()
@@ -202,10 +202,10 @@ def fake_classifier() -> KeywordClassifier:
 async def services(db_url: str, settings_factory: Any, clock: FakeClock, fake_classifier: KeywordClassifier
                    ) -> AsyncIterator[Any]:
     """Migrated database with teams, a fake classifier and a fake clock, on each back end."""
-    from inbox import migrate
-    from inbox.classification import ClassifierHolder
-    from inbox.repo import accounts
-    from inbox.service import Services
+    from inbox.ingest.classifier import ClassifierHolder
+    from inbox.ops.services import Services
+    from inbox.storage import migrate
+    from inbox.storage.repo import accounts
     settings = settings_factory(db_url)
     svc = await Services.open(settings, clock=clock)
     await migrate.upgrade(svc.engine)

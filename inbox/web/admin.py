@@ -8,11 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
-from inbox import auth, modelops
-from inbox.db import reader
-from inbox.domain import ROLES, UserInfo
+from inbox.domain import credentials
+from inbox.domain.types import ROLES, UserInfo
 from inbox.errors import Forbidden, InputError, Invalid, NotFound
-from inbox.repo import accounts, connector_state, model_versions
+from inbox.ops import model_lifecycle
+from inbox.storage.engine import reader
+from inbox.storage.repo import accounts, connector_state, model_versions
 from inbox.web import i18n
 from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
@@ -84,10 +85,10 @@ async def users_save(request: web.Request) -> web.Response:
     pw_hash = None
     if password:
         try:
-            auth.check_password_strength(password)
+            credentials.check_password_strength(password)
         except InputError as e:
             raise Invalid(str(e)) from None
-        pw_hash = auth.hash_password(password)
+        pw_hash = credentials.hash_password(password)
     async with svc.engine.begin() as conn:
         user = await accounts.add_user(name, role, teams, pw_hash, conn=conn, now=svc.clock.now(),
                                        display_name=data.get("display_name", "").strip()[:128], locale=locale,
@@ -180,7 +181,7 @@ async def models_promote(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
     version = request.match_info["version"]
     data = await form(request)
-    await modelops.promote_version(svc, version, force=data.get("force") == "1")
+    await model_lifecycle.promote_version(svc, version, force=data.get("force") == "1")
     await svc.load_model()  # swap the live model now, no restart
     from inbox.web.live import MODEL_PROMOTED, notify_control
     async with svc.engine.begin() as conn:

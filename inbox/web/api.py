@@ -6,16 +6,16 @@ from typing import Any
 
 from aiohttp import web
 
-from inbox import metrics as metrics_mod
-from inbox.db import read_conn, reader
-from inbox.domain import ItemSummary, UserInfo
+from inbox.domain.types import ItemSummary, UserInfo
 from inbox.errors import Forbidden, Invalid, NotFound
-from inbox.models import ItemStatus
-from inbox.repo import connector_state, items, views
 from inbox.settings import parse_duration
+from inbox.storage.engine import read_conn, reader
+from inbox.storage.repo import connector_state, items, page_reads
+from inbox.storage.tables import ItemStatus
 from inbox.web import counts as counts_cache
 from inbox.web.authn import require_user
 from inbox.web.keys import SERVICES, WORK
+from inbox.work import routing_metrics as metrics_mod
 
 __all__ = ["routes", "health_payload"]
 
@@ -126,8 +126,8 @@ async def queue_items(request: web.Request) -> web.Response:
         raise Invalid(f"unknown status {bad[0]!r}; statuses are {', '.join(ItemStatus.ALL)}")
     limit = _int(request, "limit", 50, 1, 200)
     offset = _int(request, "offset", 0, 0, 10_000_000)
-    async with read_conn(request.app[SERVICES].engine, long=offset > views.SHALLOW_OFFSET) as conn:
-        rows = await views.queue_page(team, conn=conn, statuses=statuses, limit=limit + 1, offset=offset)
+    async with read_conn(request.app[SERVICES].engine, long=offset > page_reads.SHALLOW_OFFSET) as conn:
+        rows = await page_reads.queue_page(team, conn=conn, statuses=statuses, limit=limit + 1, offset=offset)
     more = len(rows) > limit
     return _json({"team": team, "items": [r.public() for r in rows[:limit]], "limit": limit, "offset": offset,
                   "next_offset": offset + limit if more else None})

@@ -9,17 +9,17 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from inbox.clock import Clock
-from inbox.gctune import freeze_startup_objects
-from inbox.service import Services
+from inbox.domain.clock import Clock
+from inbox.ops.gc_tuning import freeze_startup_objects
+from inbox.ops.services import Services
 from inbox.settings import Settings
 from inbox.web import api, openapi
-from inbox.web.authn import auth_middleware
 from inbox.web.authcache import AuthCache
+from inbox.web.authn import auth_middleware
 from inbox.web.counts import COUNTS, CountsCache
 from inbox.web.keys import AUTH_CACHE, ROLE, SCHEDULER, SERVICES, WORK
 from inbox.web.problems import problem_middleware
-from inbox.work import WorkService
+from inbox.work.item_actions import WorkService
 
 __all__ = ["create_app"]
 
@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
     async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         sched = None
         if role in ("all", "worker"):
-            from inbox.scheduler import start_scheduler
+            from inbox.ops.scheduler import start_scheduler
             sched = await start_scheduler(app[SERVICES], app[WORK])
         app[SCHEDULER] = sched
         yield
@@ -95,7 +95,7 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
     app.cleanup_ctx.append(scheduler_ctx)
 
     async def freeze_gc(_app: web.Application) -> None:
-        # runs after the contexts above have started (model loaded, caches built): see inbox.gctune
+        # runs after the contexts above have started (model loaded, caches built): see inbox.ops.gc_tuning
         freeze_startup_objects()
     app.on_startup.append(freeze_gc)
     return app

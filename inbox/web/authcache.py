@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from inbox.domain import UserInfo
+from inbox.domain.types import UserInfo
 
 __all__ = ["AuthCache", "DEFAULT_TTL", "forget_all"]
 

@@ -5,10 +5,10 @@ from typing import Any
 
 from aiohttp import web
 
-from inbox.auth import token_hash
-from inbox.db import read_conn
-from inbox.domain import UserInfo
-from inbox.repo import accounts
+from inbox.domain.credentials import token_hash
+from inbox.domain.types import UserInfo
+from inbox.storage.engine import read_conn
+from inbox.storage.repo import accounts
 from inbox.web.keys import AUTH_CACHE, SERVICES
 
 __all__ = ["auth_middleware", "require_user", "SESSION_USER"]

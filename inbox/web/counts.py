@@ -17,8 +17,8 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from inbox.db import reader
-from inbox.repo import views
+from inbox.storage.engine import reader
+from inbox.storage.repo import page_reads
 from inbox.web.keys import SERVICES
 
 __all__ = ["CountsCache", "COUNTS", "TTL_SECONDS", "overview", "team_counts"]
@@ -81,12 +81,12 @@ async def _cached(request: web.Request, key: str, query: Callable[[Any, Any], Aw
 async def overview(request: web.Request) -> dict[str, dict[str, Any]]:
     """Every team's open, new and overdue counts and oldest open item's creation time."""
     value: dict[str, dict[str, Any]] = await _cached(
-        request, "overview", lambda conn, now: views.queue_overview(conn=conn, now=now))
+        request, "overview", lambda conn, now: page_reads.queue_overview(conn=conn, now=now))
     return value
 
 
 async def team_counts(request: web.Request, team: str) -> dict[str, Any]:
     """One queue's counts (a page header)."""
     value: dict[str, Any] = await _cached(
-        request, f"team:{team}", lambda conn, now: views.team_counts(team, conn=conn, now=now))
+        request, f"team:{team}", lambda conn, now: page_reads.team_counts(team, conn=conn, now=now))
     return value

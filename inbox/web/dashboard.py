@@ -1,4 +1,4 @@
-"""The manager's dashboard: inbox.metrics.compute_metrics as server-drawn SVG bar charts and
+"""The manager's dashboard: inbox.work.routing_metrics.compute_metrics as server-drawn SVG bar charts and
 tables, filtered by period and team, and a CSV export with one row per item. Managers and
 admins see every team; leads see their own teams; agents are refused."""
 from __future__ import annotations
@@ -10,15 +10,15 @@ from typing import Any
 
 from aiohttp import web
 
-from inbox import metrics as metrics_mod
-from inbox.db import snapshot_reader
-from inbox.domain import UserInfo
+from inbox.domain.types import UserInfo
 from inbox.errors import Forbidden, Invalid
-from inbox.repo import views
+from inbox.storage.engine import snapshot_reader
+from inbox.storage.repo import page_reads
 from inbox.web import i18n
 from inbox.web.authn import require_user
 from inbox.web.keys import SERVICES
 from inbox.web.render import render
+from inbox.work import routing_metrics as metrics_mod
 
 __all__ = ["routes", "bar_chart", "PERIODS"]
 
@@ -154,7 +154,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     w.writerow(CSV_FIELDS)
     n = 0
     async with snapshot_reader(svc.engine).connect() as conn:
-        async for r in views.report_rows(now - PERIODS[period_key], conn=conn, team=team):
+        async for r in page_reads.report_rows(now - PERIODS[period_key], conn=conn, team=team):
             created, touched, resolved, due = r["created_at"], r["first_touched_at"], r["resolved_at"], \
                 r["first_response_due"]
             met = None if due is None else (touched <= due if touched else (None if now <= due else False))

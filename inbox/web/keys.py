@@ -5,9 +5,9 @@ from typing import Any
 
 from aiohttp import web
 
-from inbox.service import Services
+from inbox.ops.services import Services
 from inbox.web.authcache import AuthCache
-from inbox.work import WorkService
+from inbox.work.item_actions import WorkService
 
 SERVICES = web.AppKey("services", Services)
 WORK = web.AppKey("work", WorkService)

@@ -25,9 +25,9 @@ from typing import Any, cast
 import structlog
 from aiohttp import web
 
-from inbox.db import reader
-from inbox.domain import UserInfo
-from inbox.repo import views
+from inbox.domain.types import UserInfo
+from inbox.storage.engine import reader
+from inbox.storage.repo import page_reads
 from inbox.web.authcache import AuthCache
 from inbox.web.keys import AUTH_CACHE, BUS, SERVICES
 
@@ -35,8 +35,16 @@ __all__ = ["Broker", "notify_pg", "CHANNEL", "sse_handler", "live_ctx", "visible
 
 log = structlog.get_logger(__name__)
 
-from inbox.repo.pubsub import (AUTH_CHANGED, CHANNEL, CONTROL_CHANNEL, MAX_PAYLOAD, MODEL_PROMOTED,  # noqa: E402,F401
-                               RECHECK_ALL, notify_control, notify_pg)
+from inbox.storage.repo.pubsub import (  # noqa: E402,F401
+    AUTH_CHANGED,
+    CHANNEL,
+    CONTROL_CHANNEL,
+    MAX_PAYLOAD,
+    MODEL_PROMOTED,
+    RECHECK_ALL,
+    notify_control,
+    notify_pg,
+)
 
 
 def visible_to(user: UserInfo, state: dict[str, Any], private: set[str]) -> bool:
@@ -100,7 +108,7 @@ class Broker:
         states: list[dict[str, Any]] = []
         async with reader(self.svc.engine).connect() as conn:
             for i in range(0, len(ids), 500):
-                states.extend(await views.item_states(ids[i:i + 500], conn=conn))
+                states.extend(await page_reads.item_states(ids[i:i + 500], conn=conn))
         fresh = []
         for s in states:
             v = int(s["version"] or 0)
@@ -140,7 +148,7 @@ class Broker:
     # background ----------------------------------------------------------------------------
     async def start(self) -> None:
         async with reader(self.svc.engine).connect() as conn:
-            self._last_event = await views.max_event_id(conn=conn)
+            self._last_event = await page_reads.max_event_id(conn=conn)
         self._tasks.append(asyncio.get_running_loop().create_task(self._recheck_loop()))
         if self.svc.engine.dialect.name == "postgresql":
             self._tasks.append(asyncio.get_running_loop().create_task(self._pg_listen_loop()))
@@ -150,7 +158,7 @@ class Broker:
         n = 0
         async with reader(self.svc.engine).connect() as conn:
             while True:
-                rows = await views.events_after(self._last_event, conn=conn)
+                rows = await page_reads.events_after(self._last_event, conn=conn)
                 if not rows:
                     break
                 self._last_event = rows[-1][0]

@@ -7,11 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
-from inbox.db import read_conn, reader
 from inbox.errors import Invalid, NotFound
-from inbox.explain import decision_top_features, explainable
-from inbox.models import ItemStatus
-from inbox.repo import accounts, items, views
+from inbox.storage.engine import read_conn, reader
+from inbox.storage.repo import accounts, items, page_reads
+from inbox.storage.tables import ItemStatus
 from inbox.web import counts as counts_cache
 from inbox.web import i18n
 from inbox.web.authcache import forget_all
@@ -20,7 +19,8 @@ from inbox.web.keys import SERVICES, WORK
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
 from inbox.web.routing_text import event_label, feature_text, routing_summary
 from inbox.web.sessions import LoginThrottled, check_credentials, login, logout
-from inbox.work import visible_teams
+from inbox.work.item_actions import visible_teams
+from inbox.work.route_explain import decision_top_features, explainable
 
 __all__ = ["routes"]
 
@@ -112,7 +112,7 @@ async def queues(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
     rows = await _queue_rows(request)
     async with reader(svc.engine).connect() as conn:
-        mine = await views.my_items(user.id, conn=conn, teams=visible_teams(user), limit=20)
+        mine = await page_reads.my_items(user.id, conn=conn, teams=visible_teams(user), limit=20)
         watched = (await items.list_items(None, conn=conn, statuses=ItemStatus.OPEN, limit=20,
                                           watched_by=list(user.teams))
                    if user.teams and not user.is_admin else [])
@@ -133,10 +133,10 @@ async def queue(request: web.Request) -> web.Response:
     except ValueError:
         offset = 0
     limit = 50
-    async with read_conn(svc.engine, long=offset > views.SHALLOW_OFFSET) as conn:
-        available = await views.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=limit + 1,
+    async with read_conn(svc.engine, long=offset > page_reads.SHALLOW_OFFSET) as conn:
+        available = await page_reads.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=limit + 1,
                                            offset=offset)
-        mine = [i for i in await views.my_items(user.id, conn=conn, teams=visible_teams(user)) if i.team == team]
+        mine = [i for i in await page_reads.my_items(user.id, conn=conn, teams=visible_teams(user)) if i.team == team]
     counts = await counts_cache.team_counts(request, team)
     more = len(available) > limit
     ctx = {"team": svc.settings.team(team), "team_name": team, "available": available[:limit], "mine": mine,
@@ -169,7 +169,7 @@ async def item_page(request: web.Request) -> web.Response:
         events = await items.events_for(item.id, conn=conn)
         decision = await items.decision_for(item.id, conn=conn)
         mention = await items.mention_row(item.id, conn=conn) or {}
-        thread = await views.thread_items(item.id, mention.get("thread_id"), mention.get("reply_to_id"),
+        thread = await page_reads.thread_items(item.id, mention.get("thread_id"), mention.get("reply_to_id"),
                                           item.source, conn=conn, teams=visible_teams(user))
     member = user.is_admin or item.team in user.teams
     ctx = {"item": item, "mention": mention, "decision": decision,

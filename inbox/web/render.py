@@ -8,7 +8,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 
-from inbox.domain import UserInfo
+from inbox.domain.types import UserInfo
 from inbox.errors import Invalid
 from inbox.web import i18n
 from inbox.web.csrf import csrf_token

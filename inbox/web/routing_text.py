@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inbox.router import shown_below
+from inbox.domain.router import shown_below
 from inbox.web import i18n
 from routing_models.lexicon import OTHER_SUFFIX
 

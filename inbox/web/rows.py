@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from inbox.domain import ItemSummary
+from inbox.domain.types import ItemSummary
 from inbox.web import i18n
 
 __all__ = ["RowCache", "StatusLabels", "install"]

@@ -1,7 +1,7 @@
 """Web sessions: an encrypted cookie (aiohttp_session's EncryptedCookieStorage: Fernet,
 HttpOnly, SameSite=Lax, Secure when configured or when the request came over TLS) that carries
 the user id, a random session token and the CSRF token; the token's hash is a server-side row
-(see inbox.repo.websessions), so logout really ends the session everywhere.
+(see inbox.storage.repo.websessions), so logout really ends the session everywhere.
 
 The cookie key comes from the environment variable named by ``settings.server.secret_env``
 (any string; it is stretched to a Fernet key with SHA-256); without it, a random key per process
@@ -21,11 +21,11 @@ from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from inbox import auth
-from inbox.db import read_conn, reader
-from inbox.domain import UserInfo
-from inbox.repo import accounts, websessions
+from inbox.domain import credentials
+from inbox.domain.types import UserInfo
 from inbox.settings import Settings
+from inbox.storage.engine import read_conn, reader
+from inbox.storage.repo import accounts, websessions
 from inbox.web.authcache import forget_all
 from inbox.web.keys import AUTH_CACHE, SERVICES
 
@@ -96,12 +96,12 @@ async def check_credentials(request: web.Request, name: str, password: str) -> U
         found = await accounts.password_hash_of(name, conn=conn)
     stored = found[1] if found else None
     # argon2 is deliberately slow: keep it off the event loop
-    ok = await asyncio.get_running_loop().run_in_executor(None, auth.verify_password, stored, password)
+    ok = await asyncio.get_running_loop().run_in_executor(None, credentials.verify_password, stored, password)
     ok = ok and found is not None
     async with svc.engine.begin() as conn:
         await accounts.record_login(name, ok, conn=conn, now=now)
-        if ok and stored and auth.needs_rehash(stored):
-            await accounts.set_password(found[0], auth.hash_password(password), conn=conn)  # type: ignore[index]
+        if ok and stored and credentials.needs_rehash(stored):
+            await accounts.set_password(found[0], credentials.hash_password(password), conn=conn)  # type: ignore[index]
     if not ok or found is None:
         log.info("login_failed", user=name)
         return None

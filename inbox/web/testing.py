@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from connectors.base import Mention
-from inbox import auth
-from inbox.clock import Clock
+from inbox.domain import credentials
+from inbox.domain.clock import Clock
 from inbox.settings import Settings
 
 __all__ = ["LiveServer", "SeedUser", "DEFAULT_USERS", "sample_mentions", "seed_users", "XSS_TEXT", "PASSWORD"]
@@ -75,8 +75,8 @@ def sample_mentions(n_care: int = 12, n_hr: int = 4, n_marketing: int = 4, n_pr:
 
 
 async def seed_users(svc: Any, users: Sequence[SeedUser] = DEFAULT_USERS, password: str = PASSWORD) -> dict[str, Any]:
-    from inbox.repo import accounts
-    pw = auth.hash_password(password)
+    from inbox.storage.repo import accounts
+    pw = credentials.hash_password(password)
     out = {}
     async with svc.engine.begin() as conn:
         for u in users:
@@ -86,10 +86,10 @@ async def seed_users(svc: Any, users: Sequence[SeedUser] = DEFAULT_USERS, passwo
 
 
 async def api_token(svc: Any, user_id: int) -> str:
-    from inbox.repo import accounts
-    token = auth.new_token()
+    from inbox.storage.repo import accounts
+    token = credentials.new_token()
     async with svc.engine.begin() as conn:
-        await accounts.add_token(user_id, auth.token_hash(token), conn=conn, now=svc.clock.now())
+        await accounts.add_token(user_id, credentials.token_hash(token), conn=conn, now=svc.clock.now())
     return token
 
 
@@ -152,10 +152,10 @@ class LiveServer:
             self._loop.close()
 
     async def _main(self) -> None:
-        from inbox import migrate
-        from inbox.classification import ClassifierHolder
-        from inbox.repo import accounts
-        from inbox.service import Services
+        from inbox.ingest.classifier import ClassifierHolder
+        from inbox.ops.services import Services
+        from inbox.storage import migrate
+        from inbox.storage.repo import accounts
         from inbox.web.app import create_app
         self._stop = asyncio.Event()
         svc = await Services.open(self.settings, clock=self.clock)

@@ -63,7 +63,7 @@ def model_artifact() -> tuple[Path, dict[str, Any]]:
             meta_path = art.with_suffix(".json")
             if meta_path.exists():
                 return art, json.loads(meta_path.read_text(encoding="utf-8"))
-        from inbox.modelops import ensure_default_artifact
+        from inbox.ops.model_lifecycle import ensure_default_artifact
         return ensure_default_artifact(cache)
 
 
@@ -79,9 +79,10 @@ class Agent:
 async def prepare_database(settings: Any, *, agents: Sequence[str] = ("agent-a", "agent-b")) -> dict[str, Agent]:
     """What `social-inbox init` does (schema at head, teams, the model registered and promoted),
     without training; plus agents in every team with an API token each."""
-    from inbox import auth, migrate
-    from inbox.repo import accounts, model_versions
-    from inbox.service import Services
+    from inbox.domain import credentials
+    from inbox.ops.services import Services
+    from inbox.storage import migrate
+    from inbox.storage.repo import accounts, model_versions
     path, meta = model_artifact()
     svc = await Services.open(settings)
     out: dict[str, Agent] = {}
@@ -95,8 +96,8 @@ async def prepare_database(settings: Any, *, agents: Sequence[str] = ("agent-a",
             for name in agents:
                 user = await accounts.add_user(name, "agent", [t.name for t in settings.teams], None, conn=conn,
                                                now=now, capacity=100_000)
-                token = auth.new_token()
-                await accounts.add_token(user.id, auth.token_hash(token), conn=conn, now=now)
+                token = credentials.new_token()
+                await accounts.add_token(user.id, credentials.token_hash(token), conn=conn, now=now)
                 out[name] = Agent(name, user.id, token)
     finally:
         await svc.close()
@@ -245,8 +246,8 @@ async def ledger(database_url: str, expected: Iterable[tuple[str, str]] | None =
                  *, ignore_sources: Sequence[str] = ("crisis",)) -> Ledger:
     """Count lost and doubled work: every stored mention once, one routing decision each, one
     "routed" event per queue item. ``expected`` None means "whatever is stored" (lost = extra = 0)."""
-    from inbox.db import create_engine
-    from inbox.repo._common import T_DECISION, T_EVENT, T_ITEM, T_MENTION
+    from inbox.storage.engine import create_engine
+    from inbox.storage.repo._common import T_DECISION, T_EVENT, T_ITEM, T_MENTION
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:
@@ -408,7 +409,7 @@ class Supervisor:
             return
         _done, pending = await asyncio.wait(tasks, timeout=deadline)
         if pending:
-            raise asyncio.TimeoutError(f"{len(pending)} supervised process(es) still running after {deadline:.0f}s")
+            raise TimeoutError(f"{len(pending)} supervised process(es) still running after {deadline:.0f}s")
         for t in tasks:
             t.result()
 
@@ -476,7 +477,7 @@ async def pg_guard(pg: PgCluster) -> AsyncIterator[PgCluster]:
 
 
 async def sql_scalar(database_url: str, sql: str, **params: Any) -> Any:
-    from inbox.db import create_engine
+    from inbox.storage.engine import create_engine
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:

@@ -18,8 +18,20 @@ from aiohttp.test_utils import TestServer
 
 from connectors.replay import REPLAY_STORE, SAMPLES_DIR, create_replay_app
 from connectors.testing import fresh_items, sample_settings
-from tests.faults.harness import (Agent, PgCluster, Slot, Supervisor, free_port, ledger, pg_guard, prepare_database,
-                                  spawn, sql_scalar, wait_for, write_config)
+from tests.faults.harness import (
+    Agent,
+    PgCluster,
+    Slot,
+    Supervisor,
+    free_port,
+    ledger,
+    pg_guard,
+    prepare_database,
+    spawn,
+    sql_scalar,
+    wait_for,
+    write_config,
+)
 
 __all__ = ["CrashReport", "crash_recovery", "InstancesReport", "instances_under_fire", "make_shards",
            "POLL_POINTS", "CLAIM_POINTS"]
@@ -50,11 +62,11 @@ class Control:
 
     @classmethod
     async def open(cls, cfg: Path, workdir: Path) -> Control:
-        from inbox import migrate
-        from inbox.classification import ClassifierHolder
-        from inbox.repo import accounts
-        from inbox.service import Services
+        from inbox.ingest.classifier import ClassifierHolder
+        from inbox.ops.services import Services
         from inbox.settings import load_settings
+        from inbox.storage import migrate
+        from inbox.storage.repo import accounts
         from tests.conftest import KeywordClassifier
         url = f"sqlite+aiosqlite:///{workdir}/control.db"
         settings = load_settings(cfg, {"database_url": url, "log_level": "warning"})
@@ -67,7 +79,7 @@ class Control:
 
     async def poll(self) -> None:
         """Poll every connector until nothing is new."""
-        from inbox.poller import Poller
+        from inbox.ingest.poll import Poller
         async with Poller(self.svc) as poller:
             for _ in range(10):
                 results = [await poller.poll(c) for c in self.svc.settings.connectors]
@@ -89,7 +101,7 @@ async def _health(port: int, session: aiohttp.ClientSession) -> bool:
         async with session.get(f"http://127.0.0.1:{port}/api/v1/health",
                                timeout=aiohttp.ClientTimeout(total=2)) as r:
             return r.status == 200
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+    except (TimeoutError, aiohttp.ClientError, OSError):
         return False
 
 
@@ -143,9 +155,9 @@ async def _reclaim_check(url: str, settings: Any, agent: Agent, item_id: int, *,
     """Once the dead holder's lease has run out the item is claimable by another agent (a real
     claim, repeated over the queue until the item comes back), whether or not the periodic
     lease-expiry job ran first (``job_first``: run it, and it must return the item)."""
-    from inbox.repo import accounts, items
-    from inbox.service import Services
-    from inbox.work import WorkService
+    from inbox.ops.services import Services
+    from inbox.storage.repo import accounts, items
+    from inbox.work.item_actions import WorkService
     svc = await Services.open(settings)
     try:
         async with svc.engine.connect() as conn:

@@ -21,11 +21,11 @@ from connectors.fake import FakeClock
 from connectors.http import HttpClient, RetryPolicy
 from connectors.replay import REPLAY_LOG, REPLAY_PLAN, REPLAY_STORE, SAMPLES_DIR, FaultPlan, create_replay_app
 from connectors.testing import fresh_items, sample_settings, serve_app
-from inbox import migrate
-from inbox.classification import ClassifierHolder
-from inbox.poller import Poller
-from inbox.repo import accounts, connector_state
-from inbox.service import Services
+from inbox.ingest.classifier import ClassifierHolder
+from inbox.ingest.poll import Poller
+from inbox.ops.services import Services
+from inbox.storage import migrate
+from inbox.storage.repo import accounts, connector_state
 from tests.conftest import KeywordClassifier
 from tests.faults.harness import ledger
 

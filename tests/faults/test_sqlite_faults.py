@@ -10,7 +10,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,10 @@ from sqlalchemy.exc import OperationalError
 
 from connectors.base import Mention
 from connectors.fake import make_mention
-from inbox import migrate
-from inbox.classification import ClassifierHolder
-from inbox.repo import accounts
-from inbox.service import Services
+from inbox.ingest.classifier import ClassifierHolder
+from inbox.ops.services import Services
+from inbox.storage import migrate
+from inbox.storage.repo import accounts
 from tests.conftest import KeywordClassifier
 from tests.faults.harness import ledger, model_artifact, prepare_database, spawn, write_config
 
@@ -118,8 +117,8 @@ async def test_writer_lock_within_busy_timeout_is_waited_out(tmp_path: Path, set
 async def test_sqlite_busy_beyond_timeout_fails_the_batch_whole_and_it_resumes(
         tmp_path: Path, settings_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLITE_BUSY past busy_timeout: the batch fails as a whole (nothing partial), the retry stores it once."""
-    import inbox.db
-    monkeypatch.setattr(inbox.db, "SQLITE_BUSY_TIMEOUT_MS", 300)
+    import inbox.storage.engine
+    monkeypatch.setattr(inbox.storage.engine, "SQLITE_BUSY_TIMEOUT_MS", 300)
     db = tmp_path / "busy2.db"
     async with service(db, settings_factory) as svc:
         await svc.pipeline.ingest(mentions(50))  # type: ignore[union-attr]

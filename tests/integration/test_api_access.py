@@ -3,8 +3,8 @@ items, on SQLite and PostgreSQL, through the real server. A refused request neve
 item's text, and HR's queue is invisible (404) to everybody outside HR but admins."""
 from __future__ import annotations
 
-import json
 import itertools
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 
 from connectors.base import Mention
-from inbox.domain import ROLES
-from inbox.repo import items as items_repo
+from inbox.domain.types import ROLES
+from inbox.storage.repo import items as items_repo
 from inbox.web.testing import LiveServer, SeedUser, api_token, seed_users
 
 TEAMS = ("customer_care", "marketing", "hr", "pr", "triage")

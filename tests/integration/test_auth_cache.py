@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from inbox.domain import UserInfo
-from inbox.repo import accounts
+from inbox.domain.types import UserInfo
+from inbox.storage.repo import accounts
 from inbox.web.authcache import AuthCache
 from inbox.web.keys import AUTH_CACHE
 from inbox.web.testing import LiveServer, SeedUser, api_token, seed_users, web_login

@@ -14,15 +14,16 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.base import Mention
-from inbox import assign, migrate
-from inbox.classification import ClassifierHolder
-from inbox.clock import FakeClock
-from inbox.db import create_engine
+from inbox.domain.clock import FakeClock
 from inbox.errors import Conflict
-from inbox.models import Event, QueueItem
-from inbox.repo import accounts
-from inbox.service import Services
-from inbox.work import WorkService
+from inbox.ingest.classifier import ClassifierHolder
+from inbox.ops.services import Services
+from inbox.storage import migrate
+from inbox.storage.engine import create_engine
+from inbox.storage.repo import accounts
+from inbox.storage.tables import Event, QueueItem
+from inbox.work import auto_assign
+from inbox.work.item_actions import WorkService
 
 pytestmark = pytest.mark.postgres
 T = QueueItem.__table__
@@ -129,7 +130,7 @@ async def test_capacity_holds_under_concurrent_claims_and_assigners(pg: Any, fak
 
     try:
         await asyncio.gather(*[claimer(agents[i % 8], works[i][0]) for i in range(16)],
-                             *[assign.auto_assign(s) for s in inst for _ in range(3)])
+                             *[auto_assign.auto_assign(s) for s in inst for _ in range(3)])
     finally:
         for _, e in works:
             await e.dispose()
@@ -143,7 +144,7 @@ async def test_capacity_holds_under_concurrent_claims_and_assigners(pg: Any, fak
 
 async def test_a_change_to_a_row_changed_since_it_was_read_writes_nothing(pg: Any) -> None:
     """The unlocked write of a change applies only to the row version it was decided on: no update, no event."""
-    from inbox.repo import claims, items
+    from inbox.storage.repo import claims, items
     await _seed(pg, 1)
     now = pg.clock.now()
     async with claims.connection(pg.engine) as tx:
@@ -166,7 +167,7 @@ async def test_a_change_to_a_row_changed_since_it_was_read_writes_nothing(pg: An
 async def test_a_resolve_racing_a_new_claim_is_decided_under_the_lock(pg: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """When another agent claims the item between the resolver's read and write, the resolver gets the
     answer the row lock would give (claimed by someone else), and the other agent keeps the item."""
-    from inbox.repo import claims
+    from inbox.storage.repo import claims
     await _seed(pg, 1)
     ann, bob = await _agents(pg, 2, capacity=5)
     (wa, ea), (wb, eb) = _work(pg), _work(pg)
@@ -196,7 +197,7 @@ async def test_claims_and_resolves_notify_other_instances(pg: Any) -> None:
     """Another instance LISTENing hears each claim and each resolve with notify_pg's payload, the item's id."""
     import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 
-    from inbox.repo.pubsub import CHANNEL
+    from inbox.storage.repo.pubsub import CHANNEL
     await _seed(pg, 2)
     (ann,) = await _agents(pg, 1, capacity=5)
     heard: asyncio.Queue[str] = asyncio.Queue()

@@ -262,7 +262,7 @@ async def test_x_usage_cap_is_permanent(replay: Replay) -> None:
 async def test_repeated_page_token_keeps_old_cursor(replay: Replay) -> None:
     """A server repeating a page token fails the stream (PayloadError) and the old cursor is kept."""
     from connectors.errors import PayloadError
-    from connectors.replay import FaultPlan, REPLAY_PLAN
+    from connectors.replay import REPLAY_PLAN, FaultPlan
 
     connector = replay.connector("bluesky", page_size=2)
     first = await connector.poll(None)

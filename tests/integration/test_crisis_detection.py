@@ -1,7 +1,7 @@
 """Crisis detection on both back ends with a fake clock: a steady stream opens no crisis; a spike of
 near-duplicate complaints injected into it opens exactly one crisis item in the PR queue (also when
 two instances check at once), links and raises the related items and queues a notification; a
-label-volume spike opens one label crisis."""
+label-volume spike opens one label crisis_watch."""
 from __future__ import annotations
 
 import asyncio
@@ -15,12 +15,13 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.base import Mention
-from inbox import crisis, migrate
-from inbox.classification import ClassifierHolder
-from inbox.clock import FakeClock
-from inbox.models import Crisis, Notification, QueueItem
-from inbox.repo import accounts, items
-from inbox.service import Services
+from inbox.domain.clock import FakeClock
+from inbox.ingest.classifier import ClassifierHolder
+from inbox.ops.services import Services
+from inbox.storage import migrate
+from inbox.storage.repo import accounts, items
+from inbox.storage.tables import Crisis, Notification, QueueItem
+from inbox.work import crisis_watch
 
 START = datetime(2026, 5, 4, 0, 0, tzinfo=UTC)
 CUES = ["refund", "price", "hiring", "journalist", "love", "order", "offer", "help"]
@@ -85,12 +86,12 @@ async def _count(svc: Any, model: Any, *where: Any) -> int:
 
 
 async def test_steady_stream_opens_no_crisis(csvc: Any) -> None:
-    """Fifteen hours of ten unrelated mentions an hour, checked every hour: no crisis."""
+    """Fifteen hours of ten unrelated mentions an hour, checked every hour: no crisis_watch."""
     timeline = steady_timeline(15)
     for hour in range(1, 16):
         await feed(csvc, [(t, x) for t, x in timeline if START + timedelta(hours=hour - 1) <= t < START + timedelta(hours=hour)])
         csvc.clock.set(START + timedelta(hours=hour))
-        out = await crisis.check_crises(csvc)
+        out = await crisis_watch.check_crises(csvc)
         assert out["opened"] == [], f"hour {hour}: {out}"
     assert await _count(csvc, Crisis) == 0
 
@@ -104,7 +105,7 @@ async def test_spike_of_near_duplicates_opens_exactly_one_crisis(csvc: Any, fake
     csvc.clock.set(START + timedelta(hours=14))
     other = await Services.open(csvc.settings, clock=csvc.clock)  # a second instance, its own engine
     try:
-        r1, r2 = await asyncio.gather(crisis.check_crises(csvc), crisis.check_crises(other))
+        r1, r2 = await asyncio.gather(crisis_watch.check_crises(csvc), crisis_watch.check_crises(other))
     finally:
         await other.close()
     assert len(r1["opened"]) + len(r2["opened"]) == 1
@@ -124,33 +125,33 @@ async def test_spike_of_near_duplicates_opens_exactly_one_crisis(csvc: Any, fake
     # later checks extend the same crisis instead of opening another one
     await feed(csvc, [(START + timedelta(hours=14, minutes=5), storm_texts(40)[35])])
     csvc.clock.set(START + timedelta(hours=14, minutes=10))
-    again = await crisis.check_crises(csvc)
+    again = await crisis_watch.check_crises(csvc)
     assert again["opened"] == [] and again["extended"] == [c["id"]] and again["linked"] == 1
     assert await _count(csvc, Crisis) == 1
     # and it closes after the cooldown without related mentions
     csvc.clock.set(START + timedelta(hours=21))
-    assert (await crisis.check_crises(csvc))["closed"] == [c["id"]]
+    assert (await crisis_watch.check_crises(csvc))["closed"] == [c["id"]]
 
 
 async def test_label_volume_spike_opens_one_label_crisis(csvc: Any) -> None:
-    """Forty distinct press mentions in an hour, against a steady baseline, open one 'pr' crisis."""
+    """Forty distinct press mentions in an hour, against a steady baseline, open one 'pr' crisis_watch."""
     rng = random.Random(3)
     press = [(START + timedelta(hours=13, minutes=i + 5), " ".join(_word(rng) for _ in range(10)) + " journalist")
              for i in range(40)]
     await feed(csvc, steady_timeline(14) + press)
     csvc.clock.set(START + timedelta(hours=14))
-    out = await crisis.check_crises(csvc)
+    out = await crisis_watch.check_crises(csvc)
     assert len(out["opened"]) == 1
     async with csvc.engine.connect() as conn:
         [c] = [dict(r._mapping) for r in await conn.execute(select(Crisis.__table__))]
     assert (c["kind"], c["subject"]) == ("label", "label:pr")
     assert out["linked"] >= 40
-    assert (await crisis.check_crises(csvc))["opened"] == []
+    assert (await crisis_watch.check_crises(csvc))["opened"] == []
 
 
 def test_spike_rule() -> None:
     """A flat baseline needs Poisson headroom; a minimum count applies; a real jump is a spike."""
-    assert crisis.spike(11, [10] * 12, k=3, min_count=5)[0] is False
-    assert crisis.spike(40, [10] * 12, k=3, min_count=5)[0] is True
-    assert crisis.spike(6, [0] * 12, k=3, min_count=8)[0] is False
-    assert crisis.spike(8, [0] * 12, k=3, min_count=8)[0] is True
+    assert crisis_watch.spike(11, [10] * 12, k=3, min_count=5)[0] is False
+    assert crisis_watch.spike(40, [10] * 12, k=3, min_count=5)[0] is True
+    assert crisis_watch.spike(6, [0] * 12, k=3, min_count=8)[0] is False
+    assert crisis_watch.spike(8, [0] * 12, k=3, min_count=8)[0] is True

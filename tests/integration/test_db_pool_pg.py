@@ -1,4 +1,4 @@
-"""The PostgreSQL pool's checkout check (inbox.db): connections the server closed are replaced
+"""The PostgreSQL pool's checkout check (inbox.storage.engine): connections the server closed are replaced
 without an error, and idle ones are pinged first, so that dropping pool_pre_ping costs no
 robustness after a server restart."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from inbox.db import create_engine
+from inbox.storage.engine import create_engine
 from tests.conftest import PG_ADMIN_DSN
 
 pytestmark = pytest.mark.postgres

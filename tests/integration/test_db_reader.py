@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from inbox import migrate
-from inbox.db import create_engine, reader
+from inbox.storage import migrate
+from inbox.storage.engine import create_engine, reader
 
 
 async def test_reader_reads_while_a_writer_holds_the_lock(db_url: str) -> None:

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import update
 
 from connectors.base import Mention
-from inbox import auth
-from inbox.db import read_conn, reader
-from inbox.models import ItemStatus
-from inbox.repo import accounts, items, views
-from inbox.repo._common import T_ITEM
-from inbox.repo._direct import DirectSqliteConnection
+from inbox.domain import credentials
+from inbox.storage.engine import read_conn, reader
+from inbox.storage.repo import accounts, items, page_reads
+from inbox.storage.repo._common import T_ITEM
+from inbox.storage.repo._direct import DirectSqliteConnection
+from inbox.storage.tables import ItemStatus
 
 
 async def _seed(services: Any) -> tuple[list[int], int, str]:
@@ -28,8 +28,8 @@ async def _seed(services: Any) -> tuple[list[int], int, str]:
     now = services.clock.now()
     async with services.engine.begin() as conn:
         uid = (await accounts.add_user("dr", "agent", ["customer_care"], None, conn=conn, now=now)).id
-        token = auth.new_token()
-        await accounts.add_token(uid, auth.token_hash(token), conn=conn, now=now)
+        token = credentials.new_token()
+        await accounts.add_token(uid, credentials.token_hash(token), conn=conn, now=now)
         for k, i in enumerate(res.item_ids[:30]):
             await items.update_item(i, {"priority": k % 4, "first_response_due": None if k % 5 == 0 else
                                         now + timedelta(minutes=k), "watchers": ["marketing"] if k % 7 == 0 else [],
@@ -40,11 +40,11 @@ async def _seed(services: Any) -> tuple[list[int], int, str]:
 
 
 async def _reads(conn: Any, ids: list[int], uid: int, token: str, now: Any) -> list[Any]:
-    out: list[Any] = [await views.queue_page("customer_care", conn=conn, statuses=(ItemStatus.NEW,), limit=51),
-                      await views.queue_page("customer_care", conn=conn, limit=10, offset=5),
-                      await views.my_items(uid, conn=conn, teams=["customer_care"]),
-                      await views.team_counts("customer_care", conn=conn, now=now),
-                      await accounts.user_by_token(auth.token_hash(token), conn=conn),
+    out: list[Any] = [await page_reads.queue_page("customer_care", conn=conn, statuses=(ItemStatus.NEW,), limit=51),
+                      await page_reads.queue_page("customer_care", conn=conn, limit=10, offset=5),
+                      await page_reads.my_items(uid, conn=conn, teams=["customer_care"]),
+                      await page_reads.team_counts("customer_care", conn=conn, now=now),
+                      await accounts.user_by_token(credentials.token_hash(token), conn=conn),
                       await accounts.user_by_token("nope", conn=conn),
                       await accounts.get_user("dr", conn=conn)]
     for i in (*ids, 10**9):
@@ -53,7 +53,7 @@ async def _reads(conn: Any, ids: list[int], uid: int, token: str, now: Any) -> l
         m = await items.mention_row(i, conn=conn)
         out += [await items.events_for(i, conn=conn), await items.decision_for(i, conn=conn), m]
         if m:
-            out.append(await views.thread_items(i, m["thread_id"], m["reply_to_id"], m["source"], conn=conn,
+            out.append(await page_reads.thread_items(i, m["thread_id"], m["reply_to_id"], m["source"], conn=conn,
                                                 teams=["customer_care"]))
     return out
 
@@ -81,7 +81,7 @@ async def test_read_conn_returns_the_same_rows_as_the_engine(services: Any) -> N
 
 async def test_direct_reader_refuses_writes(sqlite_url: str, settings_factory: Any) -> None:
     """The direct SQLite connection is read-only (PRAGMA query_only)."""
-    from inbox.service import Services
+    from inbox.ops.services import Services
     svc = await Services.open(settings_factory(sqlite_url))
     try:
         await svc.init_schema()
@@ -98,7 +98,7 @@ async def test_direct_reader_serves_each_thread_its_own_connection(sqlite_url: s
     connection instead of failing on the loop thread's."""
     import asyncio
 
-    from inbox.service import Services
+    from inbox.ops.services import Services
     svc = await Services.open(settings_factory(sqlite_url))
     try:
         await svc.init_schema()
@@ -119,8 +119,8 @@ async def test_a_read_that_holds_the_loop_too_long_is_logged(sqlite_url: str, se
     """A direct read slower than SLOW_READ_MS logs direct_read_slow with its statement."""
     from structlog.testing import capture_logs
 
-    from inbox.repo import _direct
-    from inbox.service import Services
+    from inbox.ops.services import Services
+    from inbox.storage.repo import _direct
     monkeypatch.setattr(_direct, "SLOW_READ_MS", -1.0)  # every read counts as slow
     svc = await Services.open(settings_factory(sqlite_url))
     try:
@@ -138,12 +138,12 @@ async def test_long_reads_go_through_the_engine(sqlite_url: str, settings_factor
     """read_conn(long=True) (a deep page) gives an engine connection, off the event loop."""
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from inbox.service import Services
+    from inbox.ops.services import Services
     svc = await Services.open(settings_factory(sqlite_url))
     try:
         await svc.init_schema()
         async with read_conn(svc.engine, long=True) as conn:
             assert isinstance(conn, AsyncConnection)
-            assert await views.queue_page("customer_care", conn=conn, offset=5000) == []
+            assert await page_reads.queue_page("customer_care", conn=conn, offset=5000) == []
     finally:
         await svc.close()

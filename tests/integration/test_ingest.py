@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from connectors.base import Mention, Reject
-from inbox.importer import read_jsonl
-from inbox.models import DeadLetter, Event, QueueItem, RoutingDecision
-from inbox.repo.export import export_rows
+from inbox.ingest.file_import import read_jsonl
+from inbox.storage.repo.export_rows import export_rows
+from inbox.storage.tables import DeadLetter, Event, QueueItem, RoutingDecision
 
 
 def M(ext: str, text: str, **kw: Any) -> Mention:
@@ -142,7 +142,7 @@ async def test_stream_commits_what_was_read_before_a_read_error(services: Any) -
 async def test_stream_stops_cleanly_when_a_batch_fails(services: Any, monkeypatch: Any) -> None:
     """A transaction that fails ends the stream with its error; the batch prepared behind it is
     dropped, not left running, and earlier batches stay stored."""
-    from inbox.repo import mentions as mention_repo
+    from inbox.storage.repo import mentions as mention_repo
 
     real = mention_repo.insert_mentions
     calls = {"n": 0}

@@ -21,10 +21,10 @@ from sqlalchemy import select
 from connectors.config import ConnectorSettings
 from connectors.replay import REPLAY_STORE, SAMPLES_DIR, create_replay_app
 from connectors.testing import fresh_items, serve_app
-from inbox.importer import MAX_LINE, read_jsonl
-from inbox.ingest import MAX_TEXT
-from inbox.poller import Poller
-from inbox.repo._common import T_DEAD, T_ITEM, T_MENTION
+from inbox.ingest.file_import import MAX_LINE, read_jsonl
+from inbox.ingest.pipeline import MAX_TEXT
+from inbox.ingest.poll import Poller
+from inbox.storage.repo._common import T_DEAD, T_ITEM, T_MENTION
 
 DEEP = 100_000
 

@@ -5,8 +5,8 @@ from typing import Any
 
 from sqlalchemy import inspect
 
-from inbox import migrate
-from inbox.db import create_engine
+from inbox.storage import migrate
+from inbox.storage.engine import create_engine
 
 
 async def _indexes(engine: Any, table: str) -> dict[str, list[str]]:

@@ -7,10 +7,10 @@ import asyncio
 import json
 from pathlib import Path
 
-from inbox.repo import accounts, items
-from inbox.service import Services
+from inbox.ops.services import Services
 from inbox.settings import load_settings
-from inbox.work import WorkService
+from inbox.storage.repo import accounts, items
+from inbox.work.item_actions import WorkService
 from tests.conftest import ROOT
 from tests.integration.test_cli import run
 

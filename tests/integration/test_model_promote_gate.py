@@ -1,4 +1,4 @@
-"""`model promote` (modelops.promote_version) with the real default model and encoder: a candidate
+"""`model promote` (model_lifecycle.promote_version) with the real default model and encoder: a candidate
 whose first labels are identical but whose refiner head routes worse is refused, which the gate on
 the first labels alone let through; an equal candidate is promoted. Needs the bundled model."""
 from __future__ import annotations
@@ -10,13 +10,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from inbox import modelops
-from inbox.classification import default_model_path
 from inbox.errors import Conflict
-from inbox.repo import model_versions
+from inbox.ingest.classifier import default_model_path
+from inbox.ops import model_lifecycle
+from inbox.storage.repo import model_versions
 from routing_models import registry
 from routing_models.data import SEED_PATH
-
 from tests.conftest import IN_CI
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the gate is not about the back end
@@ -59,13 +58,13 @@ async def test_a_worse_refiner_head_is_not_promoted(services: Any, tmp_path: Pat
     held = _held_out(tmp_path)
 
     with pytest.raises(Conflict) as e:
-        await modelops.promote_version(services, "worse", held_out=held)
+        await model_lifecycle.promote_version(services, "worse", held_out=held)
     assert "on the labels items end up with" in str(e.value)
     assert await _active(services) == "current"
     # its first labels alone are exactly the current model's: only the second stage tells them apart
-    assert modelops.evaluate_file(worse_path, held)["macro_f1"] == modelops.evaluate_file(default, held)["macro_f1"]
+    assert model_lifecycle.evaluate_file(worse_path, held)["macro_f1"] == model_lifecycle.evaluate_file(default, held)["macro_f1"]
 
-    assert await modelops.promote_version(services, "same", held_out=held)
+    assert await model_lifecycle.promote_version(services, "same", held_out=held)
     assert await _active(services) == "same"
-    assert await modelops.promote_version(services, "worse", held_out=held, force=True)
+    assert await model_lifecycle.promote_version(services, "worse", held_out=held, force=True)
     assert await _active(services) == "worse"

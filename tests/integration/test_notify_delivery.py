@@ -16,12 +16,13 @@ import pytest
 from aiohttp import web
 
 from connectors.base import Mention
-from inbox import migrate, notify
-from inbox.classification import ClassifierHolder
-from inbox.clock import FakeClock
-from inbox.repo import accounts
-from inbox.repo import notifications as nrepo
-from inbox.service import Services
+from inbox.domain.clock import FakeClock
+from inbox.ingest.classifier import ClassifierHolder
+from inbox.ops.services import Services
+from inbox.storage import migrate
+from inbox.storage.repo import accounts
+from inbox.storage.repo import notification_outbox as nrepo
+from inbox.work import notifier
 
 SECRET_ENV = "INBOX_TEST_WEBHOOK_SECRET"
 SECRET = "s3cret-for-tests"
@@ -124,7 +125,7 @@ async def _services(db_url: str, settings_factory: Any, clock: FakeClock, classi
 
 async def _enqueue(svc: Any, key: str = "test:1", text: str = "hello *team*") -> int:
     async with svc.engine.begin() as conn:
-        return await notify.enqueue(conn, svc.settings, svc.clock.now(), kind="sla_breach", key=key, text=text,
+        return await notifier.enqueue(conn, svc.settings, svc.clock.now(), kind="sla_breach", key=key, text=text,
                                     fields={"team": "pr"})
 
 
@@ -141,17 +142,17 @@ async def test_webhook_is_signed_slack_json(db_url: str, settings_factory: Any, 
     try:
         assert await _enqueue(svc) == 1
         assert await _enqueue(svc) == 0  # the same event is queued once
-        assert await notify.deliver_due(svc) == {"delivered": 1, "retried": 0, "failed": 0}
+        assert await notifier.deliver_due(svc) == {"delivered": 1, "retried": 0, "failed": 0}
         [(headers, body)] = hook.requests
         doc = json.loads(body)
         assert set(doc) == {"text", "blocks"} and doc["text"] == "hello *team*"
         assert doc["blocks"][0]["type"] == "section"
         expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        assert headers[notify.SIGNATURE_HEADER] == expected
+        assert headers[notifier.SIGNATURE_HEADER] == expected
         assert headers["X-Inbox-Event"] == "sla_breach"
         [row] = await _rows(svc)
         assert (row["status"], row["attempts"], row["last_status"]) == ("delivered", 1, 200)
-        assert await notify.deliver_due(svc) == {"delivered": 0, "retried": 0, "failed": 0}
+        assert await notifier.deliver_due(svc) == {"delivered": 0, "retried": 0, "failed": 0}
     finally:
         await svc.close()
 
@@ -163,16 +164,16 @@ async def test_retries_back_off_then_deliver(db_url: str, settings_factory: Any,
     try:
         hook.statuses = [503, 503]
         await _enqueue(svc)
-        assert (await notify.deliver_due(svc))["retried"] == 1
-        assert (await notify.deliver_due(svc))["retried"] == 0  # not due yet
+        assert (await notifier.deliver_due(svc))["retried"] == 1
+        assert (await notifier.deliver_due(svc))["retried"] == 0  # not due yet
         clock.advance(29)
-        assert len(hook.requests) == 1 and (await notify.deliver_due(svc))["retried"] == 0
+        assert len(hook.requests) == 1 and (await notifier.deliver_due(svc))["retried"] == 0
         clock.advance(1)
-        assert (await notify.deliver_due(svc))["retried"] == 1
+        assert (await notifier.deliver_due(svc))["retried"] == 1
         clock.advance(59)
-        assert (await notify.deliver_due(svc))["delivered"] == 0
+        assert (await notifier.deliver_due(svc))["delivered"] == 0
         clock.advance(1)
-        assert (await notify.deliver_due(svc))["delivered"] == 1
+        assert (await notifier.deliver_due(svc))["delivered"] == 1
         [row] = await _rows(svc)
         assert row["attempts"] == 3 and [e["status"] for e in row["log"]] == [503, 503, 200]
         assert len(hook.requests) == 3
@@ -187,15 +188,15 @@ async def test_attempts_are_bounded_and_client_errors_are_final(db_url: str, set
     try:
         hook.statuses = [500] * 20
         await _enqueue(svc, "k:500")
-        for _ in range(notify.MAX_ATTEMPTS + 2):
-            await notify.deliver_due(svc)
-            clock.advance(notify.MAX_DELAY)
+        for _ in range(notifier.MAX_ATTEMPTS + 2):
+            await notifier.deliver_due(svc)
+            clock.advance(notifier.MAX_DELAY)
         [row] = await _rows(svc)
-        assert (row["status"], row["attempts"]) == ("failed", notify.MAX_ATTEMPTS)
+        assert (row["status"], row["attempts"]) == ("failed", notifier.MAX_ATTEMPTS)
         hook.statuses = [404]
         await _enqueue(svc, "k:404")
-        assert (await notify.deliver_due(svc))["failed"] == 1
-        assert len(hook.requests) == notify.MAX_ATTEMPTS + 1
+        assert (await notifier.deliver_due(svc))["failed"] == 1
+        assert len(hook.requests) == notifier.MAX_ATTEMPTS + 1
     finally:
         await svc.close()
 
@@ -207,7 +208,7 @@ async def test_email_through_smtp(db_url: str, settings_factory: Any, clock: Fak
                           smtp_port=smtp.port, email_to=["pr@example.com", "lead@example.com"])
     try:
         await _enqueue(svc, text="SLA breach on item #7\nsecond line")
-        assert await notify.deliver_due(svc) == {"delivered": 1, "retried": 0, "failed": 0}
+        assert await notifier.deliver_due(svc) == {"delivered": 1, "retried": 0, "failed": 0}
         [(rcpts, raw)] = smtp.messages
         assert rcpts == ["pr@example.com", "lead@example.com"]
         msg = message_from_bytes(raw)
@@ -226,7 +227,7 @@ async def test_smtp_login_when_security_allows_it(db_url: str, settings_factory:
                           smtp_username="inbox", smtp_password_env="TEST_SMTP_PASSWORD")
     try:
         await _enqueue(svc)
-        assert await notify.deliver_due(svc) == {"delivered": 1, "retried": 0, "failed": 0}
+        assert await notifier.deliver_due(svc) == {"delivered": 1, "retried": 0, "failed": 0}
         assert smtp.auth == ["inbox\0s3cret"] and len(smtp.messages) == 1
     finally:
         await svc.close()
@@ -244,7 +245,7 @@ async def test_smtp_password_never_sent_in_plain_text(security: str, db_url: str
                           smtp_username="inbox", smtp_password_env="TEST_SMTP_PASSWORD")
     try:
         await _enqueue(svc)
-        assert await notify.deliver_due(svc) == {"delivered": 0, "retried": 0, "failed": 1}
+        assert await notifier.deliver_due(svc) == {"delivered": 0, "retried": 0, "failed": 1}
         assert smtp.auth == [] and smtp.messages == []
         [row] = await _rows(svc)
         assert "STARTTLS" in (row["last_error"] or "") or "plain-text" in (row["last_error"] or "")
@@ -263,9 +264,9 @@ async def test_high_priority_items_are_notified_once(db_url: str, settings_facto
             Mention(source="t", platform="t", external_id="h", language="en", author_followers=50_000,
                     text="URGENT!!! job interview cancelled, harassment by the recruiter"),
             Mention(source="t", platform="t", external_id="n", language="en", text="refund for order 5 please")])
-        assert await notify.enqueue_high_priority(svc) == 2
-        assert await notify.enqueue_high_priority(svc) == 0
-        assert (await notify.deliver_due(svc))["delivered"] == 2
+        assert await notifier.enqueue_high_priority(svc) == 2
+        assert await notifier.enqueue_high_priority(svc) == 0
+        assert (await notifier.deliver_due(svc))["delivered"] == 2
         texts = sorted(json.loads(b)["text"] for _, b in hook.requests)
         assert any("in customer_care: URGENT" in t for t in texts)
         hr = [t for t in texts if "in hr" in t]

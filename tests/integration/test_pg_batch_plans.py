@@ -11,10 +11,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from inbox import migrate
-from inbox.db import create_engine
-from inbox.repo import mentions
-
+from inbox.storage import migrate
+from inbox.storage.engine import create_engine
+from inbox.storage.repo import mentions
 from tests.conftest import sent_statements
 
 
@@ -91,7 +90,7 @@ async def test_latest_decision_is_one_index_probe_without_statistics(pg_db_url: 
     On a table never analyzed (autovacuum off, a fresh import), PostgreSQL answered that max() for
     the oldest items by walking the primary key backwards past every newer decision, so claims
     slowed down as the queue grew. Revision 0005's (mention_id, id) index makes it one probe."""
-    from inbox.repo import items
+    from inbox.storage.repo import items
     engine = create_engine(pg_db_url, pool_size=1)
     try:
         await migrate.upgrade(engine)
@@ -109,14 +108,14 @@ async def test_latest_event_is_one_index_probe_without_statistics(pg_db_url: str
     """The live fan-out reads each changed item's latest event id (max(id) WHERE item_id = ?).
     Without statistics PostgreSQL walked the event table's primary key backwards past every newer
     event (60,000 here for the oldest item). Revision 0007's (item_id, id) index makes it one probe."""
-    from inbox.repo import views
+    from inbox.storage.repo import page_reads
     engine = create_engine(pg_db_url, pool_size=1)
     try:
         await migrate.upgrade(engine)
         async with engine.begin() as conn:
             oldest = await _queue_never_analyzed(conn, 20000)
-            plan = await _explain(conn, views._ITEM_STATES, {"ids": [oldest, oldest + 1]})
-            states = await views.item_states([oldest, oldest + 1], conn=conn)
+            plan = await _explain(conn, page_reads._ITEM_STATES, {"ids": [oldest, oldest + 1]})
+            states = await page_reads.item_states([oldest, oldest + 1], conn=conn)
             latest = dict((await conn.execute(text(
                 "SELECT item_id, max(id) FROM event WHERE item_id IN (:a, :b) GROUP BY item_id"),
                 {"a": oldest, "b": oldest + 1})).all())
@@ -130,7 +129,7 @@ async def test_an_imports_take_looks_its_items_up_without_statistics(pg_db_url: 
     """`import` refines the items it brought in (rrepo.take with ``among``). With 20,000 other items
     waiting for the refiner, never analyzed, taking the newest few must not walk the refiner's
     partial index (every unrefined item) to find them: primary key lookups only."""
-    from inbox.repo import refine as rrepo
+    from inbox.storage.repo import refine_queue as rrepo
     engine = create_engine(pg_db_url, pool_size=1)
     try:
         await migrate.upgrade(engine)

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 
 from connectors.config import ConnectorSettings
 from connectors.replay import REPLAY_LOG, SAMPLES_DIR, create_replay_app
-from inbox import migrate
-from inbox.classification import ClassifierHolder
-from inbox.clock import FakeClock
-from inbox.models import Mention, QueueItem
-from inbox.poller import Poller
-from inbox.repo import accounts
-from inbox.service import Services
+from inbox.domain.clock import FakeClock
+from inbox.ingest.classifier import ClassifierHolder
+from inbox.ingest.poll import Poller
+from inbox.ops.services import Services
+from inbox.storage import migrate
+from inbox.storage.repo import accounts
+from inbox.storage.tables import Mention, QueueItem
 
 
 async def test_two_instances_poll_each_source_once_per_interval(pg_db_url: str, settings_factory: Any,

@@ -19,11 +19,11 @@ from connectors.polling import merge_batches
 from connectors.registry import build_connector
 from connectors.replay import REPLAY_STORE, FaultPlan, create_replay_app
 from connectors.testing import fresh_items, serve_app
-from inbox.ingest import CursorUpdate, IngestResult, Pipeline
-from inbox.poller import Poller
-from inbox.pollpipe import PollTotals, run_pipelined
-from inbox.repo import connector_state
-from inbox.repo._common import T_MENTION
+from inbox.ingest.pipeline import CursorUpdate, IngestResult, Pipeline
+from inbox.ingest.poll import Poller
+from inbox.ingest.poll_batches import PollTotals, run_pipelined
+from inbox.storage.repo import connector_state
+from inbox.storage.repo._common import T_MENTION
 
 N = 30  # 8 pages of 4 and a last empty one; batches of 8: 8, 8, 8, 6
 

@@ -1,4 +1,4 @@
-"""The background refiner on both back ends (inbox/refiner.py): it re-routes new, untouched items that
+"""The background refiner on both back ends (inbox/ingest/second_look.py): it re-routes new, untouched items that
 the model routed when the refined prediction disagrees, records why, recomputes the SLA for the new
 team, and never touches what a rule, an agent or the word-count check decided. The model here is the
 keyword stand-in with a scripted "refined" opinion; the real blend is tested in routing_models and by
@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 
 from connectors.base import Mention
-from inbox.domain import Prediction
-from inbox.refiner import EncoderSource
-from inbox.repo import accounts, items
-from inbox.repo import refine as rrepo
-from inbox.work import WorkService
-
+from inbox.domain.types import Prediction
+from inbox.ingest.second_look import EncoderSource
+from inbox.storage.repo import accounts, items
+from inbox.storage.repo import refine_queue as rrepo
+from inbox.work.item_actions import WorkService
 from tests.conftest import KeywordClassifier, sent_statements
 
 
@@ -105,7 +104,7 @@ async def test_refiner_reroutes_a_disagreement_and_keeps_the_rest(services: Any,
     # the decision is rewritten in place: still one routing decision per mention
     from sqlalchemy import func, select
 
-    from inbox.repo._common import T_DECISION
+    from inbox.storage.repo._common import T_DECISION
     async with services.engine.connect() as conn:
         per_mention = (await conn.execute(select(T_DECISION.c.mention_id, func.count())
                                           .group_by(T_DECISION.c.mention_id))).all()
@@ -113,8 +112,8 @@ async def test_refiner_reroutes_a_disagreement_and_keeps_the_rest(services: Any,
     assert kept_decision["reason"].startswith("refined: ") and kept_decision["confidence"] == 0.95
     assert not wordless["reason"].startswith("refined")
     # managers see it apart from people's transfers; `route explain` shows the first routing
-    from inbox.explain import explain_mention
-    from inbox.metrics import compute_metrics
+    from inbox.work.route_explain import explain_mention
+    from inbox.work.routing_metrics import compute_metrics
     m = await compute_metrics(services.engine, services.settings, clock.now(), timedelta(days=1))
     assert m["refiner"] == {"rerouted": 1, "rerouted_to": {"marketing": 1}}
     assert m["transfers"].get("marketing", {}).get("transferred", 0) == 0

@@ -12,13 +12,12 @@ from typing import Any
 
 import pytest
 
-from inbox import migrate
-from inbox.classification import ClassifierHolder, default_model_path, load_classifier
-from inbox.importer import read_jsonl
-from inbox.repo import accounts
-from inbox.repo.export import export_rows
-from inbox.service import Services
-
+from inbox.ingest.classifier import ClassifierHolder, default_model_path, load_classifier
+from inbox.ingest.file_import import read_jsonl
+from inbox.ops.services import Services
+from inbox.storage import migrate
+from inbox.storage.repo import accounts
+from inbox.storage.repo.export_rows import export_rows
 from tests.conftest import IN_CI, shared_dir
 
 pytestmark = pytest.mark.slow

@@ -11,14 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from connectors.base import Mention
-from inbox import assign, migrate
-from inbox.assign import AgentSlot, pick_agent
-from inbox.classification import ClassifierHolder
-from inbox.clock import FakeClock
-from inbox.models import QueueItem
-from inbox.repo import accounts, items
-from inbox.service import Services
-from inbox.work import WorkService
+from inbox.domain.clock import FakeClock
+from inbox.ingest.classifier import ClassifierHolder
+from inbox.ops.services import Services
+from inbox.storage import migrate
+from inbox.storage.repo import accounts, items
+from inbox.storage.tables import QueueItem
+from inbox.work import auto_assign
+from inbox.work.auto_assign import AgentSlot, pick_agent
+from inbox.work.item_actions import WorkService
 
 T = QueueItem.__table__
 
@@ -78,16 +79,16 @@ async def test_round_robin_takes_turns_and_respects_capacity(make: Any) -> None:
         async with svc.engine.begin() as conn:
             await accounts.set_user_fields(u["dan"].id, {"available": False}, conn=conn)
         await _items(svc, 10)
-        assert await assign.auto_assign(svc) == {"customer_care": 6}
+        assert await auto_assign.auto_assign(svc) == {"customer_care": 6}
         assert await _assign_events(svc) == ["ann", "bob", "cat", "ann", "bob", "cat"]
         loads = await _loads(svc)
         assert loads == {u["ann"].id: 2, u["bob"].id: 2, u["cat"].id: 2}
-        assert await assign.auto_assign(svc) == {}  # everybody full: items wait
+        assert await auto_assign.auto_assign(svc) == {}  # everybody full: items wait
         # bob resolves one: the next round gives exactly one item, to bob
         async with svc.engine.connect() as conn:
             bobs = [i for i in await items.list_items("customer_care", conn=conn, limit=50) if i.assignee == "bob"]
         await WorkService(svc.engine, svc.settings, svc.clock).set_status(u["bob"], bobs[0].id, "resolved")
-        assert await assign.auto_assign(svc) == {"customer_care": 1}
+        assert await auto_assign.auto_assign(svc) == {"customer_care": 1}
         assert (await _assign_events(svc))[-1] == "bob"
     finally:
         await svc.close()
@@ -103,7 +104,7 @@ async def test_least_loaded_evens_out_and_respects_team_cap(make: Any) -> None:
         for name in ("ann", "ann", "ann", "cat"):
             assert await w.claim_next(u[name], "customer_care") is not None
         await _items(svc, 20)
-        assert await assign.auto_assign(svc) == {"customer_care": 8}
+        assert await auto_assign.auto_assign(svc) == {"customer_care": 8}
         loads = await _loads(svc)
         assert loads == {u["ann"].id: 4, u["bob"].id: 4, u["cat"].id: 4}
         assigned = await _assign_events(svc)
@@ -118,15 +119,15 @@ async def test_idle_assignment_moves_on_but_acted_items_stay(make: Any) -> None:
     try:
         u = await _agents(svc, [("ann", "agent", 1), ("bob", "agent", 1), ("cat", "agent", 1)])
         await _items(svc, 2)
-        assert await assign.auto_assign(svc) == {"customer_care": 2}  # ann, bob
+        assert await auto_assign.auto_assign(svc) == {"customer_care": 2}  # ann, bob
         async with svc.engine.connect() as conn:
             held = {i.assignee: i.id for i in await items.list_items("customer_care", conn=conn)}
         w = WorkService(svc.engine, svc.settings, svc.clock)
         await w.add_note(u["bob"], held["bob"], "looking into it")
         svc.clock.advance(timedelta(minutes=29))
-        assert await assign.reassign_idle(svc) == {}
+        assert await auto_assign.reassign_idle(svc) == {}
         svc.clock.advance(timedelta(minutes=2))
-        assert await assign.reassign_idle(svc) == {"customer_care": 1}
+        assert await auto_assign.reassign_idle(svc) == {"customer_care": 1}
         async with svc.engine.connect() as conn:
             now_held = {i.id: i.assignee for i in await items.list_items("customer_care", conn=conn)}
         assert now_held == {held["ann"]: "cat", held["bob"]: "bob"}
@@ -135,7 +136,7 @@ async def test_idle_assignment_moves_on_but_acted_items_stay(make: Any) -> None:
             for name in ("ann", "bob"):
                 await accounts.set_user_fields(u[name].id, {"available": False}, conn=conn)
         svc.clock.advance(timedelta(minutes=31))
-        assert await assign.reassign_idle(svc) == {"customer_care": 1}
+        assert await auto_assign.reassign_idle(svc) == {"customer_care": 1}
         async with svc.engine.connect() as conn:
             item = await items.get_item(held["ann"], conn=conn)
         assert item is not None and (item.status, item.assignee) == ("new", None)
@@ -149,10 +150,10 @@ async def test_unavailable_assignee_loses_untouched_items(make: Any) -> None:
     try:
         u = await _agents(svc, [("ann", "agent", 5), ("bob", "agent", 5)])
         await _items(svc, 4)
-        await assign.auto_assign(svc)
+        await auto_assign.auto_assign(svc)
         async with svc.engine.begin() as conn:
             await accounts.set_user_fields(u["ann"].id, {"available": False}, conn=conn)
-        assert await assign.reassign_idle(svc) == {"customer_care": 2}
+        assert await auto_assign.reassign_idle(svc) == {"customer_care": 2}
         assert await _loads(svc) == {u["bob"].id: 4}
     finally:
         await svc.close()

@@ -14,14 +14,15 @@ from typing import Any
 import pytest
 
 from connectors.base import Mention
-from inbox import breaches, migrate
-from inbox.classification import ClassifierHolder
-from inbox.clock import FakeClock
+from inbox.domain.clock import FakeClock
 from inbox.errors import NotFound
-from inbox.explain import explain_mention
-from inbox.repo import accounts, items
-from inbox.service import Services
-from inbox.work import WorkService
+from inbox.ingest.classifier import ClassifierHolder
+from inbox.ops.services import Services
+from inbox.storage import migrate
+from inbox.storage.repo import accounts, items
+from inbox.work import sla_sweep
+from inbox.work.item_actions import WorkService
+from inbox.work.route_explain import explain_mention
 from tests.conftest import ExplainingKeywordClassifier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +73,7 @@ async def test_explain_rule_model_and_history(db_url: str, settings_factory: Any
         w = WorkService(svc.engine, svc.settings, svc.clock)
         await w.transfer(ann, ids["Broken"], "marketing", "feedback, not a case")
         svc.clock.advance(timedelta(days=5))
-        await breaches.sweep(svc)
+        await sla_sweep.sweep(svc)
         care = await explain_mention(svc, ids["Broken"])
         m = care["decision"]["model"]
         assert care["decision"]["decided_by"] == "model" and care["decision"]["team"] == "customer_care"

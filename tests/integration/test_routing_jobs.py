@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from connectors.base import Mention
-from inbox.jobs import periodic_jobs
-from inbox.models import Event, QueueItem
-from inbox.repo import accounts
-from inbox.service import Services
-from inbox.work import WorkService
+from inbox.ops.jobs import periodic_jobs
+from inbox.ops.services import Services
+from inbox.storage.repo import accounts
+from inbox.storage.tables import Event, QueueItem
+from inbox.work.item_actions import WorkService
 
 EXPECTED = {"expire_leases", "sla_breach_sweep", "auto_assign", "reassign_idle", "crisis_check",
             "notify_high_priority", "deliver_notifications", "refine"}

@@ -8,10 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 from connectors.base import Mention
-from inbox.metrics import compute_metrics, percentile
-from inbox.repo import accounts
-from inbox.repo import metrics as mrepo
-from inbox.work import WorkService
+from inbox.storage.repo import accounts
+from inbox.storage.repo import metric_reads as mrepo
+from inbox.work.item_actions import WorkService
+from inbox.work.routing_metrics import compute_metrics, percentile
 
 BIG = ("queue_item", "mention", "event", "correction", "notification", "routing_decision")
 

@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.base import Mention
-from inbox import breaches, migrate
-from inbox.classification import ClassifierHolder
-from inbox.clock import FakeClock
-from inbox.models import Event, Notification
-from inbox.repo import accounts, items
-from inbox.service import Services
-from inbox.work import WorkService
+from inbox.domain.clock import FakeClock
+from inbox.ingest.classifier import ClassifierHolder
+from inbox.ops.services import Services
+from inbox.storage import migrate
+from inbox.storage.repo import accounts, items
+from inbox.storage.tables import Event, Notification
+from inbox.work import sla_sweep
+from inbox.work.item_actions import WorkService
 
 ROME = {"timezone": "Europe/Rome", "days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00",
         "holidays": ["2026-04-06"]}
@@ -78,12 +79,12 @@ async def test_breach_across_weekend_and_dst_is_recorded_once_and_escalated(sla_
     assert item.priority == 1
 
     clock.set(datetime(2026, 3, 28, 12, 0, tzinfo=UTC))  # Saturday: nothing is due
-    assert await breaches.sweep(svc) == {"first_response": 0, "resolution": 0, "returned": 0}
+    assert await sla_sweep.sweep(svc) == {"first_response": 0, "resolution": 0, "returned": 0}
     clock.set(datetime(2026, 3, 30, 7, 29, tzinfo=UTC))  # one minute before the due time
-    assert (await breaches.sweep(svc))["first_response"] == 0
+    assert (await sla_sweep.sweep(svc))["first_response"] == 0
     clock.set(datetime(2026, 3, 30, 7, 31, tzinfo=UTC))
-    assert (await breaches.sweep(svc))["first_response"] == 1
-    assert (await breaches.sweep(svc))["first_response"] == 0  # recorded once
+    assert (await sla_sweep.sweep(svc))["first_response"] == 1
+    assert (await sla_sweep.sweep(svc))["first_response"] == 0  # recorded once
     [ev] = await _breach_events(svc, item.id)
     assert ev["data"]["sla"] == "first_response" and ev["data"]["leads"] == ["lea"]
     assert ev["data"]["priority"] == {"from": 1, "to": 2}
@@ -94,7 +95,7 @@ async def test_breach_across_weekend_and_dst_is_recorded_once_and_escalated(sla_
     claimed = await w.claim_next(ann, "customer_care")
     assert claimed is not None and claimed.id == item.id
     clock.set(datetime(2026, 3, 30, 8, 31, tzinfo=UTC))
-    assert await breaches.sweep(svc) == {"first_response": 0, "resolution": 1, "returned": 1}
+    assert await sla_sweep.sweep(svc) == {"first_response": 0, "resolution": 1, "returned": 1}
     after = await w.get(ann, item.id)
     assert (after.status, after.assignee, after.priority) == ("new", None, 3)
     evs = await _breach_events(svc, item.id)
@@ -111,13 +112,13 @@ async def test_concurrent_sweepers_record_each_breach_once(sla_services: Any, fa
     clock.set(datetime(2026, 3, 31, 12, 0, tzinfo=UTC))  # both targets long past
     other = await _open(svc.settings, clock, fake_classifier)  # a second instance: its own engine
     try:
-        r1, r2 = await asyncio.gather(breaches.sweep(svc), breaches.sweep(other))
+        r1, r2 = await asyncio.gather(sla_sweep.sweep(svc), sla_sweep.sweep(other))
     finally:
         await other.close()
     assert r1["first_response"] + r2["first_response"] == 40
     assert r1["resolution"] + r2["resolution"] == 40
     assert await _count(svc, Event, Event.__table__.c.kind == "sla_breach") == 80
-    assert (await breaches.sweep(svc))["resolution"] == 0
+    assert (await sla_sweep.sweep(svc))["resolution"] == 0
 
 
 async def test_waiting_pauses_the_breach_clock(sla_services: Any) -> None:
@@ -133,13 +134,13 @@ async def test_waiting_pauses_the_breach_clock(sla_services: Any) -> None:
     assert item is not None and item.resolve_due == datetime(2026, 3, 30, 9, 0, tzinfo=UTC)
     await w.set_status(ann, item.id, "waiting")
     clock.advance(timedelta(hours=5))
-    assert (await breaches.sweep(svc))["resolution"] == 0
+    assert (await sla_sweep.sweep(svc))["resolution"] == 0
     back = await w.set_status(ann, item.id, "claimed")
     assert back.resolve_due == datetime(2026, 3, 30, 14, 0, tzinfo=UTC)
     clock.advance(timedelta(hours=1))
-    assert (await breaches.sweep(svc))["resolution"] == 0
+    assert (await sla_sweep.sweep(svc))["resolution"] == 0
     clock.set(datetime(2026, 3, 30, 14, 1, tzinfo=UTC))
-    assert (await breaches.sweep(svc))["resolution"] == 1
+    assert (await sla_sweep.sweep(svc))["resolution"] == 1
 
 
 async def test_sla_due_time_skips_a_team_holiday(sla_services: Any) -> None:

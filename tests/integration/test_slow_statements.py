@@ -2,10 +2,10 @@
 text (never its parameters), on SQLite and PostgreSQL; faster statements are not."""
 from __future__ import annotations
 
-from structlog.testing import capture_logs
 from sqlalchemy import text
+from structlog.testing import capture_logs
 
-from inbox.db import create_engine
+from inbox.storage.engine import create_engine
 
 # a recursive count: a few hundred thousand steps, milliseconds on either database
 _SLOW = text("WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < :top) "

@@ -1,4 +1,4 @@
-"""SQLite's write lock through the process's write gate (inbox.db, inbox.writegate): while an ingest
+"""SQLite's write lock through the process's write gate (inbox.storage.engine, inbox.storage.write_gate): while an ingest
 batch writes, a claim that arrives after another batch gets the lock before that batch; a
 transaction that fails, or a task cancelled inside one, hands the lock on."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from inbox.db import bulk_writer, create_engine, reader
+from inbox.storage.engine import bulk_writer, create_engine, reader
 
 
 @pytest.fixture

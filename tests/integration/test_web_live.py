@@ -13,11 +13,11 @@ import aiohttp
 import pytest
 
 from connectors.base import Mention
-from inbox import migrate
-from inbox.classification import ClassifierHolder
-from inbox.domain import UserInfo
-from inbox.repo import accounts
-from inbox.service import Services
+from inbox.domain.types import UserInfo
+from inbox.ingest.classifier import ClassifierHolder
+from inbox.ops.services import Services
+from inbox.storage import migrate
+from inbox.storage.repo import accounts
 from inbox.web.live import Broker, notify_pg
 from inbox.web.testing import LiveServer, api_token, sample_mentions, seed_users, web_login
 
@@ -60,7 +60,7 @@ async def test_fanout_is_filtered_per_user(services: Any) -> None:
 
 async def test_duplicates_are_dropped_and_new_versions_pass(services: Any) -> None:
     """The same change published twice reaches a client once; a later change of the item reaches it again."""
-    from inbox.work import WorkService
+    from inbox.work.item_actions import WorkService
     broker = Broker(services, window=0.01, recheck_every=3600)
     await broker.start()
     try:

@@ -210,7 +210,7 @@ async def test_admin_user_management(server: LiveServer) -> None:
 
 async def test_promote_swaps_the_live_model(server: LiveServer) -> None:
     """Promoting a registered version from the admin page activates it and reloads the live model."""
-    from inbox.repo import model_versions
+    from inbox.storage.repo import model_versions
     calls: list[str] = []
 
     async def register() -> None:

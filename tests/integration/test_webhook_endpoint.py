@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from connectors.config import ConnectorSettings
 from connectors.webhook import sign
-from inbox.models import DeadLetter
+from inbox.storage.tables import DeadLetter
 from inbox.web.app import create_app
 
 SECRET = "s3cret-webhook-key"

@@ -10,8 +10,8 @@ import pytest
 
 from connectors.base import Mention
 from inbox.errors import Conflict, Forbidden, Invalid, NotFound
-from inbox.repo import accounts, items
-from inbox.work import WorkService
+from inbox.storage.repo import accounts, items
+from inbox.work.item_actions import WorkService
 
 
 async def _users(svc: Any) -> dict[str, Any]:

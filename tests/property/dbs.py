@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from inbox import migrate
-from inbox.repo import accounts
-from inbox.service import Services
+from inbox.ops.services import Services
+from inbox.storage import migrate
+from inbox.storage.repo import accounts
 
 DATA_TABLES = ("correction", "event", "routing_decision", "queue_item", "mention", "dead_letter", "notification",
                "crisis", "connector_state")
@@ -58,7 +58,7 @@ class ExampleDatabases:
         return self.pg_url
 
     async def _truncate(self, url: str, tables: Sequence[str] = DATA_TABLES) -> None:
-        from inbox.db import create_engine
+        from inbox.storage.engine import create_engine
         engine = create_engine(url)
         try:
             async with engine.begin() as conn:

@@ -20,15 +20,15 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlalchemy import select, text
 
 from connectors.base import Mention
-from inbox import migrate
-from inbox.classification import ClassifierHolder
-from inbox.clock import FakeClock
-from inbox.domain import UserInfo
+from inbox.domain.clock import FakeClock
+from inbox.domain.types import UserInfo
 from inbox.errors import Conflict, Forbidden
-from inbox.repo import accounts
-from inbox.repo._common import T_ITEM
-from inbox.service import Services
-from inbox.work import WorkService
+from inbox.ingest.classifier import ClassifierHolder
+from inbox.ops.services import Services
+from inbox.storage import migrate
+from inbox.storage.repo import accounts
+from inbox.storage.repo._common import T_ITEM
+from inbox.work.item_actions import WorkService
 from tests.conftest import KeywordClassifier, make_settings, pg_or_skip
 
 TEAM = "customer_care"
@@ -64,7 +64,7 @@ async def _build(url: str, tmp: Path) -> None:
 
 async def _reset(url: str) -> None:
     """Every item back to new and unheld, the audit log emptied (PostgreSQL: one database reused)."""
-    from inbox.db import create_engine
+    from inbox.storage.engine import create_engine
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:

@@ -19,12 +19,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from connectors.base import Mention
-from inbox.classification import ClassifierHolder
-from inbox.clock import FakeClock
-from inbox.domain import Prediction
-from inbox.repo._common import T_DEAD, T_DECISION, T_EVENT, T_ITEM, T_MENTION
-from inbox.service import Services
+from inbox.domain.clock import FakeClock
+from inbox.domain.types import Prediction
+from inbox.ingest.classifier import ClassifierHolder
+from inbox.ops.services import Services
 from inbox.settings import LABELS
+from inbox.storage.repo._common import T_DEAD, T_DECISION, T_EVENT, T_ITEM, T_MENTION
 from tests.conftest import make_settings, pg_or_skip
 from tests.property.dbs import ExampleDatabases
 

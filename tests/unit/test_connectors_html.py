@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from bs4 import BeautifulSoup
 from bs4.element import Comment, NavigableString, Tag
 from hypothesis import given, settings

@@ -1,10 +1,10 @@
-"""inbox.gctune: a started `serve` process freezes its startup objects, so that a full garbage
+"""inbox.ops.gc_tuning: a started `serve` process freezes its startup objects, so that a full garbage
 collection walks only what was created since (77-103 ms pauses of the event loop otherwise)."""
 from __future__ import annotations
 
 import gc
 
-from inbox.gctune import freeze_startup_objects
+from inbox.ops.gc_tuning import freeze_startup_objects
 
 
 def test_freeze_moves_live_objects_out_of_the_collectors_sight() -> None:

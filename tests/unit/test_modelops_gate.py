@@ -1,4 +1,4 @@
-"""The promotion gate (inbox.modelops.gate) compares both stages of routing: the labels items end up
+"""The promotion gate (inbox.ops.model_lifecycle.gate) compares both stages of routing: the labels items end up
 with (after the refiner's second look) and the labels they get at ingest."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from inbox.errors import Conflict
-from inbox.modelops import gate
+from inbox.ops.model_lifecycle import gate
 
 
 def _refined(final: float, first: float) -> dict[str, Any]:

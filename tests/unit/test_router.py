@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from inbox.domain import Prediction
-from inbox.router import MentionFacts, Router, urgency_score
+from inbox.domain.router import MentionFacts, Router, urgency_score
+from inbox.domain.types import Prediction
 from inbox.settings import RuleSettings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]

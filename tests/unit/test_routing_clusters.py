@@ -6,7 +6,7 @@ import random
 import string
 import time
 
-from inbox.clusters import cluster_key, near_duplicate_groups
+from inbox.domain.near_duplicates import cluster_key, near_duplicate_groups
 
 BASE_EN = "@acme your app update deleted all my photos and support does nothing, this is a disgrace"
 BASE_IT = "@acme il vostro aggiornamento ha cancellato tutte le mie foto e l'assistenza non risponde, vergogna"

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from routing_models.encoder import EXPECTED_SHA256, EncoderUnavailable, SentenceEncoder, default_model_dir
-
 from tests.conftest import IN_CI
 
 REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "classifier" / "encoder_reference.json"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from inbox.clusters import jaccard
+from inbox.domain.near_duplicates import jaccard
 from routing_models.data import MORE_LANGUAGES_SEED_PATH, load_jsonl, load_seed
 from routing_models.lang import detect_language
 from routing_models.model import Classifier

@@ -11,7 +11,14 @@ import pytest
 
 from routing_models.data import SEED_PATH, load_jsonl, source_group
 from routing_models.lang import detect_language, detect_languages
-from routing_models.normalize import EMOJI_TOKEN, REPLY_TOKEN, URL_TOKEN, USER_TOKEN, normalize, without_links_and_handles
+from routing_models.normalize import (
+    EMOJI_TOKEN,
+    REPLY_TOKEN,
+    URL_TOKEN,
+    USER_TOKEN,
+    normalize,
+    without_links_and_handles,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "routing_models"
 

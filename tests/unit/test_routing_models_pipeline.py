@@ -120,7 +120,7 @@ def test_determinism_same_seed_same_version_and_probabilities(
 def test_version_names_the_lexicon() -> None:
     """The version hashes the cue lexicon too: the same rows and parameters with another lexicon
     give another version, and the metadata records the lexicon hash."""
-    when = _dt.datetime(2026, 11, 27, tzinfo=_dt.timezone.utc)
+    when = _dt.datetime(2026, 11, 27, tzinfo=_dt.UTC)
     base = make_version("d" * 64, {"C": 2.0}, 0, when, lexicon_hash())
     assert base == make_version("d" * 64, {"C": 2.0}, 0, when, lexicon_hash())
     assert base != make_version("d" * 64, {"C": 2.0}, 0, when, "0" * 64)

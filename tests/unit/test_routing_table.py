@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from inbox.domain import Prediction
+from inbox.domain.router import MentionFacts, Router, content_words, fold, negative_cue, priority_with_reasons
+from inbox.domain.types import Prediction
 from inbox.errors import ConfigError
-from inbox.router import MentionFacts, Router, content_words, fold, negative_cue, priority_with_reasons
 from inbox.settings import RuleSettings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]

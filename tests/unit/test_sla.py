@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from inbox.domain.sla_calendar import add_working_time, due_times, working_time_between
 from inbox.settings import BusinessHours, TeamSettings
-from inbox.sla import add_working_time, due_times, working_time_between
 
 ROME = BusinessHours(timezone="Europe/Rome", days=[0, 1, 2, 3, 4], start="09:00", end="18:00",
                      holidays=["2026-12-25"])

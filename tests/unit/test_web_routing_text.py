@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from inbox.router import shown_below
+from inbox.domain.router import shown_below
 from inbox.web import i18n
 from inbox.web.routing_text import event_label, feature_text, routing_summary
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jinja2
 
-from inbox.domain import ItemSummary
+from inbox.domain.types import ItemSummary
 from inbox.web import i18n, rows
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "inbox" / "web" / "templates"

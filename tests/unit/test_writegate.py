@@ -1,4 +1,4 @@
-"""inbox.writegate.WriteGate: interactive writers before bulk ones, arrival order within each,
+"""inbox.storage.write_gate.WriteGate: interactive writers before bulk ones, arrival order within each,
 a waiter that gives up (timeout, cancellation) never keeps the gate."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from inbox.writegate import BULK, INTERACTIVE, WriteGate
+from inbox.storage.write_gate import BULK, INTERACTIVE, WriteGate
 
 
 async def test_priority_then_arrival_order() -> None:

@@ -1,0 +1,349 @@
+"""The ingest pipeline: a batch of normalized mentions (from a connector, a webhook or an import)
+becomes stored mentions, routing decisions, queue items and audit events in ONE transaction, with
+the connector's new cursor when there is one. Invalid items go to the dead-letter table; the rest of
+the batch goes on. Duplicates on (source, external_id) are skipped, so a batch can be replayed."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from connectors.base import Mention, Reject
+from inbox import faultpoints
+from inbox.domain import sla_calendar
+from inbox.domain.clock import Clock
+from inbox.domain.near_duplicates import cluster_key
+from inbox.domain.router import MentionFacts, Router
+from inbox.domain.types import Decision, Prediction
+from inbox.ingest.classifier import ClassifierHolder
+from inbox.settings import Settings
+from inbox.storage.engine import bulk_writer, snapshot_reader
+from inbox.storage.repo import connector_state, items, mentions, pubsub
+from inbox.storage.tables import ItemStatus
+
+__all__ = ["Pipeline", "IngestResult", "CursorUpdate", "MAX_TEXT"]
+
+log = structlog.get_logger(__name__)
+
+MAX_TEXT = 20_000          # characters kept of a mention's text
+MAX_RAW = 256_000          # bytes kept of a raw payload
+_LANG_DETECT = None
+
+
+def _detect_languages(texts: list[str]) -> list[str | None]:
+    global _LANG_DETECT
+    if _LANG_DETECT is None:
+        from routing_models import lang
+        _LANG_DETECT = getattr(lang, "detect_languages", None) or (lambda ts: [lang.detect_language(t) for t in ts])
+    return list(_LANG_DETECT(texts))
+
+
+@dataclass(slots=True)
+class CursorUpdate:
+    """The connector state to save in the same transaction as the batch."""
+
+    connector: str
+    owner: str
+    cursor: dict[str, Any]
+    fetched: int
+
+
+@dataclass(slots=True)
+class IngestResult:
+    read: int = 0
+    ingested: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    reposts: int = 0
+    queued: int = 0
+    triaged: int = 0
+    item_ids: list[int] = field(default_factory=list)
+    teams: dict[str, int] = field(default_factory=dict)
+    cursor_saved: bool | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {"read": self.read, "ingested": self.ingested, "duplicates": self.duplicates,
+                "rejected": self.rejected, "reposts": self.reposts, "queued": self.queued,
+                "triaged": self.triaged, "teams": dict(sorted(self.teams.items()))}
+
+
+def _validate(m: Mention) -> str | None:
+    if not isinstance(m.external_id, str) or not m.external_id.strip():
+        return "external_id is empty"
+    if len(m.external_id) > 512:
+        return "external_id longer than 512 characters"
+    if not isinstance(m.text, str) or not m.text.strip():
+        return "text is empty"
+    if len(m.source) > 64 or not m.source:
+        return "source is empty or longer than 64 characters"
+    if m.created_at is not None and m.created_at.tzinfo is None:
+        return "created_at has no time zone"
+    if m.created_at is not None and not (1990 <= m.created_at.year <= 2100):
+        return f"created_at {m.created_at.isoformat()} is out of range"
+    return None
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL (PostgreSQL text/jsonb) and lone surrogates (UTF-8)
+_MAX_RAW_DEPTH = 64
+_STR_FIELDS = ("source", "platform", "external_id", "text", "url", "author_handle", "author_name", "language",
+               "reply_to_id", "thread_id", "original_external_id")
+
+
+def _clean(s: str) -> str:
+    """Text every back end stores: NUL removed, lone surrogates replaced by U+FFFD."""
+    return _UNSTORABLE.sub(lambda c: "" if c.group() == "\x00" else "\ufffd", s) if _UNSTORABLE.search(s) else s
+
+
+def _storable(m: Mention) -> Mention:
+    """``m``, or a cleaned copy when a text field holds NUL or a lone surrogate (a hostile source
+    must not fail the whole batch, forever, on one item)."""
+    bad: dict[str, Any] = {f: _clean(v) for f in _STR_FIELDS
+                           if isinstance(v := getattr(m, f), str) and _UNSTORABLE.search(v)}
+    return dataclasses.replace(m, **bad) if bad else m
+
+
+def _sanitize(o: Any, depth: int = 0) -> Any:
+    if depth > _MAX_RAW_DEPTH:
+        return "(nested too deeply)"
+    if isinstance(o, str):
+        return _clean(o)
+    if isinstance(o, dict):
+        return {_clean(str(k)): _sanitize(v, depth + 1) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_sanitize(v, depth + 1) for v in o]
+    if isinstance(o, int) and not isinstance(o, bool) and not -(2 ** 63) <= o < 2 ** 64:
+        return str(o)
+    return o
+
+
+def _raw_json(raw: Any) -> Any:
+    # serialised as the storage layer will (orjson): what it refuses (lone surrogates, nesting
+    # deeper than its limit, huge integers) and what PostgreSQL's jsonb refuses (\u0000) is cleaned
+    if raw is None:
+        return None
+    try:
+        s = orjson.dumps(raw, default=str)
+    except TypeError:
+        raw = _sanitize(raw)
+        try:
+            s = orjson.dumps(raw, default=str)
+        except TypeError:
+            return {"repr": _clean(repr(raw)[:MAX_RAW])}
+    if len(s) > MAX_RAW:
+        return {"truncated": True, "head": s[:MAX_RAW].decode("utf-8", "replace")}
+    if b"\\u0000" in s:
+        raw = _sanitize(raw)
+    return raw if isinstance(raw, (dict, list)) else {"value": raw}
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A batch validated, classified and routed, ready for its transaction."""
+
+    res: IngestResult
+    now: datetime
+    dead: list[dict[str, Any]]
+    mention_rows: list[dict[str, Any]]
+    decisions: dict[tuple[str, str], Decision]
+
+
+class Pipeline:
+    """Validate → dedupe → classify → route → store, per batch."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings, classifier: ClassifierHolder, clock: Clock,
+                 *, publish: Callable[[list[int]], Any] | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.classifier = classifier
+        self.clock = clock
+        self.router = Router(settings.routing, settings.rules, settings.private_teams)
+        self.publish = publish
+
+    async def ingest(self, batch: Sequence[Mention], rejects: Sequence[Reject] = (), *,
+                     cursor: CursorUpdate | None = None, read: int | None = None,
+                     log_event: str = "ingest_batch") -> IngestResult:
+        return await self._commit(await self._prepare(batch, rejects, read), cursor, log_event)
+
+    async def ingest_stream(self, batches: Iterable[tuple[Sequence[Mention], Sequence[Reject], int | None]], *,
+                            log_event: str = "ingest_batch") -> AsyncIterator[IngestResult]:
+        """:meth:`ingest` for consecutive ``(mentions, rejects, read)`` batches (a file import), in
+        order, with batch N+1's CPU work (language, model, routing: worker threads) overlapping
+        batch N's transaction. A mention repeated in the next batch is caught by the insert, not by
+        the pre-check, and counted as a duplicate all the same. If reading the next batch fails, the
+        batches read before it are committed first."""
+        it = iter(batches)
+        prepared: _Prepared | None = None
+        following: asyncio.Future[_Prepared] | None = None
+        try:
+            while True:
+                try:
+                    item = next(it, None)
+                except BaseException:
+                    if prepared is not None:
+                        yield await self._commit(prepared, None, log_event)
+                    raise
+                following = asyncio.ensure_future(self._prepare(*item)) if item is not None else None
+                if prepared is not None:
+                    yield await self._commit(prepared, None, log_event)
+                if following is None:
+                    return
+                prepared, following = await following, None
+        finally:
+            if following is not None:  # the stream stopped early: drop the batch being prepared
+                following.cancel()
+                with contextlib.suppress(BaseException):
+                    await following
+
+    async def _prepare(self, batch: Sequence[Mention], rejects: Sequence[Reject], read: int | None) -> _Prepared:
+        """Steps 1-4: validate, dedupe, detect languages, classify and route (nothing written)."""
+        res = IngestResult(read=read if read is not None else len(batch) + len(rejects))
+        now = self.clock.now()
+        dead = [{"source": _clean(r.source[:64]), "line_no": r.position, "reason": _clean(r.reason[:2000]),
+                 "raw": _clean(r.raw[:MAX_RAW]), "created_at": now} for r in rejects]
+        # 1. validate and dedupe within the batch
+        seen: set[tuple[str, str]] = set()
+        good: list[Mention] = []
+        for m in batch:
+            m = _storable(m)
+            problem = _validate(m)
+            if problem:
+                # no line number: a batch position means nothing (the importer validates lines itself
+                # and rejects them with their line number), and would store a replayed reject again
+                dead.append({"source": (m.source or "?")[:64], "line_no": None, "reason": problem,
+                             "raw": json.dumps(_raw_json(m.raw), default=str)[:MAX_RAW], "created_at": now})
+                continue
+            key = (m.source, m.external_id)
+            if key in seen:
+                res.duplicates += 1
+                continue
+            seen.add(key)
+            good.append(m)
+        res.rejected = len(dead)
+        # 2. skip what is already stored before spending CPU on it (the insert below re-checks)
+        if good:
+            # a read: on SQLite without the write lock (BEGIN IMMEDIATE would queue it behind, and
+            # ahead of, the other sources' batches and the agents' claims)
+            async with snapshot_reader(self.engine).connect() as conn:
+                known = await mentions.existing_keys([(m.source, m.external_id) for m in good], conn=conn)
+            if known:
+                res.duplicates += sum(1 for m in good if (m.source, m.external_id) in known)
+                good = [m for m in good if (m.source, m.external_id) not in known]
+        # 3. language and classification of the new ones, in one batch, in worker threads: both are
+        # CPU work (language ~14 µs a mention in a batch, the model ~28 µs) that would hold the event loop
+        # and every request waiting on it
+        texts = [m.text[:MAX_TEXT] for m in good]
+        need_lang = [i for i, m in enumerate(good) if not m.language]
+        langs: dict[int, str | None] = {}
+        if need_lang:
+            detected = await asyncio.to_thread(_detect_languages, [texts[i] for i in need_lang])
+            langs = dict(zip(need_lang, detected, strict=True))
+        to_classify = [i for i, m in enumerate(good) if not m.is_repost]
+        preds: dict[int, Prediction] = {}
+        if to_classify:
+            out = await self.classifier.apredict([texts[i] for i in to_classify])
+            preds = dict(zip(to_classify, out, strict=True))
+        faultpoints.reach("after_classify")
+        # 4. route (pure) and build rows, also off the loop (~30 µs a mention)
+        mention_rows, decisions = await asyncio.to_thread(self._route_rows, good, texts, langs, preds, now)
+        return _Prepared(res, now, dead, mention_rows, decisions)
+
+    async def _commit(self, prepared: _Prepared, cursor: CursorUpdate | None, log_event: str) -> IngestResult:
+        """Step 5: one transaction for the prepared batch, then the log line and the live update."""
+        res, now, dead, mention_rows, decisions = (prepared.res, prepared.now, prepared.dead,
+                                                   prepared.mention_rows, prepared.decisions)
+        # 5. one transaction: mentions, decisions, items, events, dead letters, cursor (a bulk write:
+        # on SQLite the agents' claims go first, inbox.storage.write_gate)
+        async with bulk_writer(self.engine).begin() as conn:
+            ids = await mentions.insert_mentions(mention_rows, conn=conn) if mention_rows else {}
+            res.duplicates += len(mention_rows) - len(ids)
+            res.ingested = len(ids)
+            await self._store_routing(ids, decisions, now, res, conn=conn)
+            await pubsub.notify_pg(conn, res.item_ids)  # other instances' live views (PostgreSQL)
+            await mentions.insert_dead_letters(dead, conn=conn)
+            faultpoints.reach("before_commit")
+            if cursor is not None:
+                res.cursor_saved = await connector_state.save_success(
+                    cursor.connector, cursor.owner, cursor.cursor, cursor.fetched, conn=conn, now=now)
+                if not res.cursor_saved:
+                    # our lease was taken over: roll everything back; the new owner refetches
+                    raise LeaseLost(cursor.connector)
+        log.info(log_event, **res.summary(), cursor_saved=res.cursor_saved)
+        if self.publish is not None and res.item_ids:
+            self.publish(res.item_ids)
+        return res
+
+    def _route_rows(self, good: Sequence[Mention], texts: list[str], langs: dict[int, str | None],
+                    preds: dict[int, Prediction], now: datetime
+                    ) -> tuple[list[dict[str, Any]], dict[tuple[str, str], Decision]]:
+        """The routing decision and the mention row of each new mention (pure; runs in a thread)."""
+        mention_rows: list[dict[str, Any]] = []
+        decisions: dict[tuple[str, str], Decision] = {}
+        for i, m in enumerate(good):
+            lang = (m.language or langs.get(i) or None)
+            lang = lang.split("-")[0].lower()[:16] if lang else None
+            facts = MentionFacts(text=texts[i], source=m.source, platform=m.platform, author=m.author_handle,
+                                 lang=lang, reach=m.author_followers)
+            decisions[(m.source, m.external_id)] = self.router.decide(facts, preds.get(i), is_repost=m.is_repost)
+            mention_rows.append({
+                "source": m.source, "platform": m.platform[:32], "external_id": m.external_id,
+                "url": m.url, "author_handle": (m.author_handle or None) and m.author_handle[:256],
+                "author_name": (m.author_name or None) and m.author_name[:256],
+                "author_followers": m.author_followers, "text": texts[i], "lang": lang,
+                "created_at": m.created_at, "fetched_at": now, "reply_to_id": m.reply_to_id,
+                "thread_id": m.thread_id, "metrics": m.metrics or {}, "is_repost": m.is_repost,
+                "original_external_id": m.original_external_id, "edited_at": m.edited_at,
+                "deleted": m.deleted, "cluster_key": cluster_key(texts[i]), "raw": _raw_json(m.raw),
+            })
+        return mention_rows, decisions
+
+    async def _store_routing(self, ids: dict[tuple[str, str], int], decisions: dict[tuple[str, str], Decision],
+                             now: datetime, res: IngestResult, *, conn: AsyncConnection) -> None:
+        dec_rows: list[dict[str, Any]] = []
+        item_rows: list[dict[str, Any]] = []
+        event_rows: list[dict[str, Any]] = []
+        due_cache: dict[str, tuple[datetime | None, datetime | None]] = {}
+        for key, mid in ids.items():
+            d = decisions[key]
+            dec_rows.append({"mention_id": mid, "team": d.team, "label": d.label, "confidence": d.confidence,
+                             "probabilities": d.probabilities, "model_version": d.model_version, "rule": d.rule,
+                             "reason": d.reason, "watchers": d.watchers, "priority": d.priority,
+                             "action": d.action, "explanation": d.explanation, "created_at": now})
+            if d.action == "repost":
+                res.reposts += 1
+                continue
+            if d.team is None:
+                continue
+            if d.team not in due_cache:  # one `now` per batch: the due times depend only on the team
+                due_cache[d.team] = sla_calendar.due_times(now, self.settings.team(d.team))
+            first_due, resolve_due = due_cache[d.team]
+            status = ItemStatus.SPAM if d.action == "spam" else ItemStatus.NEW
+            item_rows.append({"id": mid, "team": d.team, "status": status, "priority": d.priority,
+                              "label": d.label, "confidence": d.confidence, "watchers": d.watchers,
+                              "first_response_due": first_due, "resolve_due": resolve_due,
+                              "created_at": now, "updated_at": now, "transfers": 0, "bounces": 0,
+                              "breached_first_response": False, "breached_resolution": False})
+            event_rows.append({"item_id": mid, "kind": "routed", "actor": "router", "team": d.team,
+                               "data": {"rule": d.rule, "label": d.label, "priority": d.priority,
+                                        "watchers": d.watchers, "action": d.action}, "created_at": now})
+            res.queued += 1
+            res.item_ids.append(mid)
+            res.teams[d.team] = res.teams.get(d.team, 0) + 1
+            if d.team == self.settings.routing.triage_team:
+                res.triaged += 1
+        await mentions.insert_decisions(dec_rows, conn=conn)
+        await items.insert_items(item_rows, conn=conn)
+        await items.insert_events(event_rows, conn=conn)
+
+
+class LeaseLost(RuntimeError):
+    """The connector's lease moved to another instance while this poll was running."""

@@ -1,0 +1,44 @@
+"""The periodic jobs of `serve`: (name, interval in seconds, coroutine function) for the scheduler.
+
+Every job takes its time from ``svc.clock`` and is safe with several instances on one PostgreSQL:
+- lease expiry: one conditional UPDATE (status claimed AND lease expired);
+- SLA breach sweep: flips breached_* flags with a conditional UPDATE, candidates SKIP LOCKED;
+- auto-assignment and reassignment: a per-team row lock taken with SKIP LOCKED, agents and items
+  locked with SKIP LOCKED, round-robin position stored in the database;
+- crisis check: a partial unique index allows one open crisis per subject (INSERT ... ON CONFLICT
+  DO NOTHING);
+- high-priority notifications: a unique dedupe key per event and target;
+- notification delivery: short leases on outbox rows taken with SKIP LOCKED;
+- the refiner: candidates taken by marking them (UPDATE ... RETURNING, SKIP LOCKED on PostgreSQL), the
+  refined routing written only if nobody touched the item meanwhile.
+No job keeps process-local state that matters for correctness.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+from inbox.work import auto_assign, crisis_watch, notifier, sla_sweep
+
+__all__ = ["periodic_jobs"]
+
+
+def periodic_jobs(svc: Any, work: Any) -> list[tuple[str, float, Callable[[], Awaitable[Any]]]]:
+    publish = getattr(work, "publish", None)
+    return [
+        ("expire_leases", 30.0, work.expire_leases),
+        ("sla_breach_sweep", 60.0, partial(sla_sweep.sweep, svc, publish=publish)),
+        ("auto_assign", 15.0, partial(auto_assign.auto_assign, svc, publish=publish)),
+        ("reassign_idle", 60.0, partial(auto_assign.reassign_idle, svc, publish=publish)),
+        ("crisis_check", 120.0, partial(crisis_watch.check_crises, svc, publish=publish)),
+        ("notify_high_priority", 30.0, partial(notifier.enqueue_high_priority, svc)),
+        ("deliver_notifications", 10.0, partial(notifier.deliver_due, svc)),
+        *([("refine", max(1.0, svc.settings.refiner.interval.total_seconds()), partial(_refine, svc))]
+          if svc.settings.refiner.enabled else []),
+    ]
+
+
+async def _refine(svc: Any) -> Any:
+    refiner = await svc.ready_refiner()
+    return await refiner.run_once()

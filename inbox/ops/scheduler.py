@@ -1,0 +1,74 @@
+"""The connector scheduler: APScheduler 3.x, one interval job per connector (max_instances=1,
+coalesce=True), plus the periodic maintenance jobs of inbox.ops.jobs. Leases in the database make
+several instances safe together; nothing here is needed for correctness but timing."""
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from inbox.ingest.poll import Poller
+from inbox.ops.services import Services
+from inbox.work.item_actions import WorkService
+
+__all__ = ["InboxScheduler", "start_scheduler"]
+
+log = structlog.get_logger(__name__)
+
+
+def _maintenance_jobs(svc: Services, work: WorkService) -> list[tuple[str, float, Callable[[], Awaitable[Any]]]]:
+    try:
+        from inbox.ops.jobs import periodic_jobs
+    except ModuleNotFoundError:
+        return [("expire-claim-leases", 30.0, work.expire_leases)]
+    return list(periodic_jobs(svc, work))
+
+
+class InboxScheduler:
+    def __init__(self, svc: Services, work: WorkService) -> None:
+        self.svc = svc
+        self.work = work
+        self.sched = AsyncIOScheduler(job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 60})
+        self.poller = Poller(svc)
+
+    async def start(self) -> None:
+        await self.poller.__aenter__()
+        for cfg in self.svc.settings.connectors:
+            if cfg.type == "webhook" or not getattr(cfg, "enabled", True):
+                continue
+            secs = max(1.0, cfg.interval.total_seconds())
+
+            async def run(cfg: Any = cfg) -> None:
+                await self.poller.poll(cfg, due_only=True)
+
+            # jitter spreads instances' attempts; the database lease decides who polls
+            self.sched.add_job(run, IntervalTrigger(seconds=secs, jitter=min(30, secs / 10)), id=f"poll:{cfg.name}",
+                               name=f"poll {cfg.name}", next_run_time=self.svc.clock.now() + timedelta(seconds=random.uniform(0, 2)))
+        for name, every, fn in _maintenance_jobs(self.svc, self.work):
+            self.sched.add_job(_safe(name, fn), IntervalTrigger(seconds=every), id=name, name=name)
+        self.sched.start()
+        log.info("scheduler_started", jobs=[j.id for j in self.sched.get_jobs()])
+
+    async def stop(self) -> None:
+        self.sched.shutdown(wait=False)
+        await self.poller.__aexit__(None, None, None)
+
+
+def _safe(name: str, fn: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            await fn()
+        except Exception:  # a maintenance job failing must not kill the scheduler
+            log.exception("job_failed", job=name)
+    return run
+
+
+async def start_scheduler(svc: Services, work: WorkService) -> InboxScheduler:
+    s = InboxScheduler(svc, work)
+    await s.start()
+    return s

@@ -1,0 +1,135 @@
+"""The service's resources with one owner: settings, database engine, clock, classifier, pipeline.
+The CLI opens one per command; the web app opens one in its cleanup context."""
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from inbox.domain.clock import Clock, SystemClock
+from inbox.errors import DatabaseUnavailable
+from inbox.ingest.classifier import ClassifierHolder, default_model_path, load_classifier
+from inbox.ingest.pipeline import Pipeline
+from inbox.settings import Settings
+from inbox.storage import migrate
+from inbox.storage.engine import close_direct, create_engine, reader
+from inbox.storage.repo import accounts, model_versions
+
+__all__ = ["Services", "instance_id"]
+
+log = structlog.get_logger(__name__)
+
+
+def instance_id() -> str:
+    """Identifies this process as a lease owner: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    clock: Clock
+    classifier: ClassifierHolder | None = None
+    pipeline: Pipeline | None = None
+    refiner: Any = None
+    owner: str = field(default_factory=instance_id)
+    listeners: list[Any] = field(default_factory=list)
+
+    @classmethod
+    async def open(cls, settings: Settings, *, clock: Clock | None = None, check: bool = True) -> Services:
+        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
+                               slow_ms=settings.db_slow_statement_ms)
+        svc = cls(settings=settings, engine=engine, clock=clock or SystemClock())
+        if check:
+            await svc.ping()
+        return svc
+
+    async def ping(self) -> None:
+        try:
+            async with reader(self.engine).connect() as conn:  # on SQLite: no write lock for a ping
+                await conn.execute(text("SELECT 1"))
+        except (OSError, OperationalError, DBAPIError, ConnectionError) as e:
+            await self.engine.dispose()
+            raise DatabaseUnavailable(f"cannot reach the database at {_safe_url(self.settings.database_url)}: "
+                                      f"{_one_line(e)}") from None
+
+    async def close(self) -> None:
+        close_direct(self.engine)
+        await self.engine.dispose()
+
+    async def init_schema(self) -> None:
+        """Migrate to head, create the configured teams, register the default model if none."""
+        await migrate.upgrade(self.engine)
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            await accounts.sync_teams(self.settings.teams, conn=conn, now=now)
+        async with reader(self.engine).connect() as conn:
+            active = await model_versions.active_version(conn=conn)
+        if active is None:
+            await self.install_default_model()
+
+    async def install_default_model(self) -> str:
+        """Register the bundled model (training one from the seed corpus if it is missing)."""
+        from inbox.ops.model_lifecycle import ensure_default_artifact
+        path, meta = ensure_default_artifact(Path(self.settings.model_dir))
+        async with self.engine.begin() as conn:
+            await model_versions.register(meta["version"], str(path), meta, conn=conn, now=self.clock.now())
+            await model_versions.promote(meta["version"], conn=conn, now=self.clock.now())
+        log.info("default_model_registered", model_version=meta["version"], path=str(path))
+        return str(meta["version"])
+
+    async def load_model(self) -> ClassifierHolder:
+        async with reader(self.engine).connect() as conn:
+            active = await model_versions.active_version(conn=conn)
+        path = Path(active["path"]) if active else default_model_path()
+        if not path.exists():
+            log.warning("model_file_missing", path=str(path))
+            path = default_model_path()
+        model = load_classifier(path)
+        if self.classifier is None:
+            self.classifier = ClassifierHolder(model)
+        else:
+            self.classifier.swap(model)
+        return self.classifier
+
+    async def ready_pipeline(self) -> Pipeline:
+        if self.pipeline is None:
+            holder = self.classifier or await self.load_model()
+            self.pipeline = Pipeline(self.engine, self.settings, holder, self.clock, publish=self._publish)
+        return self.pipeline
+
+    async def ready_refiner(self) -> Any:
+        """The background refiner (inbox/ingest/second_look.py), sharing the pipeline's model holder and router;
+        the encoder loads on its first run."""
+        if self.refiner is None:
+            from inbox.ingest.second_look import EncoderSource, Refiner
+            pipe = await self.ready_pipeline()
+            self.refiner = Refiner(self.engine, self.settings, pipe.classifier, pipe.router, self.clock,
+                                   EncoderSource(self.settings.refiner.encoder_dir), publish=self._publish)
+        return self.refiner
+
+    def _publish(self, ids: list[int]) -> None:
+        for fn in list(self.listeners):
+            fn(ids)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only for an error message
+        return "(unparsable url)"
+
+
+def _one_line(e: BaseException) -> str:
+    msg = str(getattr(e, "orig", None) or e) or type(e).__name__
+    return " ".join(msg.split())[:300]

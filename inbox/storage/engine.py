@@ -1,0 +1,278 @@
+"""Engine creation for SQLite (WAL, foreign keys, busy timeout) and PostgreSQL (asyncpg)."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from weakref import WeakKeyDictionary
+
+import structlog
+from sqlalchemy import event, exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import await_only
+
+from inbox.storage.write_gate import BULK, INTERACTIVE, WriteGate
+
+__all__ = ["create_engine", "is_sqlite", "sqlite_path", "reader", "snapshot_reader", "bulk_writer", "read_conn", "close_direct"]
+
+log = structlog.get_logger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A pooled PostgreSQL connection idle for longer than this is pinged before use (see _checkout_check)
+PING_IDLE_SECONDS = 5.0
+_CHECKED_IN = "inbox_checked_in_at"
+
+
+def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
+    name = url_or_engine.dialect.name if isinstance(url_or_engine, AsyncEngine) else make_url(url_or_engine).get_backend_name()
+    return name == "sqlite"
+
+
+def sqlite_path(url: str) -> Path | None:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # aiosqlite's adapter: autocommit off so SQLAlchemy controls BEGIN; pragmas per connection.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # BEGIN IMMEDIATE takes the write lock up front: a writer never upgrades a read lock, so two
+    # writers queue on busy_timeout instead of failing with SQLITE_BUSY mid-transaction. Read-only
+    # work (``reader``) begins DEFERRED: it takes no write lock, so page views neither queue behind
+    # each other nor behind ingest and claims (WAL readers never block).
+    opts = conn.get_execution_options()
+    if opts.get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+        return
+    # Writers of this process first queue in its write gate (inbox.storage.write_gate): in order, claims
+    # ahead of ingest batches, instead of all retrying in SQLite's busy handler.
+    raw = _raw(conn.connection)
+    gate = _gate(conn.engine.pool)
+    if gate.holder is not raw:
+        try:
+            await_only(gate.acquire(BULK if opts.get(BULK_WRITE) else INTERACTIVE,
+                                    timeout=SQLITE_BUSY_TIMEOUT_MS / 1000))
+        except TimeoutError:
+            raise exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
+                "database is locked (waited for this process's write gate)")) from None
+        gate.holder = raw
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        gate.release_if(raw)
+        raise
+
+
+def _raw(c: Any) -> Any:
+    """The driver connection behind a pool proxy (or itself)."""
+    return getattr(c, "dbapi_connection", c)
+
+
+_GATES: WeakKeyDictionary[Any, dict[Any, WriteGate]] = WeakKeyDictionary()  # pool -> event loop -> gate
+
+
+def _gate(pool: Any) -> WriteGate:
+    per_loop = _GATES.setdefault(pool, {})
+    loop = asyncio.get_running_loop()
+    gate = per_loop.get(loop)
+    if gate is None:
+        for old in [k for k in per_loop if k.is_closed()]:
+            del per_loop[old]
+        gate = per_loop[loop] = WriteGate()
+    return gate
+
+
+def _release_gate(pool: Any, dbapi_conn: Any) -> None:
+    per_loop = _GATES.get(pool)
+    if per_loop:
+        for gate in per_loop.values():
+            gate.release_if(_raw(dbapi_conn))
+
+
+def _install_write_gate(engine: AsyncEngine) -> None:
+    """Release the gate after the transaction's COMMIT or ROLLBACK has run (the dialect's, so the
+    next writer's BEGIN IMMEDIATE finds SQLite's lock free), and whenever its connection leaves use
+    (check-in, invalidation, close), so an error path never leaves it held."""
+    sync = engine.sync_engine
+    pool = sync.pool
+    dialect = sync.dialect
+    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+
+    def commit(dbapi_conn: Any) -> None:
+        try:
+            do_commit(dbapi_conn)
+        finally:
+            _release_gate(pool, dbapi_conn)
+
+    def rollback(dbapi_conn: Any) -> None:
+        try:
+            do_rollback(dbapi_conn)
+        finally:
+            _release_gate(pool, dbapi_conn)
+
+    dialect.do_commit, dialect.do_rollback = commit, rollback
+    for name in ("checkin", "invalidate", "soft_invalidate", "close", "detach"):
+        event.listen(sync, name, lambda dbapi_conn, *_a, **_k: _release_gate(pool, dbapi_conn))
+
+
+READ_ONLY = "inbox_read_only"
+BULK_WRITE = "inbox_bulk_write"
+_VARIANTS: WeakKeyDictionary[Any, dict[str, AsyncEngine]] = WeakKeyDictionary()
+
+
+def _variant(engine: AsyncEngine, name: str, opts: dict[str, Any]) -> AsyncEngine:
+    """``engine`` with execution options ``opts``, sharing its pool; made once per engine and name."""
+    per_engine = _VARIANTS.setdefault(engine.sync_engine, {})
+    found = per_engine.get(name)
+    if found is None:
+        found = per_engine[name] = engine.execution_options(**opts)
+    return found
+
+
+def bulk_writer(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` for bulk writes (ingest batches), sharing its pool: on SQLite their transactions
+    queue in the process's write gate behind the interactive ones (claims, resolves, jobs)."""
+    return _variant(engine, "bulk", {BULK_WRITE: True})
+
+
+def reader(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` for read-only work, sharing its pool. PostgreSQL: autocommit, so no BEGIN and
+    ROLLBACK round trips (each statement reads its own snapshot). SQLite: a deferred transaction,
+    one snapshot without the write lock. Writing through it is a bug: on SQLite it may fail with
+    SQLITE_BUSY instead of waiting for the lock."""
+    opts: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        opts["isolation_level"] = "AUTOCOMMIT"
+    return _variant(engine, "reader", opts)
+
+
+def snapshot_reader(engine: AsyncEngine) -> AsyncEngine:
+    """Read-only work that needs one transaction on both back ends (a server-side cursor, SET
+    LOCAL): on SQLite ``reader`` (a deferred transaction, no write lock), on PostgreSQL the engine
+    itself (a transaction, where ``reader`` would be autocommit)."""
+    return reader(engine) if engine.dialect.name == "sqlite" else engine
+
+
+_DIRECT: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def read_conn(engine: AsyncEngine, *, long: bool = False) -> AsyncIterator[Any]:
+    """A connection for the page views' hot reads (the repository functions taking ``conn``).
+    SQLite file: the engine's own read-only ``sqlite3`` connection, used on the loop's thread
+    (repo._direct: no thread hand-offs, no pool, each statement its own snapshot). Otherwise, or
+    for reads that may take long (``long``: a deep page offset) and must not block the loop, a
+    ``reader`` connection (PostgreSQL: autocommit; each statement its own snapshot too)."""
+    direct = None if long else _DIRECT.get(engine.sync_engine)
+    if direct is None and not long and engine.dialect.name == "sqlite":
+        path = engine.url.database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            from inbox.storage.repo._direct import DirectSqliteConnection
+            direct = _DIRECT[engine.sync_engine] = DirectSqliteConnection(path, engine.dialect)
+    if direct is not None:
+        yield direct
+        return
+    async with reader(engine).connect() as conn:
+        yield conn
+
+
+def close_direct(engine: AsyncEngine) -> None:
+    """Close the engine's direct SQLite reader, if it has one (with the engine's disposal)."""
+    direct = _DIRECT.pop(engine.sync_engine, None)
+    if direct is not None:
+        direct.close()
+
+
+def create_engine(url: str, *, pool_size: int = 5, echo: bool = False,
+                  ping_idle: float = PING_IDLE_SECONDS, slow_ms: int = 0) -> AsyncEngine:
+    """An AsyncEngine for ``url``; creates the SQLite file's folder when needed. PostgreSQL pool
+    connections idle for ``ping_idle`` seconds or more are pinged before use (0: always). A
+    statement taking ``slow_ms`` or longer is logged (0: never)."""
+    engine = _create_engine(url, pool_size=pool_size, echo=echo, ping_idle=ping_idle)
+    if slow_ms > 0:
+        log_slow_statements(engine, slow_ms)
+    return engine
+
+
+def log_slow_statements(engine: AsyncEngine, slow_ms: int) -> None:
+    """Log each statement that takes ``slow_ms`` or longer as ``db_slow_statement``, with its
+    duration, row count and the statement's start (no parameters: they may hold mention text).
+    The time includes waiting for the driver's thread and, for SQLite's BEGIN IMMEDIATE, for the
+    write lock, which is what a caller waits for."""
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "before_cursor_execute")
+    def _start(_conn: Any, _cursor: Any, _stmt: Any, _params: Any, context: Any, _many: bool) -> None:
+        if context is not None:
+            context._inbox_t0 = time.perf_counter()
+
+    @event.listens_for(sync, "after_cursor_execute")
+    def _end(_conn: Any, cursor: Any, statement: str, _params: Any, context: Any, many: bool) -> None:
+        t0 = getattr(context, "_inbox_t0", None)
+        if t0 is None:
+            return
+        ms = (time.perf_counter() - t0) * 1000.0
+        if ms >= slow_ms:
+            log.warning("db_slow_statement", ms=round(ms, 1), rows=getattr(cursor, "rowcount", None),
+                        many=many, statement=" ".join(statement.split())[:300])
+
+
+def _create_engine(url: str, *, pool_size: int, echo: bool, ping_idle: float) -> AsyncEngine:
+    if is_sqlite(url):
+        path = sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        sync = engine.sync_engine
+        event.listen(sync, "connect", _sqlite_pragmas)
+
+        @event.listens_for(sync, "connect")
+        def _no_pysqlite_begin(dbapi_conn: Any, _rec: Any) -> None:
+            dbapi_conn.isolation_level = None
+
+        event.listen(sync, "begin", _sqlite_begin)
+        _install_write_gate(engine)
+        return engine
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    _ping_when_idle(engine, ping_idle)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, ping_idle: float) -> None:
+    """A cheaper pool_pre_ping. asyncpg's ping costs three round trips (BEGIN, ";", ROLLBACK) on every
+    checkout, more than a claim's own statements. Instead, on checkout: a connection the server
+    closed (a restart, a terminated backend) is replaced without a round trip, since asyncpg sees the
+    socket close; one idle in the pool for more than ``ping_idle`` seconds (silently dropped by a
+    firewall, say) is pinged first, and replaced when the ping fails. ``ping_idle=0`` pings on every
+    checkout, as pool_pre_ping does."""
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(sync, "checkout")
+    def _checkout_check(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if dbapi_conn.driver_connection.is_closed():
+            raise exc.DisconnectionError("connection closed by the server")  # the pool connects anew
+        since = record.info.get(_CHECKED_IN)
+        if since is not None and time.monotonic() - since >= ping_idle:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception as e:
+                raise exc.DisconnectionError(f"ping failed: {e}") from e

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbox.storage import tables
+
+T_MENTION: Table = tables.Mention.__table__  # type: ignore[attr-defined]
+T_ITEM: Table = tables.QueueItem.__table__  # type: ignore[attr-defined]
+T_DECISION: Table = tables.RoutingDecision.__table__  # type: ignore[attr-defined]
+T_EVENT: Table = tables.Event.__table__  # type: ignore[attr-defined]
+T_DEAD: Table = tables.DeadLetter.__table__  # type: ignore[attr-defined]
+T_TEAM: Table = tables.Team.__table__  # type: ignore[attr-defined]
+T_USER: Table = tables.User.__table__  # type: ignore[attr-defined]
+T_MEMBER: Table = tables.Membership.__table__  # type: ignore[attr-defined]
+T_TOKEN: Table = tables.ApiToken.__table__  # type: ignore[attr-defined]
+T_CONN: Table = tables.ConnectorState.__table__  # type: ignore[attr-defined]
+T_MODEL: Table = tables.ModelVersion.__table__  # type: ignore[attr-defined]
+T_CORR: Table = tables.Correction.__table__  # type: ignore[attr-defined]
+T_LOGIN: Table = tables.LoginAttempt.__table__  # type: ignore[attr-defined]
+
+
+def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
+    """INSERT that supports ON CONFLICT on both back ends."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def is_pg(conn: AsyncConnection) -> bool:
+    return conn.dialect.name == "postgresql"
+T_CRISIS: Table = tables.Crisis.__table__  # type: ignore[attr-defined]
+T_NOTIF: Table = tables.Notification.__table__  # type: ignore[attr-defined]

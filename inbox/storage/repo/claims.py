@@ -1,0 +1,298 @@
+"""The claim/work hot path: short transactions in as few round trips as the semantics allow.
+
+On PostgreSQL each step is one statement, a data-modifying CTE:
+- claim: lock the agent's row and count their open claims (the function inbox_lock_open_claims,
+  migration 0006), pick the next item FOR UPDATE SKIP LOCKED (only while the count is under
+  capacity), mark it claimed, insert the "claimed" audit event, NOTIFY, and return the count with
+  the claimed item's summary;
+- change: UPDATE the item, insert its audit event, NOTIFY, return the new summary.
+A claim is that one statement, committed on its own: one round trip instead of four (BEGIN, lock,
+claim, COMMIT). Under READ COMMITTED a statement sees the database as of its start, so a count
+taken in the statement itself would miss a claim that a concurrent session of the same agent
+committed while this one waited for the lock; the function counts in a query of its own, which
+takes a new snapshot after the lock is granted.
+A change is either BEGIN, lock the item's row, change, COMMIT; or, without a transaction, read the
+row with its version (xmin) and write the change only if the row is still that version (WorkService
+decides on the row it read, exactly as it would under the lock, and takes the locked path when the
+row changed in between).
+The statements are built with Core and run on the asyncpg connection of a pooled SQLAlchemy
+connection (repo._driver): SQLAlchemy's execution machinery cost more client CPU than the work.
+
+SQLite has no data-modifying CTEs: the same steps run as separate statements through SQLAlchemy
+under the single writer lock (BEGIN IMMEDIATE). NOTIFY is PostgreSQL only, as in repo.pubsub."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from sqlalchemy import Text, and_, bindparam, func, insert, literal, literal_column, select, true, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.util.concurrency import greenlet_spawn
+
+from inbox.domain.types import ItemSummary
+from inbox.storage.repo import items
+from inbox.storage.repo._common import T_CORR, T_EVENT, T_ITEM
+from inbox.storage.repo._driver import driver_statement
+from inbox.storage.repo.items import _LOCK_ITEM_PG, SUMMARY_RETURNING, _to_summary, summary_columns
+from inbox.storage.repo.pubsub import notify_one_sql
+from inbox.storage.tables import ItemStatus
+
+__all__ = ["Claim", "WorkTx", "transaction", "connection", "claiming", "unlocked_changes", "claim_next", "lock_item",
+           "apply_change", "read_item", "apply_change_if_unchanged", "events_for", "insert_correction"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkTx:
+    """One open unit of work: a SQLAlchemy connection on SQLite; on PostgreSQL the pooled asyncpg
+    connection, which runs this module's statements."""
+
+    dialect: Dialect
+    sa_conn: AsyncConnection | None = None  # SQLite
+    driver: Any = None  # asyncpg.Connection on PostgreSQL
+
+    @property
+    def conn(self) -> AsyncConnection:
+        if self.sa_conn is None:
+            raise TypeError("no SQLAlchemy connection in a driver-level unit of work")
+        return self.sa_conn
+
+
+def unlocked_changes(engine: AsyncEngine) -> bool:
+    """Whether connection() and the unlocked read-then-write steps are available (PostgreSQL)."""
+    return engine.dialect.name == "postgresql"
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[WorkTx]:
+    """Commit on normal exit, roll back on an exception. Use only this module's functions inside."""
+    if engine.dialect.name != "postgresql":
+        async with engine.begin() as conn:
+            yield WorkTx(engine.dialect, sa_conn=conn)
+        return
+    async with connection(engine) as tx:
+        async with tx.driver.transaction():
+            yield tx
+
+
+@asynccontextmanager
+async def connection(engine: AsyncEngine) -> AsyncIterator[WorkTx]:
+    """A PostgreSQL connection from the engine's pool, outside a transaction: each statement
+    commits on its own. Checked out without a SQLAlchemy Connection around it: half the client CPU
+    of engine.connect() (bench/claims.py)."""
+    pooled = await engine.raw_connection()
+    driver: Any = pooled.driver_connection  # asyncpg.Connection (asyncpg ships no type hints)
+    try:
+        yield WorkTx(engine.dialect, driver=driver)
+    finally:
+        # SQLAlchemy does not know about transactions begun on the driver, so its reset-on-return
+        # would not end one: a connection whose rollback did not get through (a cancelled task, a
+        # lost server) must never go back to the pool
+        broken = driver.is_closed() or driver.is_in_transaction()
+        await greenlet_spawn(pooled.invalidate if broken else pooled.close)
+
+
+def claiming(engine: AsyncEngine) -> Any:
+    """The unit of work for claim_next: on PostgreSQL a connection outside a transaction (the claim
+    is one statement that commits on its own), on SQLite a write transaction."""
+    return connection(engine) if unlocked_changes(engine) else transaction(engine)
+
+
+async def _fetch(tx: WorkTx, shape: tuple[Any, ...], build: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return await driver_statement(shape, build, tx.dialect).fetch(tx.driver, params)
+
+
+class Claim(NamedTuple):
+    """What a claim attempt found: the agent's open claims before it, and the item it claimed
+    (None when the queue had nothing claimable or the agent was at capacity)."""
+
+    held: int
+    item: ItemSummary | None
+
+
+# what the claim and change statements return of the row they wrote: only what its summary shows
+_RETURNING = tuple(T_ITEM.c[n] for n in SUMMARY_RETURNING)
+
+
+def _notify(item_id: Any) -> Any:
+    return notify_one_sql(item_id).label("notified")
+
+
+def _claim_pg(expired: bool) -> Any:
+    # the agent's row lock, then their open claims (claimed, lease not yet expired) counted with a
+    # snapshot taken after the lock was granted (migration 0006; ix_queue_item_assignee)
+    held = select(func.inbox_lock_open_claims(bindparam("c_user_id"),
+                                              bindparam("c_now", type_=T_ITEM.c.updated_at.type))
+                  .label("held")).cte("held")
+    order = (T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id.asc())
+    cond = (and_(T_ITEM.c.status == ItemStatus.CLAIMED, T_ITEM.c.lease_expires_at < bindparam("c_now"))
+            if expired else T_ITEM.c.status == ItemStatus.NEW)
+    # SKIP LOCKED: concurrent claimers each lock a different row instead of queueing on the same
+    # one, so N agents get N distinct items without retries. The capacity test is a one-time
+    # filter: at capacity the walk down ix_queue_item_claim does not even start.
+    candidate = (select(T_ITEM.c.id)
+                 .where(T_ITEM.c.team == bindparam("c_team"), cond,
+                        select(held.c.held).scalar_subquery() < bindparam("c_capacity"))
+                 .order_by(*order).limit(1).with_for_update(skip_locked=True))
+    claimed = (update(T_ITEM).where(T_ITEM.c.id == candidate.scalar_subquery())
+               .values(status=ItemStatus.CLAIMED, assignee_id=bindparam("c_user_id"), lease_owner=bindparam("c_owner"),
+                       lease_expires_at=bindparam("c_lease_until"), updated_at=bindparam("c_now"), assigned_at=None,
+                       first_touched_at=func.coalesce(T_ITEM.c.first_touched_at, bindparam("c_now")))
+               .returning(*_RETURNING).cte("claimed"))
+    event = insert(T_EVENT).from_select(
+        ["item_id", "kind", "actor", "team", "data", "created_at"],
+        select(claimed.c.id, literal("claimed"), bindparam("c_actor", type_=T_EVENT.c.actor.type), claimed.c.team,
+               bindparam("c_data", type_=T_EVENT.c.data.type), bindparam("c_now", type_=T_EVENT.c.created_at.type)),
+    ).cte("claim_event")
+    cols, from_ = summary_columns(claimed)
+    return select(held.c.held, *cols, _notify(claimed.c.id)).select_from(held.outerjoin(from_, true())).add_cte(event)
+
+
+def _lock_item() -> Any:
+    return _LOCK_ITEM_PG
+
+
+async def claim_next(team: str, *, tx: WorkTx, user_id: int, actor: str, capacity: int, owner: str,
+                     now: datetime, lease_until: datetime) -> Claim:
+    """Claim the next item of ``team`` for ``user_id`` unless they already hold ``capacity`` open
+    claims: the highest priority, earliest due new item, else the best item whose claim lease
+    expired. Writes the "claimed" event and NOTIFYs (PostgreSQL) in the same transaction. ``tx``
+    comes from claiming(): on PostgreSQL each attempt (new items, then expired leases) is one
+    statement that locks the agent's row, so that two sessions of one agent never both pass the
+    capacity test, and commits."""
+    params = {"c_team": team, "c_now": now, "c_user_id": user_id, "c_owner": owner, "c_lease_until": lease_until,
+              "c_capacity": capacity, "c_actor": actor, "c_data": {}}
+    if tx.driver is None:
+        return await _claim_sqlite(team, conn=tx.conn, params=params)
+    held = 0
+    for expired in (False, True):
+        row = (await _fetch(tx, (expired,), _claim_pg, params))[0]
+        held = int(row["held"])
+        if row["id"] is not None:
+            return Claim(held, _to_summary(row))
+        if held >= capacity:
+            break
+    return Claim(held, None)
+
+
+async def _claim_sqlite(team: str, *, conn: AsyncConnection, params: dict[str, Any]) -> Claim:
+    held = await items.open_claims(params["c_user_id"], conn=conn, now=params["c_now"])
+    if held >= params["c_capacity"]:
+        return Claim(held, None)
+    item_id = await items.claim_next(team, conn=conn, user_id=params["c_user_id"], owner=params["c_owner"],
+                                     now=params["c_now"], lease_until=params["c_lease_until"])
+    if item_id is None:
+        return Claim(held, None)
+    await items.insert_events([{"item_id": item_id, "kind": "claimed", "actor": params["c_actor"], "team": team,
+                                "data": params["c_data"], "created_at": params["c_now"]}], conn=conn)
+    return Claim(held, await items.get_item(item_id, conn=conn))
+
+
+async def lock_item(item_id: int, *, tx: WorkTx) -> dict[str, Any] | None:
+    """The item's row, locked until the transaction ends (FOR UPDATE on PostgreSQL)."""
+    if tx.driver is None:
+        return await items.lock_item(item_id, conn=tx.conn)
+    rows = await _fetch(tx, (), _lock_item, {"item_id": item_id})
+    return rows[0] if rows else None
+
+
+_EVENT_COLS = ("kind", "actor", "team", "data", "created_at")
+
+
+@lru_cache(maxsize=128)
+def _change_pg(keys: tuple[str, ...], versioned: bool) -> Any:
+    """UPDATE these columns of the item (none: a note), insert its event, NOTIFY, return the summary;
+    ``versioned``: only if the row is still the version read (xmin), else no row, no event."""
+    event_values = [bindparam("e_" + c, type_=T_EVENT.c[c].type) for c in _EVENT_COLS]
+    if not keys:
+        event = insert(T_EVENT).values(dict(zip(("item_id", *_EVENT_COLS), [bindparam("_item_id"), *event_values],
+                                                 strict=True))).cte("change_event")
+        cols, from_ = summary_columns(T_ITEM)
+        return (select(*cols, _notify(T_ITEM.c.id)).select_from(from_).add_cte(event)
+                .where(T_ITEM.c.id == bindparam("_item_id")))
+    cond = [T_ITEM.c.id == bindparam("_item_id")]
+    if versioned:
+        cond.append(_VERSION == bindparam("_version"))
+    changed = (update(T_ITEM).where(*cond).values({k: bindparam("v_" + k) for k in keys})
+               .returning(*_RETURNING).cte("changed"))
+    # the event comes from the changed row: no change, no event
+    event = insert(T_EVENT).from_select(["item_id", *_EVENT_COLS],
+                                        select(changed.c.id, *event_values)).cte("change_event")
+    cols, from_ = summary_columns(changed)
+    return select(*cols, _notify(changed.c.id)).select_from(from_).add_cte(event)
+
+
+def _change_params(item_id: int, values: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    return {"_item_id": item_id, **{"v_" + k: v for k, v in values.items()}, **{"e_" + c: event[c] for c in _EVENT_COLS}}
+
+
+async def apply_change(item_id: int, values: dict[str, Any], event: dict[str, Any], *, tx: WorkTx) -> ItemSummary:
+    """Write ``values`` to the item (locked by lock_item in this transaction), insert the audit
+    ``event`` (kind, actor, team, data, created_at), NOTIFY (PostgreSQL) and return the item's new
+    state, whoever may see it."""
+    if tx.driver is None:
+        if values:
+            await items.update_item(item_id, values, conn=tx.conn)
+        await items.insert_events([{"item_id": item_id, **event}], conn=tx.conn)
+        item = await items.get_item(item_id, conn=tx.conn)
+    else:
+        rows = await _fetch(tx, (tuple(sorted(values)), False), _change_pg, _change_params(item_id, values, event))
+        item = _to_summary(rows[0]) if rows else None
+    if item is None:  # locked in this transaction: it cannot have gone
+        raise LookupError(f"item {item_id} vanished under its row lock")
+    return item
+
+
+# the row version: the id of the transaction that wrote it. A row whose xmin is unchanged has not
+# been written since it was read (a write makes a new version, with the writer's id).
+_VERSION = literal_column("queue_item.xmin::text", Text)
+
+
+def _read_item() -> Any:
+    return select(T_ITEM, _VERSION.label("_version")).where(T_ITEM.c.id == bindparam("item_id"))
+
+
+async def read_item(item_id: int, *, tx: WorkTx) -> dict[str, Any] | None:
+    """The item's row without a lock, with its version under "_version" (PostgreSQL, outside a
+    transaction), for apply_change_if_unchanged."""
+    rows = await _fetch(tx, (), _read_item, {"item_id": item_id})
+    return rows[0] if rows else None
+
+
+async def apply_change_if_unchanged(item_id: int, version: str, values: dict[str, Any], event: dict[str, Any], *,
+                                    tx: WorkTx) -> ItemSummary | None:
+    """apply_change without a prior lock (PostgreSQL, one statement, its own transaction): only
+    if the row is still at ``version``, so that the change is exactly what it would have been under
+    the row lock; None (nothing written) when the row changed since it was read. ``values`` must
+    not be empty. The UPDATE waits for a concurrent writer of the row and then re-checks the
+    version against the row it committed."""
+    rows = await _fetch(tx, (tuple(sorted(values)), True), _change_pg,
+                        {**_change_params(item_id, values, event), "_version": version})
+    return _to_summary(rows[0]) if rows else None
+
+
+def _events_for() -> Any:
+    return select(T_EVENT).where(T_EVENT.c.item_id == bindparam("item_id")).order_by(T_EVENT.c.id)
+
+
+async def events_for(item_id: int, *, tx: WorkTx) -> list[dict[str, Any]]:
+    """The item's audit events, oldest first."""
+    if tx.driver is None:
+        return await items.events_for(item_id, conn=tx.conn)
+    return await _fetch(tx, (), _events_for, {"item_id": item_id})
+
+
+def _insert_correction(*keys: str) -> Any:
+    return insert(T_CORR).values({k: bindparam(k) for k in keys})
+
+
+async def insert_correction(row: dict[str, Any], *, tx: WorkTx) -> None:
+    """A labeled correction (a transfer with a reason) for the next model."""
+    if tx.driver is None:
+        await items.insert_correction(row, conn=tx.conn)
+    else:
+        await _fetch(tx, tuple(sorted(row)), _insert_correction, row)

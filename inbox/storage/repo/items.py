@@ -1,0 +1,217 @@
+"""Queue items, their events, notes, claims and transfers."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbox.domain.types import ItemSummary
+from inbox.storage.repo._bulk import bulk_insert
+from inbox.storage.repo._common import T_CORR, T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER, is_pg
+from inbox.storage.tables import ItemStatus
+
+__all__ = ["insert_items", "insert_events", "get_item", "list_items", "claim_next",
+           "update_item", "expire_leases", "events_for", "decision_for", "insert_correction",
+           "open_claims"]
+
+_CHUNK = 500
+
+
+async def insert_items(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> None:
+    await bulk_insert(conn, T_ITEM, rows)
+
+
+async def insert_events(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> None:
+    await bulk_insert(conn, T_EVENT, rows)
+
+
+# the queue_item columns an ItemSummary reads (``_to_summary``): half of the table's, and five of its
+# ten timestamps fewer to convert per row
+SUMMARY_ITEM_COLUMNS = ("id", "team", "status", "priority", "label", "confidence", "watchers", "lease_expires_at",
+                        "first_response_due", "resolve_due", "first_touched_at", "resolved_at", "transfers", "bounces")
+# what a statement that writes an item must return for its summary (summary_columns joins the assignee)
+SUMMARY_RETURNING = (*SUMMARY_ITEM_COLUMNS, "assignee_id")
+
+
+def summary_columns(src: Any) -> tuple[list[Any], Any]:
+    """The columns of an ItemSummary and their FROM clause, for the item columns of ``src``: the
+    queue_item table, or a CTE that returns SUMMARY_RETURNING of the row an UPDATE just wrote
+    (repo.claims)."""
+    last_decision = (select(func.max(T_DECISION.c.id)).where(T_DECISION.c.mention_id == src.c.id)
+                     .correlate(src).scalar_subquery())
+    cols = [*(src.c[n] for n in SUMMARY_ITEM_COLUMNS), T_MENTION.c.text, T_MENTION.c.source,
+            T_MENTION.c.author_handle, T_MENTION.c.lang, T_MENTION.c.url,
+            T_MENTION.c.created_at.label("mention_created_at"), T_USER.c.name.label("assignee_name"),
+            T_DECISION.c.reason.label("route_reason"), T_DECISION.c.created_at.label("routed_at")]
+    return cols, (src.join(T_MENTION, T_MENTION.c.id == src.c.id)
+                  .outerjoin(T_USER, T_USER.c.id == src.c.assignee_id)
+                  .outerjoin(T_DECISION, T_DECISION.c.id == last_decision))
+
+
+def _summary_query() -> Any:
+    cols, from_ = summary_columns(T_ITEM)
+    return select(*cols).select_from(from_)
+
+
+def _to_summary(r: Any) -> ItemSummary:
+    """From a result row, or a mapping of the same keys (repo.claims)."""
+    m = getattr(r, "_mapping", r)
+    return ItemSummary(
+        id=m["id"], team=m["team"], status=m["status"], priority=m["priority"], label=m["label"],
+        confidence=m["confidence"], watchers=list(m["watchers"] or []), assignee=m["assignee_name"],
+        text=m["text"], source=m["source"], author=m["author_handle"], lang=m["lang"], url=m["url"],
+        created_at=m["mention_created_at"], routed_at=m["routed_at"],
+        first_response_due=m["first_response_due"], resolve_due=m["resolve_due"],
+        extra={"route_reason": m["route_reason"], "lease_expires_at": m["lease_expires_at"],
+               "transfers": m["transfers"], "bounces": m["bounces"],
+               "first_touched_at": m["first_touched_at"], "resolved_at": m["resolved_at"]},
+    )
+
+
+def _visible(teams: Sequence[str] | None) -> Any:
+    """Items of these teams or watched by them; None means everything (admin)."""
+    if teams is None:
+        return True
+    return or_(T_ITEM.c.team.in_(list(teams)), *[_watch_clause(t) for t in teams])
+
+
+def _watch_clause(team: str) -> Any:
+    # JSON array membership without a dialect-specific operator: the stored array is serialised
+    # as '["a", "b"]' on both back ends (JSON text on SQLite, jsonb::text on PostgreSQL).
+    return func.cast(T_ITEM.c.watchers, type_=T_MENTION.c.text.type).like(f'%"{team}"%')
+
+
+# Statements of the claim/work hot path, built once: constructing a statement and its cache key
+# costs more client CPU than executing it (bench/claims.py).
+_GET_BY_ID = _summary_query().where(T_ITEM.c.id == bindparam("item_id"))
+_OPEN_CLAIMS = select(func.count()).select_from(T_ITEM).where(
+    T_ITEM.c.assignee_id == bindparam("user_id"), T_ITEM.c.status == ItemStatus.CLAIMED,
+    or_(T_ITEM.c.lease_expires_at.is_(None), T_ITEM.c.lease_expires_at >= bindparam("now")))
+_LOCK_ITEM = select(T_ITEM).where(T_ITEM.c.id == bindparam("item_id"))
+_LOCK_ITEM_PG = _LOCK_ITEM.with_for_update()
+_UPDATE_BY_ID = update(T_ITEM).where(T_ITEM.c.id == bindparam("_item_id"))
+
+
+def _claim_stmt(expired: bool, pg: bool) -> Any:
+    order = (T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id.asc())
+    cond = (and_(T_ITEM.c.status == ItemStatus.CLAIMED, T_ITEM.c.lease_expires_at < bindparam("c_now"))
+            if expired else T_ITEM.c.status == ItemStatus.NEW)
+    candidate = select(T_ITEM.c.id).where(T_ITEM.c.team == bindparam("c_team"), cond).order_by(*order).limit(1)
+    if pg:
+        # SKIP LOCKED: concurrent claimers each lock a different row instead of queueing on the
+        # same one, so N agents get N distinct items without retries.
+        candidate = candidate.with_for_update(skip_locked=True)
+    # SQLite: the transaction began with BEGIN IMMEDIATE, so this UPDATE ... RETURNING runs under
+    # the single writer lock and no two claimers can pick the same row.
+    return (update(T_ITEM).where(T_ITEM.c.id == candidate.scalar_subquery())
+            .values(status=ItemStatus.CLAIMED, assignee_id=bindparam("c_user_id"), lease_owner=bindparam("c_owner"),
+                    lease_expires_at=bindparam("c_lease_until"), updated_at=bindparam("c_now"), assigned_at=None,
+                    first_touched_at=func.coalesce(T_ITEM.c.first_touched_at, bindparam("c_now")))
+            .returning(T_ITEM.c.id))
+
+
+_CLAIM = {(expired, pg): _claim_stmt(expired, pg) for expired in (False, True) for pg in (False, True)}
+
+
+@lru_cache(maxsize=256)
+def _get_visible_stmt(teams: tuple[str, ...]) -> Any:
+    # built once per team set: every item page runs it (and the direct SQLite reader compiles
+    # each statement object once)
+    return _summary_query().where(T_ITEM.c.id == bindparam("item_id"), _visible(teams))
+
+
+async def get_item(item_id: int, *, conn: AsyncConnection, teams: Sequence[str] | None = None) -> ItemSummary | None:
+    stmt = _GET_BY_ID if teams is None else _get_visible_stmt(tuple(teams))
+    row = (await conn.execute(stmt, {"item_id": item_id})).first()
+    return _to_summary(row) if row else None
+
+
+async def list_items(team: str | None, *, conn: AsyncConnection, statuses: Sequence[str] = ItemStatus.OPEN,
+                     limit: int = 50, offset: int = 0, teams: Sequence[str] | None = None,
+                     watched_by: Sequence[str] | None = None) -> list[ItemSummary]:
+    """A queue ordered by priority, then SLA due time, then age."""
+    q = _summary_query().where(T_ITEM.c.status.in_(list(statuses)))
+    if team is not None:
+        q = q.where(T_ITEM.c.team == team)
+    if teams is not None:
+        q = q.where(_visible(teams))
+    if watched_by:
+        q = q.where(or_(*[_watch_clause(t) for t in watched_by]))
+    q = q.order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(),
+                   T_ITEM.c.id.asc()).limit(limit).offset(offset)
+    return [_to_summary(r) for r in await conn.execute(q)]
+
+
+async def open_claims(user_id: int, *, conn: AsyncConnection, now: datetime) -> int:
+    return int((await conn.execute(_OPEN_CLAIMS, {"user_id": user_id, "now": now})).scalar_one())
+
+
+async def claim_next(team: str, *, conn: AsyncConnection, user_id: int, owner: str, now: datetime,
+                     lease_until: datetime) -> int | None:
+    """Give the next item of ``team`` to ``user_id``: the highest priority, earliest due, unclaimed
+    item, else the best item whose claim lease expired. Returns its id, or None when the queue is
+    empty. New items come first so that the common case is one walk down ix_queue_item_claim
+    (team, status, priority DESC, due, id) that stops at the first unlocked row instead of sorting
+    the queue; an expired claim waits at most until the lease sweeper puts it back among the new."""
+    params = {"c_team": team, "c_now": now, "c_user_id": user_id, "c_owner": owner, "c_lease_until": lease_until}
+    for expired in (False, True):
+        row = (await conn.execute(_CLAIM[(expired, is_pg(conn))], params)).first()
+        if row is not None:
+            return int(row[0])
+    return None
+
+
+async def lock_item(item_id: int, *, conn: AsyncConnection) -> dict[str, Any] | None:
+    row = (await conn.execute(_LOCK_ITEM_PG if is_pg(conn) else _LOCK_ITEM, {"item_id": item_id})).first()
+    return dict(row._mapping) if row else None
+
+
+async def update_item(item_id: int, values: dict[str, Any], *, conn: AsyncConnection) -> None:
+    await conn.execute(_UPDATE_BY_ID, {"_item_id": item_id, **values})
+
+
+async def expire_leases(*, conn: AsyncConnection, now: datetime) -> list[tuple[int, str]]:
+    """Return items whose claim lease expired to their queue; returns (id, team) of each."""
+    stmt = (update(T_ITEM).where(T_ITEM.c.status == ItemStatus.CLAIMED, T_ITEM.c.lease_expires_at < now)
+            .values(status=ItemStatus.NEW, assignee_id=None, lease_owner=None, lease_expires_at=None,
+                    assigned_at=None, updated_at=now).returning(T_ITEM.c.id, T_ITEM.c.team))
+    return [(int(i), t) for i, t in await conn.execute(stmt)]
+
+
+_EVENTS_FOR = select(T_EVENT).where(T_EVENT.c.item_id == bindparam("ev_item")).order_by(T_EVENT.c.id)
+_DECISION_FOR = (select(T_DECISION).where(T_DECISION.c.mention_id == bindparam("d_mention"))
+                 .order_by(T_DECISION.c.id.desc()).limit(1))
+_MENTION_ROW = select(T_MENTION).where(T_MENTION.c.id == bindparam("m_id"))
+
+
+async def events_for(item_id: int, *, conn: AsyncConnection) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in await conn.execute(_EVENTS_FOR, {"ev_item": item_id})]
+
+
+async def decision_for(mention_id: int, *, conn: AsyncConnection) -> dict[str, Any] | None:
+    row = (await conn.execute(_DECISION_FOR, {"d_mention": mention_id})).first()
+    return dict(row._mapping) if row else None
+
+
+async def insert_correction(row: dict[str, Any], *, conn: AsyncConnection) -> None:
+    await conn.execute(T_CORR.insert(), [row])
+
+
+async def corrections(*, conn: AsyncConnection) -> list[dict[str, Any]]:
+    q = (select(T_CORR.c.mention_id, T_CORR.c.label, T_CORR.c.predicted_label, T_CORR.c.reason,
+                T_CORR.c.created_at, T_MENTION.c.text, T_MENTION.c.lang)
+         .join(T_MENTION, T_MENTION.c.id == T_CORR.c.mention_id).order_by(T_CORR.c.id))
+    return [dict(r._mapping) for r in await conn.execute(q)]
+
+
+async def mention_row(mention_id: int, *, conn: AsyncConnection) -> dict[str, Any] | None:
+    row = (await conn.execute(_MENTION_ROW, {"m_id": mention_id})).first()
+    return dict(row._mapping) if row else None
+
+
+async def raw_sql_now(*, conn: AsyncConnection) -> Any:  # pragma: no cover - diagnostics
+    return (await conn.execute(text("SELECT 1"))).scalar_one()

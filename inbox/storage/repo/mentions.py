@@ -1,0 +1,81 @@
+"""Mentions, routing decisions, dead letters: the bulk write path of ingest."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbox.storage.repo._bulk import bulk_insert
+from inbox.storage.repo._common import T_DEAD, T_DECISION, T_MENTION, dialect_insert
+
+__all__ = ["existing_keys", "insert_mentions", "insert_decisions", "insert_dead_letters"]
+
+_CHUNK = 500
+
+
+async def existing_keys(keys: Sequence[tuple[str, str]], *, conn: AsyncConnection) -> set[tuple[str, str]]:
+    """Which of the (source, external_id) keys are already stored."""
+    found: set[tuple[str, str]] = set()
+    if conn.dialect.name == "postgresql" and keys:
+        # A prepared statement's generic plan is chosen once per connection: picked while the table
+        # was nearly empty (or never analyzed) it stays a sequential scan as the table grows to
+        # millions, seconds per batch. Plan this batch lookup for its actual arguments instead.
+        await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    by_source: dict[str, list[str]] = {}
+    for s, e in keys:
+        by_source.setdefault(s, []).append(e)
+    for source, ids in by_source.items():
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i:i + _CHUNK]
+            rows = await conn.execute(
+                select(T_MENTION.c.external_id).where(T_MENTION.c.source == source,
+                                                      T_MENTION.c.external_id.in_(chunk)))
+            found.update((source, r[0]) for r in rows)
+    return found
+
+
+async def insert_mentions(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> dict[tuple[str, str], int]:
+    """Insert idempotently on (source, external_id); returns the ids of the rows actually inserted,
+    keyed by (source, external_id). Rows already stored are skipped, not updated.
+
+    Rows go in in key order: two transactions inserting overlapping batches (two instances, a
+    webhook retried on another instance) then take the unique-index locks in the same order and
+    one waits for the other, instead of deadlocking."""
+    rows = sorted(rows, key=lambda r: (r["source"], r["external_id"]))
+    got = await bulk_insert(conn, T_MENTION, rows, conflict=["source", "external_id"],
+                            returning=["id", "source", "external_id"])
+    return {(src, ext): int(mid) for mid, src, ext in got}
+
+
+async def insert_decisions(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> None:
+    await bulk_insert(conn, T_DECISION, rows)
+
+
+async def insert_dead_letters(rows: Iterable[dict[str, Any]], *, conn: AsyncConnection) -> int:
+    """Store rejected input; the same rejected line or item replayed is stored once."""
+    out = []
+    for r in rows:
+        digest = hashlib.sha256(f"{r.get('line_no')}\x00{r['reason']}\x00{r['raw']}".encode()).hexdigest()
+        out.append({**r, "digest": digest})
+    if out:
+        out.sort(key=lambda r: (r["source"], r["digest"]))  # one lock order for concurrent writers
+        stmt = dialect_insert(conn, T_DEAD).on_conflict_do_nothing(index_elements=["source", "digest"])
+        await conn.execute(stmt, out)
+    return len(out)
+
+
+async def dead_letters(*, conn: AsyncConnection, source: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    q = select(T_DEAD).order_by(T_DEAD.c.id.desc()).limit(limit)
+    if source:
+        q = q.where(T_DEAD.c.source == source)
+    return [dict(r._mapping) for r in await conn.execute(q)]
+
+
+async def mentions_by_keys(keys: Sequence[tuple[str, str]], *, conn: AsyncConnection) -> list[dict[str, Any]]:
+    if not keys:
+        return []
+    q = select(T_MENTION).where(tuple_(T_MENTION.c.source, T_MENTION.c.external_id).in_(list(keys)))
+    return [dict(r._mapping) for r in await conn.execute(q)]

@@ -1,0 +1,255 @@
+"""Reads for the web pages and live updates: item states for fan-out, the event log tail for the
+periodic re-check, an agent's own items, a mention's thread, and the per-item rows of the
+manager's CSV export."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Integer, and_, bindparam, func, literal, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbox.domain.types import ItemSummary
+from inbox.storage.repo._common import T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER
+from inbox.storage.repo.items import _summary_query, _to_summary, _visible, summary_columns
+from inbox.storage.tables import ItemStatus
+
+__all__ = ["item_states", "events_after", "max_event_id", "my_items", "thread_items", "report_rows",
+           "queue_page", "team_counts", "queue_overview"]
+
+
+# the item's latest event id, its version for the live fan-out (ix_event_item: one probe)
+_VERSION = (select(func.max(T_EVENT.c.id)).where(T_EVENT.c.item_id == T_ITEM.c.id)
+            .correlate(T_ITEM).scalar_subquery())
+_ITEM_STATES = (select(T_ITEM.c.id, T_ITEM.c.team, T_ITEM.c.watchers, T_ITEM.c.status, T_ITEM.c.assignee_id,
+                       T_USER.c.name.label("assignee"), _VERSION.label("version"))
+                .select_from(T_ITEM.outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id))
+                .where(T_ITEM.c.id.in_(bindparam("ids", expanding=True))))
+
+
+async def item_states(ids: Sequence[int], *, conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Team, watchers, status, assignee and a version (the item's latest event id) per item:
+    what the live fan-out needs to decide who may hear about a change. Never the text."""
+    if not ids:
+        return []
+    return [dict(r._mapping) for r in await conn.execute(_ITEM_STATES, {"ids": list(ids)})]
+
+
+async def events_after(last_id: int, *, conn: AsyncConnection, limit: int = 5000) -> list[tuple[int, int | None]]:
+    """(event id, item id) of events newer than ``last_id``: a primary-key range scan."""
+    q = select(T_EVENT.c.id, T_EVENT.c.item_id).where(T_EVENT.c.id > last_id).order_by(T_EVENT.c.id).limit(limit)
+    return [(int(i), item) for i, item in await conn.execute(q)]
+
+
+async def max_event_id(*, conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.coalesce(func.max(T_EVENT.c.id), 0)))).scalar_one())
+
+
+async def my_items(user_id: int, *, conn: AsyncConnection, teams: Sequence[str] | None,
+                   limit: int = 50) -> list[ItemSummary]:
+    """Open items assigned to the user (claimed, replied or waiting), within what they may see."""
+    q = _my_items_stmt(None if teams is None else tuple(teams))
+    return [_to_summary(r) for r in await conn.execute(q, {"mi_user": user_id, "mi_limit": limit})]
+
+
+@lru_cache(maxsize=256)
+def _my_items_stmt(teams: tuple[str, ...] | None) -> Any:
+    # built once per team set: every queue page runs it, and building the statement cost more
+    # than running it
+    return (_summary_query().where(T_ITEM.c.assignee_id == bindparam("mi_user"),
+                                   T_ITEM.c.status.in_([ItemStatus.CLAIMED, ItemStatus.REPLIED, ItemStatus.WAITING]),
+                                   _visible(teams))
+            .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id)
+            .limit(bindparam("mi_limit", type_=Integer)))
+
+
+async def thread_items(item_id: int, thread_id: str | None, reply_to_id: str | None, source: str, *,
+                       conn: AsyncConnection, teams: Sequence[str] | None, limit: int = 20) -> list[ItemSummary]:
+    """Other queued mentions of the same conversation that the user may see (same source and
+    thread, or the post this one replies to)."""
+    # the source is repeated inside each OR branch so that every branch is an index probe on its
+    # own, (source, thread_id) or (source, external_id): SQLite only ORs index lookups whose terms
+    # are each indexable, and otherwise walks every mention of the source
+    by_thread, by_reply = bool(thread_id), bool(reply_to_id and reply_to_id != thread_id)
+    if not by_thread and not by_reply:
+        return []
+    q = _thread_stmt(by_thread, by_reply, None if teams is None else tuple(teams))
+    return [_to_summary(r) for r in await conn.execute(q, {"t_source": source, "t_thread": thread_id,
+                                                            "t_reply": reply_to_id, "t_item": item_id,
+                                                            "t_limit": limit})]
+
+
+@lru_cache(maxsize=256)
+def _thread_stmt(by_thread: bool, by_reply: bool, teams: tuple[str, ...] | None) -> Any:
+    # built once per shape and team set: every item page runs it
+    src = T_MENTION.c.source == bindparam("t_source")
+    conds = []
+    if by_thread:
+        conds.append(and_(src, T_MENTION.c.thread_id == bindparam("t_thread")))
+        conds.append(and_(src, T_MENTION.c.external_id == bindparam("t_thread")))
+    if by_reply:
+        conds.append(and_(src, T_MENTION.c.external_id == bindparam("t_reply")))
+    return (_summary_query().where(or_(*conds), T_ITEM.c.id != bindparam("t_item"), _visible(teams))
+            .order_by(T_MENTION.c.created_at.asc().nulls_last(), T_ITEM.c.id)
+            .limit(bindparam("t_limit", type_=Integer)))
+
+
+async def report_rows(since: datetime, *, conn: AsyncConnection, team: str | None = None,
+                      batch: int = 2000) -> AsyncIterator[dict[str, Any]]:
+    """One row per queue item created since ``since`` (optionally of one team), for the metrics
+    CSV. No mention text or author: the export is about routing, not content."""
+    q = (select(T_ITEM.c.id, T_MENTION.c.source, T_MENTION.c.platform, T_MENTION.c.lang, T_ITEM.c.team,
+                T_ITEM.c.status, T_ITEM.c.priority, T_ITEM.c.label, T_ITEM.c.confidence, T_ITEM.c.watchers,
+                T_USER.c.name.label("assignee"), T_ITEM.c.created_at, T_ITEM.c.first_touched_at,
+                T_ITEM.c.resolved_at, T_ITEM.c.first_response_due, T_ITEM.c.resolve_due, T_ITEM.c.transfers,
+                T_ITEM.c.bounces, T_ITEM.c.breached_first_response, T_ITEM.c.breached_resolution)
+         .select_from(T_ITEM.join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id)
+                      .outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id))
+         .where(T_ITEM.c.created_at >= since).order_by(T_ITEM.c.id))
+    if team is not None:
+        q = q.where(T_ITEM.c.team == team)
+    result = await conn.stream(q.execution_options(yield_per=batch))
+    async for r in result:
+        yield dict(r._mapping)
+
+
+async def queue_page(team: str | None, *, conn: AsyncConnection, statuses: Sequence[str] = ItemStatus.OPEN,
+                     limit: int = 50, offset: int = 0, teams: Sequence[str] | None = None) -> list[ItemSummary]:
+    """Same order and result as ``items.list_items`` (priority, then SLA due time with no due time
+    last, then id), built so that a queue of tens of thousands of open items costs a few index
+    range scans instead of a sort: the page's ids come from one UNION ALL of small ordered
+    slices, one per (status, priority level, due time set or not), each read straight off the
+    ``ix_queue_item_queue`` index (team, status, priority, first_response_due); the summaries of
+    just those rows are joined to them in the same statement (one round trip per page). The
+    statement is built once per status set."""
+    if team is None or teams is not None:
+        return await _queue_page_sorted(team, conn=conn, statuses=statuses, limit=limit, offset=offset, teams=teams)
+    stmt = _page_summaries_stmt(tuple(dict.fromkeys(statuses)))
+    rows = await conn.execute(stmt, {"q_team": team, "q_need": offset + limit, "q_limit": limit, "q_offset": offset})
+    return [_to_summary(r) for r in rows]
+
+
+# queue_page reads up to offset + limit index entries per slice: pages deeper than this may take
+# long enough that the web reads them off the event loop (db.read_conn's ``long``)
+SHALLOW_OFFSET = 1000
+
+_LEVELS = (3, 2, 1, 0)  # QueueItem.priority: 0 low, 1 normal, 2 high, 3 urgent
+
+
+@lru_cache(maxsize=32)
+def _page_stmt(statuses: tuple[str, ...]) -> Any:
+    # Constants (status, priority level) and the team are inlined at execution time
+    # (literal_execute): with a prepared statement PostgreSQL may otherwise settle on a generic
+    # plan that cannot see which index range each slice reads.
+    due, prio = T_ITEM.c.first_response_due, T_ITEM.c.priority
+    need = bindparam("q_need", type_=Integer)
+    team = bindparam("q_team", type_=T_ITEM.c.team.type, literal_execute=True)
+    slices = []
+    for status in statuses:
+        base = select(T_ITEM.c.id, prio, due).where(
+            T_ITEM.c.team == team, T_ITEM.c.status == literal(status, T_ITEM.c.status.type, literal_execute=True))
+        for level in _LEVELS:
+            lv = literal(level, Integer, literal_execute=True)
+            slices.append(base.where(prio == lv, due.is_not(None)).order_by(due, T_ITEM.c.id).limit(need))
+            slices.append(base.where(prio == lv, due.is_(None)).order_by(T_ITEM.c.id).limit(need))
+        # priorities outside the usual 0..3: rare; two index ranges, sorted the plain way
+        for cond in (prio > literal(_LEVELS[0], Integer, literal_execute=True),
+                     prio < literal(_LEVELS[-1], Integer, literal_execute=True)):
+            slices.append(base.where(cond).order_by(prio.desc(), due.asc().nulls_last(), T_ITEM.c.id).limit(need))
+    u = union_all(*[select(*sq.subquery().c) for sq in slices]).subquery()
+    return (select(u.c.id).order_by(u.c.priority.desc(), u.c.first_response_due.is_(None), u.c.first_response_due,
+                                    u.c.id)
+            .limit(bindparam("q_limit", type_=Integer)).offset(bindparam("q_offset", type_=Integer)))
+
+
+@lru_cache(maxsize=32)
+def _summary_columns() -> list[Any]:
+    """The columns of ``items._summary_query``: the item's, its mention's, the assignee's name and
+    the latest routing decision's reason and time (the callers join those tables)."""
+    return summary_columns(T_ITEM)[0]
+
+
+@lru_cache(maxsize=32)  # one statement object per status set: compiled once (SQLAlchemy's cache, _direct's)
+def _page_summaries_stmt(statuses: tuple[str, ...]) -> Any:
+    """``_page_stmt``'s ids with the columns of ``items._summary_query``, in the page's order; the
+    latest routing decision of each through a grouped subquery over just the page's ids."""
+    page = _page_stmt(statuses).cte("page")  # read twice below, computed once
+    last = (select(T_DECISION.c.mention_id, func.max(T_DECISION.c.id).label("did"))
+            .where(T_DECISION.c.mention_id.in_(select(page.c.id))).group_by(T_DECISION.c.mention_id).subquery())
+    return (select(*_summary_columns())
+            .select_from(page.join(T_ITEM, T_ITEM.c.id == page.c.id)
+                         .join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id)
+                         .outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id)
+                         .outerjoin(last, last.c.mention_id == T_ITEM.c.id)
+                         .outerjoin(T_DECISION, T_DECISION.c.id == last.c.did))
+            .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.is_(None), T_ITEM.c.first_response_due,
+                      T_ITEM.c.id))
+
+
+def _by_ids_stmt() -> Any:
+    """The columns of ``items._summary_query`` for a set of ids, joining each item's latest
+    routing decision through a grouped subquery over just those ids (a join condition on a
+    correlated max() makes PostgreSQL probe routing_decision once per candidate row)."""
+    ids: Any = bindparam("ids", expanding=True)
+    last = (select(T_DECISION.c.mention_id, func.max(T_DECISION.c.id).label("did"))
+            .where(T_DECISION.c.mention_id.in_(ids)).group_by(T_DECISION.c.mention_id).subquery())
+    return (select(*_summary_columns())
+            .select_from(T_ITEM.join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id)
+                         .outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id)
+                         .outerjoin(last, last.c.mention_id == T_ITEM.c.id)
+                         .outerjoin(T_DECISION, T_DECISION.c.id == last.c.did))
+            .where(T_ITEM.c.id.in_(ids)))
+
+
+_BY_IDS = _by_ids_stmt()
+
+
+async def _summaries(ids: list[int], *, conn: AsyncConnection) -> list[ItemSummary]:
+    if not ids:
+        return []
+    rows = {r._mapping["id"]: _to_summary(r) for r in await conn.execute(_BY_IDS, {"ids": ids})}
+    return [rows[i] for i in ids if i in rows]
+
+
+async def _queue_page_sorted(team: str | None, *, conn: AsyncConnection, statuses: Sequence[str], limit: int,
+                             offset: int, teams: Sequence[str] | None) -> list[ItemSummary]:
+    q = select(T_ITEM.c.id).where(T_ITEM.c.status.in_(list(statuses)))
+    if team is not None:
+        q = q.where(T_ITEM.c.team == team)
+    if teams is not None:
+        q = q.where(_visible(teams))
+    q = q.order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(),
+                   T_ITEM.c.id.asc()).limit(limit).offset(offset)
+    return await _summaries([int(r[0]) for r in await conn.execute(q)], conn=conn)
+
+
+# Counts read only columns of the queue index (team, status, priority, first_response_due, and the
+# row id it carries), so they are index-only scans; the oldest open item is the one with the
+# lowest id (ids grow with ingestion time; transfers keep both), fetched by primary key.
+_OPEN = list(ItemStatus.OPEN)
+_COUNTS_COLS = (func.count(), func.sum(func.cast(T_ITEM.c.status == ItemStatus.NEW, T_ITEM.c.priority.type)),
+                func.sum(func.cast(T_ITEM.c.first_response_due < bindparam("tc_now"), T_ITEM.c.priority.type)),
+                func.min(T_ITEM.c.id))
+_TEAM_COUNTS = select(*_COUNTS_COLS).where(T_ITEM.c.team == bindparam("tc_team"), T_ITEM.c.status.in_(_OPEN))
+_ALL_COUNTS = select(T_ITEM.c.team, *_COUNTS_COLS).where(T_ITEM.c.status.in_(_OPEN)).group_by(T_ITEM.c.team)
+_CREATED = select(T_ITEM.c.id, T_ITEM.c.created_at).where(T_ITEM.c.id.in_(bindparam("ids", expanding=True)))
+_CREATED_ONE = select(T_ITEM.c.id, T_ITEM.c.created_at).where(T_ITEM.c.id == bindparam("tc_id"))
+
+
+async def team_counts(team: str, *, conn: AsyncConnection, now: datetime) -> dict[str, Any]:
+    """One queue's open, new (unclaimed), overdue counts and oldest open item's creation time."""
+    n, new, overdue, first = (await conn.execute(_TEAM_COUNTS, {"tc_team": team, "tc_now": now})).one()
+    oldest = (await conn.execute(_CREATED_ONE, {"tc_id": first})).first() if first is not None else None
+    return {"open": int(n or 0), "new": int(new or 0), "oldest": oldest[1] if oldest else None,
+            "overdue": int(overdue or 0)}
+
+
+async def queue_overview(*, conn: AsyncConnection, now: datetime) -> dict[str, dict[str, Any]]:
+    """Per team: open, new (unclaimed), overdue items and the oldest open item's creation time."""
+    rows = [tuple(r) for r in await conn.execute(_ALL_COUNTS, {"tc_now": now})]
+    firsts = [r[4] for r in rows if r[4] is not None]
+    created = dict(tuple(r) for r in await conn.execute(_CREATED, {"ids": firsts})) if firsts else {}
+    return {team: {"open": int(n), "new": int(new or 0), "oldest": created.get(first), "overdue": int(overdue or 0)}
+            for team, n, new, overdue, first in rows}
