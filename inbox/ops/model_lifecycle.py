@@ -142,8 +142,9 @@ async def promote_version(svc: Any, version: str, held_out: str | None = None, f
     """Make ``version`` the active model, gated: refused (Conflict) when its macro-F1 on the
     held-out file (default: the seed corpus) is worse than the current model's, after the refiner's
     second look or at ingest (:func:`gate`), unless ``force``.
-    The shared logic of ``social-inbox model promote`` and the admin page. Swapping the live model
-    of a running server is the caller's job (``await svc.load_model()``)."""
+    The shared logic of ``social-inbox model promote`` and the admin page. The promotion and a
+    ``model`` message on the control channel commit together: every running instance, whatever its
+    role, loads the new version within about a second."""
     import asyncio
 
     from inbox.storage.repo import model_versions
@@ -161,7 +162,9 @@ async def promote_version(svc: Any, version: str, held_out: str | None = None, f
         a = await loop.run_in_executor(None, evaluate_file, Path(cur["path"]), data, encoder)
         b = await loop.run_in_executor(None, evaluate_file, Path(cand["path"]), data, encoder)
         gate(a, b)
+    from inbox.ops.control import MODEL, send
     async with svc.engine.begin() as conn:
         await model_versions.promote(version, conn=conn, now=svc.clock.now())
+        await send(MODEL, {"version": version}, conn=conn, now=svc.clock.now(), origin=svc.owner)
     log.info("model_promoted", model_version=version, forced=force)
     return True

@@ -1,5 +1,6 @@
-"""The service's resources with one owner: settings, database engine, clock, classifier, pipeline.
-The CLI opens one per command; the web app opens one in its cleanup context."""
+"""The service's resources with one owner: settings, database engine, clock, classifier, pipeline,
+and for a running server the database listener and the control channel. The CLI opens one per
+command; the web app opens one in its cleanup context (every role: web, worker, all)."""
 from __future__ import annotations
 
 import os
@@ -18,9 +19,11 @@ from inbox.domain.clock import Clock, SystemClock
 from inbox.errors import DatabaseUnavailable
 from inbox.ingest.classifier import ClassifierHolder, default_model_path, load_classifier
 from inbox.ingest.pipeline import Pipeline
+from inbox.ops.control import MODEL, ControlChannel, ControlMessage
 from inbox.settings import Settings
 from inbox.storage import migrate
 from inbox.storage.engine import close_direct, create_engine, reader
+from inbox.storage.listener import PgListener
 from inbox.storage.repo import accounts, model_versions
 
 __all__ = ["Services", "instance_id"]
@@ -43,6 +46,8 @@ class Services:
     refiner: Any = None
     owner: str = field(default_factory=instance_id)
     listeners: list[Any] = field(default_factory=list)
+    listener: PgListener | None = None
+    control: ControlChannel | None = None
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Clock | None = None, check: bool = True) -> Services:
@@ -62,7 +67,26 @@ class Services:
             raise DatabaseUnavailable(f"cannot reach the database at {_safe_url(self.settings.database_url)}: "
                                       f"{_one_line(e)}") from None
 
+    async def start_background(self) -> None:
+        """For a running server: the database listener and the control channel, with this
+        container's own handler (a promoted model is loaded). Other components add theirs with
+        ``svc.control.on(kind, handler)`` (they run for messages read after that)."""
+        self.listener = PgListener(self.settings.database_url)
+        self.control = ControlChannel(self.engine, self.listener)
+        self.control.on(MODEL, self._on_model_promoted)
+        await self.control.start()
+        self.listener.start()
+
+    async def _on_model_promoted(self, msg: ControlMessage) -> None:
+        if self.classifier is not None:
+            await self.load_model()
+            log.info("model_reloaded", model_version=self.classifier.version, control_id=msg.id)
+
     async def close(self) -> None:
+        if self.control is not None:
+            await self.control.stop()
+        if self.listener is not None:
+            await self.listener.stop()
         close_direct(self.engine)
         await self.engine.dispose()
 

@@ -15,7 +15,7 @@ from inbox.storage.column_types import JSONType, UTCDateTime
 
 __all__ = ["Team", "User", "Membership", "ApiToken", "Mention", "QueueItem", "RoutingDecision",
            "Event", "Correction", "ConnectorState", "DeadLetter", "ModelVersion", "LoginAttempt",
-           "Crisis", "Notification", "ItemStatus", "metadata"]
+           "Crisis", "Notification", "ControlMessage", "ItemStatus", "metadata"]
 
 
 def _ts(nullable: bool = True, index: bool = False) -> Any:
@@ -308,6 +308,20 @@ class Notification(SQLModel, table=True):
     log: list[dict[str, Any]] = _json(list)
     created_at: datetime | None = _ts(nullable=False)
     delivered_at: datetime | None = _ts()
+
+
+
+class ControlMessage(SQLModel, table=True):
+    """The control channel's log: what every instance must hear about itself (a promoted model,
+    changed settings, changed authorisation). Instances read rows newer than the last they saw;
+    on PostgreSQL a NOTIFY with the row's id wakes them at once. Rows older than a day are pruned."""
+
+    __tablename__ = "control_message"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)               # model | settings | auth
+    payload: dict[str, Any] | None = _json()
+    origin: str = Field(default="", max_length=128)  # the instance (or CLI process) that sent it
+    created_at: datetime | None = _ts(nullable=False, index=True)
 
 
 metadata = SQLModel.metadata

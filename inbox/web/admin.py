@@ -110,7 +110,7 @@ async def users_deactivate(request: web.Request) -> web.Response:
         user = await accounts.get_user(name, conn=conn)
         if user is None:
             raise NotFound("no such user")
-        await accounts.set_user_fields(user.id, {"active": False}, conn=conn)
+        await accounts.set_user_fields(user.id, {"active": False}, conn=conn, now=svc.clock.now())
         await accounts.revoke_tokens(user.id, conn=conn, now=svc.clock.now())  # API tokens and sessions
     forget_all(request.app)
     await flash(request, _("User %(name)s deactivated.") % {"name": name}, "ok")
@@ -182,9 +182,9 @@ async def models_promote(request: web.Request) -> web.Response:
     version = request.match_info["version"]
     data = await form(request)
     await model_lifecycle.promote_version(svc, version, force=data.get("force") == "1")
-    await svc.load_model()  # swap the live model now, no restart
-    from inbox.web.live import MODEL_PROMOTED, notify_control
-    async with svc.engine.begin() as conn:
-        await notify_control(conn, MODEL_PROMOTED)  # the other instances (PostgreSQL) reload too
+    if svc.control is not None:
+        await svc.control.check()  # this instance loads it before answering; the others within a second
+    else:
+        await svc.load_model()
     await flash(request, _("Model %(version)s promoted and loaded.") % {"version": version}, "ok")
     raise redirect("/admin/models")

@@ -10,6 +10,7 @@ import structlog
 from aiohttp import web
 
 from inbox.domain.clock import Clock
+from inbox.ops.control import AUTH
 from inbox.ops.gc_tuning import freeze_startup_objects
 from inbox.ops.services import Services
 from inbox.settings import Settings
@@ -54,6 +55,10 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
         if services is None or svc.classifier is None:  # an injected model (tests) is kept
             await svc.load_model()
         await svc.ready_pipeline()
+        if svc.control is None:
+            await svc.start_background()  # the control channel: every role hears promotions and access changes
+        assert svc.control is not None
+        svc.control.on(AUTH, lambda _msg: app[AUTH_CACHE].clear())  # a credential or a user's access changed
         app[WORK] = WorkService(svc.engine, settings, svc.clock, owner=svc.owner, publish=svc._publish)
         yield
         if services is None:

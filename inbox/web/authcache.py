@@ -10,10 +10,10 @@ Staleness is bounded and local changes are immediate:
 - every change this process makes to users, memberships, passwords, locales, tokens or sessions
   (login, logout, the admin's user pages, the language setting) calls ``clear()`` before it
   answers, so the next request of the same process sees the database again;
-- a change made elsewhere (``social-inbox users revoke`` or another instance) on PostgreSQL
-  sends ``NOTIFY inbox_control, 'auth'`` in its transaction (repo.accounts.auth_changed), and
-  every instance's live broker clears its cache when it arrives; on SQLite, and should a
-  notification be missed, it takes effect within ``ttl`` seconds. ``ttl = 0`` turns the cache off.
+- a change made elsewhere (``social-inbox users revoke``, another instance) writes an ``auth``
+  message on the control channel in its transaction (repo.accounts.auth_changed); every instance
+  clears its cache when it reads it (inbox.ops.control: at once on PostgreSQL, within a second on
+  SQLite). ``ttl = 0`` turns the cache off.
 """
 from __future__ import annotations
 

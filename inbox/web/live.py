@@ -4,8 +4,8 @@ client hearing only about the items its user may see (and never their text).
 Where changes come from:
 - in-process: the Broker is one of ``svc.listeners``, called with item ids after each committed
   ingest batch or item change in this process (the SQLite deployment's only path);
-- PostgreSQL: ``LISTEN inbox_items`` on a dedicated asyncpg connection, so changes committed by
-  other instances (and by worker processes) arrive too. Writers call :func:`notify_pg` inside
+- PostgreSQL: ``LISTEN inbox_items`` on the process's listening connection (``svc.listener``),
+  so changes committed by other instances (and by worker processes) arrive too. Writers call :func:`notify_pg` inside
   their transaction: PostgreSQL delivers the notification only if it commits;
 - a periodic re-check of the event log tail (every change writes an audit event; a primary-key
   range scan) covers notifications lost while the listening connection was down, and writes by
@@ -27,24 +27,15 @@ from aiohttp import web
 
 from inbox.domain.types import UserInfo
 from inbox.storage.engine import reader
+from inbox.storage.listener import PgListener
 from inbox.storage.repo import page_reads
-from inbox.web.authcache import AuthCache
-from inbox.web.keys import AUTH_CACHE, BUS, SERVICES
+from inbox.web.keys import BUS, SERVICES
 
 __all__ = ["Broker", "notify_pg", "CHANNEL", "sse_handler", "live_ctx", "visible_to"]
 
 log = structlog.get_logger(__name__)
 
-from inbox.storage.repo.pubsub import (  # noqa: E402,F401
-    AUTH_CHANGED,
-    CHANNEL,
-    CONTROL_CHANNEL,
-    MAX_PAYLOAD,
-    MODEL_PROMOTED,
-    RECHECK_ALL,
-    notify_control,
-    notify_pg,
-)
+from inbox.storage.repo.pubsub import CHANNEL, MAX_PAYLOAD, RECHECK_ALL, notify_pg  # noqa: E402,F401
 
 
 def visible_to(user: UserInfo, state: dict[str, Any], private: set[str]) -> bool:
@@ -68,9 +59,8 @@ class Broker:
     """Fans out item changes to SSE subscribers, filtered per user."""
 
     def __init__(self, svc: Any, *, window: float = 0.05, recheck_every: float = 5.0,
-                 auth_cache: AuthCache | None = None) -> None:
+) -> None:
         self.svc = svc
-        self.auth_cache = auth_cache    # cleared when another instance changes users or credentials
         self.window = window
         self.recheck_every = recheck_every
         self.subscribers: set[Subscriber] = set()
@@ -81,7 +71,6 @@ class Broker:
         self._last_event = 0
         self._closed = False
         self._recheck_now = asyncio.Event()
-        self.pg_connected = asyncio.Event()
         self.dispatched = 0
 
     # intake ------------------------------------------------------------------------------
@@ -150,8 +139,14 @@ class Broker:
         async with reader(self.svc.engine).connect() as conn:
             self._last_event = await page_reads.max_event_id(conn=conn)
         self._tasks.append(asyncio.get_running_loop().create_task(self._recheck_loop()))
-        if self.svc.engine.dialect.name == "postgresql":
-            self._tasks.append(asyncio.get_running_loop().create_task(self._pg_listen_loop()))
+
+    async def attach(self, listener: PgListener) -> None:
+        """Hear other instances' changes (PostgreSQL), and re-check the event log after every
+        (re)connection of the listener for what was committed while it was away."""
+        await listener.subscribe(CHANNEL, self.on_items_notify)
+        listener.on_connect(self._recheck_now.set)
+        if listener.connected.is_set():
+            self._recheck_now.set()
 
     async def recheck(self) -> int:
         """Publish items whose events are newer than the last one seen; returns how many."""
@@ -181,13 +176,8 @@ class Broker:
             except Exception as e:  # noqa: BLE001 - the database may be briefly away
                 log.warning("live_recheck_failed", error=f"{type(e).__name__}: {e}")
 
-    def _on_notify(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
-        if channel == CONTROL_CHANNEL:
-            if payload == MODEL_PROMOTED:
-                asyncio.get_running_loop().create_task(self._reload_model())
-            elif payload == AUTH_CHANGED and self.auth_cache is not None:
-                self.auth_cache.clear()
-            return
+    def on_items_notify(self, payload: str) -> None:
+        """A NOTIFY on the item channel: the changed ids, or "*" (re-check the event log)."""
         try:
             ids = json.loads(payload)
         except ValueError:
@@ -196,44 +186,6 @@ class Broker:
             self.publish(ids)
         else:
             self._recheck_now.set()
-
-    async def _reload_model(self) -> None:
-        try:
-            await self.svc.load_model()
-        except Exception:  # noqa: BLE001
-            log.exception("model_reload_failed")
-
-    async def _pg_listen_loop(self) -> None:
-        import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
-        from sqlalchemy.engine import make_url
-        url = make_url(self.svc.settings.database_url).set(drivername="postgresql")
-        dsn = url.render_as_string(hide_password=False)
-        delay = 0.5
-        while not self._closed:
-            conn = None
-            try:
-                conn = await asyncpg.connect(dsn)
-                await conn.add_listener(CHANNEL, self._on_notify)
-                await conn.add_listener(CONTROL_CHANNEL, self._on_notify)
-                self.pg_connected.set()
-                self._recheck_now.set()  # whatever happened while we were not listening
-                delay = 0.5
-                while not self._closed:
-                    await asyncio.sleep(self.recheck_every)
-                    await asyncio.wait_for(conn.fetchval("SELECT 1"), 10)  # is the link alive?
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # noqa: BLE001 - reconnect with backoff
-                self.pg_connected.clear()
-                log.warning("live_listen_lost", error=f"{type(e).__name__}: {e}", retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30)
-            finally:
-                if conn is not None:
-                    try:
-                        await asyncio.wait_for(conn.close(), 2)
-                    except Exception:  # noqa: BLE001
-                        conn.terminate()
 
     async def shutdown(self) -> None:
         """End every stream (so the server can stop) and the background tasks."""
@@ -279,10 +231,12 @@ async def sse_handler(request: web.Request) -> web.StreamResponse:
 async def live_ctx(app: web.Application) -> AsyncIterator[None]:
     """One Broker per app: subscribed to the service's listeners, with its background tasks."""
     svc = app[SERVICES]
-    broker = Broker(svc, auth_cache=app.get(AUTH_CACHE))
+    broker = Broker(svc)
     app[BUS] = broker  # type: ignore[misc]  # BUS is declared as AppKey[Any] in keys.py
     svc.listeners.append(broker.publish)
     await broker.start()
+    if svc.listener is not None:
+        await broker.attach(svc.listener)
     yield
     if broker.publish in svc.listeners:
         svc.listeners.remove(broker.publish)

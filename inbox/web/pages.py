@@ -86,7 +86,7 @@ async def set_locale(request: web.Request) -> web.Response:
         raise Invalid("unknown language")
     svc = request.app[SERVICES]
     async with svc.engine.begin() as conn:
-        await accounts.set_user_fields(user.id, {"locale": loc}, conn=conn)
+        await accounts.set_user_fields(user.id, {"locale": loc}, conn=conn, now=svc.clock.now())
     forget_all(request.app)
     raise redirect(safe_next(data.get("next")))
 

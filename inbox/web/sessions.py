@@ -101,7 +101,8 @@ async def check_credentials(request: web.Request, name: str, password: str) -> U
     async with svc.engine.begin() as conn:
         await accounts.record_login(name, ok, conn=conn, now=now)
         if ok and stored and credentials.needs_rehash(stored):
-            await accounts.set_password(found[0], credentials.hash_password(password), conn=conn)  # type: ignore[index]
+            await accounts.set_password(found[0], credentials.hash_password(password),  # type: ignore[index]
+                                        conn=conn, now=now)
     if not ok or found is None:
         log.info("login_failed", user=name)
         return None

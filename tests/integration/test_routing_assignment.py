@@ -77,7 +77,7 @@ async def test_round_robin_takes_turns_and_respects_capacity(make: Any) -> None:
         u = await _agents(svc, [("ann", "agent", 2), ("bob", "agent", 2), ("cat", "lead", 2), ("dan", "agent", 2),
                                 ("mgr", "manager", 5)])
         async with svc.engine.begin() as conn:
-            await accounts.set_user_fields(u["dan"].id, {"available": False}, conn=conn)
+            await accounts.set_user_fields(u["dan"].id, {"available": False}, conn=conn, now=svc.clock.now())
         await _items(svc, 10)
         assert await auto_assign.auto_assign(svc) == {"customer_care": 6}
         assert await _assign_events(svc) == ["ann", "bob", "cat", "ann", "bob", "cat"]
@@ -134,7 +134,7 @@ async def test_idle_assignment_moves_on_but_acted_items_stay(make: Any) -> None:
         # ann and bob leave: the next idle reassignment finds nobody and returns the item to the queue
         async with svc.engine.begin() as conn:
             for name in ("ann", "bob"):
-                await accounts.set_user_fields(u[name].id, {"available": False}, conn=conn)
+                await accounts.set_user_fields(u[name].id, {"available": False}, conn=conn, now=svc.clock.now())
         svc.clock.advance(timedelta(minutes=31))
         assert await auto_assign.reassign_idle(svc) == {"customer_care": 1}
         async with svc.engine.connect() as conn:
@@ -152,7 +152,7 @@ async def test_unavailable_assignee_loses_untouched_items(make: Any) -> None:
         await _items(svc, 4)
         await auto_assign.auto_assign(svc)
         async with svc.engine.begin() as conn:
-            await accounts.set_user_fields(u["ann"].id, {"available": False}, conn=conn)
+            await accounts.set_user_fields(u["ann"].id, {"available": False}, conn=conn, now=svc.clock.now())
         assert await auto_assign.reassign_idle(svc) == {"customer_care": 2}
         assert await _loads(svc) == {u["bob"].id: 4}
     finally:

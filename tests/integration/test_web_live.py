@@ -109,10 +109,14 @@ async def test_listen_notify_across_instances(pg_db_url: str, settings_factory: 
             await accounts.sync_teams(settings.teams, conn=conn, now=clock.now())
         b.classifier = ClassifierHolder(fake_classifier)
         await b.ready_pipeline()
+        await a.start_background()
         broker = Broker(a, window=0.01, recheck_every=3600)
         await broker.start()
+        assert a.listener is not None
+        await broker.attach(a.listener)
         try:
-            await asyncio.wait_for(broker.pg_connected.wait(), 10)
+            await asyncio.wait_for(a.listener.connected.wait(), 10)
+            await asyncio.sleep(0.2)  # let the re-check that follows a connection run before the batch
             sub = broker.subscribe(CARE)
             res = await b.pipeline.ingest([_care("pg")])
             assert sub.queue.empty()

@@ -34,3 +34,4 @@ def is_pg(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
 T_CRISIS: Table = tables.Crisis.__table__  # type: ignore[attr-defined]
 T_NOTIF: Table = tables.Notification.__table__  # type: ignore[attr-defined]
+T_CONTROL: Table = tables.ControlMessage.__table__  # type: ignore[attr-defined]

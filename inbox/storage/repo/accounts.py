@@ -9,18 +9,19 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import UserInfo
+from inbox.storage.repo import control
 from inbox.storage.repo._common import T_LOGIN, T_MEMBER, T_TEAM, T_TOKEN, T_USER, dialect_insert
-from inbox.storage.repo.pubsub import AUTH_CHANGED, notify_control
 
 __all__ = ["sync_teams", "list_teams", "add_user", "get_user", "list_users", "add_token",
            "user_by_token", "revoke_tokens", "record_login", "recent_failures", "set_password",
            "set_user_fields", "auth_changed"]
 
 
-async def auth_changed(conn: AsyncConnection) -> None:
-    """Tell every instance (PostgreSQL NOTIFY, delivered on commit) that who a credential belongs
-    to, or what that user may do, has changed: their short-lived credential caches forget it all."""
-    await notify_control(conn, AUTH_CHANGED)
+async def auth_changed(conn: AsyncConnection, *, now: datetime, user_id: int | None = None) -> None:
+    """Tell every instance (the control channel, heard once this transaction commits) that who a
+    credential belongs to, or what ``user_id`` (None: anyone) may do, has changed: their credential
+    caches forget it and open live streams re-check their user."""
+    await control.publish(control.AUTH, {"user_id": user_id}, conn=conn, now=now)
 
 
 async def sync_teams(teams: Sequence[Any], *, conn: AsyncConnection, now: datetime) -> None:
@@ -80,7 +81,7 @@ async def add_user(name: str, role: str, teams: Sequence[str], password_hash: st
         uid = int(existing)
         await conn.execute(update(T_USER).where(T_USER.c.id == uid).values(**values))
         await conn.execute(delete(T_MEMBER).where(T_MEMBER.c.user_id == uid))
-        await auth_changed(conn)
+        await auth_changed(conn, now=now, user_id=uid)
     if teams:
         await conn.execute(T_MEMBER.insert(), [{"user_id": uid, "team": t} for t in dict.fromkeys(teams)])
     user = await get_user(uid, conn=conn)
@@ -102,14 +103,14 @@ async def password_hash_of(name: str, *, conn: AsyncConnection) -> tuple[int, st
     return (int(row[0]), row[1]) if row else None
 
 
-async def set_password(user_id: int, password_hash: str, *, conn: AsyncConnection) -> None:
+async def set_password(user_id: int, password_hash: str, *, conn: AsyncConnection, now: datetime) -> None:
     await conn.execute(update(T_USER).where(T_USER.c.id == user_id).values(password_hash=password_hash))
-    await auth_changed(conn)
+    await auth_changed(conn, now=now, user_id=user_id)
 
 
-async def set_user_fields(user_id: int, values: dict[str, Any], *, conn: AsyncConnection) -> None:
+async def set_user_fields(user_id: int, values: dict[str, Any], *, conn: AsyncConnection, now: datetime) -> None:
     await conn.execute(update(T_USER).where(T_USER.c.id == user_id).values(**values))
-    await auth_changed(conn)
+    await auth_changed(conn, now=now, user_id=user_id)
 
 
 async def list_users(*, conn: AsyncConnection, team: str | None = None) -> list[UserInfo]:
@@ -135,7 +136,7 @@ async def user_by_token(token_hash: str, *, conn: AsyncConnection) -> UserInfo |
 async def revoke_tokens(user_id: int, *, conn: AsyncConnection, now: datetime) -> int:
     res = await conn.execute(update(T_TOKEN).where(T_TOKEN.c.user_id == user_id, T_TOKEN.c.revoked_at.is_(None))
                              .values(revoked_at=now))
-    await auth_changed(conn)
+    await auth_changed(conn, now=now, user_id=user_id)
     return int(res.rowcount or 0)
 
 

@@ -10,16 +10,11 @@ from typing import Any
 from sqlalchemy import case, func, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["CHANNEL", "CONTROL_CHANNEL", "MAX_PAYLOAD", "RECHECK_ALL", "MODEL_PROMOTED", "AUTH_CHANGED",
-           "notify_pg", "notify_one_sql", "notify_control"]
+__all__ = ["CHANNEL", "MAX_PAYLOAD", "RECHECK_ALL", "notify_pg", "notify_one_sql"]
 
 CHANNEL = "inbox_items"
-CONTROL_CHANNEL = "inbox_control"
 MAX_PAYLOAD = 7900          # PostgreSQL's NOTIFY payload limit is 8000 bytes
 RECHECK_ALL = "*"
-# control messages
-MODEL_PROMOTED = "model"     # reload the promoted model
-AUTH_CHANGED = "auth"        # forget cached credential lookups (users, tokens, sessions changed)
 
 
 async def notify_pg(conn: AsyncConnection, ids: Sequence[int]) -> None:
@@ -38,9 +33,3 @@ def notify_one_sql(item_id: Any) -> Any:
     and returns it: the same channel and payload ("[id]"); no notification when ``item_id`` is NULL
     (the statement changed nothing). Like notify_pg, delivered on commit."""
     return case((item_id.is_not(None), func.pg_notify(CHANNEL, func.concat("[", item_id, "]"))), else_=None)
-
-
-async def notify_control(conn: AsyncConnection, message: str) -> None:
-    """Tell every instance something about itself (e.g. "model": reload the promoted model)."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_notify(:ch, :payload)"), {"ch": CONTROL_CHANNEL, "payload": message})

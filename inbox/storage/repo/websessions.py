@@ -60,10 +60,12 @@ async def touch_session(token: str, *, conn: AsyncConnection, now: datetime) -> 
 
 
 async def revoke_session(token: str, *, conn: AsyncConnection, now: datetime) -> int:
-    res = await conn.execute(update(T_TOKEN).where(T_TOKEN.c.token_hash == session_hash(token),
-                                                   T_TOKEN.c.revoked_at.is_(None)).values(revoked_at=now))
-    await accounts.auth_changed(conn)
-    return int(res.rowcount or 0)
+    users = (await conn.execute(update(T_TOKEN).where(T_TOKEN.c.token_hash == session_hash(token),
+                                                      T_TOKEN.c.revoked_at.is_(None)).values(revoked_at=now)
+                                .returning(T_TOKEN.c.user_id))).scalars().all()
+    for uid in set(users):
+        await accounts.auth_changed(conn, now=now, user_id=uid)
+    return len(users)
 
 
 async def failures_since_success(name: str, since: datetime, *, conn: AsyncConnection) -> int:
