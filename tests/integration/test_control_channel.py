@@ -28,8 +28,8 @@ from tests.conftest import ROOT
 SI = str(Path(sys.executable).parent / "social-inbox")
 
 
-async def _wait_for(pred: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait_for(pred: Any, within: float) -> None:
+    deadline = time.monotonic() + within
     while not pred():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
@@ -121,16 +121,16 @@ allow_private_hosts = true
     env = {**os.environ, "INBOX_CONFIG": str(cfg), "INBOX_DATABASE_URL": pg_db_url,
            "INBOX_MODEL_DIR": str(tmp_path / "models"), "INBOX_REFINER__ENABLED": "false"}
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([SI, *args], capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    async def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(subprocess.run, [SI, *args], capture_output=True, text=True, env=env,
+                                       timeout=300, cwd=ROOT)
 
-    assert cli("init").returncode == 0
+    assert (await cli("init")).returncode == 0
     svc = await Services.open(load_settings(cfg, {"database_url": pg_db_url, "model_dir": str(tmp_path / "models")}))
     worker = None
     try:
-        from routing_models.registry import load, save
-
         from inbox.storage.repo import model_versions
+        from routing_models.registry import load, save
         async with svc.engine.connect() as conn:
             active = await model_versions.active_version(conn=conn)
         assert active is not None
@@ -149,16 +149,16 @@ allow_private_hosts = true
                 return {r[0].rsplit("/", 1)[-1]: (r[1], r[2]) for r in rows}  # the guid resolves against the feed URL
 
         log = tmp_path / "worker.log"
-        worker = subprocess.Popen([SI, "serve", "--role", "worker"], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=log.open("w"))
+        worker = await asyncio.create_subprocess_exec(SI, "serve", "--role", "worker", env=env, cwd=ROOT,
+                                                      stdout=subprocess.DEVNULL, stderr=log.open("w"))
         deadline = time.monotonic() + 90
         while "e0" not in (seen := await versions()):
-            assert worker.poll() is None, log.read_text()[-2000:]
+            assert worker.returncode is None, log.read_text()[-2000:]
             assert time.monotonic() < deadline, "the worker never polled the feed: " + log.read_text()[-2000:]
             await asyncio.sleep(0.3)
         assert seen["e0"][0] == active["version"]
 
-        promoted = cli("model", "promote", new_version, "--force")
+        promoted = await cli("model", "promote", new_version, "--force")
         assert promoted.returncode == 0, promoted.stderr
         t0 = svc.clock.now()
         for k in range(1, 17):  # a new mention every 0.5 s for 8 s after the promotion
@@ -177,8 +177,8 @@ allow_private_hosts = true
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
             try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
+                await asyncio.wait_for(worker.wait(), 20)
+            except TimeoutError:
                 worker.kill()
         await svc.close()
         await runner.cleanup()
