@@ -164,6 +164,8 @@ def parse_webhook_payload(body: bytes, *, source: str) -> tuple[list[Mention], l
     """Raw body → (mentions, rejects). Invalid JSON is a single reject of the whole body."""
     try:
         payload = json.loads(body)
+    except RecursionError:  # nested deeper than the parser's recursion limit
+        return [], [Reject(source=source, reason="invalid JSON: nested too deeply", raw=dump_raw(body[:100_000]))]
     except (ValueError, UnicodeDecodeError) as exc:
         return [], [Reject(source=source, reason=f"invalid JSON: {exc}", raw=dump_raw(body[:100_000]))]
     items = payload if isinstance(payload, list) else [payload]

@@ -1,72 +1,42 @@
-"""The JSON API under /api/v1 (see openapi.py for the document that describes it)."""
+"""The JSON API under /api/v1: queues, items and their actions, metrics and health. Each
+operation is declared with its models (inbox.web.api_models) through inbox.web.endpoints, which
+also generates its part of the OpenAPI document."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
-from inbox.domain.types import ItemSummary, UserInfo
+from inbox.domain.types import UserInfo
 from inbox.errors import Forbidden, Invalid, NotFound
-from inbox.settings import parse_duration
 from inbox.storage.engine import read_conn, reader
 from inbox.storage.repo import connector_state, items, page_reads
 from inbox.storage.tables import ItemStatus
 from inbox.web import counts as counts_cache
-from inbox.web.authn import require_user
+from inbox.web.api_models import (
+    Claimed,
+    EmptyBody,
+    Health,
+    ItemDetail,
+    ItemPath,
+    Metrics,
+    MetricsQuery,
+    NoteBody,
+    QueueItemsQuery,
+    QueueList,
+    QueuePage,
+    StatusBody,
+    TeamPath,
+    TransferBody,
+)
+from inbox.web.endpoints import ApiRoutes, Reply
 from inbox.web.keys import SERVICES, WORK
+from inbox.web.models import Item, ItemEnvelope
 from inbox.work import routing_metrics as metrics_mod
 
-__all__ = ["routes", "health_payload"]
+__all__ = ["api", "health_payload"]
 
-routes = web.RouteTableDef()
-MAX_BODY = 64 * 1024
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, default=str))
-
-
-async def _body(request: web.Request, *required: str) -> dict[str, Any]:
-    if request.content_length and request.content_length > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
-    raw = await request.read()
-    if not raw:
-        data: Any = {}
-    else:
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise Invalid("the request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise Invalid("the request body must be a JSON object")
-    for k in required:
-        if not isinstance(data.get(k), str) or not data[k].strip():
-            raise Invalid(f"'{k}' is required and must be a non-empty string")
-    return data
-
-
-def _int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        v = int(raw)
-    except ValueError:
-        raise Invalid(f"'{name}' must be an integer") from None
-    if not lo <= v <= hi:
-        raise Invalid(f"'{name}' must be between {lo} and {hi}")
-    return v
-
-
-def _item_id(request: web.Request) -> int:
-    try:
-        v = int(request.match_info["id"])
-    except ValueError:
-        raise NotFound("no such item") from None
-    if not 0 < v < 2**63:
-        raise NotFound("no such item")
-    return v
+api = ApiRoutes("items")
 
 
 async def health_payload(request: web.Request) -> dict[str, Any]:
@@ -90,15 +60,14 @@ async def health_payload(request: web.Request) -> dict[str, Any]:
             "model_version": svc.classifier.version if svc.classifier else None, "connectors": conns}
 
 
-@routes.get("/api/v1/health")
-async def health(request: web.Request) -> web.Response:
-    payload = await health_payload(request)
-    return _json(payload, 200 if payload["database"] == "ok" else 503)
+@api.get("/api/v1/health", summary="Service and connector health", auth=False, response=Health, also={503: Health})
+async def health(request: web.Request) -> Health | Reply:
+    payload = Health.model_validate(await health_payload(request))
+    return payload if payload.database == "ok" else Reply(payload, 503)
 
 
-@routes.get("/api/v1/queues")
-async def list_queues(request: web.Request) -> web.Response:
-    user = require_user(request)
+@api.get("/api/v1/queues", summary="The caller's queues with counts", response=QueueList)
+async def list_queues(request: web.Request, *, user: UserInfo) -> QueueList:
     svc = request.app[SERVICES]
     now = svc.clock.now()
     counts = await counts_cache.overview(request)  # shared for up to a second (inbox.web.counts)
@@ -110,103 +79,105 @@ async def list_queues(request: web.Request) -> web.Response:
         out.append({"team": t.name, "display_name": t.display_name or t.name, "private": t.private,
                     "open": c["open"], "new": c["new"], "overdue": c["overdue"],
                     "oldest_age_seconds": round((now - c["oldest"]).total_seconds()) if c["oldest"] else None})
-    return _json({"queues": out})
+    return QueueList.model_validate({"queues": out})
 
 
-@routes.get("/api/v1/queues/{team}/items")
-async def queue_items(request: web.Request) -> web.Response:
-    user = require_user(request)
-    team = request.match_info["team"]
-    work = request.app[WORK]
-    work.check_team(user, team)
-    status = request.query.get("status")
-    statuses = ItemStatus.OPEN if status in (None, "", "open") else tuple(status.split(","))
-    bad = [s for s in statuses if s not in ItemStatus.ALL]
-    if bad:
-        raise Invalid(f"unknown status {bad[0]!r}; statuses are {', '.join(ItemStatus.ALL)}")
-    limit = _int(request, "limit", 50, 1, 200)
-    offset = _int(request, "offset", 0, 0, 10_000_000)
+@api.get("/api/v1/queues/{team}/items", summary="Items of a queue, by priority then SLA due time",
+         path=TeamPath, query=QueueItemsQuery, response=QueuePage, errors=(403,))
+async def queue_items(request: web.Request, *, user: UserInfo, path: TeamPath, query: QueueItemsQuery) -> QueuePage:
+    team = _configured(request, path.team)
+    request.app[WORK].check_team(user, team)
+    limit, offset = query.limit, query.offset
     async with read_conn(request.app[SERVICES].engine, long=offset > page_reads.SHALLOW_OFFSET) as conn:
-        rows = await page_reads.queue_page(team, conn=conn, statuses=statuses, limit=limit + 1, offset=offset)
+        rows = await page_reads.queue_page(team, conn=conn, statuses=query.statuses(), limit=limit + 1,
+                                           offset=offset)
     more = len(rows) > limit
-    return _json({"team": team, "items": [r.public() for r in rows[:limit]], "limit": limit, "offset": offset,
-                  "next_offset": offset + limit if more else None})
+    return QueuePage(team=team, items=[Item.of(r) for r in rows[:limit]], limit=limit, offset=offset,
+                     next_offset=offset + limit if more else None)
 
 
-def _item_payload(item: ItemSummary) -> dict[str, Any]:
-    return {"item": item.public()}
+@api.post("/api/v1/queues/{team}/claim",
+          summary="Claim the next item of the queue (a lease); item is null when the queue is empty",
+          path=TeamPath, response=Claimed, errors=(403, 409))
+async def claim(request: web.Request, *, user: UserInfo, path: TeamPath) -> Claimed:
+    item = await request.app[WORK].claim_next(user, _configured(request, path.team))
+    return Claimed(item=Item.of(item) if item else None)
 
 
-@routes.post("/api/v1/queues/{team}/claim")
-async def claim(request: web.Request) -> web.Response:
-    user = require_user(request)
-    item = await request.app[WORK].claim_next(user, request.match_info["team"])
-    return _json({"item": item.public() if item else None})
+def _configured(request: web.Request, team: str) -> str:
+    """The team of a path, which must be configured (the document lists them), even for admins."""
+    if request.app[SERVICES].settings.team(team) is None:
+        raise NotFound(f"no queue {team!r}")
+    return team
 
 
-@routes.get("/api/v1/items/{id}")
-async def get_item(request: web.Request) -> web.Response:
-    user = require_user(request)
-    work = request.app[WORK]
-    item = await work.get(user, _item_id(request))
+_MENTION_KEYS = ("platform", "external_id", "author_name", "author_followers", "reply_to_id", "thread_id",
+                 "metrics", "is_repost", "edited_at")
+_DECISION_KEYS = ("team", "label", "confidence", "probabilities", "model_version", "rule", "reason", "watchers",
+                  "priority", "action", "explanation", "created_at")
+
+
+@api.get("/api/v1/items/{id}", summary="An item with its mention, routing decision, notes and history",
+         path=ItemPath, response=ItemDetail, errors=(403,))
+async def get_item(request: web.Request, *, user: UserInfo, path: ItemPath) -> ItemDetail:
+    item = await request.app[WORK].get(user, path.id)
     svc = request.app[SERVICES]
     async with read_conn(svc.engine) as conn:
         events = await items.events_for(item.id, conn=conn)
         decision = await items.decision_for(item.id, conn=conn)
         mention = await items.mention_row(item.id, conn=conn)
-    out = _item_payload(item)
-    out["mention"] = {k: mention[k] for k in ("platform", "external_id", "author_name", "author_followers",
-                                              "reply_to_id", "thread_id", "metrics", "is_repost", "edited_at")} \
-        if mention else None
-    out["decision"] = {k: decision[k] for k in ("team", "label", "confidence", "probabilities", "model_version",
-                                                "rule", "reason", "watchers", "priority", "action",
-                                                "explanation", "created_at")} if decision else None
-    out["notes"] = [{"author": e["actor"], "text": (e["data"] or {}).get("text"), "created_at": e["created_at"]}
-                    for e in events if e["kind"] == "note"]
-    out["history"] = [{"kind": e["kind"], "actor": e["actor"], "team": e["team"],
-                       "data": {k: v for k, v in (e["data"] or {}).items() if k != "text"},
-                       "created_at": e["created_at"]} for e in events]
-    return _json(out)
+    return ItemDetail.model_validate({
+        "item": Item.of(item),
+        "mention": {k: mention[k] for k in _MENTION_KEYS} if mention else None,
+        "decision": {k: decision[k] for k in _DECISION_KEYS} if decision else None,
+        "notes": [{"author": e["actor"], "text": (e["data"] or {}).get("text"), "created_at": e["created_at"]}
+                  for e in events if e["kind"] == "note"],
+        "history": [{"kind": e["kind"], "actor": e["actor"], "team": e["team"],
+                     "data": {k: v for k, v in (e["data"] or {}).items() if k != "text"},
+                     "created_at": e["created_at"]} for e in events]})
 
 
-@routes.post("/api/v1/items/{id}/transfer")
-async def transfer(request: web.Request) -> web.Response:
-    user = require_user(request)
-    body = await _body(request, "team", "reason")
-    item = await request.app[WORK].transfer(user, _item_id(request), body["team"].strip(), body["reason"])
-    return _json(_item_payload(item))
+_ITEM_ERRORS = (403, 409)
 
 
-@routes.post("/api/v1/items/{id}/notes")
-async def add_note(request: web.Request) -> web.Response:
-    user = require_user(request)
-    body = await _body(request, "text")
-    item = await request.app[WORK].add_note(user, _item_id(request), body["text"])
-    return _json(_item_payload(item), status=201)
+@api.post("/api/v1/items/{id}/transfer", summary="Move the item to another team (a labeled correction)",
+          path=ItemPath, body=TransferBody, response=ItemEnvelope, errors=_ITEM_ERRORS)
+async def transfer(request: web.Request, *, user: UserInfo, path: ItemPath, body: TransferBody) -> ItemEnvelope:
+    item = await request.app[WORK].transfer(user, path.id, body.team, body.reason)
+    return ItemEnvelope(item=Item.of(item))
 
 
-@routes.post("/api/v1/items/{id}/resolve")
-async def resolve(request: web.Request) -> web.Response:
-    user = require_user(request)
-    await _body(request)
-    item = await request.app[WORK].set_status(user, _item_id(request), ItemStatus.RESOLVED)
-    return _json(_item_payload(item))
+@api.post("/api/v1/items/{id}/notes", summary="Add a note", path=ItemPath, body=NoteBody, response=ItemEnvelope,
+          status=201, errors=_ITEM_ERRORS)
+async def add_note(request: web.Request, *, user: UserInfo, path: ItemPath, body: NoteBody) -> ItemEnvelope:
+    item = await request.app[WORK].add_note(user, path.id, body.text)
+    return ItemEnvelope(item=Item.of(item))
 
 
-@routes.post("/api/v1/items/{id}/status")
-async def set_status(request: web.Request) -> web.Response:
-    user = require_user(request)
-    body = await _body(request, "status")
-    item = await request.app[WORK].set_status(user, _item_id(request), body["status"].strip())
-    return _json(_item_payload(item))
+@api.post("/api/v1/items/{id}/resolve", summary="Mark resolved", path=ItemPath, body=EmptyBody,
+          response=ItemEnvelope, errors=_ITEM_ERRORS)
+async def resolve(request: web.Request, *, user: UserInfo, path: ItemPath, body: EmptyBody) -> ItemEnvelope:
+    item = await request.app[WORK].set_status(user, path.id, ItemStatus.RESOLVED)
+    return ItemEnvelope(item=Item.of(item))
 
 
-@routes.post("/api/v1/items/{id}/release")
-async def release(request: web.Request) -> web.Response:
-    user = require_user(request)
-    await _body(request)
-    item = await request.app[WORK].release(user, _item_id(request))
-    return _json(_item_payload(item))
+@api.post("/api/v1/items/{id}/status", summary="Set claimed, replied, waiting, resolved or spam",
+          path=ItemPath, body=StatusBody, response=ItemEnvelope, errors=_ITEM_ERRORS)
+async def set_status(request: web.Request, *, user: UserInfo, path: ItemPath, body: StatusBody) -> ItemEnvelope:
+    item = await request.app[WORK].set_status(user, path.id, body.status)
+    return ItemEnvelope(item=Item.of(item))
+
+
+@api.post("/api/v1/items/{id}/release", summary="Give a claimed item back to its queue", path=ItemPath,
+          body=EmptyBody, response=ItemEnvelope, errors=_ITEM_ERRORS)
+async def release(request: web.Request, *, user: UserInfo, path: ItemPath, body: EmptyBody) -> ItemEnvelope:
+    item = await request.app[WORK].release(user, path.id)
+    return ItemEnvelope(item=Item.of(item))
+
+
+def _known_team(request: web.Request, team: str | None) -> None:
+    if team is not None and request.app[SERVICES].settings.team(team) is None:
+        raise Invalid(f"unknown team {team!r}")  # as the dashboard answers
 
 
 def _metrics_scope(user: UserInfo, team: str | None) -> str | None:
@@ -219,14 +190,11 @@ def _metrics_scope(user: UserInfo, team: str | None) -> str | None:
     raise Forbidden("metrics are for managers, leads and admins")
 
 
-@routes.get("/api/v1/metrics")
-async def get_metrics(request: web.Request) -> web.Response:
-    user = require_user(request)
-    team = _metrics_scope(user, request.query.get("team") or None)
-    try:
-        since = parse_duration(request.query.get("since", "7d"))
-    except ValueError as e:
-        raise Invalid(f"'since': {e}") from None
+@api.get("/api/v1/metrics", summary="Routing metrics (managers: all teams; leads: ?team= of theirs)",
+         query=MetricsQuery, response=Metrics, errors=(403,))
+async def get_metrics(request: web.Request, *, user: UserInfo, query: MetricsQuery) -> Metrics:
+    _known_team(request, query.team)
+    team = _metrics_scope(user, query.team)
     svc = request.app[SERVICES]
-    m = await metrics_mod.compute_metrics(svc.engine, svc.settings, svc.clock.now(), since, team=team)
-    return _json(m)
+    m = await metrics_mod.compute_metrics(svc.engine, svc.settings, svc.clock.now(), query.period(), team=team)
+    return Metrics.model_validate(m)

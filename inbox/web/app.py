@@ -14,7 +14,7 @@ from inbox.ops.control import AUTH
 from inbox.ops.gc_tuning import freeze_startup_objects
 from inbox.ops.services import Services
 from inbox.settings import Settings
-from inbox.web import api, openapi
+from inbox.web import openapi
 from inbox.web.authcache import AuthCache
 from inbox.web.authn import auth_middleware
 from inbox.web.counts import COUNTS, CountsCache
@@ -87,14 +87,8 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
     for m in middlewares:
         app.middlewares.append(m)
     app[COUNTS] = CountsCache()
-    app.router.add_routes(api.routes)
-    app.router.add_routes(openapi.routes)
-    try:
-        webhook = importlib.import_module("inbox.web.webhook")
-        app.router.add_routes(webhook.routes)
-    except ModuleNotFoundError as e:
-        if e.name != "inbox.web.webhook":
-            raise
+    for declared in openapi.api_routes():  # every module of openapi.API_MODULES
+        declared.register(app)
     if ui is not None and role in ("all", "web"):
         ui.setup(app, settings)
     app.cleanup_ctx.append(scheduler_ctx)

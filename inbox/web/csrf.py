@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from inbox.errors import Forbidden
+from inbox.web.inputs import read_form
 from inbox.web.sessions import COOKIE_NAME, CSRF_KEY
 
 __all__ = ["csrf_middleware", "csrf_token", "FIELD", "HEADER"]
@@ -76,7 +77,7 @@ async def csrf_middleware(request: web.Request, handler: Any) -> web.StreamRespo
         expected = session.get(CSRF_KEY)
         sent = request.headers.get(HEADER)
         if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            form = await request.post()  # cached by aiohttp: the handler reads it again for free
+            form = await read_form(request)  # cached by aiohttp: the handler reads it again for free
             value = form.get(FIELD)
             sent = value if isinstance(value, str) else None
         if not isinstance(expected, str) or not sent or not hmac.compare_digest(expected, sent):

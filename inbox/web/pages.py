@@ -15,6 +15,7 @@ from inbox.web import counts as counts_cache
 from inbox.web import i18n
 from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
+from inbox.web.inputs import ASCII_DIGITS
 from inbox.web.keys import SERVICES, WORK
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
 from inbox.web.routing_text import event_label, feature_text, routing_summary
@@ -31,7 +32,7 @@ STATUS_ACTIONS = ("replied", "waiting", "resolved", "spam")
 
 def _item_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit() or not 0 < int(raw) < 2**63:
+    if not ASCII_DIGITS.fullmatch(raw) or not 0 < int(raw) < 2**63:  # str.isdigit() takes other scripts' digits
         raise NotFound("no such item")
     return int(raw)
 
@@ -128,10 +129,8 @@ async def queue(request: web.Request) -> web.Response:
     work = request.app[WORK]
     work.check_team(user, team)
     svc = request.app[SERVICES]
-    try:
-        offset = max(0, min(int(request.query.get("offset", "0")), 10_000_000))
-    except ValueError:
-        offset = 0
+    raw_offset = request.query.get("offset", "0")
+    offset = min(int(raw_offset), 10_000_000) if ASCII_DIGITS.fullmatch(raw_offset) else 0
     limit = 50
     async with read_conn(svc.engine, long=offset > page_reads.SHALLOW_OFFSET) as conn:
         available = await page_reads.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=limit + 1,

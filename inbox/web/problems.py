@@ -1,35 +1,37 @@
 """RFC 9457 problem details for every API error, and the middleware that produces them."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import structlog
 from aiohttp import web
 
 from inbox.errors import DomainError
+from inbox.web.models import Problem
 
 __all__ = ["problem", "problem_middleware"]
 
 log = structlog.get_logger(__name__)
 
 
-def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> web.Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    body.update(extra)
-    return web.Response(status=status, text=json.dumps(body), content_type="application/problem+json")
+def problem(status: int, title: str, detail: str | None = None, *, instance: str | None = None,
+            errors: list[dict[str, str]] | None = None) -> web.Response:
+    body = Problem.model_validate({"type": "about:blank", "title": title, "status": status, "detail": detail or None,
+                                   "instance": instance, "errors": errors or None})
+    return web.Response(status=status, body=body.model_dump_json(exclude_none=True),
+                        content_type="application/problem+json")
 
 
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     is_api = request.path.startswith("/api/")
     try:
-        return await handler(request)
+        resp: web.StreamResponse = await handler(request)
+        return resp
     except DomainError as e:
         if is_api:
-            return problem(e.status, e.title, e.detail, instance=request.path)
+            errors = getattr(e, "errors", None)  # inbox.web.endpoints.InvalidFields: each invalid field
+            return problem(e.status, e.title, e.detail, instance=request.path, errors=errors)
         raise _html_error(e.status, e.detail) from None
     except web.HTTPException as e:
         if not is_api or e.status < 400:

@@ -12,6 +12,7 @@ from inbox.domain.types import UserInfo
 from inbox.errors import Invalid
 from inbox.web import i18n
 from inbox.web.csrf import csrf_token
+from inbox.web.inputs import check_text, read_form
 from inbox.web.keys import SERVICES
 
 __all__ = ["render", "redirect", "flash", "form", "set_locale", "current_user", "safe_next"]
@@ -85,17 +86,20 @@ def safe_next(value: str | None, default: str = "/queues") -> str:
 
 
 async def form(request: web.Request) -> dict[str, str]:
-    data = await request.post()
+    data = await read_form(request)
     out: dict[str, str] = {}
     for k in data:
         v = data.get(k)
         if isinstance(v, str):
             if len(v) > MAX_FIELD:
                 raise Invalid(f"'{k}' is too long")
-            out[k] = v
+            try:
+                out[k] = check_text(v)
+            except ValueError as e:
+                raise Invalid(f"'{k}' {e}") from None
     return out
 
 
 async def form_lists(request: web.Request, key: str) -> list[str]:
-    data = await request.post()
+    data = await read_form(request)
     return [v for v in data.getall(key, []) if isinstance(v, str)]

@@ -1,0 +1,187 @@
+"""Request and response models of the item, queue, metrics and health endpoints (inbox.web.api)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, field_validator
+
+from inbox.settings import parse_duration
+from inbox.web.models import Body, Item, ItemId, NonBlank, Out, Params, QueryInt, TeamName, Timestamp
+
+__all__ = ["ItemPath", "TeamPath", "QueueItemsQuery", "MetricsQuery", "TransferBody", "NoteBody", "StatusBody",
+           "EmptyBody", "Queue", "QueueList", "QueuePage", "Claimed", "ItemDetail", "Metrics", "Health",
+           "MAX_PERIOD", "STATUS_LIST_PATTERN"]
+
+MAX_PERIOD = timedelta(days=3660)
+_ST = "(new|claimed|replied|waiting|resolved|spam)"
+STATUS_LIST_PATTERN = f"^(open|{_ST}(,{_ST})*)$"
+DURATION_PATTERN = "^[0-9]{1,7}(\\.[0-9]{1,3})?[smhdw]$"
+
+
+class ItemPath(Params):
+    id: ItemId
+
+
+class TeamPath(Params):
+    team: TeamName
+
+
+class QueueItemsQuery(Params):
+    status: Annotated[str, Field(pattern=STATUS_LIST_PATTERN, max_length=200, description=(
+        "'open' (new, claimed, replied, waiting) or a comma-separated list of statuses"))] = "open"
+    limit: QueryInt = Field(50, ge=1, le=200)
+    offset: QueryInt = Field(0, ge=0, le=10_000_000)
+
+    def statuses(self) -> tuple[str, ...]:
+        if self.status == "open":
+            return ("new", "claimed", "replied", "waiting")
+        return tuple(dict.fromkeys(self.status.split(",")))
+
+
+class MetricsQuery(Params):
+    since: Annotated[str, Field(pattern=DURATION_PATTERN, description=(
+        "how far back: a number and a unit (s, m, h, d, w), at most 3660 days"))] = "7d"
+    team: TeamName | None = None
+
+    @field_validator("since")
+    @classmethod
+    def _in_range(cls, v: str) -> str:
+        if parse_duration(v) > MAX_PERIOD:
+            raise ValueError("is longer than 3660 days")
+        return v
+
+    def period(self) -> timedelta:
+        return parse_duration(self.since)
+
+
+class TransferBody(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"team": "marketing", "reason": "a product question"}]})
+    team: TeamName
+    reason: Annotated[NonBlank, Field(max_length=1000)]
+
+
+class NoteBody(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"text": "called the customer back"}]})
+    text: Annotated[NonBlank, Field(max_length=5000)]
+
+
+class StatusBody(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "waiting"}]})
+    status: Literal["claimed", "replied", "waiting", "resolved", "spam"]
+
+
+class EmptyBody(Body):
+    """No fields (an empty body or ``{}``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
+
+
+class Queue(Out):
+    team: str
+    display_name: str
+    private: bool
+    open: int
+    new: int
+    overdue: int
+    oldest_age_seconds: int | None
+
+
+class QueueList(Out):
+    queues: list[Queue]
+
+
+class QueuePage(Out):
+    team: str
+    items: list[Item]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class Claimed(Out):
+    item: Item | None = Field(description="null when the queue has nothing to claim")
+
+
+class MentionInfo(Out):
+    platform: str
+    external_id: str
+    author_name: str | None
+    author_followers: int | None
+    reply_to_id: str | None
+    thread_id: str | None
+    metrics: dict[str, Any] | None
+    is_repost: bool
+    edited_at: Timestamp | None
+
+
+class DecisionInfo(Out):
+    team: str | None
+    label: str | None
+    confidence: float | None
+    probabilities: dict[str, float] | None
+    model_version: str | None
+    rule: str | None
+    reason: str
+    watchers: list[str]
+    priority: int
+    action: str
+    explanation: dict[str, Any] | None
+    created_at: Timestamp
+
+
+class Note(Out):
+    author: str | None
+    text: str | None
+    created_at: Timestamp
+
+
+class HistoryEntry(Out):
+    kind: str
+    actor: str | None
+    team: str | None
+    data: dict[str, Any]
+    created_at: Timestamp
+
+
+class ItemDetail(Out):
+    item: Item
+    mention: MentionInfo | None
+    decision: DecisionInfo | None
+    notes: list[Note]
+    history: list[HistoryEntry]
+
+
+class Metrics(Out):
+    """Routing metrics over a period (see inbox.work.routing_metrics for each section)."""
+
+    period: dict[str, Any]
+    volume: dict[str, Any]
+    time_to_first_touch: dict[str, Any]
+    time_to_resolve: dict[str, Any]
+    sla: dict[str, Any]
+    backlog: dict[str, Any]
+    transfers: dict[str, Any]
+    model_accuracy: dict[str, Any]
+    crises: dict[str, Any]
+    notifications: dict[str, Any]
+    refiner: dict[str, Any]
+
+
+class ConnectorHealth(Out):
+    name: str
+    type: str
+    healthy: bool
+    last_success_at: Timestamp | None
+    last_error: str | None
+    last_error_at: Timestamp | None
+    consecutive_failures: int
+    lag_seconds: int | None
+    mentions_fetched: int
+
+
+class Health(Out):
+    status: Literal["ok", "degraded"]
+    database: str
+    model_version: str | None
+    connectors: list[ConnectorHealth]
