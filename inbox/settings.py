@@ -59,8 +59,22 @@ class ServerSettings(_Strict):
     login_attempts: int = Field(5, ge=1)
     login_window: timedelta = timedelta(minutes=15)
     secure_cookies: bool = False
+    # reverse proxies whose X-Forwarded-For/-Proto/-Host are believed (addresses or networks); from
+    # anybody else those headers are ignored (inbox.web.forwarded)
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     _dur = field_validator("claim_lease", "poll_lease", "login_window", mode="before")(parse_duration)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        import ipaddress
+        for entry in v:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return v
 
 
 class BusinessHours(_Strict):

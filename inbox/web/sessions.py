@@ -44,9 +44,8 @@ LIFETIME = timedelta(days=7)
 
 def is_secure(request: web.Request, settings: Settings) -> bool:
     """Whether the session cookie must be Secure: configured, or the request came over TLS
-    (directly or through a proxy that says so in X-Forwarded-Proto)."""
-    return bool(settings.server.secure_cookies or request.secure
-                or request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower() == "https")
+    (directly, or through a configured proxy that says so: inbox.web.forwarded)."""
+    return bool(settings.server.secure_cookies or request.secure)
 
 
 class _Storage(EncryptedCookieStorage):
