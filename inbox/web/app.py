@@ -30,7 +30,7 @@ log = structlog.get_logger(__name__)
 
 @web.middleware
 async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
-    resp = await handler(request)
+    resp: web.StreamResponse = await handler(request)
     h = resp.headers
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("Referrer-Policy", "same-origin")

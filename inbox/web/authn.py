@@ -72,7 +72,8 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
         if user is not None:
             request["auth"] = "session"
     request[USER_KEY] = user
-    return await handler(request)
+    resp: web.StreamResponse = await handler(request)
+    return resp
 
 
 def require_user(request: web.Request) -> UserInfo:
