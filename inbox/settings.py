@@ -56,11 +56,32 @@ class ServerSettings(_Strict):
     secret_env: str = "INBOX_SECRET_KEY"
     claim_lease: timedelta = timedelta(minutes=15)
     poll_lease: timedelta = timedelta(minutes=5)  # a crashed poller's connector lease expires after this
+    # login throttling (inbox.web.sessions): failures per window for one user name from one address,
+    # for all names from one address (password spraying), and for one name from every address (a
+    # distributed attack), whose delays stop at login_user_max_delay so its owner is slowed, not locked out
     login_attempts: int = Field(5, ge=1)
+    login_attempts_per_address: int = Field(20, ge=1)
+    login_attempts_per_user: int = Field(50, ge=1)
     login_window: timedelta = timedelta(minutes=15)
+    login_user_max_delay: timedelta = timedelta(minutes=1)
     secure_cookies: bool = False
+    # reverse proxies whose X-Forwarded-For/-Proto/-Host are believed (addresses or networks); from
+    # anybody else those headers are ignored (inbox.web.forwarded)
+    trusted_proxies: list[str] = Field(default_factory=list)
 
-    _dur = field_validator("claim_lease", "poll_lease", "login_window", mode="before")(parse_duration)
+    _dur = field_validator("claim_lease", "poll_lease", "login_window", "login_user_max_delay",
+                           mode="before")(parse_duration)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        import ipaddress
+        for entry in v:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return v
 
 
 class BusinessHours(_Strict):

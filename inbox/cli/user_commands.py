@@ -45,8 +45,7 @@ async def cmd_users(args: argparse.Namespace) -> int:
             pw_hash = None
             if args.password_stdin:
                 pw = sys.stdin.readline().rstrip("\r\n")
-                credentials.check_password_strength(pw)
-                pw_hash = credentials.hash_password(pw)
+                pw_hash = credentials.hash_password(_checked_password(pw, args.name))
             async with svc.engine.begin() as conn:
                 user = await accounts.add_user(args.name, args.role, args.team, pw_hash, conn=conn, now=now,
                                                locale=args.locale, capacity=args.capacity)
@@ -75,3 +74,15 @@ async def cmd_users(args: argparse.Namespace) -> int:
         await svc.close()
     return 0
 
+
+def _checked_password(pw: str, name: str) -> str:
+    """``pw`` when it meets the policy. A password containing the user name is only warned about
+    here: the operator sets an initial password (the web admin pages refuse it)."""
+    from inbox.domain import password_policy
+    found = password_policy.problems(pw, user_name=name)
+    hard = [p.message for p in found if p.rule != "name"]
+    if hard:
+        raise password_policy.PasswordRejected("; ".join(hard))
+    for p in found:
+        print(f"warning: {p.message}; ask {name} to choose another", file=sys.stderr)
+    return pw

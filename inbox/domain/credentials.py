@@ -7,23 +7,22 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from inbox.errors import InputError
+from inbox.domain import password_policy
 
 __all__ = ["hash_password", "verify_password", "needs_rehash", "new_token", "token_hash",
            "check_password_strength", "TOKEN_PREFIX"]
 
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 TOKEN_PREFIX = "si_"
-MIN_PASSWORD = 10
+MIN_PASSWORD = password_policy.MIN_LENGTH
 # a fixed hash to verify against when the user does not exist, so timing does not reveal it
 _DUMMY = _HASHER.hash("not-a-real-password-" + secrets.token_hex(8))
 
 
-def check_password_strength(pw: str) -> None:
-    if len(pw) < MIN_PASSWORD:
-        raise InputError(f"password must be at least {MIN_PASSWORD} characters")
-    if len(pw) > 1024:
-        raise InputError("password longer than 1024 characters")
+def check_password_strength(pw: str, *, user_name: str | None = None) -> None:
+    """Raise :class:`inbox.domain.password_policy.PasswordRejected` (an InputError) when ``pw``
+    breaks the password policy (see that module)."""
+    password_policy.check(pw, user_name=user_name)
 
 
 def hash_password(pw: str) -> str:

@@ -251,6 +251,18 @@ class LoginAttempt(SQLModel, table=True):
     created_at: datetime | None = _ts(nullable=False, index=True)
 
 
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins per key ("user:NAME", "addr:IP" or "user+addr:NAME|IP") in the current window,
+    and until when the key is refused. Updated with one conditional UPDATE per attempt, before the
+    password is checked, so concurrent attempts are counted (repo.login_throttle)."""
+
+    __tablename__ = "login_throttle"
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int = 0
+    window_start: datetime | None = _ts(nullable=False)
+    blocked_until: datetime | None = _ts()
+
+
 class Crisis(SQLModel, table=True):
     """A detected spike. At most one OPEN crisis per subject (a partial unique index), so several
     instances running the check at once cannot open two."""

@@ -85,7 +85,7 @@ async def users_save(request: web.Request) -> web.Response:
     pw_hash = None
     if password:
         try:
-            credentials.check_password_strength(password)
+            credentials.check_password_strength(password, user_name=name)
         except InputError as e:
             raise Invalid(str(e)) from None
         pw_hash = credentials.hash_password(password)

@@ -18,6 +18,7 @@ from inbox.web import openapi
 from inbox.web.authcache import AuthCache
 from inbox.web.authn import auth_middleware
 from inbox.web.counts import COUNTS, CountsCache
+from inbox.web.forwarded import forwarded_middleware, parse_networks
 from inbox.web.keys import AUTH_CACHE, ROLE, SCHEDULER, SERVICES, WORK
 from inbox.web.problems import problem_middleware
 from inbox.work.item_actions import WorkService
@@ -29,7 +30,7 @@ log = structlog.get_logger(__name__)
 
 @web.middleware
 async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
-    resp = await handler(request)
+    resp: web.StreamResponse = await handler(request)
     h = resp.headers
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("Referrer-Policy", "same-origin")
@@ -45,6 +46,8 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
                services: Services | None = None) -> web.Application:
     """The web app, API and (for role all/worker) the connector scheduler."""
     middlewares: list[Any] = [security_headers, problem_middleware]
+    if settings.server.trusted_proxies:  # first: every other layer sees the client's scheme, host, address
+        middlewares.insert(0, forwarded_middleware(parse_networks(settings.server.trusted_proxies)))
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[ROLE] = role
     app[AUTH_CACHE] = AuthCache()

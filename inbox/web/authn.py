@@ -11,10 +11,13 @@ from inbox.storage.engine import read_conn
 from inbox.storage.repo import accounts
 from inbox.web.keys import AUTH_CACHE, SERVICES
 
-__all__ = ["auth_middleware", "require_user", "SESSION_USER"]
+__all__ = ["auth_middleware", "require_user", "SESSION_USER", "CREDENTIAL"]
 
 SESSION_USER = "uid"
 USER_KEY = "user"
+# what authenticated the request, for re-checking later (open live streams): ("bearer", token
+# hash) or ("session", session token, user id)
+CREDENTIAL = "credential"
 
 
 async def _from_bearer(request: web.Request, header: str) -> UserInfo | None:
@@ -23,6 +26,7 @@ async def _from_bearer(request: web.Request, header: str) -> UserInfo | None:
         raise web.HTTPUnauthorized(text="malformed Authorization header; use 'Bearer TOKEN'",
                                    headers={"WWW-Authenticate": 'Bearer realm="social-inbox"'})
     digest = token_hash(token.strip())
+    request[CREDENTIAL] = ("bearer", digest)
     cache = request.app.get(AUTH_CACHE)
     key = ("bearer", digest)
     if cache is not None and (user := cache.get(key)) is not None:
@@ -48,6 +52,8 @@ async def _from_session(request: web.Request) -> UserInfo | None:
     user = await session_user(request, session)
     if user is None:
         session.invalidate()
+    elif isinstance(token := session.get("sid"), str):
+        request[CREDENTIAL] = ("session", token, str(session[SESSION_USER]))
     return user
 
 
@@ -66,7 +72,8 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
         if user is not None:
             request["auth"] = "session"
     request[USER_KEY] = user
-    return await handler(request)
+    resp: web.StreamResponse = await handler(request)
+    return resp
 
 
 def require_user(request: web.Request) -> UserInfo:

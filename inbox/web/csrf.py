@@ -39,9 +39,9 @@ async def csrf_token(request: web.Request) -> str:
 
 
 def _own_origin(request: web.Request) -> str:
-    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower() or request.scheme
-    host = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip() or request.host
-    return f"{proto}://{host}".lower()
+    # scheme and host as the client used them: behind a configured proxy, what it forwarded
+    # (inbox.web.forwarded); never a client's own X-Forwarded-* headers
+    return f"{request.scheme}://{request.host}".lower()
 
 
 def _same_origin(request: web.Request) -> bool:

@@ -227,7 +227,11 @@ class ApiRoutes:
 
     def register(self, app: web.Application) -> None:
         for ep in self.endpoints:
-            app.router.add_route(ep.method, ep.path, _aiohttp_handler(ep), name=f"{self.tag}.{ep.operation_id}")
+            name = f"{self.tag}.{ep.operation_id}"
+            if ep.method == "GET":  # with HEAD, as aiohttp's add_get
+                app.router.add_get(ep.path, _aiohttp_handler(ep), name=name)
+            else:
+                app.router.add_route(ep.method, ep.path, _aiohttp_handler(ep), name=name)
 
 
 def _aiohttp_handler(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

@@ -30,6 +30,7 @@ from inbox.storage.engine import reader
 from inbox.storage.listener import PgListener
 from inbox.storage.repo import page_reads
 from inbox.web.keys import BUS, SERVICES
+from inbox.web.live_auth import StreamGuard
 
 __all__ = ["Broker", "notify_pg", "CHANNEL", "sse_handler", "live_ctx", "visible_to"]
 
@@ -53,6 +54,7 @@ class Subscriber:
     user: UserInfo
     queue: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(maxsize=256))
     dropped: bool = False
+    credential: tuple[str, ...] = ()   # what authorised the stream (inbox.web.live_auth re-checks it)
 
 
 class Broker:
@@ -126,13 +128,23 @@ class Broker:
         self.dispatched += len(fresh)
 
     # subscribers ---------------------------------------------------------------------------
-    def subscribe(self, user: UserInfo) -> Subscriber:
-        sub = Subscriber(user)
+    def subscribe(self, user: UserInfo, credential: tuple[str, ...] = ()) -> Subscriber:
+        sub = Subscriber(user, credential=credential)
         self.subscribers.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
+
+    def close(self, sub: Subscriber) -> None:
+        """End ``sub``'s stream now (its handler returns; the browser reconnects and is authorised again)."""
+        self.subscribers.discard(sub)
+        while True:
+            try:
+                sub.queue.put_nowait(None)
+                return
+            except asyncio.QueueFull:  # make room: nothing queued may be sent after the end
+                sub.queue.get_nowait()
 
     # background ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -210,7 +222,8 @@ async def sse_handler(request: web.Request) -> web.StreamResponse:
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                        "X-Accel-Buffering": "no"})
     await resp.prepare(request)
-    sub = broker.subscribe(user)
+    from inbox.web.authn import CREDENTIAL
+    sub = broker.subscribe(user, request.get(CREDENTIAL, ()))
     try:
         await resp.write(b"retry: 3000\n: connected\n\n")
         while True:
@@ -237,7 +250,13 @@ async def live_ctx(app: web.Application) -> AsyncIterator[None]:
     await broker.start()
     if svc.listener is not None:
         await broker.attach(svc.listener)
+    guard = StreamGuard(broker, svc)
+    if svc.control is not None:
+        from inbox.ops.control import AUTH
+        svc.control.on(AUTH, guard.on_auth)  # streams end within a second of a change of access
+    guard.start()
     yield
+    await guard.stop()
     if broker.publish in svc.listeners:
         svc.listeners.remove(broker.publish)
     await broker.shutdown()

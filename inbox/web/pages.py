@@ -17,9 +17,10 @@ from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
 from inbox.web.inputs import ASCII_DIGITS
 from inbox.web.keys import SERVICES, WORK
+from inbox.web.logins import LoginThrottled, check_credentials
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
 from inbox.web.routing_text import event_label, feature_text, routing_summary
-from inbox.web.sessions import LoginThrottled, check_credentials, login, logout
+from inbox.web.sessions import login, logout
 from inbox.work.item_actions import visible_teams
 from inbox.work.route_explain import decision_top_features, explainable
 
@@ -61,9 +62,11 @@ async def login_submit(request: web.Request) -> web.Response:
     nxt = safe_next(data.get("next"))
     try:
         user = await check_credentials(request, name, password) if name and password else None
-    except LoginThrottled:
-        return await render(request, "login.html", {"next": nxt, "name": name, "error": _(
+    except LoginThrottled as e:
+        page = await render(request, "login.html", {"next": nxt, "name": name, "error": _(
             "Too many failed attempts. Wait a few minutes and try again.")}, status=429)
+        page.headers["Retry-After"] = str(e.retry_after)
+        return page
     if user is None:
         return await render(request, "login.html", {"next": nxt, "name": name,
                                                     "error": _("Wrong user name or password.")}, status=401)

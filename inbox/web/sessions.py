@@ -8,7 +8,6 @@ The cookie key comes from the environment variable named by ``settings.server.se
 is used, which signs everybody out on restart and does not work across several instances."""
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import os
@@ -21,16 +20,14 @@ from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from inbox.domain import credentials
 from inbox.domain.types import UserInfo
 from inbox.settings import Settings
-from inbox.storage.engine import read_conn, reader
-from inbox.storage.repo import accounts, websessions
+from inbox.storage.engine import read_conn
+from inbox.storage.repo import websessions
 from inbox.web.authcache import forget_all
 from inbox.web.keys import AUTH_CACHE, SERVICES
 
-__all__ = ["COOKIE_NAME", "make_storage", "login", "logout", "session_user", "is_secure", "LoginThrottled",
-           "IDLE", "LIFETIME"]
+__all__ = ["COOKIE_NAME", "make_storage", "login", "logout", "session_user", "is_secure", "IDLE", "LIFETIME"]
 
 log = structlog.get_logger(__name__)
 
@@ -44,9 +41,8 @@ LIFETIME = timedelta(days=7)
 
 def is_secure(request: web.Request, settings: Settings) -> bool:
     """Whether the session cookie must be Secure: configured, or the request came over TLS
-    (directly or through a proxy that says so in X-Forwarded-Proto)."""
-    return bool(settings.server.secure_cookies or request.secure
-                or request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower() == "https")
+    (directly, or through a configured proxy that says so: inbox.web.forwarded)."""
+    return bool(settings.server.secure_cookies or request.secure)
 
 
 class _Storage(EncryptedCookieStorage):
@@ -76,38 +72,6 @@ def make_storage(settings: Settings) -> EncryptedCookieStorage:
 
 def fernet_key(key: bytes) -> bytes:  # pragma: no cover - kept for tools decoding cookies
     return base64.urlsafe_b64encode(key)
-
-
-class LoginThrottled(Exception):
-    """Too many failed logins for this name within the window."""
-
-
-async def check_credentials(request: web.Request, name: str, password: str) -> UserInfo | None:
-    """The user when the password matches; records the attempt; raises LoginThrottled when the
-    name has too many recent failures (the password is then not even checked)."""
-    svc = request.app[SERVICES]
-    s = svc.settings.server
-    now = svc.clock.now()
-    name = name.strip()[:64]
-    async with reader(svc.engine).connect() as conn:
-        failures = await websessions.failures_since_success(name, now - s.login_window, conn=conn)
-        if failures >= s.login_attempts:
-            raise LoginThrottled(name)
-        found = await accounts.password_hash_of(name, conn=conn)
-    stored = found[1] if found else None
-    # argon2 is deliberately slow: keep it off the event loop
-    ok = await asyncio.get_running_loop().run_in_executor(None, credentials.verify_password, stored, password)
-    ok = ok and found is not None
-    async with svc.engine.begin() as conn:
-        await accounts.record_login(name, ok, conn=conn, now=now)
-        if ok and stored and credentials.needs_rehash(stored):
-            await accounts.set_password(found[0], credentials.hash_password(password),  # type: ignore[index]
-                                        conn=conn, now=now)
-    if not ok or found is None:
-        log.info("login_failed", user=name)
-        return None
-    async with reader(svc.engine).connect() as conn:
-        return await accounts.get_user(found[0], conn=conn)
 
 
 async def login(request: web.Request, user: UserInfo) -> Session:

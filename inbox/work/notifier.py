@@ -9,10 +9,14 @@ after ``MAX_ATTEMPTS``. Delivery is at-least-once; receivers can dedupe on ``X-I
 
 Channels:
 - webhook: POST of Slack-compatible JSON ``{"text": ..., "blocks": [...]}`` to each configured URL
-  (settings.notifications.webhook_urls, never a URL taken from mention text), with
-  ``X-Inbox-Signature: sha256=<hex HMAC-SHA256 of the body>`` keyed by the secret in the
-  environment variable named by settings.notifications.webhook_secret_env. Redirects are not
-  followed. 2xx is success; 408, 429, 5xx and network errors are retried; other 4xx fail at once.
+  (settings.notifications.webhook_urls, never a URL taken from mention text), signed like the
+  inbox's own inbound webhooks when settings.notifications.webhook_secret_env names a variable
+  holding a secret: ``X-Inbox-Timestamp: <unix seconds>`` and ``X-Inbox-Signature:
+  sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>``. A receiver recomputes the HMAC over
+  the timestamp header, a dot and the raw body, compares in constant time, and refuses a
+  timestamp more than 5 minutes from its clock (a replay); ``connectors.webhook.verify_signature``
+  does exactly that. Each attempt is signed afresh. Redirects are not followed. 2xx is success;
+  408, 429, 5xx and network errors are retried; other 4xx fail at once.
 - email: one message to settings.notifications.email_to through settings.notifications.smtp_host
   (smtplib in a worker thread; notifications.smtp_security: STARTTLS when offered by default,
   required STARTTLS, implicit TLS or none; login with smtp_username and the password from the
@@ -39,12 +43,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inbox.settings import Settings
 from inbox.storage.repo import notification_outbox as nrepo
 
-__all__ = ["enqueue", "deliver_due", "enqueue_high_priority", "sign", "backoff", "SIGNATURE_HEADER",
+__all__ = ["enqueue", "deliver_due", "enqueue_high_priority", "sign", "backoff", "SIGNATURE_HEADER", "TIMESTAMP_HEADER",
            "MAX_ATTEMPTS"]
 
 log = structlog.get_logger(__name__)
 
 SIGNATURE_HEADER = "X-Inbox-Signature"
+TIMESTAMP_HEADER = "X-Inbox-Timestamp"
 MAX_ATTEMPTS = 6
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
@@ -53,9 +58,9 @@ HTTP_TIMEOUT = 10.0
 _SNIPPET = 280
 
 
-def sign(body: bytes, secret: str) -> str:
-    """The signature header value for ``body``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(body: bytes, secret: str, timestamp: int) -> str:
+    """The ``X-Inbox-Signature`` value for ``body`` sent at ``timestamp`` (unix seconds)."""
+    return "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -126,13 +131,16 @@ class _Outcome:
         self.ok, self.status, self.error, self.permanent = ok, status, error, permanent
 
 
-async def _send_webhook(session: aiohttp.ClientSession, row: dict[str, Any], secret: str | None) -> _Outcome:
+async def _send_webhook(session: aiohttp.ClientSession, row: dict[str, Any], secret: str | None,
+                        now: datetime) -> _Outcome:
     body = json.dumps({k: v for k, v in (row["payload"] or {}).items() if k in ("text", "blocks")},
                       ensure_ascii=False, separators=(",", ":")).encode()
     headers = {"Content-Type": "application/json", "User-Agent": "social-inbox",
                "X-Inbox-Delivery": str(row["id"]), "X-Inbox-Event": row["kind"]}
     if secret:
-        headers[SIGNATURE_HEADER] = sign(body, secret)
+        stamp = int(now.timestamp())
+        headers[TIMESTAMP_HEADER] = str(stamp)
+        headers[SIGNATURE_HEADER] = sign(body, secret, stamp)
     try:
         async with session.post(row["target"], data=body, headers=headers, allow_redirects=False) as resp:
             await resp.read()
@@ -218,7 +226,8 @@ async def deliver_due(svc: Any, *, limit: int = 50, session_factory: Callable[[]
     factory = session_factory or (lambda: aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT)))
     async with factory() as session:
         outcomes = await asyncio.gather(*[
-            _send_webhook(session, r, secret) if r["channel"] == "webhook" else _send_email(svc.settings, r)
+            _send_webhook(session, r, secret, svc.clock.now()) if r["channel"] == "webhook"
+            else _send_email(svc.settings, r)
             for r in rows])
     done = svc.clock.now()
     async with svc.engine.begin() as conn:

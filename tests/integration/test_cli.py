@@ -184,3 +184,16 @@ def test_import_gives_its_items_the_refiners_second_look(tmp_path: Path) -> None
     out2 = json.loads(run("import", str(tmp_path / "in.jsonl"), env=env2).stdout.splitlines()[-1])
     assert (out2["refined"]["looked_at"], out2["refined"]["left_to_background"]) == (2, 3), out2
     assert json.loads(run("refine", "--all", env=env2).stdout.splitlines()[-1])["looked_at"] == 3
+
+
+def test_users_add_applies_the_password_policy(tmp_path: Path) -> None:
+    """users add --password-stdin refuses short and common passwords (an error line saying why) and only
+    warns when the password contains the user's name (an operator's initial password)."""
+    env = {"INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/pw.db", "INBOX_MODEL_DIR": str(tmp_path / "models")}
+    assert run("init", env=env).returncode == 0
+    for weak, why in (("aaaaaaaaaa", "at least 12"), ("password1234", "too common")):
+        r = run("users", "add", "carla", "--role", "agent", "--password-stdin", env=env, stdin=weak + "\n")
+        assert r.returncode != 0 and why in r.stderr, (r.returncode, r.stderr)
+    r = run("users", "add", "carla", "--role", "agent", "--password-stdin", env=env, stdin="pw-carla-123456\n")
+    assert r.returncode == 0, r.stderr
+    assert "user name" in r.stderr and json.loads(r.stdout)["password"] is True

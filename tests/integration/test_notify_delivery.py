@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from email import message_from_bytes
 from typing import Any
 
@@ -16,6 +17,8 @@ import pytest
 from aiohttp import web
 
 from connectors.base import Mention
+from connectors.errors import SignatureError
+from connectors.webhook import verify_signature
 from inbox.domain.clock import FakeClock
 from inbox.ingest.classifier import ClassifierHolder
 from inbox.ops.services import Services
@@ -136,7 +139,8 @@ async def _rows(svc: Any) -> list[dict[str, Any]]:
 
 async def test_webhook_is_signed_slack_json(db_url: str, settings_factory: Any, clock: FakeClock,
                                             fake_classifier: Any, hook: Hook, monkeypatch: Any) -> None:
-    """The body is {"text", "blocks"}; the signature header is the HMAC-SHA256 of the exact body."""
+    """The body is {"text", "blocks"}; it is signed like inbound webhooks: HMAC-SHA256 over the timestamp header,
+    a dot and the exact body, which connectors.webhook.verify_signature accepts now and refuses 10 minutes later."""
     monkeypatch.setenv(SECRET_ENV, SECRET)
     svc = await _services(db_url, settings_factory, clock, fake_classifier, webhook_urls=[hook.url])
     try:
@@ -147,8 +151,13 @@ async def test_webhook_is_signed_slack_json(db_url: str, settings_factory: Any, 
         doc = json.loads(body)
         assert set(doc) == {"text", "blocks"} and doc["text"] == "hello *team*"
         assert doc["blocks"][0]["type"] == "section"
-        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        stamp = headers[notifier.TIMESTAMP_HEADER]
+        assert int(stamp) == int(clock.now().timestamp())
+        expected = "sha256=" + hmac.new(SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
         assert headers[notifier.SIGNATURE_HEADER] == expected
+        verify_signature(SECRET.encode(), body, headers, now=clock.now())
+        with pytest.raises(SignatureError, match="replay window"):
+            verify_signature(SECRET.encode(), body, headers, now=clock.now() + timedelta(minutes=10))
         assert headers["X-Inbox-Event"] == "sla_breach"
         [row] = await _rows(svc)
         assert (row["status"], row["attempts"], row["last_status"]) == ("delivered", 1, 200)

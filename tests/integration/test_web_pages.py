@@ -185,16 +185,17 @@ async def test_admin_user_management(server: LiveServer) -> None:
     """An admin creates a user, changes their team, and deactivates them, which ends their session."""
     async with _client() as admin, _client() as user:
         token = await web_login(admin, server.url, "root")
-        form = {"_csrf": token, "name": "zoe", "role": "agent", "teams": "pr", "password": "zoe-password-123",
+        form = {"_csrf": token, "name": "zoe", "role": "agent", "teams": "pr", "password": "lantern-quartz-9081",
                 "capacity": "5", "locale": "it"}
         async with admin.post(server.url + "/admin/users", data=form, headers={"Origin": server.url}) as r:
             assert r.status == 200 and "zoe" in await r.text()
-        await web_login(user, server.url, "zoe", "zoe-password-123")
+        await web_login(user, server.url, "zoe", "lantern-quartz-9081")
         async with user.get(server.url + "/queues/pr", allow_redirects=False) as r:
             assert r.status == 200
-        bad = {**form, "password": "short"}
-        async with admin.post(server.url + "/admin/users", data=bad, headers={"Origin": server.url}) as r:
-            assert r.status in (400, 422)
+        for weak in ("short", "aaaaaaaaaaaa", "password1234", "zoe-lantern-quartz"):  # length, common, name
+            bad = {**form, "password": weak}
+            async with admin.post(server.url + "/admin/users", data=bad, headers={"Origin": server.url}) as r:
+                assert r.status in (400, 422), weak
         moved = aiohttp.FormData([("_csrf", token), ("name", "zoe"), ("role", "agent"), ("teams", "marketing"),
                                   ("teams", "triage"), ("capacity", "5")])
         async with admin.post(server.url + "/admin/users", data=moved, headers={"Origin": server.url}) as r:
