@@ -1,9 +1,14 @@
 """SSRF guard: refuse URLs whose host is, or resolves to, a non-public address.
 
 Refused unless the connector sets ``allow_private_hosts``: loopback, private (RFC 1918, ULA),
-link-local, multicast, reserved, unspecified, shared (CGNAT) and documentation ranges, and
-IPv4-mapped IPv6 forms of those. Cloud metadata addresses (169.254.169.254, fd00:ec2::254,
-100.100.100.200) are refused even then: no self-hosted instance lives there.
+link-local, site-local (fec0::/10), multicast, reserved, unspecified, shared (CGNAT) and
+documentation ranges, and the local-use NAT64 prefix 64:ff9b:1::/48 (not globally reachable,
+RFC 8215). An IPv6 address that embeds an IPv4 address (IPv4-mapped ::ffff:0:0/96,
+IPv4-translated ::ffff:0:0:0/96, IPv4-compatible ::/96, NAT64 64:ff9b::/96 and 64:ff9b:1::/48 at
+every RFC 6052 prefix length, 6to4 2002::/16, Teredo 2001::/32 server and client) is refused when
+any embedded IPv4 address is: a translator or tunnel would deliver the packet there. Cloud metadata
+addresses (169.254.169.254, fd00:ec2::254, 100.100.100.200), embedded or not, are refused even
+then: no self-hosted instance lives there.
 
 Names are resolved through the running loop's ``getaddrinfo`` and *every* returned address must
 be public. aiohttp resolves again when it connects; a DNS answer that changes between the two
@@ -30,7 +35,7 @@ from yarl import URL
 from .errors import BlockedAddress, TransientError
 
 __all__ = [
-    "Resolver", "METADATA_ADDRESSES", "is_blocked_address", "check_url", "system_resolver",
+    "Resolver", "METADATA_ADDRESSES", "is_blocked_address", "embedded_ipv4", "check_url", "system_resolver",
     "GuardedResolver", "BlockedAtConnect", "guard_policy", "guarded_tcp_connector",
 ]
 
@@ -42,11 +47,61 @@ METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
 )
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_COMPATIBLE = ipaddress.ip_network("::/96")
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+# RFC 6052 section 2.2: where the 32 IPv4 bits sit for each NAT64 prefix length (bits 64-71 are
+# the reserved "u" octet); (shift, width) pairs from the most significant part down
+_RFC6052_LAYOUTS: tuple[tuple[tuple[int, int], ...], ...] = (
+    ((0, 32),),                      # /96
+    ((24, 32),),                     # /64
+    ((64, 8), (32, 24)),             # /56
+    ((64, 16), (40, 16)),            # /48
+    ((64, 24), (48, 8)),             # /40
+    ((64, 32),),                     # /32
+)
+
+
+def _rfc6052_candidates(value: int) -> list[ipaddress.IPv4Address]:
+    found = []
+    for layout in _RFC6052_LAYOUTS:
+        v4 = 0
+        for shift, width in layout:
+            v4 = (v4 << width) | ((value >> shift) & ((1 << width) - 1))
+        found.append(ipaddress.IPv4Address(v4))
+    return found
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address ``ip`` carries in a transition form (see the module docstring)."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    low = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _NAT64 or ip in _COMPATIBLE or ip in _TRANSLATED:
+        found.append(low)
+    if ip in _NAT64_LOCAL:
+        found.extend(_rfc6052_candidates(int(ip)))
+    return found
+
+
 def is_blocked_address(address: str | IPAddress, *, allow_private: bool = False) -> bool:
     """True when ``address`` may not be contacted (see the module docstring)."""
     ip = ipaddress.ip_address(address) if isinstance(address, str) else address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if (ip.is_site_local or ip in _NAT64_LOCAL) and not allow_private:
+            return True
+        if any(_blocked_one(v4, allow_private) for v4 in embedded_ipv4(ip)):
+            return True
+    return _blocked_one(ip, allow_private)
+
+
+def _blocked_one(ip: IPAddress, allow_private: bool) -> bool:
     if ip in METADATA_ADDRESSES:
         return True
     if allow_private:

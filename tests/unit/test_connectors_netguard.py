@@ -49,3 +49,44 @@ async def test_non_http_scheme_refused() -> None:
     """file:// and friends are refused before any lookup."""
     with pytest.raises(BlockedAddress, match="scheme"):
         await check_url(URL("file:///etc/passwd"), allow_private=True)
+
+
+@pytest.mark.parametrize("address", [
+    "64:ff9b::7f00:1",              # NAT64 well-known prefix, 127.0.0.1
+    "64:ff9b::a00:1",               # NAT64, 10.0.0.1
+    "64:ff9b:1::7f00:1",            # local-use NAT64 prefix (/96 layout)
+    "64:ff9b:1:7f00:0:100::",       # local-use NAT64 prefix, RFC 6052 /48 layout of 127.0.0.1
+    "2002:7f00:1::",                # 6to4 of 127.0.0.1
+    "2002:c0a8:101::1",             # 6to4 of 192.168.1.1
+    "::7f00:1",                     # IPv4-compatible 127.0.0.1
+    "::a00:1",                      # IPv4-compatible 10.0.0.1
+    "::ffff:0:7f00:1",              # IPv4-translated (SIIT) 127.0.0.1
+    "::ffff:0:a9fe:a9fe",           # IPv4-translated 169.254.169.254
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+    "fec0::1",                      # deprecated site-local
+    "feff::1",                      # site-local, upper end
+])
+def test_ipv6_transition_forms_of_private_ipv4_blocked(address: str) -> None:
+    """Every IPv6 form that embeds an IPv4 address is judged by that address too."""
+    assert is_blocked_address(address)
+
+
+@pytest.mark.parametrize("address", [
+    "64:ff9b::a9fe:a9fe", "64:ff9b:1::a9fe:a9fe", "64:ff9b:1:a9fe:a9:fe00::", "2002:a9fe:a9fe::1",
+    "::a9fe:a9fe", "::ffff:0:a9fe:a9fe", "::ffff:a9fe:a9fe", "2001:0:4136:e378:8000:63bf:5601:5601",
+])
+def test_embedded_metadata_address_blocked_even_when_private_allowed(address: str) -> None:
+    """169.254.169.254 inside any transition form is the metadata endpoint, never allowed."""
+    assert is_blocked_address(address, allow_private=True)
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1"])
+def test_transition_forms_of_public_ipv4_allowed(address: str) -> None:
+    """NAT64 and 6to4 of a public address are ordinary public destinations."""
+    assert not is_blocked_address(address)
+
+
+async def test_literal_transition_form_refused_in_url() -> None:
+    """A URL with a bracketed NAT64 literal of loopback is refused before any connection."""
+    with pytest.raises(BlockedAddress, match="non-public"):
+        await check_url(URL("http://[64:ff9b::7f00:1]:8080/feed"), allow_private=False)
