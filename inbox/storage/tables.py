@@ -15,7 +15,7 @@ from inbox.storage.column_types import JSONType, UTCDateTime
 
 __all__ = ["Team", "User", "Membership", "ApiToken", "Mention", "QueueItem", "RoutingDecision",
            "Event", "Correction", "ConnectorState", "DeadLetter", "ModelVersion", "LoginAttempt",
-           "Crisis", "Notification", "ControlMessage", "ItemStatus", "metadata"]
+           "Crisis", "Notification", "ControlMessage", "DigestRecipient", "DigestRun", "ItemStatus", "metadata"]
 
 
 def _ts(nullable: bool = True, index: bool = False) -> Any:
@@ -334,6 +334,39 @@ class ControlMessage(SQLModel, table=True):
     payload: dict[str, Any] | None = _json()
     origin: str = Field(default="", max_length=128)  # the instance (or CLI process) that sent it
     created_at: datetime | None = _ts(nullable=False, index=True)
+
+
+class DigestRecipient(SQLModel, table=True):
+    """Who receives the brief of an audience (a team's name or "executive"), in which language."""
+
+    __tablename__ = "digest_recipient"
+    __table_args__ = (UniqueConstraint("audience", "email", name="uq_digest_recipient"),)
+    id: int | None = Field(default=None, primary_key=True)
+    audience: str = Field(max_length=64)
+    email: str = Field(max_length=254)
+    lang: str = Field(default="en", max_length=8)
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class DigestRun(SQLModel, table=True):
+    """One brief of one audience for one period, with what it said (``brief``, the figures it was
+    rendered from) and its delivery to each recipient. Unique per (audience, period_end): the
+    instance that inserts the row sends it, so a brief goes out once however many instances run."""
+
+    __tablename__ = "digest_run"
+    __table_args__ = (UniqueConstraint("audience", "period_end", name="uq_digest_run_period"),
+                      Index("ix_digest_run_created", "created_at"))
+    id: int | None = Field(default=None, primary_key=True)
+    audience: str = Field(max_length=64)
+    period_start: datetime | None = _ts(nullable=False)
+    period_end: datetime | None = _ts(nullable=False)
+    status: str = Field(default="sending", max_length=16)  # sending | sent | failed
+    brief: dict[str, Any] | None = _json()
+    deliveries: list[dict[str, Any]] = _json(list)     # [{email, lang, ok, error, at}]
+    attempts: int = 0
+    lease_expires_at: datetime | None = _ts()
+    created_at: datetime | None = _ts(nullable=False)
+    sent_at: datetime | None = _ts()
 
 
 metadata = SQLModel.metadata

@@ -36,3 +36,5 @@ def is_pg(conn: AsyncConnection) -> bool:
 T_CRISIS: Table = tables.Crisis.__table__  # type: ignore[attr-defined]
 T_NOTIF: Table = tables.Notification.__table__  # type: ignore[attr-defined]
 T_CONTROL: Table = tables.ControlMessage.__table__  # type: ignore[attr-defined]
+T_DIGEST_RUN: Table = tables.DigestRun.__table__  # type: ignore[attr-defined]
+T_DIGEST_TO: Table = tables.DigestRecipient.__table__  # type: ignore[attr-defined]
