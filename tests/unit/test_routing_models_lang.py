@@ -78,5 +78,5 @@ def test_corpus_tags(name: str) -> None:
     path = shared_dir("data/mentions") / f"{name}.jsonl"
     rows = [r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if r.get("lang") in ("en", "it")]
     got = lang.detect_languages([r["text"] for r in rows])
-    right = sum(g == r["lang"] for g, r in zip(got, rows))
+    right = sum(g == r["lang"] for g, r in zip(got, rows, strict=True))
     assert right / len(rows) >= 0.98, right / len(rows)
