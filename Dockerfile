@@ -6,6 +6,9 @@
 FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
+# DejaVu Sans for the brief's PDF (Italian accents and most scripts; without it: Helvetica, Latin-1 only)
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
 
 # 1. dependencies only (cached until pyproject.toml changes)
 COPY pyproject.toml README.md ./

@@ -39,7 +39,8 @@ async def seed(svc: Any) -> None:
     svc.clock._now = datetime(2026, 1, 6, 10, 0, tzinfo=UTC)  # the brief's period
     await svc.pipeline.ingest(
         [_m(f"c{i}", "the app crashes at checkout every time, refund my order please") for i in range(4)]
-        + [_m("x1", MARKUP, "rss"), _m("h1", "we are hiring a senior engineer, great job interview secret"),
+        + [_m("x1", MARKUP, "rss"), _m("x2", MARKUP, "bluesky"),
+           _m("h1", "we are hiring a senior engineer, great job interview secret"),
            _m("k1", "love the new price offer", "rss"), _m("k2", "love the new price offer!", "bluesky")])
     svc.clock.advance(timedelta(minutes=10))
     for _ in range(2):
@@ -111,7 +112,7 @@ async def test_executive_brief_matches_sql(services: Any) -> None:
     prev_since = since - timedelta(days=7)
     await _figures_match(services, b["current"], since, until, None)
     await _figures_match(services, b["previous"], prev_since, since, None)
-    assert b["current"]["volume"] == 8 and b["previous"]["volume"] == 2
+    assert b["current"]["volume"] == 9 and b["previous"]["volume"] == 2
     assert b["current"]["sla_met"] >= 1 and b["current"]["sla_missed"] >= 1
     assert b["current"]["transfers"] == 2 and b["current"]["corrected"] >= 1
     for row in b["teams"]:
