@@ -134,8 +134,9 @@ def score_cmd(out: Path, weights: list[float], c_embed: float) -> None:
     from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
     from sklearn.metrics import f1_score  # type: ignore[import-untyped]
 
+    from routing_models.calibration import CalibratedLinearClassifier, fit_temperature
     from routing_models.data import source_group
-    from routing_models.pipeline import CalibratedLinearClassifier, MentionFeaturizer, TextNormalizer, _fit_temperature
+    from routing_models.features import MentionFeaturizer, TextNormalizer
     from routing_models.select import _FEATURIZER_KEYS
     from routing_models.train import sample_weights, split_params
 
@@ -172,7 +173,7 @@ def score_cmd(out: Path, weights: list[float], c_embed: float) -> None:
         for te, s in Parallel(n_jobs=2)(delayed(fold)(h) for h in sorted(set(groups))):
             oof[te] = s
         full = make().fit(X, y, sample_weight=weights_for(np.arange(len(y))))
-        t = _fit_temperature(oof, yi, None)
+        t = fit_temperature(oof, yi, None)
         results[name] = {"oof": log_softmax(oof / t, 1), **{s: log_softmax(full.decision_function(v) / t, 1) for s, v in Xo.items()}}
     shared = np.array([not g.startswith("seed:") for g in groups])
     yd = np.searchsorted(classes, [rows[i]["label"] for i in idx["dev_crosssource"]])

@@ -6,9 +6,11 @@ the package stays cheap.  This package never imports ``inbox`` or ``connectors``
 
 __all__ = [
     "build_default",
+    "calibration",
     "data",
     "evaluate",
     "fake",
+    "features",
     "lang",
     "lexicon",
     "model",

@@ -19,15 +19,16 @@ A head is a plain dict of numbers and arrays (so the skops artifact needs no new
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import log_softmax  # type: ignore[import-untyped]  # scipy ships no type hints
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]  # sklearn ships no type hints
 
-from routing_models.pipeline import _apply_top_label_platt, _fit_temperature, _fit_top_label_platt, softmax
+from routing_models.calibration import apply_top_label_platt, fit_temperature, fit_top_label_platt, softmax
 
 __all__ = [
     "REFINER_DEFAULTS",
@@ -89,7 +90,7 @@ def fit_head(
         train_idx = np.setdiff1d(everything, test_idx)
         lr = encoder_lr(emb[train_idx], y_idx[train_idx], weights[train_idx], C)
         enc_oof[test_idx] = full_scores(lr, emb[test_idx], n_classes)
-    t_enc = _fit_temperature(enc_oof, y_idx, weights)
+    t_enc = fit_temperature(enc_oof, y_idx, weights)
     head: dict[str, Any] = {
         "format": HEAD_FORMAT,
         "weight": float(weight),
@@ -100,8 +101,8 @@ def fit_head(
         "encoder_sha256": encoder_sha256,
     }
     blended = blend_scores(ngram_logits(ngram_oof), enc_oof / t_enc, weight)
-    t_blend = _fit_temperature(blended, y_idx, weights)
-    a, b = _fit_top_label_platt(softmax(blended / t_blend), y_idx, weights)
+    t_blend = fit_temperature(blended, y_idx, weights)
+    a, b = fit_top_label_platt(softmax(blended / t_blend), y_idx, weights)
     final = encoder_lr(emb, y_idx, weights, C)
     coef = np.zeros((n_classes, emb.shape[1]), dtype=np.float32)
     intercept = np.full(n_classes, -1e3)
@@ -135,7 +136,7 @@ def blend_proba(head: dict[str, Any], ngram_logits: F64, emb: npt.NDArray[np.flo
     """Calibrated probabilities of the blend, columns in the n-gram model's class order."""
     proba = softmax(blend_logits(head, ngram_logits, emb))
     a, b = (float(v) for v in head["platt"])
-    return _apply_top_label_platt(proba, a, b) if (a, b) != (1.0, 0.0) else proba
+    return apply_top_label_platt(proba, a, b) if (a, b) != (1.0, 0.0) else proba
 
 
 def embed_cached(encoder: Any, texts: Sequence[str], cache: Path | None = None) -> npt.NDArray[np.float32]:
@@ -146,11 +147,11 @@ def embed_cached(encoder: Any, texts: Sequence[str], cache: Path | None = None) 
     known: dict[str, npt.NDArray[np.float32]] = {}
     if cache is not None and cache.is_file():
         with np.load(cache) as saved:
-            known = dict(zip((str(k) for k in saved["keys"]), saved["vectors"]))
-    missing = sorted({k: t for k, t in zip(keys, texts) if k not in known}.items())
+            known = dict(zip((str(k) for k in saved["keys"]), saved["vectors"], strict=False))
+    missing = sorted({k: t for k, t in zip(keys, texts, strict=False) if k not in known}.items())
     if missing:
         vectors = encoder.encode([t for _, t in missing])
-        known.update({k: v for (k, _), v in zip(missing, vectors)})
+        known.update({k: v for (k, _), v in zip(missing, vectors, strict=False)})
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_name(cache.name + ".tmp.npz")

@@ -1,8 +1,8 @@
 """Saving and loading classifiers with skops (no pickle, no code execution on load).
 
 An artifact is ``<name>.skops`` (a skops zip holding ``{"format_version", "pipeline",
-"metadata_json"}`` and, for a model trained
-with an encoder, ``"refiner"``: the refiner head, a dict of numbers and arrays) plus ``<name>.json`` (the same metadata, pretty-printed, for humans and
+"metadata_json"}`` and, for a model trained with an encoder, ``"refiner"``: the refiner head, a dict
+of numbers and arrays) plus ``<name>.json`` (the same metadata, pretty-printed, for humans and
 ``model list``).  :func:`load` refuses any artifact that would need a type outside
 :data:`TRUSTED_TYPES` beyond what skops trusts by default (numpy, scipy, scikit-learn
 built-ins): we never pass ``trusted=True``.
@@ -31,8 +31,12 @@ __all__ = [
 
 ARTIFACT_FORMAT_VERSION = 1
 
-#: The only types outside skops' default trust list that an artifact may contain.
+#: The only types outside skops' default trust list that an artifact may contain (artifacts saved
+#: before the pipeline was split into features and calibration name the classes under ``pipeline``).
 TRUSTED_TYPES: tuple[str, ...] = (
+    "routing_models.calibration.CalibratedLinearClassifier",
+    "routing_models.features.MentionFeaturizer",
+    "routing_models.features.TextNormalizer",
     "routing_models.pipeline.CalibratedLinearClassifier",
     "routing_models.pipeline.MentionFeaturizer",
     "routing_models.pipeline.TextNormalizer",

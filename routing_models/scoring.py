@@ -24,7 +24,8 @@ import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no type
 from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]  # sklearn ships no type hints
 
 from routing_models import _hashing
-from routing_models.pipeline import CalibratedLinearClassifier, MentionFeaturizer, TextNormalizer, _pair
+from routing_models.calibration import CalibratedLinearClassifier
+from routing_models.features import MentionFeaturizer, TextNormalizer, ngram_range
 
 __all__ = ["CompiledScorer"]
 
@@ -90,7 +91,12 @@ class CompiledScorer:
             else None
         )
         self._char = (
-            _Block(featurizer.char_columns_, featurizer.idf_char_, coef[:, n_word : n_word + n_char], featurizer.char_weight)
+            _Block(
+                featurizer.char_columns_,
+                featurizer.idf_char_,
+                coef[:, n_word : n_word + n_char],
+                featurizer.char_weight,
+            )
             if featurizer.char_weight > 0
             else None
         )
@@ -102,12 +108,12 @@ class CompiledScorer:
         f = self._featurizer
         docs = self._normalizer.transform(texts)
         n = len(docs)
-        wspans = _hashing.word_ngrams(docs, _pair(f.word_ngram_range), f.word_n_features)
+        wspans = _hashing.word_ngrams(docs, ngram_range(f.word_ngram_range), f.word_n_features)
         scores = np.zeros((n, self._intercept.shape[0]))
         if self._word is not None:
             scores += self._word.scores(wspans, n)
         if self._char is not None:
-            cspans = _hashing.char_ngrams(docs, _pair(f.char_ngram_range), f.char_n_features)
+            cspans = _hashing.char_ngrams(docs, ngram_range(f.char_ngram_range), f.char_n_features)
             scores += self._char.scores(cspans, n)
         if self._lex_coef is not None:
             counts = f.cue_counts(wspans, n)

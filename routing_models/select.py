@@ -22,16 +22,18 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed  # type: ignore[import-untyped]  # joblib ships no type hints
 from sklearn.metrics import f1_score  # type: ignore[import-untyped]  # sklearn ships no type hints
 
+from routing_models.calibration import CalibratedLinearClassifier
 from routing_models.data import SEED_PATHS, load_jsonl, source_group
 from routing_models.evaluate import expected_calibration_error
-from routing_models.pipeline import CalibratedLinearClassifier, MentionFeaturizer, TextNormalizer
+from routing_models.features import MentionFeaturizer, TextNormalizer
 from routing_models.train import sample_weights, split_params
 
 __all__ = ["GRID", "run", "main"]
@@ -120,10 +122,10 @@ def run(
         oof = np.empty(len(fold_rows), dtype=object)
         per_family = {}
         per_family_errors: dict[str, dict[str, int]] = {}
-        for h, (tr, te, _), p in zip(held, jobs, preds):
+        for h, (tr, te, _), p in zip(held, jobs, preds, strict=False):
             oof[te] = p
             per_family[h] = float(np.mean(p == y[te]))
-            per_family_errors[h] = dict(sorted(Counter(f"{a}->{b}" for a, b in zip(y[te], p) if a != b).items()))
+            per_family_errors[h] = dict(sorted(Counter(f"{a}->{b}" for a, b in zip(y[te], p, strict=False) if a != b).items()))
         is_it = np.array([r.get("lang") == "it" for r in fold_rows])
         shared = np.array([not g.startswith("seed:") for g in groups])
         # full model (with calibration) for the dev sets – information only
