@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 __all__ = [
     "ConnectorType",
     "CONNECTOR_TYPE_NAMES",
+    "REPLY_TYPES",
     "DEFAULT_BASE_URLS",
     "ConnectorSettings",
     "ConnectorList",
@@ -43,6 +44,8 @@ DEFAULT_BASE_URLS: dict[str, str | None] = {
 }
 
 _NO_QUERY_TYPES = {"rss", "webhook"}
+REPLY_TYPES: tuple[str, ...] = ("mastodon", "bluesky", "reddit", "x", "youtube")
+"""The types whose platforms have a write API the inbox replies through."""
 _TYPE_ONLY_FIELDS: dict[str, tuple[str, ...]] = {
     "feeds": ("rss",),
     "instances": ("mastodon",),
@@ -109,6 +112,8 @@ class ConnectorSettings(BaseModel):
     interval: Interval = timedelta(minutes=5)
     overlap: Interval | None = None
     token_env: EnvName | None = None
+    # the variable holding a write-scoped credential: the connector takes replies (connectors.replies)
+    reply_token_env: EnvName | None = None
     secret_env: EnvName | None = None
     allow_private_hosts: bool = False
     enabled: bool = True
@@ -149,6 +154,11 @@ class ConnectorSettings(BaseModel):
             raise ValueError("'secret_env' is required for type webhook (HMAC secret)")
         if self.app_password_env and not self.handle:
             raise ValueError("'app_password_env' needs 'handle'")
+        if self.reply_token_env and self.type not in REPLY_TYPES:
+            raise ValueError(f"'reply_token_env' is only valid for type {', '.join(REPLY_TYPES)}: "
+                             f"{self.type} has no write API")
+        if self.reply_token_env and self.type == "bluesky" and not self.handle:
+            raise ValueError("'reply_token_env' needs 'handle' for type bluesky (the account that replies)")
         if self.base_url is None:
             self.base_url = DEFAULT_BASE_URLS[self.type]
         return self

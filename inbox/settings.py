@@ -18,7 +18,7 @@ from connectors.config import ConnectorSettings
 from inbox.errors import ConfigError
 
 __all__ = ["Settings", "CrisisSettings", "NotificationSettings", "RefinerSettings", "TeamSettings", "RuleSettings", "RoutingSettings", "load_settings",
-           "parse_duration", "DEFAULT_CONFIG", "LABELS"]
+           "parse_duration", "DEFAULT_CONFIG", "LABELS", "CannedResponse"]
 
 LABELS = ("marketing", "customer_care", "hr", "pr")
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "inbox.toml"
@@ -109,6 +109,17 @@ class BusinessHours(_Strict):
         return v
 
 
+class CannedResponse(_Strict):
+    """A ready answer in the composer; ``{author}`` and ``{agent}`` are filled in."""
+
+    title: str = Field(min_length=1, max_length=80)
+    lang: Literal["en", "it"] = "en"
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+APPROVAL_BY_DEFAULT = ("pr", "hr")
+
+
 class TeamSettings(_Strict):
     name: str
     display_name: str = ""
@@ -120,6 +131,13 @@ class TeamSettings(_Strict):
     agent_capacity: int = Field(10, ge=1)
     reassign_after: timedelta | None = None
     return_on_breach: bool = False
+    # replies wait for a lead's approval; unset: true for pr and hr (APPROVAL_BY_DEFAULT)
+    reply_approval: bool | None = None
+    canned_responses: list[CannedResponse] = Field(default_factory=list)
+
+    @property
+    def needs_reply_approval(self) -> bool:
+        return self.reply_approval if self.reply_approval is not None else self.name in APPROVAL_BY_DEFAULT
 
     _dur = field_validator("sla_first_response", "sla_resolution", mode="before")(parse_duration)
 

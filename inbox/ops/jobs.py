@@ -9,6 +9,8 @@ Every job takes its time from ``svc.clock`` and is safe with several instances o
   DO NOTHING);
 - high-priority notifications: a unique dedupe key per event and target;
 - notification delivery: short leases on outbox rows taken with SKIP LOCKED;
+- reply delivery (inbox.work.reply_sender): the same, with a ``sending`` state that makes a reply
+  whose sender died be looked up on the platform before it is sent again;
 - the refiner: candidates taken by marking them (UPDATE ... RETURNING, SKIP LOCKED on PostgreSQL), the
   refined routing written only if nobody touched the item meanwhile.
 No job keeps process-local state that matters for correctness.
@@ -34,6 +36,7 @@ def periodic_jobs(svc: Any, work: Any) -> list[tuple[str, float, Callable[[], Aw
         ("crisis_check", 120.0, partial(crisis_watch.check_crises, svc, publish=publish)),
         ("notify_high_priority", 30.0, partial(notifier.enqueue_high_priority, svc)),
         ("deliver_notifications", 10.0, partial(notifier.deliver_due, svc)),
+        ("send_replies", 0.5, svc.ready_reply_sender().run_once),
         *([("refine", max(1.0, svc.settings.refiner.interval.total_seconds()), partial(_refine, svc))]
           if svc.settings.refiner.enabled else []),
     ]

@@ -48,6 +48,7 @@ class Services:
     listeners: list[Any] = field(default_factory=list)
     listener: PgListener | None = None
     control: ControlChannel | None = None
+    reply_sender: Any = None
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Clock | None = None, check: bool = True) -> Services:
@@ -82,7 +83,16 @@ class Services:
             await self.load_model()
             log.info("model_reloaded", model_version=self.classifier.version, control_id=msg.id)
 
+    def ready_reply_sender(self) -> Any:
+        """This process's reply sender (inbox.work.reply_sender), created on first use."""
+        if self.reply_sender is None:
+            from inbox.work.reply_sender import ReplySender
+            self.reply_sender = ReplySender(self)
+        return self.reply_sender
+
     async def close(self) -> None:
+        if self.reply_sender is not None:
+            await self.reply_sender.close()
         if self.control is not None:
             await self.control.stop()
         if self.listener is not None:

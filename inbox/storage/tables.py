@@ -15,7 +15,8 @@ from inbox.storage.column_types import JSONType, UTCDateTime
 
 __all__ = ["Team", "User", "Membership", "ApiToken", "Mention", "QueueItem", "RoutingDecision",
            "Event", "Correction", "ConnectorState", "DeadLetter", "ModelVersion", "LoginAttempt",
-           "Crisis", "Notification", "ControlMessage", "DigestRecipient", "DigestRun", "ItemStatus", "metadata"]
+           "Crisis", "Notification", "ControlMessage", "DigestRecipient", "DigestRun", "Reply", "ReplyStatus",
+           "ItemStatus", "metadata"]
 
 
 def _ts(nullable: bool = True, index: bool = False) -> Any:
@@ -140,6 +141,7 @@ class QueueItem(SQLModel, table=True):
     sla_paused_at: datetime | None = _ts()
     first_touched_at: datetime | None = _ts()
     resolved_at: datetime | None = _ts()
+    first_response_at: datetime | None = _ts()  # the first reply sent through the inbox: stops the first-response SLA
     breached_first_response: bool = False
     breached_resolution: bool = False
     transfers: int = 0
@@ -368,5 +370,8 @@ class DigestRun(SQLModel, table=True):
     created_at: datetime | None = _ts(nullable=False)
     sent_at: datetime | None = _ts()
 
+
+# the reply outbox's table lives in its own module; importing it registers it in ``metadata``
+from inbox.storage.reply_table import Reply, ReplyStatus  # noqa: E402
 
 metadata = SQLModel.metadata

@@ -32,6 +32,7 @@ from inbox.web.api_models import (
 from inbox.web.endpoints import ApiRoutes, Reply
 from inbox.web.keys import SERVICES, WORK
 from inbox.web.models import Item, ItemEnvelope
+from inbox.web.replies_api import reply_detail
 from inbox.work import routing_metrics as metrics_mod
 
 __all__ = ["api", "health_payload"]
@@ -127,6 +128,7 @@ async def get_item(request: web.Request, *, user: UserInfo, path: ItemPath) -> I
         decision = await items.decision_for(item.id, conn=conn)
         mention = await items.mention_row(item.id, conn=conn)
     return ItemDetail.model_validate({
+        **await reply_detail(request, user, item, mention),
         "item": Item.of(item),
         "mention": {k: mention[k] for k in _MENTION_KEYS} if mention else None,
         "decision": {k: decision[k] for k in _DECISION_KEYS} if decision else None,

@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from inbox.settings import parse_duration
 from inbox.web.models import Body, Item, ItemId, NonBlank, Out, Params, QueryInt, TeamName, Timestamp
+from inbox.web.reply_models import EarlierMention, ReplyInfo, ReplyOut, ThreadPost
 
 __all__ = ["ItemPath", "TeamPath", "QueueItemsQuery", "MetricsQuery", "TransferBody", "NoteBody", "StatusBody",
            "EmptyBody", "Queue", "QueueList", "QueuePage", "Claimed", "ItemDetail", "Metrics", "Health",
@@ -150,6 +151,14 @@ class ItemDetail(Out):
     decision: DecisionInfo | None
     notes: list[Note]
     history: list[HistoryEntry]
+    # the reply part (inbox.web.replies_api.reply_detail)
+    replies: list[ReplyOut] = Field(default_factory=list, description="answers sent (or on their way) from here")
+    parent: ThreadPost | None = Field(None, description="the post this mention answers, when the platform names one")
+    root: ThreadPost | None = Field(None, description="the thread's first post, when it is not the parent")
+    earlier_mentions: list[EarlierMention] = Field(default_factory=list,
+                                                   description="the author's earlier mentions on this source")
+    reply_info: ReplyInfo | None = None
+    first_response_at: Timestamp | None = Field(None, description="when the first reply went out (SLA clock stopped)")
 
 
 class Metrics(Out):

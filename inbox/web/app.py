@@ -19,9 +19,10 @@ from inbox.web.authcache import AuthCache
 from inbox.web.authn import auth_middleware
 from inbox.web.counts import COUNTS, CountsCache
 from inbox.web.forwarded import forwarded_middleware, parse_networks
-from inbox.web.keys import AUTH_CACHE, ROLE, SCHEDULER, SERVICES, WORK
+from inbox.web.keys import AUTH_CACHE, REPLIES, ROLE, SCHEDULER, SERVICES, WORK
 from inbox.web.problems import problem_middleware
 from inbox.work.item_actions import WorkService
+from inbox.work.replies import ReplyService
 
 __all__ = ["create_app"]
 
@@ -63,6 +64,9 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
         assert svc.control is not None
         svc.control.on(AUTH, lambda _msg: app[AUTH_CACHE].clear())  # a credential or a user's access changed
         app[WORK] = WorkService(svc.engine, settings, svc.clock, owner=svc.owner, publish=svc._publish)
+        # with a scheduler here, a queued reply starts its sender at once instead of at the next tick
+        kick = svc.ready_reply_sender().kick if role in ("all", "worker") else None
+        app[REPLIES] = ReplyService(svc.engine, settings, svc.clock, publish=svc._publish, kick=kick)
         yield
         if services is None:
             await svc.close()

@@ -8,6 +8,7 @@ from aiohttp import web
 from inbox.ops.services import Services
 from inbox.web.authcache import AuthCache
 from inbox.work.item_actions import WorkService
+from inbox.work.replies import ReplyService
 
 SERVICES = web.AppKey("services", Services)
 WORK = web.AppKey("work", WorkService)
@@ -15,3 +16,4 @@ BUS = web.AppKey("bus", Any)  # inbox.web.live.Broker
 SCHEDULER = web.AppKey("scheduler", Any)
 ROLE = web.AppKey("role", str)
 AUTH_CACHE = web.AppKey("auth_cache", AuthCache)  # who a token or session belongs to, briefly
+REPLIES = web.AppKey("replies", ReplyService)

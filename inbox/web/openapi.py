@@ -20,6 +20,7 @@ __all__ = ["API_MODULES", "api", "api_routes", "endpoints", "document"]
 # every module that declares API endpoints (a module-level ``api = ApiRoutes(...)``); add yours here
 API_MODULES: tuple[str, ...] = (
     "inbox.web.api",
+    "inbox.web.replies_api",
     "inbox.web.webhook",
     "inbox.web.openapi",
 )

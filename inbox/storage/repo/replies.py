@@ -1,0 +1,117 @@
+"""The reply outbox's SQL (inbox.work.replies writes rows, inbox.work.reply_sender delivers them)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbox.storage.repo._common import T_ITEM, T_MENTION, T_REPLY, is_pg
+from inbox.storage.tables import ReplyStatus
+
+__all__ = ["insert_reply", "any_due", "claim_due", "finish", "for_item", "get_reply", "set_status",
+           "mark_first_response", "earlier_mentions", "parent_mention", "first_response_at"]
+
+def _due(now: datetime) -> Any:
+    # queued and due; or 'sending' whose sender's lease ran out (it died, or scheduled a look)
+    return or_(and_(T_REPLY.c.status == ReplyStatus.QUEUED, T_REPLY.c.next_attempt_at <= now),
+               and_(T_REPLY.c.status == ReplyStatus.SENDING, T_REPLY.c.lease_expires_at < now))
+
+
+async def insert_reply(row: dict[str, Any], *, conn: AsyncConnection) -> dict[str, Any]:
+    res = await conn.execute(T_REPLY.insert().values(**row).returning(T_REPLY))
+    return dict(res.one()._mapping)
+
+
+async def any_due(*, conn: AsyncConnection, now: datetime) -> bool:
+    """A cheap read before taking the write lock: is any reply due?"""
+    return bool((await conn.execute(select(exists().where(_due(now))))).scalar())
+
+
+async def claim_due(*, conn: AsyncConnection, now: datetime, owner: str, lease_until: datetime,
+                    limit: int = 100) -> list[dict[str, Any]]:
+    """Lease due replies and mark them ``sending`` (SKIP LOCKED on PostgreSQL; SQLite's
+    transaction holds the write lock). ``in_doubt`` comes back true for a row that was already
+    ``sending``: a sender died after its request may have gone out, so look before sending."""
+    cand = select(T_REPLY.c.id).where(_due(now)).order_by(T_REPLY.c.next_attempt_at, T_REPLY.c.id).limit(limit)
+    if is_pg(conn):
+        cand = cand.with_for_update(skip_locked=True)
+    stmt = (update(T_REPLY).where(T_REPLY.c.id.in_(cand.scalar_subquery()), _due(now))
+            .values(status=ReplyStatus.SENDING, lease_owner=owner, lease_expires_at=lease_until,
+                    attempts=T_REPLY.c.attempts + 1, updated_at=now,
+                    in_doubt=or_(T_REPLY.c.in_doubt, T_REPLY.c.status == ReplyStatus.SENDING),
+                    first_sent_at=func.coalesce(T_REPLY.c.first_sent_at, now))
+            .returning(T_REPLY))
+    return [dict(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def finish(reply_id: int, owner: str, values: dict[str, Any], *, conn: AsyncConnection) -> dict[str, Any] | None:
+    """Record an attempt's outcome, only while this sender still holds the lease."""
+    res = await conn.execute(update(T_REPLY).where(T_REPLY.c.id == reply_id, T_REPLY.c.lease_owner == owner,
+                                                   T_REPLY.c.status == ReplyStatus.SENDING)
+                             .values(**values).returning(T_REPLY))
+    row = res.first()
+    return dict(row._mapping) if row else None
+
+
+async def for_item(item_id: int, *, conn: AsyncConnection) -> list[dict[str, Any]]:
+    q = select(T_REPLY).where(T_REPLY.c.item_id == item_id).order_by(T_REPLY.c.id)
+    return [dict(r._mapping) for r in await conn.execute(q)]
+
+
+async def get_reply(reply_id: int, *, conn: AsyncConnection, lock: bool = False) -> dict[str, Any] | None:
+    q = select(T_REPLY).where(T_REPLY.c.id == reply_id)
+    if lock and is_pg(conn):
+        q = q.with_for_update()
+    row = (await conn.execute(q)).first()
+    return dict(row._mapping) if row else None
+
+
+async def set_status(reply_id: int, expected: Sequence[str], values: dict[str, Any], *,
+                     conn: AsyncConnection) -> dict[str, Any] | None:
+    """Move a reply on only if it is still in one of ``expected`` (approve, reject, retry)."""
+    res = await conn.execute(update(T_REPLY).where(T_REPLY.c.id == reply_id, T_REPLY.c.status.in_(list(expected)))
+                             .values(**values).returning(T_REPLY))
+    row = res.first()
+    return dict(row._mapping) if row else None
+
+
+async def mark_first_response(item_id: int, at: datetime, *, conn: AsyncConnection) -> bool:
+    """Set the item's first response (once): its first-response SLA clock stops."""
+    res = await conn.execute(update(T_ITEM).where(T_ITEM.c.id == item_id, T_ITEM.c.first_response_at.is_(None))
+                             .values(first_response_at=at,
+                                     first_touched_at=func.coalesce(T_ITEM.c.first_touched_at, at),
+                                     updated_at=at))
+    return (res.rowcount or 0) == 1
+
+
+async def parent_mention(source: str, external_id: str | None, *, conn: AsyncConnection) -> dict[str, Any] | None:
+    """A stored mention of ``source`` with ``external_id`` (thread context: the parent or root)."""
+    if not external_id:
+        return None
+    q = (select(T_MENTION.c.id, T_MENTION.c.external_id, T_MENTION.c.text, T_MENTION.c.author_handle,
+                T_MENTION.c.url, T_MENTION.c.created_at)
+         .where(T_MENTION.c.source == source, T_MENTION.c.external_id == external_id))
+    row = (await conn.execute(q)).first()
+    return dict(row._mapping) if row else None
+
+
+async def earlier_mentions(source: str, author: str | None, before_id: int, *, conn: AsyncConnection,
+                           teams: Sequence[str] | None, limit: int = 10) -> list[dict[str, Any]]:
+    """The author's earlier mentions on the same source that the caller may see (newest first)."""
+    if not author:
+        return []
+    q = (select(T_MENTION.c.id, T_MENTION.c.text, T_MENTION.c.created_at, T_ITEM.c.status, T_ITEM.c.team)
+         .join(T_ITEM, T_ITEM.c.id == T_MENTION.c.id)
+         .where(T_MENTION.c.source == source, T_MENTION.c.author_handle == author, T_MENTION.c.id != before_id)
+         .order_by(T_MENTION.c.id.desc()).limit(limit))
+    if teams is not None:
+        q = q.where(T_ITEM.c.team.in_(list(teams)))
+    return [dict(r._mapping) for r in await conn.execute(q)]
+
+
+async def first_response_at(item_id: int, *, conn: AsyncConnection) -> datetime | None:
+    row = (await conn.execute(select(T_ITEM.c.first_response_at).where(T_ITEM.c.id == item_id))).first()
+    return row[0] if row else None
