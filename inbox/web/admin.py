@@ -94,8 +94,8 @@ async def users_save(request: web.Request) -> web.Response:
                                        display_name=data.get("display_name", "").strip()[:128], locale=locale,
                                        capacity=capacity)
     forget_all(request.app)  # role, teams, password: the next request must read them again
-    await flash(request, (_("User %(name)s updated.") if existing else _("User %(name)s created.")) % {"name": user.name},
-                "ok")
+    done = _("User %(name)s updated.") if existing else _("User %(name)s created.")
+    await flash(request, done % {"name": user.name}, "ok")
     raise redirect("/admin/users")
 
 

@@ -14,7 +14,7 @@ from inbox.domain.types import UserInfo
 from inbox.errors import Forbidden, Invalid
 from inbox.storage.engine import snapshot_reader
 from inbox.storage.repo import page_reads
-from inbox.web import i18n
+from inbox.web import i18n, names
 from inbox.web.authn import require_user
 from inbox.web.keys import SERVICES
 from inbox.web.render import render
@@ -94,8 +94,7 @@ def _days(by_day: dict[str, dict[str, int]], now: Any, period: timedelta) -> lis
 
 
 def _team_label(settings: Any, name: str) -> str:
-    t = settings.team(name)
-    return (t.display_name or t.name) if t else name
+    return names.team_name(name, settings)
 
 
 @routes.get("/dashboard")
@@ -118,7 +117,8 @@ async def dashboard(request: web.Request) -> web.Response:
         "sla_by_team": bar_chart([(_team_label(svc.settings, t), v.get("first_response_met_pct"))
                                   for t, v in sorted((m["sla"].get("by_team") or {}).items())],
                                  fmt=lambda v: i18n.fmt_percent(v, ratio=False)),
-        "transfer_rate": bar_chart([(lab, (t["transfer_rate"] or 0) * 100) for lab, t in m["transfers"].items()],
+        "transfer_rate": bar_chart([(names.label_name(lab), (t["transfer_rate"] or 0) * 100)
+                                    for lab, t in m["transfers"].items()],
                                    fmt=lambda v: i18n.fmt_percent(v, ratio=False)),
     }
     teams = [t for t in svc.settings.teams if choices is None or t.name in choices]

@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ def N_(message: str) -> str:
 _CURRENT: ContextVar[str] = ContextVar("inbox_locale", default=DEFAULT)
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(locale: str) -> _gettext.NullTranslations:
     """The compiled catalogue of ``locale``: its .po read and compiled to .mo in memory once per
     process (a .mo committed next to it is not needed and not used)."""

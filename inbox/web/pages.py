@@ -15,11 +15,12 @@ from inbox.web import counts as counts_cache
 from inbox.web import i18n
 from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
+from inbox.web.feature_words import feature_phrases
 from inbox.web.inputs import ASCII_DIGITS
 from inbox.web.keys import SERVICES, WORK
 from inbox.web.logins import LoginThrottled, check_credentials
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
-from inbox.web.routing_text import event_label, feature_text, routing_summary
+from inbox.web.routing_text import event_label, routing_summary
 from inbox.web.sessions import login, logout
 from inbox.work.item_actions import visible_teams
 from inbox.work.route_explain import decision_top_features, explainable
@@ -192,10 +193,15 @@ async def _features_ctx(svc: Any, decision: dict[str, Any] | None, mention: dict
     fetched when the reader opens it, or to ``?features=1`` without JavaScript)."""
     probs = sorted(((decision or {}).get("probabilities") or {}).items(), key=lambda kv: -kv[1])
     features: dict[str, Any] = {"available": False}
+    words: list[tuple[str, list[str]]] = []
     if computed and decision is not None and explainable(decision):
-        features = await decision_top_features(svc, decision, str(mention.get("text") or ""))
+        text = str(mention.get("text") or "")
+        features = await decision_top_features(svc, decision, text)
+        found = features.get("features") or {} if features.get("available") else {}
+        words = [(lab, phrases) for lab, _p in probs
+                 if (phrases := feature_phrases([str(t[0]) for t in found.get(lab) or []], text))]
     return {"probabilities": probs, "explainable": explainable(decision), "features_computed": computed,
-            "top_features": features, "feature_text": feature_text}
+            "top_features": features, "top_words": words}
 
 
 @routes.get("/items/{id}/features")

@@ -10,7 +10,7 @@ from aiohttp_session import get_session
 
 from inbox.domain.types import UserInfo
 from inbox.errors import Invalid
-from inbox.web import i18n
+from inbox.web import i18n, names
 from inbox.web.csrf import csrf_token
 from inbox.web.inputs import check_text, read_form
 from inbox.web.keys import SERVICES
@@ -55,15 +55,13 @@ async def context(request: web.Request) -> dict[str, Any]:
     flashes = session.pop("flash", []) if "flash" in session else []
     nav_teams = []
     if user is not None:
-        names = [t.name for t in svc.settings.teams] if user.is_admin else list(user.teams)
-        nav_teams = [t for t in svc.settings.teams if t.name in names]
+        shown = [t.name for t in svc.settings.teams] if user.is_admin else list(user.teams)
+        nav_teams = [t for t in svc.settings.teams if t.name in shown]
     loc = set_locale(request)
-    _ = i18n.gettext
-    status_labels = {"new": _("new"), "claimed": _("claimed"), "replied": _("replied"), "waiting": _("waiting"),
-                     "resolved": _("resolved"), "spam": _("spam")}
+    status_labels = {k: names.status_name(k) for k in names.STATUSES}
     return {"user": user, "csrf": await csrf_token(request), "locale": loc, "status_labels": status_labels,
             "now": svc.clock.now(), "nav_teams": nav_teams, "flashes": flashes, "path": request.path,
-            "locales": i18n.LOCALES, "safe_url": safe_url, **i18n.jinja_helpers()}
+            "locales": i18n.LOCALES, "safe_url": safe_url, **i18n.jinja_helpers(), **names.helpers(svc.settings)}
 
 
 async def render(request: web.Request, template: str, ctx: dict[str, Any], status: int = 200) -> web.Response:

@@ -9,9 +9,9 @@ from typing import Any
 
 from inbox.domain.router import shown_below
 from inbox.web import i18n
-from routing_models.lexicon import OTHER_SUFFIX
+from inbox.web.names import label_name, team_name
 
-__all__ = ["routing_summary", "event_label", "feature_text", "EVENT_LABELS"]
+__all__ = ["routing_summary", "event_label", "EVENT_LABELS"]
 
 N_ = i18n.N_
 
@@ -52,7 +52,7 @@ def routing_summary(decision: dict[str, Any] | None) -> str:
         _ = i18n.gettext
         if first["team"] != decision.get("team"):
             more = _("A second look by the model with a sentence encoder moved it here from %(team)s.") % {
-                "team": first["team"]}
+                "team": team_name(first["team"])}
         else:
             more = _("A second look by the model with a sentence encoder confirmed this team.")
         text = f"{text} {more}" if text else more
@@ -75,28 +75,7 @@ def _summary(decision: dict[str, Any], explanation: dict[str, Any]) -> str:
             shown, limit = _percent_pair(float(confidence), float(triage["threshold"]))
             return _("Model %(version)s: its best label, %(label)s at %(confidence)s, is below the confidence "
                      "threshold of %(threshold)s, so the item went to triage.") % {
-                "version": version, "label": label, "confidence": shown, "threshold": limit}
+                "version": version, "label": label_name(label), "confidence": shown, "threshold": limit}
         return _("Model %(version)s labelled it %(label)s with %(confidence)s confidence.") % {
-            "version": version, "label": label, "confidence": i18n.fmt_percent(float(confidence))}
+            "version": version, "label": label_name(label), "confidence": i18n.fmt_percent(float(confidence))}
     return str(decision.get("reason") or "")
-
-
-#: the normaliser's placeholder tokens (routing_models/normalize.py) as an agent reads them
-_PLACEHOLDERS = {"xreply": "@…", "xuser": "@…", "xurl": "[link]", "xemoji": "[emoji]"}
-
-
-def feature_text(name: str) -> str:
-    """A model feature as an agent reads it: word n-grams as words ("w:per_la" → "per la"; the
-    normaliser's placeholders in brackets: "xurl" → "[link]"), character n-grams as fragments
-    ("c:_no" → "… no…"), cue groups in brackets ("lex:care_account" → "[care_account]"; the
-    Portuguese/Spanish/French/German groups with their languages: "[care_account · pt es fr de]")."""
-    kind, _sep, body = name.partition(":")
-    if kind == "w":
-        return " ".join(_PLACEHOLDERS.get(w, w) for w in body.split("_"))
-    if kind == "c":
-        return "…" + body.replace("_", " ") + "…"
-    if kind == "lex":
-        if body.endswith(OTHER_SUFFIX):
-            return f"[{body[: -len(OTHER_SUFFIX)]} · pt es fr de]"
-        return f"[{body}]"
-    return name

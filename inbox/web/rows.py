@@ -17,14 +17,12 @@ import jinja2
 from markupsafe import Markup
 
 from inbox.domain.types import ItemSummary
-from inbox.web import i18n
+from inbox.web import i18n, names
 
 __all__ = ["RowCache", "StatusLabels", "install"]
 
 MAX_ROWS = 8192
 
-_STATUS = {"new": "new", "claimed": "claimed", "replied": "replied", "waiting": "waiting",
-           "resolved": "resolved", "spam": "spam"}
 
 
 class StatusLabels(Mapping[str, str]):
@@ -32,13 +30,15 @@ class StatusLabels(Mapping[str, str]):
     ``status_labels``), for templates rendered without the request's context."""
 
     def __getitem__(self, key: str) -> str:
-        return i18n.gettext(_STATUS[key])
+        if key not in names.STATUSES:
+            raise KeyError(key)
+        return names.status_name(key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_STATUS)
+        return iter(names.STATUSES)
 
     def __len__(self) -> int:
-        return len(_STATUS)
+        return len(names.STATUSES)
 
 
 class RowCache:
@@ -69,9 +69,10 @@ class RowCache:
         return Markup("").join(out)
 
 
-def install(env: jinja2.Environment) -> None:
+def install(env: jinja2.Environment, settings: Any = None) -> None:
     """Make ``macros.html`` importable without the request's context (its helpers become
     globals that read the request's language when called) and add ``item_rows(items, now)``."""
     env.globals.update(i18n.jinja_helpers())
+    env.globals.update(names.helpers(settings))
     env.globals["status_labels"] = StatusLabels()
     env.globals["item_rows"] = RowCache(env).rows

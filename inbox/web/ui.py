@@ -16,6 +16,7 @@ from inbox.errors import DomainError
 from inbox.settings import Settings
 from inbox.web import admin, dashboard, i18n, live, pages, rows
 from inbox.web.csrf import csrf_middleware
+from inbox.web.error_text import translate_error
 from inbox.web.keys import BUS
 from inbox.web.render import render, set_locale
 from inbox.web.sessions import make_storage
@@ -30,7 +31,7 @@ N_ = i18n.N_
 
 _TITLES = {400: N_("Bad request"), 401: N_("Sign-in required"), 403: N_("Forbidden"), 404: N_("Not found"),
            405: N_("Not allowed"), 409: N_("Conflict"), 413: N_("Too large"), 422: N_("Invalid input"),
-           429: N_("Too many requests")}
+           429: N_("Too many requests"), 500: N_("Something went wrong"), 503: N_("Unavailable")}
 
 
 def _is_html(request: web.Request) -> bool:
@@ -62,8 +63,9 @@ async def html_errors(request: web.Request, handler: Any) -> web.StreamResponse:
 
 async def _error_page(request: web.Request, status: int, detail: str) -> web.Response:
     set_locale(request)
-    return await render(request, "error.html", {"status": status, "title": i18n.gettext(_TITLES.get(status, "Error")),
-                                               "detail": detail}, status=status)
+    title = i18n.gettext(_TITLES.get(status, N_("Error")))
+    return await render(request, "error.html", {"status": status, "title": title,
+                                               "detail": translate_error(detail) if detail else ""}, status=status)
 
 
 @web.middleware
@@ -93,7 +95,7 @@ def setup(app: web.Application, settings: Settings) -> None:
         extensions=["jinja2.ext.i18n"], auto_reload=False)  # no stat() of every template per page
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["static"] = _static_url
-    rows.install(env)
+    rows.install(env, settings)
     app.middlewares.append(locale_middleware)
     app.router.add_routes(pages.routes)
     app.router.add_routes(dashboard.routes)

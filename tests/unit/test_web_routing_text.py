@@ -8,7 +8,8 @@ import pytest
 
 from inbox.domain.router import shown_below
 from inbox.web import i18n
-from inbox.web.routing_text import event_label, feature_text, routing_summary
+from inbox.web.feature_words import feature_phrases
+from inbox.web.routing_text import event_label, routing_summary
 
 
 @pytest.mark.parametrize(("value", "limit", "scale", "expected"), [
@@ -17,7 +18,8 @@ from inbox.web.routing_text import event_label, feature_text, routing_summary
     (0.4999, 0.5, 1.0, ("0.4999", "0.5000")),
     (0.497, 0.5, 100.0, ("49.70", "50.00")),
 ])
-def test_shown_below_keeps_the_relation_true(value: float, limit: float, scale: float, expected: tuple[str, str]) -> None:
+def test_shown_below_keeps_the_relation_true(value: float, limit: float, scale: float,
+                                             expected: tuple[str, str]) -> None:
     assert shown_below(value, limit, scale=scale) == expected
     shown, bound = shown_below(value, limit, scale=scale)
     assert float(shown) < float(bound)
@@ -39,19 +41,19 @@ def italian() -> Any:
 def test_triage_sentence_in_english() -> None:
     i18n.use_locale("en")
     text = routing_summary(_triage(0.497))
-    assert text == ("Model m-1: its best label, marketing at 49.7%, is below the confidence threshold of 50.0%, "
+    assert text == ("Model m-1: its best label, Marketing at 49.7%, is below the confidence threshold of 50.0%, "
                     "so the item went to triage.")
 
 
 def test_triage_sentence_in_italian(italian: None) -> None:
     text = routing_summary(_triage(0.497))
-    assert "sotto la soglia di confidenza del 50,0%" in text and "marketing al 49,7%" in text
+    assert "sotto la soglia di confidenza del 50,0%" in text and "Marketing al 49,7%" in text
 
 
 def test_model_and_rule_sentences(italian: None) -> None:
     model = {"label": "hr", "confidence": 0.91, "model_version": "m-2", "rule": None, "reason": "x",
              "explanation": {"decided_by": "model"}}
-    assert routing_summary(model) == "Il modello m-2 lo ha etichettato hr con confidenza 91%."
+    assert routing_summary(model) == "Il modello m-2 lo ha etichettato Risorse umane con confidenza 91%."
     rule = {"label": "hr", "confidence": 0.91, "model_version": "m-2", "rule": "jobs,press", "reason": "x",
             "explanation": {"decided_by": "rule"}}
     assert routing_summary(rule) == "Arrivato qui per la regola di instradamento jobs, press."
@@ -79,22 +81,42 @@ def test_event_labels(italian: None) -> None:
     assert event_label("something_new") == "something_new"
 
 
+TEXT = "Il mio ordine 12 NON FUNZIONA, voglio un rimborso! Perché? https://x.example/a 😀"
+
+
 @pytest.mark.parametrize(("name", "shown"), [
-    ("w:per_la", "per la"), ("w:xemoji", "[emoji]"), ("w:xreply_my", "@… my"), ("c:_no", "… no…"),
-    ("lex:care_account", "[care_account]"), ("lex:hr_job_other_langs", "[hr_job · pt es fr de]"), ("odd", "odd"),
+    ("w:non_funziona", "NON FUNZIONA"), ("w:ordine_00", "ordine 12"), ("w:perche", "Perché"),
+    ("w:xurl", "a link"), ("w:xemoji", "an emoji"), ("c:_rimb", "rimborso"),
+    ("lex:care_problem", "problem words: NON FUNZIONA"),
+    ("lex:care_account", "order and account words: mio ordine, rimborso"),
 ])
-def test_feature_text(name: str, shown: str) -> None:
-    assert feature_text(name) == shown
+def test_features_are_shown_as_the_mentions_words(name: str, shown: str) -> None:
+    i18n.use_locale("en")
+    assert feature_phrases([name], TEXT) == [shown]
+
+
+@pytest.mark.parametrize("name", ["w:di_0", "lex:hr_job", "c:zzz", "odd", "lex:no_such_group", "w:refund"])
+def test_features_not_in_the_mention_are_left_out(name: str) -> None:
+    """Never an internal name: a feature the mention's words do not show is not listed."""
+    assert feature_phrases([name], TEXT) == []
+
+
+def test_feature_phrases_in_italian_and_without_repeats(italian: None) -> None:
+    shown = feature_phrases(["lex:care_problem", "w:non_funziona", "w:non_funziona", "lex:care_problem_other_langs"],
+                            TEXT)
+    assert shown == ["parole di un problema: NON FUNZIONA", "NON FUNZIONA"]
 
 
 def test_refined_decision_sentences(italian: None) -> None:
     """The background refiner's decisions say where the item was first and whether it moved."""
     moved = {"label": "marketing", "confidence": 0.8, "model_version": "m-3", "rule": None, "reason": "x",
              "team": "marketing",
-             "explanation": {"decided_by": "model", "refined": {"first": {"team": "customer_care", "label": "customer_care",
-                                                                           "confidence": 0.62}}}}
-    assert routing_summary(moved) == ("Il modello m-3 lo ha etichettato marketing con confidenza 80%. Una seconda "
-                                      "lettura del modello con un codificatore di frasi l'ha spostato qui da customer_care.")
+             "explanation": {"decided_by": "model",
+                             "refined": {"first": {"team": "customer_care", "label": "customer_care",
+                                                   "confidence": 0.62}}}}
+    assert routing_summary(moved) == ("Il modello m-3 lo ha etichettato Marketing con confidenza 80%. Una seconda "
+                                      "lettura del modello con un codificatore di frasi l'ha spostato qui da "
+                                      "Assistenza clienti.")
     i18n.use_locale("en")
     same = {**moved, "team": "customer_care", "label": "customer_care"}
     same["explanation"] = {**moved["explanation"]}

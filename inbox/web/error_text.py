@@ -1,0 +1,116 @@
+"""The domain's refusals in the reader's language, for the HTML pages.
+
+The domain layers raise their errors with an English ``detail`` (the API and the CLI show it as
+is, the API's clients read it). The pages show the same refusal translated: each known message
+shape below is matched and re-said through the catalogue with its values ("item 12 is claimed by
+someone else" → "L'elemento 12 è preso in carico da un'altra persona"). A detail that matches no
+shape is shown as it came, so nothing is ever hidden; tests/unit/test_web_i18n.py fails when a
+message raised anywhere under inbox/ has no shape here."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from inbox.web import i18n, names
+
+__all__ = ["translate_error", "SHAPES"]
+
+N_ = i18n.N_
+
+#: (the English message with ``{name}`` for its values, how the page says it) in the order tried
+SHAPES: tuple[tuple[str, str], ...] = (
+    # items and queues
+    ("no such item", N_("No such item.")),
+    ("no item {id}", N_("No item %(id)s.")),
+    ("no mention {id}", N_("No mention %(id)s.")),
+    ("no such resource", N_("Nothing here.")),
+    ("no queue {team}", N_("No queue %(team)s.")),
+    ("no team {team}", N_("No team %(team)s.")),
+    ("unknown team {team}", N_("Unknown team %(team)s.")),
+    ("unknown team", N_("Unknown team.")),
+    ("you are not a member of {team}", N_("You are not a member of %(team)s.")),
+    ("item {id} is not claimed", N_("Item %(id)s is not claimed.")),
+    ("item {id} is already in {team}", N_("Item %(id)s is already in %(team)s.")),
+    ("item {id} is already {status}", N_("Item %(id)s is already %(status)s.")),
+    ("item {id} is claimed by someone else", N_("Item %(id)s is claimed by someone else.")),
+    ("item {id} is {status}", N_("Item %(id)s is %(status)s.")),
+    ("{name} already holds {n} items (capacity)", N_("%(name)s already holds %(n)s items, their capacity.")),
+    ("only the assignee or a lead can release this item", N_("Only the assignee or a lead can release this item.")),
+    ("watchers can read and add notes, not act", N_("Watching teams can read and add notes, not act.")),
+    ("a note needs text", N_("A note needs some text.")),
+    ("a note is at most {n} characters", N_("A note is at most %(n)s characters.")),
+    ("a transfer needs a reason", N_("A transfer needs a reason.")),
+    ("unknown status", N_("Unknown status.")),
+    ("status must be one of {choices}", N_("The status must be one of %(choices)s.")),
+    # access
+    ("admins only", N_("Only admins can do this.")),
+    ("only {roles} may do this", N_("Only these roles may do this: %(roles)s.")),
+    ("the dashboard is for managers, leads and admins", N_("The dashboard is for managers, team leads and admins.")),
+    ("metrics are for managers, leads and admins", N_("The figures are for managers, team leads and admins.")),
+    ("leads see the metrics of their own teams: pass ?team=", N_("Team leads see the figures of their own teams.")),
+    ("leads see the metrics of their own teams", N_("Team leads see the figures of their own teams.")),
+    ("unknown period", N_("Unknown period.")),
+    # users
+    ("no such user", N_("No such user.")),
+    ("a user named {name} already exists", N_("A user named %(name)s already exists.")),
+    ("a new user needs a password", N_("A new user needs a password.")),
+    ("a user name is 1-64 lower-case letters, digits, '.', '_' or '-'",
+     N_("A user name is 1 to 64 lower-case letters, digits, '.', '_' or '-'.")),
+    ("role must be one of {roles}", N_("The role must be one of %(roles)s.")),
+    ("capacity must be a number", N_("The capacity must be a number.")),
+    ("capacity must be between 1 and 1000", N_("The capacity must be between 1 and 1000.")),
+    ("you cannot deactivate yourself", N_("You cannot deactivate yourself.")),
+    ("unknown language", N_("Unknown language.")),
+    # models and webhooks
+    ("no model version {version}", N_("No model version %(version)s.")),
+    ("candidate macro-F1 {new} is worse than the current model's {old} {what} on the held-out file; "
+     "use --force to promote anyway",
+     N_("The candidate's macro-F1 (%(new)s) is worse than the current model's (%(old)s) on the held-out file: "
+        "tick \"skip the quality gate\" to promote it anyway.")),
+    ("no webhook connector {name}", N_("No webhook connector %(name)s.")),
+    # requests
+    ("cross-site request refused (Origin/Referer does not match this site)",
+     N_("A request from another site was refused.")),
+    ("missing or invalid CSRF token; reload the page and try again",
+     N_("This form has expired: reload the page and try again.")),
+    ("authentication required", N_("Please sign in.")),
+    ("invalid or revoked token", N_("This sign-in is no longer valid.")),
+    ("the request body must be a JSON object", N_("The request body must be a JSON object.")),
+    ("the request body is not valid JSON: {error}", N_("The request body is not valid JSON.")),
+    ("the request body is nested deeper than {n} levels", N_("The request body is nested deeper than %(n)s levels.")),
+    ("'{field}' is too long", N_("The field %(field)s is too long.")),
+    ("'{field}' contains the control character {char}", N_("The field %(field)s contains a control character.")),
+    ("'{field}' contains invalid Unicode (a lone surrogate)", N_("The field %(field)s contains invalid text.")),
+    ("'{field}' must be a whole number written with the digits 0-9",
+     N_("The field %(field)s must be a whole number.")),
+)
+
+_VALUE = re.compile(r"\\\{(\w+)\\\}")
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> list[tuple[re.Pattern[str], str]]:
+    out = []
+    for english, shown in SHAPES:
+        pattern = _VALUE.sub(lambda m: f"(?P<{m.group(1)}>.+?)", re.escape(english))
+        out.append((re.compile(pattern + r"\.?", re.DOTALL), shown))
+    return out
+
+
+def _plain(key: str, value: str) -> str:
+    """A value as a reader says it: unquoted (``'hr'`` → ``hr``), statuses and teams by name."""
+    value = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == "'" else value
+    if key == "status":
+        return names.status_name(value)
+    if key == "team":
+        return names.team_name(value)
+    return value
+
+
+def translate_error(detail: str) -> str:
+    """``detail`` in the current language when its shape is known, else as it is."""
+    for pattern, shown in _compiled():
+        m = pattern.fullmatch(detail.strip())
+        if m:
+            return i18n.gettext(shown) % {k: _plain(k, v) for k, v in m.groupdict().items()}
+    return detail

@@ -1,0 +1,78 @@
+"""Names of labels, teams, roles, statuses and assignment policies as a reader says them, in the
+reader's language: "Customer care" / "Assistenza clienti" rather than ``customer_care``.
+
+A team's ``display_name`` from the configuration wins when an admin chose one other than the
+default English name; the default names (and labels, which share the teams' ids) are translated."""
+from __future__ import annotations
+
+from typing import Any
+
+from inbox.web import i18n
+
+__all__ = ["label_name", "team_name", "role_name", "status_name", "assignment_name", "crisis_kind", "crisis_state",
+           "helpers"]
+
+N_ = i18n.N_
+
+#: label and default team ids → their names (a label routes to the team of the same id)
+LABELS = {"customer_care": N_("Customer care"), "marketing": N_("Marketing"), "hr": N_("HR"), "pr": N_("PR"),
+          "triage": N_("Triage")}
+ROLES = {"agent": N_("agent"), "lead": N_("team lead"), "manager": N_("manager"), "admin": N_("admin")}
+STATUSES = {"new": N_("new"), "claimed": N_("claimed"), "replied": N_("replied"), "waiting": N_("waiting"),
+            "resolved": N_("resolved"), "spam": N_("spam")}
+ASSIGNMENT = {"manual": N_("agents claim"), "round_robin": N_("round robin"), "least_loaded": N_("least loaded")}
+
+
+def _word(table: dict[str, str], key: str | None) -> str:
+    if not key:
+        return "—"
+    found = table.get(key)
+    return i18n.gettext(found) if found else key
+
+
+def label_name(label: str | None) -> str:
+    """``customer_care`` → "Customer care" / "Assistenza clienti"; unknown labels as stored."""
+    return _word(LABELS, label)
+
+
+def role_name(role: str | None) -> str:
+    return _word(ROLES, role)
+
+
+def status_name(status: str | None) -> str:
+    return _word(STATUSES, status)
+
+
+def assignment_name(policy: str | None) -> str:
+    return _word(ASSIGNMENT, policy)
+
+
+def team_name(team: Any, settings: Any = None) -> str:
+    """A team (its settings object, or its id looked up in ``settings``) by name: the configured
+    display name when an admin chose their own, else the translated default."""
+    obj = team if not isinstance(team, str) else (settings.team(team) if settings is not None else None)
+    key = team if isinstance(team, str) else getattr(team, "name", "")
+    shown = getattr(obj, "display_name", None) if obj is not None else None
+    default = LABELS.get(key)
+    if default and (not shown or shown == default):
+        return i18n.gettext(default)
+    return str(shown or key or "—")
+
+
+def helpers(settings: Any) -> dict[str, Any]:
+    """The template functions, bound to the running configuration's teams."""
+    return {"label_name": label_name, "role_name": role_name, "status_name": status_name,
+            "assignment_name": assignment_name, "crisis_kind": crisis_kind, "crisis_state": crisis_state,
+            "team_title": lambda t: team_name(t, settings)}
+
+
+CRISIS_KINDS = {"cluster": N_("many similar posts"), "label": N_("surge of one label")}
+CRISIS_STATES = {"open": N_("open"), "closed": N_("closed")}
+
+
+def crisis_kind(kind: str | None) -> str:
+    return _word(CRISIS_KINDS, kind)
+
+
+def crisis_state(state: str | None) -> str:
+    return _word(CRISIS_STATES, state)
