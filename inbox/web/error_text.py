@@ -33,6 +33,7 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("item {id} is already in {team}", N_("Item %(id)s is already in %(team)s.")),
     ("item {id} is already {status}", N_("Item %(id)s is already %(status)s.")),
     ("item {id} is claimed by someone else", N_("Item %(id)s is claimed by someone else.")),
+    ("item {id} is spam: it gets no reply", N_("Item %(id)s is spam: it gets no reply.")),
     ("item {id} is {status}", N_("Item %(id)s is %(status)s.")),
     ("{name} already holds {n} items (capacity)", N_("%(name)s already holds %(n)s items, their capacity.")),
     ("only the assignee or a lead can release this item", N_("Only the assignee or a lead can release this item.")),
@@ -42,6 +43,15 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("a transfer needs a reason", N_("A transfer needs a reason.")),
     ("unknown status", N_("Unknown status.")),
     ("status must be one of {choices}", N_("The status must be one of %(choices)s.")),
+    # replies
+    ("watchers can read and add notes, not reply", N_("Watching teams can read and add notes, not reply.")),
+    ("no reply {id}", N_("No reply %(id)s.")),
+    ("only a lead of {team} approves or rejects replies",
+     N_("Only a team lead of %(team)s approves or rejects replies.")),
+    ("a rejection needs a note for the author of the reply",
+     N_("A rejection needs a note for the author of the reply.")),
+    ("reply {id} is {status}, not {expected}", N_("Reply %(id)s is %(status)s, not %(expected)s.")),
+    ("replies cannot be sent from here: {why}", N_("Replies cannot be sent from here: %(why)s")),
     # access
     ("admins only", N_("Only admins can do this.")),
     ("only {roles} may do this", N_("Only these roles may do this: %(roles)s.")),
