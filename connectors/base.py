@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-__all__ = ["Mention", "Reject", "StreamError", "PollResult", "Connector", "BatchedConnector", "poll_in_batches"]
+__all__ = ["Mention", "Reject", "StreamError", "SourceWarning", "PollResult", "Connector", "BatchedConnector",
+           "poll_in_batches"]
 
 
 @dataclass(slots=True)
@@ -22,6 +23,8 @@ class Mention:
     ``source`` is the connector's configured name; ``(source, external_id)`` is the row key.
     ``text`` is plain text (HTML stripped, entities decoded, whitespace collapsed).
     ``created_at`` is timezone-aware UTC or None when the platform gives no date.
+    ``provenance`` says where a field came from when it is not the platform's usual one
+    (``{"created_at": "indexedAt: record.createdAt '…' is not a date"}``); empty when all is usual.
     """
 
     source: str
@@ -42,16 +45,22 @@ class Mention:
     edited_at: datetime | None = None
     deleted: bool = False
     raw: Any = None
+    provenance: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class Reject:
-    """An item that could not be normalized: kept with its raw payload for the dead-letter table."""
+    """An item that could not be normalized: kept with its raw payload for the dead-letter table.
+
+    ``key`` identifies the item on its platform when it could be read (its id, uri, guid ...): the
+    poll loop remembers it so that the same bad item is dead-lettered once, not on every poll.
+    """
 
     source: str
     reason: str
     raw: str
     position: int | None = None
+    key: str | None = None
 
 
 @dataclass(slots=True)
@@ -71,13 +80,26 @@ class StreamError:
 
 
 @dataclass(slots=True)
+class SourceWarning:
+    """Something a poll read but had to guess at: a feed recovered by the lenient parser, a
+    charset detected rather than declared, dates taken from another field. Nothing was lost; the
+    source's health shows it. ``kind``: ``lenient_parse``, ``encoding``, ``date`` ..."""
+
+    kind: str
+    message: str
+    stream: str = ""
+
+
+@dataclass(slots=True)
 class PollResult:
     """What one poll of one connector produced.
 
     ``cursor`` is the state to store *after* ``mentions`` are committed (same transaction).
     ``requests`` counts HTTP requests made; ``pages`` counts pages parsed.
     ``errors`` lists the streams that failed while others succeeded (a poll where every stream
-    fails raises instead); a non-empty list means "degraded", not "down".
+    fails raises instead); a non-empty list means "degraded", not "down". ``warnings`` are the
+    source's :class:`SourceWarning`s of this poll. ``read`` counts the items the platform returned
+    that were understood, new or already seen (what tells a quiet source from a broken one).
     """
 
     mentions: list[Mention]
@@ -86,6 +108,8 @@ class PollResult:
     requests: int = 0
     pages: int = 0
     errors: list[StreamError] = field(default_factory=list)
+    warnings: list[SourceWarning] = field(default_factory=list)
+    read: int = 0
 
 
 @runtime_checkable

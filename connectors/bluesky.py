@@ -20,7 +20,7 @@ from .base import Mention, Reject
 from .errors import ConnectorError, PayloadError, PermanentError
 from .html import collapse_whitespace
 from .http import HttpResponse
-from .normalize import parse_datetime, parse_items, require, require_text, to_iso
+from .normalize import lenient_datetime, parse_datetime, parse_items, pick_created_at, require, require_text, to_iso
 from .paging import TokenPaginator
 from .polling import PollingConnector, SeenSet, Stream, StreamOutcome, clamp
 
@@ -29,8 +29,9 @@ __all__ = ["parse_search_posts", "post_to_mention", "BlueskyConnector"]
 _LOGIN_BACKOFF = timedelta(hours=1)
 
 
-def post_to_mention(post: dict[str, Any], *, source: str) -> Mention:
-    """One ``postView`` → :class:`Mention`."""
+def post_to_mention(post: dict[str, Any], *, source: str, fetched_at: datetime | None = None) -> Mention:
+    """One ``postView`` → :class:`Mention`. ``createdAt`` is set by the client and can be anything:
+    when it is not a date, ``indexedAt`` (then the fetch time) stands in, noted in ``provenance``."""
     uri = str(require(post, "uri"))
     record = require(post, "record")
     author = require(post, "author")
@@ -40,6 +41,9 @@ def post_to_mention(post: dict[str, Any], *, source: str) -> Mention:
     actor = author.get("did") or author.get("handle")
     langs = record.get("langs") or []
     reply = record.get("reply") or {}
+    provenance: dict[str, str] = {}
+    created_at = pick_created_at(
+        [("record.createdAt", record.get("createdAt")), ("indexedAt", post.get("indexedAt"))], fetched_at, provenance)
     return Mention(
         source=source,
         platform="bluesky",
@@ -50,7 +54,7 @@ def post_to_mention(post: dict[str, Any], *, source: str) -> Mention:
         author_name=author.get("displayName") or None,
         author_followers=author.get("followersCount"),
         language=langs[0] if langs else None,
-        created_at=parse_datetime(record.get("createdAt")) or parse_datetime(post.get("indexedAt")),
+        created_at=created_at,
         reply_to_id=(reply.get("parent") or {}).get("uri"),
         thread_id=(reply.get("root") or {}).get("uri"),
         metrics={
@@ -60,6 +64,7 @@ def post_to_mention(post: dict[str, Any], *, source: str) -> Mention:
             "quotes": post.get("quoteCount"),
         },
         raw=post,
+        provenance=provenance,
     )
 
 
@@ -70,9 +75,11 @@ def _posts(payload: Any) -> list[Any]:
     return posts
 
 
-def parse_search_posts(payload: Any, *, source: str) -> tuple[list[Mention], list[Reject]]:
+def parse_search_posts(
+    payload: Any, *, source: str, fetched_at: datetime | None = None
+) -> tuple[list[Mention], list[Reject]]:
     """A ``searchPosts`` response → (mentions, rejects)."""
-    return parse_items(_posts(payload), source, lambda p: post_to_mention(p, source=source))
+    return parse_items(_posts(payload), source, lambda p: post_to_mention(p, source=source, fetched_at=fetched_at))
 
 
 def _classify(response: HttpResponse) -> ConnectorError | str | None:
@@ -170,11 +177,11 @@ class BlueskyConnector(PollingConnector[BlueskyStream]):
             payload = await self._search({**params, **pager.params()})
             pages += 1
             raw = _posts(payload)
-            page, page_rejects = parse_items(raw, self.name, lambda p: post_to_mention(p, source=self.name))
+            page, page_rejects = parse_search_posts(payload, source=self.name, fetched_at=started)
             rejects.extend(page_rejects)
             all_old = bool(raw)
             for mention in page:
-                indexed = parse_datetime(mention.raw.get("indexedAt")) or mention.created_at or started
+                indexed = lenient_datetime(mention.raw.get("indexedAt"))[0] or mention.created_at or started
                 if floor is not None and indexed < floor:
                     continue
                 all_old = False

@@ -17,7 +17,7 @@ from typing import Any
 from .base import Mention, Reject
 from .errors import PayloadError
 from .html import collapse_whitespace, html_to_text
-from .normalize import parse_datetime, parse_items, require, require_text
+from .normalize import lenient_datetime, parse_items, pick_created_at, require, require_text
 from .paging import PageNumberPaginator
 from .polling import PollingConnector, SeenSet, Stream, StreamOutcome
 
@@ -35,8 +35,10 @@ def hit_to_mention(hit: dict[str, Any], *, source: str) -> Mention:
     else:
         body = html_to_text(hit.get("story_text") or "")
         text = "\n".join(part for part in (title, body) if part)
-    created = parse_datetime(hit.get("created_at")) or parse_datetime(hit.get("created_at_i"))
-    updated = parse_datetime(hit.get("updated_at"))
+    provenance: dict[str, str] = {}
+    created = pick_created_at([("created_at", hit.get("created_at")), ("created_at_i", hit.get("created_at_i"))],
+                              None, provenance)
+    updated = lenient_datetime(hit.get("updated_at"))[0]
     tags = hit.get("_tags") or []
     is_comment = "comment" in tags or hit.get("comment_text") is not None
     return Mention(
@@ -53,6 +55,7 @@ def hit_to_mention(hit: dict[str, Any], *, source: str) -> Mention:
         metrics={k: v for k, v in (("score", hit.get("points")), ("replies", hit.get("num_comments"))) if v is not None},
         edited_at=updated if updated and created and updated > created else None,
         raw=hit,
+        provenance=provenance,
     )
 
 

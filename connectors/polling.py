@@ -11,11 +11,15 @@ shape as class attributes and override two hooks:
 Cursor layout (what ``poll`` returns and gets back; JSON-serialisable)::
 
     {"v": 1, "streams": {"<stream key>": {...per-platform state...}},
-     "recent": {"<external_id>": <edited_at epoch or 0>}}      # only with several streams
+     "recent": {"<external_id>": <edited_at epoch or 0>},      # only with several streams
+     "rejected": {"<reject key>": <epoch>}}                    # bad items already dead-lettered
 
 Rules kept here for every platform: mentions are deduplicated across streams by ``external_id``
 (first wins), also across polls through ``recent`` (when one stream failed and is re-read later,
-what another stream already delivered is not delivered again, unless it was edited since); a
+what another stream already delivered is not delivered again, unless it was edited since);
+rejects are remembered like accepted items (``rejected``, keyed by the item's platform identity
+and the reason, or by a digest of its raw payload), so a bad item that every poll sees again is
+dead-lettered once; warnings (:class:`SourceWarning`) get the stream's label; a
 stream that raises keeps its old state (or the state of the last page it handed over) and is
 reported in ``PollResult.errors`` while the others go on; when every stream fails, the first
 error is raised (after a last batch with what was handed over before). Nothing is saved
@@ -23,6 +27,7 @@ anywhere: the caller stores each returned cursor after committing that batch's m
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -31,13 +36,14 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import structlog
 
-from .base import Mention, PollResult, Reject, StreamError
+from .base import Mention, PollResult, Reject, SourceWarning, StreamError
 from .config import ConnectorSettings
 from .errors import ConnectorError, RateLimited
 from .http import HttpClient
+from .normalize import UNREADABLE_DATE
 
 __all__ = ["CURSOR_VERSION", "Stream", "StreamOutcome", "StreamPage", "SeenSet", "PollingConnector", "clamp",
-           "merge_batches"]
+           "merge_batches", "reject_key"]
 
 CURSOR_VERSION = 1
 
@@ -53,11 +59,16 @@ class Stream:
 
 @dataclass(slots=True)
 class StreamOutcome:
+    """What one stream's walk produced. ``read`` counts the items understood, already seen ones
+    included (None: as many as ``mentions``)."""
+
     mentions: list[Mention]
     state: dict[str, Any]
     rejects: list[Reject] = field(default_factory=list)
     pages: int = 0
     capped: bool = False
+    warnings: list[SourceWarning] = field(default_factory=list)
+    read: int | None = None
 
 
 @dataclass(slots=True)
@@ -74,6 +85,8 @@ class StreamPage:
     rejects: list[Reject] = field(default_factory=list)
     pages: int = 1
     capped: bool = False
+    warnings: list[SourceWarning] = field(default_factory=list)
+    read: int | None = None
 
 
 @dataclass(slots=True)
@@ -82,15 +95,19 @@ class _Held:
 
     mentions: list[Mention] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
+    warnings: list[SourceWarning] = field(default_factory=list)
     pages: int = 0
+    read: int = 0
 
     def add(self, page: StreamPage) -> None:
         self.mentions.extend(page.mentions)
         self.rejects.extend(page.rejects)
+        self.warnings.extend(page.warnings)
         self.pages += page.pages
+        self.read += len(page.mentions) if page.read is None else page.read
 
     def clear(self) -> None:
-        self.mentions, self.rejects, self.pages = [], [], 0
+        self.mentions, self.rejects, self.warnings, self.pages, self.read = [], [], [], 0, 0
 
 
 @dataclass(slots=True)
@@ -99,11 +116,14 @@ class _Batch:
     mentions: list[Mention] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     errors: list[StreamError] = field(default_factory=list)
+    warnings: list[SourceWarning] = field(default_factory=list)
     pages: int = 0
+    read: int = 0
 
     def result(self, requests_now: int, cursor: dict[str, Any]) -> PollResult:
         return PollResult(mentions=self.mentions, cursor=cursor, rejects=self.rejects,
-                          requests=requests_now - self.requests_before, pages=self.pages, errors=self.errors)
+                          requests=requests_now - self.requests_before, pages=self.pages, errors=self.errors,
+                          warnings=self.warnings, read=self.read)
 
 
 def merge_batches(batches: Sequence[PollResult]) -> PollResult:
@@ -114,7 +134,15 @@ def merge_batches(batches: Sequence[PollResult]) -> PollResult:
         mentions=[m for b in batches for m in b.mentions], cursor=batches[-1].cursor,
         rejects=[r for b in batches for r in b.rejects], requests=sum(b.requests for b in batches),
         pages=sum(b.pages for b in batches), errors=[e for b in batches for e in b.errors],
+        warnings=[w for b in batches for w in b.warnings], read=sum(b.read for b in batches),
     )
+
+
+def reject_key(reject: Reject) -> str:
+    """What identifies a reject across polls: the item's platform identity and the reason when
+    the connector could read the identity, else a digest of the reason and the raw payload."""
+    basis = f"{reject.key}\x00{reject.reason}" if reject.key else f"{reject.reason}\x00{reject.raw}"
+    return hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()[:24]
 
 
 def clamp(when: datetime, started: datetime) -> datetime:
@@ -170,6 +198,7 @@ class PollingConnector(Generic[S]):
     default_overlap: ClassVar[timedelta] = timedelta(minutes=5)
     seen_limit: ClassVar[int] = 1000
     recent_limit: ClassVar[int] = 1000
+    rejected_limit: ClassVar[int] = 2000
     redact_urls: ClassVar[bool] = False
 
     def __init__(self, settings: ConnectorSettings, http: HttpClient, *, env: Mapping[str, str]) -> None:
@@ -195,24 +224,22 @@ class PollingConnector(Generic[S]):
     async def poll_stream(self, stream: S, state: dict[str, Any], started: datetime) -> StreamOutcome:
         """Fetch everything newer than ``state`` for one stream (``state`` is {} on a first run).
         A connector overrides this hook or :meth:`stream_pages`."""
-        mentions: list[Mention] = []
-        rejects: list[Reject] = []
-        pages, capped, new_state = 0, False, state
+        held = _Held()
+        capped, new_state = False, state
         async with aclosing(self.stream_pages(stream, state, started)) as walk:
             async for page in walk:
-                mentions.extend(page.mentions)
-                rejects.extend(page.rejects)
-                pages += page.pages
+                held.add(page)
                 capped = page.capped
                 new_state = page.state if page.state is not None else new_state
-        return StreamOutcome(mentions, new_state, rejects, pages, capped)
+        return StreamOutcome(held.mentions, new_state, held.rejects, held.pages, capped, held.warnings, held.read)
 
     async def stream_pages(self, stream: S, state: dict[str, Any], started: datetime) -> AsyncGenerator[StreamPage, None]:
         """The pages of one stream as they are read. By default, :meth:`poll_stream`'s whole
         walk as one page; a walk that can resume after any page (oldest first, such as
         Mastodon's ``min_id``) overrides this to hand its pages over one by one."""
         outcome = await self.poll_stream(stream, state, started)
-        yield StreamPage(outcome.mentions, outcome.state, outcome.rejects, outcome.pages, outcome.capped)
+        yield StreamPage(outcome.mentions, outcome.state, outcome.rejects, outcome.pages, outcome.capped,
+                         outcome.warnings, outcome.read)
 
     # -- the loop ----------------------------------------------------------------------------
     @property
@@ -243,9 +270,11 @@ class PollingConnector(Generic[S]):
         started = self.http.now()
         previous: dict[str, Any] = {}
         recent = SeenSet()
+        rejected = SeenSet()
         if cursor and cursor.get("v") == CURSOR_VERSION and isinstance(cursor.get("streams"), dict):
             previous = cursor["streams"]
             recent = SeenSet(cursor.get("recent") if isinstance(cursor.get("recent"), dict) else None)
+            rejected = SeenSet(cursor.get("rejected") if isinstance(cursor.get("rejected"), dict) else None)
         streams = self.streams()
         requests_before = self.http.stats.requests
         batch = _Batch(requests_before)
@@ -260,12 +289,26 @@ class PollingConnector(Generic[S]):
             new_cursor: dict[str, Any] = {"v": CURSOR_VERSION, "streams": dict(kept)}
             if len(streams) > 1:
                 new_cursor["recent"] = recent.dump(limit=self.recent_limit, by_insertion=True)
+            if len(rejected):
+                new_cursor["rejected"] = rejected.dump(limit=self.rejected_limit, by_insertion=True)
             return new_cursor
 
         def release(stream: S, held: _Held, state: dict[str, Any]) -> None:
             states[stream.key] = state
             batch.pages += held.pages
-            batch.rejects.extend(held.rejects)
+            batch.read += held.read
+            batch.warnings.extend(SourceWarning(w.kind, w.message, w.stream or stream.label) for w in held.warnings)
+            undated = [m.provenance["created_at"] for m in held.mentions
+                       if UNREADABLE_DATE in m.provenance.get("created_at", "")]
+            if undated:
+                batch.warnings.append(SourceWarning(
+                    "date", f"{len(undated)} items had a date that could not be read; created_at taken from "
+                            f"{undated[0]}", stream.label))
+            for reject in held.rejects:
+                key = reject_key(reject)
+                if key not in rejected:
+                    batch.rejects.append(reject)
+                rejected.add(key, started.timestamp())
             for mention in held.mentions:
                 edited = mention.edited_at.timestamp() if mention.edited_at else 0.0
                 if mention.external_id in seen_ids or recent.get(mention.external_id, -1.0) >= edited:
@@ -282,6 +325,7 @@ class PollingConnector(Generic[S]):
             handed.pages += done.pages
             handed.mentions.extend(done.mentions)
             handed.rejects.extend(done.rejects)
+            handed.warnings.extend(done.warnings)
             batch = _Batch(self.http.stats.requests)
             return done
 
@@ -321,7 +365,8 @@ class PollingConnector(Generic[S]):
             raise failures[0]
         self.log.info(
             "poll.finished", mentions=len(handed.mentions) + len(batch.mentions),
-            rejects=len(handed.rejects) + len(batch.rejects), requests=requests,
+            rejects=len(handed.rejects) + len(batch.rejects), warnings=len(handed.warnings) + len(batch.warnings),
+            requests=requests,
             pages=handed.pages + batch.pages, failed_streams=len(failures),
         )
         yield hand_over(final=True)

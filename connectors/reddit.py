@@ -25,7 +25,7 @@ import aiohttp
 from .base import Mention, Reject
 from .errors import PayloadError
 from .html import collapse_whitespace
-from .normalize import ItemError, dump_raw, parse_datetime, parse_items, require, require_text, to_iso
+from .normalize import ItemError, dump_raw, item_key, parse_datetime, parse_items, require, require_text, to_iso
 from .paging import TokenPaginator
 from .polling import PollingConnector, SeenSet, Stream, StreamOutcome, clamp
 
@@ -50,14 +50,13 @@ def child_to_mention(child: dict[str, Any], *, source: str) -> Mention | None:
         text = body
     crosspost = data.get("crosspost_parent")
     edited = data.get("edited")
-    permalink = data.get("permalink")
     author = data.get("author")
     return Mention(
         source=source,
         platform="reddit",
         external_id=name,
         text=require_text(collapse_whitespace(text)),
-        url=f"https://www.reddit.com{permalink}" if permalink else None,
+        url=_url(kind, data),
         author_handle=author,
         author_name=author,
         created_at=parse_datetime(require(data, "created_utc")),
@@ -72,6 +71,21 @@ def child_to_mention(child: dict[str, Any], *, source: str) -> Mention | None:
         deleted=author == "[deleted]" or body in _DELETED,
         raw=child,
     )
+
+
+def _url(kind: str, data: dict[str, Any]) -> str | None:
+    """``permalink``, else (older comments have none) the URL built from the post id (``link_id``
+    for a comment, the item's own ``id`` for a post) and the comment ``id``."""
+    permalink = data.get("permalink")
+    if isinstance(permalink, str) and permalink.startswith("/"):
+        return f"https://www.reddit.com{permalink}"
+    own = str(data.get("id") or str(data.get("name") or "").removeprefix(f"{kind}_"))
+    post = own if kind == "t3" else str(data.get("link_id") or "").removeprefix("t3_")
+    if not post or not own:
+        return None
+    sub = data.get("subreddit")
+    prefix = f"https://www.reddit.com/r/{sub}" if isinstance(sub, str) and sub else "https://www.reddit.com"
+    return f"{prefix}/comments/{post}/" if kind == "t3" else f"{prefix}/comments/{post}/_/{own}/"
 
 
 def _listing(payload: Any) -> tuple[list[Any], str | None]:
@@ -177,7 +191,7 @@ class RedditConnector(PollingConnector[RedditStream]):
                 try:
                     mention = child_to_mention(child, source=self.name)
                 except (ItemError, KeyError, TypeError, ValueError) as exc:
-                    rejects.append(Reject(self.name, str(exc), dump_raw(child), position))
+                    rejects.append(Reject(self.name, str(exc), dump_raw(child), position, item_key(child)))
                     continue
                 if mention is None:
                     continue

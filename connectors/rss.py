@@ -11,9 +11,17 @@ Per feed cursor (keyed by a hash of the URL)::
 
 Conditional GET with ``If-None-Match``/``If-Modified-Since`` (304 = nothing new);
 ``Cache-Control: max-age`` and ``<ttl>`` postpone the next fetch (at most a day). Identity is
-guid/id, then link, then a hash of title+link+date; Google Alerts redirect links are unwrapped to
-the article URL, which is deduplicated too. A malformed feed becomes one :class:`Reject` (not
-repeated while the same body keeps coming), never a crash.
+guid/id, then link, then a hash of title+link+date, then (an RSS 2.0 item may be a description
+alone) a hash of the content; Google Alerts redirect links are unwrapped to the article URL, which
+is deduplicated too. The seen set holds at least twice the feed's length.
+
+Real feeds are often not well-formed (a newline or a comment before the XML declaration, an HTML
+entity XML does not define, a tag left open, a truncated download). feedparser's lenient parser
+recovers their entries: they are kept, and the source gets a ``lenient_parse`` warning naming the
+problem. Only a body from which nothing can be read becomes one :class:`Reject` (remembered by
+the body's digest, so not repeated while the same body keeps coming), never a crash. Charsets:
+:mod:`connectors.charsets`. Dates: published, updated or created, in any language, else the fetch
+time (:func:`connectors.normalize.pick_created_at`).
 """
 from __future__ import annotations
 
@@ -22,19 +30,29 @@ import io
 import json
 import re
 import xml.sax
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import feedparser  # type: ignore[import-untyped]  # feedparser ships no type hints
 
-from .base import Mention, Reject
+from .base import Mention, Reject, SourceWarning
+from .charsets import to_utf8
 from .html import collapse_whitespace, html_to_text
-from .normalize import ItemError, dump_raw, parse_datetime, require_text, to_iso
+from .normalize import (
+    ItemError,
+    dump_raw,
+    item_key,
+    lenient_datetime,
+    parse_datetime,
+    pick_created_at,
+    require_text,
+    to_iso,
+)
 from .polling import PollingConnector, SeenSet, Stream, StreamOutcome
 
-__all__ = ["parse_feed", "unwrap_google_redirect", "entry_identity", "RssConnector"]
+__all__ = ["parse_feed", "read_feed", "FeedRead", "unwrap_google_redirect", "entry_identity", "RssConnector"]
 
 _MAX_FRESH = timedelta(days=1)
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)")
@@ -65,8 +83,18 @@ def _text(value: str | None, detail: dict[str, Any] | None) -> str:
     return collapse_whitespace(value)
 
 
+def _body(entry: dict[str, Any]) -> str:
+    if entry.get("summary"):
+        return _text(entry.get("summary"), entry.get("summary_detail"))
+    if entry.get("content"):
+        first = entry["content"][0]
+        return _text(first.get("value"), first)
+    return ""
+
+
 def entry_identity(entry: dict[str, Any]) -> str:
-    """guid/id, else the (unwrapped) link, else a hash of title + link + date."""
+    """guid/id, else the (unwrapped) link, else a hash of title + link + date, else a hash of the
+    content (its text and enclosures): an item that says anything has an identity."""
     if entry.get("id"):
         return str(entry["id"])
     link = entry.get("link")
@@ -74,29 +102,34 @@ def entry_identity(entry: dict[str, Any]) -> str:
         return unwrap_google_redirect(str(link))
     basis = "|".join(str(dict.get(entry, k) or "") for k in ("title", "link", "published", "updated"))
     if basis == "|||":
-        raise ItemError("entry has no id, link, title or date")
+        enclosures = [str(e.get("href") or "") for e in entry.get("enclosures") or [] if isinstance(e, dict)]
+        content = "\n".join([_body(entry), *enclosures]).strip()
+        if not content:
+            raise ItemError("entry has no id, link, title, date or content")
+        return "sha256:content:" + hashlib.sha256(content.encode()).hexdigest()[:32]
     return "sha256:" + hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
+def _date_candidates(entry: dict[str, Any]) -> list[tuple[str, Any]]:
+    # dict.get: feedparser's own get() maps a missing 'updated' to 'published' with a warning;
+    # the *_parsed tuple when feedparser read the date, else its text (localized names ...)
+    return [(name, dict.get(entry, f"{name}_parsed") or dict.get(entry, name))
+            for name in ("published", "updated", "created")]
+
+
 def _entry_to_mention(
-    entry: dict[str, Any], *, source: str, feed_language: str | None, feed_author: str | None = None
+    entry: dict[str, Any], *, source: str, feed_language: str | None, feed_author: str | None = None,
+    fetched_at: datetime | None = None,
 ) -> Mention:
     identity = entry_identity(entry)
     link = unwrap_google_redirect(str(entry["link"])) if entry.get("link") else None
     title = _text(entry.get("title"), entry.get("title_detail"))
-    if entry.get("summary"):
-        body = _text(entry.get("summary"), entry.get("summary_detail"))
-    elif entry.get("content"):
-        first = entry["content"][0]
-        body = _text(first.get("value"), first)
-    else:
-        body = ""
+    body = _body(entry)
     text = title if not body or body == title else f"{title}\n{body}" if title else body
-    # dict.get: feedparser's own get() maps a missing 'updated' to 'published' with a warning
-    published = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
-    updated = dict.get(entry, "updated_parsed")
-    created_at = parse_datetime(published)
-    updated_at = parse_datetime(updated)
+    provenance: dict[str, str] = {}
+    candidates = _date_candidates(entry)
+    created_at = pick_created_at(candidates, fetched_at, provenance)
+    updated_at = lenient_datetime(candidates[1][1])[0] if candidates[1][1] else None
     detail = entry.get("title_detail") or {}
     return Mention(
         source=source,
@@ -110,6 +143,7 @@ def _entry_to_mention(
         created_at=created_at,
         edited_at=updated_at if updated_at and created_at and updated_at > created_at else None,
         raw=_json_safe(entry),
+        provenance=provenance,
     )
 
 
@@ -120,28 +154,72 @@ def _json_safe(entry: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+@dataclass(slots=True)
+class FeedRead:
+    """What one feed body gave: its new-or-not mentions, its rejects, warnings for the source,
+    and how many entries it had (``entries``, rejected ones included)."""
+
+    mentions: list[Mention] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    warnings: list[SourceWarning] = field(default_factory=list)
+    entries: int = 0
+
+
+def _problem(exc: BaseException) -> str:
+    message = str(exc).removeprefix("<unknown>:")
+    return f"{type(exc).__name__}: {message}"[:300]
+
+
+def read_feed(
+    body: bytes, *, source: str, content_type: str = "application/xml", base_url: str | None = None,
+    fetched_at: datetime | None = None,
+) -> FeedRead:
+    """Feed bytes → :class:`FeedRead` (see the module docstring for what is kept and warned)."""
+    decoded = to_utf8(body, content_type or "application/xml")
+    out = FeedRead(warnings=[SourceWarning("encoding", w) for w in decoded.warnings])
+    headers = {"content-type": decoded.content_type}
+    if base_url:
+        headers["content-location"] = base_url
+    parsed = feedparser.parse(io.BytesIO(decoded.body), response_headers=headers)
+    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    malformed = isinstance(problem, xml.sax.SAXException)
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    if not parsed.entries and (malformed or not parsed.get("version")):
+        reason = f"malformed feed: {_problem(problem)}" if malformed and problem else "not an RSS or Atom feed"
+        out.rejects.append(Reject(source=source, reason=reason, raw=dump_raw(body[:100_000]), key=f"body:{digest}"))
+        return out
+    feed_language = parsed.feed.get("language")
+    out.entries = len(parsed.entries)
+    unreadable: list[str] = []
+    for position, entry in enumerate(parsed.entries):
+        try:
+            out.mentions.append(_entry_to_mention(entry, source=source, feed_language=feed_language,
+                                                  feed_author=parsed.feed.get("author") or None, fetched_at=fetched_at))
+        except (ItemError, KeyError, TypeError, ValueError) as exc:
+            if malformed:  # what the recovery lost is in the body, not in the entry: dead-letter the body
+                unreadable.append(str(exc))
+                continue
+            out.rejects.append(Reject(source=source, reason=str(exc), raw=dump_raw(dict(entry)), position=position,
+                                      key=item_key(dict(entry))))
+    if malformed and problem is not None:
+        out.warnings.append(SourceWarning("lenient_parse", f"feed is not well-formed ({_problem(problem)}); kept the "
+                                                           f"{len(out.mentions)} entries the lenient parser recovered"))
+        if unreadable:
+            out.rejects.append(Reject(
+                source=source, raw=dump_raw(body[:100_000]), key=f"body:{digest}",
+                reason=f"malformed feed: {_problem(problem)}; {len(out.mentions)} entries kept, "
+                       f"{len(unreadable)} could not be read ({unreadable[0]})"))
+    elif problem is not None:
+        out.warnings.append(SourceWarning("encoding", f"feed parser: {_problem(problem)}"))
+    return out
+
+
 def parse_feed(
     body: bytes, *, source: str, content_type: str = "application/xml", base_url: str | None = None
 ) -> tuple[list[Mention], list[Reject]]:
-    """Feed bytes → (mentions, rejects). A body that is not a well-formed feed is one reject."""
-    headers = {"content-type": content_type or "application/xml"}
-    if base_url:
-        headers["content-location"] = base_url
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
-    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
-    if isinstance(problem, xml.sax.SAXException) or (not parsed.entries and not parsed.get("version")):
-        reason = f"malformed feed: {problem}" if problem else "not an RSS or Atom feed"
-        return [], [Reject(source=source, reason=reason, raw=dump_raw(body[:100_000]))]
-    feed_language = parsed.feed.get("language")
-    mentions: list[Mention] = []
-    rejects: list[Reject] = []
-    for position, entry in enumerate(parsed.entries):
-        try:
-            mentions.append(_entry_to_mention(entry, source=source, feed_language=feed_language,
-                                              feed_author=parsed.feed.get("author") or None))
-        except (ItemError, KeyError, TypeError, ValueError) as exc:
-            rejects.append(Reject(source=source, reason=str(exc), raw=dump_raw(dict(entry)), position=position))
-    return mentions, rejects
+    """Feed bytes → (mentions, rejects); :func:`read_feed` also gives the warnings."""
+    got = read_feed(body, source=source, content_type=content_type, base_url=base_url)
+    return got.mentions, got.rejects
 
 
 def _fresh_for(headers: Any, body: bytes) -> timedelta:
@@ -199,22 +277,16 @@ class RssConnector(PollingConnector[FeedStream]):
                 new_state[key] = response.headers[header]
             else:
                 new_state.pop(key, None)
-        parsed, rejects = parse_feed(
+        got = read_feed(
             response.body, source=self.name, content_type=response.headers.get("Content-Type", ""),
-            base_url=stream.url,
+            base_url=stream.url, fetched_at=started,
         )
-        body_hash = hashlib.sha256(response.body).hexdigest()[:16]
-        if not parsed and rejects and len(rejects) == 1 and rejects[0].position is None:
-            if state.get("rejected") == body_hash:
-                rejects = []
-            new_state["rejected"] = body_hash
+        if got.rejects and not got.entries:
             self.log.warning("rss.malformed_feed", stream=stream.label)
-            return StreamOutcome([], new_state, rejects, pages=1)
-        new_state.pop("rejected", None)
         seen = SeenSet(state.get("seen"))
         now = started.timestamp()
         mentions: list[Mention] = []
-        for mention in parsed:
+        for mention in got.mentions:
             wrapped = mention.url is not None and mention.raw.get("link") != mention.url
             keys = [mention.external_id] + ([f"url:{mention.url}"] if wrapped else [])
             known = any(key in seen for key in keys)
@@ -222,5 +294,7 @@ class RssConnector(PollingConnector[FeedStream]):
                 seen.add(key, now)
             if not known:
                 mentions.append(mention)
-        new_state["seen"] = seen.dump(limit=self.seen_limit)
-        return StreamOutcome(mentions, new_state, rejects, pages=1)
+        # the whole feed fits: a window smaller than the feed forgets its oldest entries every poll
+        new_state["seen"] = seen.dump(limit=max(self.seen_limit, 2 * (got.entries + 1)), by_insertion=True)
+        new_state.pop("rejected", None)  # the body digest of older cursors: rejects are remembered by the poll loop
+        return StreamOutcome(mentions, new_state, got.rejects, pages=1, warnings=got.warnings, read=len(got.mentions))

@@ -23,7 +23,17 @@ from .base import Mention, Reject
 from .errors import ConnectorError, PayloadError, PermanentError, RateLimited
 from .html import collapse_whitespace, html_to_text
 from .http import HttpResponse
-from .normalize import dump_raw, parse_datetime, parse_items, require, require_text, to_iso
+from .normalize import (
+    dump_raw,
+    item_key,
+    lenient_datetime,
+    parse_datetime,
+    parse_items,
+    pick_created_at,
+    require,
+    require_text,
+    to_iso,
+)
 from .paging import TokenPaginator
 from .polling import PollingConnector, SeenSet, Stream, StreamOutcome, clamp
 
@@ -38,8 +48,10 @@ def comment_to_mention(comment: dict[str, Any], *, source: str, thread: dict[str
     snippet = require(comment, "snippet")
     video_id = snippet.get("videoId") or ((thread or {}).get("snippet") or {}).get("videoId")
     text = html_to_text(snippet.get("textDisplay")) or collapse_whitespace(str(snippet.get("textOriginal") or ""))
-    published = parse_datetime(snippet.get("publishedAt"))
-    updated = parse_datetime(snippet.get("updatedAt"))
+    provenance: dict[str, str] = {}
+    published = pick_created_at([("publishedAt", snippet.get("publishedAt")), ("updatedAt", snippet.get("updatedAt"))],
+                                None, provenance)
+    updated = lenient_datetime(snippet.get("updatedAt"))[0]
     thread_snippet = (thread or {}).get("snippet") or {}
     channel = snippet.get("channelId") or thread_snippet.get("channelId")
     if video_id:
@@ -61,6 +73,7 @@ def comment_to_mention(comment: dict[str, Any], *, source: str, thread: dict[str
         | ({"replies": thread_snippet["totalReplyCount"]} if "totalReplyCount" in thread_snippet and not snippet.get("parentId") else {}),
         edited_at=updated if updated and published and updated > published else None,
         raw=comment,
+        provenance=provenance,
     )
 
 
@@ -87,14 +100,19 @@ def parse_comment_threads(payload: Any, *, source: str) -> tuple[list[Mention], 
         try:
             mentions.extend(_thread_mentions(thread, source))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            rejects.append(Reject(source, str(exc), dump_raw(thread), position))
+            rejects.append(Reject(source, str(exc), dump_raw(thread), position, item_key(thread)))
     return mentions, rejects
 
 
-def video_to_mention(item: dict[str, Any], *, source: str) -> Mention:
-    """One ``search.list`` result of kind video → :class:`Mention`."""
+def video_to_mention(item: dict[str, Any], *, source: str) -> Mention | None:
+    """One ``search.list`` result of kind video → :class:`Mention`; a channel or playlist result
+    (search can return them whatever ``type`` asks for) → None: it is not a post, so skipped."""
+    kind = require(item, "id").get("kind") if isinstance(item.get("id"), dict) else None
+    if kind is not None and kind != "youtube#video":
+        return None
     video_id = str(require(require(item, "id"), "videoId"))
     snippet = require(item, "snippet")
+    provenance: dict[str, str] = {}
     title = htmllib.unescape(str(snippet.get("title") or ""))
     description = htmllib.unescape(str(snippet.get("description") or ""))
     return Mention(
@@ -105,9 +123,10 @@ def video_to_mention(item: dict[str, Any], *, source: str) -> Mention:
         url=f"https://www.youtube.com/watch?v={video_id}",
         author_handle=snippet.get("channelTitle"),
         author_name=snippet.get("channelTitle"),
-        created_at=parse_datetime(snippet.get("publishedAt")),
+        created_at=pick_created_at([("publishedAt", snippet.get("publishedAt"))], None, provenance),
         thread_id=video_id,
         raw=item,
+        provenance=provenance,
     )
 
 

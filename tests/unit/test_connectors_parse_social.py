@@ -120,7 +120,17 @@ def test_hackernews_comment_and_story() -> None:
 
 
 def test_hackernews_sample_malformed_hit_is_rejected() -> None:
-    """Our samples hold one malformed HN hit (a bad date): it becomes a Reject, the rest parse."""
+    """Our samples hold one malformed HN hit (an object where the comment's HTML belongs): it
+    becomes a Reject, the rest parse."""
     payload = json.loads((SAMPLES_DIR / "hackernews" / "search_by_date_lumetta.json").read_text())
     mentions, rejects = parse_search(payload, source="hn")
-    assert len(mentions) == 4 and len(rejects) == 1 and "not a date" in rejects[0].reason
+    assert len(mentions) == 4 and len(rejects) == 1 and "Lumetta Lumetta" in rejects[0].raw
+
+
+def test_hackernews_bad_created_at_falls_back_to_created_at_i() -> None:
+    """A hit whose created_at is no date takes created_at_i, and says so in its provenance."""
+    payload = json.loads((SAMPLES_DIR / "hackernews" / "search_by_date_lumetta.json").read_text())
+    payload["hits"][0]["comment_text"] = "Lumetta Lumetta Lumetta"
+    mentions, rejects = parse_search(payload, source="hn")
+    assert rejects == [] and mentions[0].created_at == datetime.fromtimestamp(1772784000, UTC)
+    assert mentions[0].provenance["created_at"] == "created_at_i (created_at 'not-a-date' is not a date)"

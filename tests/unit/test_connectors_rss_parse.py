@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from connectors.replay import SAMPLES_DIR
-from connectors.rss import parse_feed, unwrap_google_redirect
+from connectors.rss import parse_feed, read_feed, unwrap_google_redirect
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "connectors"
 
@@ -19,12 +19,19 @@ def test_identity_guid_then_link_then_hash() -> None:
     assert len(rejects) == 1 and rejects[0].position == 3
 
 
-def test_malformed_feed_is_one_reject() -> None:
-    """A feed that is not well-formed XML becomes a single reject carrying the body."""
+def test_malformed_feed_keeps_what_the_lenient_parser_recovered() -> None:
+    """A feed that is not well-formed XML keeps its recovered entry and warns the source."""
     body = (FIXTURES / "feed_malformed.xml").read_bytes()
-    mentions, rejects = parse_feed(body, source="news")
+    got = read_feed(body, source="news")
+    assert [m.external_id for m in got.mentions] == ["https://news.example/1"] and got.rejects == []
+    assert [w.kind for w in got.warnings] == ["lenient_parse"] and "not well-formed" in got.warnings[0].message
+
+
+def test_unreadable_body_is_one_reject() -> None:
+    """A body nothing can be read from becomes a single reject carrying the body."""
+    mentions, rejects = parse_feed(b"\x00\x01 Lumetta news <<<", source="news")
     assert mentions == [] and len(rejects) == 1 and "malformed feed" in rejects[0].reason
-    assert "Lumetta news" in rejects[0].raw
+    assert "Lumetta news" in rejects[0].raw and rejects[0].key is not None
 
 
 def test_html_error_page_is_rejected() -> None:
