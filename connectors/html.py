@@ -20,9 +20,10 @@ other).
 from __future__ import annotations
 
 import re
+from html.entities import html5
 from html.parser import HTMLParser
 
-from bs4.dammit import EntitySubstitution, UnicodeDammit
+from bs4.dammit import UnicodeDammit
 
 __all__ = ["html_to_text", "collapse_whitespace"]
 
@@ -37,7 +38,9 @@ _VOID_TAGS = frozenset({
     "input", "isindex", "keygen", "link", "menuitem", "meta", "nextid", "param", "source", "spacer", "track",
     "wbr",
 })
-_ENTITIES: dict[str, str] = EntitySubstitution.HTML_ENTITY_TO_CHARACTER
+# HTML5's named references without their semicolon (the parser hands over the bare name), as
+# BeautifulSoup decodes them
+_ENTITIES: dict[str, str] = {name.removesuffix(";"): char for name, char in html5.items()}
 _DECIMAL_PREFIX = re.compile("^([0-9]+)(.*)")
 _HEX_PREFIX = re.compile("^([0-9a-f]+)(.*)")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
