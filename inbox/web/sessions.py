@@ -46,16 +46,21 @@ def is_secure(request: web.Request, settings: Settings) -> bool:
 
 
 class _Storage(EncryptedCookieStorage):
-    """EncryptedCookieStorage whose Secure flag is decided per request."""
+    """EncryptedCookieStorage whose Secure flag is decided per request: a cookie for a secure
+    request is written by a second storage with the same key and ``secure=True``."""
 
     def __init__(self, key: bytes, settings: Settings) -> None:
-        super().__init__(key, cookie_name=COOKIE_NAME, httponly=True, samesite="Lax", secure=False,
-                         max_age=None, path="/")
+        params: dict[str, Any] = {"cookie_name": COOKIE_NAME, "httponly": True, "samesite": "Lax", "max_age": None,
+                                  "path": "/"}
+        super().__init__(key, secure=False, **params)
+        self._secure_storage = EncryptedCookieStorage(key, secure=True, **params)
         self._settings = settings
 
     async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
-        self._cookie_params["secure"] = is_secure(request, self._settings)
-        await super().save_session(request, response, session)
+        if is_secure(request, self._settings):
+            await self._secure_storage.save_session(request, response, session)
+        else:
+            await super().save_session(request, response, session)
 
 
 def secret_key(settings: Settings) -> bytes:
