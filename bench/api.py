@@ -32,7 +32,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -152,13 +152,14 @@ async def _bulk_load(engine: Any, settings: Any, n: int, now: datetime) -> None:
     """Write n mentions with their decisions, items and events (see the section comment)."""
     import orjson
 
-    from inbox.storage.repo._bulk import _sqlite_dt
     pg = engine.dialect.name == "postgresql"
     tpl = _templates(settings, now)
 
     def js(v: Any) -> str | None:
         return None if v is None else orjson.dumps(v).decode()
-    dt_out: Any = (lambda v: v) if pg else _sqlite_dt
+    def sqlite_dt(v: datetime | None) -> str | None:  # SQLAlchemy's storage format for SQLite DATETIME
+        return None if v is None else v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    dt_out: Any = (lambda v: v) if pg else sqlite_dt
     tables = (("mention", _M_COLS), ("routing_decision", _D_COLS), ("queue_item", _I_COLS), ("event", _E_COLS))
     t0 = time.perf_counter()
     async with engine.begin() as conn:

@@ -22,7 +22,7 @@ from inbox.ingest.pipeline import Pipeline
 from inbox.ops.control import MODEL, ControlChannel, ControlMessage
 from inbox.settings import Settings
 from inbox.storage import migrate
-from inbox.storage.engine import close_direct, create_engine, reader
+from inbox.storage.engine import create_engine, reader
 from inbox.storage.listener import PgListener
 from inbox.storage.repo import accounts, model_versions
 
@@ -97,7 +97,6 @@ class Services:
             await self.control.stop()
         if self.listener is not None:
             await self.listener.stop()
-        close_direct(self.engine)
         await self.engine.dispose()
 
     async def init_schema(self) -> None:

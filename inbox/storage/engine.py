@@ -13,12 +13,12 @@ from weakref import WeakKeyDictionary
 import structlog
 from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.util import await_only
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from inbox.storage.write_gate import BULK, INTERACTIVE, WriteGate
 
-__all__ = ["create_engine", "is_sqlite", "sqlite_path", "reader", "snapshot_reader", "bulk_writer", "read_conn", "close_direct"]
+__all__ = ["create_engine", "is_sqlite", "sqlite_path", "reader", "snapshot_reader", "bulk_writer", "autocommit",
+           "read_conn"]
 
 log = structlog.get_logger(__name__)
 
@@ -26,6 +26,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled PostgreSQL connection idle for longer than this is pinged before use (see _checkout_check)
 PING_IDLE_SECONDS = 5.0
 _CHECKED_IN = "inbox_checked_in_at"
+_STARTED = "inbox_statement_started"
 
 
 def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
@@ -41,7 +42,9 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # aiosqlite's adapter: autocommit off so SQLAlchemy controls BEGIN; pragmas per connection.
+    # per connection; autocommit at the driver level, so that only _sqlite_begin and
+    # _sqlite_end open and close transactions (SQLAlchemy's recipe for pysqlite and aiosqlite)
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
@@ -61,26 +64,37 @@ def _sqlite_begin(conn: Any) -> None:
         return
     # Writers of this process first queue in its write gate (inbox.storage.write_gate): in order, claims
     # ahead of ingest batches, instead of all retrying in SQLite's busy handler.
-    raw = _raw(conn.connection)
+    adapted = conn.connection.dbapi_connection
     gate = _gate(conn.engine.pool)
-    if gate.holder is not raw:
+    if gate.holder is not adapted:
+        priority = BULK if opts.get(BULK_WRITE) else INTERACTIVE
         try:
-            await_only(gate.acquire(BULK if opts.get(BULK_WRITE) else INTERACTIVE,
-                                    timeout=SQLITE_BUSY_TIMEOUT_MS / 1000))
+            # run_async: the documented way to await from a synchronous event of an asyncio engine
+            adapted.run_async(lambda _driver: gate.acquire(priority, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000))
         except TimeoutError:
             raise exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
                 "database is locked (waited for this process's write gate)")) from None
-        gate.holder = raw
+        gate.holder = adapted
     try:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     except BaseException:
-        gate.release_if(raw)
+        gate.release_if(adapted)
         raise
 
 
-def _raw(c: Any) -> Any:
-    """The driver connection behind a pool proxy (or itself)."""
-    return getattr(c, "dbapi_connection", c)
+def _sqlite_commit(conn: Any) -> None:
+    # COMMIT here, then open the gate, so the next writer's BEGIN IMMEDIATE finds SQLite's lock
+    # free; the driver's own commit() that follows finds no open transaction and does nothing
+    try:
+        conn.exec_driver_sql("COMMIT")
+    finally:
+        _release_gate(conn.engine.pool, conn.connection.dbapi_connection)
+
+
+def _sqlite_rollback(conn: Any) -> None:
+    # the driver's rollback() follows this event; a ROLLBACK cannot meet a lock, so the next
+    # writer's BEGIN IMMEDIATE waits at most for that statement
+    _release_gate(conn.engine.pool, conn.connection.dbapi_connection)
 
 
 _GATES: WeakKeyDictionary[Any, dict[Any, WriteGate]] = WeakKeyDictionary()  # pool -> event loop -> gate
@@ -101,33 +115,20 @@ def _release_gate(pool: Any, dbapi_conn: Any) -> None:
     per_loop = _GATES.get(pool)
     if per_loop:
         for gate in per_loop.values():
-            gate.release_if(_raw(dbapi_conn))
+            gate.release_if(dbapi_conn)
 
 
 def _install_write_gate(engine: AsyncEngine) -> None:
-    """Release the gate after the transaction's COMMIT or ROLLBACK has run (the dialect's, so the
-    next writer's BEGIN IMMEDIATE finds SQLite's lock free), and whenever its connection leaves use
-    (check-in, invalidation, close), so an error path never leaves it held."""
+    """Acquire the gate when a write transaction begins; release it when its COMMIT has run or its
+    ROLLBACK begins, and whenever its connection leaves use (check-in, invalidation, close), so an
+    error path never leaves it held."""
     sync = engine.sync_engine
     pool = sync.pool
-    dialect = sync.dialect
-    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
-
-    def commit(dbapi_conn: Any) -> None:
-        try:
-            do_commit(dbapi_conn)
-        finally:
-            _release_gate(pool, dbapi_conn)
-
-    def rollback(dbapi_conn: Any) -> None:
-        try:
-            do_rollback(dbapi_conn)
-        finally:
-            _release_gate(pool, dbapi_conn)
-
-    dialect.do_commit, dialect.do_rollback = commit, rollback
+    event.listen(sync, "begin", _sqlite_begin)
+    event.listen(sync, "commit", _sqlite_commit)
+    event.listen(sync, "rollback", _sqlite_rollback)
     for name in ("checkin", "invalidate", "soft_invalidate", "close", "detach"):
-        event.listen(sync, name, lambda dbapi_conn, *_a, **_k: _release_gate(pool, dbapi_conn))
+        event.listen(pool, name, lambda dbapi_conn, *_a, **_k: _release_gate(pool, dbapi_conn))
 
 
 READ_ONLY = "inbox_read_only"
@@ -168,34 +169,19 @@ def snapshot_reader(engine: AsyncEngine) -> AsyncEngine:
     return reader(engine) if engine.dialect.name == "sqlite" else engine
 
 
-_DIRECT: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` whose connections run outside a transaction, each statement committing on its own
+    (PostgreSQL: the one-statement claims and changes of repo.claims), sharing its pool."""
+    return _variant(engine, "autocommit", {"isolation_level": "AUTOCOMMIT"})
 
 
 @asynccontextmanager
-async def read_conn(engine: AsyncEngine, *, long: bool = False) -> AsyncIterator[Any]:
-    """A connection for the page views' hot reads (the repository functions taking ``conn``).
-    SQLite file: the engine's own read-only ``sqlite3`` connection, used on the loop's thread
-    (repo._direct: no thread hand-offs, no pool, each statement its own snapshot). Otherwise, or
-    for reads that may take long (``long``: a deep page offset) and must not block the loop, a
-    ``reader`` connection (PostgreSQL: autocommit; each statement its own snapshot too)."""
-    direct = None if long else _DIRECT.get(engine.sync_engine)
-    if direct is None and not long and engine.dialect.name == "sqlite":
-        path = engine.url.database
-        if path and path != ":memory:" and not path.startswith("file:"):
-            from inbox.storage.repo._direct import DirectSqliteConnection
-            direct = _DIRECT[engine.sync_engine] = DirectSqliteConnection(path, engine.dialect)
-    if direct is not None:
-        yield direct
-        return
+async def read_conn(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for the page views' reads (the repository functions taking ``conn``): a
+    ``reader`` connection, so each statement reads without the write lock (PostgreSQL:
+    autocommit, each statement its own snapshot)."""
     async with reader(engine).connect() as conn:
         yield conn
-
-
-def close_direct(engine: AsyncEngine) -> None:
-    """Close the engine's direct SQLite reader, if it has one (with the engine's disposal)."""
-    direct = _DIRECT.pop(engine.sync_engine, None)
-    if direct is not None:
-        direct.close()
 
 
 def create_engine(url: str, *, pool_size: int = 5, echo: bool = False,
@@ -217,15 +203,16 @@ def log_slow_statements(engine: AsyncEngine, slow_ms: int) -> None:
     sync = engine.sync_engine
 
     @event.listens_for(sync, "before_cursor_execute")
-    def _start(_conn: Any, _cursor: Any, _stmt: Any, _params: Any, context: Any, _many: bool) -> None:
+    def _start(conn: Any, _cursor: Any, _stmt: Any, _params: Any, context: Any, _many: bool) -> None:
         if context is not None:
-            context._inbox_t0 = time.perf_counter()
+            conn.info.setdefault(_STARTED, []).append(time.perf_counter())
 
     @event.listens_for(sync, "after_cursor_execute")
-    def _end(_conn: Any, cursor: Any, statement: str, _params: Any, context: Any, many: bool) -> None:
-        t0 = getattr(context, "_inbox_t0", None)
-        if t0 is None:
+    def _end(conn: Any, cursor: Any, statement: str, _params: Any, context: Any, many: bool) -> None:
+        started = conn.info.get(_STARTED)
+        if context is None or not started:
             return
+        t0 = started.pop()
         ms = (time.perf_counter() - t0) * 1000.0
         if ms >= slow_ms:
             log.warning("db_slow_statement", ms=round(ms, 1), rows=getattr(cursor, "rowcount", None),
@@ -240,12 +227,6 @@ def _create_engine(url: str, *, pool_size: int, echo: bool, ping_idle: float) ->
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         sync = engine.sync_engine
         event.listen(sync, "connect", _sqlite_pragmas)
-
-        @event.listens_for(sync, "connect")
-        def _no_pysqlite_begin(dbapi_conn: Any, _rec: Any) -> None:
-            dbapi_conn.isolation_level = None
-
-        event.listen(sync, "begin", _sqlite_begin)
         _install_write_gate(engine)
         return engine
     engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)

@@ -89,7 +89,7 @@ async def queue_items(request: web.Request, *, user: UserInfo, path: TeamPath, q
     team = _configured(request, path.team)
     request.app[WORK].check_team(user, team)
     limit, offset = query.limit, query.offset
-    async with read_conn(request.app[SERVICES].engine, long=offset > page_reads.SHALLOW_OFFSET) as conn:
+    async with read_conn(request.app[SERVICES].engine) as conn:
         rows = await page_reads.queue_page(team, conn=conn, statuses=query.statuses(), limit=limit + 1,
                                            offset=offset)
     more = len(rows) > limit

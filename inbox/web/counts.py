@@ -68,8 +68,7 @@ COUNTS = web.AppKey("counts_cache", CountsCache)
 
 
 async def _cached(request: web.Request, key: str, query: Callable[[Any, Any], Awaitable[Any]]) -> Any:
-    """``query(conn, now)`` through the process's cache; read on the engine's reader, off the event
-    loop (the counts walk a queue's whole index range, too long for ``read_conn`` on SQLite)."""
+    """``query(conn, now)`` through the process's cache, on the engine's reader."""
     svc = request.app[SERVICES]
 
     async def load() -> Any:

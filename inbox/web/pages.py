@@ -136,7 +136,7 @@ async def queue(request: web.Request) -> web.Response:
     raw_offset = request.query.get("offset", "0")
     offset = min(int(raw_offset), 10_000_000) if ASCII_DIGITS.fullmatch(raw_offset) else 0
     limit = 50
-    async with read_conn(svc.engine, long=offset > page_reads.SHALLOW_OFFSET) as conn:
+    async with read_conn(svc.engine) as conn:
         available = await page_reads.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=limit + 1,
                                            offset=offset)
         mine = [i for i in await page_reads.my_items(user.id, conn=conn, teams=visible_teams(user)) if i.team == team]

@@ -239,7 +239,7 @@ async def test_a_claim_that_waited_for_the_agents_lock_counts_what_the_holder_co
         for _ in range(1000):  # until the claim's statement waits for the agent's row lock
             # (monitor is outside a transaction: a transaction sees one snapshot of pg_stat_activity)
             waiting = await monitor.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
                 "AND query LIKE '%inbox_lock_open_claims%'")
             if waiting or claim.done():
                 break

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table
@@ -33,6 +34,24 @@ def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
 
 def is_pg(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
+
+
+async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], *,
+                      conflict: Sequence[str] | None = None,
+                      returning: Sequence[str] | None = None) -> list[tuple[Any, ...]]:
+    """INSERT ``rows`` (dicts with the same keys) into ``table`` as an executemany, which SQLAlchemy
+    sends as multi-row INSERTs ("insertmanyvalues", on both back ends). ``conflict`` adds ON
+    CONFLICT (cols) DO NOTHING; ``returning`` returns those columns of the rows actually inserted."""
+    if not rows:
+        return []
+    stmt = dialect_insert(conn, table)
+    if conflict:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+    if not returning:
+        await conn.execute(stmt, list(rows))
+        return []
+    result = await conn.execute(stmt.returning(*(table.c[c] for c in returning)), list(rows))
+    return [tuple(r) for r in result]
 T_CRISIS: Table = tables.Crisis.__table__  # type: ignore[attr-defined]
 T_NOTIF: Table = tables.Notification.__table__  # type: ignore[attr-defined]
 T_CONTROL: Table = tables.ControlMessage.__table__  # type: ignore[attr-defined]

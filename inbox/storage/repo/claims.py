@@ -15,30 +15,25 @@ A change is either BEGIN, lock the item's row, change, COMMIT; or, without a tra
 row with its version (xmin) and write the change only if the row is still that version (WorkService
 decides on the row it read, exactly as it would under the lock, and takes the locked path when the
 row changed in between).
-The statements are built with Core and run on the asyncpg connection of a pooled SQLAlchemy
-connection (repo._driver): SQLAlchemy's execution machinery cost more client CPU than the work.
-
-SQLite has no data-modifying CTEs: the same steps run as separate statements through SQLAlchemy
-under the single writer lock (BEGIN IMMEDIATE). NOTIFY is PostgreSQL only, as in repo.pubsub."""
+SQLite has no data-modifying CTEs: the same steps run as separate statements under the single
+writer lock (BEGIN IMMEDIATE). NOTIFY is PostgreSQL only, as in repo.pubsub. Every statement runs
+through ``AsyncConnection.execute``."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Text, and_, bindparam, func, insert, literal, literal_column, select, true, update
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.util.concurrency import greenlet_spawn
 
 from inbox.domain.types import ItemSummary
+from inbox.storage.engine import autocommit
 from inbox.storage.repo import items
-from inbox.storage.repo._common import T_CORR, T_EVENT, T_ITEM
-from inbox.storage.repo._driver import driver_statement
-from inbox.storage.repo.items import _LOCK_ITEM_PG, SUMMARY_RETURNING, _to_summary, summary_columns
+from inbox.storage.repo._common import T_EVENT, T_ITEM, is_pg
+from inbox.storage.repo.items import SUMMARY_RETURNING, _to_summary, summary_columns
 from inbox.storage.repo.pubsub import notify_one_sql
 from inbox.storage.tables import ItemStatus
 
@@ -46,20 +41,9 @@ __all__ = ["Claim", "WorkTx", "transaction", "connection", "claiming", "unlocked
            "apply_change", "read_item", "apply_change_if_unchanged", "events_for", "insert_correction"]
 
 
-@dataclass(frozen=True, slots=True)
-class WorkTx:
-    """One open unit of work: a SQLAlchemy connection on SQLite; on PostgreSQL the pooled asyncpg
-    connection, which runs this module's statements."""
-
-    dialect: Dialect
-    sa_conn: AsyncConnection | None = None  # SQLite
-    driver: Any = None  # asyncpg.Connection on PostgreSQL
-
-    @property
-    def conn(self) -> AsyncConnection:
-        if self.sa_conn is None:
-            raise TypeError("no SQLAlchemy connection in a driver-level unit of work")
-        return self.sa_conn
+# one unit of work: a connection in a write transaction (``transaction``), or on PostgreSQL one
+# outside a transaction whose statements each commit on their own (``connection``)
+WorkTx = AsyncConnection
 
 
 def unlocked_changes(engine: AsyncEngine) -> bool:
@@ -67,43 +51,27 @@ def unlocked_changes(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-@asynccontextmanager
-async def transaction(engine: AsyncEngine) -> AsyncIterator[WorkTx]:
-    """Commit on normal exit, roll back on an exception. Use only this module's functions inside."""
-    if engine.dialect.name != "postgresql":
-        async with engine.begin() as conn:
-            yield WorkTx(engine.dialect, sa_conn=conn)
-        return
-    async with connection(engine) as tx:
-        async with tx.driver.transaction():
-            yield tx
+def transaction(engine: AsyncEngine) -> AbstractAsyncContextManager[WorkTx]:
+    """Commit on normal exit, roll back on an exception."""
+    return engine.begin()
 
 
 @asynccontextmanager
 async def connection(engine: AsyncEngine) -> AsyncIterator[WorkTx]:
     """A PostgreSQL connection from the engine's pool, outside a transaction: each statement
-    commits on its own. Checked out without a SQLAlchemy Connection around it: half the client CPU
-    of engine.connect() (bench/claims.py)."""
-    pooled = await engine.raw_connection()
-    driver: Any = pooled.driver_connection  # asyncpg.Connection (asyncpg ships no type hints)
-    try:
-        yield WorkTx(engine.dialect, driver=driver)
-    finally:
-        # SQLAlchemy does not know about transactions begun on the driver, so its reset-on-return
-        # would not end one: a connection whose rollback did not get through (a cancelled task, a
-        # lost server) must never go back to the pool
-        broken = driver.is_closed() or driver.is_in_transaction()
-        await greenlet_spawn(pooled.invalidate if broken else pooled.close)
+    commits on its own."""
+    async with autocommit(engine).connect() as conn:
+        yield conn
 
 
-def claiming(engine: AsyncEngine) -> Any:
+def claiming(engine: AsyncEngine) -> AbstractAsyncContextManager[WorkTx]:
     """The unit of work for claim_next: on PostgreSQL a connection outside a transaction (the claim
     is one statement that commits on its own), on SQLite a write transaction."""
     return connection(engine) if unlocked_changes(engine) else transaction(engine)
 
 
-async def _fetch(tx: WorkTx, shape: tuple[Any, ...], build: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return await driver_statement(shape, build, tx.dialect).fetch(tx.driver, params)
+async def _rows(tx: WorkTx, stmt: Any, params: dict[str, Any]) -> list[Any]:
+    return list((await tx.execute(stmt, params)).mappings())
 
 
 class Claim(NamedTuple):
@@ -122,6 +90,7 @@ def _notify(item_id: Any) -> Any:
     return notify_one_sql(item_id).label("notified")
 
 
+@lru_cache(maxsize=2)
 def _claim_pg(expired: bool) -> Any:
     # the agent's row lock, then their open claims (claimed, lease not yet expired) counted with a
     # snapshot taken after the lock was granted (migration 0006; ix_queue_item_assignee)
@@ -152,10 +121,6 @@ def _claim_pg(expired: bool) -> Any:
     return select(held.c.held, *cols, _notify(claimed.c.id)).select_from(held.outerjoin(from_, true())).add_cte(event)
 
 
-def _lock_item() -> Any:
-    return _LOCK_ITEM_PG
-
-
 async def claim_next(team: str, *, tx: WorkTx, user_id: int, actor: str, capacity: int, owner: str,
                      now: datetime, lease_until: datetime) -> Claim:
     """Claim the next item of ``team`` for ``user_id`` unless they already hold ``capacity`` open
@@ -166,11 +131,11 @@ async def claim_next(team: str, *, tx: WorkTx, user_id: int, actor: str, capacit
     capacity test, and commits."""
     params = {"c_team": team, "c_now": now, "c_user_id": user_id, "c_owner": owner, "c_lease_until": lease_until,
               "c_capacity": capacity, "c_actor": actor, "c_data": {}}
-    if tx.driver is None:
-        return await _claim_sqlite(team, conn=tx.conn, params=params)
+    if not is_pg(tx):
+        return await _claim_sqlite(team, conn=tx, params=params)
     held = 0
     for expired in (False, True):
-        row = (await _fetch(tx, (expired,), _claim_pg, params))[0]
+        row = (await _rows(tx, _claim_pg(expired), params))[0]
         held = int(row["held"])
         if row["id"] is not None:
             return Claim(held, _to_summary(row))
@@ -194,10 +159,7 @@ async def _claim_sqlite(team: str, *, conn: AsyncConnection, params: dict[str, A
 
 async def lock_item(item_id: int, *, tx: WorkTx) -> dict[str, Any] | None:
     """The item's row, locked until the transaction ends (FOR UPDATE on PostgreSQL)."""
-    if tx.driver is None:
-        return await items.lock_item(item_id, conn=tx.conn)
-    rows = await _fetch(tx, (), _lock_item, {"item_id": item_id})
-    return rows[0] if rows else None
+    return await items.lock_item(item_id, conn=tx)
 
 
 _EVENT_COLS = ("kind", "actor", "team", "data", "created_at")
@@ -234,13 +196,13 @@ async def apply_change(item_id: int, values: dict[str, Any], event: dict[str, An
     """Write ``values`` to the item (locked by lock_item in this transaction), insert the audit
     ``event`` (kind, actor, team, data, created_at), NOTIFY (PostgreSQL) and return the item's new
     state, whoever may see it."""
-    if tx.driver is None:
+    if not is_pg(tx):
         if values:
-            await items.update_item(item_id, values, conn=tx.conn)
-        await items.insert_events([{"item_id": item_id, **event}], conn=tx.conn)
-        item = await items.get_item(item_id, conn=tx.conn)
+            await items.update_item(item_id, values, conn=tx)
+        await items.insert_events([{"item_id": item_id, **event}], conn=tx)
+        item = await items.get_item(item_id, conn=tx)
     else:
-        rows = await _fetch(tx, (tuple(sorted(values)), False), _change_pg, _change_params(item_id, values, event))
+        rows = await _rows(tx, _change_pg(tuple(sorted(values)), False), _change_params(item_id, values, event))
         item = _to_summary(rows[0]) if rows else None
     if item is None:  # locked in this transaction: it cannot have gone
         raise LookupError(f"item {item_id} vanished under its row lock")
@@ -252,15 +214,14 @@ async def apply_change(item_id: int, values: dict[str, Any], event: dict[str, An
 _VERSION = literal_column("queue_item.xmin::text", Text)
 
 
-def _read_item() -> Any:
-    return select(T_ITEM, _VERSION.label("_version")).where(T_ITEM.c.id == bindparam("item_id"))
+_READ_ITEM = select(T_ITEM, _VERSION.label("_version")).where(T_ITEM.c.id == bindparam("item_id"))
 
 
 async def read_item(item_id: int, *, tx: WorkTx) -> dict[str, Any] | None:
     """The item's row without a lock, with its version under "_version" (PostgreSQL, outside a
     transaction), for apply_change_if_unchanged."""
-    rows = await _fetch(tx, (), _read_item, {"item_id": item_id})
-    return rows[0] if rows else None
+    rows = await _rows(tx, _READ_ITEM, {"item_id": item_id})
+    return dict(rows[0]) if rows else None
 
 
 async def apply_change_if_unchanged(item_id: int, version: str, values: dict[str, Any], event: dict[str, Any], *,
@@ -270,29 +231,16 @@ async def apply_change_if_unchanged(item_id: int, version: str, values: dict[str
     the row lock; None (nothing written) when the row changed since it was read. ``values`` must
     not be empty. The UPDATE waits for a concurrent writer of the row and then re-checks the
     version against the row it committed."""
-    rows = await _fetch(tx, (tuple(sorted(values)), True), _change_pg,
-                        {**_change_params(item_id, values, event), "_version": version})
+    rows = await _rows(tx, _change_pg(tuple(sorted(values)), True),
+                       {**_change_params(item_id, values, event), "_version": version})
     return _to_summary(rows[0]) if rows else None
-
-
-def _events_for() -> Any:
-    return select(T_EVENT).where(T_EVENT.c.item_id == bindparam("item_id")).order_by(T_EVENT.c.id)
 
 
 async def events_for(item_id: int, *, tx: WorkTx) -> list[dict[str, Any]]:
     """The item's audit events, oldest first."""
-    if tx.driver is None:
-        return await items.events_for(item_id, conn=tx.conn)
-    return await _fetch(tx, (), _events_for, {"item_id": item_id})
-
-
-def _insert_correction(*keys: str) -> Any:
-    return insert(T_CORR).values({k: bindparam(k) for k in keys})
+    return await items.events_for(item_id, conn=tx)
 
 
 async def insert_correction(row: dict[str, Any], *, tx: WorkTx) -> None:
     """A labeled correction (a transfer with a reason) for the next model."""
-    if tx.driver is None:
-        await items.insert_correction(row, conn=tx.conn)
-    else:
-        await _fetch(tx, tuple(sorted(row)), _insert_correction, row)
+    await items.insert_correction(row, conn=tx)

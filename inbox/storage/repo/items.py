@@ -10,8 +10,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
-from inbox.storage.repo._bulk import bulk_insert
-from inbox.storage.repo._common import T_CORR, T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER, is_pg
+from inbox.storage.repo._common import T_CORR, T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER, insert_rows, is_pg
 from inbox.storage.tables import ItemStatus
 
 __all__ = ["insert_items", "insert_events", "get_item", "list_items", "claim_next",
@@ -22,11 +21,11 @@ _CHUNK = 500
 
 
 async def insert_items(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> None:
-    await bulk_insert(conn, T_ITEM, rows)
+    await insert_rows(conn, T_ITEM, rows)
 
 
 async def insert_events(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> None:
-    await bulk_insert(conn, T_EVENT, rows)
+    await insert_rows(conn, T_EVENT, rows)
 
 
 # the queue_item columns an ItemSummary reads (``_to_summary``): half of the table's, and five of its
@@ -96,17 +95,14 @@ _LOCK_ITEM_PG = _LOCK_ITEM.with_for_update()
 _UPDATE_BY_ID = update(T_ITEM).where(T_ITEM.c.id == bindparam("_item_id"))
 
 
-def _claim_stmt(expired: bool, pg: bool) -> Any:
+def _claim_stmt(expired: bool) -> Any:
+    # SQLite (PostgreSQL claims in one statement, repo.claims): the transaction began with BEGIN
+    # IMMEDIATE, so this UPDATE ... RETURNING runs under the single writer lock and no two claimers
+    # can pick the same row.
     order = (T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id.asc())
     cond = (and_(T_ITEM.c.status == ItemStatus.CLAIMED, T_ITEM.c.lease_expires_at < bindparam("c_now"))
             if expired else T_ITEM.c.status == ItemStatus.NEW)
     candidate = select(T_ITEM.c.id).where(T_ITEM.c.team == bindparam("c_team"), cond).order_by(*order).limit(1)
-    if pg:
-        # SKIP LOCKED: concurrent claimers each lock a different row instead of queueing on the
-        # same one, so N agents get N distinct items without retries.
-        candidate = candidate.with_for_update(skip_locked=True)
-    # SQLite: the transaction began with BEGIN IMMEDIATE, so this UPDATE ... RETURNING runs under
-    # the single writer lock and no two claimers can pick the same row.
     return (update(T_ITEM).where(T_ITEM.c.id == candidate.scalar_subquery())
             .values(status=ItemStatus.CLAIMED, assignee_id=bindparam("c_user_id"), lease_owner=bindparam("c_owner"),
                     lease_expires_at=bindparam("c_lease_until"), updated_at=bindparam("c_now"), assigned_at=None,
@@ -114,7 +110,7 @@ def _claim_stmt(expired: bool, pg: bool) -> Any:
             .returning(T_ITEM.c.id))
 
 
-_CLAIM = {(expired, pg): _claim_stmt(expired, pg) for expired in (False, True) for pg in (False, True)}
+_CLAIM = {expired: _claim_stmt(expired) for expired in (False, True)}
 
 
 @lru_cache(maxsize=256)
@@ -152,14 +148,15 @@ async def open_claims(user_id: int, *, conn: AsyncConnection, now: datetime) -> 
 
 async def claim_next(team: str, *, conn: AsyncConnection, user_id: int, owner: str, now: datetime,
                      lease_until: datetime) -> int | None:
-    """Give the next item of ``team`` to ``user_id``: the highest priority, earliest due, unclaimed
+    """SQLite, in a write transaction (repo.claims.claim_next): give the next item of ``team`` to
+    ``user_id``: the highest priority, earliest due, unclaimed
     item, else the best item whose claim lease expired. Returns its id, or None when the queue is
     empty. New items come first so that the common case is one walk down ix_queue_item_claim
     (team, status, priority DESC, due, id) that stops at the first unlocked row instead of sorting
     the queue; an expired claim waits at most until the lease sweeper puts it back among the new."""
     params = {"c_team": team, "c_now": now, "c_user_id": user_id, "c_owner": owner, "c_lease_until": lease_until}
     for expired in (False, True):
-        row = (await conn.execute(_CLAIM[(expired, is_pg(conn))], params)).first()
+        row = (await conn.execute(_CLAIM[expired], params)).first()
         if row is not None:
             return int(row[0])
     return None

@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inbox.storage.repo._bulk import bulk_insert
-from inbox.storage.repo._common import T_DEAD, T_DECISION, T_MENTION, dialect_insert
+from inbox.storage.repo._common import T_DEAD, T_DECISION, T_MENTION, dialect_insert, insert_rows
 
 __all__ = ["existing_keys", "insert_mentions", "insert_decisions", "insert_dead_letters"]
 
@@ -45,13 +44,13 @@ async def insert_mentions(rows: list[dict[str, Any]], *, conn: AsyncConnection) 
     webhook retried on another instance) then take the unique-index locks in the same order and
     one waits for the other, instead of deadlocking."""
     rows = sorted(rows, key=lambda r: (r["source"], r["external_id"]))
-    got = await bulk_insert(conn, T_MENTION, rows, conflict=["source", "external_id"],
+    got = await insert_rows(conn, T_MENTION, rows, conflict=["source", "external_id"],
                             returning=["id", "source", "external_id"])
     return {(src, ext): int(mid) for mid, src, ext in got}
 
 
 async def insert_decisions(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> None:
-    await bulk_insert(conn, T_DECISION, rows)
+    await insert_rows(conn, T_DECISION, rows)
 
 
 async def insert_dead_letters(rows: Iterable[dict[str, Any]], *, conn: AsyncConnection) -> int:

@@ -131,10 +131,6 @@ async def queue_page(team: str | None, *, conn: AsyncConnection, statuses: Seque
     return [_to_summary(r) for r in rows]
 
 
-# queue_page reads up to offset + limit index entries per slice: pages deeper than this may take
-# long enough that the web reads them off the event loop (db.read_conn's ``long``)
-SHALLOW_OFFSET = 1000
-
 _LEVELS = (3, 2, 1, 0)  # QueueItem.priority: 0 low, 1 normal, 2 high, 3 urgent
 
 
@@ -171,7 +167,7 @@ def _summary_columns() -> list[Any]:
     return summary_columns(T_ITEM)[0]
 
 
-@lru_cache(maxsize=32)  # one statement object per status set: compiled once (SQLAlchemy's cache, _direct's)
+@lru_cache(maxsize=32)  # one statement object per status set: compiled once (SQLAlchemy's cache)
 def _page_summaries_stmt(statuses: tuple[str, ...]) -> Any:
     """``_page_stmt``'s ids with the columns of ``items._summary_query``, in the page's order; the
     latest routing decision of each through a grouped subquery over just the page's ids."""
