@@ -17,8 +17,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from connectors.config import ConnectorSettings
 from inbox.errors import ConfigError
 
-__all__ = ["Settings", "CrisisSettings", "NotificationSettings", "RefinerSettings", "TeamSettings", "RuleSettings", "RoutingSettings", "load_settings",
-           "parse_duration", "DEFAULT_CONFIG", "LABELS", "CannedResponse"]
+__all__ = ["Settings", "CrisisSettings", "DigestSettings", "NotificationSettings", "RefinerSettings", "TeamSettings",
+           "RuleSettings", "RoutingSettings", "load_settings", "parse_duration", "DEFAULT_CONFIG", "LABELS",
+           "CannedResponse"]
 
 LABELS = ("marketing", "customer_care", "hr", "pr")
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "inbox.toml"
@@ -286,6 +287,24 @@ class NotificationSettings(_Strict):
         return self
 
 
+class DigestSettings(_Strict):
+    """The briefs (inbox/work/brief.py): one per period of ``every`` (aligned on Monday 00:00 UTC)
+    for each audience with recipients, sent by `social-inbox digest send` and by `serve`, which
+    looks for a due one every ``check_every``. Delivery uses the notifications' SMTP settings."""
+
+    enabled: bool = True
+    every: timedelta = timedelta(days=7)
+    check_every: timedelta = timedelta(minutes=15)
+
+    @field_validator("every", "check_every", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        d = parse_duration(v)
+        if d < timedelta(minutes=1):
+            raise ValueError("must be at least a minute")
+        return d
+
+
 class CrisisSettings(_Strict):
     """Spike detection (inbox/work/crisis_watch.py): the current window against the mean of the previous
     ``baseline_windows`` windows plus ``k`` standard deviations."""
@@ -329,6 +348,7 @@ class Settings(BaseSettings):
     connectors: list[ConnectorSettings] = Field(default_factory=list)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     crisis: CrisisSettings = Field(default_factory=CrisisSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
     refiner: RefinerSettings = Field(default_factory=RefinerSettings)
 
     @classmethod

@@ -11,13 +11,22 @@ import os
 import sys
 from collections.abc import Sequence
 
-from inbox.cli import intake_commands, model_commands, read_commands, reply_commands, service_commands, user_commands
+from inbox.cli import (
+    digest_commands,
+    intake_commands,
+    model_commands,
+    read_commands,
+    reply_commands,
+    service_commands,
+    user_commands,
+)
 from inbox.cli.common import Handler, settings_from_args
 from inbox.errors import ConfigError, DatabaseUnavailable, DomainError, InboxError, InputError
 
 __all__ = ["main", "build_parser"]
 
-GROUPS = (service_commands, intake_commands, read_commands, model_commands, user_commands, reply_commands)
+GROUPS = (service_commands, intake_commands, read_commands, model_commands, user_commands, reply_commands,
+          digest_commands)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:

@@ -4,7 +4,7 @@ several instances safe together; nothing here is needed for correctness but timi
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +16,7 @@ from inbox.ingest.poll import Poller
 from inbox.ops.services import Services
 from inbox.work.item_actions import WorkService
 
-__all__ = ["InboxScheduler", "start_scheduler"]
+__all__ = ["InboxScheduler", "start_scheduler", "Job"]
 
 log = structlog.get_logger(__name__)
 
@@ -29,10 +29,14 @@ def _maintenance_jobs(svc: Services, work: WorkService) -> list[tuple[str, float
     return list(periodic_jobs(svc, work))
 
 
+Job = tuple[str, float, Callable[[], Awaitable[Any]]]
+
+
 class InboxScheduler:
-    def __init__(self, svc: Services, work: WorkService) -> None:
+    def __init__(self, svc: Services, work: WorkService, extra: Sequence[Job] = ()) -> None:
         self.svc = svc
         self.work = work
+        self.extra = list(extra)  # jobs of the layers above (the briefs' delivery renders in the web layer)
         self.sched = AsyncIOScheduler(job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 60})
         self.poller = Poller(svc)
 
@@ -49,7 +53,7 @@ class InboxScheduler:
             # jitter spreads instances' attempts; the database lease decides who polls
             self.sched.add_job(run, IntervalTrigger(seconds=secs, jitter=min(30, secs / 10)), id=f"poll:{cfg.name}",
                                name=f"poll {cfg.name}", next_run_time=self.svc.clock.now() + timedelta(seconds=random.uniform(0, 2)))
-        for name, every, fn in _maintenance_jobs(self.svc, self.work):
+        for name, every, fn in _maintenance_jobs(self.svc, self.work) + self.extra:
             self.sched.add_job(_safe(name, fn), IntervalTrigger(seconds=every), id=name, name=name)
         self.sched.start()
         log.info("scheduler_started", jobs=[j.id for j in self.sched.get_jobs()])
@@ -68,7 +72,7 @@ def _safe(name: str, fn: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable
     return run
 
 
-async def start_scheduler(svc: Services, work: WorkService) -> InboxScheduler:
-    s = InboxScheduler(svc, work)
+async def start_scheduler(svc: Services, work: WorkService, extra: Sequence[Job] = ()) -> InboxScheduler:
+    s = InboxScheduler(svc, work, extra)
     await s.start()
     return s

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import structlog
@@ -75,7 +76,10 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
         sched = None
         if role in ("all", "worker"):
             from inbox.ops.scheduler import start_scheduler
-            sched = await start_scheduler(app[SERVICES], app[WORK])
+            from inbox.web.brief_mail import send_due
+            svc = app[SERVICES]
+            briefs = [("send_briefs", svc.settings.digest.check_every.total_seconds(), partial(send_due, svc))]
+            sched = await start_scheduler(svc, app[WORK], briefs if svc.settings.digest.enabled else [])
         app[SCHEDULER] = sched
         yield
         if sched is not None:

@@ -20,7 +20,7 @@ from inbox.storage.engine import snapshot_reader
 from inbox.storage.repo import brief_reads as brepo
 from inbox.storage.repo import metric_reads as mrepo
 
-__all__ = ["EXECUTIVE", "build_brief", "audiences", "period_ending", "pct", "change"]
+__all__ = ["EXECUTIVE", "build_brief", "audiences", "period_ending", "pct", "change", "recipient_problem"]
 
 EXECUTIVE = "executive"
 
@@ -28,6 +28,17 @@ EXECUTIVE = "executive"
 def audiences(settings: Settings) -> list[str]:
     """Every audience a brief can be made for: "executive" and each team."""
     return [EXECUTIVE] + [t.name for t in settings.teams]
+
+
+def recipient_problem(settings: Settings, audience: str, email: str) -> str | None:
+    """Why (audience, email) cannot receive a brief, or None: one plain address, a known audience."""
+    if audience not in audiences(settings):
+        return f"unknown audience {audience!r} (a team or {EXECUTIVE!r})"
+    local, _, domain = email.partition("@")
+    if (not local or "." not in domain or len(email) > 254
+            or any(c.isspace() or c in ",;<>()[]\\\"" or ord(c) < 32 for c in email)):
+        return f"{email!r} is not an e-mail address"
+    return None
 
 
 def period_ending(now: datetime, every: timedelta) -> tuple[datetime, datetime]:

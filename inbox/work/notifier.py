@@ -18,7 +18,7 @@ Channels:
   does exactly that. Each attempt is signed afresh. Redirects are not followed. 2xx is success;
   408, 429, 5xx and network errors are retried; other 4xx fail at once.
 - email: one message to settings.notifications.email_to through settings.notifications.smtp_host
-  (smtplib in a worker thread; notifications.smtp_security: STARTTLS when offered by default,
+  (inbox/work/smtp.py, smtplib in a worker thread; notifications.smtp_security: STARTTLS when offered by default,
   required STARTTLS, implicit TLS or none; login with smtp_username and the password from the
   environment variable named by smtp_password_env, never over plain text unless security = none).
 """
@@ -30,7 +30,6 @@ import hmac
 import json
 import os
 import smtplib
-import ssl
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -42,6 +41,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.settings import Settings
 from inbox.storage.repo import notification_outbox as nrepo
+from inbox.work import smtp
+from inbox.work.smtp import SmtpPolicyError
 
 __all__ = ["enqueue", "deliver_due", "enqueue_high_priority", "sign", "backoff", "SIGNATURE_HEADER", "TIMESTAMP_HEADER",
            "MAX_ATTEMPTS"]
@@ -160,38 +161,7 @@ def _send_email_sync(settings: Settings, row: dict[str, Any]) -> None:
     msg["Subject"] = (row["payload"] or {}).get("subject", "[social-inbox] notification")
     msg["X-Inbox-Delivery"] = str(row["id"])
     msg.set_content((row["payload"] or {}).get("text", ""))
-    assert n.smtp_host is not None
-    password = _smtp_password(settings)
-    context = ssl.create_default_context()
-    smtp: smtplib.SMTP
-    if n.smtp_security == "tls":
-        smtp = smtplib.SMTP_SSL(n.smtp_host, n.smtp_port, timeout=HTTP_TIMEOUT, context=context)
-    else:
-        smtp = smtplib.SMTP(n.smtp_host, n.smtp_port, timeout=HTTP_TIMEOUT)
-    with smtp:
-        smtp.ehlo()
-        encrypted = n.smtp_security == "tls"
-        if n.smtp_security in ("starttls", "require-starttls"):
-            if smtp.has_extn("starttls"):
-                smtp.starttls(context=context)
-                smtp.ehlo()
-                encrypted = True
-            elif n.smtp_security == "require-starttls":
-                raise SmtpPolicyError("the SMTP server does not offer STARTTLS (smtp_security = require-starttls)")
-        if n.smtp_username:
-            if not encrypted and n.smtp_security != "none":
-                raise SmtpPolicyError("refusing to send the SMTP password over a plain-text connection")
-            smtp.login(n.smtp_username, password or "")
-        smtp.send_message(msg)
-
-
-class SmtpPolicyError(smtplib.SMTPException):
-    """The configured SMTP security cannot be met; not retried."""
-
-
-def _smtp_password(settings: Settings) -> str | None:
-    name = settings.notifications.smtp_password_env
-    return os.environ.get(name) if name else None
+    smtp.send_message(settings, msg, timeout=HTTP_TIMEOUT)
 
 
 async def _send_email(settings: Settings, row: dict[str, Any]) -> _Outcome:
