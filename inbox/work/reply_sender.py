@@ -182,28 +182,30 @@ class ReplySender:
     async def _record(self, rows: list[dict[str, Any]], outcomes: list[_Outcome], counts: dict[str, int]) -> None:
         svc = self.svc
         done = svc.clock.now()
-        changed: list[int] = []
+        decided = {r["id"]: (r, *self._values(r, o, done)) for r, o in zip(rows, outcomes, strict=True)}
         async with svc.engine.begin() as conn:
-            events = []
-            for r, o in zip(rows, outcomes, strict=True):
-                values, kind = self._values(r, o, done)
-                new = await rrepo.finish(r["id"], svc.owner, {**values, "updated_at": done}, conn=conn)
-                if new is None:
-                    continue  # our lease ran out and another sender took the row over
-                counts[{"sent": "sent", "failed": "failed", "queued": "retried"}.get(new["status"], "in_doubt")] += 1
-                if new["status"] == ReplyStatus.SENT:
-                    await rrepo.mark_first_response(r["item_id"], done, conn=conn)
+            # rows whose lease ran out meanwhile were taken over by another sender: not ours to record
+            written = await rrepo.finish_many({i: {**v, "updated_at": done} for i, (_, v, _k) in decided.items()},
+                                              svc.owner, conn=conn)
+            events, sent_items = [], []
+            for i in written:
+                r, values, kind = decided[i]
+                status = values["status"]
+                counts[{"sent": "sent", "failed": "failed", "queued": "retried"}.get(status, "in_doubt")] += 1
+                if status == ReplyStatus.SENT:
+                    sent_items.append(r["item_id"])
                 if kind:
                     events.append({"item_id": r["item_id"], "kind": kind, "actor": r["author"], "team": None,
-                                   "data": {"reply_id": r["id"], "external_id": new["external_id"],
-                                            "error": new["error"]}, "created_at": done})
-                changed.append(r["item_id"])
+                                   "data": {"reply_id": i, "external_id": values.get("external_id"),
+                                            "error": values.get("error")}, "created_at": done})
+            await rrepo.mark_first_responses(sent_items, done, conn=conn)
             if events:
                 await _with_teams(conn, events)
                 await items.insert_events(events, conn=conn)
+            changed = sorted({decided[i][0]["item_id"] for i in written})
             await pubsub.notify_pg(conn, changed)
         if changed:
-            svc._publish(sorted(set(changed)))
+            svc._publish(changed)
 
     def _values(self, r: dict[str, Any], o: _Outcome, now: datetime) -> tuple[dict[str, Any], str | None]:
         base: dict[str, Any] = {"lease_owner": None, "error": o.error, "error_status": o.status}

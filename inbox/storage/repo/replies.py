@@ -5,13 +5,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.storage.repo._common import T_ITEM, T_MENTION, T_REPLY, is_pg
 from inbox.storage.tables import ReplyStatus
 
-__all__ = ["insert_reply", "any_due", "claim_due", "finish", "for_item", "get_reply", "set_status",
+__all__ = ["insert_reply", "any_due", "claim_due", "finish", "finish_many", "mark_first_responses", "for_item",
+           "get_reply", "set_status",
            "mark_first_response", "earlier_mentions", "parent_mention", "first_response_at"]
 
 def _due(now: datetime) -> Any:
@@ -54,6 +55,40 @@ async def finish(reply_id: int, owner: str, values: dict[str, Any], *, conn: Asy
                              .values(**values).returning(T_REPLY))
     row = res.first()
     return dict(row._mapping) if row else None
+
+
+_FINISH_KEYS = ("status", "lease_owner", "lease_expires_at", "next_attempt_at", "in_doubt", "external_id", "url",
+                "error", "error_status", "sent_at", "updated_at")
+
+
+async def finish_many(outcomes: dict[int, dict[str, Any]], owner: str, *, conn: AsyncConnection) -> list[int]:
+    """:func:`finish` for many replies in three statements: the rows this sender still holds (locked
+    on PostgreSQL; SQLite's write transaction holds them anyway), then one executemany UPDATE.
+    Each value dict gives every key of _FINISH_KEYS it changes; missing keys keep the row's value.
+    Returns the ids written."""
+    if not outcomes:
+        return []
+    q = select(T_REPLY).where(T_REPLY.c.id.in_(sorted(outcomes)), T_REPLY.c.lease_owner == owner,
+                              T_REPLY.c.status == ReplyStatus.SENDING)
+    if is_pg(conn):
+        q = q.with_for_update()
+    held = {r.id: dict(r._mapping) for r in await conn.execute(q)}
+    if not held:
+        return []
+    stmt = update(T_REPLY).where(T_REPLY.c.id == bindparam("_id")).values(
+        {k: bindparam(f"_{k}") for k in _FINISH_KEYS})
+    await conn.execute(stmt, [{"_id": i, **{f"_{k}": outcomes[i].get(k, held[i][k]) for k in _FINISH_KEYS}}
+                              for i in sorted(held)])
+    return sorted(held)
+
+
+async def mark_first_responses(item_ids: Sequence[int], at: datetime, *, conn: AsyncConnection) -> None:
+    """:func:`mark_first_response` for many items in one statement."""
+    if item_ids:
+        await conn.execute(update(T_ITEM).where(T_ITEM.c.id.in_(sorted(set(item_ids))),
+                                                T_ITEM.c.first_response_at.is_(None))
+                           .values(first_response_at=at, first_touched_at=func.coalesce(T_ITEM.c.first_touched_at, at),
+                                   updated_at=at))
 
 
 async def for_item(item_id: int, *, conn: AsyncConnection) -> list[dict[str, Any]]:
