@@ -318,6 +318,8 @@ class CrisisSettings(_Strict):
     cooldown: timedelta = timedelta(hours=6)
     max_window_mentions: int = Field(20_000, ge=100)
     team: str | None = None          # default: the team of the "pr" label
+    safety_rule: str | None = "product-safety"  # its matches naming one product open a crisis
+    min_safety_count: int = Field(3, ge=1)
 
     @field_validator("window", "cooldown", mode="before")
     @classmethod

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # type: ignore[import-untyped]  # no type hints
 
-__all__ = ["top_keywords", "STOP_WORDS"]
+__all__ = ["top_keywords", "content_words", "STOP_WORDS"]
 
 _ITALIAN = frozenset("""
 a ad al alla alle allo agli ai anche ancora avere aveva abbiamo avete hanno ho hai ha che chi ci come con
@@ -26,12 +26,16 @@ _NOISE = re.compile(r"https?://\S+|www\.\S+|(?<!\w)[@#][\w.]+")
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
 
+def content_words(text: str, skip: frozenset[str] = STOP_WORDS) -> set[str]:
+    """The distinct lower-cased content words of one text (what :func:`top_keywords` counts)."""
+    return {w for w in _WORD.findall(_NOISE.sub(" ", text.lower())) if w not in skip}
+
+
 def top_keywords(texts: Iterable[str], n: int = 8, *, ignore: Iterable[str] = ()) -> list[tuple[str, int]]:
     """The ``n`` most frequent content words as (word, mentions containing it), most frequent first,
     ties alphabetical; words in ``ignore`` (e.g. the brand's names) are left out."""
     skip = STOP_WORDS | {w.lower() for w in ignore}
     counts: Counter[str] = Counter()
     for text in texts:
-        words = {w for w in _WORD.findall(_NOISE.sub(" ", text.lower())) if w not in skip}
-        counts.update(words)
+        counts.update(content_words(text, skip))
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from inbox.domain.types import Decision, Prediction
 from inbox.settings import RoutingSettings, RuleSettings
 from routing_models.normalize import without_links_and_handles
 
-__all__ = ["MentionFacts", "Router", "urgency_score", "negative_cue", "priority_with_reasons", "fold",
+__all__ = ["MentionFacts", "Router", "text_rule", "urgency_score", "negative_cue", "priority_with_reasons", "fold",
            "shown_below", "content_words"]
 
 _TOKEN = re.compile(r"\w+(?:-\w+)?")
@@ -234,6 +235,18 @@ class _CompiledRule:
 
     def matches(self, m: MentionFacts, p: Prediction | None) -> bool:
         return self.match(m, p, fold(m.text)) is not None
+
+
+def text_rule(rule: RuleSettings) -> Callable[[str], bool]:
+    """Whether a mention's text alone satisfies ``rule`` (its keywords and regex; a rule with
+    conditions on anything else never matches a bare text)."""
+    compiled = _CompiledRule(rule)
+
+    def matches(text: str) -> bool:
+        return compiled.matches(MentionFacts(text=text, source="", platform="", author=None, lang=None, reach=None),
+                                None)
+
+    return matches
 
 
 class Router:

@@ -276,7 +276,7 @@ class Crisis(SQLModel, table=True):
         Index("ix_crisis_opened_at", "opened_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=16)               # cluster | label
+    kind: str = Field(max_length=16)               # cluster | safety | label
     subject: str = Field(max_length=96)            # "cluster:<key>" or "label:<label>"
     label: str | None = Field(default=None, max_length=32)
     cluster_key: str | None = Field(default=None, max_length=64)

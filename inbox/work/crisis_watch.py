@@ -9,7 +9,11 @@ of a steady stream, so a flat baseline does not make every extra mention a spike
 1. Clusters: the window's mentions are grouped by near-duplication (MinHash LSH over word
    3-shingles confirmed by Jaccard, plus equal cluster_key: inbox.domain.near_duplicates); a group's baseline
    counts the earlier mentions that share its cluster keys.
-2. Labels: the window's queue items per model label, leaving out items already linked to a
+2. Product safety: mentions that the safety rule (``safety_rule``, by default the config's
+   "product-safety" rule) matches, ``min_safety_count`` or more of them naming one product
+   (inbox.domain.safety): no baseline, since a handful of "it caught fire" about one product is a
+   crisis whatever the usual volume.
+3. Labels: the window's queue items per model label, leaving out items already linked to a
    crisis (so a near-duplicate storm is one crisis, not also a label crisis). Needs history: no
    label check until the database holds mentions older than the baseline.
 
@@ -34,6 +38,8 @@ import structlog
 
 from inbox.domain import sla_calendar
 from inbox.domain.near_duplicates import near_duplicate_groups
+from inbox.domain.router import text_rule
+from inbox.domain.safety import product_groups
 from inbox.storage.engine import reader
 from inbox.storage.repo import crises as crepo
 from inbox.storage.repo import items, mentions
@@ -56,6 +62,8 @@ class CrisisConfig:
     cooldown: timedelta = timedelta(hours=6)
     max_window_mentions: int = 20_000
     team: str | None = None          # default: the team of the "pr" label
+    safety_rule: str | None = "product-safety"
+    min_safety_count: int = 3
 
     @classmethod
     def from_settings(cls, settings: Any) -> CrisisConfig:
@@ -144,7 +152,8 @@ async def check_crises(svc: Any, config: CrisisConfig | None = None, *,
             linked = await _link(conn, cid, sorted(set(ids)), now)
             out["linked"] += len(linked)
             changed.extend(linked)
-    # 2. label volume, once the database has a baseline's worth of history
+    await _safety(svc, cfg, recent, now, ws, out, changed)
+    # 3. label volume, once the database has a baseline's worth of history
     async with reader(svc.engine).connect() as conn:
         first = await crepo.earliest_fetch(conn=conn)
         per_label = await crepo.label_bucket_counts(edges, conn=conn) if first is not None and first <= edges[0] else {}
@@ -176,6 +185,40 @@ async def check_crises(svc: Any, config: CrisisConfig | None = None, *,
     return out
 
 
+async def _safety(svc: Any, cfg: CrisisConfig, recent: list[dict[str, Any]], now: datetime, ws: datetime,
+                  out: dict[str, Any], changed: list[int]) -> None:
+    """Open (or extend) one crisis per product that ``min_safety_count`` safety mentions name."""
+    rule = next((r for r in svc.settings.rules if r.name == cfg.safety_rule), None)
+    if rule is None or len(recent) < cfg.min_safety_count:
+        return
+    matches = text_rule(rule)
+    hits = [m for m in recent if matches(m["text"])]
+    if len(hits) < cfg.min_safety_count:
+        return
+    ignore = [*svc.settings.brand.names, *(rule.keywords or [])]
+    groups = product_groups([m["text"] for m in hits], min_count=cfg.min_safety_count, ignore=ignore)
+    for product, members in groups:
+        subject = f"safety:{product}"[:96]
+        ids = sorted(hits[i]["id"] for i in members)
+        sample = hits[min(members, key=lambda i: hits[i]["id"])]["text"]
+        async with svc.engine.begin() as conn:
+            cid = await _open(svc, conn, now, cfg, kind="safety", subject=subject, label=None, cluster_key=None,
+                              ws=ws, count=len(ids), mean=0.0, std=0.0, thr=float(cfg.min_safety_count),
+                              data={"product": product, "sample": sample[:500]}, changed=changed)
+            if cid is None:
+                existing = await crepo.get_open(subject, conn=conn)
+                if existing is None:
+                    continue
+                cid = int(existing["id"])
+                await crepo.touch(cid, conn=conn, now=now, count=len(ids))
+                out["extended"].append(cid)
+            else:
+                out["opened"].append(cid)
+            linked = await _link(conn, cid, ids, now)
+            out["linked"] += len(linked)
+            changed.extend(linked)
+
+
 def _open_for_keys(open_crises: list[dict[str, Any]], keys: Sequence[str]) -> dict[str, Any] | None:
     ks = set(keys)
     for c in open_crises:
@@ -204,7 +247,9 @@ async def _open(svc: Any, conn: Any, now: datetime, cfg: CrisisConfig, *, kind: 
         return None
     settings = svc.settings
     team = cfg.team or settings.routing.label_to_team.get("pr", settings.routing.triage_team)
-    what = (f"{count} near-duplicate mentions" if kind == "cluster" else f"{count} '{label}' mentions")
+    what = {"cluster": f"{count} near-duplicate mentions",
+            "safety": f"{count} product-safety mentions about '{data.get('product')}'",
+            }.get(kind, f"{count} '{label}' mentions")
     text = (f"Possible crisis: {what} in the last {int(cfg.window.total_seconds() // 60)} min "
             f"(baseline {mean:.1f} ± {std:.1f} per window, threshold {thr:.1f}).")
     if data.get("sample"):

@@ -155,3 +155,29 @@ def test_spike_rule() -> None:
     assert crisis_watch.spike(40, [10] * 12, k=3, min_count=5)[0] is True
     assert crisis_watch.spike(6, [0] * 12, k=3, min_count=8)[0] is False
     assert crisis_watch.spike(8, [0] * 12, k=3, min_count=8)[0] is True
+
+
+async def test_safety_mentions_about_one_product_open_a_crisis(csvc: Any) -> None:
+    """Three product-safety mentions naming one product (English and Italian) open one safety crisis
+    in the PR queue and link them; two about another product and unrelated mentions don't."""
+    at = START + timedelta(minutes=10)
+    kettle = ["My Acme kettle exploded this morning", "acme kettle caught fire on the stove!!",
+              "Il kettle Acme è esploso, prodotto pericoloso"]
+    toaster = ["the Acme toaster caught fire", "toaster exploded, dangerous"]
+    await feed(csvc, [(at + timedelta(minutes=i), t) for i, t in enumerate(kettle + toaster + steady_texts(5))])
+    csvc.clock.set(START + timedelta(hours=1))
+    out = await crisis_watch.check_crises(csvc)
+    assert len(out["opened"]) == 1 and out["linked"] == 3
+    async with csvc.engine.connect() as conn:
+        c = dict((await conn.execute(select(Crisis.__table__))).one()._mapping)
+        pr = await items.list_items("pr", conn=conn)
+        care = await items.list_items("customer_care", conn=conn)
+        linked = set((await conn.execute(select(QueueItem.__table__.c.id).where(
+            QueueItem.__table__.c.crisis_id == c["id"], QueueItem.__table__.c.id != c["item_id"]))).scalars())
+    assert (c["kind"], c["subject"], c["count"]) == ("safety", "safety:kettle", 3)
+    assert [i.id for i in pr if i.source == "crisis"] == [c["item_id"]]
+    assert sorted(i.text for i in care if i.id in linked) == sorted(kettle) and len(linked) == 3
+    assert all(i.priority == 3 for i in care if i.text in kettle + toaster)
+    assert all("pr" in i.watchers for i in care if i.text in kettle + toaster)
+    again = await crisis_watch.check_crises(csvc)
+    assert again["opened"] == [] and again["extended"] == [c["id"]]

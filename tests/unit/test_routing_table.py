@@ -214,7 +214,7 @@ def _config_error(tmp_path: Path, rule_toml: str) -> str:
     ('[[rules]]\nname = "ign"\nkeywords = ["x"]\naction = "ignore"\nteam = "pr"\n', "rule 'ign' ignores mentions"),
     ('[[rules]]\nname = "twice"\nkeywords = ["x"]\nteam = "pr"\n[[rules]]\nname = "twice"\nkeywords = ["y"]\n'
      'team = "hr"\n', "duplicate rule names ['twice']"),
-    ('[[rules]]\nname = "typo"\nkeyword = ["x"]\nteam = "pr"\n', "rules[0].keyword: unknown key"),
+    ('[[rules]]\nname = "typo"\nkeyword = ["x"]\nteam = "pr"\n', "rules[1].keyword: unknown key"),
 ])
 def test_bad_rule_is_a_config_error_naming_it(tmp_path: Path, toml: str, fragment: str) -> None:
     """A rule that fails validation stops start-up with the file, the rule and the problem."""
