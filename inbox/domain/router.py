@@ -238,9 +238,10 @@ class _CompiledRule:
 
 
 def text_rule(rule: RuleSettings) -> Callable[[str], bool]:
-    """Whether a mention's text alone satisfies ``rule`` (its keywords and regex; a rule with
-    conditions on anything else never matches a bare text)."""
-    compiled = _CompiledRule(rule)
+    """Whether a mention's text satisfies ``rule``'s keywords and regex (its conditions on the model's
+    label and confidence are left out; one on source, platform, author, language or reach never
+    matches a bare text)."""
+    compiled = _CompiledRule(rule.model_copy(update={"label": None, "min_confidence": None, "max_confidence": None}))
 
     def matches(text: str) -> bool:
         return compiled.matches(MentionFacts(text=text, source="", platform="", author=None, lang=None, reach=None),

@@ -1,7 +1,8 @@
 """Product safety, health and legal risk: the shipped config's "product-safety" rule sends such
 mentions (English and Italian, written for this test and in no corpus or seed file) to customer
-care with PR watching and priority 3, whatever the model says, and leaves look-alikes alone; the
-mentions naming one product are grouped for the crisis check."""
+care with PR watching and priority 3 when the model reads them as a customer's case or opinion,
+leaves press stories to PR and look-alikes alone; the mentions naming one product are grouped for
+the crisis check."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,13 +44,21 @@ NOT_SAFETY = [
 
 
 @pytest.mark.parametrize(("text", "lang"), SAFETY)
-@pytest.mark.parametrize("label", ["marketing", "pr", "customer_care"])
+@pytest.mark.parametrize("label", ["marketing", "customer_care"])
 def test_safety_mentions_go_to_customer_care_with_pr_watching(text: str, lang: str, label: str) -> None:
     p = Prediction(label, 0.8, {"marketing": 0.1, "customer_care": 0.05, "hr": 0.0, "pr": 0.05} | {label: 0.8},
                    model_version="m-test")
     d = R.decide(MentionFacts(text=text, source="x", platform="t", author="@a", lang=lang, reach=10), p)
     assert (d.team, d.rule, d.priority) == ("customer_care", "product-safety", 3), d.reason
     assert "pr" in d.watchers
+
+
+@pytest.mark.parametrize(("text", "_"), SAFETY[:3])
+def test_press_stories_stay_with_pr(text: str, _: str) -> None:
+    """A safety story the model reads as press coverage stays in PR's queue."""
+    p = Prediction("pr", 0.8, {"marketing": 0.1, "customer_care": 0.1, "hr": 0.0, "pr": 0.8}, model_version="m-test")
+    d = R.decide(MentionFacts(text=text, source="x", platform="t", author="@a", lang="en", reach=10), p)
+    assert d.team == "pr" and d.rule is None
 
 
 @pytest.mark.parametrize("text", NOT_SAFETY)
