@@ -303,6 +303,7 @@ class Pipeline:
                 "thread_id": m.thread_id, "metrics": m.metrics or {}, "is_repost": m.is_repost,
                 "original_external_id": m.original_external_id, "edited_at": m.edited_at,
                 "deleted": m.deleted, "cluster_key": cluster_key(texts[i]), "raw": _raw_json(m.raw),
+                "provenance": m.provenance or None,
             })
         return mention_rows, decisions
 

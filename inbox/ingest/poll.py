@@ -105,6 +105,7 @@ class Poller:
             await run_pipelined(batches, store, totals)
             out.update(ok=True, fetched=totals.fetched, requests=totals.requests, pages=totals.pages,
                        batches=totals.batches, **{k: v for k, v in totals.summary().items() if k != "read"})
+            await self._record_health(cfg, totals, out)
             if totals.errors:
                 out["degraded"] = [{"stream": e.stream, "kind": e.kind, "message": e.message} for e in totals.errors]
                 async with svc.engine.begin() as conn:
@@ -133,11 +134,28 @@ class Poller:
                                                     next_poll_at=now + cfg.interval)
                 st = await connector_state.get_state(cfg.name, conn=conn)
         if st:
-            out["health"] = {"healthy": st["healthy"], "consecutive_failures": st["consecutive_failures"],
+            out["health"] = {"healthy": st["healthy"], "reason": st["health_reason"],
+                             "consecutive_failures": st["consecutive_failures"],
                              "last_success_at": st["last_success_at"], "last_error": st["last_error"],
                              "mentions_fetched": st["mentions_fetched"]}
         bound.info("poll_done", **{k: v for k, v in out.items() if k not in ("health", "connector", "type")})
         return out
+
+
+    async def _record_health(self, cfg: ConnectorSettings, totals: PollTotals, out: dict[str, Any]) -> None:
+        """The source's health from what the poll read (inbox.work.notifier tells people when a
+        source turns unhealthy)."""
+        svc = self.svc
+        now = svc.clock.now()
+        warnings = [{"kind": w.kind, "stream": w.stream, "message": w.message[:500]} for w in totals.warnings]
+        if warnings:
+            out["warnings"] = warnings
+            log.warning("poll_warnings", connector=cfg.name, warnings=warnings[:5], count=len(warnings))
+        async with svc.engine.begin() as conn:
+            reason = await connector_state.record_poll(cfg.name, totals.outcome(), warnings, conn=conn, now=now)
+        if reason:
+            out["unhealthy"] = reason
+            log.warning("source_unhealthy", connector=cfg.name, reason=reason)
 
 
 async def poll_once(svc: Services, names: Sequence[str] | None = None) -> list[dict[str, Any]]:

@@ -22,7 +22,8 @@ from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import PollResult, StreamError
+from connectors.base import PollResult, SourceWarning, StreamError
+from inbox.domain.source_health import PollOutcome
 from inbox.ingest.pipeline import IngestResult
 
 __all__ = ["PollTotals", "run_pipelined"]
@@ -42,6 +43,10 @@ class PollTotals:
     errors: list[StreamError] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_SUMMED, 0))
     teams: dict[str, int] = field(default_factory=dict)
+    warnings: list[SourceWarning] = field(default_factory=list)
+    read: int = 0  # items the connector understood, new or not (at least the mentions it handed over)
+    source_rejects: int = 0  # the connector's rejects (the rest of counts["rejected"] are the inbox's)
+    first_reject: str | None = None
 
     def add(self, batch: PollResult, stored: IngestResult) -> None:
         self.batches += 1
@@ -49,11 +54,24 @@ class PollTotals:
         self.requests += batch.requests
         self.pages += batch.pages
         self.errors.extend(batch.errors)
+        self.warnings.extend(batch.warnings)
+        self.read += max(batch.read, len(batch.mentions))
+        self.source_rejects += len(batch.rejects)
+        if self.first_reject is None and batch.rejects:
+            self.first_reject = batch.rejects[0].reason
         summary = stored.summary()
         for key in _SUMMED:
             self.counts[key] += int(summary[key])
         for team, n in stored.teams.items():
             self.teams[team] = self.teams.get(team, 0) + n
+
+    def outcome(self) -> PollOutcome:
+        """What the poll read, for the source's health (:mod:`inbox.domain.source_health`)."""
+        rejected = self.counts["rejected"]
+        invalid = max(0, rejected - self.source_rejects)  # handed over, then refused by the inbox
+        return PollOutcome(read=max(0, self.read - invalid), rejected=rejected,
+                           first_reject=self.first_reject or ("invalid items" if rejected else None),
+                           warnings=tuple(f"{w.stream}: {w.message}" if w.stream else w.message for w in self.warnings))
 
     def summary(self) -> dict[str, Any]:
         """The ingest summary of the whole poll (the shape of ``IngestResult.summary``)."""

@@ -35,6 +35,7 @@ def periodic_jobs(svc: Any, work: Any) -> list[tuple[str, float, Callable[[], Aw
         ("reassign_idle", 60.0, partial(auto_assign.reassign_idle, svc, publish=publish)),
         ("crisis_check", 120.0, partial(crisis_watch.check_crises, svc, publish=publish)),
         ("notify_high_priority", 30.0, partial(notifier.enqueue_high_priority, svc)),
+        ("notify_unhealthy_sources", 60.0, partial(notifier.enqueue_unhealthy_sources, svc)),
         ("deliver_notifications", 10.0, partial(notifier.deliver_due, svc)),
         ("send_replies", 0.5, svc.ready_reply_sender().run_once),
         *([("refine", max(1.0, svc.settings.refiner.interval.total_seconds()), partial(_refine, svc))]

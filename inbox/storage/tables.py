@@ -14,7 +14,7 @@ from sqlmodel import Field, SQLModel
 from inbox.storage.column_types import JSONType, UTCDateTime
 
 __all__ = ["Team", "User", "Membership", "ApiToken", "Mention", "QueueItem", "RoutingDecision",
-           "Event", "Correction", "ConnectorState", "DeadLetter", "ModelVersion", "LoginAttempt",
+           "Event", "Correction", "ConnectorState", "MentionRevision", "DeadLetter", "ModelVersion", "LoginAttempt",
            "Crisis", "Notification", "ControlMessage", "DigestRecipient", "DigestRun", "Reply", "ReplyStatus",
            "ItemStatus", "metadata"]
 
@@ -109,6 +109,20 @@ class Mention(SQLModel, table=True):
     deleted: bool = False
     cluster_key: str | None = Field(default=None, max_length=64, index=True)
     raw: Any = _json()
+    provenance: dict[str, str] | None = _json()  # where a field came from when not the usual place
+
+
+class MentionRevision(SQLModel, table=True):
+    """A text of a mention that a later edit replaced; ``edited_at`` is when it became current
+    (the platform's edit time, or the mention's creation for the first text)."""
+
+    __tablename__ = "mention_revision"
+    __table_args__ = (Index("ix_mention_revision_mention", "mention_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id", ondelete="CASCADE")
+    text: str
+    edited_at: datetime | None = _ts()
+    recorded_at: datetime | None = _ts(nullable=False)
 
 
 class QueueItem(SQLModel, table=True):
@@ -219,6 +233,10 @@ class ConnectorState(SQLModel, table=True):
     consecutive_failures: int = 0
     mentions_fetched: int = 0
     healthy: bool = True
+    health_reason: str | None = None  # why a source that polls fine is unhealthy (source_health.py)
+    warnings: list[dict[str, str]] | None = _json()  # the source warnings of the last poll that read anything
+    warnings_at: datetime | None = _ts()
+    last_poll: dict[str, Any] | None = _json()  # read / stored / rejected / warnings of the last poll
     next_poll_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
 

@@ -56,7 +56,9 @@ async def health_payload(request: web.Request) -> dict[str, Any]:
                       "last_success_at": s["last_success_at"], "last_error": s["last_error"],
                       "last_error_at": s["last_error_at"], "consecutive_failures": s["consecutive_failures"],
                       "lag_seconds": round(lag) if lag is not None else None,
-                      "mentions_fetched": s["mentions_fetched"]})
+                      "mentions_fetched": s["mentions_fetched"], "reason": s["health_reason"],
+                      "warnings": s["warnings"] or [], "warnings_at": s["warnings_at"],
+                      "last_poll": s["last_poll"]})
     return {"status": "ok" if db == "ok" else "degraded", "database": db,
             "model_version": svc.classifier.version if svc.classifier else None, "connectors": conns}
 

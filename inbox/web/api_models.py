@@ -177,6 +177,14 @@ class Metrics(Out):
     refiner: dict[str, Any]
 
 
+class SourceWarning(Out):
+    """Something the last poll that read anything had to guess at (nothing was lost)."""
+
+    kind: str = Field(description="lenient_parse, encoding, date ...")
+    stream: str
+    message: str
+
+
 class ConnectorHealth(Out):
     name: str
     type: str
@@ -187,6 +195,11 @@ class ConnectorHealth(Out):
     consecutive_failures: int
     lag_seconds: int | None
     mentions_fetched: int
+    reason: str | None = Field(default=None, description="why a source whose polls succeed is unhealthy: its last "
+                                                         "poll read no item, only dead-lettered ones or warnings")
+    warnings: list[SourceWarning] = Field(default_factory=list)
+    warnings_at: Timestamp | None = None
+    last_poll: dict[str, Any] | None = Field(default=None, description="read, rejected, warnings of the last poll")
 
 
 class Health(Out):

@@ -40,11 +40,12 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.settings import Settings
+from inbox.storage.repo import connector_state
 from inbox.storage.repo import notification_outbox as nrepo
 from inbox.work import smtp
 from inbox.work.smtp import SmtpPolicyError
 
-__all__ = ["enqueue", "deliver_due", "enqueue_high_priority", "sign", "backoff", "SIGNATURE_HEADER", "TIMESTAMP_HEADER",
+__all__ = ["enqueue", "deliver_due", "enqueue_high_priority", "enqueue_unhealthy_sources", "sign", "backoff", "SIGNATURE_HEADER", "TIMESTAMP_HEADER",
            "MAX_ATTEMPTS"]
 
 log = structlog.get_logger(__name__)
@@ -122,6 +123,25 @@ async def enqueue_high_priority(svc: Any, *, lookback: timedelta = timedelta(hou
                                text=text, item_id=r["id"], crisis_id=r["crisis_id"], fields=fields)
     if n:
         log.info("notifications_enqueued", kind="high_priority", count=n)
+    return n
+
+
+async def enqueue_unhealthy_sources(svc: Any) -> int:
+    """Queue a notification for each source that turned unhealthy although its polls succeed
+    (only rejects, parse errors or warnings: inbox.domain.source_health), once per spell."""
+    if not _targets(svc.settings):
+        return 0
+    now = svc.clock.now()
+    n = 0
+    async with svc.engine.begin() as conn:
+        for s in await connector_state.unhealthy(conn=conn):
+            since = (s["last_poll"] or {}).get("unhealthy_since") or ""
+            n += await enqueue(conn, svc.settings, now, kind="source_unhealthy",
+                               key=f"source_unhealthy:{s['name']}:{since}",
+                               text=f":warning: Source {s['name']} ({s['type']}) is unhealthy: {s['health_reason']}",
+                               fields={"source": s["name"], "type": s["type"]})
+    if n:
+        log.info("notifications_enqueued", kind="source_unhealthy", count=n)
     return n
 
 

@@ -17,11 +17,12 @@ from inbox.storage.tables import Event, QueueItem
 from inbox.work.item_actions import WorkService
 
 EXPECTED = {"expire_leases", "sla_breach_sweep", "auto_assign", "reassign_idle", "crisis_check",
-            "notify_high_priority", "deliver_notifications", "refine"}
+            "notify_high_priority", "notify_unhealthy_sources", "deliver_notifications", "send_replies",
+            "refine"}
 
 
 async def test_jobs_contract_and_two_instances(services: Any) -> None:
-    """Eight named jobs with positive intervals; two instances running all of them at once agree."""
+    """The named jobs with positive intervals; two instances running all of them at once agree."""
     settings = services.settings
     teams = [t.model_dump() | ({"assignment": "round_robin", "reassign_after": "10m"} if t.name == "customer_care"
                                else {}) for t in settings.teams]

@@ -23,6 +23,7 @@ T_MODEL: Table = tables.ModelVersion.__table__  # type: ignore[attr-defined]
 T_CORR: Table = tables.Correction.__table__  # type: ignore[attr-defined]
 T_LOGIN: Table = tables.LoginAttempt.__table__  # type: ignore[attr-defined]
 T_THROTTLE: Table = tables.LoginThrottle.__table__  # type: ignore[attr-defined]
+T_REVISION: Table = tables.MentionRevision.__table__  # type: ignore[attr-defined]
 
 
 def dialect_insert(conn: AsyncConnection, table: Table) -> Any:

@@ -7,9 +7,11 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inbox.domain.source_health import PollOutcome, verdict
 from inbox.storage.repo._common import T_CONN, dialect_insert
 
-__all__ = ["ensure", "try_lease", "release_lease", "get_state", "all_states", "save_success", "save_failure"]
+__all__ = ["ensure", "try_lease", "release_lease", "get_state", "all_states", "save_success", "save_failure",
+           "record_poll", "unhealthy"]
 
 
 async def ensure(name: str, type_: str, *, conn: AsyncConnection, now: datetime) -> None:
@@ -52,11 +54,12 @@ async def all_states(*, conn: AsyncConnection) -> list[dict[str, Any]]:
 
 async def save_success(name: str, owner: str, cursor: dict[str, Any], fetched: int, *, conn: AsyncConnection,
                        now: datetime) -> bool:
-    """Store the new cursor and health after a successful poll, only while we hold the lease
-    (a poller whose lease was taken over must not overwrite the new owner's cursor)."""
+    """Store the new cursor after a successfully stored batch, only while we hold the lease
+    (a poller whose lease was taken over must not overwrite the new owner's cursor). Whether the
+    source is healthy is decided once the whole poll is in (:func:`record_poll`)."""
     res = await conn.execute(
         update(T_CONN).where(T_CONN.c.name == name, T_CONN.c.lease_owner == owner)
-        .values(cursor=cursor, last_success_at=now, consecutive_failures=0, healthy=True,
+        .values(cursor=cursor, last_success_at=now, consecutive_failures=0,
                 mentions_fetched=T_CONN.c.mentions_fetched + fetched, updated_at=now))
     return (res.rowcount or 0) == 1
 
@@ -67,3 +70,32 @@ async def save_failure(name: str, error: str, *, conn: AsyncConnection, now: dat
         .values(last_error=error[:2000], last_error_at=now, updated_at=now,
                 consecutive_failures=T_CONN.c.consecutive_failures + 1,
                 healthy=False if permanent else T_CONN.c.healthy))
+
+
+async def record_poll(name: str, outcome: PollOutcome, warnings: list[dict[str, str]], *, conn: AsyncConnection,
+                      now: datetime) -> str | None:
+    """After a poll that did not fail: the source's health from what it read
+    (:mod:`inbox.domain.source_health`), its warnings and the poll's counts; ``last_poll`` keeps
+    ``unhealthy_since`` while the source stays unhealthy. Returns the reason it is unhealthy
+    (None: healthy)."""
+    row = (await conn.execute(select(T_CONN.c.health_reason, T_CONN.c.last_poll).where(T_CONN.c.name == name))).first()
+    previous, last = (row[0], row[1] or {}) if row else (None, {})
+    reason = verdict(outcome, previous)
+    since = (last.get("unhealthy_since") if previous is not None else None) or now.isoformat()
+    values: dict[str, Any] = {
+        "health_reason": reason, "healthy": reason is None, "updated_at": now,
+        "last_poll": {"at": now.isoformat(), "read": outcome.read, "rejected": outcome.rejected,
+                      "warnings": len(outcome.warnings), **({"unhealthy_since": since} if reason else {})},
+    }
+    if not outcome.quiet:
+        values.update(warnings=warnings[:20] or None, warnings_at=now if warnings else None)
+    if reason is not None and reason != previous:
+        values.update(last_error=reason[:2000], last_error_at=now)
+    await conn.execute(update(T_CONN).where(T_CONN.c.name == name).values(**values))
+    return reason
+
+
+async def unhealthy(*, conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Sources whose polls succeed but read nothing usable (``health_reason`` set)."""
+    rows = await conn.execute(select(T_CONN).where(T_CONN.c.health_reason.is_not(None)).order_by(T_CONN.c.name))
+    return [dict(r._mapping) for r in rows]
