@@ -52,6 +52,11 @@ SHAPES: tuple[tuple[str, str], ...] = (
      N_("A rejection needs a note for the author of the reply.")),
     ("reply {id} is {status}, not {expected}", N_("Reply %(id)s is %(status)s, not %(expected)s.")),
     ("replies cannot be sent from here: {why}", N_("Replies cannot be sent from here: %(why)s")),
+    ("the credential variable {name} is not set", N_("the credential variable %(name)s is not set")),
+    ("this source has no write API", N_("this source has no write API")),
+    ("{platform} has no write API", N_("%(platform)s has no write API")),
+    ("connector {name} is not set up for replies (no reply_token_env)",
+     N_("connector %(name)s is not set up for replies (no reply_token_env)")),
     # access
     ("admins only", N_("Only admins can do this.")),
     ("only {roles} may do this", N_("Only these roles may do this: %(roles)s.")),

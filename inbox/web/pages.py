@@ -20,6 +20,7 @@ from inbox.web.inputs import ASCII_DIGITS
 from inbox.web.keys import SERVICES, WORK
 from inbox.web.logins import LoginThrottled, check_credentials
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
+from inbox.web.reply_pages import reply_page_ctx
 from inbox.web.routing_text import event_label, routing_summary
 from inbox.web.sessions import login, logout
 from inbox.work.item_actions import visible_teams
@@ -182,7 +183,7 @@ async def item_page(request: web.Request) -> web.Response:
            "member": member, "mine": item.assignee == user.name,
            "open": item.status in ItemStatus.OPEN,
            "transfer_teams": [t for t in svc.settings.teams if t.name != item.team],
-           "page": "item"}
+           "page": "item", **await reply_page_ctx(request, user, item, mention)}
     return await render(request, "item.html", ctx)
 
 

@@ -22,6 +22,9 @@ EVENT_LABELS = {
     "assigned": N_("assigned"), "reassigned": N_("reassigned"), "lease_expired": N_("claim expired"),
     "rerouted": N_("re-routed by the second look"),
     "sla_breach": N_("SLA breached"), "crisis_opened": N_("crisis opened"), "crisis_linked": N_("linked to a crisis"),
+    "reply": N_("reply written"), "reply_sent": N_("reply sent"), "reply_failed": N_("reply failed"),
+    "reply_approved": N_("reply approved"), "reply_rejected": N_("reply rejected"),
+    "reply_retried": N_("reply retried"),
 }
 
 

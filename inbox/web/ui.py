@@ -14,7 +14,7 @@ from aiohttp_session import session_middleware
 
 from inbox.errors import DomainError
 from inbox.settings import Settings
-from inbox.web import admin, dashboard, i18n, live, pages, rows
+from inbox.web import admin, dashboard, i18n, live, pages, reply_pages, rows
 from inbox.web.csrf import csrf_middleware
 from inbox.web.error_text import translate_error
 from inbox.web.keys import BUS
@@ -98,6 +98,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     rows.install(env, settings)
     app.middlewares.append(locale_middleware)
     app.router.add_routes(pages.routes)
+    app.router.add_routes(reply_pages.routes)
     app.router.add_routes(dashboard.routes)
     app.router.add_routes(admin.routes)
     app.router.add_get("/live", live.sse_handler)
