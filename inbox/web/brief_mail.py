@@ -104,5 +104,5 @@ async def send_due(svc: Any) -> list[dict[str, Any]]:
 
 async def send_now(svc: Any, audience: str) -> dict[str, Any] | None:
     """Send ``audience``'s brief of the period of settings.digest.every that ends now."""
-    now = svc.clock.now().replace(microsecond=0)
-    return await send_period(svc, audience, now - svc.settings.digest.every, now)
+    now = svc.clock.now()
+    return await send_period(svc, audience, now - svc.settings.digest.every, now + timedelta(microseconds=1))

@@ -114,7 +114,7 @@ def render_pdf(brief: dict[str, Any], settings: Settings, lang: str) -> bytes:
         pdf.para(v["withheld_note"], 9, _MUTED)
     pdf.heading(lab["themes"])
     for t in v["themes"]:
-        pdf.para(f"{t['keywords']} · {t['items']}", 10.5)
+        pdf.para(f"{t['keywords']} · {t['size']}", 10.5)
         for e in t["examples"]:
             pdf.para(f"\u201c{e['text']}\u201d ({e['source']})", 9, _MUTED, indent=5)
         pdf.ln(1.5)

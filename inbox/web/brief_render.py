@@ -60,7 +60,7 @@ def render_text(brief: dict[str, Any], settings: Settings, lang: str) -> str:
         out += [""] + _wrap(v["withheld_note"], "")
     out += ["", lab["themes"], ""]
     for t in v["themes"]:
-        out.append(f"* {t['keywords']} · {t['items']}")
+        out.append(f"* {t['keywords']} · {t['size']}")
         for e in t["examples"]:
             out += _wrap(f"\u201c{e['text']}\u201d ({e['source']})", "    ")
     if not v["themes"]:

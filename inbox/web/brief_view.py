@@ -93,7 +93,7 @@ def brief_view(brief: dict[str, Any], settings: Settings) -> dict[str, Any]:
         "previous_period": _period(datetime.fromisoformat(brief["previous_since"]), since),
         "figures": figures, "teams": teams,
         "themes": [{"keywords": ", ".join(t["keywords"]) or "—",
-                    "items": i18n.ngettext("%(num)s mention", "%(num)s mentions", t["items"]) % {
+                    "size": i18n.ngettext("%(num)s mention", "%(num)s mentions", t["items"]) % {
                         "num": i18n.fmt_number(t["items"])},
                     "examples": [{"text": e["text"], "source": e["source"], "id": e["id"]} for e in t["examples"]]}
                    for t in brief["themes"]],

@@ -61,6 +61,12 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("admins only", N_("Only admins can do this.")),
     ("only {roles} may do this", N_("Only these roles may do this: %(roles)s.")),
     ("the dashboard is for managers, leads and admins", N_("The dashboard is for managers, team leads and admins.")),
+    # the briefs (inbox/web/reports.py, admin_briefs.py)
+    ("reports are for managers, leads and admins", N_("Reports are for managers, team leads and admins.")),
+    ("no such report", N_("No such report.")),
+    ("unknown audience", N_("Unknown brief.")),
+    ("an audience is required", N_("Choose a brief.")),
+    ("bad recipient id", N_("No such recipient.")),
     ("metrics are for managers, leads and admins", N_("The figures are for managers, team leads and admins.")),
     ("leads see the metrics of their own teams: pass ?team=", N_("Team leads see the figures of their own teams.")),
     ("leads see the metrics of their own teams", N_("Team leads see the figures of their own teams.")),

@@ -14,7 +14,7 @@ from aiohttp_session import session_middleware
 
 from inbox.errors import DomainError
 from inbox.settings import Settings
-from inbox.web import admin, dashboard, i18n, live, pages, reply_pages, rows
+from inbox.web import admin, admin_briefs, dashboard, i18n, live, pages, reply_pages, reports, rows
 from inbox.web.csrf import csrf_middleware
 from inbox.web.error_text import translate_error
 from inbox.web.keys import BUS
@@ -101,6 +101,8 @@ def setup(app: web.Application, settings: Settings) -> None:
     app.router.add_routes(reply_pages.routes)
     app.router.add_routes(dashboard.routes)
     app.router.add_routes(admin.routes)
+    app.router.add_routes(reports.routes)
+    app.router.add_routes(admin_briefs.routes)
     app.router.add_get("/live", live.sse_handler)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(live.live_ctx)

@@ -56,6 +56,7 @@ async def test_html_and_text_in_both_languages(services: Any) -> None:
     assert '<html lang="en">' in en and '<html lang="it">' in it
     assert "Executive brief" in en and "Sintesi per la direzione" in it
     assert ">Mentions</th>" in en and ">Menzioni</th>" in it
+    assert "· 4 mentions</p>" in en and "· 4 menzioni</p>" in it  # a theme's size, in words
     assert f"<strong>{b['current']['volume']}</strong>" in en and "+350%" in en  # 9 against 2
     text = render_text(b, services.settings, "it")
     assert MARKUP in text and "Periodo precedente" in text and "+350%" in text
