@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 
 from connectors.base import Mention
 from inbox.web.testing import XSS_TEXT, LiveServer, SeedUser, sample_mentions, seed_users
-from tests.e2e.test_browser import CHROMIUM, Session, browser  # noqa: F401  (the browser fixture)
+from tests.e2e.test_browser import Session
 from tests.integration.test_brief_delivery import Inbox
 
 pytestmark = pytest.mark.browser
