@@ -16,6 +16,7 @@ import pytest
 
 from connectors.base import Mention
 from inbox.web.testing import PASSWORD, XSS_TEXT, LiveServer, SeedUser, api_token, sample_mentions, seed_users
+from tests.e2e.conftest import ARGS, CHROMIUM  # noqa: F401  (the browser's path and flags, for other modules)
 
 pytestmark = pytest.mark.browser
 
