@@ -132,6 +132,8 @@ class TeamSettings(_Strict):
     agent_capacity: int = Field(10, ge=1)
     reassign_after: timedelta | None = None
     return_on_breach: bool = False
+    # closed items older than this lose their text, author, notes and replies (inbox/work/retention.py)
+    retention: timedelta | None = None
     # replies wait for a lead's approval; unset: true for pr and hr (APPROVAL_BY_DEFAULT)
     reply_approval: bool | None = None
     canned_responses: list[CannedResponse] = Field(default_factory=list)
@@ -142,7 +144,7 @@ class TeamSettings(_Strict):
 
     _dur = field_validator("sla_first_response", "sla_resolution", mode="before")(parse_duration)
 
-    @field_validator("reassign_after", mode="before")
+    @field_validator("reassign_after", "retention", mode="before")
     @classmethod
     def _opt_dur(cls, v: Any) -> timedelta | None:
         return None if v is None else parse_duration(v)
@@ -371,6 +373,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _cross_refs(self) -> Settings:
+        self.check_references()
+        return self
+
+    def check_references(self) -> None:
+        """Teams named by routing, crisis and rules exist; names are unique (ValueError)."""
         names = [t.name for t in self.teams]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
@@ -396,7 +403,6 @@ class Settings(BaseSettings):
         dupc = {n for n in cn if cn.count(n) > 1}
         if dupc:
             raise ValueError(f"connectors: duplicate connector names {sorted(dupc)}")
-        return self
 
     # helpers
     def team(self, name: str) -> TeamSettings | None:

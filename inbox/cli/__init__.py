@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from inbox.cli import (
     digest_commands,
+    governance_commands,
     intake_commands,
     model_commands,
     read_commands,
@@ -26,7 +27,7 @@ from inbox.errors import ConfigError, DatabaseUnavailable, DomainError, InboxErr
 __all__ = ["main", "build_parser"]
 
 GROUPS = (service_commands, intake_commands, read_commands, model_commands, user_commands, reply_commands,
-          digest_commands)
+          digest_commands, governance_commands)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:

@@ -255,10 +255,14 @@ class Router:
 
     def __init__(self, routing: RoutingSettings, rules: list[RuleSettings], private_teams: set[str],
                  high_reach: int = 10_000) -> None:
+        self.high_reach = high_reach
+        self.reconfigure(routing, rules, private_teams)
+
+    def reconfigure(self, routing: RoutingSettings, rules: list[RuleSettings], private_teams: set[str]) -> None:
+        """Decide with these settings from now on (a configuration edited in the app)."""
         self.routing = routing
         self.rules = [_CompiledRule(r) for r in rules]
         self.private = private_teams
-        self.high_reach = high_reach
 
     def base_priority(self, m: MentionFacts) -> int:
         return priority_with_reasons(m.text, m.reach, self.high_reach)[0]

@@ -169,6 +169,11 @@ class Pipeline:
         self.router = Router(settings.routing, settings.rules, settings.private_teams)
         self.publish = publish
 
+    def reconfigure(self, settings: Settings) -> None:
+        """Route with ``settings`` from the next batch on (the router is shared with the refiner)."""
+        self.settings = settings
+        self.router.reconfigure(settings.routing, settings.rules, settings.private_teams)
+
     async def ingest(self, batch: Sequence[Mention], rejects: Sequence[Reject] = (), *,
                      cursor: CursorUpdate | None = None, read: int | None = None,
                      log_event: str = "ingest_batch") -> IngestResult:

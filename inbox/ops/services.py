@@ -19,7 +19,7 @@ from inbox.domain.clock import Clock, SystemClock
 from inbox.errors import DatabaseUnavailable
 from inbox.ingest.classifier import ClassifierHolder, default_model_path, load_classifier
 from inbox.ingest.pipeline import Pipeline
-from inbox.ops.control import MODEL, ControlChannel, ControlMessage
+from inbox.ops.control import MODEL, SETTINGS, ControlChannel, ControlMessage
 from inbox.settings import Settings
 from inbox.storage import migrate
 from inbox.storage.engine import create_engine, reader
@@ -49,15 +49,39 @@ class Services:
     listener: PgListener | None = None
     control: ControlChannel | None = None
     reply_sender: Any = None
+    # the settings from the file (and environment); ``settings`` is them with the sections edited in
+    # the app applied (inbox/ops/live_config.py), ``config_versions`` the version in force of each
+    file_settings: Settings | None = None
+    config_versions: dict[str, int] = field(default_factory=dict)
+    settings_listeners: list[Any] = field(default_factory=list)
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Clock | None = None, check: bool = True) -> Services:
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
                                slow_ms=settings.db_slow_statement_ms)
-        svc = cls(settings=settings, engine=engine, clock=clock or SystemClock())
+        svc = cls(settings=settings, engine=engine, clock=clock or SystemClock(), file_settings=settings)
         if check:
             await svc.ping()
+            from inbox.ops.live_config import load_from_db
+            await load_from_db(svc)
         return svc
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Put ``settings`` in force in this process: the pipeline's and refiner's routing, and
+        whoever registered in ``settings_listeners`` (the web app's work service, the scheduler)."""
+        self.settings = settings
+        if self.pipeline is not None:
+            self.pipeline.reconfigure(settings)
+        if self.refiner is not None:
+            self.refiner.settings = settings
+        for fn in list(self.settings_listeners):
+            fn(settings)
+
+    async def _on_settings(self, msg: ControlMessage) -> None:
+        from inbox.ops.live_config import load_from_db
+        await load_from_db(self)
+        log.info("settings_reloaded", control_id=msg.id, section=msg.payload.get("section"),
+                 version=msg.payload.get("version"))
 
     async def ping(self) -> None:
         try:
@@ -75,6 +99,7 @@ class Services:
         self.listener = PgListener(self.settings.database_url)
         self.control = ControlChannel(self.engine, self.listener)
         self.control.on(MODEL, self._on_model_promoted)
+        self.control.on(SETTINGS, self._on_settings)
         await self.control.start()
         self.listener.start()
 

@@ -16,7 +16,7 @@ from inbox.storage.column_types import JSONType, UTCDateTime
 __all__ = ["Team", "User", "Membership", "ApiToken", "Mention", "QueueItem", "RoutingDecision",
            "Event", "Correction", "ConnectorState", "MentionRevision", "DeadLetter", "ModelVersion", "LoginAttempt",
            "Crisis", "Notification", "ControlMessage", "DigestRecipient", "DigestRun", "Reply", "ReplyStatus",
-           "ItemStatus", "metadata"]
+           "Tombstone", "ConfigRevision", "ItemStatus", "metadata"]
 
 
 def _ts(nullable: bool = True, index: bool = False) -> Any:
@@ -354,6 +354,29 @@ class ControlMessage(SQLModel, table=True):
     payload: dict[str, Any] | None = _json()
     origin: str = Field(default="", max_length=128)  # the instance (or CLI process) that sent it
     created_at: datetime | None = _ts(nullable=False, index=True)
+
+class Tombstone(SQLModel, table=True):
+    """A mention erased on request (inbox/work/privacy.py): its key stays so that a later poll,
+    import or webhook does not store it again. Nothing else about it is kept."""
+
+    __tablename__ = "tombstone"
+    source: str = Field(primary_key=True, max_length=64)
+    external_id: str = Field(primary_key=True, max_length=512)
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class ConfigRevision(SQLModel, table=True):
+    """One version of one section of the configuration edited in the app (connectors, rules,
+    teams): the whole section as the TOML file would hold it. The newest row of a section is in
+    force; a rollback writes an older document again as a new row."""
+
+    __tablename__ = "config_revision"
+    __table_args__ = (Index("ix_config_revision_section", "section", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    section: str = Field(max_length=32)
+    document: list[dict[str, Any]] = _json(list)
+    actor: str | None = Field(default=None, max_length=64)
+    created_at: datetime | None = _ts(nullable=False)
 
 
 class DigestRecipient(SQLModel, table=True):

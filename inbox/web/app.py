@@ -64,10 +64,12 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
             await svc.start_background()  # the control channel: every role hears promotions and access changes
         assert svc.control is not None
         svc.control.on(AUTH, lambda _msg: app[AUTH_CACHE].clear())  # a credential or a user's access changed
-        app[WORK] = WorkService(svc.engine, settings, svc.clock, owner=svc.owner, publish=svc._publish)
+        app[WORK] = WorkService(svc.engine, svc.settings, svc.clock, owner=svc.owner, publish=svc._publish)
+        svc.settings_listeners.append(lambda s: setattr(app[WORK], "settings", s))  # edited live (admin API)
         # with a scheduler here, a queued reply starts its sender at once instead of at the next tick
         kick = svc.ready_reply_sender().kick if role in ("all", "worker") else None
-        app[REPLIES] = ReplyService(svc.engine, settings, svc.clock, publish=svc._publish, kick=kick)
+        app[REPLIES] = ReplyService(svc.engine, svc.settings, svc.clock, publish=svc._publish, kick=kick)
+        svc.settings_listeners.append(lambda s: setattr(app[REPLIES], "settings", s))
         yield
         if services is None:
             await svc.close()

@@ -23,6 +23,7 @@ API_MODULES: tuple[str, ...] = (
     "inbox.web.replies_api",
     "inbox.web.webhook",
     "inbox.web.openapi",
+    "inbox.web.admin_api",
 )
 
 api = ApiRoutes("meta")

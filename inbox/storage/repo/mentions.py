@@ -8,7 +8,12 @@ from typing import Any
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+<<<<<<< HEAD
 from inbox.storage.repo._common import T_DEAD, T_DECISION, T_MENTION, dialect_insert, insert_rows
+=======
+from inbox.storage.repo._bulk import bulk_insert
+from inbox.storage.repo._common import T_DEAD, T_DECISION, T_MENTION, T_TOMBSTONE, dialect_insert
+>>>>>>> b76fed2 (Governance: privacy export/erase with tombstones and one audit event, per-team retention, configuration sections (connectors, rules, teams) edited live through /api/v1/admin with versions, audit diff and rollback, applied on every instance through the control channel; the audit trail under /api/v1/admin/audit and `social-inbox audit`)
 
 __all__ = ["existing_keys", "insert_mentions", "insert_decisions", "insert_dead_letters"]
 
@@ -16,7 +21,8 @@ _CHUNK = 500
 
 
 async def existing_keys(keys: Sequence[tuple[str, str]], *, conn: AsyncConnection) -> set[tuple[str, str]]:
-    """Which of the (source, external_id) keys are already stored."""
+    """Which of the (source, external_id) keys are already stored, or were erased on request (a
+    tombstone: inbox/work/privacy.py), so that neither is stored again."""
     found: set[tuple[str, str]] = set()
     if conn.dialect.name == "postgresql" and keys:
         # A prepared statement's generic plan is chosen once per connection: picked while the table
@@ -29,10 +35,10 @@ async def existing_keys(keys: Sequence[tuple[str, str]], *, conn: AsyncConnectio
     for source, ids in by_source.items():
         for i in range(0, len(ids), _CHUNK):
             chunk = ids[i:i + _CHUNK]
-            rows = await conn.execute(
-                select(T_MENTION.c.external_id).where(T_MENTION.c.source == source,
-                                                      T_MENTION.c.external_id.in_(chunk)))
-            found.update((source, r[0]) for r in rows)
+            for table in (T_MENTION, T_TOMBSTONE):
+                rows = await conn.execute(
+                    select(table.c.external_id).where(table.c.source == source, table.c.external_id.in_(chunk)))
+                found.update((source, r[0]) for r in rows)
     return found
 
 

@@ -1,0 +1,114 @@
+"""Configuration edited through /api/v1/admin: admins only, validated by the file's schema with
+errors per field, each change a version with an audit event and a rollback; a rule added through
+one instance routes the next mention on another instance sharing the PostgreSQL database."""
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.base import Mention
+from inbox.web.testing import api_token, seed_users
+from tests.conftest import backend_url, live_server, make_settings
+
+
+async def _seed(svc: Any) -> dict[str, str]:
+    users = await seed_users(svc)
+    return {n: await api_token(svc, users[n].id) for n in ("root", "carla")}
+
+
+def _call(base: str, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + "/api/v1" + path, data=data, method=method,
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, raw = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    return status, json.loads(raw) if raw else None
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_connectors_edited_live_with_versions_audit_and_rollback(backend: str, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOV_TEST_TOKEN", "x")
+    with live_server(backend, tmp_path, _seed) as srv:
+        tok, base = srv.seeded, srv.url
+        st, js = _call(base, "GET", "/admin/connectors", tok["root"])
+        assert st == 200 and isinstance(js["connectors"], list)
+        before = len(js["connectors"])
+        assert (_call(base, "GET", "/admin/connectors", tok["carla"]))[0] == 403
+        st, js = _call(base, "POST", "/admin/connectors", tok["root"],
+                             {"name": "bad-one", "type": "carrier-pigeon", "interval": "soon"})
+        assert st == 422 and {e["loc"] for e in js["errors"]} >= {"body.type", "body.interval"}
+        good = {"name": "gov-news", "type": "rss", "feeds": ["https://example.org/feed.xml"],
+                "token_env": "GOV_TEST_TOKEN", "interval": "1h"}
+        st, js = _call(base, "POST", "/admin/connectors", tok["root"], good)
+        assert st == 201, js
+        assert (_call(base, "POST", "/admin/connectors", tok["root"], good))[0] == 409
+        st, js = _call(base, "GET", "/admin/connectors", tok["root"])
+        assert [c["name"] for c in js["connectors"]][-1] == "gov-news" and len(js["connectors"]) == before + 1
+        assert {"field": "gov-news.token_env", "env": "GOV_TEST_TOKEN", "set": True} in js["secrets"]
+        assert srv.svc.settings.connector("gov-news") is not None
+        st, js = _call(base, "GET", "/admin/connectors/history", tok["root"])
+        assert [v["actor"] for v in js["versions"]] == ["root", "seed"]
+        st, js = _call(base, "GET", "/admin/audit?kind=config_changed&actor=root", tok["root"])
+        assert st == 200 and js["events"][0]["data"]["diff"]["added"] == ["gov-news"]
+        st, js = _call(base, "POST", "/admin/connectors/rollback", tok["root"], {})
+        assert st == 200, js
+        assert srv.svc.settings.connector("gov-news") is None
+        st, js = _call(base, "GET", "/admin/connectors", tok["root"])
+        assert len(js["connectors"]) == before
+        st, js = _call(base, "GET", "/admin/audit?kind=config_rolled_back", tok["root"])
+        assert js["events"][0]["data"]["diff"]["removed"] == ["gov-news"]
+
+
+def _route(srv: Any, text: str) -> str:
+    async def go(svc: Any) -> str:
+        res = await svc.pipeline.ingest([Mention(source="t", platform="t", external_id=f"x{time.monotonic_ns()}",
+                                                 text=text)])
+        async with svc.engine.connect() as conn:
+            from sqlalchemy import text as sql
+            return str((await conn.execute(sql("SELECT team FROM queue_item WHERE id = :i"),
+                                           {"i": res.item_ids[0]})).scalar_one())
+    return str(srv.call(go, srv.svc))
+
+
+def _wait(cond: Any, within: float = 5.0) -> float:
+    t0 = time.monotonic()
+    while not cond():
+        if time.monotonic() - t0 > within:
+            raise AssertionError(f"not within {within} s")
+        time.sleep(0.05)
+    return time.monotonic() - t0
+
+
+def test_a_rule_added_on_one_instance_routes_on_another_within_5s(tmp_path: Path) -> None:
+    from inbox.web.testing import LiveServer
+    from tests.conftest import KeywordClassifier
+    text = "the zanzibar shipment question"
+    with backend_url("postgres", tmp_path) as url:
+        a = LiveServer(make_settings(url, tmp_path), classifier=KeywordClassifier(), seed=_seed).start()
+        b = LiveServer(make_settings(url, tmp_path), classifier=KeywordClassifier()).start()
+        try:
+            tok = a.seeded["root"]
+            before = _route(b, text)
+            assert before != "hr"
+            rule = {"name": "zanzibar-to-hr", "keywords": ["zanzibar"], "team": "hr", "priority": 3}
+            st, js = _call(a.url, "POST", "/admin/rules", tok, rule)
+            assert st == 201, js
+            _wait(lambda: any(r.name == "zanzibar-to-hr" for r in b.svc.settings.rules))
+            assert _route(b, text) == "hr"
+            st, js = _call(a.url, "POST", "/admin/rules/rollback", tok, {})
+            assert st == 200, js
+            _wait(lambda: not any(r.name == "zanzibar-to-hr" for r in b.svc.settings.rules))
+            assert _route(b, text) == before
+        finally:
+            b.stop()
+            a.stop()
