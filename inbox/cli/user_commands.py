@@ -1,4 +1,4 @@
-"""`users add|list|token|revoke`: people and their API tokens."""
+"""`users add|list|token|revoke|deactivate`: people and their API tokens."""
 from __future__ import annotations
 
 import argparse
@@ -26,11 +26,14 @@ def register(sub: Any) -> dict[str, Handler]:
     tk.add_argument("name")
     rv = us.add_parser("revoke", help="revoke all API tokens of the user")
     rv.add_argument("name")
+    dv = us.add_parser("deactivate", help="deactivate the user and revoke their tokens (`users add` reactivates)")
+    dv.add_argument("name")
     return {"users": cmd_users}
 
 
 async def cmd_users(args: argparse.Namespace) -> int:
     from inbox.domain import credentials
+    from inbox.ops import audit
     from inbox.storage.repo import accounts
     svc = await open_services(args)
     try:
@@ -38,7 +41,7 @@ async def cmd_users(args: argparse.Namespace) -> int:
         c = args.users_command
         now = svc.clock.now()
         if c == "add":
-            known = {t.name for t in args.settings.teams}
+            known = {t.name for t in svc.settings.teams}
             bad = [t for t in args.team if t not in known]
             if bad:
                 raise InputError(f"--team: unknown team {bad[0]!r}; teams are {', '.join(sorted(known))}")
@@ -47,10 +50,16 @@ async def cmd_users(args: argparse.Namespace) -> int:
                 pw = sys.stdin.readline().rstrip("\r\n")
                 pw_hash = credentials.hash_password(_checked_password(pw, args.name))
             async with svc.engine.begin() as conn:
+                before = await accounts.user_state(args.name, conn=conn)
                 user = await accounts.add_user(args.name, args.role, args.team, pw_hash, conn=conn, now=now,
                                                locale=args.locale, capacity=args.capacity)
+                after = {"role": user.role, "teams": sorted(user.teams), "active": True}
+                await audit.record("user_added" if before is None else "user_changed", "cli",
+                                   {"user": user.name, "from": before, "to": after,
+                                    "password_set": pw_hash is not None}, conn=conn, now=now)
             emit({"id": user.id, "name": user.name, "role": user.role, "teams": list(user.teams),
-                  "password": pw_hash is not None})
+                  "password": pw_hash is not None,
+                  **({"reactivated": True} if before is not None and not before["active"] else {})})
         elif c == "list":
             async with snapshot_reader(svc.engine).connect() as conn:
                 for u in await accounts.list_users(conn=conn):
@@ -62,13 +71,24 @@ async def cmd_users(args: argparse.Namespace) -> int:
                     raise InputError(f"no user {args.name!r}")
                 token = credentials.new_token()
                 await accounts.add_token(user.id, credentials.token_hash(token), conn=conn, now=now)
+                await audit.record("token_created", "cli", {"user": user.name}, conn=conn, now=now)
             print(token)
+        elif c == "deactivate":
+            async with svc.engine.begin() as conn:
+                user = await accounts.get_user(args.name, conn=conn)
+                if user is None:
+                    raise InputError(f"no active user {args.name!r}")
+                await accounts.set_user_fields(user.id, {"active": False}, conn=conn, now=now)
+                n = await accounts.revoke_tokens(user.id, conn=conn, now=now)
+                await audit.record("user_deactivated", "cli", {"user": user.name}, conn=conn, now=now)
+            emit({"name": args.name, "active": False, "revoked": n})
         elif c == "revoke":
             async with svc.engine.begin() as conn:
                 user = await accounts.get_user(args.name, conn=conn)
                 if user is None:
                     raise InputError(f"no user {args.name!r}")
                 n = await accounts.revoke_tokens(user.id, conn=conn, now=now)
+                await audit.record("tokens_revoked", "cli", {"user": user.name, "revoked": n}, conn=conn, now=now)
             emit({"name": args.name, "revoked": n})
     finally:
         await svc.close()

@@ -12,7 +12,7 @@ from inbox.domain.types import UserInfo
 from inbox.storage.repo import control
 from inbox.storage.repo._common import T_LOGIN, T_MEMBER, T_TEAM, T_TOKEN, T_USER, dialect_insert
 
-__all__ = ["sync_teams", "list_teams", "add_user", "get_user", "list_users", "add_token",
+__all__ = ["sync_teams", "list_teams", "add_user", "user_state", "get_user", "list_users", "add_token",
            "user_by_token", "revoke_tokens", "record_login", "recent_failures", "set_password",
            "set_user_fields", "auth_changed"]
 
@@ -67,14 +67,15 @@ def _info(m: Any, teams: tuple[str, ...]) -> UserInfo:
 async def add_user(name: str, role: str, teams: Sequence[str], password_hash: str | None, *,
                    conn: AsyncConnection, now: datetime, display_name: str = "", locale: str | None = None,
                    capacity: int = 10) -> UserInfo:
-    """Create the user, or update role, teams and (when given) password of an existing one."""
+    """Create the user, or update role, teams and (when given) password of an existing one, which
+    is active again if it had been deactivated."""
     existing = (await conn.execute(select(T_USER.c.id).where(T_USER.c.name == name))).scalar()
     values: dict[str, Any] = {"role": role, "display_name": display_name or name, "locale": locale,
-                              "capacity": capacity}
+                              "capacity": capacity, "active": True}
     if password_hash is not None:
         values["password_hash"] = password_hash
     if existing is None:
-        res = await conn.execute(T_USER.insert().values(name=name, created_at=now, active=True,
+        res = await conn.execute(T_USER.insert().values(name=name, created_at=now,
                                                         available=True, **values).returning(T_USER.c.id))
         uid = int(res.scalar_one())
     else:
@@ -87,6 +88,16 @@ async def add_user(name: str, role: str, teams: Sequence[str], password_hash: st
     user = await get_user(uid, conn=conn)
     assert user is not None
     return user
+
+
+async def user_state(name: str, *, conn: AsyncConnection) -> dict[str, Any] | None:
+    """Role, teams and whether active, of the user called ``name`` (active or not); None if none."""
+    row = (await conn.execute(select(T_USER.c.id, T_USER.c.role, T_USER.c.active).where(T_USER.c.name == name))).first()
+    if row is None:
+        return None
+    teams = [r[0] for r in await conn.execute(select(T_MEMBER.c.team).where(T_MEMBER.c.user_id == row.id)
+                                              .order_by(T_MEMBER.c.team))]
+    return {"role": row.role, "teams": teams, "active": bool(row.active)}
 
 
 async def get_user(key: int | str, *, conn: AsyncConnection) -> UserInfo | None:

@@ -21,6 +21,7 @@ __all__ = ["handle_variants", "author_mentions", "author_dead_letters", "rows_of
            "retention_candidates", "strip_personal_data"]
 
 _CHUNK = 500
+_WRITTEN = ("text", "body", "review_note")  # columns of what people wrote (replies and the like)
 _AUTHOR_KEYS = {"author", "author_handle", "handle", "username", "acct", "screen_name", "user", "by"}
 
 
@@ -150,8 +151,7 @@ async def strip_personal_data(ids: Sequence[int], *, conn: AsyncConnection) -> d
     for t, col in _mention_tables():
         if t.name == "routing_decision":
             await conn.execute(update(t).where(t.c[col].in_(ids)).values(explanation=null()))
-        elif t.name not in ("event", "queue_item") and ("text" in t.c or "body" in t.c):
-            vals: dict[str, Any] = {c: "" for c in ("text", "body", "review_note") if c in t.c and not t.c[c].nullable}
-            vals |= {c: None for c in ("text", "body", "review_note") if c in t.c and t.c[c].nullable}
+        elif t.name not in ("event", "queue_item") and any(c in t.c for c in _WRITTEN):
+            vals: dict[str, Any] = {c: ("" if not t.c[c].nullable else None) for c in _WRITTEN if c in t.c}
             out[str(t.name)] = (await conn.execute(update(t).where(t.c[col].in_(ids)).values(**vals))).rowcount or 0
     return out
