@@ -11,6 +11,7 @@ Every job takes its time from ``svc.clock`` and is safe with several instances o
 - notification delivery: short leases on outbox rows taken with SKIP LOCKED;
 - reply delivery (inbox.work.reply_sender): the same, with a ``sending`` state that makes a reply
   whose sender died be looked up on the platform before it is sent again;
+- retention: conditional UPDATEs of closed items that still hold text (a second instance finds none);
 - the refiner: candidates taken by marking them (UPDATE ... RETURNING, SKIP LOCKED on PostgreSQL), the
   refined routing written only if nobody touched the item meanwhile.
 No job keeps process-local state that matters for correctness.
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from inbox.work import auto_assign, crisis_watch, notifier, sla_sweep
+from inbox.work import auto_assign, crisis_watch, notifier, retention, sla_sweep
 
 __all__ = ["periodic_jobs"]
 
@@ -37,6 +38,7 @@ def periodic_jobs(svc: Any, work: Any) -> list[tuple[str, float, Callable[[], Aw
         ("notify_high_priority", 30.0, partial(notifier.enqueue_high_priority, svc)),
         ("notify_unhealthy_sources", 60.0, partial(notifier.enqueue_unhealthy_sources, svc)),
         ("deliver_notifications", 10.0, partial(notifier.deliver_due, svc)),
+        ("retention", 3600.0, partial(retention.run_retention, svc)),
         ("send_replies", 0.5, svc.ready_reply_sender().run_once),
         *([("refine", max(1.0, svc.settings.refiner.interval.total_seconds()), partial(_refine, svc))]
           if svc.settings.refiner.enabled else []),
