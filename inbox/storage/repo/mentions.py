@@ -8,12 +8,7 @@ from typing import Any
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-<<<<<<< HEAD
-from inbox.storage.repo._common import T_DEAD, T_DECISION, T_MENTION, dialect_insert, insert_rows
-=======
-from inbox.storage.repo._bulk import bulk_insert
-from inbox.storage.repo._common import T_DEAD, T_DECISION, T_MENTION, T_TOMBSTONE, dialect_insert
->>>>>>> b76fed2 (Governance: privacy export/erase with tombstones and one audit event, per-team retention, configuration sections (connectors, rules, teams) edited live through /api/v1/admin with versions, audit diff and rollback, applied on every instance through the control channel; the audit trail under /api/v1/admin/audit and `social-inbox audit`)
+from inbox.storage.repo._common import T_DEAD, T_DECISION, T_MENTION, T_TOMBSTONE, dialect_insert, insert_rows
 
 __all__ = ["existing_keys", "insert_mentions", "insert_decisions", "insert_dead_letters"]
 
