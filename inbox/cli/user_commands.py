@@ -66,29 +66,29 @@ async def cmd_users(args: argparse.Namespace) -> int:
                     emit({"id": u.id, "name": u.name, "role": u.role, "teams": list(u.teams)})
         elif c == "token":
             async with svc.engine.begin() as conn:
-                user = await accounts.get_user(args.name, conn=conn)
-                if user is None:
+                found = await accounts.get_user(args.name, conn=conn)
+                if found is None:
                     raise InputError(f"no user {args.name!r}")
                 token = credentials.new_token()
-                await accounts.add_token(user.id, credentials.token_hash(token), conn=conn, now=now)
-                await audit.record("token_created", "cli", {"user": user.name}, conn=conn, now=now)
+                await accounts.add_token(found.id, credentials.token_hash(token), conn=conn, now=now)
+                await audit.record("token_created", "cli", {"user": found.name}, conn=conn, now=now)
             print(token)
         elif c == "deactivate":
             async with svc.engine.begin() as conn:
-                user = await accounts.get_user(args.name, conn=conn)
-                if user is None:
+                found = await accounts.get_user(args.name, conn=conn)
+                if found is None:
                     raise InputError(f"no active user {args.name!r}")
-                await accounts.set_user_fields(user.id, {"active": False}, conn=conn, now=now)
-                n = await accounts.revoke_tokens(user.id, conn=conn, now=now)
-                await audit.record("user_deactivated", "cli", {"user": user.name}, conn=conn, now=now)
+                await accounts.set_user_fields(found.id, {"active": False}, conn=conn, now=now)
+                n = await accounts.revoke_tokens(found.id, conn=conn, now=now)
+                await audit.record("user_deactivated", "cli", {"user": found.name}, conn=conn, now=now)
             emit({"name": args.name, "active": False, "revoked": n})
         elif c == "revoke":
             async with svc.engine.begin() as conn:
-                user = await accounts.get_user(args.name, conn=conn)
-                if user is None:
+                found = await accounts.get_user(args.name, conn=conn)
+                if found is None:
                     raise InputError(f"no user {args.name!r}")
-                n = await accounts.revoke_tokens(user.id, conn=conn, now=now)
-                await audit.record("tokens_revoked", "cli", {"user": user.name, "revoked": n}, conn=conn, now=now)
+                n = await accounts.revoke_tokens(found.id, conn=conn, now=now)
+                await audit.record("tokens_revoked", "cli", {"user": found.name, "revoked": n}, conn=conn, now=now)
             emit({"name": args.name, "revoked": n})
     finally:
         await svc.close()
