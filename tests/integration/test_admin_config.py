@@ -40,6 +40,11 @@ def test_connectors_edited_live_with_versions_audit_and_rollback(backend: str, t
     monkeypatch.setenv("GOV_TEST_TOKEN", "x")
     with live_server(backend, tmp_path, _seed) as srv:
         tok, base = srv.seeded, srv.url
+        with urllib.request.urlopen(base + "/api/v1/health", timeout=30) as r:
+            anonymous = json.loads(r.read())
+        assert anonymous == {"status": "ok", "database": "ok", "model_version": None, "connectors": []}
+        assert _call(base, "GET", "/health", tok["carla"])[1]["model_version"] is None
+        assert _call(base, "GET", "/health", tok["root"])[1]["model_version"] is not None
         st, js = _call(base, "GET", "/admin/connectors", tok["root"])
         assert st == 200 and isinstance(js["connectors"], list)
         before = len(js["connectors"])

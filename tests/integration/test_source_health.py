@@ -20,7 +20,7 @@ from inbox.ingest.poll import Poller
 from inbox.storage.repo import notification_outbox
 from inbox.storage.repo._common import T_DEAD, T_MENTION
 from inbox.web.app import create_app
-from inbox.web.testing import SeedUser, seed_users, web_login
+from inbox.web.testing import SeedUser, api_token, seed_users, web_login
 from inbox.work import notifier
 
 FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "connectors" / "feeds"
@@ -55,9 +55,12 @@ def feed_cfg(site: Site, name: str = "news") -> ConnectorSettings:
 
 
 async def health_of(services: Any, name: str) -> dict[str, Any]:
+    """The connector's health as an admin sees it (without an admin's credentials health is minimal)."""
+    users = await seed_users(services, [SeedUser("root", "admin", ())])
+    token = await api_token(services, users["root"].id)
     app = create_app(services.settings, role="web", services=services)
     async with TestClient(TestServer(app)) as client:
-        response = await client.get("/api/v1/health")
+        response = await client.get("/api/v1/health", headers={"Authorization": f"Bearer {token}"})
         assert response.status == 200
         payload = await response.json()
     return next(c for c in payload["connectors"] if c["name"] == name)

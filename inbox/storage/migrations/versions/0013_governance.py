@@ -4,8 +4,8 @@
 poll or import does not store it again. ``config_revision`` holds each version of a configuration
 section (connectors, rules, teams) edited through the admin API or pages.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-04 22:10:00
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ from alembic import op
 
 from inbox.storage.column_types import JSONType, UTCDateTime
 
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
