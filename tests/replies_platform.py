@@ -83,6 +83,8 @@ class FakePlatforms:
                     else dict(parse_qsl(body, keep_blank_values=True)))
         path = request.path
         platform = path.strip("/").split("/")[0]
+        if path == "/_stats":  # for a fake running in another process (bench/replies.py)
+            return web.json_response({p: len(self.delivered(p)) for p in CONNECTORS})
         if request.method == "POST":
             entry = {"platform": platform, "path": path, "data": data, "query": dict(request.query),
                      "headers": {k: v for k, v in request.headers.items()
@@ -179,3 +181,8 @@ class FakePlatforms:
             return web.json_response({"kind": "youtube#commentListResponse", "items": [
                 c for c in self.posts["youtube"] if c["snippet"].get("parentId") == q.get("parentId")]})
         return web.json_response({"error": "not found"}, status=404)
+
+
+if __name__ == "__main__":  # python -m tests.replies_platform PORT: the fake in a process of its own
+    import sys
+    web.run_app(FakePlatforms().app(), host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)

@@ -40,7 +40,8 @@ def register(sub: Any) -> dict[str, Handler]:
 
 
 EXPORT_FIELDS = ["id", "source", "external_id", "text", "lang", "label", "confidence", "team", "watchers",
-                 "status", "priority", "assignee", "created_at", "routed_at", "route_reason"]
+                 "status", "priority", "assignee", "created_at", "routed_at", "route_reason", "first_response_at",
+                 "replies_sent"]
 
 
 async def cmd_export(args: argparse.Namespace) -> int:

@@ -3,10 +3,12 @@ operation is declared with its models (inbox.web.api_models) through inbox.web.e
 also generates its part of the OpenAPI document."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aiohttp import web
 
+from connectors.replies import reply_capability
 from inbox.domain.types import UserInfo
 from inbox.errors import Forbidden, Invalid, NotFound
 from inbox.storage.engine import read_conn, reader
@@ -59,9 +61,17 @@ async def health_payload(request: web.Request) -> dict[str, Any]:
                       "lag_seconds": round(lag) if lag is not None else None,
                       "mentions_fetched": s["mentions_fetched"], "reason": s["health_reason"],
                       "warnings": s["warnings"] or [], "warnings_at": s["warnings_at"],
-                      "last_poll": s["last_poll"]})
+                      "last_poll": s["last_poll"], "replies": _reply_health(svc, s["name"])})
     return {"status": "ok" if db == "ok" else "degraded", "database": db,
             "model_version": svc.classifier.version if svc.classifier else None, "connectors": conns}
+
+
+def _reply_health(svc: Any, name: str) -> str | None:
+    """"ready" when the connector sends replies, why not when it is set up for them but cannot, else None."""
+    cfg = svc.settings.connector(name)
+    if cfg is None or not cfg.reply_token_env:
+        return None
+    return reply_capability(cfg, os.environ) or "ready"
 
 
 @api.get("/api/v1/health", summary="Service health; connector details, errors and the model for admins",

@@ -175,6 +175,7 @@ class Metrics(Out):
     crises: dict[str, Any]
     notifications: dict[str, Any]
     refiner: dict[str, Any]
+    replies: dict[str, Any] = Field(default_factory=dict, description="replies sent from here, time to first reply")
 
 
 class SourceWarning(Out):
@@ -195,6 +196,9 @@ class ConnectorHealth(Out):
     consecutive_failures: int
     lag_seconds: int | None
     mentions_fetched: int
+    replies: str | None = Field(None, description=(
+        "'ready' when the connector sends replies, the reason when it is set up for them but cannot "
+        "(its credential variable is not set), null when it takes no replies"))
     reason: str | None = Field(default=None, description="why a source whose polls succeed is unhealthy: its last "
                                                          "poll read no item, only dead-lettered ones or warnings")
     warnings: list[SourceWarning] = Field(default_factory=list)

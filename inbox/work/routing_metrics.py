@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from inbox.settings import Settings
 from inbox.storage.engine import snapshot_reader
 from inbox.storage.repo import metric_reads as mrepo
+from inbox.storage.repo import replies as rrepo
 
 __all__ = ["compute_metrics", "percentile"]
 
@@ -51,6 +52,7 @@ async def compute_metrics(engine: AsyncEngine, settings: Settings, now: datetime
         crises = await mrepo.crises_since(since, conn=conn)
         notes = await mrepo.notification_counts(since, conn=conn)
         rerouted = await mrepo.rerouted(since, until, conn=conn, team=team)
+        replies = await rrepo.reply_metrics(since, until, conn=conn, team=team)
 
     by_team: Counter[str] = Counter()
     by_source: Counter[str] = Counter()
@@ -119,4 +121,8 @@ async def compute_metrics(engine: AsyncEngine, settings: Settings, now: datetime
         "notifications": notes["by_kind"],
         # the background refiner's second look (inbox/ingest/second_look.py), counted apart from people's transfers
         "refiner": {"rerouted": sum(rerouted.values()), "rerouted_to": dict(sorted(rerouted.items()))},
+        # answers sent from the inbox (inbox/work/reply_sender.py): how many, and how soon the first one went out
+        "replies": {"by_status": replies["by_status"], "sent": replies["by_status"].get("sent", 0),
+                    "failed": replies["by_status"].get("failed", 0),
+                    "time_to_first_reply": _stats(replies["first_reply_seconds"])},
     }

@@ -124,6 +124,14 @@ async def test_each_platform_gets_its_request_once_after_a_503_with_retry_after(
         kinds = [e["kind"] for e in await items.events_for(w["ids"]["reddit"], conn=conn)]
     assert "reply" in kinds and "reply_sent" in kinds
     assert (await w["sender"].run_once())["sent"] == 0 and len(fake.delivered("reddit")) == 1
+    # the metrics count them and the time to first reply; the export has the first response
+    from inbox.storage.repo.export_rows import export_rows
+    from inbox.work.routing_metrics import compute_metrics
+    m = await compute_metrics(w["svc"].engine, w["svc"].settings, w["clock"].now(), timedelta(days=1))
+    assert m["replies"]["sent"] == 5 and m["replies"]["time_to_first_reply"]["n"] == 5
+    async with w["svc"].engine.connect() as conn:
+        rows = [r async for r in export_rows(conn=conn)]
+    assert {r["replies_sent"] for r in rows} == {1} and all(r["first_response_at"] for r in rows)
 
 
 async def test_a_4xx_fails_with_the_platforms_reason_and_is_not_retried(world: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inbox.storage.repo._common import T_DECISION, T_ITEM, T_MENTION, T_USER
+from inbox.storage.repo._common import T_DECISION, T_ITEM, T_MENTION, T_REPLY, T_USER
 
 __all__ = ["export_rows"]
 
@@ -22,7 +22,9 @@ async def export_rows(*, conn: AsyncConnection, team: str | None = None, status:
                 T_DECISION.c.team.label("decision_team"), T_ITEM.c.watchers, T_ITEM.c.status,
                 T_ITEM.c.priority, T_USER.c.name.label("assignee"), T_MENTION.c.created_at,
                 T_DECISION.c.created_at.label("routed_at"), T_DECISION.c.reason.label("route_reason"),
-                T_DECISION.c.action, T_DECISION.c.model_version)
+                T_DECISION.c.action, T_DECISION.c.model_version, T_ITEM.c.first_response_at,
+                select(func.count()).where(T_REPLY.c.item_id == T_MENTION.c.id, T_REPLY.c.status == "sent")
+                .correlate(T_MENTION).scalar_subquery().label("replies_sent"))
          .select_from(T_MENTION.outerjoin(T_ITEM, T_ITEM.c.id == T_MENTION.c.id)
                       .outerjoin(last, last.c.mention_id == T_MENTION.c.id)
                       .outerjoin(T_DECISION, T_DECISION.c.id == last.c.did)
@@ -45,4 +47,6 @@ async def export_rows(*, conn: AsyncConnection, team: str | None = None, status:
             "routed_at": m["routed_at"].isoformat() if m["routed_at"] else None,
             "route_reason": m["route_reason"], "platform": m["platform"], "url": m["url"],
             "author": m["author_handle"], "is_repost": m["is_repost"], "model_version": m["model_version"],
+            "first_response_at": m["first_response_at"].isoformat() if m["first_response_at"] else None,
+            "replies_sent": int(m["replies_sent"] or 0),
         }

@@ -12,7 +12,7 @@ from inbox.storage.repo._common import T_ITEM, T_MENTION, T_REPLY, is_pg
 from inbox.storage.tables import ReplyStatus
 
 __all__ = ["insert_reply", "any_due", "claim_due", "finish", "finish_many", "mark_first_responses", "for_item",
-           "get_reply", "set_status",
+           "get_reply", "set_status", "reply_metrics",
            "mark_first_response", "earlier_mentions", "parent_mention", "first_response_at"]
 
 def _due(now: datetime) -> Any:
@@ -150,3 +150,17 @@ async def earlier_mentions(source: str, author: str | None, before_id: int, *, c
 async def first_response_at(item_id: int, *, conn: AsyncConnection) -> datetime | None:
     row = (await conn.execute(select(T_ITEM.c.first_response_at).where(T_ITEM.c.id == item_id))).first()
     return row[0] if row else None
+
+
+async def reply_metrics(since: datetime, until: datetime, *, conn: AsyncConnection,
+                        team: str | None = None) -> dict[str, Any]:
+    """Replies written in the period by status, and the period's items' time to first reply (seconds)."""
+    q = (select(T_REPLY.c.status, func.count()).join(T_ITEM, T_ITEM.c.id == T_REPLY.c.item_id)
+         .where(T_REPLY.c.created_at >= since, T_REPLY.c.created_at < until).group_by(T_REPLY.c.status))
+    d = (select(T_ITEM.c.created_at, T_ITEM.c.first_response_at)
+         .where(T_ITEM.c.created_at >= since, T_ITEM.c.created_at < until, T_ITEM.c.first_response_at.is_not(None)))
+    if team is not None:
+        q, d = q.where(T_ITEM.c.team == team), d.where(T_ITEM.c.team == team)
+    by_status = {s: int(n) for s, n in await conn.execute(q)}
+    waits = [max(0.0, (f - c).total_seconds()) for c, f in await conn.execute(d)]
+    return {"by_status": by_status, "first_reply_seconds": waits}
