@@ -48,6 +48,7 @@ class UserInfo:
     locale: str | None = None
     capacity: int = 10
     available: bool = True
+    shortcuts: str | None = None  # keyboard shortcut preferences, JSON (inbox/web/shortcuts.py)
 
     @property
     def is_admin(self) -> bool:

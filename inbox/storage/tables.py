@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, UniqueConstraint, text
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from inbox.storage.column_types import JSONType, UTCDateTime
@@ -62,6 +62,7 @@ class User(SQLModel, table=True):
     capacity: int = 10
     available: bool = True
     active: bool = True
+    shortcuts: str | None = Field(default=None, sa_type=Text)  # JSON, inbox/web/shortcuts.py
     created_at: datetime | None = _ts()
 
 

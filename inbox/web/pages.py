@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from inbox.errors import Invalid, NotFound
+from inbox.errors import Conflict, Invalid, NotFound
 from inbox.storage.engine import read_conn, reader
 from inbox.storage.repo import accounts, items, page_reads
 from inbox.storage.tables import ItemStatus
@@ -15,6 +15,7 @@ from inbox.web import counts as counts_cache
 from inbox.web import i18n
 from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
+from inbox.web.error_text import translate_error
 from inbox.web.feature_words import feature_phrases
 from inbox.web.inputs import ASCII_DIGITS
 from inbox.web.keys import SERVICES, WORK
@@ -164,8 +165,14 @@ async def claim(request: web.Request) -> web.Response:
 
 @routes.get("/items/{id}")
 async def item_page(request: web.Request) -> web.Response:
+    return await _item_view(request, _item_id(request))
+
+
+async def _item_view(request: web.Request, item_id: int, *, status: int = 200, errors: dict[str, str] | None = None,
+                     values: dict[str, str] | None = None) -> web.Response:
+    """The item page; after a refused form, again with the refusal next to the form (``errors``,
+    in the reader's language) and what was typed kept (``values``)."""
     user = require_user(request)
-    item_id = _item_id(request)
     work = request.app[WORK]
     item = await work.get(user, item_id)
     svc = request.app[SERVICES]
@@ -176,15 +183,20 @@ async def item_page(request: web.Request) -> web.Response:
         thread = await page_reads.thread_items(item.id, mention.get("thread_id"), mention.get("reply_to_id"),
                                           item.source, conn=conn, teams=visible_teams(user))
     member = user.is_admin or item.team in user.teams
+    mine = item.assignee == user.name
+    held_by_other = item.status == ItemStatus.CLAIMED and bool(item.assignee) and not mine
+    may_lead = user.role in ("lead", "admin")
     ctx = {"item": item, "mention": mention, "decision": decision,
            **await _features_ctx(svc, decision, mention, computed=request.query.get("features") == "1"),
            "routing_summary": routing_summary(decision), "event_label": event_label,
            "notes": [e for e in events if e["kind"] == "note"], "history": events, "thread": thread,
-           "member": member, "mine": item.assignee == user.name,
-           "open": item.status in ItemStatus.OPEN,
+           "member": member, "mine": mine, "held_by_other": held_by_other,
+           "may_change_status": member and (may_lead or not held_by_other),
+           "may_release": member and item.status == ItemStatus.CLAIMED and (mine or may_lead),
+           "open": item.status in ItemStatus.OPEN, "errors": errors or {}, "values": values or {},
            "transfer_teams": [t for t in svc.settings.teams if t.name != item.team],
            "page": "item", **await reply_page_ctx(request, user, item, mention)}
-    return await render(request, "item.html", ctx)
+    return await render(request, "item.html", ctx, status=status)
 
 
 async def _features_ctx(svc: Any, decision: dict[str, Any] | None, mention: dict[str, Any], *,
@@ -245,7 +257,11 @@ async def item_note(request: web.Request) -> web.Response:
     user = require_user(request)
     item_id = _item_id(request)
     data = await form(request)
-    await request.app[WORK].add_note(user, item_id, data.get("text", ""))
+    try:
+        await request.app[WORK].add_note(user, item_id, data.get("text", ""))
+    except (Invalid, Conflict) as e:
+        return await _item_view(request, item_id, status=e.status, errors={"note": translate_error(e.detail)},
+                                values={"note": data.get("text", "")})
     raise await _back(request, item_id, _("Note added."))
 
 
@@ -256,7 +272,11 @@ async def item_transfer(request: web.Request) -> web.Response:
     data = await form(request)
     team = data.get("team", "").strip()
     before = await request.app[WORK].get(user, item_id)
-    await request.app[WORK].transfer(user, item_id, team, data.get("reason", ""))
+    try:
+        await request.app[WORK].transfer(user, item_id, team, data.get("reason", ""))
+    except (Invalid, Conflict) as e:
+        return await _item_view(request, item_id, status=e.status, errors={"transfer": translate_error(e.detail)},
+                                values={"team": team, "reason": data.get("reason", "")})
     svc = request.app[SERVICES]
     target = svc.settings.team(team)
     await flash(request, _("Transferred to %(team)s.") % {"team": target.display_name if target else team}, "ok")

@@ -10,7 +10,7 @@ from aiohttp_session import get_session
 
 from inbox.domain.types import UserInfo
 from inbox.errors import Invalid
-from inbox.web import i18n, names
+from inbox.web import i18n, names, shortcuts
 from inbox.web.csrf import csrf_token
 from inbox.web.inputs import check_text, read_form
 from inbox.web.keys import SERVICES
@@ -59,9 +59,11 @@ async def context(request: web.Request) -> dict[str, Any]:
         nav_teams = [t for t in svc.settings.teams if t.name in shown]
     loc = set_locale(request)
     status_labels = {k: names.status_name(k) for k in names.STATUSES}
+    keys = shortcuts.parse(user.shortcuts if user else None)
     return {"user": user, "csrf": await csrf_token(request), "locale": loc, "status_labels": status_labels,
             "now": svc.clock.now(), "nav_teams": nav_teams, "flashes": flashes, "path": request.path,
-            "locales": i18n.LOCALES, "safe_url": safe_url, **i18n.jinja_helpers(), **names.helpers(svc.settings)}
+            "locales": i18n.LOCALES, "safe_url": safe_url, "shortcuts": keys, "key_hint": keys.hint,
+            **i18n.jinja_helpers(), **names.helpers(svc.settings)}
 
 
 async def render(request: web.Request, template: str, ctx: dict[str, Any], status: int = 200) -> web.Response:

@@ -14,11 +14,11 @@ from aiohttp_session import session_middleware
 
 from inbox.errors import DomainError
 from inbox.settings import Settings
-from inbox.web import admin, admin_briefs, dashboard, i18n, live, pages, reply_pages, reports, rows
+from inbox.web import admin, admin_briefs, dashboard, i18n, live, pages, preferences, reply_pages, reports, rows
 from inbox.web.csrf import csrf_middleware
 from inbox.web.error_text import translate_error
 from inbox.web.keys import BUS
-from inbox.web.render import render, set_locale
+from inbox.web.render import render, safe_next, set_locale
 from inbox.web.sessions import make_storage
 
 __all__ = ["middlewares", "setup"]
@@ -50,15 +50,31 @@ async def html_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         resp = await handler(request)
         return resp
     except DomainError as e:
+        if e.status == 403 and request.method == "POST" and request.get("user") is None \
+                and e.detail.startswith("missing or invalid CSRF token"):
+            # the session behind the form has ended: sign in again, then back to the page
+            from urllib.parse import quote
+            raise web.HTTPSeeOther("/login?next=" + quote(_same_site_referer(request), safe="/?=&")) from None
         return await _error_page(request, e.status, e.detail)
     except web.HTTPException as e:
-        if e.status == 401 and request.method == "GET" and request.path != "/live":
+        if e.status == 401 and request.path != "/live":
             from urllib.parse import quote
-            raise web.HTTPSeeOther("/login?next=" + quote(request.path_qs, safe="/")) from None
+            # a form sent after the session ended: back to sign-in, then to the page it came from,
+            # where the script restores what was typed (textarea[data-draft])
+            back = request.path_qs if request.method == "GET" else _same_site_referer(request)
+            raise web.HTTPSeeOther("/login?next=" + quote(back, safe="/?=&")) from None
         if e.status < 400:
             raise
         detail = e.text if e.text and not e.text.startswith(f"{e.status}:") else ""
         return await _error_page(request, e.status, detail)
+
+
+def _same_site_referer(request: web.Request) -> str:
+    from urllib.parse import urlsplit
+    ref = urlsplit(request.headers.get("Referer", ""))
+    if ref.netloc and ref.netloc != request.host:
+        return "/"
+    return safe_next(ref.path + (f"?{ref.query}" if ref.query else ""), "/")
 
 
 async def _error_page(request: web.Request, status: int, detail: str) -> web.Response:
@@ -103,6 +119,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     app.router.add_routes(admin.routes)
     app.router.add_routes(reports.routes)
     app.router.add_routes(admin_briefs.routes)
+    app.router.add_routes(preferences.routes)
     app.router.add_get("/live", live.sse_handler)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(live.live_ctx)

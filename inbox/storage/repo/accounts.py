@@ -61,7 +61,8 @@ async def _teams_of(user_ids: Sequence[int], *, conn: AsyncConnection) -> dict[i
 
 def _info(m: Any, teams: tuple[str, ...]) -> UserInfo:
     return UserInfo(id=m["id"], name=m["name"], role=m["role"], teams=teams, display_name=m["display_name"],
-                    locale=m["locale"], capacity=m["capacity"], available=m["available"])
+                    locale=m["locale"], capacity=m["capacity"], available=m["available"],
+                    shortcuts=m.get("shortcuts"))
 
 
 async def add_user(name: str, role: str, teams: Sequence[str], password_hash: str | None, *,

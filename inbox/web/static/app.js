@@ -51,26 +51,44 @@
       .catch(function () { d.removeAttribute("data-loaded"); });
   }, true);  /* toggle does not bubble: listen in the capture phase */
 
+  /* the user's keys (body[data-keymap], set on the shortcuts page): off, or action -> key */
+  var keymap = {off: true, keys: {}};
+  try { keymap = JSON.parse(body.getAttribute("data-keymap") || '{"off": true}'); } catch (e) {}
+  var actionOf = {};
+  Object.keys(keymap.keys || {}).forEach(function (action) { actionOf[keymap.keys[action]] = action; });
+
   document.addEventListener("keydown", function (ev) {
-    if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
-    var key = ev.key;
-    if (key === "?") {
+    if (keymap.off || ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
+    var action = actionOf[ev.key.length === 1 && /[A-Z]/.test(ev.key) ? ev.key.toLowerCase() : ev.key];
+    if (!action) return;
+    if (action === "help") {
       var d = document.getElementById("shortcuts");
       if (d && d.showModal && !d.open) { d.showModal(); ev.preventDefault(); }
       return;
     }
-    if (key === "j") { move(1); ev.preventDefault(); return; }
-    if (key === "k") { move(-1); ev.preventDefault(); return; }
-    if (key === "o") {
+    if (action === "next") { move(1); ev.preventDefault(); return; }
+    if (action === "previous") { move(-1); ev.preventDefault(); return; }
+    if (action === "open") {
       var cur = rows().indexOf(document.activeElement) >= 0 ? document.activeElement : rows()[0];
       if (cur) { cur.click(); ev.preventDefault(); }
       return;
     }
-    if (key === "g") { window.location.assign("/queues"); return; }
-    var focusTarget = document.querySelector('[data-focus-key="' + CSS.escape(key) + '"]');
+    if (action === "queues") { window.location.assign("/queues"); return; }
+    var focusTarget = document.querySelector('[data-focus-action="' + action + '"]');
     if (focusTarget) { focusTarget.focus(); ev.preventDefault(); return; }
-    var button = document.querySelector('[data-key="' + CSS.escape(key) + '"]');
+    var button = document.querySelector('[data-action="' + action + '"]');
     if (button) { ev.preventDefault(); button.click(); }
+  });
+
+  /* drafts: what is typed in a textarea[data-draft] is kept in this tab until a page says it was
+     saved, so a refused form or an ended session loses nothing */
+  Array.prototype.forEach.call(document.querySelectorAll("textarea[data-draft]"), function (el) {
+    var key = "draft:" + location.pathname + ":" + (el.form ? el.form.getAttribute("action") : "") + ":" + el.name;
+    try {
+      if (document.querySelector(".flash-ok")) window.sessionStorage.removeItem(key);  /* it was saved */
+      else if (!el.value && window.sessionStorage.getItem(key)) el.value = window.sessionStorage.getItem(key);
+      el.addEventListener("input", function () { window.sessionStorage.setItem(key, el.value); });
+    } catch (e) { /* storage refused: nothing to keep */ }
   });
 
   /* live updates ----------------------------------------------------------------------------- */
