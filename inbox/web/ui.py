@@ -51,8 +51,8 @@ async def html_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return resp
     except DomainError as e:
         if e.status == 403 and request.method == "POST" and request.get("user") is None \
-                and e.detail.startswith("missing or invalid CSRF token"):
-            # the session behind the form has ended: sign in again, then back to the page
+                and e.detail.startswith("missing or invalid CSRF token") and request.headers.get("Referer"):
+            # a page's form whose session has ended: sign in again, then back to the page
             from urllib.parse import quote
             raise web.HTTPSeeOther("/login?next=" + quote(_same_site_referer(request), safe="/?=&")) from None
         return await _error_page(request, e.status, e.detail)
