@@ -82,6 +82,15 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("capacity must be between 1 and 1000", N_("The capacity must be between 1 and 1000.")),
     ("you cannot deactivate yourself", N_("You cannot deactivate yourself.")),
     ("unknown language", N_("Unknown language.")),
+    # configuration, audit and privacy
+    ("no configuration section {section}", N_("No configuration section %(section)s.")),
+    ("{section}: nothing changed", N_("%(section)s: nothing changed.")),
+    ("{section}: no earlier version to roll back to", N_("%(section)s: there is no earlier version to go back to.")),
+    ("{section}: no version {version}", N_("%(section)s: no version %(version)s.")),
+    ("{section}: {name} exists; PUT {path} replaces it", N_("%(section)s: %(name)s already exists.")),
+    ("{field}: {value} is not an ISO date or date-time", N_("%(field)s: %(value)s is not a date or a date and time.")),
+    ("limit: between 1 and 1000", N_("The limit is between 1 and 1000.")),
+    ("an author handle is needed", N_("An author handle is needed.")),
     # models and webhooks
     ("no model version {version}", N_("No model version %(version)s.")),
     ("candidate macro-F1 {new} is worse than the current model's {old} {what} on the held-out file; "
