@@ -344,11 +344,15 @@ async def explain(url: str) -> None:
         mention = await items.mention_row(open_id, conn=conn) or {}
         work: dict[str, Any] = {
             "bearer token -> user": lambda: accounts.user_by_token(thash, conn=conn),
-            "session -> user": lambda: websessions.session_user(sess, user_id, conn=conn, now=now,
-                                                               idle=timedelta(hours=8), lifetime=timedelta(days=7)),
-            "queue page (new, 51)": lambda: page_reads.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=51),
-            "queue page offset 5000": lambda: page_reads.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,),
-                                                               limit=51, offset=5000),
+            "session -> user": lambda: websessions.session_user(
+                sess, user_id, conn=conn, now=now, idle=timedelta(hours=8), lifetime=timedelta(days=7)
+            ),
+            "queue page (new, 51)": lambda: page_reads.queue_page(
+                team, conn=conn, statuses=(ItemStatus.NEW,), limit=51
+            ),
+            "queue page offset 5000": lambda: page_reads.queue_page(
+                team, conn=conn, statuses=(ItemStatus.NEW,), limit=51, offset=5000
+            ),
             "my items": lambda: page_reads.my_items(user_id, conn=conn, teams=[team]),
             "team counts": lambda: page_reads.team_counts(team, conn=conn, now=now),
             "queue overview": lambda: page_reads.queue_overview(conn=conn, now=now),
@@ -356,14 +360,17 @@ async def explain(url: str) -> None:
             "item events": lambda: items.events_for(open_id, conn=conn),
             "item decision": lambda: items.decision_for(open_id, conn=conn),
             "item mention": lambda: items.mention_row(open_id, conn=conn),
-            "item thread": lambda: page_reads.thread_items(open_id, mention.get("thread_id"), mention.get("reply_to_id"),
-                                                      "bench", conn=conn, teams=[team]),
+            "item thread": lambda: page_reads.thread_items(
+                open_id, mention.get("thread_id"), mention.get("reply_to_id"), "bench", conn=conn, teams=[team]
+            ),
             "claim: open claims": lambda: items.open_claims(user_id, conn=conn, now=now),
-            "claim: next": lambda: items.claim_next(team, conn=conn, user_id=user_id, owner="x", now=now,
-                                                    lease_until=now + timedelta(minutes=30)),
+            "claim: next": lambda: items.claim_next(
+                team, conn=conn, user_id=user_id, owner="x", now=now, lease_until=now + timedelta(minutes=30)
+            ),
             "resolve: lock item": lambda: items.lock_item(open_id, conn=conn),
-            "resolve: update": lambda: items.update_item(open_id, {"status": "resolved", "resolved_at": now,
-                                                                    "updated_at": now}, conn=conn),
+            "resolve: update": lambda: items.update_item(
+                open_id, {"status": "resolved", "resolved_at": now, "updated_at": now}, conn=conn
+            ),
             "item after change (no filter)": lambda: items.get_item(open_id, conn=conn),
         }
         fn = work[name]
@@ -529,12 +536,19 @@ async def load(base: str, tokens: dict[str, str], rate: float, duration: float, 
 
 def report(name: str, n: int, stats: Stats, seed_s: float, duration: float) -> dict[str, Any]:
     everything = [v for k, vs in stats.lat.items() if "skipped" not in k for v in vs]
-    out: dict[str, Any] = {"db": name, "mentions": n, "seed_seconds": round(seed_s, 1),
-                           "requests": len(everything),
-                           # offered load: every scheduled request, also those skipped for want of an id
-                           "achieved_rps": round(sum(map(len, stats.lat.values())) / duration, 1),
-                           "p50_ms": round(pct(everything, 50) * 1000, 1), "p99_ms": round(pct(everything, 99) * 1000, 1),
-                           "errors": sum(stats.errors.values()), "generator_late": stats.late, "by_kind": {}}
+    out: dict[str, Any] = {
+        "db": name,
+        "mentions": n,
+        "seed_seconds": round(seed_s, 1),
+        "requests": len(everything),
+        # offered load: every scheduled request, also those skipped for want of an id
+        "achieved_rps": round(sum(map(len, stats.lat.values())) / duration, 1),
+        "p50_ms": round(pct(everything, 50) * 1000, 1),
+        "p99_ms": round(pct(everything, 99) * 1000, 1),
+        "errors": sum(stats.errors.values()),
+        "generator_late": stats.late,
+        "by_kind": {},
+    }
     for k, vs in sorted(stats.lat.items()):
         out["by_kind"][k] = {"n": len(vs), "p50_ms": round(pct(vs, 50) * 1000, 1),
                              "p99_ms": round(pct(vs, 99) * 1000, 1), "errors": stats.errors.get(k, 0)}
@@ -591,7 +605,9 @@ async def run_one(db: str, args: argparse.Namespace) -> dict[str, Any]:
         r["server_cpu_ms_per_request"] = round(stats.server_cpu * 1000 / n_req, 2)
         r["server_cpu_share"] = round(stats.server_cpu / args.duration, 2)
         # the rate one process could serve if it had a core to itself: the ceiling before queueing
-        r["cpu_bound_max_rps"] = round(1000 / r["server_cpu_ms_per_request"]) if r["server_cpu_ms_per_request"] else None
+        r["cpu_bound_max_rps"] = (
+            round(1000 / r["server_cpu_ms_per_request"]) if r["server_cpu_ms_per_request"] else None
+        )
         r["loadgen_cpu_ms_per_request"] = round(stats.client_cpu * 1000 / n_req, 2)
         r["loadavg_1m"] = os.getloadavg()[0]
         return r

@@ -207,18 +207,33 @@ def main() -> int:
     import asyncpg
     import sqlalchemy
     out = {
-        "benchmark": "claim + resolve through WorkService", "load_average_after": os.getloadavg(), "items": args.items, "done": done,
-        "workers": args.workers, "mode": args.mode, "synchronous_commit": args.synchronous_commit,
-        "seconds": round(elapsed, 3), "items_per_second": round(done / elapsed, 1) if elapsed else None,
+        "benchmark": "claim + resolve through WorkService",
+        "load_average_after": os.getloadavg(),
+        "items": args.items,
+        "done": done,
+        "workers": args.workers,
+        "mode": args.mode,
+        "synchronous_commit": args.synchronous_commit,
+        "seconds": round(elapsed, 3),
+        "items_per_second": round(done / elapsed, 1) if elapsed else None,
         "per_worker": [r[0] for r in results],
-        "commit_ms_p50_before": env["commit_ms_p50"], "commit_ms_p90_before": env["commit_ms_p90"],
+        "commit_ms_p50_before": env["commit_ms_p50"],
+        "commit_ms_p90_before": env["commit_ms_p90"],
         "client_cpu_seconds": round(client_cpu, 3),
         "client_cpu_ms_per_item": round(1000 * client_cpu / done, 3) if done else None,
-        "environment": {"cpus": os.cpu_count(), "machine": platform.machine(), "platform": platform.platform(),
-                        "python": platform.python_version(), "sqlalchemy": sqlalchemy.__version__,
-                        "asyncpg": asyncpg.__version__, "postgresql": env["server"].split(" on ")[0],
-                        "server_synchronous_commit": env["synchronous_commit"], "fsync": env["fsync"],
-                        "shared_buffers": env["shared_buffers"], "same_host": "127.0.0.1" in ADMIN_DSN},
+        "environment": {
+            "cpus": os.cpu_count(),
+            "machine": platform.machine(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "sqlalchemy": sqlalchemy.__version__,
+            "asyncpg": asyncpg.__version__,
+            "postgresql": env["server"].split(" on ")[0],
+            "server_synchronous_commit": env["synchronous_commit"],
+            "fsync": env["fsync"],
+            "shared_buffers": env["shared_buffers"],
+            "same_host": "127.0.0.1" in ADMIN_DSN,
+        },
     }
     if args.json:
         print(json.dumps(out))

@@ -6,7 +6,8 @@
 Texts come from ``--texts`` (JSON Lines with ``text``) or, by default, the bundled seed corpus,
 repeated up to ``--n``.  The process is pinned to one CPU (``sched_setaffinity``) so the numbers
 are single-core.  Wall-clock figures are what a user sees; the ``*_cpu_*`` figures count only
-the CPU time of this process and are stable on a busy machine.  Targets: ≥ 20,000 mentions/s, p99 < 5 ms, load < 1 s, artifact < 25 MB.
+the CPU time of this process and are stable on a busy machine.  Targets: ≥ 20,000 mentions/s, p99 < 5 ms, load < 1
+s, artifact < 25 MB.
 """
 
 from __future__ import annotations

@@ -48,7 +48,12 @@ def rows_cmd(out: Path, shared: Path) -> None:
             f.write(json.dumps({**keep, "set": "train"}, ensure_ascii=False) + "\n")
         for name, path in (("dev_crosssource", shared / "dev_crosssource.jsonl"), ("probe", PROBE)):
             for r in load_jsonl(path):
-                f.write(json.dumps({"text": r["text"], "label": r["label"], "lang": r.get("lang"), "set": name}, ensure_ascii=False) + "\n")
+                f.write(
+                    json.dumps(
+                        {"text": r["text"], "label": r["label"], "lang": r.get("lang"), "set": name}, ensure_ascii=False
+                    )
+                    + "\n"
+                )
 
 
 def embed_cmd(out: Path, model_dir: str) -> None:
@@ -111,7 +116,9 @@ def speed_cmd(out: Path, model_dir: str) -> None:
             t = time.perf_counter()
             enc = tok.encode(text)
             ids = np.array([enc.ids], dtype=np.int64)
-            hidden = sess.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)})[0]
+            hidden = sess.run(
+                None, {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+            )[0]
             v = hidden[0].mean(0)
             vecs.append(v / np.linalg.norm(v))
             lat.append(time.perf_counter() - t)
@@ -158,8 +165,19 @@ def score_cmd(out: Path, weights: list[float], c_embed: float) -> None:
     docs = normalizer.transform([r["text"] for r in train])
     featurizer = MentionFeaturizer(**feat).fit(docs, groups=list(groups))
     views = {
-        "ngram": (featurizer.transform(docs), {s: featurizer.transform(normalizer.transform([rows[i]["text"] for i in idx[s]])) for s in ("dev_crosssource", "probe")}, lambda: CalibratedLinearClassifier(calibration="none")),
-        "encoder": (emb[idx["train"]], {s: emb[idx[s]] for s in ("dev_crosssource", "probe")}, lambda: LogisticRegression(C=c_embed, max_iter=2000)),
+        "ngram": (
+            featurizer.transform(docs),
+            {
+                s: featurizer.transform(normalizer.transform([rows[i]["text"] for i in idx[s]]))
+                for s in ("dev_crosssource", "probe")
+            },
+            lambda: CalibratedLinearClassifier(calibration="none"),
+        ),
+        "encoder": (
+            emb[idx["train"]],
+            {s: emb[idx[s]] for s in ("dev_crosssource", "probe")},
+            lambda: LogisticRegression(C=c_embed, max_iter=2000),
+        ),
     }
     yi = np.searchsorted(classes, y)
     results: dict[str, Any] = {}
@@ -174,20 +192,31 @@ def score_cmd(out: Path, weights: list[float], c_embed: float) -> None:
             oof[te] = s
         full = make().fit(X, y, sample_weight=weights_for(np.arange(len(y))))
         t = fit_temperature(oof, yi, None)
-        results[name] = {"oof": log_softmax(oof / t, 1), **{s: log_softmax(full.decision_function(v) / t, 1) for s, v in Xo.items()}}
+        results[name] = {
+            "oof": log_softmax(oof / t, 1),
+            **{s: log_softmax(full.decision_function(v) / t, 1) for s, v in Xo.items()},
+        }
     shared = np.array([not g.startswith("seed:") for g in groups])
     yd = np.searchsorted(classes, [rows[i]["label"] for i in idx["dev_crosssource"]])
     it = np.array([rows[i]["lang"] == "it" for i in idx["dev_crosssource"]])
     yp = np.searchsorted(classes, [rows[i]["label"] for i in idx["probe"]])
-    print("| encoder weight | LOSO F1 all / shared | LOSO sel85 all / shared | dev_cs F1 | dev_cs IT F1 | dev_cs sel85 | probe |")
+    print(
+        "| encoder weight | LOSO F1 all / shared | LOSO sel85 all / shared "
+        "| dev_cs F1 | dev_cs IT F1 | dev_cs sel85 | probe |"
+    )
     print("|---|---|---|---|---|---|---|")
     for w in weights:
-        lp = {k: log_softmax((1 - w) * results["ngram"][k] + w * results["encoder"][k], 1) for k in ("oof", "dev_crosssource", "probe")}
+        lp = {
+            k: log_softmax((1 - w) * results["ngram"][k] + w * results["encoder"][k], 1)
+            for k in ("oof", "dev_crosssource", "probe")
+        }
         p, pd = lp["oof"].argmax(1), lp["dev_crosssource"].argmax(1)
         print(
-            f"| {w:.1f} | {f1_score(yi, p, average='macro'):.4f} / {f1_score(yi[shared], p[shared], average='macro'):.4f} "
+            f"| {w:.1f} | {f1_score(yi, p, average='macro'):.4f} "
+            f"/ {f1_score(yi[shared], p[shared], average='macro'):.4f} "
             f"| {_sel(lp['oof'], yi):.4f} / {_sel(lp['oof'][shared], yi[shared]):.4f} "
-            f"| {f1_score(yd, pd, average='macro'):.4f} | {f1_score(yd[it], pd[it], average='macro'):.4f} | {_sel(lp['dev_crosssource'], yd):.4f} "
+            f"| {f1_score(yd, pd, average='macro'):.4f} | {f1_score(yd[it], pd[it], average='macro'):.4f} "
+            f"| {_sel(lp['dev_crosssource'], yd):.4f} "
             f"| {int((lp['probe'].argmax(1) == yp).sum())}/{len(yp)} |"
         )
 

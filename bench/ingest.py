@@ -99,13 +99,25 @@ async def main() -> None:
     e2e = time.perf_counter() - t0
     e2e_rate = args.n / e2e
     await svc.close()
-    print(json.dumps({
-        "benchmark": "ingest", "n": args.n, "ingested": ingested, "database": url.split(":")[0],
-        "batch": args.batch, "language_tags": not args.no_lang, "end_to_end_per_s": round(e2e_rate), "classifier_only_per_s": round(clf_rate),
-        "ratio": round(e2e_rate / clf_rate, 3), "peak_rss_mb": round(peak_rss_mb(), 1),
-        "seconds": round(e2e, 1), "model_version": holder.version,
-        "env": {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()},
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "ingest",
+                "n": args.n,
+                "ingested": ingested,
+                "database": url.split(":")[0],
+                "batch": args.batch,
+                "language_tags": not args.no_lang,
+                "end_to_end_per_s": round(e2e_rate),
+                "classifier_only_per_s": round(clf_rate),
+                "ratio": round(e2e_rate / clf_rate, 3),
+                "peak_rss_mb": round(peak_rss_mb(), 1),
+                "seconds": round(e2e, 1),
+                "model_version": holder.version,
+                "env": {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -94,7 +94,12 @@ async def replay_server(root: Path, platform: str, *, inline: bool) -> AsyncIter
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20_000)
-    ap.add_argument("--batch", type=int, default=None, help="mentions per transaction (default: the Poller's, 250 on SQLite, 1000 on PostgreSQL)")
+    ap.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="mentions per transaction (default: the Poller's, 250 on SQLite, 1000 on PostgreSQL)",
+    )
     ap.add_argument("--server", choices=("process", "inline"), default="process")
     ap.add_argument("--platform", choices=sorted(CONNECTORS), default="mastodon")
     ap.add_argument("--database-url")
@@ -141,14 +146,30 @@ async def main() -> None:
                     break
             secs, cpu = time.perf_counter() - t0, time.process_time() - c0
         await svc.close()
-    print(json.dumps({"benchmark": "poll", "connector": args.platform, "page_size": cfg.page_size, "n": args.n, "ingested": got,
-                      "first_poll": r0.get("ingested"), "polls": polls, "requests": requests, "batches": batches,
-                      "batch_size": poller_batch, "server": args.server,
-                      "seconds": round(secs, 2), "mentions_per_s": round(got / secs),
-                      "cpu_s_per_1000": round(cpu / max(got, 1) * 1000, 3),
-                      "database": url.split(":")[0], "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-                      "load_avg": [round(x, 2) for x in os.getloadavg()],
-                      "env": {"python": platform.python_version(), "cpus": os.cpu_count()}}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "poll",
+                "connector": args.platform,
+                "page_size": cfg.page_size,
+                "n": args.n,
+                "ingested": got,
+                "first_poll": r0.get("ingested"),
+                "polls": polls,
+                "requests": requests,
+                "batches": batches,
+                "batch_size": poller_batch,
+                "server": args.server,
+                "seconds": round(secs, 2),
+                "mentions_per_s": round(got / secs),
+                "cpu_s_per_1000": round(cpu / max(got, 1) * 1000, 3),
+                "database": url.split(":")[0],
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                "load_avg": [round(x, 2) for x in os.getloadavg()],
+                "env": {"python": platform.python_version(), "cpus": os.cpu_count()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -128,7 +128,9 @@ class BlueskyConnector(PollingConnector[BlueskyStream]):
         self._access, self._refresh = payload.get("accessJwt"), payload.get("refreshJwt")
         self.log.info("bluesky.session_created")
 
-    async def _post_session(self, method: str, body: dict[str, Any] | None, token: str | None = None) -> tuple[Any, Any]:
+    async def _post_session(
+        self, method: str, body: dict[str, Any] | None, token: str | None = None
+    ) -> tuple[Any, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = await self.http.request(
             "POST", f"{self.settings.base()}/xrpc/{method}", json_body=body, headers=headers,
@@ -198,6 +200,8 @@ class BlueskyConnector(PollingConnector[BlueskyStream]):
         if new_mark is not None:
             state_out = {
                 "watermark": to_iso(new_mark),
-                "seen": seen.dump(limit=self.seen_limit, floor=(new_mark - self.overlap - timedelta(seconds=1)).timestamp()),
+                "seen": seen.dump(
+                    limit=self.seen_limit, floor=(new_mark - self.overlap - timedelta(seconds=1)).timestamp()
+                ),
             }
         return StreamOutcome(mentions, state_out, rejects, pages, pager.capped and watermark is not None)

@@ -52,7 +52,9 @@ def hit_to_mention(hit: dict[str, Any], *, source: str) -> Mention:
         created_at=created,
         reply_to_id=str(hit["parent_id"]) if hit.get("parent_id") is not None else None,
         thread_id=str(hit["story_id"]) if is_comment and hit.get("story_id") is not None else object_id,
-        metrics={k: v for k, v in (("score", hit.get("points")), ("replies", hit.get("num_comments"))) if v is not None},
+        metrics={
+            k: v for k, v in (("score", hit.get("points")), ("replies", hit.get("num_comments"))) if v is not None
+        },
         edited_at=updated if updated and created and updated > created else None,
         raw=hit,
         provenance=provenance,

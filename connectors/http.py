@@ -416,13 +416,17 @@ class HttpScope:
                         following = current.join(URL(location))
                         if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
                             method, json_body, data = "GET", None, None
-                        if (following.scheme, following.host, following.port) != (current.scheme, current.host, current.port):
+                        if (following.scheme, following.host, following.port) != (
+                            current.scheme,
+                            current.host,
+                            current.port,
+                        ):
                             sent_headers.popall("Authorization", None)
                         current = following
                         continue
                     body = await self._read_body(resp, shown)
                     return HttpResponse(resp.status, str(current), CIMultiDictProxy(CIMultiDict(resp.headers)), body)
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 stats.last_status = None
                 blocked = getattr(exc, "os_error", None)
                 if isinstance(blocked, BlockedAtConnect):

@@ -233,7 +233,9 @@ class PollingConnector(Generic[S]):
                 new_state = page.state if page.state is not None else new_state
         return StreamOutcome(held.mentions, new_state, held.rejects, held.pages, capped, held.warnings, held.read)
 
-    async def stream_pages(self, stream: S, state: dict[str, Any], started: datetime) -> AsyncGenerator[StreamPage, None]:
+    async def stream_pages(
+        self, stream: S, state: dict[str, Any], started: datetime
+    ) -> AsyncGenerator[StreamPage, None]:
         """The pages of one stream as they are read. By default, :meth:`poll_stream`'s whole
         walk as one page; a walk that can resume after any page (oldest first, such as
         Mastodon's ``min_id``) overrides this to hand its pages over one by one."""
@@ -335,7 +337,9 @@ class PollingConnector(Generic[S]):
             capped = False
             stream_pages = 0
             try:
-                async with aclosing(self.stream_pages(stream, dict(old) if isinstance(old, dict) else {}, started)) as pages:
+                async with aclosing(
+                    self.stream_pages(stream, dict(old) if isinstance(old, dict) else {}, started)
+                ) as pages:
                     async for page in pages:
                         held.add(page)
                         stream_pages += page.pages

@@ -263,7 +263,9 @@ def youtube(store: ReplayStore, query: Query, match: bool, *, kind: str, repeat:
 
 
 # -- RSS --------------------------------------------------------------------------------------
-def feed(store: ReplayStore, name: str, headers: Mapping[str, str], started: datetime) -> tuple[int, bytes, dict[str, str]]:
+def feed(
+    store: ReplayStore, name: str, headers: Mapping[str, str], started: datetime
+) -> tuple[int, bytes, dict[str, str]]:
     body = store.feeds.get(name)
     if body is None:
         return 404, b"not found", {"Content-Type": "text/plain"}

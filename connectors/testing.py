@@ -40,25 +40,57 @@ def sample_settings(base_url: str) -> list[dict[str, Any]]:
     replay server listens on loopback)."""
     common: Mapping[str, Any] = {"allow_private_hosts": True, "interval": "5m"}
     return [
-        {"name": "mastodon", "type": "mastodon", "base_url": f"{base_url}/mastodon",
-         "query": ["lumetta", "#lumetta"], **common},
+        {
+            "name": "mastodon",
+            "type": "mastodon",
+            "base_url": f"{base_url}/mastodon",
+            "query": ["lumetta", "#lumetta"],
+            **common,
+        },
         {"name": "bluesky", "type": "bluesky", "base_url": f"{base_url}/bluesky", "query": ["lumetta"], **common},
-        {"name": "reddit", "type": "reddit", "base_url": f"{base_url}/reddit", "query": ["lumetta"],
-         "subreddits": ["espresso"], **common},
-        {"name": "hackernews", "type": "hackernews", "base_url": f"{base_url}/hackernews", "query": ["lumetta"], **common},
-        {"name": "news", "type": "rss", "feeds": [
-            f"{base_url}/rss/economia_it.rss.xml", f"{base_url}/rss/business_en.atom.xml",
-            f"{base_url}/rss/google_alerts_lumetta.atom.xml"], **common},
+        {
+            "name": "reddit",
+            "type": "reddit",
+            "base_url": f"{base_url}/reddit",
+            "query": ["lumetta"],
+            "subreddits": ["espresso"],
+            **common,
+        },
+        {
+            "name": "hackernews",
+            "type": "hackernews",
+            "base_url": f"{base_url}/hackernews",
+            "query": ["lumetta"],
+            **common,
+        },
+        {
+            "name": "news",
+            "type": "rss",
+            "feeds": [
+                f"{base_url}/rss/economia_it.rss.xml",
+                f"{base_url}/rss/business_en.atom.xml",
+                f"{base_url}/rss/google_alerts_lumetta.atom.xml",
+            ],
+            **common,
+        },
         {"name": "x", "type": "x", "base_url": f"{base_url}/x", "query": ["lumetta"], **common},
-        {"name": "youtube", "type": "youtube", "base_url": f"{base_url}/youtube", "query": ["lumetta"],
-         "video_ids": ["LmT7aR1aQ0s"], **common},
+        {
+            "name": "youtube",
+            "type": "youtube",
+            "base_url": f"{base_url}/youtube",
+            "query": ["lumetta"],
+            "video_ids": ["LmT7aR1aQ0s"],
+            **common,
+        },
     ]
 
 
 _X_EPOCH_MS = 1288834974657
 
 
-def fresh_items(platform: str, count: int, at: datetime, *, tag: str = "fresh", step: float = 1.0) -> list[dict[str, Any]]:
+def fresh_items(
+    platform: str, count: int, at: datetime, *, tag: str = "fresh", step: float = 1.0
+) -> list[dict[str, Any]]:
     """``count`` new items mentioning "Lumetta" for ``ReplayStore.add(platform, ...)``, published at
     ``at``, ``at + step`` s, ... (newer items get larger ids, as on the platforms)."""
     items: list[dict[str, Any]] = []

@@ -26,7 +26,8 @@ from .polling import PollingConnector, Stream, StreamOutcome
 
 __all__ = ["parse_search_recent", "tweet_to_mention", "snowflake_time", "XConnector"]
 
-TWEET_FIELDS = "created_at,lang,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,public_metrics,entities,note_tweet,edit_history_tweet_ids"
+TWEET_FIELDS = ("created_at,lang,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,public_metrics,"
+                "entities,note_tweet,edit_history_tweet_ids")
 EXPANSIONS = "author_id,referenced_tweets.id"
 USER_FIELDS = "username,name,public_metrics,verified"
 _TWITTER_EPOCH_MS = 1288834974657
@@ -58,7 +59,9 @@ def tweet_to_mention(tweet: dict[str, Any], *, source: str, users: dict[str, dic
     note = tweet.get("note_tweet") or {}
     raw_text = str(note.get("text") or require(tweet, "text"))
     text = html.unescape(_expand_urls(raw_text, tweet.get("entities")))
-    refs = {ref.get("type"): str(ref.get("id")) for ref in tweet.get("referenced_tweets") or [] if isinstance(ref, dict)}
+    refs = {
+        ref.get("type"): str(ref.get("id")) for ref in tweet.get("referenced_tweets") or [] if isinstance(ref, dict)
+    }
     retweet_of = refs.get("retweeted")
     is_retweet = retweet_of is not None or raw_text.startswith("RT @")
     user = users.get(str(tweet.get("author_id"))) or {}

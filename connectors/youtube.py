@@ -70,7 +70,11 @@ def comment_to_mention(comment: dict[str, Any], *, source: str, thread: dict[str
         reply_to_id=snippet.get("parentId"),
         thread_id=str(thread["id"]) if thread and thread.get("id") else comment_id,
         metrics={"likes": snippet.get("likeCount")}
-        | ({"replies": thread_snippet["totalReplyCount"]} if "totalReplyCount" in thread_snippet and not snippet.get("parentId") else {}),
+        | (
+            {"replies": thread_snippet["totalReplyCount"]}
+            if "totalReplyCount" in thread_snippet and not snippet.get("parentId")
+            else {}
+        ),
         edited_at=updated if updated and published and updated > published else None,
         raw=comment,
         provenance=provenance,
@@ -182,7 +186,9 @@ class YouTubeConnector(PollingConnector[YouTubeStream]):
     def streams(self) -> list[YouTubeStream]:
         s = self.settings
         streams: list[YouTubeStream] = []
-        targets = [("videoId", v) for v in s.video_ids] + ([("allThreadsRelatedToChannelId", s.channel_id)] if s.channel_id else [])
+        targets = [("videoId", v) for v in s.video_ids] + (
+            [("allThreadsRelatedToChannelId", s.channel_id)] if s.channel_id else []
+        )
         for term in s.query:
             for param, value in targets:
                 streams.append(YouTubeStream(

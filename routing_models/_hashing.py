@@ -228,7 +228,7 @@ def runs_to_csr(
     indices = np.empty(nnz, dtype=np.int32)
     data = np.empty(nnz, dtype=np.float32)
     base = indptr[:-1].copy()
-    for (d, c, v), cnt in zip(runs, counts):
+    for (d, c, v), cnt in zip(runs, counts, strict=False):
         if d.shape[0] == 0:
             continue
         run_start = np.zeros(n_docs, dtype=np.int64)

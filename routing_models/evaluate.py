@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -85,7 +86,7 @@ def evaluate(clf: _Model, rows: Sequence[dict[str, Any]], encoder: Any = None) -
     unknown = sorted(set(y_true) - set(labels))
     if unknown:
         raise ValueError(f"labels not known to the model: {unknown}")
-    langs = [r.get("lang") or detect_language(t) or "unknown" for r, t in zip(rows, texts)]
+    langs = [r.get("lang") or detect_language(t) or "unknown" for r, t in zip(rows, texts, strict=False)]
     fast = clf.predict_proba(texts)
     refine = encoder is not None and getattr(clf, "refiner", None) is not None
     proba = clf.refined_proba(texts, encoder) if refine else fast  # type: ignore[attr-defined]

@@ -8,7 +8,8 @@ no training, deterministic, microseconds per call.  Rules (first match by score,
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -83,7 +84,7 @@ class FakeClassifier:
                 Prediction(
                     label=self.labels[best],
                     confidence=float(row[best]),
-                    probabilities={label: float(p) for label, p in zip(self.labels, row)},
+                    probabilities={label: float(p) for label, p in zip(self.labels, row, strict=False)},
                 )
             )
         return preds

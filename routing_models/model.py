@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -81,7 +82,7 @@ class Classifier:
                 Prediction(
                     label=labels[best],
                     confidence=float(row[best]),
-                    probabilities={label: float(p) for label, p in zip(labels, row)},
+                    probabilities={label: float(p) for label, p in zip(labels, row, strict=False)},
                 )
             )
         return out

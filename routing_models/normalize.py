@@ -144,7 +144,15 @@ _ASCII_TABLE = _ascii_table()
 
 def _may_have_url(text: str) -> bool:
     """A cheap pre-test for :data:`_URL_RE` (substring tests cost far less than the regex)."""
-    return "://" in text or "ww." in text or "WW." in text or "ink" in text or "INK" in text or ".co/" in text or ".ly/" in text
+    return (
+        "://" in text
+        or "ww." in text
+        or "WW." in text
+        or "ink" in text
+        or "INK" in text
+        or ".co/" in text
+        or ".ly/" in text
+    )
 
 
 def without_links_and_handles(text: str) -> str:

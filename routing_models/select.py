@@ -99,7 +99,9 @@ def run(
         all_params = {**pipe_params, **train_params}
         use = [i for i, r in enumerate(rows) if not (no_seed and source_group(r).startswith("seed:"))]
         fold_rows = [rows[i] for i in use]
-        feat_params: dict[str, Any] = {k: tuple(pipe_params[k]) if isinstance(pipe_params[k], list) else pipe_params[k] for k in _FEATURIZER_KEYS}
+        feat_params: dict[str, Any] = {
+            k: tuple(pipe_params[k]) if isinstance(pipe_params[k], list) else pipe_params[k] for k in _FEATURIZER_KEYS
+        }
         key = json.dumps([feat_params, no_seed], sort_keys=True, default=str)
         if key not in feature_cache:
             docs = TextNormalizer().transform([r["text"] for r in fold_rows])
@@ -122,10 +124,12 @@ def run(
         oof = np.empty(len(fold_rows), dtype=object)
         per_family = {}
         per_family_errors: dict[str, dict[str, int]] = {}
-        for h, (tr, te, _), p in zip(held, jobs, preds, strict=False):
+        for h, (_tr, te, _), p in zip(held, jobs, preds, strict=False):
             oof[te] = p
             per_family[h] = float(np.mean(p == y[te]))
-            per_family_errors[h] = dict(sorted(Counter(f"{a}->{b}" for a, b in zip(y[te], p, strict=False) if a != b).items()))
+            per_family_errors[h] = dict(
+                sorted(Counter(f"{a}->{b}" for a, b in zip(y[te], p, strict=False) if a != b).items())
+            )
         is_it = np.array([r.get("lang") == "it" for r in fold_rows])
         shared = np.array([not g.startswith("seed:") for g in groups])
         # full model (with calibration) for the dev sets – information only
@@ -184,7 +188,9 @@ HEADER = (
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m routing_models.select", description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path, default=Path("../shared/data/mentions"))
-    parser.add_argument("--seed-file", type=Path, nargs="+", default=list(SEED_PATHS), help="default: every bundled seed file")
+    parser.add_argument(
+        "--seed-file", type=Path, nargs="+", default=list(SEED_PATHS), help="default: every bundled seed file"
+    )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--configs", nargs="*", help="names from the grid (default: all)")
     parser.add_argument("--json", type=Path, help="also write the full results here")

@@ -8,7 +8,8 @@ each label, every source family gets a share of the label's weight proportional 
 styles are multiplied by ``seed_weight``, the share of Italian rows per label is raised to at
 least ``min_it_share``, and every label gets the same total weight.  Weights are then scaled so
 the mean non-correction row weight is 1, and capped at ``max_row_weight`` (tiny families such as
-the 4 hiring tweets of the airline set would otherwise count 10–20 times each); agent corrections (``source == "correction"``) get
+the 4 hiring tweets of the airline set would otherwise count 10–20 times each); agent corrections (``source ==
+"correction"``) get
 ``correction_weight`` each, i.e. one correction counts like ``correction_weight`` ordinary rows.
 """
 
@@ -19,9 +20,10 @@ import hashlib
 import json
 import os
 import platform
-from pathlib import Path
 from collections import Counter, defaultdict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -110,7 +112,9 @@ def sample_weights(rows: Sequence[dict[str, Any]], params: dict[str, Any] | None
             # a family of 1–5 rows would otherwise get a per-row weight of 10–20: cap it, then
             # restore equal label totals
             weights[regular] = np.minimum(weights[regular], cap)
-            totals = {lab: weights[[i for i in regular if labels[i] == lab]].sum() for lab in set(labels[i] for i in regular)}
+            totals = {
+                lab: weights[[i for i in regular if labels[i] == lab]].sum() for lab in set(labels[i] for i in regular)
+            }
             target = len(regular) / len(totals)
             for i in regular:
                 weights[i] *= target / totals[labels[i]]
@@ -134,8 +138,8 @@ def _created_at() -> _dt.datetime:
     """Build time; honours ``SOURCE_DATE_EPOCH`` for reproducible builds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
-        return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.timezone.utc)
-    return _dt.datetime.now(tz=_dt.timezone.utc).replace(microsecond=0)
+        return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC)
+    return _dt.datetime.now(tz=_dt.UTC).replace(microsecond=0)
 
 
 def lexicon_hash() -> str:
@@ -249,7 +253,10 @@ def train(
         "library_versions": library_versions(),
     }
     if refiner is not None:
-        metadata["refiner"] = {k: refiner[k] for k in ("weight", "C", "temperature_encoder", "temperature_blend", "platt", "encoder_sha256")}
+        metadata["refiner"] = {
+            k: refiner[k]
+            for k in ("weight", "C", "temperature_encoder", "temperature_blend", "platt", "encoder_sha256")
+        }
     clf = Classifier(pipeline, metadata, refiner=refiner)
     metadata["evaluation"] = {
         name: evaluate(clf, ev_rows, encoder=encoder) for name, ev_rows in (evaluation_rows or {}).items()
@@ -331,9 +338,9 @@ def _summary(
     y_all: list[str] = []
     p_all: list[str] = []
     dummy_all: list[str] = []
-    for held, pred in zip(held_out, preds):
-        y = [str(r["label"]) for r, g in zip(rows, groups) if g == held]
-        train_labels = Counter(str(r["label"]) for r, g in zip(rows, groups) if g != held)
+    for held, pred in zip(held_out, preds, strict=False):
+        y = [str(r["label"]) for r, g in zip(rows, groups, strict=False) if g == held]
+        train_labels = Counter(str(r["label"]) for r, g in zip(rows, groups, strict=False) if g != held)
         majority = max(sorted(train_labels), key=lambda lab: train_labels[lab])
         pred_list = [str(p) for p in pred]
         per_source[held] = {
@@ -346,7 +353,7 @@ def _summary(
         p_all += pred_list
         dummy_all += [majority] * len(y)
     by_label: defaultdict[str, list[bool]] = defaultdict(list)
-    for truth, guess in zip(y_all, p_all):
+    for truth, guess in zip(y_all, p_all, strict=False):
         by_label[truth].append(truth == guess)
     return {
         "per_source": per_source,

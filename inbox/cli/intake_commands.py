@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ async def cmd_import(args: argparse.Namespace) -> int:
     else:
         path = Path(args.file)
         try:
-            stream = path.open("rb")
+            stream = await asyncio.to_thread(path.open, "rb")
         except IsADirectoryError:
             raise InputError(f"{args.file}: is a directory") from None
         except FileNotFoundError:

@@ -57,8 +57,14 @@ async def cmd_model(args: argparse.Namespace) -> int:
                 list(args.eval), None, encoder)
             async with svc.engine.begin() as conn:
                 await model_versions.register(meta["version"], str(path), meta, conn=conn, now=svc.clock.now())
-            out = {"version": meta["version"], "path": str(path), "rows": sum(f.get("rows", 0) for f in meta.get("data_files", [])),
-                   "corrections": len(corrections), "refiner": "refiner" in meta, "evaluation": meta.get("evaluation", {})}
+            out = {
+                "version": meta["version"],
+                "path": str(path),
+                "rows": sum(f.get("rows", 0) for f in meta.get("data_files", [])),
+                "corrections": len(corrections),
+                "refiner": "refiner" in meta,
+                "evaluation": meta.get("evaluation", {}),
+            }
             if args.promote:
                 out["promoted"] = await _promote(svc, meta["version"], args.eval[0] if args.eval else None, args.force)
             emit(out)

@@ -36,7 +36,13 @@ def register(sub: Any) -> dict[str, Handler]:
     rs = s.add_subparsers(dest="route_command", required=True, metavar="SUBCOMMAND")
     e = rs.add_parser("explain", help="why a mention went where it went")
     e.add_argument("id", type=int)
-    return {"export": cmd_export, "classify": cmd_classify, "queues": cmd_queues, "metrics": cmd_metrics, "route": cmd_route}
+    return {
+        "export": cmd_export,
+        "classify": cmd_classify,
+        "queues": cmd_queues,
+        "metrics": cmd_metrics,
+        "route": cmd_route,
+    }
 
 
 EXPORT_FIELDS = ["id", "source", "external_id", "text", "lang", "label", "confidence", "team", "watchers",
@@ -47,7 +53,8 @@ EXPORT_FIELDS = ["id", "source", "external_id", "text", "lang", "label", "confid
 async def cmd_export(args: argparse.Namespace) -> int:
     from inbox.storage.repo.export_rows import export_rows
     svc = await open_services(args)
-    out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
+    out = (await asyncio.to_thread(open, args.output, "w", newline="", encoding="utf-8")) if args.output \
+        else sys.stdout
     try:
         await require_schema(svc)
         writer = None

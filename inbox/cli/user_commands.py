@@ -51,13 +51,13 @@ async def cmd_users(args: argparse.Namespace) -> int:
                 pw_hash = credentials.hash_password(_checked_password(pw, args.name))
             async with svc.engine.begin() as conn:
                 before = await accounts.user_state(args.name, conn=conn)
-                user = await accounts.add_user(args.name, args.role, args.team, pw_hash, conn=conn, now=now,
-                                               locale=args.locale, capacity=args.capacity)
-                after = {"role": user.role, "teams": sorted(user.teams), "active": True}
+                added = await accounts.add_user(args.name, args.role, args.team, pw_hash, conn=conn, now=now,
+                                                locale=args.locale, capacity=args.capacity)
+                after = {"role": added.role, "teams": sorted(added.teams), "active": True}
                 await audit.record("user_added" if before is None else "user_changed", "cli",
-                                   {"user": user.name, "from": before, "to": after,
+                                   {"user": added.name, "from": before, "to": after,
                                     "password_set": pw_hash is not None}, conn=conn, now=now)
-            emit({"id": user.id, "name": user.name, "role": user.role, "teams": list(user.teams),
+            emit({"id": added.id, "name": added.name, "role": added.role, "teams": list(added.teams),
                   "password": pw_hash is not None,
                   **({"reactivated": True} if before is not None and not before["active"] else {})})
         elif c == "list":

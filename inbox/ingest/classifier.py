@@ -31,7 +31,7 @@ def default_model_path() -> Path:
 
 def load_classifier(path: str | Path) -> TextClassifier:
     from routing_models.registry import load
-    return load(Path(path))  # type: ignore[no-any-return]
+    return load(Path(path))
 
 
 class ClassifierHolder:

@@ -109,8 +109,13 @@ class Poller:
             if totals.errors:
                 out["degraded"] = [{"stream": e.stream, "kind": e.kind, "message": e.message} for e in totals.errors]
                 async with svc.engine.begin() as conn:
-                    await connector_state.save_failure(cfg.name, "; ".join(f"{e.stream}: {e.message}" for e in totals.errors),
-                                                       conn=conn, now=svc.clock.now(), permanent=False)
+                    await connector_state.save_failure(
+                        cfg.name,
+                        "; ".join(f"{e.stream}: {e.message}" for e in totals.errors),
+                        conn=conn,
+                        now=svc.clock.now(),
+                        permanent=False,
+                    )
         except LeaseLost:
             out.update(error="lease lost to another instance; batch rolled back")
             bound.warning("poll_lease_lost")
@@ -119,13 +124,16 @@ class Poller:
             out.update(error=str(e), permanent=permanent)
             bound.warning("poll_failed", error=str(e), permanent=permanent)
             async with svc.engine.begin() as conn:
-                await connector_state.save_failure(cfg.name, str(e), conn=conn, now=svc.clock.now(), permanent=permanent)
+                await connector_state.save_failure(
+                    cfg.name, str(e), conn=conn, now=svc.clock.now(), permanent=permanent
+                )
         except Exception as e:  # one connector's bug must not stop the others
             out.update(error=f"{type(e).__name__}: {e}")
             bound.exception("poll_crashed")
             async with svc.engine.begin() as conn:
-                await connector_state.save_failure(cfg.name, f"{type(e).__name__}: {e}", conn=conn,
-                                                   now=svc.clock.now(), permanent=False)
+                await connector_state.save_failure(
+                    cfg.name, f"{type(e).__name__}: {e}", conn=conn, now=svc.clock.now(), permanent=False
+                )
         finally:
             if not out["ok"] and totals.batches:  # batches committed before the failure stand
                 out.update(committed_batches=totals.batches, ingested=totals.counts["ingested"])

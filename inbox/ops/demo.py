@@ -75,14 +75,18 @@ async def prepare(settings: Settings) -> dict[str, Any]:
     return {"polls": results}
 
 
+def _fresh_dir(path: Path) -> None:
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+
+
 async def run_demo(args: argparse.Namespace, run_server: Callable[..., Awaitable[None]]) -> None:
     """Set up, poll, print the logins, then ``run_server`` (the web layer's, handed in by the CLI)."""
     from inbox.ops.logs import configure_logging
     configure_logging("info")
     demo_dir = Path("var/demo")
-    if demo_dir.exists():
-        shutil.rmtree(demo_dir)
-    demo_dir.mkdir(parents=True)
+    await asyncio.to_thread(_fresh_dir, demo_dir)
     replay, base = await start_replay()
     try:
         overrides: dict[str, Any] = {}

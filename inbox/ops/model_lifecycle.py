@@ -10,7 +10,17 @@ import structlog
 
 from inbox.errors import Conflict, InputError, NotFound
 
-__all__ = ["ensure_default_artifact", "train_rows", "train_and_save", "evaluate_file", "load_encoder", "CachedEncoder", "gate", "require", "promote_version"]
+__all__ = [
+    "ensure_default_artifact",
+    "train_rows",
+    "train_and_save",
+    "evaluate_file",
+    "load_encoder",
+    "CachedEncoder",
+    "gate",
+    "require",
+    "promote_version",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +55,9 @@ def _load(path: str) -> list[dict[str, Any]]:
         raise InputError(str(e)) from None
 
 
-def train_rows(files: list[str], corrections: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def train_rows(
+    files: list[str], corrections: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Seed corpus + given files + corrections -> (rows, data file descriptions)."""
     from routing_models.data import load_seed, sha256_file
     rows, described = load_seed()

@@ -51,8 +51,13 @@ class InboxScheduler:
                 await self.poller.poll(cfg, due_only=True)
 
             # jitter spreads instances' attempts; the database lease decides who polls
-            self.sched.add_job(run, IntervalTrigger(seconds=secs, jitter=min(30, secs / 10)), id=f"poll:{cfg.name}",
-                               name=f"poll {cfg.name}", next_run_time=self.svc.clock.now() + timedelta(seconds=random.uniform(0, 2)))
+            self.sched.add_job(
+                run,
+                IntervalTrigger(seconds=secs, jitter=min(30, secs / 10)),
+                id=f"poll:{cfg.name}",
+                name=f"poll {cfg.name}",
+                next_run_time=self.svc.clock.now() + timedelta(seconds=random.uniform(0, 2)),
+            )
         for name, every, fn in _maintenance_jobs(self.svc, self.work) + self.extra:
             self.sched.add_job(_safe(name, fn), IntervalTrigger(seconds=every), id=name, name=name)
         self.sched.start()

@@ -1,1 +1,2 @@
-"""The database: engine, tables, migrations, the write gate and the repository (every SQL statement of the service, in storage.repo)."""
+"""The database: engine, tables, migrations, the write gate and the repository (every SQL statement of the service,
+in storage.repo)."""

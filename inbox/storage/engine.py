@@ -30,7 +30,11 @@ _STARTED = "inbox_statement_started"
 
 
 def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
-    name = url_or_engine.dialect.name if isinstance(url_or_engine, AsyncEngine) else make_url(url_or_engine).get_backend_name()
+    name = (
+        url_or_engine.dialect.name
+        if isinstance(url_or_engine, AsyncEngine)
+        else make_url(url_or_engine).get_backend_name()
+    )
     return name == "sqlite"
 
 
@@ -70,7 +74,7 @@ def _sqlite_begin(conn: Any) -> None:
         priority = BULK if opts.get(BULK_WRITE) else INTERACTIVE
         try:
             # run_async: the documented way to await from a synchronous event of an asyncio engine
-            adapted.run_async(lambda _driver: gate.acquire(priority, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000))
+            adapted.run_async(lambda _driver: asyncio.wait_for(gate.acquire(priority), SQLITE_BUSY_TIMEOUT_MS / 1000))
         except TimeoutError:
             raise exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
                 "database is locked (waited for this process's write gate)")) from None

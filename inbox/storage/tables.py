@@ -163,7 +163,9 @@ class QueueItem(SQLModel, table=True):
     bounces: int = 0
     crisis_id: int | None = None
     assigned_at: datetime | None = _ts()  # set by auto-assignment; cleared when the assignee acts
-    refined_at: datetime | None = _ts()  # set when the background refiner has looked at the item (inbox/ingest/second_look.py)
+    refined_at: datetime | None = (
+        _ts()
+    )  # set when the background refiner has looked at the item (inbox/ingest/second_look.py)
     created_at: datetime | None = _ts(nullable=False, index=True)
     updated_at: datetime | None = _ts(nullable=False)
 

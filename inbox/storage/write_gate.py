@@ -34,16 +34,16 @@ class WriteGate:
     def waiting(self) -> int:
         return sum(1 for *_, f in self._waiters if not f.done())
 
-    async def acquire(self, priority: int = INTERACTIVE, *, timeout: float | None = None) -> None:
-        """Wait for the gate: lower ``priority`` first, then arrival order. TimeoutError after
-        ``timeout`` seconds."""
+    async def acquire(self, priority: int = INTERACTIVE) -> None:
+        """Wait for the gate: lower ``priority`` first, then arrival order. A waiter that is
+        cancelled (``asyncio.wait_for``'s timeout included) gives up its place."""
         if not self._held and not self.waiting:
             self._held = True
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (priority, next(self._seq), fut))
         try:
-            await asyncio.wait_for(asyncio.shield(fut), timeout)
+            await fut
         except BaseException:
             if fut.done() and not fut.cancelled():
                 self.release()            # it was handed to us as we gave up: pass it on

@@ -13,7 +13,7 @@ from inbox.work.replies import ReplyService
 SERVICES = web.AppKey("services", Services)
 WORK = web.AppKey("work", WorkService)
 BUS = web.AppKey("bus", Any)  # inbox.web.live.Broker
-SCHEDULER = web.AppKey("scheduler", Any)
+SCHEDULER: web.AppKey[Any] = web.AppKey("scheduler")
 ROLE = web.AppKey("role", str)
 AUTH_CACHE = web.AppKey("auth_cache", AuthCache)  # who a token or session belongs to, briefly
 REPLIES = web.AppKey("replies", ReplyService)

@@ -21,7 +21,8 @@ A spike opens exactly ONE crisis: a ``crisis`` row (a partial unique index allow
 per subject, so concurrent instances cannot open two) plus a crisis queue item in the PR team (a
 synthetic mention with source ``crisis``), links the related queue items of every team
 (``crisis_id``, priority raised) and queues notifications. While a crisis is open, new related
-mentions are linked to it; it closes after ``cooldown`` without a spike or a new related mention. Mentions dated long before
+mentions are linked to it; it closes after ``cooldown`` without a spike or a new related mention. Mentions dated
+long before
 they were fetched (backfills, imports of old data) are history, not a spike.
 """
 from __future__ import annotations

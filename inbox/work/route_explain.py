@@ -71,7 +71,8 @@ def explainable(decision: dict[str, Any] | None) -> bool:
 async def decision_top_features(svc: Any, decision: dict[str, Any], text: str) -> dict[str, Any]:
     """The features stored with ``decision`` (``"stored": True``), else those of the model loaded
     now (:func:`_top_features`)."""
-    expl = decision.get("explanation") if isinstance(decision.get("explanation"), dict) else {}
+    stored = decision.get("explanation")
+    expl: dict[str, Any] = stored if isinstance(stored, dict) else {}
     if expl.get("top_features"):
         return {"available": True, "model_version": decision.get("model_version"),
                 "features": expl["top_features"], "stored": True}

@@ -1,7 +1,8 @@
 """Routing metrics for managers: volume by team, source, label and day; time to first touch and to
 resolution (median and p90, overall and per team); SLA met % for first response and resolution;
 backlog size and age; transfer rate and bounces per label; the model's accuracy measured from
-agents' corrections; crises; notification delivery; items the background refiner re-routed. Aggregation happens in SQL over indexed ranges
+agents' corrections; crises; notification delivery; items the background refiner re-routed. Aggregation happens in
+SQL over indexed ranges
 (inbox.storage.repo.metric_reads); only the durations for the percentiles come back row by row."""
 from __future__ import annotations
 
@@ -83,41 +84,91 @@ async def compute_metrics(engine: AsyncEngine, settings: Settings, now: datetime
     open_crises = [c for c in crises if c["status"] == "open"]
     return {
         "period": {"since": since.isoformat(), "until": now.isoformat(), "team": team},
-        "volume": {"total": sum(by_team.values()), "by_team": dict(by_team), "by_source": dict(by_source),
-                   "by_label": dict(by_label), "by_day": {d: dict(c) for d, c in sorted(by_day.items())}},
+        "volume": {
+            "total": sum(by_team.values()),
+            "by_team": dict(by_team),
+            "by_source": dict(by_source),
+            "by_label": dict(by_label),
+            "by_day": {d: dict(c) for d, c in sorted(by_day.items())},
+        },
         "time_to_first_touch": {**_stats(all_ttft), "by_team": {t: _stats(v) for t, v in sorted(ttft.items())}},
         "time_to_resolve": {**_stats(all_ttr), "by_team": {t: _stats(v) for t, v in sorted(ttr.items())}},
-        "sla": {"first_response_met": tot["fr_met"], "first_response_missed": tot["fr_missed"],
-                "met_pct": _pct(tot["fr_met"], tot["fr_missed"]),
-                "resolution_met": tot["res_met"], "resolution_missed": tot["res_missed"],
-                "resolution_met_pct": _pct(tot["res_met"], tot["res_missed"]),
-                "breaches": tot["fr_breaches"] + tot["res_breaches"],
-                "by_team": {t: {"first_response_met_pct": _pct(c["fr_met"], c["fr_missed"]),
-                                "resolution_met_pct": _pct(c["res_met"], c["res_missed"]),
-                                "breaches": c["fr_breaches"] + c["res_breaches"]} for t, c in sorted(sla.items())}},
-        "backlog": {b["team"]: {"open": int(b["open"]), "new": int(b["new"] or 0), "waiting": int(b["waiting"] or 0),
-                                "overdue_first_response": int(b["overdue"] or 0),
-                                "oldest_age_seconds": round((now - b["oldest"]).total_seconds()) if b["oldest"] else None,
-                                "older_than": {"1h": int(b["older_1h"] or 0), "1d": int(b["older_1d"] or 0),
-                                               "7d": int(b["older_7d"] or 0)}}
-                    for b in sorted(backlog, key=lambda b: b["team"])},
-        "transfers": {r["label"]: {"items": int(r["items"]), "transferred": int(r["transferred"] or 0),
-                                   "transfer_rate": round(int(r["transferred"] or 0) / int(r["items"]), 4)
-                                   if r["items"] else None,
-                                   "transfers": int(r["transfers"] or 0), "bounces": int(r["bounces"] or 0)}
-                      for r in sorted(transfers, key=lambda r: r["label"])},
-        "model_accuracy": {"judged": judged, "corrected": wrong,
-                           "accuracy": round(1 - wrong / judged, 4) if judged else None,
-                           "by_label": {r["label"]: {"judged": int(r["judged"]), "corrected": int(r["corrected"] or 0),
-                                                     "precision": round(1 - int(r["corrected"] or 0) / int(r["judged"]), 4)}
-                                        for r in sorted(acc, key=lambda r: r["label"])},
-                           "corrections_by_label": {f"{c['predicted_label']}->{c['label']}": int(c["n"])
-                                                    for c in sorted(corrections, key=lambda c: -int(c["n"]))}},
-        "crises": {"open": notes["open_crises"], "opened_in_period": len(crises),
-                   "recent": [{"id": c["id"], "kind": c["kind"], "subject": c["subject"], "status": c["status"],
-                               "count": c["count"], "opened_at": c["opened_at"].isoformat(), "item_id": c["item_id"]}
-                              for c in crises[:10]],
-                   "open_subjects": [c["subject"] for c in open_crises]},
+        "sla": {
+            "first_response_met": tot["fr_met"],
+            "first_response_missed": tot["fr_missed"],
+            "met_pct": _pct(tot["fr_met"], tot["fr_missed"]),
+            "resolution_met": tot["res_met"],
+            "resolution_missed": tot["res_missed"],
+            "resolution_met_pct": _pct(tot["res_met"], tot["res_missed"]),
+            "breaches": tot["fr_breaches"] + tot["res_breaches"],
+            "by_team": {
+                t: {
+                    "first_response_met_pct": _pct(c["fr_met"], c["fr_missed"]),
+                    "resolution_met_pct": _pct(c["res_met"], c["res_missed"]),
+                    "breaches": c["fr_breaches"] + c["res_breaches"],
+                }
+                for t, c in sorted(sla.items())
+            },
+        },
+        "backlog": {
+            b["team"]: {
+                "open": int(b["open"]),
+                "new": int(b["new"] or 0),
+                "waiting": int(b["waiting"] or 0),
+                "overdue_first_response": int(b["overdue"] or 0),
+                "oldest_age_seconds": round((now - b["oldest"]).total_seconds()) if b["oldest"] else None,
+                "older_than": {
+                    "1h": int(b["older_1h"] or 0),
+                    "1d": int(b["older_1d"] or 0),
+                    "7d": int(b["older_7d"] or 0),
+                },
+            }
+            for b in sorted(backlog, key=lambda b: b["team"])
+        },
+        "transfers": {
+            r["label"]: {
+                "items": int(r["items"]),
+                "transferred": int(r["transferred"] or 0),
+                "transfer_rate": round(int(r["transferred"] or 0) / int(r["items"]), 4) if r["items"] else None,
+                "transfers": int(r["transfers"] or 0),
+                "bounces": int(r["bounces"] or 0),
+            }
+            for r in sorted(transfers, key=lambda r: r["label"])
+        },
+        "model_accuracy": {
+            "judged": judged,
+            "corrected": wrong,
+            "accuracy": round(1 - wrong / judged, 4) if judged else None,
+            "by_label": {
+                r["label"]: {
+                    "judged": int(r["judged"]),
+                    "corrected": int(r["corrected"] or 0),
+                    "precision": round(1 - int(r["corrected"] or 0) / int(r["judged"]), 4),
+                }
+                for r in sorted(acc, key=lambda r: r["label"])
+            },
+            "corrections_by_label": {
+                f"{c['predicted_label']}->{c['label']}": int(c["n"])
+                for c in sorted(corrections, key=lambda c: -int(c["n"]))
+            },
+        },
+        "crises": {
+            "open": notes["open_crises"],
+            "opened_in_period": len(crises),
+            "recent": [
+                {
+                    "id": c["id"],
+                    "kind": c["kind"],
+                    "subject": c["subject"],
+                    "status": c["status"],
+                    "count": c["count"],
+                    "opened_at": c["opened_at"].isoformat(),
+                    "item_id": c["item_id"],
+                }
+                for c in crises[:10]
+            ],
+            "open_subjects": [c["subject"] for c in open_crises],
+        },
         "notifications": notes["by_kind"],
         # the background refiner's second look (inbox/ingest/second_look.py), counted apart from people's transfers
         "refiner": {"rerouted": sum(rerouted.values()), "rerouted_to": dict(sorted(rerouted.items()))},

@@ -41,9 +41,14 @@ async def sweep(svc: Any, *, publish: Callable[[list[int]], Any] | None = None,
             returned = set(await srepo.return_to_queue(to_return, conn=conn, now=now))
             events = []
             for r in rows:
-                data = {"sla": kind, "due": r["due"].isoformat(), "overdue_seconds": round((now - r["due"]).total_seconds()),
-                        "priority": {"from": r["old_priority"], "to": r["priority"]},
-                        "leads": leads.get(r["team"], []), "returned_to_queue": r["id"] in returned}
+                data = {
+                    "sla": kind,
+                    "due": r["due"].isoformat(),
+                    "overdue_seconds": round((now - r["due"]).total_seconds()),
+                    "priority": {"from": r["old_priority"], "to": r["priority"]},
+                    "leads": leads.get(r["team"], []),
+                    "returned_to_queue": r["id"] in returned,
+                }
                 events.append({"item_id": r["id"], "kind": "sla_breach", "actor": "system", "team": r["team"],
                                "data": data, "created_at": now})
                 team_leads = leads.get(r["team"], [])

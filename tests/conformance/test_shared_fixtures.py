@@ -82,7 +82,8 @@ def test_mastodon(fixtures: Path, name: str) -> None:
     payload = load(fixtures, f"mastodon/{name}")
     statuses = [payload] if "uri" in payload else payload
     for mention, status in zip(parsed(parse_statuses(statuses, source="m", instance_host="mastodon.social")),
-                               statuses.get("statuses", statuses) if isinstance(statuses, dict) else statuses):
+                               statuses.get("statuses", statuses) if isinstance(statuses, dict) else statuses,
+                               strict=False):
         check_mention(mention, language=status.get("language"))
         assert mention.external_id == status["uri"] and mention.created_at is not None
         assert "@" in (mention.author_handle or "")
@@ -100,7 +101,7 @@ def test_mastodon_error_bodies_are_not_mentions(fixtures: Path) -> None:
 def test_bluesky(fixtures: Path) -> None:
     """Posts: at:// ids, bsky.app links by DID, langs[0], replies point at parent and root."""
     payload = load(fixtures, "bluesky/search_posts.json")
-    for mention, post in zip(parsed(parse_search_posts(payload, source="b")), payload["posts"]):
+    for mention, post in zip(parsed(parse_search_posts(payload, source="b")), payload["posts"], strict=False):
         langs = post["record"].get("langs") or []
         check_mention(mention, language=langs[0] if langs else None)
         assert mention.url == f"https://bsky.app/profile/{post['author']['did']}/post/{post['uri'].rsplit('/', 1)[1]}"
@@ -113,7 +114,7 @@ def test_bluesky(fixtures: Path) -> None:
 def test_reddit(fixtures: Path, name: str) -> None:
     """Listings: fullname ids, reddit.com permalinks, created_utc as aware UTC, crossposts flagged."""
     payload = load(fixtures, f"reddit/{name}")
-    for mention, child in zip(parsed(parse_listing(payload, source="r")), payload["data"]["children"]):
+    for mention, child in zip(parsed(parse_listing(payload, source="r")), payload["data"]["children"], strict=False):
         check_mention(mention)
         assert mention.external_id == child["data"]["name"] and mention.external_id[:3] in ("t1_", "t3_")
         assert mention.url and mention.url.startswith("https://www.reddit.com/r/")
@@ -124,7 +125,7 @@ def test_reddit(fixtures: Path, name: str) -> None:
 def test_hackernews(fixtures: Path, name: str) -> None:
     """Hits: objectID ids, item links, comment HTML decoded, never the highlight markup."""
     payload = load(fixtures, f"hackernews/{name}")
-    for mention, hit in zip(parsed(parse_search(payload, source="h")), payload["hits"]):
+    for mention, hit in zip(parsed(parse_search(payload, source="h")), payload["hits"], strict=False):
         check_mention(mention)
         assert mention.url == f"https://news.ycombinator.com/item?id={hit['objectID']}"
         assert "<em>" not in mention.text
@@ -151,7 +152,7 @@ def test_x(fixtures: Path, name: str) -> None:
     """Tweets: string ids, x.com links, users from includes, RT @ marked as reposts, entities decoded."""
     payload = load(fixtures, f"x_twitter/{name}")
     users = {u["id"] for u in (payload.get("includes") or {}).get("users", [])}
-    for mention, tweet in zip(parsed(parse_search_recent(payload, source="x")), payload["data"]):
+    for mention, tweet in zip(parsed(parse_search_recent(payload, source="x")), payload["data"], strict=False):
         lang = tweet.get("lang")
         check_mention(mention, has_author="author_id" in tweet, language=None if lang in _NO_LANG else lang)
         assert mention.is_repost == (tweet["text"].startswith("RT @") or any(
@@ -182,7 +183,9 @@ def test_youtube_video_search(fixtures: Path) -> None:
 
 def test_webhook_typeform(fixtures: Path) -> None:
     """The Typeform delivery maps to one mention keyed by event_id."""
-    mentions = parsed(parse_webhook_payload((fixtures / "webhooks" / "typeform_form_response.json").read_bytes(), source="w"))
+    mentions = parsed(
+        parse_webhook_payload((fixtures / "webhooks" / "typeform_form_response.json").read_bytes(), source="w")
+    )
     check_mention(mentions[0], has_author=False)
     assert mentions[0].external_id == "01CDN97QBA86B8VKZY5BFDBC2J" and mentions[0].created_at is not None
 
@@ -212,7 +215,9 @@ async def test_connector_over_replayed_fixtures(replay_base: str, kind: str) -> 
     """Each connector, polling the fixtures through the replay server, returns clean mentions once."""
     table = {"name": f"c-{kind}", "allow_private_hosts": True, **_CONNECTORS[kind](replay_base)}
     async with aiohttp.ClientSession() as session:
-        connector = build_connector(ConnectorSettings.model_validate(table), HttpClient(session, random=Random(0)), env={})
+        connector = build_connector(
+            ConnectorSettings.model_validate(table), HttpClient(session, random=Random(0)), env={}
+        )
         first = await connector.poll(None)
         second = await connector.poll(first.cursor)
     assert first.mentions and not first.errors and not first.rejects

@@ -235,7 +235,7 @@ async def crash_recovery(database_url: str, workdir: Path, *, kills: int, seed: 
                         if not await proc.wait_marker():
                             report.unreached.append(f"round {rnd}: {kind}: {proc.output()[-800:]}")
                     else:
-                        if not await wait_for(lambda: _health(port, http), timeout=180):
+                        if not await wait_for(lambda port=port: _health(port, http), timeout=180):  # type: ignore[misc]
                             report.unreached.append(f"round {rnd}: {kind}: never healthy: {proc.output()[-800:]}")
                             continue
                         if kind == "random":

@@ -82,8 +82,12 @@ async def _run(db_url: str, settings_factory: Any, plan: FaultPlan | None, tmp: 
                 for round_no in range(4):
                     if round_no:
                         for platform in FRESH:
-                            store.add(platform, fresh_items(platform, 12, START + timedelta(hours=round_no, minutes=-20),
-                                                            tag=f"r{round_no}"))
+                            store.add(
+                                platform,
+                                fresh_items(
+                                    platform, 12, START + timedelta(hours=round_no, minutes=-20), tag=f"r{round_no}"
+                                ),
+                            )
                     clock.advance(3600)
                     pending = list(healthy)
                     for _attempt in range(15):

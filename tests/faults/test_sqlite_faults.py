@@ -161,11 +161,14 @@ def _fill(path: Path, leave: int) -> Path:
 
 async def test_full_disk_fails_batches_whole_and_ingest_resumes_once_space_is_back(
         tmp_path: Path, settings_factory: Any) -> None:
-    """A full tmpfs: batches fail as a whole with SQLITE_FULL, integrity stays ok, resumed ingest stores everything once."""
+    """A full tmpfs: batches fail as a whole with SQLITE_FULL, integrity stays ok, resumed ingest stores everything
+    once."""
     mnt = tmp_path / "disk"
     with small_disk(mnt) as mounted:
         if not mounted:
-            pytest.skip("mount -t tmpfs is not permitted here: see test_file_size_limit_... for the RLIMIT_FSIZE variant")
+            pytest.skip(
+                "mount -t tmpfs is not permitted here: see test_file_size_limit_... for the RLIMIT_FSIZE variant"
+            )
         db = mnt / "full.db"
         batches = [mentions(200, start=k * 200, pad=300) for k in range(12)]
         failed_at = None

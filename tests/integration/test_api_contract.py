@@ -49,7 +49,8 @@ async def _problem(r: aiohttp.ClientResponse, status: int) -> dict[str, Any]:
 
 
 async def test_errors_are_problem_details(server: LiveServer) -> None:
-    """401, 403, 404, 405, 409, 413, 422 and unknown routes all answer application/problem+json with status and title."""
+    """401, 403, 404, 405, 409, 413, 422 and unknown routes all answer application/problem+json with status and
+    title."""
     base = server.url + "/api/v1"
     carla = _h(server, "carla")
     async with aiohttp.ClientSession() as s:
@@ -199,7 +200,8 @@ def _schemathesis() -> str:
 
 @pytest.mark.parametrize("user", ["root", "carla"])
 def test_schemathesis_fuzz(server: LiveServer, user: str, tmp_path: Path) -> None:
-    """schemathesis (coverage, fuzzing and stateful phases) as an admin and as an agent: no 5xx, every response conforms to the document."""
+    """schemathesis (coverage, fuzzing and stateful phases) as an admin and as an agent: no 5xx, every response
+    conforms to the document."""
     max_time = os.environ.get("INBOX_FUZZ_SECONDS", "25")
     cmd = [_schemathesis(), "run", server.url + "/api/v1/openapi.json",
            "--checks", "all",

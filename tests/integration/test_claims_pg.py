@@ -44,8 +44,14 @@ async def pg(pg_db_url: str, settings_factory: Any, fake_classifier: Any) -> Asy
 
 async def _seed(svc: Any, n: int) -> None:
     for start in range(0, n, 500):
-        await svc.pipeline.ingest([Mention(source="t", platform="t", external_id=f"k{i}", language="en",
-                                           text=f"refund for my broken order {i}") for i in range(start, min(n, start + 500))])
+        await svc.pipeline.ingest(
+            [
+                Mention(
+                    source="t", platform="t", external_id=f"k{i}", language="en", text=f"refund for my broken order {i}"
+                )
+                for i in range(start, min(n, start + 500))
+            ]
+        )
 
 
 async def _agents(svc: Any, n: int, capacity: int) -> list[Any]:
@@ -84,7 +90,9 @@ async def test_eight_agents_drain_a_thousand_items_without_sharing_one(pg: Any) 
     async with pg.engine.connect() as conn:
         claimed = (await conn.execute(select(func.count()).select_from(Event.__table__)
                                       .where(Event.__table__.c.kind == "claimed"))).scalar_one()
-        open_left = (await conn.execute(select(func.count()).select_from(T).where(T.c.status != "resolved"))).scalar_one()
+        open_left = (
+            await conn.execute(select(func.count()).select_from(T).where(T.c.status != "resolved"))
+        ).scalar_one()
     assert (claimed, open_left) == (1000, 0)
 
 

@@ -38,13 +38,15 @@ async def run_scenario(plan: FaultPlan | None) -> tuple[Counter[tuple[str, str]]
         store = app[REPLAY_STORE]
         for round_no in range(4):
             if round_no:
-                for name, platform in PLATFORMS.items():
+                for platform in PLATFORMS.values():
                     published = START + timedelta(hours=round_no, minutes=-20)  # same ids in every run
                     store.add(platform, fresh_items(platform, 12, published, tag=f"r{round_no}"))
                 feed = store.feeds["google_alerts_lumetta.atom.xml"]
-                entry = (f"<entry><id>tag:google.com,2013:googlealerts/feed:r{round_no}</id><title>Lumetta round {round_no}"
-                         f"</title><link href=\"https://www.google.com/url?url=https://blog.example/{round_no}\"/>"
-                         f"<published>2026-03-10T12:0{round_no}:00Z</published></entry>").encode()
+                entry = (
+                    f"<entry><id>tag:google.com,2013:googlealerts/feed:r{round_no}</id><title>Lumetta round {round_no}"
+                    f'</title><link href="https://www.google.com/url?url=https://blog.example/{round_no}"/>'
+                    f"<published>2026-03-10T12:0{round_no}:00Z</published></entry>"
+                ).encode()
                 store.put_feed("google_alerts_lumetta.atom.xml", feed.replace(b"</feed>", entry + b"</feed>"))
             clock.advance(3600)
             for name, connector in connectors.items():

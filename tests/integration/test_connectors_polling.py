@@ -156,7 +156,12 @@ async def test_mastodon_edit_seen_again_keeps_identity(replay: Replay) -> None:
     item = fresh_items("mastodon", 1, START, tag="edit")[0]
     replay.publish("mastodon", [item])
     second = await connector.poll(first.cursor)
-    edited = {**item, "id": str(int(item["id"]) + 5), "content": "<p>Lumetta (edited)</p>", "edited_at": "2026-03-10T12:01:00Z"}
+    edited = {
+        **item,
+        "id": str(int(item["id"]) + 5),
+        "content": "<p>Lumetta (edited)</p>",
+        "edited_at": "2026-03-10T12:01:00Z",
+    }
     replay.publish("mastodon", [edited])
     third = await connector.poll(second.cursor)
     assert [m.external_id for m in third.mentions] == [second.mentions[0].external_id]
@@ -165,7 +170,9 @@ async def test_mastodon_edit_seen_again_keeps_identity(replay: Replay) -> None:
 
 async def test_mastodon_instances_deduplicated_by_uri(replay: Replay) -> None:
     """Two instances serving the same posts (different local ids) give each post once, cursors per instance."""
-    connector = replay.connector("mastodon", base_url=None, instances=[f"{replay.base}/mastodon/one", f"{replay.base}/mastodon/two"])
+    connector = replay.connector(
+        "mastodon", base_url=None, instances=[f"{replay.base}/mastodon/one", f"{replay.base}/mastodon/two"]
+    )
     result = await connector.poll(None)
     assert len(result.mentions) == EXPECTED_FIRST["mastodon"]
     streams = result.cursor["streams"]
@@ -201,8 +208,9 @@ async def test_bluesky_session_created_once(replay: Replay) -> None:
                                     env={"BSKY_PASSWORD": "app-pass"})
         first = await connector.poll(None)
         await connector.poll(first.cursor)
-        anonymous = build_connector(ConnectorSettings.model_validate({**table, "handle": None, "app_password_env": None}),
-                                    replay.http, env={})
+        anonymous = build_connector(
+            ConnectorSettings.model_validate({**table, "handle": None, "app_password_env": None}), replay.http, env={}
+        )
         with pytest.raises(PermanentError) as info:
             await anonymous.poll(None)
     paths = [r.path for r in app[REPLAY_LOG]]

@@ -89,7 +89,10 @@ async def test_steady_stream_opens_no_crisis(csvc: Any) -> None:
     """Fifteen hours of ten unrelated mentions an hour, checked every hour: no crisis_watch."""
     timeline = steady_timeline(15)
     for hour in range(1, 16):
-        await feed(csvc, [(t, x) for t, x in timeline if START + timedelta(hours=hour - 1) <= t < START + timedelta(hours=hour)])
+        await feed(
+            csvc,
+            [(t, x) for t, x in timeline if START + timedelta(hours=hour - 1) <= t < START + timedelta(hours=hour)],
+        )
         csvc.clock.set(START + timedelta(hours=hour))
         out = await crisis_watch.check_crises(csvc)
         assert out["opened"] == [], f"hour {hour}: {out}"

@@ -56,7 +56,10 @@ async def test_invalid_items_go_to_dead_letters_and_the_rest_is_ingested(service
     r = await services.pipeline.ingest(batch, [Reject(source="test", reason="invalid JSON", raw="{", position=7)])
     assert (r.ingested, r.rejected) == (1, 3)
     async with services.engine.connect() as conn:
-        dl = [dict(x._mapping) for x in await conn.execute(select(DeadLetter.__table__).order_by(DeadLetter.__table__.c.id))]
+        dl = [
+            dict(x._mapping)
+            for x in await conn.execute(select(DeadLetter.__table__).order_by(DeadLetter.__table__.c.id))
+        ]
     reasons = {d["reason"] for d in dl}
     assert {"invalid JSON", "text is empty", "created_at has no time zone"} <= reasons
     assert any(d["line_no"] == 7 and d["raw"] == "{" for d in dl)
@@ -111,7 +114,11 @@ async def test_stream_of_batches_commits_in_order_and_counts_cross_batch_duplica
         ([M("4", "Refund still missing for my order")], [], 1),
     ]
     results = [r async for r in services.pipeline.ingest_stream(iter(batches))]
-    assert [(r.read, r.ingested, r.duplicates, r.rejected) for r in results] == [(2, 2, 0, 0), (3, 1, 1, 1), (1, 1, 0, 0)]
+    assert [(r.read, r.ingested, r.duplicates, r.rejected) for r in results] == [
+        (2, 2, 0, 0),
+        (3, 1, 1, 1),
+        (1, 1, 0, 0),
+    ]
     assert await _count(services, QueueItem) == 4
     assert await _count(services, RoutingDecision) == 4
     assert await _count(services, DeadLetter) == 1

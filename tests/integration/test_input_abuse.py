@@ -196,7 +196,8 @@ def _abusive_app() -> web.Application:
                                          ("deep", r"undecodable|recursion"), ("utf8", r"undecodable|utf-8")])
 async def test_connector_path_refuses_abusive_bodies_with_bounded_memory(services: Any, kind: str,
                                                                         reason: str) -> None:
-    """A gzip bomb, a huge page, absurd nesting, invalid UTF-8: the poll fails with a clear error, memory stays bounded."""
+    """A gzip bomb, a huge page, absurd nesting, invalid UTF-8: the poll fails with a clear error, memory stays
+    bounded."""
     async with serve_app(_abusive_app()) as base:
         cfg = ConnectorSettings.model_validate({"name": f"bad-{kind}", "type": "mastodon",
                                                 "base_url": f"{base}/mastodon/{kind}", "query": ["lumetta"],

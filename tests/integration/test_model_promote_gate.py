@@ -62,7 +62,10 @@ async def test_a_worse_refiner_head_is_not_promoted(services: Any, tmp_path: Pat
     assert "on the labels items end up with" in str(e.value)
     assert await _active(services) == "current"
     # its first labels alone are exactly the current model's: only the second stage tells them apart
-    assert model_lifecycle.evaluate_file(worse_path, held)["macro_f1"] == model_lifecycle.evaluate_file(default, held)["macro_f1"]
+    assert (
+        model_lifecycle.evaluate_file(worse_path, held)["macro_f1"]
+        == model_lifecycle.evaluate_file(default, held)["macro_f1"]
+    )
 
     assert await model_lifecycle.promote_version(services, "same", held_out=held)
     assert await _active(services) == "same"

@@ -42,7 +42,9 @@ def _publish(app: Any, services: Any, count: int, tag: str) -> list[dict[str, An
 
 async def _stored(services: Any) -> list[str]:
     async with services.engine.connect() as conn:
-        return list((await conn.execute(select(T_MENTION.c.external_id).where(T_MENTION.c.source == "masto"))).scalars())
+        return list(
+            (await conn.execute(select(T_MENTION.c.external_id).where(T_MENTION.c.source == "masto"))).scalars()
+        )
 
 
 async def test_each_batch_commits_with_a_cursor_that_is_not_ahead_of_it(services: Any, tmp_path: Path) -> None:

@@ -73,8 +73,10 @@ async def test_dev_crosssource_routes_to_the_label_team(db_url: str, settings_fa
     triage_rate = teams[triage] / len(routed)
     first_placed = [r for r in first if r["team"] != triage]
     first_right = sum(1 for r in first_placed if r["team"] == settings.routing.label_to_team[labels[r["external_id"]]])
-    print(f"\ndev_crosssource: n={len(routed)} teams={dict(teams)} to-label-team={accuracy:.3f} "
-          f"triage={triage_rate:.3f} threshold={settings.routing.confidence_threshold}; at ingest, before the "
-          f"refiner: to-label-team={first_right / len(first_placed):.3f} triage={1 - len(first_placed) / len(first):.3f}")
+    print(
+        f"\ndev_crosssource: n={len(routed)} teams={dict(teams)} to-label-team={accuracy:.3f} "
+        f"triage={triage_rate:.3f} threshold={settings.routing.confidence_threshold}; at ingest, before the "
+        f"refiner: to-label-team={first_right / len(first_placed):.3f} triage={1 - len(first_placed) / len(first):.3f}"
+    )
     assert accuracy >= MIN_TEAM_ACCURACY, f"{accuracy:.3f} of non-triage items in their label's team"
     assert triage_rate <= MAX_TRIAGE, f"{triage_rate:.3f} of items in triage"

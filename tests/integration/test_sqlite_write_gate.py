@@ -1,4 +1,5 @@
-"""SQLite's write lock through the process's write gate (inbox.storage.engine, inbox.storage.write_gate): while an ingest
+"""SQLite's write lock through the process's write gate (inbox.storage.engine, inbox.storage.write_gate): while an
+ingest
 batch writes, a claim that arrives after another batch gets the lock before that batch; a
 transaction that fails, or a task cancelled inside one, hands the lock on."""
 from __future__ import annotations
@@ -60,10 +61,10 @@ async def test_a_claim_goes_before_a_queued_batch(engine) -> None:  # type: igno
 
 async def test_failure_and_cancellation_hand_the_lock_on(engine) -> None:  # type: ignore[no-untyped-def]
     order: list[str] = []
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(RuntimeError):
         async with engine.begin() as conn:
             await conn.execute(text("INSERT INTO t VALUES ('rolled back')"))
-            1 / 0
+            raise RuntimeError("a failure inside the transaction")
     hold = asyncio.Event()
     stuck = asyncio.create_task(_write(engine, "cancelled", order, hold))
     await _until(lambda: order == ["cancelled"])

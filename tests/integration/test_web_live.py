@@ -27,7 +27,9 @@ ADMIN = UserInfo(id=3, name="a", role="admin", teams=())
 
 
 def _care(tag: str) -> Mention:
-    return Mention(source="live", platform="t", external_id=f"c-{tag}", text=f"order broken refund {tag}", language="en")
+    return Mention(
+        source="live", platform="t", external_id=f"c-{tag}", text=f"order broken refund {tag}", language="en"
+    )
 
 
 def _hr(tag: str) -> Mention:
@@ -84,7 +86,8 @@ async def test_duplicates_are_dropped_and_new_versions_pass(services: Any) -> No
 
 
 async def test_recheck_catches_writes_from_elsewhere(services: Any) -> None:
-    """A write this process was not told about (another process, a lost notification) reaches clients through the event-log re-check."""
+    """A write this process was not told about (another process, a lost notification) reaches clients through the
+    event-log re-check."""
     broker = Broker(services, window=0.01, recheck_every=0.2)
     await broker.start()  # not in services.listeners: it must find the change by itself
     try:
@@ -99,7 +102,8 @@ async def test_recheck_catches_writes_from_elsewhere(services: Any) -> None:
 @pytest.mark.postgres
 async def test_listen_notify_across_instances(pg_db_url: str, settings_factory: Any, clock: Any,
                                               fake_classifier: Any) -> None:
-    """On PostgreSQL an instance hears another instance's committed batch through NOTIFY (re-check off), and nothing of a rolled-back one."""
+    """On PostgreSQL an instance hears another instance's committed batch through NOTIFY (re-check off), and
+    nothing of a rolled-back one."""
     settings = settings_factory(pg_db_url)
     a = await Services.open(settings, clock=clock)
     b = await Services.open(settings, clock=clock)
@@ -172,7 +176,8 @@ async def _read_events(resp: aiohttp.ClientResponse, until: float) -> list[dict[
 
 
 async def test_sse_stream_end_to_end(server: LiveServer) -> None:
-    """GET /live streams a claim by another agent to a customer-care agent; an HR agent's stream stays silent about it."""
+    """GET /live streams a claim by another agent to a customer-care agent; an HR agent's stream stays silent about
+    it."""
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as carla, \
             aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as henry, \
             aiohttp.ClientSession() as api:

@@ -51,7 +51,8 @@ def _unsafe_html_routes(server: LiveServer) -> list[tuple[str, str]]:
 
 
 async def test_every_state_changing_route_needs_token_and_same_origin(server: LiveServer) -> None:
-    """Each POST route of the web app refuses (403) a request without the CSRF token, with a wrong one, and with a foreign or missing Origin."""
+    """Each POST route of the web app refuses (403) a request without the CSRF token, with a wrong one, and with a
+    foreign or missing Origin."""
     routes = _unsafe_html_routes(server)
     assert len(routes) >= 11, routes
     async with _client() as s:
@@ -153,8 +154,12 @@ async def test_login_is_throttled(server: LiveServer) -> None:
         for _ in range(attempts):
             async with s.get(server.url + "/login") as r:
                 tok = csrf_from(await r.text())
-            async with s.post(server.url + "/login", data={"name": "marco", "password": "wrong-password!", "_csrf": tok},
-                              headers={"Origin": server.url}, allow_redirects=False) as r:
+            async with s.post(
+                server.url + "/login",
+                data={"name": "marco", "password": "wrong-password!", "_csrf": tok},
+                headers={"Origin": server.url},
+                allow_redirects=False,
+            ) as r:
                 assert r.status == 401
         async with s.get(server.url + "/login") as r:
             tok = csrf_from(await r.text())
@@ -177,15 +182,21 @@ async def test_open_redirect_is_refused(server: LiveServer) -> None:
 
 
 async def test_mention_text_is_escaped_and_links_are_safe(server: LiveServer) -> None:
-    """The XSS payload appears only escaped; external links carry rel=noopener noreferrer nofollow; javascript: URLs are not links."""
+    """The XSS payload appears only escaped; external links carry rel=noopener noreferrer nofollow; javascript:
+    URLs are not links."""
     async with _client() as s:
         await web_login(s, server.url, "carla")
         async with s.get(server.url + "/queues/customer_care") as r:
             html = await r.text()
         assert "<script>window.__xss" not in html and "onerror=\"window" not in html
         assert "&lt;script&gt;window.__xss=2&lt;/script&gt;" in html
-        xss_id = int(re.search(r'data-item-id="(\d+)"[^>]*>\s*<a class="item-link" href="/items/\d+">\s*<span class="item-meta">'
-                               r'[^<]*<span[^>]*>[^<]*</span>[^@]*@evil', html).group(1))
+        xss_id = int(
+            re.search(
+                r'data-item-id="(\d+)"[^>]*>\s*<a class="item-link" href="/items/\d+">\s*<span class="item-meta">'
+                r"[^<]*<span[^>]*>[^<]*</span>[^@]*@evil",
+                html,
+            ).group(1)
+        )
         async with s.get(f"{server.url}/items/{xss_id}") as r:
             page = await r.text()
         assert "<script>" not in page.split("</head>")[1].replace("<script src=", "")

@@ -207,7 +207,9 @@ class ClaimMachine(RuleBasedStateMachine):
                                                       T_ITEM.c.lease_owner, T_ITEM.c.lease_expires_at)))
         by_id = {u.id: n for n, u in self.users.items()}
         for item, status, assignee, owner, until in self.run(rows()):
-            assert status == self.status[item], f"item {item}: {status} in the database, {self.status[item]} in the model"
+            assert status == self.status[item], (
+                f"item {item}: {status} in the database, {self.status[item]} in the model"
+            )
             h = self.holds.get(item)
             if status == "claimed":
                 assert h is not None and by_id.get(assignee) == h.user, f"item {item}: db {assignee}, model {h}"

@@ -30,7 +30,9 @@ def test_mastodon_iso_reset() -> None:
 
 def test_reddit_reset_is_seconds_from_now() -> None:
     """Reddit's X-Ratelimit-Reset counts seconds from now; remaining is a float string."""
-    info = parse_rate_limit({"x-ratelimit-remaining": "598.0", "x-ratelimit-reset": "364", "x-ratelimit-used": "2"}, NOW)
+    info = parse_rate_limit(
+        {"x-ratelimit-remaining": "598.0", "x-ratelimit-reset": "364", "x-ratelimit-used": "2"}, NOW
+    )
     assert info is not None and info.remaining == 598.0 and info.reset_at == NOW + timedelta(seconds=364)
 
 

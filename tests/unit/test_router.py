@@ -76,7 +76,13 @@ def test_routing_table(name: str, facts: MentionFacts, pred: Prediction | None, 
                        priority: int, watchers: list[str], rule: str | None, reason: str) -> None:
     """Each row of the routing table gives the expected team, action, priority, watchers and explanation."""
     d = R.decide(facts, pred)
-    assert (d.team, d.action, d.priority, sorted(d.watchers), d.rule) == (team, action, priority, sorted(watchers), rule)
+    assert (d.team, d.action, d.priority, sorted(d.watchers), d.rule) == (
+        team,
+        action,
+        priority,
+        sorted(watchers),
+        rule,
+    )
     assert reason in d.reason
     if pred is not None:
         assert d.model_version == "m-test" and d.probabilities is not None

@@ -65,7 +65,7 @@ def test_default_model_routes_other_languages(probe: list[dict[str, str]], defau
     predictions = default_clf.predict([r["text"] for r in probe])
     right: Counter[str] = Counter()
     total: Counter[str] = Counter()
-    for row, pred in zip(probe, predictions):
+    for row, pred in zip(probe, predictions, strict=False):
         total[row["lang"]] += 1
         right[row["lang"]] += pred.label == row["label"]
     overall = sum(right.values()) / len(probe)

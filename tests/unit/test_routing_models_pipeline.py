@@ -79,7 +79,7 @@ def test_probabilities_sum_to_one(clf: Classifier) -> None:
     assert ((proba >= 0) & (proba <= 1)).all()
     preds = clf.predict(texts)
     assert all(isinstance(p, Prediction) for p in preds)
-    for p, row in zip(preds, proba):
+    for p, row in zip(preds, proba, strict=False):
         assert p.label == clf.labels[int(row.argmax())]
         assert p.confidence == pytest.approx(row.max())
         assert sum(p.probabilities.values()) == pytest.approx(1.0)
@@ -130,8 +130,20 @@ def test_version_names_the_lexicon() -> None:
 def test_metadata_contents(clf: Classifier) -> None:
     """Metadata records version, labels, params, data hash, library versions and counts."""
     meta = clf.metadata
-    for key in ("version", "created_at", "labels", "params", "data_hash", "lexicon_hash", "data_files", "library_versions",
-                "label_counts", "temperature", "evaluation", "loso"):
+    for key in (
+        "version",
+        "created_at",
+        "labels",
+        "params",
+        "data_hash",
+        "lexicon_hash",
+        "data_files",
+        "library_versions",
+        "label_counts",
+        "temperature",
+        "evaluation",
+        "loso",
+    ):
         assert key in meta, key
     assert meta["labels"] == sorted(LABELS) == clf.labels
     assert set(meta["library_versions"]) >= {"python", "sklearn", "numpy", "scipy", "skops"}
@@ -143,7 +155,7 @@ def test_explain_top_ngrams(clf: Classifier) -> None:
     text = "My refund never arrived, please help"
     exp = clf.explain(text, top=4)
     assert set(exp) == set(clf.labels)
-    for label, items in exp.items():
+    for _label, items in exp.items():
         assert len(items) <= 4
         weights = [w for _, w in items]
         assert weights == sorted(weights, reverse=True)

@@ -52,7 +52,7 @@ def test_artifact_contains_no_pickle(small_clf: Classifier, tmp_path: Path) -> N
     path = save(small_clf, tmp_path, name="x")
     with zipfile.ZipFile(path) as zf:
         names = zf.namelist()
-        schema = json.loads(zf.read("schema.json"))
+        json.loads(zf.read("schema.json"))
     assert all(n == "schema.json" or n.endswith(".npy") or n.endswith(".npz") for n in names), names
     assert set(sio.get_untrusted_types(file=path)) <= set(TRUSTED_TYPES)
 

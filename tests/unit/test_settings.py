@@ -95,7 +95,12 @@ def test_crisis_table_reaches_the_detector(tmp_path: Path) -> None:
     from inbox.work.crisis_watch import CrisisConfig
     s = load_settings(_write(tmp_path, '[crisis]\nwindow = "30m"\nbaseline_windows = 24\nk = 2.5\ncooldown = "2h"'))
     cfg = CrisisConfig.from_settings(s)
-    assert (cfg.window, cfg.baseline_windows, cfg.k, cfg.cooldown) == (timedelta(minutes=30), 24, 2.5, timedelta(hours=2))
+    assert (cfg.window, cfg.baseline_windows, cfg.k, cfg.cooldown) == (
+        timedelta(minutes=30),
+        24,
+        2.5,
+        timedelta(hours=2),
+    )
     assert CrisisConfig.from_settings(load_settings(ROOT / "config" / "inbox.toml")) == CrisisConfig()
 
 

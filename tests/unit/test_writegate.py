@@ -33,7 +33,7 @@ async def test_a_waiter_that_times_out_or_is_cancelled_does_not_keep_it() -> Non
     gate = WriteGate()
     await gate.acquire()
     with pytest.raises(TimeoutError):
-        await gate.acquire(timeout=0.01)
+        await asyncio.wait_for(gate.acquire(), 0.01)
     cancelled = asyncio.create_task(gate.acquire())
     await asyncio.sleep(0)
     cancelled.cancel()

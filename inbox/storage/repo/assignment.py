@@ -19,8 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inbox.storage.repo._common import T_ITEM, T_MEMBER, T_TEAM, T_USER, is_pg
 from inbox.storage.tables import ItemStatus
 
-__all__ = ["lock_team", "agents", "loads", "has_new_items", "new_items", "assign", "bump_seq", "idle_assigned", "reassign",
-           "AUTO_PREFIX"]
+__all__ = [
+    "lock_team",
+    "agents",
+    "loads",
+    "has_new_items",
+    "new_items",
+    "assign",
+    "bump_seq",
+    "idle_assigned",
+    "reassign",
+    "AUTO_PREFIX",
+]
 
 AUTO_PREFIX = "auto:"
 

@@ -189,7 +189,11 @@ def _change_pg(keys: tuple[str, ...], versioned: bool) -> Any:
 
 
 def _change_params(item_id: int, values: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
-    return {"_item_id": item_id, **{"v_" + k: v for k, v in values.items()}, **{"e_" + c: event[c] for c in _EVENT_COLS}}
+    return {
+        "_item_id": item_id,
+        **{"v_" + k: v for k, v in values.items()},
+        **{"e_" + c: event[c] for c in _EVENT_COLS},
+    }
 
 
 async def apply_change(item_id: int, values: dict[str, Any], event: dict[str, Any], *, tx: WorkTx) -> ItemSummary:

@@ -178,7 +178,9 @@ def _q_rerouted(since: datetime, until: datetime, team: str | None) -> Any:
     return q.where(T_EVENT.c.team == team) if team is not None else q
 
 
-async def rerouted(since: datetime, until: datetime, *, conn: AsyncConnection, team: str | None = None) -> dict[str, int]:
+async def rerouted(
+    since: datetime, until: datetime, *, conn: AsyncConnection, team: str | None = None
+) -> dict[str, int]:
     return {str(t): int(n) for t, n in await conn.execute(_q_rerouted(since, until, team))}
 
 

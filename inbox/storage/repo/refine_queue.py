@@ -57,10 +57,27 @@ async def candidates(ids: list[int], *, conn: AsyncConnection) -> list[dict[str,
     answered) and latest routing decision (``"decision"``) of each id, in id order."""
     if not ids:
         return []
-    q = (select(T_ITEM.c.id, T_ITEM.c.team, T_ITEM.c.priority, T_ITEM.c.label, T_ITEM.c.confidence,
-                T_ITEM.c.created_at, T_ITEM.c.crisis_id, and_(*_UNTOUCHED).label("untouched"), T_MENTION.c.text, T_MENTION.c.source, T_MENTION.c.platform,
-                T_MENTION.c.author_handle, T_MENTION.c.lang, T_MENTION.c.author_followers)
-         .join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id).where(T_ITEM.c.id.in_(ids)).order_by(T_ITEM.c.id))
+    q = (
+        select(
+            T_ITEM.c.id,
+            T_ITEM.c.team,
+            T_ITEM.c.priority,
+            T_ITEM.c.label,
+            T_ITEM.c.confidence,
+            T_ITEM.c.created_at,
+            T_ITEM.c.crisis_id,
+            and_(*_UNTOUCHED).label("untouched"),
+            T_MENTION.c.text,
+            T_MENTION.c.source,
+            T_MENTION.c.platform,
+            T_MENTION.c.author_handle,
+            T_MENTION.c.lang,
+            T_MENTION.c.author_followers,
+        )
+        .join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id)
+        .where(T_ITEM.c.id.in_(ids))
+        .order_by(T_ITEM.c.id)
+    )
     out = [dict(r._mapping) for r in await conn.execute(q)]
     decisions: dict[int, dict[str, Any]] = {}
     dq = select(T_DECISION).where(T_DECISION.c.mention_id.in_(ids)).order_by(T_DECISION.c.id)

@@ -1,13 +1,13 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-26 22:28:09.343032
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
@@ -175,33 +175,42 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'team')
     )
-    op.create_table('queue_item',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('team', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('priority', sa.Integer(), nullable=False),
-    sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.Column('confidence', sa.Float(), nullable=True),
-    sa.Column('watchers', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('assignee_id', sa.Integer(), nullable=True),
-    sa.Column('lease_owner', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
-    sa.Column('lease_expires_at', inbox.storage.column_types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('first_response_due', inbox.storage.column_types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('resolve_due', inbox.storage.column_types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sla_paused_at', inbox.storage.column_types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('first_touched_at', inbox.storage.column_types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('resolved_at', inbox.storage.column_types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('breached_first_response', sa.Boolean(), nullable=False),
-    sa.Column('breached_resolution', sa.Boolean(), nullable=False),
-    sa.Column('transfers', sa.Integer(), nullable=False),
-    sa.Column('bounces', sa.Integer(), nullable=False),
-    sa.Column('crisis_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', inbox.storage.column_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', inbox.storage.column_types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['assignee_id'], ['user_account.id'], ),
-    sa.ForeignKeyConstraint(['id'], ['mention.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['team'], ['team.name'], ),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "queue_item",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("team", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("label", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("confidence", sa.Float(), nullable=True),
+        sa.Column(
+            "watchers", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
+        ),
+        sa.Column("assignee_id", sa.Integer(), nullable=True),
+        sa.Column("lease_owner", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+        sa.Column("lease_expires_at", inbox.storage.column_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("first_response_due", inbox.storage.column_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolve_due", inbox.storage.column_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sla_paused_at", inbox.storage.column_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("first_touched_at", inbox.storage.column_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", inbox.storage.column_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("breached_first_response", sa.Boolean(), nullable=False),
+        sa.Column("breached_resolution", sa.Boolean(), nullable=False),
+        sa.Column("transfers", sa.Integer(), nullable=False),
+        sa.Column("bounces", sa.Integer(), nullable=False),
+        sa.Column("crisis_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", inbox.storage.column_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", inbox.storage.column_types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"],
+            ["user_account.id"],
+        ),
+        sa.ForeignKeyConstraint(["id"], ["mention.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["team"],
+            ["team.name"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table('queue_item', schema=None) as batch_op:
         batch_op.create_index('ix_queue_item_assignee', ['assignee_id', 'status'], unique=False)
@@ -209,23 +218,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_queue_item_lease_expires_at'), ['lease_expires_at'], unique=False)
         batch_op.create_index('ix_queue_item_queue', ['team', 'status', 'priority', 'first_response_due'], unique=False)
 
-    op.create_table('routing_decision',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('mention_id', sa.Integer(), nullable=False),
-    sa.Column('team', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.Column('confidence', sa.Float(), nullable=True),
-    sa.Column('probabilities', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('model_version', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('rule', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
-    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('watchers', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('priority', sa.Integer(), nullable=False),
-    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('explanation', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('created_at', inbox.storage.column_types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['mention_id'], ['mention.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "routing_decision",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("mention_id", sa.Integer(), nullable=False),
+        sa.Column("team", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("label", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("confidence", sa.Float(), nullable=True),
+        sa.Column(
+            "probabilities",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("model_version", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("rule", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+        sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column(
+            "watchers", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
+        ),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column(
+            "explanation", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
+        ),
+        sa.Column("created_at", inbox.storage.column_types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["mention_id"], ["mention.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table('routing_decision', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_routing_decision_mention_id'), ['mention_id'], unique=False)

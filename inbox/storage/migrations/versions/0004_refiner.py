@@ -28,8 +28,13 @@ _TS = inbox.storage.column_types.UTCDateTime(timezone=True)
 def upgrade() -> None:
     with op.batch_alter_table('queue_item', schema=None) as batch_op:
         batch_op.add_column(sa.Column('refined_at', _TS, nullable=True))
-        batch_op.create_index('ix_queue_item_refine', ['confidence', 'id'], unique=False,
-                              sqlite_where=sa.text('refined_at IS NULL'), postgresql_where=sa.text('refined_at IS NULL'))
+        batch_op.create_index(
+            "ix_queue_item_refine",
+            ["confidence", "id"],
+            unique=False,
+            sqlite_where=sa.text("refined_at IS NULL"),
+            postgresql_where=sa.text("refined_at IS NULL"),
+        )
 
 
 def downgrade() -> None:

@@ -21,13 +21,15 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        'control_message',
-        sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('kind', sa.String(length=32), nullable=False),
-        sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-        sa.Column('origin', sa.String(length=128), nullable=False),
-        sa.Column('created_at', inbox.storage.column_types.UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint('id'),
+        "control_message",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column(
+            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
+        ),
+        sa.Column("origin", sa.String(length=128), nullable=False),
+        sa.Column("created_at", inbox.storage.column_types.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table('control_message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_control_message_created_at'), ['created_at'], unique=False)
