@@ -45,8 +45,8 @@ from inbox.storage.repo import notification_outbox as nrepo
 from inbox.work import smtp
 from inbox.work.smtp import SmtpPolicyError
 
-__all__ = ["enqueue", "deliver_due", "enqueue_high_priority", "enqueue_unhealthy_sources", "sign", "backoff", "SIGNATURE_HEADER", "TIMESTAMP_HEADER",
-           "MAX_ATTEMPTS"]
+__all__ = ["enqueue", "deliver_due", "enqueue_high_priority", "enqueue_unhealthy_sources", "sign", "backoff",
+           "SIGNATURE_HEADER", "TIMESTAMP_HEADER", "MAX_ATTEMPTS"]
 
 log = structlog.get_logger(__name__)
 
