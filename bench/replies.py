@@ -71,7 +71,8 @@ async def _fake_process() -> tuple[asyncio.subprocess.Process, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.replies_platform", str(port), cwd=str(ROOT))
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.replies_platform", str(port),
+                                                cwd=str(ROOT))
     base = f"http://127.0.0.1:{port}"
     import aiohttp
     async with aiohttp.ClientSession() as http:
