@@ -10,7 +10,7 @@ from aiohttp import web
 
 from inbox.domain import credentials
 from inbox.domain.types import ROLES, UserInfo
-from inbox.errors import Forbidden, InputError, Invalid, NotFound
+from inbox.errors import Forbidden, Invalid, NotFound
 from inbox.ops import model_lifecycle
 from inbox.storage.engine import reader
 from inbox.storage.repo import accounts, connector_state, model_versions
@@ -19,12 +19,12 @@ from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
 from inbox.web.keys import SERVICES
 from inbox.web.render import flash, form, form_lists, redirect, render
+from inbox.web.user_form import UserForm, read_user_form, values_of
 
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
 _ = i18n.gettext
-_NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
 def require_admin(request: web.Request) -> UserInfo:
@@ -47,52 +47,37 @@ async def users_page(request: web.Request) -> web.Response:
     async with reader(svc.engine).connect() as conn:
         users = await accounts.list_users(conn=conn)
     edit = next((u for u in users if u.name == request.query.get("edit")), None)
-    return await render(request, "admin/users.html", {"users": users, "edit": edit, "roles": ROLES,
+    form_ = UserForm(mode="edit" if edit else "create", values=values_of(edit))
+    return await _users_view(request, users, form_)
+
+
+async def _users_view(request: web.Request, users: list[UserInfo], form_: UserForm, status: int = 200) -> web.Response:
+    svc = request.app[SERVICES]
+    return await render(request, "admin/users.html", {"users": users, "form": form_, "roles": ROLES,
                                                       "teams": svc.settings.teams, "page": "admin",
-                                                      "section": "users"})
+                                                      "section": "users"}, status=status)
 
 
 @routes.post("/admin/users")
 async def users_save(request: web.Request) -> web.Response:
+    """Create (``mode=create``: a name that exists is refused with 409) or edit (``mode=edit``) a
+    user; a refused form comes back with every problem next to its field and the input kept."""
     require_admin(request)
     svc = request.app[SERVICES]
     data = await form(request)
-    name = data.get("name", "").strip().lower()
-    if not name or len(name) > 64 or not set(name) <= _NAME_OK:
-        raise Invalid("a user name is 1-64 lower-case letters, digits, '.', '_' or '-'")
-    role = data.get("role", "")
-    if role not in ROLES:
-        raise Invalid(f"role must be one of {', '.join(ROLES)}")
-    known = {t.name for t in svc.settings.teams}
     teams = await form_lists(request, "teams")
-    bad = [t for t in teams if t not in known]
-    if bad:
-        raise Invalid(f"unknown team {bad[0]!r}")
-    locale = data.get("locale") or None
-    if locale is not None and locale not in i18n.LOCALES:
-        raise Invalid("unknown language")
-    try:
-        capacity = int(data.get("capacity") or 10)
-    except ValueError:
-        raise Invalid("capacity must be a number") from None
-    if not 1 <= capacity <= 1000:
-        raise Invalid("capacity must be between 1 and 1000")
-    password = data.get("password", "")
     async with reader(svc.engine).connect() as conn:
-        existing = await accounts.get_user(name, conn=conn)
-    if existing is None and not password:
-        raise Invalid("a new user needs a password")
-    pw_hash = None
-    if password:
-        try:
-            credentials.check_password_strength(password, user_name=name)
-        except InputError as e:
-            raise Invalid(str(e)) from None
-        pw_hash = credentials.hash_password(password)
+        existing = await accounts.get_user(data.get("name", "").strip().lower(), conn=conn)
+        users = await accounts.list_users(conn=conn)
+    checked = read_user_form(data, teams, {t.name for t in svc.settings.teams}, existing)
+    if checked.errors:
+        return await _users_view(request, users, checked, status=checked.status)
+    v = checked.values
+    pw_hash = credentials.hash_password(data["password"]) if data.get("password") else None
     async with svc.engine.begin() as conn:
-        user = await accounts.add_user(name, role, teams, pw_hash, conn=conn, now=svc.clock.now(),
-                                       display_name=data.get("display_name", "").strip()[:128], locale=locale,
-                                       capacity=capacity)
+        user = await accounts.add_user(v["name"], v["role"], teams, pw_hash, conn=conn, now=svc.clock.now(),
+                                       display_name=v["display_name"], locale=v["locale"] or None,
+                                       capacity=int(v["capacity"]))
     forget_all(request.app)  # role, teams, password: the next request must read them again
     done = _("User %(name)s updated.") if existing else _("User %(name)s created.")
     await flash(request, done % {"name": user.name}, "ok")

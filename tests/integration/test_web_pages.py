@@ -174,10 +174,11 @@ async def test_admin_user_management(server: LiveServer) -> None:
         async with user.get(server.url + "/queues/pr", allow_redirects=False) as r:
             assert r.status == 200
         for weak in ("short", "aaaaaaaaaaaa", "password1234", "zoe-lantern-quartz"):  # length, common, name
-            bad = {**form, "password": weak}
+            bad = {**form, "password": weak, "mode": "edit"}
             async with admin.post(server.url + "/admin/users", data=bad, headers={"Origin": server.url}) as r:
                 assert r.status in (400, 422), weak
-        moved = aiohttp.FormData([("_csrf", token), ("name", "zoe"), ("role", "agent"), ("teams", "marketing"),
+        moved = aiohttp.FormData([("_csrf", token), ("mode", "edit"), ("name", "zoe"), ("role", "agent"),
+                                  ("teams", "marketing"),
                                   ("teams", "triage"), ("capacity", "5")])
         async with admin.post(server.url + "/admin/users", data=moved, headers={"Origin": server.url}) as r:
             assert r.status == 200
