@@ -1,6 +1,8 @@
 """The periodic jobs of `serve`: (name, interval in seconds, coroutine function) for the scheduler.
 
-Every job takes its time from ``svc.clock`` and is safe with several instances on one PostgreSQL:
+Every job takes its time from ``svc.clock`` and is safe with several instances on one PostgreSQL.
+The jobs in EXCLUSIVE run on one instance at a time (an advisory lock, inbox.storage.job_locks);
+the others may run everywhere at once:
 - lease expiry: one conditional UPDATE (status claimed AND lease expired);
 - SLA breach sweep: flips breached_* flags with a conditional UPDATE, candidates SKIP LOCKED;
 - auto-assignment and reassignment: a per-team row lock taken with SKIP LOCKED, agents and items
@@ -24,7 +26,11 @@ from typing import Any
 
 from inbox.work import auto_assign, crisis_watch, notifier, retention, sla_sweep
 
-__all__ = ["periodic_jobs"]
+__all__ = ["periodic_jobs", "EXCLUSIVE"]
+
+# jobs that scan and rewrite the same rows on every instance: one at a time is enough, and two at
+# once would only contend for the same locks
+EXCLUSIVE = frozenset({"sla_breach_sweep", "auto_assign", "reassign_idle", "crisis_check"})
 
 
 def periodic_jobs(svc: Any, work: Any) -> list[tuple[str, float, Callable[[], Awaitable[Any]]]]:

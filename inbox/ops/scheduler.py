@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import structlog
@@ -13,20 +14,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from inbox.ingest.poll import Poller
+from inbox.ops.jobs import EXCLUSIVE, periodic_jobs
 from inbox.ops.services import Services
+from inbox.storage.job_locks import run_exclusively
 from inbox.work.item_actions import WorkService
 
-__all__ = ["InboxScheduler", "start_scheduler", "Job"]
+__all__ = ["InboxScheduler", "start_scheduler", "scheduled_jobs", "Job"]
 
 log = structlog.get_logger(__name__)
-
-
-def _maintenance_jobs(svc: Services, work: WorkService) -> list[tuple[str, float, Callable[[], Awaitable[Any]]]]:
-    try:
-        from inbox.ops.jobs import periodic_jobs
-    except ModuleNotFoundError:
-        return [("expire-claim-leases", 30.0, work.expire_leases)]
-    return list(periodic_jobs(svc, work))
 
 
 Job = tuple[str, float, Callable[[], Awaitable[Any]]]
@@ -58,14 +53,24 @@ class InboxScheduler:
                 name=f"poll {cfg.name}",
                 next_run_time=self.svc.clock.now() + timedelta(seconds=random.uniform(0, 2)),
             )
-        for name, every, fn in _maintenance_jobs(self.svc, self.work) + self.extra:
-            self.sched.add_job(_safe(name, fn), IntervalTrigger(seconds=every), id=name, name=name)
+        for name, every, job in scheduled_jobs(self.svc, self.work, self.extra):
+            self.sched.add_job(job, IntervalTrigger(seconds=every), id=name, name=name)
         self.sched.start()
         log.info("scheduler_started", jobs=[j.id for j in self.sched.get_jobs()])
 
     async def stop(self) -> None:
         self.sched.shutdown(wait=False)
         await self.poller.__aexit__(None, None, None)
+
+
+def scheduled_jobs(svc: Services, work: WorkService, extra: Sequence[Job] = ()) -> list[Job]:
+    """The periodic jobs as the scheduler runs them: errors logged, the EXCLUSIVE ones on one
+    instance at a time."""
+    out: list[Job] = []
+    for name, every, fn in [*periodic_jobs(svc, work), *extra]:
+        job = partial(run_exclusively, svc.engine, name, fn) if name in EXCLUSIVE else fn
+        out.append((name, every, _safe(name, job)))
+    return out
 
 
 def _safe(name: str, fn: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
