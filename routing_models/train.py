@@ -34,6 +34,7 @@ from joblib import Parallel, delayed  # type: ignore[import-untyped]  # joblib s
 from sklearn.metrics import accuracy_score, f1_score  # type: ignore[import-untyped]  # sklearn ships no type hints
 
 from routing_models.data import LABELS, source_group
+from routing_models.evaluate import source_folds_evaluation
 from routing_models.lexicon import CUE_GROUPS
 from routing_models.model import Classifier
 from routing_models.pipeline import _CLF_KEYS, _FEATURE_KEYS, DEFAULT_PARAMS, build_pipeline
@@ -216,7 +217,7 @@ def train(
     (:mod:`routing_models.refine`); embedding the rows costs about 20 ms each, and
     ``embedding_cache`` (an ``.npz`` path) keeps the vectors for the next training run.
     """
-    from routing_models.evaluate import evaluate  # local: evaluate imports lang (py3langid)
+    from routing_models.evaluate import evaluate
 
     if not rows:
         raise ValueError("no training rows")
@@ -261,6 +262,8 @@ def train(
     metadata["evaluation"] = {
         name: evaluate(clf, ev_rows, encoder=encoder) for name, ev_rows in (evaluation_rows or {}).items()
     }
+    if oof is not None:
+        metadata["evaluation"]["source_folds"] = source_folds_evaluation(rows, pipeline.classes_, oof[0])
     blend = None
     if refiner is not None:
         blend = {"weight": refiner["weight"], "C": refiner["C"], "temperature_encoder": refiner["temperature_encoder"],

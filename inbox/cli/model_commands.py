@@ -66,7 +66,7 @@ async def cmd_model(args: argparse.Namespace) -> int:
                 "evaluation": meta.get("evaluation", {}),
             }
             if args.promote:
-                out["promoted"] = await _promote(svc, meta["version"], args.eval[0] if args.eval else None, args.force)
+                out.update(await _promote(svc, meta["version"], args.eval[0] if args.eval else None, args.force))
             emit(out)
         elif c == "evaluate":
             async with snapshot_reader(svc.engine).connect() as conn:
@@ -97,18 +97,19 @@ async def cmd_model(args: argparse.Namespace) -> int:
                     meta = r["meta"] or {}
                     emit({"version": r["version"], "active": r["active"], "created_at": r["created_at"],
                           "promoted_at": r["promoted_at"], "path": r["path"],
-                          "evaluation": {k: v.get("macro_f1") for k, v in (meta.get("evaluation") or {}).items()
-                                         if isinstance(v, dict)}})
+                          "evaluation": {k: {f: v.get(f) for f in ("macro_f1", "accuracy", "ece", "n") if f in v}
+                                         for k, v in (meta.get("evaluation") or {}).items() if isinstance(v, dict)}})
         elif c == "promote":
-            emit({"version": args.version, "promoted": await _promote(svc, args.version, args.data, args.force)})
+            emit({"version": args.version, **await _promote(svc, args.version, args.data, args.force)})
     finally:
         await svc.close()
     return 0
 
 
-async def _promote(svc: Any, version: str, data: str | None, force: bool) -> bool:
+async def _promote(svc: Any, version: str, data: str | None, force: bool) -> dict[str, Any]:
+    """``{"promoted": True, "gate": the figures the gate compared, or None}``."""
     from inbox.ops import model_lifecycle
-    return await model_lifecycle.promote_version(svc, version, data, force)
+    return await model_lifecycle.promote_with_gate(svc, version, data, force)
 
 
 async def load_encoder(args: argparse.Namespace) -> Any:

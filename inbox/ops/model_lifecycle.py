@@ -20,6 +20,7 @@ __all__ = [
     "gate",
     "require",
     "promote_version",
+    "promote_with_gate",
 ]
 
 log = structlog.get_logger(__name__)
@@ -131,17 +132,22 @@ def _stage_f1(result: dict[str, Any], stage: str) -> float:
     return float(result["macro_f1"])
 
 
-def gate(current: dict[str, Any] | None, candidate: dict[str, Any], tolerance: float = 0.0) -> None:
+def gate(current: dict[str, Any] | None, candidate: dict[str, Any],
+         tolerance: float = 0.0) -> dict[str, dict[str, float]]:
     """Refuse a promotion that would route worse on the held-out file: a macro-F1 below the current
     model's on the labels items end up with (after the refiner's second look) or on the labels they
-    get at ingest (what routes until then, and whenever the encoder is unavailable)."""
+    get at ingest (what routes until then, and whenever the encoder is unavailable). Returns the
+    figures it compared, per stage: ``{"final": {"current": .., "candidate": ..}, "first": ..}``."""
     if current is None:
-        return
+        return {}
+    compared: dict[str, dict[str, float]] = {}
     for stage, what in _STAGES:
         a, b = _stage_f1(current, stage), _stage_f1(candidate, stage)
+        compared[stage] = {"current": round(a, 4), "candidate": round(b, 4)}
         if b + tolerance < a:
             raise Conflict(f"candidate macro-F1 {b:.4f} is worse than the current model's {a:.4f} {what} "
                            f"on the held-out file; use --force to promote anyway")
+    return compared
 
 
 def require(version_row: dict[str, Any] | None, version: str) -> dict[str, Any]:
@@ -151,12 +157,22 @@ def require(version_row: dict[str, Any] | None, version: str) -> dict[str, Any]:
 
 
 async def promote_version(svc: Any, version: str, held_out: str | None = None, force: bool = False) -> bool:
+    """:func:`promote_with_gate` without the figures: True once promoted."""
+    return bool((await promote_with_gate(svc, version, held_out, force))["promoted"])
+
+
+async def promote_with_gate(svc: Any, version: str, held_out: str | None = None,
+                            force: bool = False) -> dict[str, Any]:
     """Make ``version`` the active model, gated: refused (Conflict) when its macro-F1 on the
     held-out file (default: the seed corpus) is worse than the current model's, after the refiner's
     second look or at ingest (:func:`gate`), unless ``force``.
     The shared logic of ``social-inbox model promote`` and the admin page. The promotion and a
     ``model`` message on the control channel commit together: every running instance, whatever its
-    role, loads the new version within about a second."""
+    role, loads the new version within about a second.
+
+    Returns ``{"promoted": True, "gate": ...}``: the gate's held-out file, both versions and the
+    macro-F1 it compared per stage (:func:`gate`), or ``None`` when no comparison ran (no active
+    model, the same version, or ``force``)."""
     import asyncio
 
     from inbox.storage.repo import model_versions
@@ -173,10 +189,13 @@ async def promote_version(svc: Any, version: str, held_out: str | None = None, f
                                                  svc.settings.refiner.encoder_dir)
         a = await loop.run_in_executor(None, evaluate_file, Path(cur["path"]), data, encoder)
         b = await loop.run_in_executor(None, evaluate_file, Path(cand["path"]), data, encoder)
-        gate(a, b)
+        figures = {"held_out": data, "current": cur["version"], "candidate": version,
+                   "macro_f1": gate(a, b), "n": b.get("n")}
+    else:
+        figures = None
     from inbox.ops.control import MODEL, send
     async with svc.engine.begin() as conn:
         await model_versions.promote(version, conn=conn, now=svc.clock.now())
         await send(MODEL, {"version": version}, conn=conn, now=svc.clock.now(), origin=svc.owner)
-    log.info("model_promoted", model_version=version, forced=force)
-    return True
+    log.info("model_promoted", model_version=version, forced=force, gate=figures)
+    return {"promoted": True, "gate": figures}

@@ -69,6 +69,10 @@ def test_corrections_train_evaluate_list_promote(tmp_path: Path) -> None:
 
     versions = [json.loads(x) for x in run("model", "list", env=env).stdout.splitlines() if x.startswith("{")]
     assert {v["version"] for v in versions} >= {new_version} and sum(v["active"] for v in versions) == 1
+    # a version trained without --eval still shows its cross-source figure (out-of-fold, by source family)
+    [listed] = [v for v in versions if v["version"] == new_version]
+    folds = listed["evaluation"]["source_folds"]
+    assert folds["n"] == trained["rows"] + 2 and 0.5 < folds["macro_f1"] <= 1 and 0.5 < folds["accuracy"] <= 1
     r = run("model", "promote", new_version, "--data", str(held), "--force", env=env)
     assert r.returncode == 0, r.stderr
     versions = [json.loads(x) for x in run("model", "list", env=env).stdout.splitlines() if x.startswith("{")]

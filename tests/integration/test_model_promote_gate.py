@@ -67,7 +67,13 @@ async def test_a_worse_refiner_head_is_not_promoted(services: Any, tmp_path: Pat
         == model_lifecycle.evaluate_file(default, held)["macro_f1"]
     )
 
-    assert await model_lifecycle.promote_version(services, "same", held_out=held)
+    result = await model_lifecycle.promote_with_gate(services, "same", held_out=held)
     assert await _active(services) == "same"
+    # the figures the gate compared: both stages, both versions, on the held-out file
+    gate = result["gate"]
+    assert (result["promoted"], gate["held_out"], gate["current"], gate["candidate"]) == (True, held, "current", "same")
+    assert set(gate["macro_f1"]) == {"final", "first"}
+    for stage in ("final", "first"):
+        assert gate["macro_f1"][stage]["candidate"] == gate["macro_f1"][stage]["current"] > 0.5
     assert await model_lifecycle.promote_version(services, "worse", held_out=held, force=True)
     assert await _active(services) == "worse"
