@@ -1,9 +1,10 @@
 """Routing metrics for managers: volume by team, source, label and day; time to first touch and to
 resolution (median and p90, overall and per team); SLA met % for first response and resolution;
 backlog size and age; transfer rate and bounces per label; the model's accuracy measured from
-agents' corrections; crises; notification delivery; items the background refiner re-routed. Aggregation happens in
-SQL over indexed ranges
-(inbox.storage.repo.metric_reads); only the durations for the percentiles come back row by row."""
+agents' corrections, with the drift alarm (inbox.domain.drift: the last seven days' accuracy against
+the model's evaluation); crises; notification delivery; items the background refiner re-routed.
+Aggregation happens in SQL over indexed ranges (inbox.storage.repo.metric_reads); only the durations
+for the percentiles come back row by row."""
 from __future__ import annotations
 
 import math
@@ -13,9 +14,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from inbox.domain.drift import DRIFT_WINDOW_DAYS, drift_alarm, reference_accuracy
 from inbox.settings import Settings
 from inbox.storage.engine import snapshot_reader
 from inbox.storage.repo import metric_reads as mrepo
+from inbox.storage.repo import model_versions
 from inbox.storage.repo import replies as rrepo
 
 __all__ = ["compute_metrics", "percentile"]
@@ -38,6 +41,17 @@ def _pct(a: int, b: int) -> float | None:
     return round(100 * a / (a + b), 2) if a + b else None
 
 
+def _model_metadata(active: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The active version's metadata, else the bundled default model's (what routes without one)."""
+    if active is not None:
+        return dict(active.get("meta") or {})
+    from routing_models.registry import default_artifact_path, load_metadata
+    try:
+        return load_metadata(default_artifact_path())
+    except OSError:
+        return None
+
+
 async def compute_metrics(engine: AsyncEngine, settings: Settings, now: datetime, period: timedelta,
                           *, team: str | None = None) -> dict[str, Any]:
     since = now - period
@@ -54,6 +68,8 @@ async def compute_metrics(engine: AsyncEngine, settings: Settings, now: datetime
         notes = await mrepo.notification_counts(since, conn=conn)
         rerouted = await mrepo.rerouted(since, until, conn=conn, team=team)
         replies = await rrepo.reply_metrics(since, until, conn=conn, team=team)
+        week = await mrepo.accuracy(now - timedelta(days=DRIFT_WINDOW_DAYS), until, conn=conn, team=team)
+        active = await model_versions.active_version(conn=conn)
 
     by_team: Counter[str] = Counter()
     by_source: Counter[str] = Counter()
@@ -151,6 +167,11 @@ async def compute_metrics(engine: AsyncEngine, settings: Settings, now: datetime
                 f"{c['predicted_label']}->{c['label']}": int(c["n"])
                 for c in sorted(corrections, key=lambda c: -int(c["n"]))
             },
+            "drift": drift_alarm(
+                sum(int(r["judged"]) for r in week),
+                sum(int(r["corrected"] or 0) for r in week),
+                reference_accuracy(_model_metadata(active)),
+            ),
         },
         "crises": {
             "open": notes["open_crises"],

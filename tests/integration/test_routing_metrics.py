@@ -98,3 +98,43 @@ async def test_every_metrics_query_has_an_index_path(services: Any) -> None:
                                                                                  params))
                 scans = re.findall(r"\bSCAN (\w+)\b(?! USING)", plan)
             assert not [t for t in scans if t in BIG], f"{name}: full scan in\n{plan}"
+
+
+async def test_drift_alarm_from_a_weeks_corrections(services: Any) -> None:
+    """60 judged items of the last week, 10 of them corrected by a transfer (83%): an alarm against an
+    active model evaluated at 95%, none against one evaluated at 85%; older items don't count."""
+    from inbox.storage.repo import model_versions
+
+    svc = services
+    now = svc.clock.now()
+    async with svc.engine.begin() as conn:
+        ann = await accounts.add_user("ann", "agent", ["customer_care"], None, conn=conn, now=now, capacity=100)
+        for version, acc in (("promised-95", 0.95), ("promised-85", 0.85)):
+            await model_versions.register(version, "/nowhere", {"evaluation": {"dev_crosssource": {"accuracy": acc}}},
+                                          conn=conn, now=now)
+        await model_versions.promote("promised-95", conn=conn, now=now)
+    await svc.pipeline.ingest([Mention(source="t", platform="t", external_id=f"old{i}", language="en",
+                                       text=f"my order {i} is broken, refund") for i in range(20)])
+    w = WorkService(svc.engine, svc.settings, svc.clock)
+    for _ in range(20):  # corrected, but eight days ago
+        item = await w.claim_next(ann, "customer_care")
+        await w.transfer(ann, item.id, "marketing", "not a case")
+    svc.clock.advance(timedelta(days=8))
+    await svc.pipeline.ingest([Mention(source="t", platform="t", external_id=f"c{i}", language="en",
+                                       text=f"my parcel {i} arrived broken, refund please") for i in range(60)])
+    for i in range(60):
+        item = await w.claim_next(ann, "customer_care")
+        if i < 10:
+            await w.transfer(ann, item.id, "marketing", "product feedback")
+        else:
+            await w.set_status(ann, item.id, "resolved")
+    m = await compute_metrics(svc.engine, svc.settings, svc.clock.now(), timedelta(days=30))
+    drift = m["model_accuracy"]["drift"]
+    assert (drift["judged"], drift["corrected"], drift["accuracy"]) == (60, 10, 0.8333)
+    assert (drift["evaluation"], drift["evaluation_accuracy"], drift["threshold"], drift["alarm"]) == (
+        "dev_crosssource", 0.95, 0.9, True)
+    assert m["model_accuracy"]["judged"] == 80  # the period's own figure still counts the old items
+    async with svc.engine.begin() as conn:
+        await model_versions.promote("promised-85", conn=conn, now=svc.clock.now())
+    m = await compute_metrics(svc.engine, svc.settings, svc.clock.now(), timedelta(days=30))
+    assert m["model_accuracy"]["drift"]["alarm"] is False
