@@ -148,6 +148,11 @@ def test_metadata_contents(clf: Classifier) -> None:
     assert meta["labels"] == sorted(LABELS) == clf.labels
     assert set(meta["library_versions"]) >= {"python", "sklearn", "numpy", "scipy", "skops"}
     assert len(meta["data_hash"]) == 64
+    # trained without evaluation files, it still records a cross-source figure: its rows scored by the
+    # calibration folds that did not see their source family
+    folds = meta["evaluation"]["source_folds"]
+    assert folds["stage"] == "first" and folds["n"] == meta["n_rows"]
+    assert 0.5 < folds["macro_f1"] < 1 and 0.5 < folds["accuracy"] < 1
 
 
 def test_explain_top_ngrams(clf: Classifier) -> None:
