@@ -36,13 +36,21 @@ class CountsCache:
     _refreshing: set[str] = field(default_factory=set)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
+    _loading: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+    _generation: int = 0
+
     async def get(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
         """The value for ``key``. Fresh: returned. Expired: returned as is while one background
-        task reloads it (stale while revalidating). Missing: loaded, and only then is anyone waiting."""
+        task reloads it (stale while revalidating). Missing (never read, or items changed since,
+        see :meth:`forget`): read once, every request for it waiting on that one read."""
         hit = self._values.get(key)
         if hit is None:
-            self._refreshing.add(key)
-            return await self._load(key, load)
+            pending = self._loading.get(key)
+            if pending is None:
+                pending = asyncio.ensure_future(self._load(key, load))
+                self._loading[key] = pending
+                pending.add_done_callback(lambda f: self._loading.pop(key) if self._loading.get(key) is f else None)
+            return await asyncio.shield(pending)
         if hit[0] <= self.clock() and key not in self._refreshing:
             self._refreshing.add(key)  # now, so the next request starts no second reload
             task = asyncio.get_running_loop().create_task(self._load(key, load))
@@ -50,12 +58,22 @@ class CountsCache:
             task.add_done_callback(self._done)
         return hit[1]
 
+    def forget(self) -> None:
+        """Items changed: the next request of each key reads the database instead of getting the
+        value from before the change, so the counts next to a list that a live update refreshes
+        agree with it. A read already running when the change came is not kept."""
+        self._generation += 1
+        self._values.clear()
+        self._loading.clear()
+
     async def _load(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
+        generation = self._generation
         try:
             value = await load()
         finally:
             self._refreshing.discard(key)
-        self._values[key] = (self.clock() + self.ttl, value)
+        if generation == self._generation:
+            self._values[key] = (self.clock() + self.ttl, value)
         return value
 
     def _done(self, task: asyncio.Task[Any]) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -29,6 +29,7 @@ from inbox.domain.types import UserInfo
 from inbox.storage.engine import reader
 from inbox.storage.listener import PgListener
 from inbox.storage.repo import page_reads
+from inbox.web.counts import COUNTS
 from inbox.web.keys import BUS, SERVICES
 from inbox.web.live_auth import StreamGuard
 
@@ -74,13 +75,18 @@ class Broker:
         self._closed = False
         self._recheck_now = asyncio.Event()
         self.dispatched = 0
+        self.on_change: list[Callable[[], None]] = []  # told of every change first (the counts cache)
 
     # intake ------------------------------------------------------------------------------
     def publish(self, ids: Iterable[int]) -> None:
         """Called (synchronously) with changed item ids; coalesced and dispatched shortly after."""
         if self._closed:
             return
-        self._pending.update(int(i) for i in ids)
+        ids = [int(i) for i in ids]
+        if ids:
+            for hook in self.on_change:
+                hook()
+        self._pending.update(ids)
         if self._pending and (self._flush_task is None or self._flush_task.done()):
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_later())
 
@@ -247,6 +253,8 @@ async def live_ctx(app: web.Application) -> AsyncIterator[None]:
     broker = Broker(svc)
     app[BUS] = broker  # type: ignore[misc]  # BUS is declared as AppKey[Any] in keys.py
     svc.listeners.append(broker.publish)
+    if COUNTS in app:  # counts shown next to a list refreshed by this change must be read afresh
+        broker.on_change.append(app[COUNTS].forget)
     await broker.start()
     if svc.listener is not None:
         await broker.attach(svc.listener)

@@ -133,3 +133,24 @@ async def test_shortcuts_can_be_turned_off_and_remapped(server: LiveServer) -> N
         html = await (await s.get(server.url + "/queues/customer_care")).text()
         assert 'class="no-shortcuts"' in html and "&#34;off&#34;:true" in html and "<kbd data-hint" not in html
         csrf_from(html)
+
+
+async def test_queue_counts_follow_a_change_at_once(server: LiveServer) -> None:
+    """The counts above a queue's list (re-fetched by the live update) include a mention ingested
+    a moment ago, though the counts were read less than the cache's second before."""
+    from connectors.base import Mention
+
+    def unclaimed(html: str) -> int:
+        m = re.search(r"([\d.,]+) unclaimed", html)
+        assert m, html[:500]
+        return int(m.group(1).replace(",", ""))
+    async with _client() as s:
+        await web_login(s, server.url, "dario")
+        url = server.url + "/queues/customer_care?partial=1"
+        before = unclaimed(await (await s.get(url)).text())
+
+        async def ingest() -> None:
+            await server.svc.pipeline.ingest([Mention(source="live", platform="mastodon", external_id="count-1",
+                                                      language="en", text="My order arrived broken, refund please")])
+        server.call(ingest)
+        assert unclaimed(await (await s.get(url)).text()) == before + 1

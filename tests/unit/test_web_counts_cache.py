@@ -77,3 +77,36 @@ async def test_a_failed_reload_is_logged_and_retried() -> None:
     await _settle()
     clock.t += 0.5
     assert await cache.get("x", load) == 7
+
+
+async def test_a_change_makes_the_next_request_read_afresh() -> None:
+    """After forget() (an item changed) nobody gets the value from before the change: the next
+    request reads (concurrent ones share that read), and a read begun before the change is not kept."""
+    clock, value = Clock(), [10]
+    gate = asyncio.Event()
+    gate.set()
+    reads = []
+
+    async def load() -> int:
+        seen = value[0]
+        reads.append(seen)
+        await gate.wait()
+        return seen
+    cache = CountsCache(ttl=1.0, clock=clock)
+    assert await cache.get("a", load) == 10
+    value[0] = 11
+    cache.forget()
+    first, second = await asyncio.gather(cache.get("a", load), cache.get("a", load))
+    assert (first, second) == (11, 11) and reads == [10, 11]      # one shared read, not two
+    gate.clear()
+    value[0] = 12
+    cache.forget()
+    early = asyncio.ensure_future(cache.get("a", load))           # reads 12 ...
+    await _settle()
+    value[0] = 13
+    cache.forget()                                                # ... but 13 is committed meanwhile
+    late = asyncio.ensure_future(cache.get("a", load))
+    await _settle()
+    gate.set()
+    assert await early == 12 and await late == 13
+    assert await cache.get("a", load) == 13                       # the read from before the change was not kept
