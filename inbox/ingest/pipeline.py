@@ -56,6 +56,7 @@ class CursorUpdate:
     owner: str
     cursor: dict[str, Any]
     fetched: int
+    lease_until: datetime | None = None  # the poll's lease, renewed with each batch it stores
 
 
 @dataclass(slots=True)
@@ -278,7 +279,8 @@ class Pipeline:
             faultpoints.reach("before_commit")
             if cursor is not None:
                 res.cursor_saved = await connector_state.save_success(
-                    cursor.connector, cursor.owner, cursor.cursor, cursor.fetched, conn=conn, now=now)
+                    cursor.connector, cursor.owner, cursor.cursor, cursor.fetched, conn=conn, now=now,
+                    lease_until=cursor.lease_until)
                 if not res.cursor_saved:
                     # our lease was taken over: roll everything back; the new owner refetches
                     raise LeaseLost(cursor.connector)

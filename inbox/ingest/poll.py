@@ -15,7 +15,7 @@ import structlog
 
 from connectors.base import PollResult, poll_in_batches
 from connectors.config import ConnectorSettings
-from connectors.errors import ConnectorError, PermanentError
+from connectors.errors import ConnectorError, PermanentError, RateLimited
 from connectors.http import HttpClient
 from connectors.netguard import guarded_tcp_connector
 from connectors.registry import build_connector
@@ -91,6 +91,7 @@ class Poller:
             return {"connector": cfg.name, "type": cfg.type, "skipped": True, "reason": "lease held or not due"}
         out: dict[str, Any] = {"connector": cfg.name, "type": cfg.type, "ok": False}
         totals = PollTotals()
+        next_poll = now + cfg.interval
         try:
             connector = build_connector(cfg, self.http, env=os.environ)
             pipeline = await svc.ready_pipeline()
@@ -99,7 +100,8 @@ class Poller:
                 faultpoints.reach("after_fetch")
                 return await pipeline.ingest(
                     batch.mentions, batch.rejects, log_event="poll_batch",
-                    cursor=CursorUpdate(cfg.name, svc.owner, batch.cursor, len(batch.mentions)))
+                    cursor=CursorUpdate(cfg.name, svc.owner, batch.cursor, len(batch.mentions),
+                                        lease_until=svc.clock.now() + lease_for))
 
             batches = poll_in_batches(connector, (state or {}).get("cursor"), batch_size=self.batch_size)
             await run_pipelined(batches, store, totals)
@@ -120,6 +122,10 @@ class Poller:
             out.update(error="lease lost to another instance; batch rolled back")
             bound.warning("poll_lease_lost")
         except ConnectorError as e:
+            if isinstance(e, RateLimited):
+                # the platform's Retry-After is every instance's next poll time: none asks earlier
+                next_poll = max(next_poll, e.retry_at)
+                out["retry_at"] = e.retry_at.isoformat()
             permanent = isinstance(e, PermanentError)
             out.update(error=str(e), permanent=permanent)
             bound.warning("poll_failed", error=str(e), permanent=permanent)
@@ -138,8 +144,7 @@ class Poller:
             if not out["ok"] and totals.batches:  # batches committed before the failure stand
                 out.update(committed_batches=totals.batches, ingested=totals.counts["ingested"])
             async with svc.engine.begin() as conn:
-                await connector_state.release_lease(cfg.name, svc.owner, conn=conn,
-                                                    next_poll_at=now + cfg.interval)
+                await connector_state.release_lease(cfg.name, svc.owner, conn=conn, next_poll_at=next_poll)
                 st = await connector_state.get_state(cfg.name, conn=conn)
         if st:
             out["health"] = {"healthy": st["healthy"], "reason": st["health_reason"],

@@ -238,3 +238,62 @@ async def test_poller_keeps_allow_private_connectors_in_their_own_pool(services:
         _publish(app, services, 3, "new")
         assert (await poller.poll(_settings(base)))["ok"]
     assert shared.closed and private.closed
+
+
+async def test_retry_after_is_every_instances_next_poll_time(services: Any, settings_factory: Any) -> None:
+    """A source that answers 429 with Retry-After: its retry time is stored as the connector's next
+    poll, so no instance (this one or another) asks it again before then."""
+    hits: list[str] = []
+
+    async def limited(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        hits.append(request.path)
+        return aiohttp.web.Response(status=429, headers={"Retry-After": "3600"})
+
+    app = aiohttp.web.Application()
+    app.router.add_route("*", "/{tail:.*}", limited)
+    async with serve_app(app) as base, Poller(services) as first, Poller(services) as second:
+        cfg = _settings(base)
+        out = await first.poll(cfg)
+        asked = len(hits)
+        retry_at = datetime.fromisoformat(out["retry_at"])
+        assert not out["ok"] and asked >= 1
+        now = services.clock.now()
+        assert now + timedelta(hours=1) <= retry_at < now + timedelta(hours=1, minutes=1)
+        async with services.engine.connect() as conn:
+            assert (await connector_state.get_state("masto", conn=conn) or {})["next_poll_at"] == retry_at
+        services.clock.advance(cfg.interval * 2)  # the usual interval has passed, the platform's wait has not
+        assert (await second.poll(cfg, due_only=True))["skipped"]
+        assert len(hits) == asked
+        services.clock.advance(timedelta(hours=1, minutes=1))
+        assert not (await second.poll(cfg, due_only=True)).get("skipped")
+        assert len(hits) > asked
+
+
+async def test_a_long_poll_renews_its_lease_with_each_batch(services: Any, tmp_path: Path) -> None:
+    """Each stored batch extends the poll's lease: a poll that outlasts server.poll_lease keeps it."""
+    app = create_replay_app(tmp_path)
+    lease = services.settings.server.poll_lease
+    seen: list[datetime] = []
+    async with serve_app(app) as base, Poller(services, batch_size=8) as poller:
+        cfg = _settings(base)
+        _publish(app, services, 1, "anchor")
+        assert (await poller.poll(cfg))["ok"]
+        _publish(app, services, N, "new")
+        pipeline = await services.ready_pipeline()
+        ingest = pipeline.ingest
+
+        async def slow_ingest(*args: Any, **kwargs: Any) -> IngestResult:
+            services.clock.advance(lease / 2)  # each batch takes half a lease
+            res = await ingest(*args, **kwargs)
+            async with services.engine.connect() as conn:
+                seen.append((await connector_state.get_state("masto", conn=conn) or {})["lease_expires_at"])
+            return res
+
+        pipeline.ingest = slow_ingest  # type: ignore[method-assign]
+        try:
+            assert (await poller.poll(cfg))["ok"]
+        finally:
+            pipeline.ingest = ingest  # type: ignore[method-assign]
+    assert len(seen) >= 3
+    assert all(later > earlier for earlier, later in zip(seen, seen[1:], strict=False))
+    assert seen[-1] > services.clock.now()  # the last batch's renewal is still ahead of the clock

@@ -53,14 +53,17 @@ async def all_states(*, conn: AsyncConnection) -> list[dict[str, Any]]:
 
 
 async def save_success(name: str, owner: str, cursor: dict[str, Any], fetched: int, *, conn: AsyncConnection,
-                       now: datetime) -> bool:
+                       now: datetime, lease_until: datetime | None = None) -> bool:
     """Store the new cursor after a successfully stored batch, only while we hold the lease
-    (a poller whose lease was taken over must not overwrite the new owner's cursor). Whether the
-    source is healthy is decided once the whole poll is in (:func:`record_poll`)."""
+    (a poller whose lease was taken over must not overwrite the new owner's cursor), and extend
+    the lease to ``lease_until``: a long poll keeps its lease as long as its batches arrive.
+    Whether the source is healthy is decided once the whole poll is in (:func:`record_poll`)."""
+    values: dict[str, Any] = {"cursor": cursor, "last_success_at": now, "consecutive_failures": 0,
+                              "mentions_fetched": T_CONN.c.mentions_fetched + fetched, "updated_at": now}
+    if lease_until is not None:
+        values["lease_expires_at"] = lease_until
     res = await conn.execute(
-        update(T_CONN).where(T_CONN.c.name == name, T_CONN.c.lease_owner == owner)
-        .values(cursor=cursor, last_success_at=now, consecutive_failures=0,
-                mentions_fetched=T_CONN.c.mentions_fetched + fetched, updated_at=now))
+        update(T_CONN).where(T_CONN.c.name == name, T_CONN.c.lease_owner == owner).values(**values))
     return (res.rowcount or 0) == 1
 
 
