@@ -74,7 +74,15 @@ class _Cues:
 _URGENT = _Cues(
     "urgent urgente urgenti urgently asap immediately emergency subito immediatamente emergenza scandal "
     "scandalo scandale lawsuit denuncia diffida boycott disgusting vergogna schifo truffa scam fraud "
-    "dangerous fire incendio", prefixes=("boicott", "pericolos", "injur", "ferit"), phrases=("class action",))
+    "dangerous fire incendio exploded explosion esploso esplosa esplosione poisoning poisoned recalled "
+    "avvelenamento unsafe anaphylaxis electrocuted overheated overheating surriscaldato surriscaldata "
+    "richiamato",
+    prefixes=("boicott", "pericolos", "injur", "ferit", "intossica", "ustion", "incendiat"),
+    # product safety (the config's "product-safety" rule routes such mentions; these raise their priority
+    # whichever team gets them, press stories included)
+    phrases=("class action", "caught fire", "allergic reaction", "food poisoning", "reazione allergica",
+             "preso fuoco", "shock anafilattico", "product recall", "safety recall", "richiamo del prodotto",
+             "richiamo del lotto"))
 # strong negative sentiment without urgency (EN and IT)
 _NEGATIVE = _Cues(
     "terrible awful worst horrible horrendous useless unacceptable pathetic ridiculous furious angry ripoff "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from inbox.domain.router import MentionFacts, Router, text_rule
+from inbox.domain.router import MentionFacts, Router, text_rule, urgency_score
 from inbox.domain.safety import product_groups
 from inbox.domain.types import Prediction
 from inbox.settings import load_settings
@@ -91,3 +91,9 @@ def test_product_groups_name_the_shared_product() -> None:
     assert product_groups(texts, min_count=3, ignore=ignore) == [("kettle", [0, 1, 2, 5])]
     assert product_groups(texts, min_count=2, ignore=ignore) == [("kettle", [0, 1, 2, 5]), ("toaster", [3, 4])]
     assert product_groups(texts[:2], min_count=3, ignore=ignore) == []
+
+
+@pytest.mark.parametrize(("text", "_"), SAFETY)
+def test_safety_words_raise_urgency(text: str, _: str) -> None:
+    """Whichever team gets it (a press story stays with PR), a safety mention is urgent."""
+    assert urgency_score(text) >= 1, text
