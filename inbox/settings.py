@@ -4,54 +4,39 @@ the key and the problem."""
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from connectors.config import ConnectorSettings
 from inbox.errors import ConfigError
+from inbox.team_settings import (
+    LABELS,
+    BusinessHours,
+    CannedResponse,
+    RuleSettings,
+    StrictModel,
+    TeamSettings,
+    parse_duration,
+)
 
 __all__ = ["Settings", "CrisisSettings", "DigestSettings", "NotificationSettings", "RefinerSettings", "TeamSettings",
            "RuleSettings", "RoutingSettings", "load_settings", "parse_duration", "DEFAULT_CONFIG", "LABELS",
-           "CannedResponse"]
+           "CannedResponse", "BusinessHours"]
 
-LABELS = ("marketing", "customer_care", "hr", "pr")
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "inbox.toml"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
 
-def parse_duration(value: Any) -> timedelta:
-    """'90s', '5m', '1.5h', '2d', '1w' or a number of seconds -> timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value < 0:
-            raise ValueError("must not be negative")
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        m = _DURATION.match(value)
-        if m:
-            return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
-    raise ValueError(f"{value!r} is not a duration like '30s', '5m', '2h', '1d'")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class BrandSettings(_Strict):
+class BrandSettings(StrictModel):
     names: list[str] = Field(default_factory=lambda: ["Acme"])
 
 
-class ServerSettings(_Strict):
+class ServerSettings(StrictModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     secret_env: str = "INBOX_SECRET_KEY"
@@ -85,152 +70,7 @@ class ServerSettings(_Strict):
         return v
 
 
-class BusinessHours(_Strict):
-    timezone: str = "UTC"
-    days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])  # Monday = 0
-    start: str = "09:00"
-    end: str = "18:00"
-    holidays: list[str] = Field(default_factory=list)  # ISO dates
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown time zone {v!r}") from e
-        return v
-
-    @field_validator("start", "end")
-    @classmethod
-    def _hhmm(cls, v: str) -> str:
-        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", v):
-            raise ValueError(f"{v!r} is not a time like '09:00'")
-        return v
-
-
-class CannedResponse(_Strict):
-    """A ready answer in the composer; ``{author}`` and ``{agent}`` are filled in."""
-
-    title: str = Field(min_length=1, max_length=80)
-    lang: Literal["en", "it"] = "en"
-    text: str = Field(min_length=1, max_length=10_000)
-
-
-APPROVAL_BY_DEFAULT = ("pr", "hr")
-
-
-class TeamSettings(_Strict):
-    name: str
-    display_name: str = ""
-    private: bool = False
-    sla_first_response: timedelta = timedelta(hours=4)
-    sla_resolution: timedelta = timedelta(days=2)
-    business_hours: BusinessHours | None = None  # None: around the clock
-    assignment: Literal["manual", "round_robin", "least_loaded"] = "manual"
-    agent_capacity: int = Field(10, ge=1)
-    reassign_after: timedelta | None = None
-    return_on_breach: bool = False
-    # closed items older than this lose their text, author, notes and replies (inbox/work/retention.py)
-    retention: timedelta | None = None
-    # replies wait for a lead's approval; unset: true for pr and hr (APPROVAL_BY_DEFAULT)
-    reply_approval: bool | None = None
-    canned_responses: list[CannedResponse] = Field(default_factory=list)
-
-    @property
-    def needs_reply_approval(self) -> bool:
-        return self.reply_approval if self.reply_approval is not None else self.name in APPROVAL_BY_DEFAULT
-
-    _dur = field_validator("sla_first_response", "sla_resolution", mode="before")(parse_duration)
-
-    @field_validator("reassign_after", "retention", mode="before")
-    @classmethod
-    def _opt_dur(cls, v: Any) -> timedelta | None:
-        return None if v is None else parse_duration(v)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not _NAME.match(v):
-            raise ValueError(f"{v!r} is not a team name (lower case letters, digits, _ and -)")
-        return v
-
-
-class RuleSettings(_Strict):
-    """One routing rule: every condition given must match; then its actions apply."""
-
-    name: str
-    # conditions
-    source: list[str] | None = None
-    platform: list[str] | None = None
-    author: list[str] | None = None
-    lang: list[str] | None = None
-    keywords: list[str] | None = None
-    regex: str | None = None
-    label: list[str] | None = None
-    min_confidence: float | None = Field(None, ge=0, le=1)
-    max_confidence: float | None = Field(None, ge=0, le=1)
-    min_reach: int | None = Field(None, ge=0)
-    # actions
-    team: str | None = None
-    priority: int | None = Field(None, ge=0, le=3)
-    watchers: list[str] = Field(default_factory=list)
-    action: Literal["route", "spam", "ignore"] = "route"
-    stop: bool = True
-
-    @field_validator("source", "platform", "author", "lang", "keywords", "label", mode="before")
-    @classmethod
-    def _listify(cls, v: Any) -> Any:
-        return [v] if isinstance(v, str) else v
-
-    @field_validator("regex")
-    @classmethod
-    def _regex(cls, v: str | None, info: ValidationInfo) -> str | None:
-        if v is not None:
-            name = info.data.get("name", "?")
-            try:
-                rx = re.compile(v)
-            except re.error as e:
-                raise ValueError(f"rule {name!r}: invalid regular expression: {e}") from e
-            if rx.search("") is not None:
-                raise ValueError(f"rule {name!r}: regular expression {v!r} matches the empty string "
-                                 "(it would match every mention)")
-        return v
-
-    @field_validator("keywords")
-    @classmethod
-    def _keywords(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        if v is not None and (not v or any(not isinstance(k, str) or not k.strip() for k in v)):
-            raise ValueError(f"rule {info.data.get('name', '?')!r}: keywords must be non-empty strings")
-        return [k.strip() for k in v] if v is not None else None
-
-    @field_validator("label")
-    @classmethod
-    def _labels(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        for lab in v or []:
-            if lab not in LABELS:
-                raise ValueError(f"rule {info.data.get('name', '?')!r}: unknown label {lab!r}; "
-                                 f"labels are {', '.join(LABELS)}")
-        return v
-
-    @model_validator(mode="after")
-    def _has_condition_and_action(self) -> RuleSettings:
-        conds = (self.source, self.platform, self.author, self.lang, self.keywords, self.regex,
-                 self.label, self.min_confidence, self.max_confidence, self.min_reach)
-        if all(c is None for c in conds):
-            raise ValueError(f"rule {self.name!r} has no condition")
-        if self.action == "route" and self.team is None and self.priority is None and not self.watchers:
-            raise ValueError(f"rule {self.name!r} has no action (team, priority, watchers or action)")
-        if self.action == "ignore" and (self.team is not None or self.watchers):
-            raise ValueError(f"rule {self.name!r} ignores mentions, so it cannot also route them (team/watchers)")
-        if (self.min_confidence is not None and self.max_confidence is not None
-                and self.min_confidence > self.max_confidence):
-            raise ValueError(f"rule {self.name!r}: min_confidence is above max_confidence")
-        return self
-
-
-class RoutingSettings(_Strict):
+class RoutingSettings(StrictModel):
     confidence_threshold: float = Field(0.5, ge=0, le=1)
     watcher_threshold: float = Field(0.25, ge=0, le=1)
     # a mention with fewer words (two or more letters, links and @handles removed) goes to triage
@@ -248,7 +88,7 @@ class RoutingSettings(_Strict):
         return v
 
 
-class RefinerSettings(_Strict):
+class RefinerSettings(StrictModel):
     """The background refiner (inbox/ingest/second_look.py): re-scores new, unclaimed, model-routed items with
     the blend of the n-gram model and a sentence encoder, and re-routes them when the blend disagrees."""
 
@@ -269,7 +109,7 @@ class RefinerSettings(_Strict):
         return parse_duration(v)
 
 
-class NotificationSettings(_Strict):
+class NotificationSettings(StrictModel):
     webhook_urls: list[str] = Field(default_factory=list)
     webhook_secret_env: str | None = None
     smtp_host: str | None = None
@@ -289,7 +129,7 @@ class NotificationSettings(_Strict):
         return self
 
 
-class DigestSettings(_Strict):
+class DigestSettings(StrictModel):
     """The briefs (inbox/work/brief.py): one per period of ``every`` (aligned on Monday 00:00 UTC)
     for each audience with recipients, sent by `social-inbox digest send` and by `serve`, which
     looks for a due one every ``check_every``. Delivery uses the notifications' SMTP settings."""
@@ -307,7 +147,7 @@ class DigestSettings(_Strict):
         return d
 
 
-class CrisisSettings(_Strict):
+class CrisisSettings(StrictModel):
     """Spike detection (inbox/work/crisis_watch.py): the current window against the mean of the previous
     ``baseline_windows`` windows plus ``k`` standard deviations."""
 
