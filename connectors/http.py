@@ -35,10 +35,10 @@ from __future__ import annotations
 import asyncio
 import json
 import random as _random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import Any
 
 import aiohttp
 import structlog
@@ -46,6 +46,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from .errors import BlockedAddress, ConnectorError, PayloadError, PermanentError, RateLimited, TransientError
+from .http_types import Classifier, Clock, HttpResponse, HttpStats, RetryPolicy, Sleep, utcnow
 from .netguard import BlockedAtConnect, Resolver, check_url, guard_policy, system_resolver
 from .ratelimit import parse_rate_limit, parse_retry_after
 
@@ -63,68 +64,11 @@ __all__ = [
     "MAX_REDIRECTS",
 ]
 
-Clock = Callable[[], datetime]
-Sleep = Callable[[float], Awaitable[None]]
-Classifier = Callable[["HttpResponse"], "ConnectorError | Literal['retry'] | None"]
-"""Looks at an error response first: an exception to raise, ``"retry"`` to treat it as
-transient, or None for the default handling."""
+_log = structlog.get_logger("connectors.http")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
-_log = structlog.get_logger("connectors.http")
-
-
-def utcnow() -> datetime:
-    """The real clock: an aware UTC datetime."""
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Retry and pacing knobs (seconds). The defaults follow shared/docs/connectors.md §0.5."""
-
-    max_attempts: int = 5
-    backoff_base: float = 1.0
-    backoff_cap: float = 900.0
-    max_wait: float = 120.0
-    reset_jitter: float = 1.0
-    low_budget: float = 1.0
-    breaker_threshold: int = 5
-    breaker_cooldown: float = 300.0
-
-
-@dataclass(slots=True)
-class HttpStats:
-    """What one connector's requests did, for health pages and the poll summary."""
-
-    requests: int = 0
-    retries: int = 0
-    last_status: int | None = None
-    last_error: str | None = None
-    last_request_at: datetime | None = None
-    rate_limit_remaining: float | None = None
-    rate_limit_reset: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    """A fully read response."""
-
-    status: int
-    url: str
-    headers: CIMultiDictProxy[str]
-    body: bytes
-
-    def json(self) -> Any:
-        """The body as JSON, or :class:`PayloadError`."""
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurd nesting
-            raise PayloadError(f"invalid JSON: {exc}", url=self.url, status=self.status) from exc
-
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
 
 
 @dataclass(slots=True)
