@@ -61,6 +61,11 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("admins only", N_("Only admins can do this.")),
     ("only {roles} may do this", N_("Only these roles may do this: %(roles)s.")),
     ("the dashboard is for managers, leads and admins", N_("The dashboard is for managers, team leads and admins.")),
+    # the dashboard's date range
+    ("from and to must both be dates like 2026-01-31", N_("Give both days of the range, like 2026-01-31.")),
+    ("from must not be after to", N_("The first day must not be after the last.")),
+    ("the range starts in the future", N_("The range starts in the future.")),
+    ("a range is at most {n} days", N_("A range is at most %(n)s days.")),
     # the briefs (inbox/web/reports.py, admin_briefs.py)
     ("reports are for managers, leads and admins", N_("Reports are for managers, team leads and admins.")),
     ("no such report", N_("No such report.")),

@@ -53,9 +53,12 @@ def _model_metadata(active: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 async def compute_metrics(engine: AsyncEngine, settings: Settings, now: datetime, period: timedelta,
-                          *, team: str | None = None) -> dict[str, Any]:
-    since = now - period
-    until = now + timedelta(microseconds=1)
+                          *, team: str | None = None, until: datetime | None = None) -> dict[str, Any]:
+    """The figures of items created in the ``period`` before ``until`` (default: up to and including
+    ``now``); overdue first responses and the backlog are as of ``now``."""
+    end = now if until is None else until
+    since = end - period
+    until = now + timedelta(microseconds=1) if until is None else until
     async with snapshot_reader(engine).connect() as conn:  # one snapshot; on SQLite no write lock
         vol = await mrepo.volume(since, until, conn=conn, team=team)
         durs = await mrepo.durations(since, until, conn=conn, team=team)
@@ -99,7 +102,7 @@ async def compute_metrics(engine: AsyncEngine, settings: Settings, now: datetime
     wrong = sum(int(r["corrected"] or 0) for r in acc)
     open_crises = [c for c in crises if c["status"] == "open"]
     return {
-        "period": {"since": since.isoformat(), "until": now.isoformat(), "team": team},
+        "period": {"since": since.isoformat(), "until": end.isoformat(), "team": team},
         "volume": {
             "total": sum(by_team.values()),
             "by_team": dict(by_team),

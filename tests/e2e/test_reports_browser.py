@@ -1,4 +1,4 @@
-"""The Reports page, a brief's page, its preview and Admin › Briefs in headless
+"""The Reports page, a brief's page, its preview, Admin › Briefs and the dashboard in headless
 Chromium, in English and Italian, at 1280 and 390 px: no horizontal overflow, a mention's markup
 shown as text (never run), "send now" reaching a local SMTP server, recipients added and removed."""
 from __future__ import annotations
@@ -86,6 +86,32 @@ def test_reports_pages_fit_and_speak_the_language(browser: Any, server: LiveServ
         s.go("/reports")
         page.click(f"a[href='/reports/{run_id}/brief.pdf']")
     assert Path(dl.value.path()).read_bytes().startswith(b"%PDF-")
+    s.close()
+
+
+@pytest.mark.parametrize("user,width", [("mara", 1280), ("mara", 390), ("giulia", 1280), ("giulia", 390)])
+def test_dashboard_fits_and_refuses_a_bad_range_inline(browser: Any, server: LiveServer, user: str,
+                                                       width: int) -> None:
+    """Charts with axes and legends, per-agent and compared figures, no horizontal overflow; a
+    reversed range answers with the reason beside the form, in the reader's language."""
+    from playwright.sync_api import expect
+    s = Session(browser, server, user, width=width)
+    page, it = s.page, user == "giulia"
+    s.go("/dashboard")
+    expect(page.locator("#h-agents")).to_have_text("Operatori" if it else "Agents")
+    assert page.locator("svg.chart .axis-title").count() >= 4 and page.locator("p.legend").count() >= 4
+    assert page.locator("svg.chart > title").first.text_content()
+    expect(page.locator("[data-change=total]")).to_have_text("nuovo" if it else "new this period")
+    wide = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
+    assert page.evaluate(OVERFLOW), f"the dashboard overflows at {width}px: {wide}"
+    s.shot(f"dashboard-{user}-{width}")
+    page.fill("#f-from", "2026-03-09")
+    page.fill("#f-to", "2026-03-01")
+    page.click("form.filters button[type=submit]")
+    expect(page.locator("#f-error")).to_have_text("Il primo giorno non può essere dopo l'ultimo." if it
+                                                  else "The first day must not be after the last.")
+    assert page.evaluate(OVERFLOW)
+    s.errors = [e for e in s.errors if "422" not in e]  # the page's own status, logged by the browser
     s.close()
 
 
