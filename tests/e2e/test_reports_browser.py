@@ -22,6 +22,9 @@ USERS = (SeedUser("mara", "manager", ()), SeedUser("giulia", "manager", (), "it"
          SeedUser("root", "admin", ()), SeedUser("carla", "agent", ("customer_care",)),
          SeedUser("lia", "lead", ("customer_care",)))
 OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
+# what sticks out past the viewport, named in the failure message
+WIDE = ("() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
+        "window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className)")
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +105,7 @@ def test_dashboard_fits_and_refuses_a_bad_range_inline(browser: Any, server: Liv
     assert page.locator("svg.chart .axis-title").count() >= 4 and page.locator("p.legend").count() >= 4
     assert page.locator("svg.chart > title").first.text_content()
     expect(page.locator("[data-change=total]")).to_have_text("nuovo" if it else "new this period")
-    wide = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
+    wide = page.evaluate(WIDE)
     assert page.evaluate(OVERFLOW), f"the dashboard overflows at {width}px: {wide}"
     s.shot(f"dashboard-{user}-{width}")
     page.fill("#f-from", "2026-03-09")

@@ -100,7 +100,7 @@ async def test_custom_range_previous_period_and_agents(server: LiveServer) -> No
     assert "1 item judged by agents" not in html and "2 items judged by agents, 0 corrected by a transfer." in html
     # charts: axis captions, a legend, a values table, titles naming the SVG
     assert html.count('class="axis-title"') >= 4 and html.count('class="legend"') >= 4
-    assert 'aria-labelledby="c-source-t c-source-d"' in html and "<summary>Values" in html
+    assert 'aria-labelledby="c-source-t c-source-d"' in html and "<summary>Figures of the chart</summary>" in html
     # the two long source names are drawn whole, on a line of their own, and listed in the table
     assert f">{LONG}-north</text>" in html and f">{LONG}-south</text>" in html
     assert f">{LONG}-north</th>" in html
