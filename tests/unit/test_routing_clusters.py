@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import string
-import time
 
 from inbox.domain.near_duplicates import cluster_key, near_duplicate_groups
 
@@ -41,13 +40,12 @@ def test_equal_cluster_keys_join() -> None:
     assert cluster_key("too short") is None
 
 
-def test_a_busy_hour_is_fast() -> None:
-    """Five thousand unrelated texts plus a storm of 200 copies group in well under two seconds."""
+def test_a_busy_hour_groups_the_storm_and_nothing_else() -> None:
+    """Five thousand unrelated texts plus a storm of 200 copies: the copies are one group, every other
+    text is alone (speed is measured in bench/, not asserted here)."""
     rng = random.Random(1)
     noise = [" ".join("".join(rng.choice(string.ascii_lowercase) for _ in range(6)) for _ in range(12))
              for _ in range(5000)]
     storm = [f"{BASE_EN} {'!' * (i % 3)}" for i in range(200)]
-    t = time.perf_counter()
     groups = near_duplicate_groups(noise + storm)
-    assert time.perf_counter() - t < 2.0
     assert len(groups[0]) == 200 and len(groups) == 5001
