@@ -175,6 +175,18 @@ class Pipeline:
         self.settings = settings
         self.router.reconfigure(settings.routing, settings.rules, settings.private_teams)
 
+    async def dry_run(self, m: Mention, settings: Settings | None = None) -> Decision:
+        """The decision ``m`` would get (language, model, rules of ``settings``, default the ones in
+        force), nothing stored: "test the rules" in the admin API."""
+        s = settings or self.settings
+        text = m.text[:MAX_TEXT]
+        lang = m.language or (await asyncio.to_thread(_detect_languages, [text]))[0]
+        pred = None if m.is_repost else (await self.classifier.apredict([text]))[0]
+        router = self.router if settings is None else Router(s.routing, s.rules, s.private_teams)
+        facts = MentionFacts(text=text, source=m.source, platform=m.platform, author=m.author_handle,
+                             lang=lang.split("-")[0].lower()[:16] if lang else None, reach=m.author_followers)
+        return router.decide(facts, pred, is_repost=m.is_repost)
+
     async def ingest(self, batch: Sequence[Mention], rejects: Sequence[Reject] = (), *,
                      cursor: CursorUpdate | None = None, read: int | None = None,
                      log_event: str = "ingest_batch") -> IngestResult:

@@ -75,6 +75,21 @@ class Poller:
         assert self._http is not None, "use Poller as an async context manager"
         return self._http
 
+    async def try_fetch(self, cfg: ConnectorSettings, *, limit: int = 10) -> dict[str, Any]:
+        """One fetch of the first page of ``cfg`` from the start, nothing stored, no lease, no
+        cursor: "test this connector" in the admin API. Returns the first ``limit`` items, the
+        number read and rejected, the source warnings, or the error."""
+        cfg = cfg.model_copy(update={"max_pages": 1})
+        try:
+            result = await build_connector(cfg, self.http, env=os.environ).poll(None)
+        except ConnectorError as e:
+            return {"ok": False, "error": str(e), "items": [], "read": 0, "rejected": 0, "warnings": []}
+        items = [{"external_id": m.external_id, "author": m.author_handle, "text": m.text[:500], "url": m.url,
+                  "created_at": m.created_at.isoformat() if m.created_at else None} for m in result.mentions[:limit]]
+        warnings = [f"{w.kind}: {w.message}" for w in result.warnings]
+        return {"ok": True, "error": None, "items": items, "read": len(result.mentions),
+                "rejected": len(result.rejects), "warnings": warnings[:20]}
+
     async def poll(self, cfg: ConnectorSettings, *, due_only: bool = False) -> dict[str, Any]:
         """Poll ``cfg`` once if this instance gets its lease; returns the summary line."""
         svc = self.svc

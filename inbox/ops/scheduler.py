@@ -34,11 +34,28 @@ class InboxScheduler:
         self.extra = list(extra)  # jobs of the layers above (the briefs' delivery renders in the web layer)
         self.sched = AsyncIOScheduler(job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 60})
         self.poller = Poller(svc)
+        self._polled: dict[str, Any] = {}  # job id -> the connector settings it polls
 
     async def start(self) -> None:
         await self.poller.__aenter__()
-        for cfg in self.svc.settings.connectors:
-            if cfg.type == "webhook" or not getattr(cfg, "enabled", True):
+        self.sync_connectors(self.svc.settings)
+        self.svc.settings_listeners.append(self.sync_connectors)  # connectors edited live (admin API)
+        for name, every, job in scheduled_jobs(self.svc, self.work, self.extra):
+            self.sched.add_job(job, IntervalTrigger(seconds=every), id=name, name=name)
+        self.sched.start()
+        log.info("scheduler_started", jobs=[j.id for j in self.sched.get_jobs()])
+
+    def sync_connectors(self, settings: Any) -> None:
+        """One poll job per enabled connector of ``settings``: jobs of removed or changed connectors
+        are replaced, new ones added (a connector edited in the app is polled without a restart)."""
+        wanted = {f"poll:{c.name}": c for c in settings.connectors
+                  if c.type != "webhook" and getattr(c, "enabled", True)}
+        for job_id, cfg in list(self._polled.items()):
+            if wanted.get(job_id) != cfg:
+                self.sched.remove_job(job_id)
+                del self._polled[job_id]
+        for job_id, cfg in wanted.items():
+            if job_id in self._polled:
                 continue
             secs = max(1.0, cfg.interval.total_seconds())
 
@@ -49,16 +66,15 @@ class InboxScheduler:
             self.sched.add_job(
                 run,
                 IntervalTrigger(seconds=secs, jitter=min(30, secs / 10)),
-                id=f"poll:{cfg.name}",
+                id=job_id,
                 name=f"poll {cfg.name}",
                 next_run_time=self.svc.clock.now() + timedelta(seconds=random.uniform(0, 2)),
             )
-        for name, every, job in scheduled_jobs(self.svc, self.work, self.extra):
-            self.sched.add_job(job, IntervalTrigger(seconds=every), id=name, name=name)
-        self.sched.start()
-        log.info("scheduler_started", jobs=[j.id for j in self.sched.get_jobs()])
+            self._polled[job_id] = cfg
 
     async def stop(self) -> None:
+        if self.sync_connectors in self.svc.settings_listeners:
+            self.svc.settings_listeners.remove(self.sync_connectors)
         self.sched.shutdown(wait=False)
         await self.poller.__aexit__(None, None, None)
 

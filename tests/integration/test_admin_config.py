@@ -3,7 +3,10 @@ errors per field, each change a version with an audit event and a rollback; a ru
 one instance routes the next mention on another instance sharing the PostgreSQL database."""
 from __future__ import annotations
 
+import functools
+import http.server
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +17,7 @@ import pytest
 
 from connectors.base import Mention
 from inbox.web.testing import api_token, seed_users
-from tests.conftest import backend_url, live_server, make_settings
+from tests.conftest import ROOT, backend_url, live_server, make_settings
 
 
 async def _seed(svc: Any) -> dict[str, str]:
@@ -72,6 +75,44 @@ def test_connectors_edited_live_with_versions_audit_and_rollback(backend: str, t
         assert len(js["connectors"]) == before
         st, js = _call(base, "GET", "/admin/audit?kind=config_rolled_back", tok["root"])
         assert js["events"][0]["data"]["diff"]["removed"] == ["gov-news"]
+
+
+def test_try_a_connector_and_the_rules_before_saving(tmp_path: Path) -> None:
+    """One fetch of an unsaved connector shows its first items and stores nothing; a text is routed
+    by the rules in force or by unsaved ones; bad entries answer 422 per field."""
+    feed = ROOT / "tests" / "fixtures" / "connectors" / "feed_identity.xml"
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(feed.parent))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with live_server("sqlite", tmp_path, _seed) as srv:
+            tok = srv.seeded["root"]
+            body = {"name": "try-feed", "type": "rss", "allow_private_hosts": True,
+                    "feeds": [f"http://127.0.0.1:{httpd.server_address[1]}/{feed.name}"]}
+            st, js = _call(srv.url, "POST", "/admin/connectors/test", tok, body)
+            assert st == 200 and js["ok"] and js["items"] and js["read"] >= len(js["items"]), js
+            assert all(i["text"] for i in js["items"])
+            st, js = _call(srv.url, "GET", "/queues", tok)
+            assert sum(q["open"] for q in js["queues"]) == 0  # nothing stored
+            assert _call(srv.url, "POST", "/admin/connectors/test", srv.seeded["carla"], body)[0] == 403
+            bad = {"name": "x", "type": "rss", "feeds": ["nope"]}
+            st, js = _call(srv.url, "POST", "/admin/connectors/test", tok, bad)
+            assert st == 422 and js["errors"][0]["loc"].startswith("body.feeds")
+
+            text = {"text": "a zanzibar question about my order"}
+            st, now = _call(srv.url, "POST", "/admin/rules/test", tok, text)
+            assert st == 200 and now["rule"] != "zanzibar"
+            rules = [{"name": "zanzibar", "keywords": ["zanzibar"], "team": "marketing", "priority": 3,
+                      "watchers": ["pr"]}]
+            st, js = _call(srv.url, "POST", "/admin/rules/test", tok, {**text, "rules": rules})
+            assert st == 200
+            assert (js["team"], js["rule"], js["priority"], js["watchers"]) == ("marketing", "zanzibar", 3, ["pr"])
+            bad_rules = [{"name": "r", "team": "nowhere"}]
+            st, js = _call(srv.url, "POST", "/admin/rules/test", tok, {**text, "rules": bad_rules})
+            assert st == 422 and js["errors"]
+            assert srv.svc.settings.rules == srv.settings.rules  # nothing saved
+    finally:
+        httpd.shutdown()
 
 
 def _route(srv: Any, text: str) -> str:
