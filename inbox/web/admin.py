@@ -15,6 +15,7 @@ from inbox.ops import model_lifecycle
 from inbox.storage.engine import reader
 from inbox.storage.repo import accounts, connector_state, model_versions
 from inbox.web import i18n
+from inbox.web.admin_config_pages import editor_context
 from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
 from inbox.web.keys import SERVICES
@@ -105,17 +106,37 @@ async def users_deactivate(request: web.Request) -> web.Response:
 @routes.get("/admin/teams")
 async def teams_page(request: web.Request) -> web.Response:
     require_admin(request)
-    svc = request.app[SERVICES]
-    async with reader(svc.engine).connect() as conn:
-        members = {t.name: await accounts.list_users(conn=conn, team=t.name) for t in svc.settings.teams}
-    return await render(request, "admin/teams.html", {"teams": svc.settings.teams, "members": members,
-                                                      "routing": svc.settings.routing, "page": "admin",
-                                                      "section": "teams"})
+    return await section_page(request, "teams", await editor_context(request, "teams", edit=request.query.get("edit")))
 
 
 @routes.get("/admin/connectors")
 async def connectors_page(request: web.Request) -> web.Response:
     require_admin(request)
+    return await section_page(request, "connectors",
+                              await editor_context(request, "connectors", edit=request.query.get("edit")))
+
+
+@routes.get("/admin/rules")
+async def rules_page(request: web.Request) -> web.Response:
+    require_admin(request)
+    return await section_page(request, "rules", await editor_context(request, "rules", edit=request.query.get("edit")))
+
+
+async def section_page(request: web.Request, section: str, ctx: dict[str, Any], status: int = 200) -> web.Response:
+    """The admin page of a configuration section with its editor (inbox.web.admin_config_pages)."""
+    build = {"teams": _teams_ctx, "connectors": _connectors_ctx, "rules": _rules_ctx}[section]
+    return await render(request, f"admin/{section}.html", {**await build(request), **ctx, "page": "admin",
+                                                            "section": section}, status=status)
+
+
+async def _teams_ctx(request: web.Request) -> dict[str, Any]:
+    svc = request.app[SERVICES]
+    async with reader(svc.engine).connect() as conn:
+        members = {t.name: await accounts.list_users(conn=conn, team=t.name) for t in svc.settings.teams}
+    return {"teams": svc.settings.teams, "members": members, "routing": svc.settings.routing}
+
+
+async def _connectors_ctx(request: web.Request) -> dict[str, Any]:
     svc = request.app[SERVICES]
     async with reader(svc.engine).connect() as conn:
         states = {s["name"]: s for s in await connector_state.all_states(conn=conn)}
@@ -126,18 +147,13 @@ async def connectors_page(request: web.Request) -> web.Response:
                      "interval": getattr(c, "interval", None), "state": s})
     for name, s in states.items():  # stored state of a connector no longer configured
         rows.append({"name": name, "type": s.get("type"), "enabled": False, "interval": None, "state": s})
-    return await render(request, "admin/connectors.html", {"connectors": rows, "page": "admin",
-                                                           "section": "connectors"})
+    return {"connectors": rows}
 
 
-@routes.get("/admin/rules")
-async def rules_page(request: web.Request) -> web.Response:
-    require_admin(request)
+async def _rules_ctx(request: web.Request) -> dict[str, Any]:
     svc = request.app[SERVICES]
     rules = [{k: v for k, v in r.model_dump().items() if v not in (None, [], "")} for r in svc.settings.rules]
-    return await render(request, "admin/rules.html", {"rules": rules, "routing": svc.settings.routing,
-                                                      "config_file": svc.settings.config_file, "page": "admin",
-                                                      "section": "rules"})
+    return {"rules": rules, "routing": svc.settings.routing, "config_file": svc.settings.config_file}
 
 
 @routes.get("/admin/models")

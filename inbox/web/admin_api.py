@@ -22,7 +22,7 @@ from inbox.web.keys import SERVICES
 from inbox.web.models import Body, ItemId, Out, Params, QueryInt, Timestamp
 from inbox.work import privacy
 
-__all__ = ["api", "secrets_of"]
+__all__ = ["api", "secrets_of", "entry_model", "exact_schema", "Entry", "ADMIN"]
 
 api = ApiRoutes("admin")
 ADMIN = ("admin",)
@@ -63,12 +63,49 @@ class NamePath(Params):
 
 
 class RollbackBody(Body):
-    version: int | None = Field(None, ge=1, description="default: the version before the one in force")
+    version: int | None = Field(None, ge=1, le=2**63 - 1, description="default: the version before the one in force")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
 
 
 class Rolled(Out):
     version: int
     to_version: int | None = None
+
+
+def exact_schema(model: type[BaseModel], example: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of a settings model (a TOML table) for the API document, self-contained:
+    unknown keys refused as the file refuses them; free text documented with a length limit."""
+    schema = model.model_json_schema(mode="validation")
+    defs = schema.pop("$defs", {})
+
+    def walk(o: Any) -> Any:
+        if isinstance(o, list):
+            return [walk(v) for v in o]
+        if not isinstance(o, dict):
+            return o
+        if "$ref" in o:
+            return walk(defs[o["$ref"].rsplit("/", 1)[1]])
+        o = {k: walk(v) for k, v in o.items() if k != "title"}
+        if o.get("type") == "string" and not ({"enum", "pattern", "const"} & o.keys()) and "maxLength" not in o:
+            o["maxLength"] = 2048
+        if o.get("type") == "integer":
+            o.setdefault("minimum", 0)
+            o.setdefault("maximum", 2**31 - 1)
+        if o.get("type") == "object" and "properties" in o:
+            o["additionalProperties"] = False
+        return o
+    return {**walk(schema), "examples": [example]}
+
+
+def entry_model(name: str, model: type[BaseModel], example: dict[str, Any]) -> type[Entry]:
+    """A body that takes one entry of a section; documented with the file's schema for it."""
+    documented = exact_schema(model, example)
+
+    def schema(cls: Any, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return documented
+    return type(name, (Entry,), {"__doc__": f"One entry as a [[{name.lower()}]] table of the settings file.",
+                                 "__get_pydantic_json_schema__": classmethod(schema)})
 
 
 def secrets_of(entries: list[dict[str, Any]]) -> list[SecretState]:
@@ -99,8 +136,7 @@ def _section_api(section: str) -> None:
     base = f"/api/v1/admin/{section}"
     listing = create_model(f"{section.title()}Section", __base__=Out, version=(int | None, None),
                            secrets=(list[SecretState], []), **{section: (list[dict[str, Any]], ...)})  # type: ignore[call-overload]
-    body = type(f"{section.title()}Entry", (Entry,), {"__doc__": Entry.__doc__, "model_config": ConfigDict(
-        extra="allow", strict=False, regex_engine="python-re", json_schema_extra={"examples": [_EXAMPLES[section]]})})
+    body = entry_model(f"{section.title()}Entry", live_config.SECTIONS[section], _EXAMPLES[section])
     kw: dict[str, Any] = {"roles": ADMIN}
 
     def named(fn: Callable[..., Awaitable[Any]], name: str) -> Callable[..., Awaitable[Any]]:
@@ -165,7 +201,7 @@ def _section_api(section: str) -> None:
         version = await live_config.rollback(svc, section, actor=user.name, to_version=body.version)
         return Rolled(version=version, to_version=body.version)
     api.post(f"{base}/rollback", summary=f"Put an earlier version of the {section} back", body=RollbackBody,
-             response=Rolled, errors=(409,), **kw)(named(roll, f"admin_rollback_{section}"))
+             response=Rolled, errors=(404, 409), **kw)(named(roll, f"admin_rollback_{section}"))
 
 
 class History(Out):

@@ -14,7 +14,7 @@ from connectors.config import ConnectorSettings
 from inbox.domain.types import UserInfo
 from inbox.ingest.poll import Poller
 from inbox.ops import live_config
-from inbox.web.admin_api import ADMIN, Entry
+from inbox.web.admin_api import ADMIN, Entry, entry_model
 from inbox.web.endpoints import ApiRoutes, InvalidFields, field_errors
 from inbox.web.keys import SERVICES
 from inbox.web.models import Body, NonBlank, Out
@@ -41,14 +41,13 @@ class Tried(Out):
     warnings: list[str]
 
 
-class ConnectorTry(Entry):
-    model_config = ConfigDict(extra="allow", strict=False, regex_engine="python-re", json_schema_extra={
-        "examples": [{"name": "try-news", "type": "rss", "feeds": ["https://example.org/feed.xml"]}]})
+ConnectorTry = entry_model("ConnectorTry", ConnectorSettings,
+                            {"name": "try-news", "type": "rss", "feeds": ["https://example.org/feed.xml"]})
 
 
 @api.post("/api/v1/admin/connectors/test", summary="Fetch once with a connector entry; nothing is stored",
           body=ConnectorTry, response=Tried, roles=ADMIN)
-async def admin_test_connector(request: web.Request, *, user: UserInfo, body: ConnectorTry) -> Tried:
+async def admin_test_connector(request: web.Request, *, user: UserInfo, body: Entry) -> Tried:
     svc = request.app[SERVICES]
     try:
         cfg = ConnectorSettings.model_validate(body.model_dump())

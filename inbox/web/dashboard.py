@@ -1,6 +1,7 @@
 """The manager's dashboard: inbox.work.routing_metrics.compute_metrics as server-drawn SVG bar charts and
-tables, filtered by period and team, and a CSV export with one row per item. Managers and
-admins see every team; leads see their own teams; agents are refused."""
+tables, filtered by period and team, and a CSV export with one row per item (a private team's
+items, HR, only as one row with their count for people outside it: the ``items`` column). Managers
+and admins see every team; leads see their own teams; agents are refused."""
 from __future__ import annotations
 
 import csv
@@ -35,7 +36,7 @@ MAX_RANGE_DAYS = 366
 CSV_FIELDS = ["id", "team", "status", "priority", "label", "confidence", "source", "platform", "lang",
               "watchers", "assignee", "created_at", "first_touched_at", "resolved_at", "first_response_due",
               "resolve_due", "first_response_met", "time_to_first_touch_seconds", "time_to_resolve_seconds",
-              "transfers", "bounces", "breached_first_response", "breached_resolution"]
+              "transfers", "bounces", "breached_first_response", "breached_resolution", "items"]
 
 
 def scope(user: UserInfo, team: str | None, known: set[str]) -> tuple[str | None, list[str] | None]:
@@ -217,8 +218,13 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     w = csv.writer(buf)
     w.writerow(CSV_FIELDS)
     n = 0
+    # a private team's items (HR) are counted, never listed, for people outside it: one row per team
+    hidden = {t: 0 for t in svc.settings.private_teams if t not in user.teams}
     async with snapshot_reader(svc.engine).connect() as conn:
         async for r in page_reads.report_rows(now - PERIODS[period_key], conn=conn, team=team):
+            if r["team"] in hidden:
+                hidden[r["team"]] += 1
+                continue
             created, touched, resolved, due = r["created_at"], r["first_touched_at"], r["resolved_at"], \
                 r["first_response_due"]
             met = None if due is None else (touched <= due if touched else (None if now <= due else False))
@@ -230,12 +236,15 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
                 round((touched - created).total_seconds()) if touched and created else "",
                 round((resolved - created).total_seconds()) if resolved and created else "",
                 r["transfers"], r["bounces"], str(bool(r["breached_first_response"])).lower(),
-                str(bool(r["breached_resolution"])).lower())])
+                str(bool(r["breached_resolution"])).lower(), 1)])
             n += 1
             if n % 500 == 0:
                 await resp.write(buf.getvalue().encode())
                 buf.seek(0)
                 buf.truncate()
+    for t, count in sorted(hidden.items()):
+        if count:
+            w.writerow([""] + [t] + [""] * (len(CSV_FIELDS) - 3) + [count])
     await resp.write(buf.getvalue().encode())
     await resp.write_eof()
     return resp

@@ -14,7 +14,19 @@ from aiohttp_session import session_middleware
 
 from inbox.errors import DomainError
 from inbox.settings import Settings
-from inbox.web import admin, admin_briefs, dashboard, i18n, live, pages, preferences, reply_pages, reports, rows
+from inbox.web import (
+    admin,
+    admin_briefs,
+    admin_config_pages,
+    dashboard,
+    i18n,
+    live,
+    pages,
+    preferences,
+    reply_pages,
+    reports,
+    rows,
+)
 from inbox.web.csrf import csrf_middleware
 from inbox.web.error_text import translate_error
 from inbox.web.keys import BUS
@@ -117,6 +129,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     app.router.add_routes(reply_pages.routes)
     app.router.add_routes(dashboard.routes)
     app.router.add_routes(admin.routes)
+    app.router.add_routes(admin_config_pages.routes)
     app.router.add_routes(reports.routes)
     app.router.add_routes(admin_briefs.routes)
     app.router.add_routes(preferences.routes)
