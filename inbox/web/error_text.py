@@ -118,6 +118,15 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("'{field}' contains invalid Unicode (a lone surrogate)", N_("The field %(field)s contains invalid text.")),
     ("'{field}' must be a whole number written with the digits 0-9",
      N_("The field %(field)s must be a whole number.")),
+    # administration and governance
+    ("{field}: {value} is not an ISO date or date-time", N_("%(field)s: %(value)s is not a date.")),
+    ("limit: between 1 and 1000", N_("The limit is between 1 and 1000.")),
+    ("no configuration section {section}", N_("No configuration section %(section)s.")),
+    ("{section}: nothing changed", N_("%(section)s: nothing changed.")),
+    ("{section}: no version {version}", N_("%(section)s: no version %(version)s.")),
+    ("{section}: no earlier version to roll back to", N_("%(section)s: no earlier version to roll back to.")),
+    ("{section}: {name} exists; PUT {path} replaces it", N_("%(section)s: %(name)s exists already.")),
+    ("an author handle is needed", N_("An author handle is needed.")),
 )
 
 _VALUE = re.compile(r"\\\{(\w+)\\\}")
