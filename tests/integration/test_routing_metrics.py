@@ -138,3 +138,16 @@ async def test_drift_alarm_from_a_weeks_corrections(services: Any) -> None:
         await model_versions.promote("promised-85", conn=conn, now=svc.clock.now())
     m = await compute_metrics(svc.engine, svc.settings, svc.clock.now(), timedelta(days=30))
     assert m["model_accuracy"]["drift"]["alarm"] is False
+
+
+async def test_a_past_range_leaves_out_what_came_after_it(services: Any) -> None:
+    """A range that ends before the corrections and crises counts none of them (the dashboard's
+    custom range and its previous period)."""
+    await _scenario(services)
+    now = services.clock.now()
+    whole = await compute_metrics(services.engine, services.settings, now, timedelta(days=7))
+    before = await compute_metrics(services.engine, services.settings, now, timedelta(days=7),
+                                   until=now - timedelta(minutes=1))
+    assert whole["model_accuracy"]["corrections_by_label"] and before["volume"]["total"] == 6
+    assert before["model_accuracy"]["corrections_by_label"] == {}
+    assert before["period"]["until"] == (now - timedelta(minutes=1)).isoformat()

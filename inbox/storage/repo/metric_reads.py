@@ -134,23 +134,29 @@ async def accuracy(since: datetime, until: datetime, *, conn: AsyncConnection, t
     return [dict(r._mapping) for r in await conn.execute(_q_accuracy(since, until, team))]
 
 
-def _q_corrections(since: datetime) -> Any:
-    return (select(T_CORR.c.predicted_label, T_CORR.c.label, func.count().label("n"))
-            .where(T_CORR.c.created_at >= since).group_by(T_CORR.c.predicted_label, T_CORR.c.label))
+def _q_corrections(since: datetime, until: datetime | None = None) -> Any:
+    q = (select(T_CORR.c.predicted_label, T_CORR.c.label, func.count().label("n"))
+         .where(T_CORR.c.created_at >= since).group_by(T_CORR.c.predicted_label, T_CORR.c.label))
+    return q.where(T_CORR.c.created_at < until) if until is not None else q
 
 
-async def corrections_since(since: datetime, *, conn: AsyncConnection) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in await conn.execute(_q_corrections(since))]
+async def corrections_since(since: datetime, *, conn: AsyncConnection, until: datetime | None = None
+                            ) -> list[dict[str, Any]]:
+    """Corrections per (predicted, corrected) label made since ``since`` (and before ``until``)."""
+    return [dict(r._mapping) for r in await conn.execute(_q_corrections(since, until))]
 
 
-def _q_crises(since: datetime) -> Any:
-    return (select(T_CRISIS.c.id, T_CRISIS.c.kind, T_CRISIS.c.subject, T_CRISIS.c.status, T_CRISIS.c.count,
-                   T_CRISIS.c.threshold, T_CRISIS.c.opened_at, T_CRISIS.c.closed_at, T_CRISIS.c.item_id)
-            .where(T_CRISIS.c.opened_at >= since).order_by(T_CRISIS.c.opened_at.desc()).limit(50))
+def _q_crises(since: datetime, until: datetime | None = None) -> Any:
+    q = (select(T_CRISIS.c.id, T_CRISIS.c.kind, T_CRISIS.c.subject, T_CRISIS.c.status, T_CRISIS.c.count,
+                T_CRISIS.c.threshold, T_CRISIS.c.opened_at, T_CRISIS.c.closed_at, T_CRISIS.c.item_id)
+         .where(T_CRISIS.c.opened_at >= since).order_by(T_CRISIS.c.opened_at.desc()).limit(50))
+    return q.where(T_CRISIS.c.opened_at < until) if until is not None else q
 
 
-async def crises_since(since: datetime, *, conn: AsyncConnection) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in await conn.execute(_q_crises(since))]
+async def crises_since(since: datetime, *, conn: AsyncConnection, until: datetime | None = None
+                       ) -> list[dict[str, Any]]:
+    """Crises opened since ``since`` (and before ``until``), newest first."""
+    return [dict(r._mapping) for r in await conn.execute(_q_crises(since, until))]
 
 
 def _q_open_crises() -> Any:
