@@ -198,20 +198,30 @@ def fake_classifier() -> KeywordClassifier:
     return KeywordClassifier()
 
 
+async def open_services(settings: Settings, *, clock: Any = None, classifier: Any = None,
+                        migrate: bool = True) -> Any:
+    """The one way tests open a service container: ``Services.open``, then (``migrate``) the schema
+    at head with the configured teams, then (``classifier`` given) a ready pipeline routing with it.
+    The caller closes it."""
+    from inbox.ingest.classifier import ClassifierHolder
+    from inbox.ops.services import Services
+    from inbox.storage import migrate as migrations
+    from inbox.storage.repo import accounts
+    svc = await Services.open(settings, clock=clock)
+    if migrate:
+        await migrations.upgrade(svc.engine)
+        async with svc.engine.begin() as conn:
+            await accounts.sync_teams(settings.teams, conn=conn, now=svc.clock.now())
+    if classifier is not None:
+        svc.classifier = ClassifierHolder(classifier)
+        await svc.ready_pipeline()
+    return svc
+
+
 @pytest.fixture
 async def services(db_url: str, settings_factory: Any, clock: FakeClock, fake_classifier: KeywordClassifier
                    ) -> AsyncIterator[Any]:
     """Migrated database with teams, a fake classifier and a fake clock, on each back end."""
-    from inbox.ingest.classifier import ClassifierHolder
-    from inbox.ops.services import Services
-    from inbox.storage import migrate
-    from inbox.storage.repo import accounts
-    settings = settings_factory(db_url)
-    svc = await Services.open(settings, clock=clock)
-    await migrate.upgrade(svc.engine)
-    async with svc.engine.begin() as conn:
-        await accounts.sync_teams(settings.teams, conn=conn, now=clock.now())
-    svc.classifier = ClassifierHolder(fake_classifier)
-    await svc.ready_pipeline()
+    svc = await open_services(settings_factory(db_url), clock=clock, classifier=fake_classifier)
     yield svc
     await svc.close()

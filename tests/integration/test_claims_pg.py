@@ -16,14 +16,13 @@ from sqlalchemy import func, select
 from connectors.base import Mention
 from inbox.domain.clock import FakeClock
 from inbox.errors import Conflict
-from inbox.ingest.classifier import ClassifierHolder
 from inbox.ops.services import Services
-from inbox.storage import migrate
 from inbox.storage.engine import create_engine
 from inbox.storage.repo import accounts
 from inbox.storage.tables import Event, QueueItem
 from inbox.work import auto_assign
 from inbox.work.item_actions import WorkService
+from tests.conftest import open_services
 
 pytestmark = pytest.mark.postgres
 T = QueueItem.__table__
@@ -32,12 +31,7 @@ T = QueueItem.__table__
 @pytest.fixture
 async def pg(pg_db_url: str, settings_factory: Any, fake_classifier: Any) -> AsyncIterator[Services]:
     settings = settings_factory(pg_db_url)
-    svc = await Services.open(settings, clock=FakeClock())
-    await migrate.upgrade(svc.engine)
-    async with svc.engine.begin() as conn:
-        await accounts.sync_teams(settings.teams, conn=conn, now=svc.clock.now())
-    svc.classifier = ClassifierHolder(fake_classifier)
-    await svc.ready_pipeline()
+    svc = await open_services(settings, clock=FakeClock(), classifier=fake_classifier)
     yield svc
     await svc.close()
 

@@ -16,12 +16,11 @@ from sqlalchemy import func, select
 
 from connectors.base import Mention
 from inbox.domain.clock import FakeClock
-from inbox.ingest.classifier import ClassifierHolder
 from inbox.ops.services import Services
-from inbox.storage import migrate
-from inbox.storage.repo import accounts, items
+from inbox.storage.repo import items
 from inbox.storage.tables import Crisis, Notification, QueueItem
 from inbox.work import crisis_watch
+from tests.conftest import open_services
 
 START = datetime(2026, 5, 4, 0, 0, tzinfo=UTC)
 CUES = ["refund", "price", "hiring", "journalist", "love", "order", "offer", "help"]
@@ -48,12 +47,7 @@ def storm_texts(n: int) -> list[str]:
 @pytest.fixture
 async def csvc(db_url: str, settings_factory: Any, fake_classifier: Any) -> AsyncIterator[Services]:
     settings = settings_factory(db_url, notifications={"webhook_urls": ["http://127.0.0.1:9/never"]})
-    svc = await Services.open(settings, clock=FakeClock(START))
-    await migrate.upgrade(svc.engine)
-    async with svc.engine.begin() as conn:
-        await accounts.sync_teams(settings.teams, conn=conn, now=START)
-    svc.classifier = ClassifierHolder(fake_classifier)
-    await svc.ready_pipeline()
+    svc = await open_services(settings, clock=FakeClock(START), classifier=fake_classifier)
     yield svc
     await svc.close()
 

@@ -20,12 +20,10 @@ from connectors.base import Mention
 from connectors.errors import SignatureError
 from connectors.webhook import verify_signature
 from inbox.domain.clock import FakeClock
-from inbox.ingest.classifier import ClassifierHolder
 from inbox.ops.services import Services
-from inbox.storage import migrate
-from inbox.storage.repo import accounts
 from inbox.storage.repo import notification_outbox as nrepo
 from inbox.work import notifier
+from tests.conftest import open_services
 
 SECRET_ENV = "INBOX_TEST_WEBHOOK_SECRET"
 SECRET = "s3cret-for-tests"
@@ -117,12 +115,7 @@ async def smtp() -> AsyncIterator[SMTPSink]:
 
 async def _services(db_url: str, settings_factory: Any, clock: FakeClock, classifier: Any, **notif: Any) -> Services:
     settings = settings_factory(db_url, notifications={"webhook_secret_env": SECRET_ENV, **notif})
-    svc = await Services.open(settings, clock=clock)
-    await migrate.upgrade(svc.engine)
-    async with svc.engine.begin() as conn:
-        await accounts.sync_teams(settings.teams, conn=conn, now=clock.now())
-    svc.classifier = ClassifierHolder(classifier)
-    await svc.ready_pipeline()
+    svc = await open_services(settings, clock=clock, classifier=classifier)
     return svc
 
 

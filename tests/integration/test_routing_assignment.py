@@ -12,14 +12,13 @@ from sqlalchemy import select
 
 from connectors.base import Mention
 from inbox.domain.clock import FakeClock
-from inbox.ingest.classifier import ClassifierHolder
 from inbox.ops.services import Services
-from inbox.storage import migrate
 from inbox.storage.repo import accounts, items
 from inbox.storage.tables import QueueItem
 from inbox.work import auto_assign
 from inbox.work.auto_assign import AgentSlot, pick_agent
 from inbox.work.item_actions import WorkService
+from tests.conftest import open_services
 
 T = QueueItem.__table__
 
@@ -28,12 +27,7 @@ async def _svc(db_url: str, settings_factory: Any, classifier: Any, **team: Any)
     base = settings_factory(db_url)
     teams = [t.model_dump() | (team if t.name == "customer_care" else {}) for t in base.teams]
     settings = settings_factory(db_url, teams=teams)
-    svc = await Services.open(settings, clock=FakeClock())
-    await migrate.upgrade(svc.engine)
-    async with svc.engine.begin() as conn:
-        await accounts.sync_teams(settings.teams, conn=conn, now=svc.clock.now())
-    svc.classifier = ClassifierHolder(classifier)
-    await svc.ready_pipeline()
+    svc = await open_services(settings, clock=FakeClock(), classifier=classifier)
     return svc
 
 

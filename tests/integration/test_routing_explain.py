@@ -23,7 +23,7 @@ from inbox.storage.repo import accounts, items
 from inbox.work import sla_sweep
 from inbox.work.item_actions import WorkService
 from inbox.work.route_explain import explain_mention
-from tests.conftest import ExplainingKeywordClassifier
+from tests.conftest import ExplainingKeywordClassifier, open_services
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = [{"name": "press", "keywords": ["journalist", "giornalista"], "team": "pr", "priority": 2}]
@@ -31,12 +31,7 @@ RULES = [{"name": "press", "keywords": ["journalist", "giornalista"], "team": "p
 
 async def _svc(db_url: str, settings_factory: Any, classifier: Any, clock: FakeClock) -> Services:
     settings = settings_factory(db_url, rules=RULES)
-    svc = await Services.open(settings, clock=clock)
-    await migrate.upgrade(svc.engine)
-    async with svc.engine.begin() as conn:
-        await accounts.sync_teams(settings.teams, conn=conn, now=clock.now())
-    svc.classifier = ClassifierHolder(classifier)
-    await svc.ready_pipeline()
+    svc = await open_services(settings, clock=clock, classifier=classifier)
     return svc
 
 
