@@ -32,3 +32,19 @@ def test_placeholders() -> None:
     assert fill_placeholders("Ciao {author}, sono {agent}.", author="giulia@other.example", agent="Carla") == \
         "Ciao @giulia@other.example, sono Carla."
     assert fill_placeholders("Hi {author}! {x}", author=None, agent="A") == "Hi ! {x}"
+
+
+def test_reply_capability_names_what_is_missing() -> None:
+    from connectors.config import ConnectorSettings
+    from connectors.replies import reply_capability
+    masto = ConnectorSettings(name="m", type="mastodon", query=["acme"], reply_token_env="M_TOKEN")
+    assert reply_capability(masto, {"M_TOKEN": "x"}) is None
+    assert reply_capability(masto, {}) == "the credential variable M_TOKEN is not set"
+    plain = ConnectorSettings(name="p", type="reddit", query=["acme"])
+    assert "not set up for replies" in (reply_capability(plain, {}) or "")
+    hn = ConnectorSettings(name="hn", type="hackernews", query=["acme"])
+    assert reply_capability(hn, {}) == "hackernews has no write API"
+    assert reply_capability(None, {}) == "this source has no write API"
+    import pytest
+    with pytest.raises(ValueError, match="no write API"):
+        ConnectorSettings(name="r", type="rss", feeds=["https://example.org/f"], reply_token_env="X")
