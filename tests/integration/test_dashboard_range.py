@@ -117,3 +117,18 @@ async def test_singular_wording(server: LiveServer) -> None:
     assert status == 200 and ("1 breach" in html or "0 breaches" in html)
     it = (await _page(server, "giulia", "?from=2026-03-09&to=2026-03-10"))[1]
     assert "2 elementi valutati dagli operatori" in it and "Operatori" in it
+
+
+async def test_csv_export_of_a_custom_range(server: LiveServer) -> None:
+    """The export follows the range: 2 March's two items only; a bad range is refused (422)."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        await web_login(s, server.url, "mara")
+        async with s.get(server.url + "/dashboard/export.csv?from=2026-03-02&to=2026-03-02") as r:
+            assert r.status == 200
+            assert 'filename="inbox-items-2026-03-02_2026-03-02.csv"' in r.headers["Content-Disposition"]
+            rows = (await r.text()).strip().splitlines()
+        assert len(rows) == 3 and all(",2026-03-02T" in row for row in rows[1:])
+        async with s.get(server.url + "/dashboard/export.csv?from=2026-03-09&to=2026-03-02") as r:
+            assert r.status == 422
+    _status, html = await _page(server, "mara", "?from=2026-03-02&to=2026-03-02")
+    assert 'href="/dashboard/export.csv?from=2026-03-02&amp;to=2026-03-02"' in html

@@ -97,9 +97,9 @@ def _thread_stmt(by_thread: bool, by_reply: bool, teams: tuple[str, ...] | None)
 
 
 async def report_rows(since: datetime, *, conn: AsyncConnection, team: str | None = None,
-                      batch: int = 2000) -> AsyncIterator[dict[str, Any]]:
-    """One row per queue item created since ``since`` (optionally of one team), for the metrics
-    CSV. No mention text or author: the export is about routing, not content."""
+                      batch: int = 2000, until: datetime | None = None) -> AsyncIterator[dict[str, Any]]:
+    """One row per queue item created since ``since`` (and before ``until``; optionally of one
+    team), for the metrics CSV. No mention text or author: the export is about routing, not content."""
     q = (select(T_ITEM.c.id, T_MENTION.c.source, T_MENTION.c.platform, T_MENTION.c.lang, T_ITEM.c.team,
                 T_ITEM.c.status, T_ITEM.c.priority, T_ITEM.c.label, T_ITEM.c.confidence, T_ITEM.c.watchers,
                 T_USER.c.name.label("assignee"), T_ITEM.c.created_at, T_ITEM.c.first_touched_at,
@@ -110,6 +110,8 @@ async def report_rows(since: datetime, *, conn: AsyncConnection, team: str | Non
          .where(T_ITEM.c.created_at >= since).order_by(T_ITEM.c.id))
     if team is not None:
         q = q.where(T_ITEM.c.team == team)
+    if until is not None:
+        q = q.where(T_ITEM.c.created_at < until)
     result = await conn.stream(q.execution_options(yield_per=batch))
     async for r in result:
         yield dict(r._mapping)
