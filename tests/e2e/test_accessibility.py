@@ -31,14 +31,14 @@ USERS = (SeedUser("carla", "agent", ("customer_care",)), SeedUser("dario", "agen
 #: one claimed by dario (someone else, for carla and lena)
 PAGES = {
     "agent": ("carla", ["/queues", "/queues/customer_care", "/items/{care}", "/items/{care}?features=1",
-                        "/items/{claimed}", "/items/999999"]),
+                        "/items/{claimed}", "/items/999999", "/settings/shortcuts"]),
     "lead": ("lena", ["/queues", "/queues/customer_care", "/items/{claimed}", "/dashboard"]),
     "hr": ("henry", ["/queues", "/queues/hr", "/items/{hr}?features=1"]),
     "manager": ("mara", ["/dashboard", "/dashboard?period=30d&team=customer_care",
                          "/dashboard?from=2026-01-09&to=2026-01-01", "/reports",
                          "/reports/preview?audience=executive"]),
     "admin": ("root", ["/queues", "/admin/users", "/admin/users?edit=carla", "/admin/teams", "/admin/connectors",
-                       "/admin/rules", "/admin/models", "/admin/briefs", "/dashboard", "/items/{hr}"]),
+                       "/admin/rules", "/admin/models", "/admin/briefs", "/reports", "/dashboard", "/items/{hr}"]),
 }
 #: ids and internal names that must never reach the reader
 RAW = re.compile(r"customer_care|\[care_|\[hr_|\[mkt_|\[pr_|lex:|\bw:\w|round_robin|least_loaded")
