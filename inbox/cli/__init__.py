@@ -18,6 +18,7 @@ from inbox.cli import (
     model_commands,
     read_commands,
     reply_commands,
+    search_commands,
     service_commands,
     user_commands,
 )
@@ -26,8 +27,8 @@ from inbox.errors import ConfigError, DatabaseUnavailable, DomainError, InboxErr
 
 __all__ = ["main", "build_parser"]
 
-GROUPS = (service_commands, intake_commands, read_commands, model_commands, user_commands, reply_commands,
-          digest_commands, governance_commands)
+GROUPS = (service_commands, intake_commands, read_commands, search_commands, model_commands, user_commands,
+          reply_commands, digest_commands, governance_commands)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:

@@ -21,6 +21,8 @@ __all__ = ["API_MODULES", "api", "api_routes", "endpoints", "document"]
 API_MODULES: tuple[str, ...] = (
     "inbox.web.api",
     "inbox.web.replies_api",
+    "inbox.web.search_api",
+    "inbox.web.handover_api",
     "inbox.web.webhook",
     "inbox.web.openapi",
     "inbox.web.admin_try_api",

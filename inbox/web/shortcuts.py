@@ -29,6 +29,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "transfer": ("t", N_("Transfer to another team")),
     "release": ("u", N_("Release back to the queue")),
     "queues": ("g", N_("Go to the queues")),
+    "search": ("/", N_("Search")),
     "help": ("?", N_("Show this help")),
 }
 

@@ -26,6 +26,7 @@ from inbox.web import (
     reply_pages,
     reports,
     rows,
+    search_page,
 )
 from inbox.web.csrf import csrf_middleware
 from inbox.web.error_text import translate_error
@@ -133,6 +134,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     app.router.add_routes(reports.routes)
     app.router.add_routes(admin_briefs.routes)
     app.router.add_routes(preferences.routes)
+    app.router.add_routes(search_page.routes)
     app.router.add_get("/live", live.sse_handler)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(live.live_ctx)

@@ -58,6 +58,11 @@ class WorkService:
             raise NotFound(f"no item {item_id}")
         return item
 
+    def check_may_act(self, user: UserInfo, row: dict[str, Any]) -> None:
+        """Raise unless ``user`` may act on the item ``row`` (members of its team and admins; a
+        watcher gets 403, anyone else 404)."""
+        self._may_act(user, row)
+
     def _may_act(self, user: UserInfo, row: dict[str, Any]) -> None:
         if user.is_admin or row["team"] in user.teams:
             return

@@ -15,7 +15,7 @@ from inbox.storage.tables import ItemStatus
 
 __all__ = ["insert_items", "insert_events", "get_item", "list_items", "claim_next",
            "update_item", "expire_leases", "events_for", "decision_for", "insert_correction",
-           "open_claims"]
+           "open_claims", "visible_clause", "summaries_by_id"]
 
 _CHUNK = 500
 
@@ -71,11 +71,14 @@ def _to_summary(r: Any) -> ItemSummary:
     )
 
 
-def _visible(teams: Sequence[str] | None) -> Any:
+def visible_clause(teams: Sequence[str] | None) -> Any:
     """Items of these teams or watched by them; None means everything (admin)."""
     if teams is None:
         return True
     return or_(T_ITEM.c.team.in_(list(teams)), *[_watch_clause(t) for t in teams])
+
+
+_visible = visible_clause  # the name the page reads import
 
 
 def _watch_clause(team: str) -> Any:
@@ -117,7 +120,7 @@ _CLAIM = {expired: _claim_stmt(expired) for expired in (False, True)}
 def _get_visible_stmt(teams: tuple[str, ...]) -> Any:
     # built once per team set: every item page runs it (and the direct SQLite reader compiles
     # each statement object once)
-    return _summary_query().where(T_ITEM.c.id == bindparam("item_id"), _visible(teams))
+    return _summary_query().where(T_ITEM.c.id == bindparam("item_id"), visible_clause(teams))
 
 
 async def get_item(item_id: int, *, conn: AsyncConnection, teams: Sequence[str] | None = None) -> ItemSummary | None:
@@ -134,12 +137,20 @@ async def list_items(team: str | None, *, conn: AsyncConnection, statuses: Seque
     if team is not None:
         q = q.where(T_ITEM.c.team == team)
     if teams is not None:
-        q = q.where(_visible(teams))
+        q = q.where(visible_clause(teams))
     if watched_by:
         q = q.where(or_(*[_watch_clause(t) for t in watched_by]))
     q = q.order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(),
                    T_ITEM.c.id.asc()).limit(limit).offset(offset)
     return [_to_summary(r) for r in await conn.execute(q)]
+
+
+async def summaries_by_id(ids: Sequence[int], *, conn: AsyncConnection) -> dict[int, ItemSummary]:
+    """The summaries of these items (no visibility check: the ids come from a query that made it)."""
+    if not ids:
+        return {}
+    rows = await conn.execute(_summary_query().where(T_ITEM.c.id.in_(list(ids))))
+    return {s.id: s for s in map(_to_summary, rows)}
 
 
 async def open_claims(user_id: int, *, conn: AsyncConnection, now: datetime) -> int:

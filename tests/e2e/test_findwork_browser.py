@@ -1,0 +1,94 @@
+"""Finding and handing over work in headless Chromium, in English and Italian, at 1280 and 390 px:
+the header's search box (`/` focuses it) and the results page, assign and reopen through the app.
+No page scrolls sideways, and HR items never show for a customer care agent."""
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.base import Mention
+from inbox.web.testing import LiveServer, SeedUser, api_token, sample_mentions, seed_users
+from tests.e2e.test_browser import ARGS, CHROMIUM, Session
+
+pytestmark = pytest.mark.browser
+
+USERS = (SeedUser("carla", "agent", ("customer_care",)), SeedUser("dario", "agent", ("customer_care",)),
+         SeedUser("lea", "lead", ("customer_care",)), SeedUser("henry", "agent", ("hr",)))
+TAG = uuid.uuid4().hex[:6]
+TEXTS = {"it": f"Il mio ordine {TAG} non è arrivato, perché? <b>ciao</b>",
+         "hr": f"colloquio di lavoro {TAG}, perché nessuno risponde?"}
+VIEWS = [("en-US", 1280), ("en-US", 390), ("it-IT", 1280), ("it-IT", 390)]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    from tests.conftest import ExplainingKeywordClassifier, make_settings
+    tmp = tmp_path_factory.mktemp("e2e-find")
+
+    async def seed(svc: Any) -> dict[str, Any]:
+        users = await seed_users(svc, USERS)
+        await svc.pipeline.ingest(sample_mentions(n_care=6))
+        res = await svc.pipeline.ingest([
+            Mention(source="s", platform="reddit", external_id="it", language="it", text=TEXTS["it"]),
+            Mention(source="s", platform="reddit", external_id="hr", language="it", text=TEXTS["hr"])])
+        return {"tokens": {n: await api_token(svc, u.id) for n, u in users.items()}, "ids": res.item_ids}
+
+    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/e2e.db", Path(tmp)),
+                     classifier=ExplainingKeywordClassifier(), seed=seed).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def _fits(page: Any, width: int) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("window.innerWidth") == width
+
+
+@pytest.mark.parametrize(("locale", "width"), VIEWS, ids=[f"{loc}-{w}" for loc, w in VIEWS])
+def test_search_box_finds_folded_words_and_never_hr(browser: Any, server: LiveServer, locale: str, width: int) -> None:
+    from playwright.sync_api import expect
+    s = Session(browser, server, "carla", width=width, height=900, locale=locale)
+    page = s.go("/queues")
+    page.keyboard.press("/")
+    expect(page.locator("#site-search")).to_be_focused()
+    page.keyboard.type(f"perche {TAG}")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/search\?"))
+    results = page.locator(".search-results .item-row")
+    expect(results).to_have_count(1)
+    expect(results.first).to_contain_text(f"ordine {TAG}")
+    expect(results.first.locator("mark").first).to_have_text(re.compile("perché|" + TAG))
+    assert results.first.locator("b").count() == 0  # the mention's markup is text
+    expect(results.first).to_contain_text("<b>ciao</b>")
+    assert "colloquio" not in page.content()
+    expect(page.locator("h1")).to_have_text("Cerca" if locale.startswith("it") else "Search")
+    _fits(page, width)
+    page.select_option("#search-status", "closed")
+    page.click(".search-form button[type=submit]")
+    expect(page.locator(".search-results .empty")).to_have_count(1)
+    _fits(page, width)
+    s.shot(f"search-{locale}-{width}")
+    s.close()
+
+
+def test_hr_recruiter_finds_hr_items(browser: Any, server: LiveServer) -> None:
+    from playwright.sync_api import expect
+    s = Session(browser, server, "henry")
+    page = s.go(f"/search?q=colloquio+{TAG}")
+    expect(page.locator(".search-results .item-row")).to_have_count(1)
+    s.close()

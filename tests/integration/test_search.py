@@ -1,0 +1,146 @@
+"""Search on SQLite (FTS5) and PostgreSQL (tsvector): accents and case folded, phrases and prefixes,
+filters, only what the caller may see, ranked, keyset pages, escaped snippets; the index is written
+with the mention on both ingest paths and by the migration for rows stored before it."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+
+from connectors.base import Mention
+from inbox.domain import search_query
+from inbox.storage import migrate
+from inbox.storage.repo import accounts
+from inbox.storage.repo import search as search_repo
+from inbox.storage.repo.search import SearchFilters
+from inbox.work.item_actions import WorkService, visible_teams
+
+TEXTS = {
+    "it": "Il mio ordine non è arrivato, perché? Rimborso per favore",
+    "en": "Where is my refund for order 5531? The app is broken",
+    "en2": "refund refund refund: still no refund for my order",
+    "hr": "cerco lavoro come magazziniere, colloquio di lavoro?",
+    "xss": "order <script>alert(1)</script> & refund",
+    "phrase": "the order was not what I ordered",
+}
+
+
+async def _seed(svc: Any) -> dict[str, int]:
+    batch = [Mention(source="t", platform="t", external_id=k, text=v, language="it" if k in ("it", "hr") else "en")
+             for k, v in TEXTS.items()]
+    res = await svc.pipeline.ingest(batch)
+    assert res.ingested == len(TEXTS)
+    async with svc.engine.connect() as conn:
+        rows = await conn.execute(text("SELECT external_id, id FROM mention WHERE source = 't'"))
+        return {e: int(i) for e, i in rows}
+
+
+async def _find(svc: Any, q: str, teams: list[str] | None = None, **kw: Any) -> list[int]:
+    async with svc.engine.connect() as conn:
+        hits = await search_repo.search(search_query.parse(q), SearchFilters(teams=teams, **kw), conn=conn, limit=50)
+    return [h.item.id for h in hits]
+
+
+async def test_words_fold_accents_and_case_and_rank(services: Any) -> None:
+    ids = await _seed(services)
+    assert await _find(services, "perche") == [ids["it"]]
+    assert await _find(services, "PERCHÉ") == [ids["it"]]
+    assert await _find(services, "Arrivato rimborso") == [ids["it"]]
+    got = await _find(services, "refund")
+    assert set(got) == {ids["en"], ids["en2"], ids["xss"]}
+    assert got[0] == ids["en2"]  # four times the word ranks first
+    assert await _find(services, "nothing-like-this") == []
+
+
+async def test_phrase_and_prefix(services: Any) -> None:
+    ids = await _seed(services)
+    assert await _find(services, '"order was not"') == [ids["phrase"]]
+    assert await _find(services, '"not order"') == []
+    assert set(await _find(services, "magazz*")) == {ids["hr"]}
+    assert await _find(services, "magazz") == []
+    assert set(await _find(services, "ord*")) == {ids["it"], ids["en"], ids["en2"], ids["xss"], ids["phrase"]}
+
+
+async def test_filters_and_visibility(services: Any) -> None:
+    ids = await _seed(services)
+    assert await _find(services, "lavoro", teams=["customer_care"]) == []
+    assert await _find(services, "lavoro", teams=["hr"]) == [ids["hr"]]
+    assert await _find(services, "lavoro") == [ids["hr"]]  # admin
+    assert set(await _find(services, "order", lang="it")) == set()
+    assert await _find(services, "ordine", lang="it") == [ids["it"]]
+    assert await _find(services, "refund", statuses=["resolved"]) == []
+    assert await _find(services, "refund", source="elsewhere") == []
+    assert set(await _find(services, "", team="hr")) == {ids["hr"]}  # filters only
+
+
+async def test_closed_items_and_assignee_filter(services: Any) -> None:
+    ids = await _seed(services)
+    now = services.clock.now()
+    async with services.engine.begin() as conn:
+        ann = await accounts.add_user("ann", "agent", ["customer_care"], None, conn=conn, now=now)
+    w = WorkService(services.engine, services.settings, services.clock)
+    await w.set_status(ann, ids["en"], "resolved")
+    assert ids["en"] in await _find(services, "refund", teams=visible_teams(ann), statuses=["resolved", "spam"])
+    assert await _find(services, "refund", assignee="ann") == [ids["en"]]
+    assert ids["en"] not in await _find(services, "refund", assignee="none")
+
+
+async def test_keyset_pages_cover_every_hit_once(services: Any) -> None:
+    batch = [Mention(source="p", platform="t", external_id=f"p{i}", text="refund " * (1 + i % 3) + f"case {i}")
+             for i in range(23)]
+    await services.pipeline.ingest(batch)
+    terms = search_query.parse("refund")
+    seen: list[int] = []
+    after = None
+    async with services.engine.connect() as conn:
+        while True:
+            page = await search_repo.search(terms, SearchFilters(source="p"), conn=conn, limit=5, after=after)
+            if not page:
+                break
+            seen += [h.item.id for h in page]
+            cur = search_query.encode_cursor(page[-1].score, page[-1].item.id)
+            after = search_query.decode_cursor(cur)
+    assert len(seen) == 23 and len(set(seen)) == 23
+
+
+async def test_snippets_mark_the_words_and_escape_the_text(services: Any) -> None:
+    ids = await _seed(services)
+    async with services.engine.connect() as conn:
+        snip = await search_repo.snippets(search_query.parse("refund"), [ids["xss"]], conn=conn)
+    html = search_query.snippet_html(snip[ids["xss"]], search_repo.HL_START, search_repo.HL_END)
+    assert "<mark>refund</mark>" in html
+    assert "<script" not in html and "alert(1)" in html  # escaped (SQLite) or dropped as a tag (PostgreSQL)
+    assert search_query.snippet_html("a <b>\ue000x\ue001 \ue001", "\ue000", "\ue001") == "a &lt;b&gt;<mark>x</mark> "
+
+
+async def test_bulk_import_path_and_erase_keep_the_index(services: Any) -> None:
+    """A file import (the bulk path) is searchable at once; a deleted mention leaves the index."""
+    import io
+
+    from inbox.ingest.file_import import read_jsonl
+    line = '{"id": "f1", "text": "Qualità pessima, vorrei un rimborso", "source": "import"}\n'
+    async for _ in services.pipeline.ingest_stream(read_jsonl(io.BytesIO(line.encode()), source="import")):
+        pass
+    got = await _find(services, "qualita")
+    assert len(got) == 1
+    async with services.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM queue_item WHERE id = :i"), {"i": got[0]})
+        await conn.execute(text("DELETE FROM routing_decision WHERE mention_id = :i"), {"i": got[0]})
+        await conn.execute(text("DELETE FROM event WHERE item_id = :i"), {"i": got[0]})
+        await conn.execute(text("DELETE FROM mention WHERE id = :i"), {"i": got[0]})
+    assert await _find(services, "qualita") == []
+
+
+async def test_migration_indexes_rows_stored_before_it(services: Any) -> None:
+    ids = await _seed(services)
+    await migrate.downgrade(services.engine, "0011")
+    await migrate.upgrade(services.engine)
+    assert await _find(services, "perche") == [ids["it"]]
+
+
+def test_query_syntax_cannot_inject_operators() -> None:
+    terms = search_query.parse('a" OR b NEAR(c) -x ) * "l\'ordine è" pre*')
+    assert search_query.fts5_match(terms) == '"a" AND "or" AND "b" AND "near c" AND "x" AND "l ordine è" AND "pre"*'
+    assert "'pre':*" in search_query.tsquery(terms)
+    assert search_query.parse("  *** ") == []
+    assert search_query.decode_cursor(search_query.encode_cursor(-1.25, 7)) == (-1.25, 7)
