@@ -10,16 +10,16 @@ PostgreSQL: a text search configuration ``inbox_search`` (the ``simple`` parser,
 are treated alike) and a stored generated column ``mention.search_vector`` with a GIN index; the
 column is computed by the same INSERT or UPDATE. Adding the column fills it for existing rows.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-04 22:10:00
 """
 from __future__ import annotations
 
 from alembic import op
 
-revision = '0012'
-down_revision = '0011'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
