@@ -68,7 +68,6 @@ class SearchHit(Item):
 
 
 class SearchPage(Out):
-    q: str
     items: list[SearchHit]
     next_cursor: str | None
 
@@ -82,7 +81,7 @@ async def run_search(request: web.Request, user: UserInfo, query: SearchQuery) -
         source=query.source, assignee=query.assignee, priority=query.priority, label=query.label,
         since=as_time(query.since), until=as_time(query.until))
     page = await finder.find(request.app[SERVICES].engine, query.q, filters, limit=query.limit, cursor=query.cursor)
-    return SearchPage.model_validate({"q": query.q, "items": page.items, "next_cursor": page.next_cursor})
+    return SearchPage.model_validate({"items": page.items, "next_cursor": page.next_cursor})
 
 
 @api.get("/api/v1/search", summary="Search the items you may see, open and closed, best match first",

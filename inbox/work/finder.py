@@ -47,7 +47,7 @@ async def find(engine: AsyncEngine, q: str, filters: SearchFilters, *, limit: in
         except ValueError:
             raise Invalid("cursor is not a next_cursor of a search") from None
     terms = search_query.parse(q)
-    async with read_conn(engine, long=True) as conn:
+    async with read_conn(engine) as conn:
         hits = await search_repo.search(terms, filters, conn=conn, limit=limit + 1, after=after)
     more = len(hits) > limit
     hits = hits[:limit]

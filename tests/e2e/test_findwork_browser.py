@@ -13,7 +13,7 @@ import pytest
 
 from connectors.base import Mention
 from inbox.web.testing import LiveServer, SeedUser, api_token, sample_mentions, seed_users
-from tests.e2e.test_browser import ARGS, CHROMIUM, Session
+from tests.e2e.test_browser import Session
 
 pytestmark = pytest.mark.browser
 
@@ -42,17 +42,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
                      classifier=ExplainingKeywordClassifier(), seed=seed).start()
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _fits(page: Any, width: int) -> None:
