@@ -133,7 +133,7 @@ async def test_bulk_import_path_and_erase_keep_the_index(services: Any) -> None:
 
 async def test_migration_indexes_rows_stored_before_it(services: Any) -> None:
     ids = await _seed(services)
-    await migrate.downgrade(services.engine, "0013")
+    await migrate.downgrade(services.engine, "0014")
     await migrate.upgrade(services.engine)
     assert await _find(services, "perche") == [ids["it"]]
 

@@ -1,5 +1,5 @@
 """Full-text search over items: SQLite FTS5 (``mention_fts``) or PostgreSQL's ``mention.search_vector``
-(both made by migration 0014 and written with the mention), joined to the items the caller may
+(both made by migration 0015 and written with the mention), joined to the items the caller may
 see, ranked, one keyset page at a time, with highlighted snippets for the page's rows."""
 from __future__ import annotations
 

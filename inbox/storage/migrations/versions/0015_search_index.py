@@ -10,16 +10,16 @@ PostgreSQL: a text search configuration ``inbox_search`` (the ``simple`` parser,
 are treated alike) and a stored generated column ``mention.search_vector`` with a GIN index; the
 column is computed by the same INSERT or UPDATE. Adding the column fills it for existing rows.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-04 22:10:00
 """
 from __future__ import annotations
 
 from alembic import op
 
-revision = '0014'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
