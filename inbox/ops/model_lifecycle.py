@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 
 from inbox.errors import Conflict, InputError, NotFound
+from inbox.ops import audit
 
 __all__ = [
     "ensure_default_artifact",
@@ -156,13 +157,14 @@ def require(version_row: dict[str, Any] | None, version: str) -> dict[str, Any]:
     return version_row
 
 
-async def promote_version(svc: Any, version: str, held_out: str | None = None, force: bool = False) -> bool:
+async def promote_version(svc: Any, version: str, held_out: str | None = None, force: bool = False, *,
+                          actor: str = "cli") -> bool:
     """:func:`promote_with_gate` without the figures: True once promoted."""
-    return bool((await promote_with_gate(svc, version, held_out, force))["promoted"])
+    return bool((await promote_with_gate(svc, version, held_out, force, actor=actor))["promoted"])
 
 
 async def promote_with_gate(svc: Any, version: str, held_out: str | None = None,
-                            force: bool = False) -> dict[str, Any]:
+                            force: bool = False, *, actor: str = "cli") -> dict[str, Any]:
     """Make ``version`` the active model, gated: refused (Conflict) when its macro-F1 on the
     held-out file (default: the seed corpus) is worse than the current model's, after the refiner's
     second look or at ingest (:func:`gate`), unless ``force``.
@@ -197,5 +199,7 @@ async def promote_with_gate(svc: Any, version: str, held_out: str | None = None,
     async with svc.engine.begin() as conn:
         await model_versions.promote(version, conn=conn, now=svc.clock.now())
         await send(MODEL, {"version": version}, conn=conn, now=svc.clock.now(), origin=svc.owner)
+        await audit.record("model_promoted", actor, {"version": version, "previous": cur["version"] if cur else None,
+                                                     "forced": force}, conn=conn, now=svc.clock.now())
     log.info("model_promoted", model_version=version, forced=force, gate=figures)
     return {"promoted": True, "gate": figures}

@@ -11,7 +11,7 @@ from aiohttp import web
 from inbox.domain import credentials
 from inbox.domain.types import ROLES, UserInfo
 from inbox.errors import Forbidden, Invalid, NotFound
-from inbox.ops import model_lifecycle
+from inbox.ops import audit, model_lifecycle
 from inbox.storage.engine import reader
 from inbox.storage.repo import accounts, connector_state, model_versions
 from inbox.web import i18n
@@ -63,7 +63,7 @@ async def _users_view(request: web.Request, users: list[UserInfo], form_: UserFo
 async def users_save(request: web.Request) -> web.Response:
     """Create (``mode=create``: a name that exists is refused with 409) or edit (``mode=edit``) a
     user; a refused form comes back with every problem next to its field and the input kept."""
-    require_admin(request)
+    admin = require_admin(request)
     svc = request.app[SERVICES]
     data = await form(request)
     teams = await form_lists(request, "teams")
@@ -76,9 +76,14 @@ async def users_save(request: web.Request) -> web.Response:
     v = checked.values
     pw_hash = credentials.hash_password(data["password"]) if data.get("password") else None
     async with svc.engine.begin() as conn:
+        before = await accounts.user_state(v["name"], conn=conn)
         user = await accounts.add_user(v["name"], v["role"], teams, pw_hash, conn=conn, now=svc.clock.now(),
                                        display_name=v["display_name"], locale=v["locale"] or None,
                                        capacity=int(v["capacity"]))
+        await audit.record("user_added" if before is None else "user_changed", admin.name,
+                           {"user": user.name, "from": before,
+                            "to": {"role": user.role, "teams": sorted(user.teams), "active": True},
+                            "password_set": pw_hash is not None}, conn=conn, now=svc.clock.now())
     forget_all(request.app)  # role, teams, password: the next request must read them again
     done = _("User %(name)s updated.") if existing else _("User %(name)s created.")
     await flash(request, done % {"name": user.name}, "ok")
@@ -98,6 +103,7 @@ async def users_deactivate(request: web.Request) -> web.Response:
             raise NotFound("no such user")
         await accounts.set_user_fields(user.id, {"active": False}, conn=conn, now=svc.clock.now())
         await accounts.revoke_tokens(user.id, conn=conn, now=svc.clock.now())  # API tokens and sessions
+        await audit.record("user_deactivated", admin.name, {"user": user.name}, conn=conn, now=svc.clock.now())
     forget_all(request.app)
     await flash(request, _("User %(name)s deactivated.") % {"name": name}, "ok")
     raise redirect("/admin/users")
@@ -178,11 +184,11 @@ async def models_page(request: web.Request) -> web.Response:
 
 @routes.post("/admin/models/{version}/promote")
 async def models_promote(request: web.Request) -> web.Response:
-    require_admin(request)
+    admin = require_admin(request)
     svc = request.app[SERVICES]
     version = request.match_info["version"]
     data = await form(request)
-    await model_lifecycle.promote_version(svc, version, force=data.get("force") == "1")
+    await model_lifecycle.promote_version(svc, version, force=data.get("force") == "1", actor=admin.name)
     if svc.control is not None:
         await svc.control.check()  # this instance loads it before answering; the others within a second
     else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import datetime
 from typing import Any
 
 import tomlkit
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 
 from connectors.base import Mention
 from connectors.config import ConnectorSettings
-from inbox.errors import Conflict
+from inbox.errors import Conflict, Invalid
 from inbox.ingest.poll import Poller
 from inbox.ops import live_config
 from inbox.storage.engine import reader
@@ -173,3 +174,37 @@ async def try_rules(request: web.Request) -> web.Response:
         decision = await (await svc.ready_pipeline()).dry_run(m)
     ctx = {**await editor_context(request, "rules"), "try_text": text, "try_errors": errors, "decision": decision}
     return await _page(request, "rules", ctx, 422 if errors else 200)
+
+
+_KINDS = ("config_changed", "config_rolled_back", "user_added", "user_changed", "user_deactivated", "token_created",
+          "tokens_revoked", "model_promoted", "privacy_erased", "retention_applied", "routed", "claimed", "note",
+          "transfer", "status")
+
+
+@routes.get("/admin/audit")
+async def audit_page(request: web.Request) -> web.Response:
+    """Every change (items, users, tokens, configuration, models, privacy), newest first, filtered
+    by who, kind, item and dates; a bad filter is shown next to the form, the rest kept."""
+    from inbox.ops.audit import AuditFilter, audit_events
+    from inbox.web.admin import require_admin
+    from inbox.web.render import render
+    require_admin(request)
+    svc = request.app[SERVICES]
+    q = {k: (request.query.get(k) or "").strip()[:64] for k in ("actor", "kind", "item", "since", "until")}
+    errors: dict[str, str] = {}
+    if q["item"] and not (q["item"].isascii() and q["item"].isdigit() and len(q["item"]) < 19):
+        errors["item"] = _("The item is a number.")
+    events: list[dict[str, Any]] = []
+    if not errors:
+        try:
+            flt = AuditFilter.parse(actor=q["actor"], kind=q["kind"], item=int(q["item"]) if q["item"] else None,
+                                    since=q["since"], until=q["until"], limit=200)
+        except Invalid:
+            errors["since" if q["since"] else "until"] = _("A date is written like 2026-01-31.")
+        else:
+            events = await audit_events(svc.engine, flt)
+    for e in events:
+        e["created_at"] = datetime.fromisoformat(e["created_at"]) if e["created_at"] else None
+    return await render(request, "admin/audit.html", {"events": events, "f": q, "errors": errors, "kinds": _KINDS,
+                                                      "page": "admin", "section": "audit"},
+                        status=422 if errors else 200)

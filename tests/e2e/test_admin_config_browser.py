@@ -100,3 +100,23 @@ def test_agents_cannot_use_the_editors(browser: Any, server: LiveServer) -> None
     resp = s.page.goto(server.url + "/admin/rules")
     assert resp is not None and resp.status == 403
     s.ctx.close()
+
+
+def test_audit_trail_filtered_in_both_languages(browser: Any, server: LiveServer) -> None:
+    """The changes made above are in the audit page, filtered by kind and actor; a bad date is
+    refused next to the form with the filters kept; Italian labels for an Italian admin."""
+    from playwright.sync_api import expect
+    s = Session(browser, server, "root")
+    page = s.go("/admin/audit?kind=config_changed&actor=root")
+    expect(page.locator("tr[data-kind='config_changed']").first).to_contain_text("zz-rule")
+    assert page.locator("tr[data-kind]").count() == page.locator("tr[data-kind='config_changed']").count()
+    page.fill("#a-item", "abc")
+    page.click("form.filters button[type=submit]")
+    expect(page.locator(".field-errors")).to_contain_text("The item is a number")
+    expect(page.locator("#a-kind")).to_have_value("config_changed")
+    _close(s)
+    it = Session(browser, server, "radice", locale="it-IT")
+    page = it.go("/admin/audit?actor=radice")
+    expect(page.locator("section.card h2")).to_have_text("Registro delle modifiche")
+    expect(page.locator("tr[data-kind='config_changed']").first).to_contain_text("notizie")
+    _close(it)
