@@ -51,6 +51,8 @@ async def test_html_and_text_in_both_languages(services: Any) -> None:
     """The figures appear in each format and language; markup in a mention is escaped in HTML."""
     b = await _brief(services)
     en, it = render_html(b, services.settings, "en"), render_html(b, services.settings, "it")
+    if os.environ.get("BRIEF_PNG_DIR"):  # kept to be looked at in a browser
+        await asyncio.to_thread((Path(os.environ["BRIEF_PNG_DIR"]) / "brief-it.html").write_text, it)
     assert "<script>" not in en and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in en
     assert "&lt;b&gt;refund&lt;/b&gt; &amp; help" in en and "<b>refund" not in en
     assert '<html lang="en">' in en and '<html lang="it">' in it
