@@ -14,7 +14,15 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-__all__ = ["FakePlatforms", "CONNECTORS", "ENV", "connector_tables", "parent_mentions"]
+__all__ = ["FakePlatforms", "CONNECTORS", "ENV", "connector_tables", "parent_mentions", "free_port"]
+
+
+def free_port() -> int:
+    """A port nobody listens on now (for a fake started after the settings that name it)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 ENV = {"T_MASTODON": "tok-m", "T_BLUESKY": "app-pw-b", "T_REDDIT": "tok-r", "T_X": "tok-x", "T_YOUTUBE": "tok-y"}
 CONNECTORS = ("mastodon", "bluesky", "reddit", "x", "youtube")

@@ -27,7 +27,7 @@ from inbox.storage.engine import read_conn
 from inbox.storage.repo import items, pubsub
 from inbox.storage.repo import replies as rrepo
 from inbox.storage.tables import ItemStatus, ReplyStatus
-from inbox.work.item_actions import visible_teams
+from inbox.work.item_actions import WorkService
 
 __all__ = ["ReplyService", "PUBLIC_KEYS", "public_reply", "needs_approval"]
 
@@ -68,11 +68,7 @@ class ReplyService:
         return reply_capability(self.settings.connector(source), self.env)
 
     async def _visible_item(self, user: UserInfo, item_id: int) -> Any:
-        async with read_conn(self.engine) as conn:
-            item = await items.get_item(item_id, conn=conn, teams=visible_teams(user))
-        if item is None:
-            raise NotFound(f"no item {item_id}")
-        return item
+        return await WorkService(self.engine, self.settings, self.clock).get(user, item_id)  # NotFound when unseen
 
     def _may_answer(self, user: UserInfo, team: str) -> None:
         if not user.is_admin and team not in user.teams:

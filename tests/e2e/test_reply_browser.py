@@ -6,7 +6,6 @@ showing the platform's reason and a retry button (Italian); a PR reply approved 
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,18 +18,13 @@ from connectors.base import Mention
 from inbox.storage.repo._common import T_MENTION
 from inbox.web.testing import LiveServer, SeedUser, seed_users
 from tests.e2e.test_browser import Session
-from tests.replies_platform import ENV, FakePlatforms, connector_tables, parent_mentions
+from tests.replies_platform import ENV, FakePlatforms, connector_tables, free_port, parent_mentions
 
 pytestmark = pytest.mark.browser
 
 USERS = (SeedUser("carla", "agent", ("customer_care",)), SeedUser("piero", "agent", ("pr",)),
          SeedUser("lea", "lead", ("pr",)))
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +33,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from inbox.work.item_actions import WorkService
     from tests.conftest import ExplainingKeywordClassifier, make_settings
     tmp = tmp_path_factory.mktemp("replies-e2e")
-    port = _free_port()
+    port = free_port()
     fake = FakePlatforms()
 
     async def seed(svc: Any) -> dict[str, int]:

@@ -4,7 +4,6 @@ GET /items/{id} (replies, parent, reply_info, first_response_at) and approval by
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,20 +17,14 @@ from sqlalchemy import select
 from connectors.base import Mention
 from inbox.storage.repo._common import T_MENTION
 from inbox.web.testing import LiveServer, SeedUser, api_token, seed_users
-from tests.replies_platform import ENV, FakePlatforms, connector_tables, parent_mentions
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.replies_platform import ENV, FakePlatforms, connector_tables, free_port, parent_mentions
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from tests.conftest import KeywordClassifier, make_settings
     tmp = tmp_path_factory.mktemp("replies-api")
-    port = _port()
+    port = free_port()
     fake = FakePlatforms()
 
     async def seed(svc: Any) -> dict[str, Any]:
