@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
@@ -118,8 +118,8 @@ _CLAIM = {expired: _claim_stmt(expired) for expired in (False, True)}
 
 @lru_cache(maxsize=256)
 def _get_visible_stmt(teams: tuple[str, ...]) -> Any:
-    # built once per team set: every item page runs it (and the direct SQLite reader compiles
-    # each statement object once)
+    # built once per team set: every item page runs it, and building a statement and its cache
+    # key costs more than looking it up
     return _summary_query().where(T_ITEM.c.id == bindparam("item_id"), visible_clause(teams))
 
 
@@ -219,7 +219,3 @@ async def corrections(*, conn: AsyncConnection) -> list[dict[str, Any]]:
 async def mention_row(mention_id: int, *, conn: AsyncConnection) -> dict[str, Any] | None:
     row = (await conn.execute(_MENTION_ROW, {"m_id": mention_id})).first()
     return dict(row._mapping) if row else None
-
-
-async def raw_sql_now(*, conn: AsyncConnection) -> Any:  # pragma: no cover - diagnostics
-    return (await conn.execute(text("SELECT 1"))).scalar_one()

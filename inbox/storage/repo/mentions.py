@@ -5,7 +5,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.storage.repo._common import T_DEAD, T_DECISION, T_MENTION, T_TOMBSTONE, dialect_insert, insert_rows
@@ -71,11 +71,4 @@ async def dead_letters(*, conn: AsyncConnection, source: str | None = None, limi
     q = select(T_DEAD).order_by(T_DEAD.c.id.desc()).limit(limit)
     if source:
         q = q.where(T_DEAD.c.source == source)
-    return [dict(r._mapping) for r in await conn.execute(q)]
-
-
-async def mentions_by_keys(keys: Sequence[tuple[str, str]], *, conn: AsyncConnection) -> list[dict[str, Any]]:
-    if not keys:
-        return []
-    q = select(T_MENTION).where(tuple_(T_MENTION.c.source, T_MENTION.c.external_id).in_(list(keys)))
     return [dict(r._mapping) for r in await conn.execute(q)]
