@@ -17,6 +17,7 @@ from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
 from inbox.web.error_text import translate_error
 from inbox.web.feature_words import feature_phrases
+from inbox.web.handover_pages import handover_ctx
 from inbox.web.inputs import ASCII_DIGITS
 from inbox.web.keys import SERVICES, WORK
 from inbox.web.logins import LoginThrottled, check_credentials
@@ -195,7 +196,8 @@ async def _item_view(request: web.Request, item_id: int, *, status: int = 200, e
            "may_release": member and item.status == ItemStatus.CLAIMED and (mine or may_lead),
            "open": item.status in ItemStatus.OPEN, "errors": errors or {}, "values": values or {},
            "transfer_teams": [t for t in svc.settings.teams if t.name != item.team],
-           "page": "item", **await reply_page_ctx(request, user, item, mention)}
+           "page": "item", **await reply_page_ctx(request, user, item, mention),
+           **await handover_ctx(request, user, item)}
     return await render(request, "item.html", ctx, status=status)
 
 

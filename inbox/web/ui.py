@@ -19,6 +19,7 @@ from inbox.web import (
     admin_briefs,
     admin_config_pages,
     dashboard,
+    handover_pages,
     i18n,
     live,
     pages,
@@ -135,6 +136,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     app.router.add_routes(admin_briefs.routes)
     app.router.add_routes(preferences.routes)
     app.router.add_routes(search_page.routes)
+    app.router.add_routes(handover_pages.routes)
     app.router.add_get("/live", live.sse_handler)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(live.live_ctx)

@@ -81,3 +81,35 @@ def test_hr_recruiter_finds_hr_items(browser: Any, server: LiveServer) -> None:
     page = s.go(f"/search?q=colloquio+{TAG}")
     expect(page.locator(".search-results .item-row")).to_have_count(1)
     s.close()
+
+
+def _care_item(server: LiveServer, text: str) -> int:
+    async def run() -> int:
+        res = await server.svc.pipeline.ingest([Mention(source="s", platform="reddit", external_id=uuid.uuid4().hex,
+                                                        language="en", text=text)])
+        return int(res.item_ids[0])
+    return server.call(run)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(("locale", "width"), VIEWS, ids=[f"{loc}-{w}" for loc, w in VIEWS])
+def test_lead_assigns_and_agent_reopens(browser: Any, server: LiveServer, locale: str, width: int) -> None:
+    from playwright.sync_api import expect
+    item = _care_item(server, f"my order {uuid.uuid4().hex[:6]} is broken, refund please")
+    agent = Session(browser, server, "carla", width=width, height=900, locale=locale)
+    page = agent.go(f"/items/{item}")
+    assert page.locator("#assign-user").count() == 0  # agents do not assign to others
+    agent.close()
+    lead = Session(browser, server, "lea", width=width, height=900, locale=locale)
+    page = lead.go(f"/items/{item}")
+    page.select_option("#assign-user", "dario")
+    page.click("form[action$='/assign'] button[type=submit]")
+    expect(page.locator(".flash-ok")).to_contain_text("dario")
+    _fits(page, width)
+    lead.shot(f"assigned-{locale}-{width}")
+    page.click("form[action$='/status'] button[data-action=resolve]")
+    page.goto(f"{server.url}/items/{item}")
+    page.click("form[action$='/reopen'] button[type=submit]")
+    expect(page.locator(".flash-ok")).to_contain_text("Riaperto" if locale.startswith("it") else "Reopened")
+    expect(page.locator("form[action$='/reopen']")).to_have_count(0)
+    _fits(page, width)
+    lead.close()

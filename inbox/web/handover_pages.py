@@ -1,0 +1,71 @@
+"""The item page's hand-over part: a lead assigns the item to an agent of the team (with a reason
+to go past their capacity), anyone of the team reopens a resolved item. The forms post here; the
+rules are inbox.work.handover's, as in the API."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from inbox.domain.types import ItemSummary, UserInfo
+from inbox.errors import Conflict, Invalid
+from inbox.storage.engine import read_conn
+from inbox.storage.repo import accounts
+from inbox.storage.tables import ItemStatus
+from inbox.web import i18n
+from inbox.web.authn import require_user
+from inbox.web.error_text import translate_error
+from inbox.web.inputs import ASCII_DIGITS
+from inbox.web.keys import SERVICES, WORK
+from inbox.web.render import flash, form, redirect
+from inbox.work import handover
+
+__all__ = ["routes", "handover_ctx"]
+
+routes = web.RouteTableDef()
+_ = i18n.gettext
+
+
+def _item_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not ASCII_DIGITS.fullmatch(raw) or not 0 < int(raw) < 2**63:
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
+async def handover_ctx(request: web.Request, user: UserInfo, item: ItemSummary) -> dict[str, Any]:
+    """What the item page needs to offer assign and reopen (only to whoever may use them)."""
+    member = user.is_admin or item.team in user.teams
+    ctx: dict[str, Any] = {"may_reopen": member and item.status in (ItemStatus.RESOLVED, ItemStatus.SPAM),
+                           "may_assign": False, "assignees": []}
+    if member and item.status in ItemStatus.OPEN and handover.may_assign_others(user, item.team):
+        async with read_conn(request.app[SERVICES].engine) as conn:
+            people = await accounts.list_users(conn=conn, team=item.team)
+        ctx["assignees"] = [p for p in people if p.role in ("agent", "lead")]
+        ctx["may_assign"] = bool(ctx["assignees"])
+    return ctx
+
+
+@routes.post("/items/{id}/assign")
+async def assign(request: web.Request) -> web.Response:
+    user = require_user(request)
+    item_id = _item_id(request)
+    data = await form(request)
+    name = data.get("user", "").strip()
+    reason = data.get("reason", "").strip() or None
+    try:
+        item = await handover.assign(request.app[WORK], user, item_id, name, reason=reason, override=bool(reason))
+    except (Invalid, Conflict) as e:
+        await flash(request, translate_error(e.detail), "error")
+        raise redirect(f"/items/{item_id}") from None
+    await flash(request, _("Assigned to %(name)s.") % {"name": item.assignee or name}, "ok")
+    raise redirect(f"/items/{item_id}")
+
+
+@routes.post("/items/{id}/reopen")
+async def reopen(request: web.Request) -> web.Response:
+    user = require_user(request)
+    item_id = _item_id(request)
+    await handover.reopen(request.app[WORK], user, item_id)
+    await flash(request, _("Reopened: the item is back in its queue."), "ok")
+    raise redirect(f"/items/{item_id}")
