@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, null, or_, select, update
+from sqlalchemy import Table, and_, delete, func, null, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.storage import tables
@@ -120,6 +120,10 @@ async def erase_rows(mentions: Sequence[dict[str, Any]], dead_ids: Sequence[int]
     for i in range(0, len(dead_ids), _CHUNK):
         counts["dead_letter"] = counts.get("dead_letter", 0) + ((await conn.execute(
             delete(T_DEAD).where(T_DEAD.c.id.in_(list(dead_ids[i:i + _CHUNK]))))).rowcount or 0)
+    if ids and conn.dialect.name == "sqlite" and (await conn.execute(
+            text("SELECT 1 FROM sqlite_master WHERE name = 'mention_fts'"))).first() is not None:
+        # the search index's triggers mark the rows deleted; merging its segments drops the words too
+        await conn.execute(text("INSERT INTO mention_fts(mention_fts) VALUES ('optimize')"))
     keys = sorted({(m["source"], m["external_id"]) for m in mentions})
     if keys:
         stmt = dialect_insert(conn, T_TOMBSTONE).on_conflict_do_nothing(index_elements=["source", "external_id"])
