@@ -14,6 +14,7 @@ from sqlalchemy.types import JSON
 
 from connectors.base import Mention, Reject
 from inbox.storage.repo import accounts
+from inbox.storage.repo._common import T_REPLY
 from inbox.work import privacy
 from inbox.work.item_actions import WorkService
 from inbox.work.retention import run_retention
@@ -57,6 +58,11 @@ async def _seed(svc: Any) -> tuple[int, Any]:
         rows = await conn.execute(text("SELECT id FROM mention WHERE external_id = 'm0'"))
         mid = rows.scalar_one()
     await WorkService(svc.engine, svc.settings, svc.clock).add_note(adm, mid, f"called twice, {NOTE_WORD}")
+    async with svc.engine.begin() as conn:  # a reply written to him, with his word quoted
+        await conn.execute(T_REPLY.insert().values(
+            item_id=mid, connector="a", platform="import", parent_external_id="m0", text=f"Dear {WORD}, sorry",
+            status="sent", author="adm", idempotency_key="k-m0", attempts=1, in_doubt=False, created_at=now,
+            updated_at=now))
     return mid, adm
 
 
@@ -127,5 +133,8 @@ async def test_retention_strips_closed_items_older_than_the_team_setting(service
         other = (await conn.execute(text("SELECT text FROM mention WHERE id = :i"), {"i": ids[-1]})).scalar_one()
     assert m.text == "" and m.author_handle is None and m.raw is None and kept == 1
     assert len(notes) == 1 and NOTE_WORD not in str(notes[0])
+    async with svc.engine.connect() as conn:
+        replies = (await conn.execute(text("SELECT text, status FROM reply WHERE item_id = :i"), {"i": mid})).all()
+    assert [(r.text, r.status) for r in replies] == [("", "sent")]  # the reply is still counted
     assert WORD in other  # still open, so kept
     assert (await run_retention(svc))["customer_care"] == 0  # nothing left to do
