@@ -196,6 +196,21 @@ async def test_admin_user_management(server: LiveServer) -> None:
             assert r.status == 200
         async with user.get(server.url + "/queues", allow_redirects=False) as r:
             assert r.status == 303
+        # saved again from the page, the deactivated user is active again and can sign in
+        again = {"_csrf": token, "mode": "create", "name": "zoe", "role": "agent", "teams": "pr",
+                 "password": "lantern-quartz-9082", "capacity": "5"}
+        async with admin.post(server.url + "/admin/users", data=again, headers={"Origin": server.url}) as r:
+            assert r.status == 200 and "zoe" in await r.text()
+        await web_login(user, server.url, "zoe", "lantern-quartz-9082")
+        async with user.get(server.url + "/queues/pr", allow_redirects=False) as r:
+            assert r.status == 200
+        kinds = [e["kind"] for e in server.call(audit_of, server.svc, "root")]
+        assert kinds[:3] == ["user_changed", "user_deactivated", "user_changed"]
+
+
+async def audit_of(svc: Any, actor: str) -> list[dict[str, Any]]:
+    from inbox.ops.audit import AuditFilter, audit_events
+    return await audit_events(svc.engine, AuditFilter(actor=actor))
 
 
 async def test_promote_swaps_the_live_model(server: LiveServer) -> None:
