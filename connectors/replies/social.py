@@ -15,6 +15,7 @@ idempotency key: after a crash the writer reads the account's feed
 """
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,14 +57,26 @@ class MastodonWriter(ReplyWriter):
 
 
 class BlueskyWriter(ReplyWriter):
+    """One session per writer: the sender builds its writers for one run (seconds), far shorter than
+    an access token lives, so the replies of a run share one createSession."""
+
     platform = "bluesky"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lock = asyncio.Lock()
+        self._cached: tuple[str, str] | None = None
+
     async def _session(self) -> tuple[str, str]:
-        """(accessJwt, did) of a fresh session of the configured handle."""
-        response = await self.post(f"{self.base}/xrpc/com.atproto.server.createSession", headers={},
-                                   json_body={"identifier": self.settings.handle, "password": self.credential()})
-        data = response.json()
-        return str(data["accessJwt"]), str(data["did"])
+        """(accessJwt, did) of this writer's session of the configured handle."""
+        async with self._lock:
+            if self._cached is None:
+                response = await self.post(f"{self.base}/xrpc/com.atproto.server.createSession", headers={},
+                                           json_body={"identifier": self.settings.handle,
+                                                      "password": self.credential()})
+                data = response.json()
+                self._cached = (str(data["accessJwt"]), str(data["did"]))
+            return self._cached
 
     def _record(self, target: ReplyTarget) -> dict[str, Any]:
         parent = {"uri": target.parent_id, "cid": str(target.parent.get("cid") or "")}

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from connectors.errors import ConfigError, ConnectorError, PermanentError, RateLimited
 from connectors.http import HttpClient, RetryPolicy
 from connectors.netguard import guarded_tcp_connector
-from connectors.replies import Posted, ReplyTarget, build_writer, reply_capability
+from connectors.replies import Posted, ReplyTarget, ReplyWriter, build_writer, reply_capability
 from connectors.replies.social import MastodonWriter
 from inbox import faultpoints
 from inbox.domain.reply_parent import parent_ref
@@ -125,10 +125,11 @@ class ReplySender:
         faultpoints.reach("reply_before_request")
         mentions = await self._mentions([r["item_id"] for r in rows])
         gate = asyncio.Semaphore(CONCURRENCY)
+        writers: dict[str, ReplyWriter] = {}  # one per connector for this run (a Bluesky session is shared)
 
         async def one(row: dict[str, Any]) -> _Outcome:
             async with gate:
-                return await self._attempt(row, mentions.get(row["item_id"]))
+                return await self._attempt(row, mentions.get(row["item_id"]), writers)
         outcomes = await asyncio.gather(*[one(r) for r in rows])
         faultpoints.reach("reply_after_request")
         await self._record(rows, outcomes, counts)
@@ -141,7 +142,8 @@ class ReplySender:
         async with reader(self.svc.engine).connect() as conn:
             return {r.id: dict(r._mapping) for r in await conn.execute(q)}
 
-    async def _attempt(self, row: dict[str, Any], mention: dict[str, Any] | None) -> _Outcome:
+    async def _attempt(self, row: dict[str, Any], mention: dict[str, Any] | None,
+                       writers: dict[str, ReplyWriter]) -> _Outcome:
         cfg = self.svc.settings.connector(row["connector"])
         why_not = reply_capability(cfg, self.env)
         if why_not is not None or cfg is None or mention is None:
@@ -149,7 +151,9 @@ class ReplySender:
         parent = parent_ref(row["platform"], mention)
         target = ReplyTarget(parent_id=row["parent_external_id"], text=row["text"], key=row["idempotency_key"],
                              parent=parent.extra)
-        writer = build_writer(cfg, self._client(), env=self.env)
+        writer = writers.get(cfg.name)
+        if writer is None:
+            writer = writers[cfg.name] = build_writer(cfg, self._client(), env=self.env)
         bound = log.bind(reply_id=row["id"], item_id=row["item_id"], connector=row["connector"])
         now = self.svc.clock.now()
         try:
