@@ -26,6 +26,7 @@ from inbox.domain.near_duplicates import cluster_key
 from inbox.domain.router import MentionFacts, Router
 from inbox.domain.types import Decision, Prediction
 from inbox.ingest.classifier import ClassifierHolder
+from inbox.ingest.edits import apply_edits, find_edits
 from inbox.settings import Settings
 from inbox.storage.engine import bulk_writer, snapshot_reader
 from inbox.storage.repo import connector_state, items, mentions, pubsub
@@ -68,6 +69,7 @@ class IngestResult:
     reposts: int = 0
     queued: int = 0
     triaged: int = 0
+    edited: int = 0
     item_ids: list[int] = field(default_factory=list)
     teams: dict[str, int] = field(default_factory=dict)
     cursor_saved: bool | None = None
@@ -75,7 +77,7 @@ class IngestResult:
     def summary(self) -> dict[str, Any]:
         return {"read": self.read, "ingested": self.ingested, "duplicates": self.duplicates,
                 "rejected": self.rejected, "reposts": self.reposts, "queued": self.queued,
-                "triaged": self.triaged, "teams": dict(sorted(self.teams.items()))}
+                "triaged": self.triaged, "edited": self.edited, "teams": dict(sorted(self.teams.items()))}
 
 
 def _validate(m: Mention) -> str | None:
@@ -156,6 +158,7 @@ class _Prepared:
     dead: list[dict[str, Any]]
     mention_rows: list[dict[str, Any]]
     decisions: dict[tuple[str, str], Decision]
+    edits: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -231,6 +234,7 @@ class Pipeline:
         # 1. validate and dedupe within the batch
         seen: set[tuple[str, str]] = set()
         good: list[Mention] = []
+        edits: dict[tuple[str, str], dict[str, Any]] = {}
         for m in batch:
             m = _storable(m)
             problem = _validate(m)
@@ -253,9 +257,13 @@ class Pipeline:
             # ahead of, the other sources' batches and the agents' claims)
             async with snapshot_reader(self.engine).connect() as conn:
                 known = await mentions.existing_keys([(m.source, m.external_id) for m in good], conn=conn)
+                # an edit re-delivered: stored again (inbox.ingest.edits), not skipped as a duplicate
+                edits = await find_edits([m for m in good if (m.source, m.external_id) in known],
+                                         conn=conn) if known else {}
             if known:
-                res.duplicates += sum(1 for m in good if (m.source, m.external_id) in known)
-                good = [m for m in good if (m.source, m.external_id) not in known]
+                res.duplicates += sum(1 for m in good if (m.source, m.external_id) in known
+                                      and (m.source, m.external_id) not in edits)
+                good = [m for m in good if (m.source, m.external_id) not in known or (m.source, m.external_id) in edits]
         # 3. language and classification of the new ones, in one batch, in worker threads: both are
         # CPU work (language ~45 µs a mention, the model ~28 µs) that would hold the event loop
         # and every request waiting on it
@@ -273,12 +281,14 @@ class Pipeline:
         faultpoints.reach("after_classify")
         # 4. route (pure) and build rows, also off the loop (~30 µs a mention)
         mention_rows, decisions = await asyncio.to_thread(self._route_rows, good, texts, langs, preds, now)
-        return _Prepared(res, now, dead, mention_rows, decisions)
+        return _Prepared(res, now, dead, mention_rows, decisions, edits)
 
     async def _commit(self, prepared: _Prepared, cursor: CursorUpdate | None, log_event: str) -> IngestResult:
         """Step 5: one transaction for the prepared batch, then the log line and the live update."""
-        res, now, dead, mention_rows, decisions = (prepared.res, prepared.now, prepared.dead,
-                                                   prepared.mention_rows, prepared.decisions)
+        res, now, dead, decisions, edits = (prepared.res, prepared.now, prepared.dead, prepared.decisions,
+                                            prepared.edits)
+        mention_rows = [r for r in prepared.mention_rows if (r["source"], r["external_id"]) not in edits]
+        edit_rows = [r for r in prepared.mention_rows if (r["source"], r["external_id"]) in edits]
         # 5. one transaction: mentions, decisions, items, events, dead letters, cursor (a bulk write:
         # on SQLite the agents' claims go first, inbox.storage.write_gate)
         async with bulk_writer(self.engine).begin() as conn:
@@ -286,6 +296,9 @@ class Pipeline:
             res.duplicates += len(mention_rows) - len(ids)
             res.ingested = len(ids)
             await self._store_routing(ids, decisions, now, res, conn=conn)
+            if edit_rows:
+                res.edited, rerouted = await apply_edits(edit_rows, edits, decisions, self.settings, now, conn=conn)
+                res.item_ids.extend(rerouted)
             await pubsub.notify_pg(conn, res.item_ids)  # other instances' live views (PostgreSQL)
             await mentions.insert_dead_letters(dead, conn=conn)
             faultpoints.reach("before_commit")

@@ -28,7 +28,7 @@ from inbox.ingest.pipeline import IngestResult
 
 __all__ = ["PollTotals", "run_pipelined"]
 
-_SUMMED = ("read", "ingested", "duplicates", "rejected", "reposts", "queued", "triaged")
+_SUMMED = ("read", "ingested", "duplicates", "rejected", "reposts", "queued", "triaged", "edited")
 
 
 @dataclass(slots=True)

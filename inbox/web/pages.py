@@ -9,7 +9,7 @@ from aiohttp import web
 
 from inbox.errors import Conflict, Invalid, NotFound
 from inbox.storage.engine import read_conn, reader
-from inbox.storage.repo import accounts, items, page_reads
+from inbox.storage.repo import accounts, items, page_reads, revisions
 from inbox.storage.tables import ItemStatus
 from inbox.web import counts as counts_cache
 from inbox.web import i18n
@@ -181,13 +181,14 @@ async def _item_view(request: web.Request, item_id: int, *, status: int = 200, e
         events = await items.events_for(item.id, conn=conn)
         decision = await items.decision_for(item.id, conn=conn)
         mention = await items.mention_row(item.id, conn=conn) or {}
+        earlier = await revisions.revisions_for(item.id, conn=conn)
         thread = await page_reads.thread_items(item.id, mention.get("thread_id"), mention.get("reply_to_id"),
                                           item.source, conn=conn, teams=visible_teams(user))
     member = user.is_admin or item.team in user.teams
     mine = item.assignee == user.name
     held_by_other = item.status == ItemStatus.CLAIMED and bool(item.assignee) and not mine
     may_lead = user.role in ("lead", "admin")
-    ctx = {"item": item, "mention": mention, "decision": decision,
+    ctx = {"item": item, "mention": mention, "decision": decision, "revisions": earlier,
            **await _features_ctx(svc, decision, mention, computed=request.query.get("features") == "1"),
            "routing_summary": routing_summary(decision), "event_label": event_label,
            "notes": [e for e in events if e["kind"] == "note"], "history": events, "thread": thread,

@@ -20,7 +20,7 @@ EVENT_LABELS = {
     "routed": N_("routed"), "claimed": N_("claimed"), "released": N_("released"),
     "status": N_("status changed"), "note": N_("note"), "transfer": N_("transfer"),
     "assigned": N_("assigned"), "reassigned": N_("reassigned"), "lease_expired": N_("claim expired"),
-    "rerouted": N_("re-routed by the second look"),
+    "rerouted": N_("re-routed by the second look"), "edited": N_("edited by its author"),
     "sla_breach": N_("SLA breached"), "crisis_opened": N_("crisis opened"), "crisis_linked": N_("linked to a crisis"),
     "reply": N_("reply written"), "reply_sent": N_("reply sent"), "reply_failed": N_("reply failed"),
     "reply_approved": N_("reply approved"), "reply_rejected": N_("reply rejected"),
