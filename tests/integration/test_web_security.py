@@ -226,9 +226,12 @@ async def test_security_headers(server: LiveServer) -> None:
 
 
 async def test_templates_have_no_inline_script_or_style() -> None:
-    """No template has an inline <script> body, a style attribute or an on* handler (the CSP would block them)."""
+    """No page template has an inline <script> body, a style attribute or an on* handler (the CSP would block
+    them). The e-mail bodies under templates/brief/ are never served by the app; mail clients need inline styles."""
     root = Path(__file__).resolve().parents[2] / "inbox" / "web" / "templates"
     for f in root.rglob("*.html"):
+        if f.parent.name == "brief":
+            continue
         text = f.read_text(encoding="utf-8")
         assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", text), f
         assert not re.search(r"\sstyle=", text), f
