@@ -28,6 +28,7 @@ from inbox.web import (
     reports,
     rows,
     search_page,
+    views_page,
 )
 from inbox.web.csrf import csrf_middleware
 from inbox.web.error_text import translate_error
@@ -137,6 +138,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     app.router.add_routes(preferences.routes)
     app.router.add_routes(search_page.routes)
     app.router.add_routes(handover_pages.routes)
+    app.router.add_routes(views_page.routes)
     app.router.add_get("/live", live.sse_handler)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(live.live_ctx)

@@ -113,3 +113,26 @@ def test_lead_assigns_and_agent_reopens(browser: Any, server: LiveServer, locale
     expect(page.locator("form[action$='/reopen']")).to_have_count(0)
     _fits(page, width)
     lead.close()
+
+
+@pytest.mark.parametrize(("locale", "width"), VIEWS, ids=[f"{loc}-{w}" for loc, w in VIEWS])
+def test_views_show_who_holds_what_and_never_hr(browser: Any, server: LiveServer, locale: str, width: int) -> None:
+    from playwright.sync_api import expect
+    item = _care_item(server, f"my order {uuid.uuid4().hex[:6]} is broken, refund please")
+    dario = Session(browser, server, "dario", width=width, height=900, locale=locale)
+    dario.go(f"/items/{item}").click("form[action$='/status'] button.primary")
+    dario.close()
+    s = Session(browser, server, "carla", width=width, height=900, locale=locale)
+    for view in ("mine", "open", "unassigned", "others", "waiting", "resolved", "triage"):
+        for sort in ("priority", "age", "due"):
+            page = s.go(f"/views?view={view}&sort={sort}")
+            assert "colloquio" not in page.content()
+            _fits(page, width)
+    page = s.go("/views?view=others")
+    expect(page.locator(f"[data-item-id='{item}']")).to_contain_text("dario")
+    expect(page.locator("nav.nav a[href='/views']")).to_have_text("Viste" if locale.startswith("it") else "Views")
+    s.shot(f"views-others-{locale}-{width}")
+    assert s.go("/views?view=open&team=hr").url.endswith("team=hr")  # refused, and nothing shown
+    assert "colloquio" not in s.page.content()
+    s.errors = [e for e in s.errors if "404" not in e]
+    s.close()

@@ -1,0 +1,65 @@
+"""The work views: one query per view over the items a user may see (mine, a team's open items,
+unassigned, claimed by others, waiting, resolved, triage), sorted by priority, age or SLA due."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbox.domain.types import ItemSummary
+from inbox.storage.repo._common import T_ITEM
+from inbox.storage.repo.items import _summary_query, _to_summary, visible_clause
+from inbox.storage.tables import ItemStatus
+
+__all__ = ["VIEWS", "SORTS", "view_items"]
+
+VIEWS = ("mine", "open", "unassigned", "others", "waiting", "resolved", "triage")
+SORTS = ("priority", "age", "due")
+
+
+def _held(now: datetime) -> Any:
+    return and_(T_ITEM.c.status == ItemStatus.CLAIMED,
+                or_(T_ITEM.c.lease_expires_at.is_(None), T_ITEM.c.lease_expires_at >= now))
+
+
+def _condition(view: str, user_id: int, now: datetime, triage_team: str) -> Any:
+    if view == "mine":
+        return and_(T_ITEM.c.assignee_id == user_id, T_ITEM.c.status.in_(ItemStatus.OPEN))
+    if view == "open":
+        return T_ITEM.c.status.in_(ItemStatus.OPEN)
+    if view == "unassigned":
+        return or_(T_ITEM.c.status == ItemStatus.NEW,
+                   and_(T_ITEM.c.status == ItemStatus.CLAIMED, T_ITEM.c.lease_expires_at < now))
+    if view == "others":
+        return and_(_held(now), T_ITEM.c.assignee_id != user_id)
+    if view == "waiting":
+        return T_ITEM.c.status == ItemStatus.WAITING
+    if view == "resolved":
+        return T_ITEM.c.status.in_((ItemStatus.RESOLVED, ItemStatus.SPAM))
+    if view == "triage":
+        return and_(T_ITEM.c.team == triage_team, T_ITEM.c.status.in_(ItemStatus.OPEN))
+    raise ValueError(f"unknown view {view!r}")
+
+
+def _order(view: str, sort: str) -> list[Any]:
+    if view == "resolved":
+        return [T_ITEM.c.resolved_at.desc().nulls_last(), T_ITEM.c.id.desc()]
+    if sort == "age":
+        return [T_ITEM.c.created_at.asc(), T_ITEM.c.id.asc()]
+    if sort == "due":
+        return [T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id.asc()]
+    return [T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id.asc()]
+
+
+async def view_items(view: str, *, conn: AsyncConnection, user_id: int, teams: Sequence[str] | None, now: datetime,
+                     triage_team: str, team: str | None = None, sort: str = "priority", limit: int = 50,
+                     offset: int = 0) -> list[ItemSummary]:
+    """The items of ``view`` that a user who sees ``teams`` (None: all) may see."""
+    q = _summary_query().where(_condition(view, user_id, now, triage_team), visible_clause(teams))
+    if team is not None:
+        q = q.where(T_ITEM.c.team == team)
+    q = q.order_by(*_order(view, sort)).limit(limit).offset(offset)
+    return [_to_summary(r) for r in await conn.execute(q)]

@@ -1,0 +1,44 @@
+"""The work views on SQLite and PostgreSQL: each view holds what its name says, only of the teams
+the user sees (never HR for customer care), in the chosen order."""
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.base import Mention
+from inbox.storage.repo import accounts, items, views
+from inbox.work import handover
+from inbox.work.item_actions import WorkService, visible_teams
+
+
+async def test_views(services: Any) -> None:
+    now = services.clock.now()
+    async with services.engine.begin() as conn:
+        ann = await accounts.add_user("ann", "agent", ["customer_care"], None, conn=conn, now=now)
+        bob = await accounts.add_user("bob", "agent", ["customer_care"], None, conn=conn, now=now)
+    res = await services.pipeline.ingest([Mention(source="t", platform="t", external_id=f"c{i}",
+                                                  text=f"my order {i} is broken, refund") for i in range(5)]
+                                         + [Mention(source="t", platform="t", external_id="h", text="job interview")])
+    async with services.engine.connect() as conn:
+        teams = {i: (await items.get_item(i, conn=conn)).team for i in res.item_ids}  # type: ignore[union-attr]
+    care = [i for i in res.item_ids if teams[i] == "customer_care"]
+    w = WorkService(services.engine, services.settings, services.clock)
+    await handover.assign(w, ann, care[0], "ann")
+    await handover.assign(w, bob, care[1], "bob")
+    await w.set_status(ann, care[2], "waiting")
+    await w.set_status(ann, care[3], "resolved")
+
+    async def ids(view: str, sort: str = "priority") -> list[int]:
+        async with services.engine.connect() as conn:
+            got = await views.view_items(view, conn=conn, user_id=ann.id, teams=visible_teams(ann),
+                                         now=services.clock.now(), triage_team="triage", sort=sort)
+        return [it.id for it in got]
+    assert await ids("mine") == [care[0], care[2]]
+    assert await ids("others") == [care[1]]
+    assert await ids("unassigned") == [care[4]]
+    assert await ids("waiting") == [care[2]]
+    assert await ids("resolved") == [care[3]]
+    assert sorted(await ids("open")) == sorted([care[0], care[1], care[2], care[4]])
+    assert await ids("open", "age") == sorted(await ids("open", "age"))
+    assert await ids("triage") == []
+    for view in views.VIEWS:
+        assert not set(await ids(view)) - set(care)  # never the HR item
