@@ -54,6 +54,8 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("a note needs text", N_("A note needs some text.")),
     ("a note is at most {n} characters", N_("A note is at most %(n)s characters.")),
     ("a transfer needs a reason", N_("A transfer needs a reason.")),
+    ("only leads and admins label items for the model", N_("Only team leads and admins label items for the model.")),
+    ("no label {label}", N_("No label %(label)s.")),
     ("unknown status", N_("Unknown status.")),
     ("status must be one of {choices}", N_("The status must be one of %(choices)s.")),
     # replies

@@ -30,6 +30,12 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "release": ("u", N_("Release back to the queue")),
     "queues": ("g", N_("Go to the queues")),
     "search": ("/", N_("Search")),
+    # "help the model": answer for the first item of the list
+    "confirm": ("y", N_("Help the model: confirm its label")),
+    "label1": ("1", N_("Help the model: it is the first label")),
+    "label2": ("2", N_("Help the model: it is the second label")),
+    "label3": ("3", N_("Help the model: it is the third label")),
+    "label4": ("4", N_("Help the model: it is the fourth label")),
     "help": ("?", N_("Show this help")),
 }
 

@@ -22,6 +22,7 @@ from inbox.web import (
     handover_pages,
     i18n,
     live,
+    model_help_page,
     pages,
     preferences,
     reply_pages,
@@ -134,6 +135,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     app.router.add_routes(admin.routes)
     app.router.add_routes(admin_config_pages.routes)
     app.router.add_routes(reports.routes)
+    app.router.add_routes(model_help_page.routes)
     app.router.add_routes(admin_briefs.routes)
     app.router.add_routes(preferences.routes)
     app.router.add_routes(search_page.routes)

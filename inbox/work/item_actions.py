@@ -113,7 +113,7 @@ class WorkService:
                       *, watcher_ok: bool = False) -> ItemSummary:
         now = self.clock.now()
         item = None
-        if kind != "transfer" and claims.unlocked_changes(self.engine):
+        if kind not in ("transfer", "label") and claims.unlocked_changes(self.engine):
             item, team = await self._change_unlocked(user, item_id, kind, fn, data, watcher_ok, now)
         if item is None:
             item, team = await self._change_locked(user, item_id, kind, fn, data, watcher_ok, now)
@@ -147,6 +147,11 @@ class WorkService:
             values, event_data, event = self._decide(user, row, kind, fn, data, watcher_ok, now)
             if kind == "transfer":
                 values.update(await self._record_correction(tx, row, event_data, user, now))
+            elif kind == "label":  # a lead's answer in "help the model": a correction that keeps the team
+                await claims.insert_correction({
+                    "mention_id": row["id"], "from_team": row["team"], "to_team": row["team"],
+                    "label": event_data["label"], "predicted_label": row["label"],
+                    "reason": event_data["reason"], "actor": user.name, "created_at": now}, tx=tx)
             if values:
                 values["updated_at"] = now
             # the actor may no longer see the item (a transfer away): answer with its new state anyway,
@@ -212,7 +217,8 @@ class WorkService:
             return {}, {"text": text}, None
         return await self._change(user, item_id, "note", fn, watcher_ok=True)
 
-    async def transfer(self, user: UserInfo, item_id: int, team: str, reason: str) -> ItemSummary:
+    async def transfer(self, user: UserInfo, item_id: int, team: str, reason: str, *,
+                       label: str | None = None) -> ItemSummary:
         reason = (reason or "").strip()
         if not reason:
             raise Invalid("a transfer needs a reason")
@@ -231,14 +237,33 @@ class WorkService:
                      "watchers": [] if target.private else [w for w in (row["watchers"] or []) if w != team],
                      "first_response_due": first_due, "resolve_due": resolve_due, "sla_paused_at": None,
                      "first_touched_at": row["first_touched_at"] or now},
-                    {"from": row["team"], "to": team, "reason": reason}, team)
+                    {"from": row["team"], "to": team, "reason": reason, **({"label": label} if label else {})}, team)
         item = await self._change(user, item_id, "transfer", fn)
         return item
+
+    async def set_label(self, user: UserInfo, item_id: int, label: str, reason: str) -> ItemSummary:
+        """A lead confirms the model's label or gives the right one: recorded as a correction like a
+        transfer's (its label against the predicted one); a label of another team moves the item
+        there as a transfer does."""
+        if user.role not in ("lead", "admin"):
+            raise Forbidden("only leads and admins label items for the model")
+        team = self.settings.routing.label_to_team.get(label)
+        if team is None:
+            raise Invalid(f"no label {label!r}")
+        item = await self.get(user, item_id)
+        if team != item.team:
+            return await self.transfer(user, item_id, team, reason, label=label)
+
+        def fn(row: dict[str, Any], now: datetime) -> tuple[dict[str, Any], dict[str, Any], None]:
+            if row["status"] in (ItemStatus.RESOLVED, ItemStatus.SPAM):
+                raise Conflict(f"item {item_id} is {row['status']}")
+            return {}, {"label": label, "predicted": row["label"], "reason": reason}, None
+        return await self._change(user, item_id, "label", fn)
 
     async def _record_correction(self, tx: claims.WorkTx, row: dict[str, Any], data: dict[str, Any], user: UserInfo,
                                  now: datetime) -> dict[str, Any]:
         """Record a transfer's labeled correction; returns the item's extra values (a bounce)."""
-        label = self.label_of_team.get(data["to"])
+        label = data.get("label") or self.label_of_team.get(data["to"])
         # bouncing: the item comes back to a team it has already left (this transfer's own event is
         # written after this check; it left row["team"], never data["to"])
         history = await claims.events_for(row["id"], tx=tx)

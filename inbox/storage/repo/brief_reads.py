@@ -70,7 +70,7 @@ async def corrections_between(since: datetime, until: datetime, *, conn: AsyncCo
     those out of or into them."""
     n = func.count().label("n")
     q = (select(T_CORR.c.from_team, T_CORR.c.to_team, n)
-         .where(T_CORR.c.created_at >= since, T_CORR.c.created_at < until)
+         .where(T_CORR.c.created_at >= since, T_CORR.c.created_at < until, T_CORR.c.from_team != T_CORR.c.to_team)
          .group_by(T_CORR.c.from_team, T_CORR.c.to_team).order_by(n.desc()))
     if teams is not None:
         q = q.where(or_(T_CORR.c.from_team.in_(list(teams)), T_CORR.c.to_team.in_(list(teams))))

@@ -116,11 +116,17 @@ async def transfers_by_label(since: datetime, until: datetime, *, conn: AsyncCon
     return [dict(r._mapping) for r in await conn.execute(_q_transfers(since, until, team))]
 
 
+def _changed_label() -> Any:
+    """A correction that gave another label than the model's (not a lead's confirmation)."""
+    return or_(T_CORR.c.predicted_label.is_(None), T_CORR.c.label != T_CORR.c.predicted_label)
+
+
 def _q_accuracy(since: datetime, until: datetime, team: str | None) -> Any:
-    corrected = exists().where(T_CORR.c.mention_id == T_ITEM.c.id)
-    # an item is judged when an agent worked it to an outcome (so kept the model's team) or moved it
+    corrected = exists().where(T_CORR.c.mention_id == T_ITEM.c.id, _changed_label())
+    # an item is judged when an agent worked it to an outcome (so kept the model's team), moved it,
+    # or a lead confirmed or corrected its label ("help the model": a correction row, maybe the same label)
     judged = or_(T_ITEM.c.status.in_([ItemStatus.REPLIED, ItemStatus.WAITING, ItemStatus.RESOLVED]),
-                 T_ITEM.c.transfers > 0, corrected)
+                 T_ITEM.c.transfers > 0, exists().where(T_CORR.c.mention_id == T_ITEM.c.id))
     q = (select(T_ITEM.c.label, func.count().label("judged"), _n(corrected).label("corrected"))
          .where(T_ITEM.c.created_at >= since, T_ITEM.c.created_at < until, T_ITEM.c.label.is_not(None),
                 T_ITEM.c.confidence.is_not(None), judged)
