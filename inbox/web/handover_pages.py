@@ -18,7 +18,7 @@ from inbox.web.error_text import translate_error
 from inbox.web.inputs import ASCII_DIGITS
 from inbox.web.keys import SERVICES, WORK
 from inbox.web.render import flash, form, redirect
-from inbox.work import handover
+from inbox.work import handover, similar
 
 __all__ = ["routes", "handover_ctx"]
 
@@ -37,7 +37,9 @@ async def handover_ctx(request: web.Request, user: UserInfo, item: ItemSummary) 
     """What the item page needs to offer assign and reopen (only to whoever may use them)."""
     member = user.is_admin or item.team in user.teams
     ctx: dict[str, Any] = {"may_reopen": member and item.status in (ItemStatus.RESOLVED, ItemStatus.SPAM),
-                           "may_assign": False, "assignees": []}
+                           "may_assign": False, "assignees": [], "similar": []}
+    if member and item.status in ItemStatus.OPEN:
+        ctx["similar"] = (await similar.similar_open(request.app[WORK], [item.id])).get(item.id, [])
     if member and item.status in ItemStatus.OPEN and handover.may_assign_others(user, item.team):
         async with read_conn(request.app[SERVICES].engine) as conn:
             people = await accounts.list_users(conn=conn, team=item.team)
@@ -69,3 +71,11 @@ async def reopen(request: web.Request) -> web.Response:
     await handover.reopen(request.app[WORK], user, item_id)
     await flash(request, _("Reopened: the item is back in its queue."), "ok")
     raise redirect(f"/items/{item_id}")
+
+
+@routes.post("/items/{id}/resolve-similar")
+async def resolve_similar(request: web.Request) -> web.Response:
+    user = require_user(request)
+    item, done = await similar.resolve_with_similar(request.app[WORK], user, _item_id(request))
+    await flash(request, _("Resolved with %(n)s similar.") % {"n": len(done)}, "ok")
+    raise redirect(f"/queues/{item.team}")

@@ -9,9 +9,10 @@ from inbox.storage.engine import read_conn
 from inbox.storage.repo import views
 from inbox.web import i18n
 from inbox.web.authn import require_user
-from inbox.web.keys import SERVICES
+from inbox.web.keys import SERVICES, WORK
 from inbox.web.render import render
 from inbox.work.item_actions import visible_teams
+from inbox.work.similar import similar_open
 
 __all__ = ["routes"]
 
@@ -38,7 +39,8 @@ async def views_page(request: web.Request) -> web.Response:
         rows = await views.view_items(view, conn=conn, user_id=user.id, teams=visible_teams(user),
                                       now=svc.clock.now(), triage_team=svc.settings.routing.triage_team,
                                       team=team, sort=sort, limit=PAGE)
-    return await render(request, "views.html", {
+    similar = await similar_open(request.app[WORK], [r.id for r in rows]) if view != "resolved" else {}
+    return await render(request, "views.html", {"similar": similar,
         "page": "views", "view": view, "sort": sort, "team": team or "", "teams": teams, "rows": rows,
         "titles": {k: i18n.gettext(v) for k, v in TITLES.items()},
         "sort_titles": {k: i18n.gettext(v) for k, v in SORT_TITLES.items()}})

@@ -136,3 +136,21 @@ def test_views_show_who_holds_what_and_never_hr(browser: Any, server: LiveServer
     assert "colloquio" not in s.page.content()
     s.errors = [e for e in s.errors if "404" not in e]
     s.close()
+
+
+@pytest.mark.parametrize(("locale", "width"), [("en-US", 1280), ("it-IT", 390)], ids=["en-1280", "it-390"])
+def test_copies_show_as_similar_and_resolve_together(browser: Any, server: LiveServer, locale: str, width: int) -> None:
+    from playwright.sync_api import expect
+    tag = uuid.uuid4().hex[:6]
+    ids = [_care_item(server, f"RT the app lost my order {tag}, refund now! https://x.example/{i}") for i in range(3)]
+    s = Session(browser, server, "carla", width=width, height=900, locale=locale)
+    page = s.go("/views?view=unassigned&sort=age")
+    expect(page.locator(f"[data-item-id='{ids[0]}'] .badge.similar")).to_have_text(
+        "+2 simili" if locale.startswith("it") else "+2 similar")
+    _fits(page, width)
+    page = s.go(f"/items/{ids[0]}")
+    page.click("form[action$='/resolve-similar'] button")
+    expect(page.locator(".flash-ok")).to_contain_text("2")
+    for i in ids:
+        assert s.go(f"/items/{i}").locator("form[action$='/reopen']").count() == 1  # each one resolved
+    s.close()

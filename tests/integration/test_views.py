@@ -42,3 +42,26 @@ async def test_views(services: Any) -> None:
     assert await ids("triage") == []
     for view in views.VIEWS:
         assert not set(await ids(view)) - set(care)  # never the HR item
+
+
+async def test_copies_of_one_post_are_counted_and_resolved_together(services: Any) -> None:
+    from inbox.work import similar
+    now = services.clock.now()
+    async with services.engine.begin() as conn:
+        ann = await accounts.add_user("ann", "agent", ["customer_care"], None, conn=conn, now=now)
+    text = "Your app lost my order again, refund now! https://x.example/{}"
+    res = await services.pipeline.ingest([Mention(source="t", platform="t", external_id=f"d{i}", text=text.format(i))
+                                          for i in range(3)]
+                                         + [Mention(source="t", platform="t", external_id="o",
+                                                    text="a different broken order, refund please")])
+    first, *copies = res.item_ids[:3]
+    w = WorkService(services.engine, services.settings, services.clock)
+    found = await similar.similar_open(w, res.item_ids)
+    assert found[first] == copies and res.item_ids[3] not in found
+    item, done = await similar.resolve_with_similar(w, ann, first)
+    assert item.status == "resolved" and done == copies
+    async with services.engine.connect() as conn:
+        for c in copies:
+            assert (await items.get_item(c, conn=conn)).status == "resolved"  # type: ignore[union-attr]
+        assert (await items.get_item(res.item_ids[3], conn=conn)).status == "new"  # type: ignore[union-attr]
+    assert await similar.similar_open(w, [first]) == {}

@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
-from inbox.storage.repo._common import T_ITEM
+from inbox.storage.repo._common import T_ITEM, T_MENTION
 from inbox.storage.repo.items import _summary_query, _to_summary, visible_clause
 from inbox.storage.tables import ItemStatus
 
-__all__ = ["VIEWS", "SORTS", "view_items"]
+__all__ = ["VIEWS", "SORTS", "view_items", "similar_open"]
 
 VIEWS = ("mine", "open", "unassigned", "others", "waiting", "resolved", "triage")
 SORTS = ("priority", "age", "due")
@@ -63,3 +63,25 @@ async def view_items(view: str, *, conn: AsyncConnection, user_id: int, teams: S
         q = q.where(T_ITEM.c.team == team)
     q = q.order_by(*_order(view, sort)).limit(limit).offset(offset)
     return [_to_summary(r) for r in await conn.execute(q)]
+
+
+async def similar_open(ids: Sequence[int], *, conn: AsyncConnection) -> dict[int, list[int]]:
+    """For each item, the other open items of its team whose mention is a near-duplicate of its
+    own (the same ``cluster_key``): copies of one post."""
+    if not ids:
+        return {}
+    me = T_ITEM.alias("me")
+    other = T_ITEM.alias("other")
+    m_me = T_MENTION.alias("m_me")
+    m_other = T_MENTION.alias("m_other")
+    q = (select(me.c.id, other.c.id)
+         .select_from(me.join(m_me, m_me.c.id == me.c.id)
+                      .join(m_other, and_(m_other.c.cluster_key == m_me.c.cluster_key, m_other.c.id != m_me.c.id))
+                      .join(other, other.c.id == m_other.c.id))
+         .where(me.c.id.in_(list(ids)), m_me.c.cluster_key.is_not(None), other.c.team == me.c.team,
+                other.c.status.in_(ItemStatus.OPEN))
+         .order_by(me.c.id, other.c.id))
+    out: dict[int, list[int]] = {}
+    for a, b in await conn.execute(q):
+        out.setdefault(int(a), []).append(int(b))
+    return out
