@@ -14,7 +14,7 @@ from sqlalchemy.types import JSON
 
 from connectors.base import Mention, Reject
 from inbox.storage.repo import accounts
-from inbox.storage.repo._common import T_REPLY
+from inbox.storage.repo._common import T_DIGEST_RUN, T_REPLY
 from inbox.work import privacy
 from inbox.work.item_actions import WorkService
 from inbox.work.retention import run_retention
@@ -63,6 +63,10 @@ async def _seed(svc: Any) -> tuple[int, Any]:
             item_id=mid, connector="a", platform="import", parent_external_id="m0", text=f"Dear {WORD}, sorry",
             status="sent", author="adm", idempotency_key="k-m0", attempts=1, in_doubt=False, created_at=now,
             updated_at=now))
+        await conn.execute(T_DIGEST_RUN.insert().values(  # a brief that quotes him
+            audience="pr", period_start=now, period_end=now, status="sent", deliveries=[], attempts=1,
+            created_at=now, brief={"themes": [{"examples": [f"my order 1 is broken, says the {WORD}"]}],
+                                   "total": 7}))
     return mid, adm
 
 

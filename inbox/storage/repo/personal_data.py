@@ -124,11 +124,46 @@ async def erase_rows(mentions: Sequence[dict[str, Any]], dead_ids: Sequence[int]
             text("SELECT 1 FROM sqlite_master WHERE name = 'mention_fts'"))).first() is not None:
         # the search index's triggers mark the rows deleted; merging its segments drops the words too
         await conn.execute(text("INSERT INTO mention_fts(mention_fts) VALUES ('optimize')"))
+    counts.update(await _redact_quotes([str(m["text"]) for m in mentions if m.get("text")], conn=conn))
     keys = sorted({(m["source"], m["external_id"]) for m in mentions})
     if keys:
         stmt = dialect_insert(conn, T_TOMBSTONE).on_conflict_do_nothing(index_elements=["source", "external_id"])
         await conn.execute(stmt, [{"source": s, "external_id": e, "created_at": now} for s, e in keys])
     return counts
+
+
+# JSON documents that quote mentions without pointing at them: a brief's themes and examples, a
+# crisis's sample
+_QUOTING = (("digest_run", "brief"), ("crisis", "data"))
+
+
+def _redacted(o: Any, texts: Sequence[str]) -> tuple[Any, bool]:
+    if isinstance(o, str):
+        hit = any(t in o or (len(o) >= 20 and o.rstrip("…. ") in t) for t in texts)
+        return ("[erased]", True) if hit else (o, False)
+    if isinstance(o, list):
+        pairs = [_redacted(v, texts) for v in o]
+        return [v for v, _ in pairs], any(c for _, c in pairs)
+    if isinstance(o, dict):
+        items = {k: _redacted(v, texts) for k, v in o.items()}
+        return {k: v for k, (v, _) in items.items()}, any(c for _, c in items.values())
+    return o, False
+
+
+async def _redact_quotes(texts: Sequence[str], *, conn: AsyncConnection) -> dict[str, int]:
+    """Replace every quote of these texts in the documents of :data:`_QUOTING` by ``[erased]``."""
+    out: dict[str, int] = {}
+    texts = [t for t in texts if t.strip()]
+    for name, col in _QUOTING:
+        t = tables.metadata.tables.get(name)
+        if t is None or not texts:
+            continue
+        for row in (await conn.execute(select(t.c.id, t.c[col]).where(t.c[col].is_not(None)))).all():
+            doc, changed = _redacted(row[1], texts)
+            if changed:
+                await conn.execute(update(t).where(t.c.id == row[0]).values({col: doc}))
+                out[name] = out.get(name, 0) + 1
+    return out
 
 
 async def retention_candidates(team: str, before: datetime, *, conn: AsyncConnection, limit: int = 1000) -> list[int]:
