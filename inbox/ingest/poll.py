@@ -37,6 +37,8 @@ POLL_BATCH = 1000
 SQLITE_POLL_BATCH = 250
 """The same on SQLite, where a batch's transaction holds the one write lock: an agent's claim
 waits for at most one batch of this size (inbox.storage.write_gate puts it first in the queue)."""
+TRY_FETCH_SECONDS = 5.0
+"""How long "test this connector" waits for the source before answering that it did not answer."""
 
 
 class Poller:
@@ -81,9 +83,15 @@ class Poller:
         number read and rejected, the source warnings, or the error."""
         cfg = cfg.model_copy(update={"max_pages": 1})
         try:
-            result = await build_connector(cfg, self.http, env=os.environ).poll(None)
+            # an admin waits for this answer: a source that does not answer (or whose host does not
+            # resolve and is retried) is reported as such rather than held for the retries' full course
+            async with asyncio.timeout(TRY_FETCH_SECONDS):
+                result = await build_connector(cfg, self.http, env=os.environ).poll(None)
         except ConnectorError as e:
             return {"ok": False, "error": str(e), "items": [], "read": 0, "rejected": 0, "warnings": []}
+        except TimeoutError:
+            return {"ok": False, "error": f"no answer within {TRY_FETCH_SECONDS:g} s", "items": [], "read": 0,
+                    "rejected": 0, "warnings": []}
         items = [{"external_id": m.external_id, "author": m.author_handle, "text": m.text[:500], "url": m.url,
                   "created_at": m.created_at.isoformat() if m.created_at else None} for m in result.mentions[:limit]]
         warnings = [f"{w.kind}: {w.message}" for w in result.warnings]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import socket
 import threading
 import time
 import urllib.error
@@ -98,6 +99,12 @@ def test_try_a_connector_and_the_rules_before_saving(tmp_path: Path) -> None:
             bad = {"name": "x", "type": "rss", "feeds": ["nope"]}
             st, js = _call(srv.url, "POST", "/admin/connectors/test", tok, bad)
             assert st == 422 and js["errors"][0]["loc"].startswith("body.feeds")
+            with socket.socket() as silent:  # accepts connections, never answers
+                silent.bind(("127.0.0.1", 0))
+                silent.listen(8)
+                mute = {**body, "feeds": [f"http://127.0.0.1:{silent.getsockname()[1]}/feed.xml"]}
+                st, js = _call(srv.url, "POST", "/admin/connectors/test", tok, mute)
+            assert st == 200 and not js["ok"] and js["error"].startswith("no answer within"), js
 
             text = {"text": "a zanzibar question about my order"}
             st, now = _call(srv.url, "POST", "/admin/rules/test", tok, text)
