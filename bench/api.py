@@ -67,7 +67,7 @@ _TEXTS = ["my order {i} arrived broken, refund please", "I love the new offer {i
 
 def _search_query(rng: random.Random) -> str:
     """What agents type in the search box: an order number, an author, a phrase with a number, a
-    prefix, and one common word (a third of the corpus matches it: ranking them all is the worst case)."""
+    prefix, and one common word (a fifth of the corpus holds it: ranking them all is the worst case)."""
     n = rng.randrange(1_000_000)
     return rng.choice([f"order {n}", f"user{n % 5000}", f'"arrived broken" {n}', f"refu* {n}", "refund"])
 
