@@ -100,8 +100,10 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
     for m in middlewares:
         app.middlewares.append(m)
     app[COUNTS] = CountsCache()
-    for declared in openapi.api_routes():  # every module of openapi.API_MODULES
-        declared.register(app)
+    declared_routes = openapi.api_routes()  # every module of openapi.API_MODULES
+    every_path = [ep.path for declared in declared_routes for ep in declared]
+    for declared in declared_routes:
+        declared.register(app, every_path)
     if ui is not None and role in ("all", "web"):
         ui.setup(app, settings)
     app.cleanup_ctx.append(scheduler_ctx)

@@ -33,7 +33,7 @@ How to add an endpoint
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -45,7 +45,7 @@ from inbox.errors import Forbidden, Invalid, NotFound
 from inbox.web.inputs import MAX_BODY, TEXT_PATTERN, read_json_object
 from inbox.web.models import NON_BLANK_PATTERN, TEAM_NAME_PATTERN
 
-__all__ = ["ApiRoutes", "Endpoint", "Reply", "InvalidFields", "field_errors"]
+__all__ = ["ApiRoutes", "Endpoint", "Reply", "InvalidFields", "field_errors", "route_path"]
 
 log = structlog.get_logger(__name__)
 
@@ -87,6 +87,12 @@ def field_errors(e: ValidationError, where: str) -> list[dict[str, str]]:
             msg = "is not a known field"
         out.append({"loc": loc, "msg": msg})
     return out
+
+
+def _field_text(error: dict[str, str], where: str) -> str:
+    """``'team' is required``; an error of the whole body or query (a model validator) reads as its message."""
+    field = error["loc"].removeprefix(where).removeprefix(".")
+    return f"'{field}' {error['msg']}" if field else error["msg"]
 
 
 @dataclass
@@ -157,8 +163,7 @@ class Endpoint:
             return model.model_validate(data)
         except ValidationError as e:
             errors = field_errors(e, where)
-            raise InvalidFields("; ".join(f"'{x['loc'].split('.', 1)[1]}' {x['msg']}" for x in errors),
-                                errors) from None
+            raise InvalidFields("; ".join(_field_text(x, where) for x in errors), errors) from None
 
     def _respond(self, result: Any) -> web.StreamResponse:
         if isinstance(result, web.StreamResponse) and self.raw_body is not None:
@@ -225,13 +230,32 @@ class ApiRoutes:
     def delete(self, url: str, /, *, summary: str, **kw: Any) -> Callable[[H], H]:
         return self.route("DELETE", url, summary=summary, **kw)
 
-    def register(self, app: web.Application) -> None:
+    def register(self, app: web.Application, every_path: Iterable[str] = ()) -> None:
+        """Add the routes to ``app``; ``every_path`` (all declared paths) keeps a ``{param}`` segment
+        from matching a static sibling (see :func:`route_path`)."""
+        paths = [*every_path, *(ep.path for ep in self.endpoints)]
         for ep in self.endpoints:
             name = f"{self.tag}.{ep.operation_id}"
+            url = route_path(ep.path, paths)
             if ep.method == "GET":  # with HEAD, as aiohttp's add_get
-                app.router.add_get(ep.path, _aiohttp_handler(ep), name=name)
+                app.router.add_get(url, _aiohttp_handler(ep), name=name)
             else:
-                app.router.add_route(ep.method, ep.path, _aiohttp_handler(ep), name=name)
+                app.router.add_route(ep.method, url, _aiohttp_handler(ep), name=name)
+
+
+def route_path(path: str, every_path: Iterable[str]) -> str:
+    """The aiohttp pattern of a declared ``path``: a last segment ``{param}`` does not match the name of
+    a static sibling (``/admin/rules/{name}`` beside ``/admin/rules/history``), so that a method the
+    sibling does not declare answers 405 there instead of reaching the parameter's handler."""
+    head, _, last = path.rpartition("/")
+    m = re.fullmatch(r"\{(\w+)\}", last)
+    if m is None:
+        return path
+    statics = sorted({p.rpartition("/")[2] for p in every_path
+                      if p.rpartition("/")[0] == head and "{" not in p.rpartition("/")[2]})
+    if not statics:
+        return path
+    return f"{head}/{{{m.group(1)}:(?!(?:{'|'.join(map(re.escape, statics))})$)[^{{}}/]+}}"
 
 
 def _aiohttp_handler(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
