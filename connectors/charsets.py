@@ -64,14 +64,34 @@ def _decodes(body: bytes, charset: str) -> bool:
     return True
 
 
+def _without_cut_character(body: bytes, charset: str) -> bytes | None:
+    """``body`` without the partial character a truncated download ends with, when that partial
+    character is all that keeps it from decoding as ``charset`` (multi-byte encodings: UTF-8, UTF-16...)."""
+    for k in range(1, 4):
+        if len(body) > k and _decodes(body[:-k], charset):
+            return body[:-k]
+    return None
+
+
+CUT_CHARACTER = "document ends inside a character (truncated?): its last bytes were dropped"
+
+
 def to_utf8(body: bytes, content_type: str) -> Decoded:
     """``body`` ready for a parser that honours ``content_type`` (see the module docstring)."""
     declared = declared_charset(body, content_type)
-    if declared is not None and _known(declared) and _decodes(body, declared):
-        return Decoded(body, content_type)
     mime = (content_type or "application/xml").split(";", 1)[0].strip() or "application/xml"
-    if declared is None and _decodes(body, "utf-8"):
-        return Decoded(body, f"{mime}; charset=utf-8")
+    if declared is not None and _known(declared):
+        if _decodes(body, declared):
+            return Decoded(body, content_type)
+        whole = _without_cut_character(body, declared)
+        if whole is not None:
+            return Decoded(_redeclare(whole.decode(declared)), f"{mime}; charset=utf-8", None, [CUT_CHARACTER])
+    if declared is None:
+        if _decodes(body, "utf-8"):
+            return Decoded(body, f"{mime}; charset=utf-8")
+        whole = _without_cut_character(body, "utf-8")
+        if whole is not None:
+            return Decoded(whole, f"{mime}; charset=utf-8", None, [CUT_CHARACTER])
     best = charset_normalizer.from_bytes(body).best()
     if best is None:
         text = body.decode("utf-8", errors="replace")

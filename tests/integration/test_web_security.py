@@ -46,7 +46,8 @@ def _unsafe_html_routes(server: LiveServer) -> list[tuple[str, str]]:
         path = info.get("path") or info.get("formatter")
         if not path or path.startswith("/api/"):
             continue
-        out.append((route.method, path.format(id=1, team="customer_care", name="dario", version="v1")))
+        out.append((route.method, path.format(id=1, team="customer_care", name="dario", version="v1",
+                                               section="connectors")))
     return out
 
 

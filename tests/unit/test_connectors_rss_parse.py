@@ -65,3 +65,19 @@ def test_rss_language_and_atom_xml_lang() -> None:
     assert {m.language for m in rss} == {"it"} and {m.language for m in atom} == {"en"}
     assert atom[1].edited_at is not None and "fragile & the app" in atom[1].text
     assert all(not any(k.endswith("_parsed") for k in m.raw) for m in rss + atom)
+
+
+def test_a_utf16_feed_cut_inside_a_character_keeps_its_entries() -> None:
+    """A truncated download of a UTF-16 feed ends with half a character: the entries before it are kept,
+    with a warning, instead of the whole body being dead-lettered as malformed."""
+    from connectors.rss import read_feed
+
+    doc = ('<?xml version="1.0" encoding="utf-16"?>\n<rss version="2.0"><channel><title>F</title>'
+           '<link>https://feed.example/</link><description>d</description>'
+           '<item><guid>g1</guid><description>il mio ordine è rotto</description></item>'
+           '<item><guid>g2</guid><description>second</description></item></channel></rss>\n')
+    body = doc.encode("utf-16")
+    got = read_feed(body[:-1], source="s")
+    assert [m.text for m in got.mentions][:1] == ["il mio ordine è rotto"]
+    assert not got.rejects
+    assert any("inside a character" in w.message for w in got.warnings)
