@@ -66,7 +66,10 @@ def _parse_datetime(value: Any) -> datetime:
     elif isinstance(value, (int, float)):
         when = datetime.fromtimestamp(float(value), UTC)
     elif isinstance(value, time.struct_time):
-        when = datetime(*value[:6], tzinfo=UTC)
+        try:
+            when = datetime(*value[:6], tzinfo=UTC)
+        except ValueError:  # a parser's tuple with year 0, month 13 ...: junk, like a junk string
+            raise ItemError(f"not a date: {time.strftime('%Y-%m-%d %H:%M:%S', value)!r}") from None
     elif isinstance(value, str):
         text = value.strip()
         try:

@@ -81,3 +81,14 @@ def test_a_utf16_feed_cut_inside_a_character_keeps_its_entries() -> None:
     assert [m.text for m in got.mentions][:1] == ["il mio ordine è rotto"]
     assert not got.rejects
     assert any("inside a character" in w.message for w in got.warnings)
+
+
+def test_a_date_the_parser_reads_as_year_zero_falls_back_instead_of_rejecting() -> None:
+    """feedparser turns ``0000000`` into a year-0 tuple: the item is stored (the date falls back), not rejected."""
+    from connectors.rss import read_feed
+
+    doc = ('<?xml version="1.0"?><rss version="2.0"><channel><title>F</title><link>https://f.example/</link>'
+           '<description>d</description><item><guid>g</guid><pubDate>0000000</pubDate>'
+           '<description>caffè perfetto</description></item></channel></rss>')
+    got = read_feed(doc.encode(), source="s")
+    assert [m.text for m in got.mentions] == ["caffè perfetto"] and not got.rejects
