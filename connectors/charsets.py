@@ -82,6 +82,9 @@ def to_utf8(body: bytes, content_type: str) -> Decoded:
     mime = (content_type or "application/xml").split(";", 1)[0].strip() or "application/xml"
     if declared is not None and _known(declared):
         if _decodes(body, declared):
+            if codecs.lookup(declared).name.startswith(("utf-16", "utf-32")):
+                # a wide encoding known only from its byte-order mark: the XML parser is handed UTF-8
+                return Decoded(_redeclare(body.decode(declared)), f"{mime}; charset=utf-8")
             return Decoded(body, content_type)
         whole = _without_cut_character(body, declared)
         if whole is not None:
