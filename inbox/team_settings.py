@@ -50,8 +50,8 @@ class BusinessHours(StrictModel):
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown time zone {v!r}") from e
+        except (ZoneInfoNotFoundError, ValueError, OSError) as e:  # OSError: a name too long for a file name
+            raise ValueError(f"unknown time zone {v[:64]!r}") from e
         return v
 
     @field_validator("start", "end")

@@ -109,3 +109,13 @@ def test_crisis_team_must_exist(tmp_path: Path) -> None:
     text = '[[teams]]\nname = "pr"\n[[teams]]\nname = "triage"\n[crisis]\nteam = "press"'
     with pytest.raises(ConfigError, match="crisis.team"):
         load_settings(_write(tmp_path, text))
+
+
+def test_a_time_zone_name_too_long_for_a_file_is_refused_as_unknown() -> None:
+    """ZoneInfo raises OSError for a name longer than a file name may be: a validation error, not a 500."""
+    import pydantic
+
+    from inbox.team_settings import BusinessHours
+
+    with pytest.raises(pydantic.ValidationError, match="unknown time zone"):
+        BusinessHours.model_validate({"timezone": "0" * 300})
