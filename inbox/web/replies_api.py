@@ -27,7 +27,8 @@ def _out(row: dict[str, Any]) -> ReplyOut:
 
 
 @api.post("/api/v1/items/{id}/replies", summary="Reply to the item's author through the platform (the outbox)",
-          path=ItemPath, body=ReplyBody, response=ReplyOut, status=202, errors=(403, 409))
+          path=ItemPath, body=ReplyBody, response=ReplyOut, status=202, errors=(403, 409),
+          max_body=12 * 10_000 + 1024)  # a longest valid text written as \uXXXX surrogate pairs: validated, not 413
 async def create_reply(request: web.Request, *, user: UserInfo, path: ItemPath, body: ReplyBody) -> ReplyOut:
     return _out(await request.app[REPLIES].compose(user, path.id, body.text))
 
