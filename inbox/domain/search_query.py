@@ -7,7 +7,8 @@ the index itself (SQLite's unicode61 tokenizer, PostgreSQL's unaccent dictionary
 stay as typed here. The result is built only from word characters, so a query can never inject
 operators into FTS5's or tsquery's own syntax.
 
-Also the keyset cursor: the (score, id) of the last row of a page, as an opaque url-safe string.
+Also the keyset cursor: the (score, id) of the last row of a page and whether the pages run newest
+first (a query matching too many mentions to rank), as an opaque url-safe string.
 """
 from __future__ import annotations
 
@@ -62,22 +63,22 @@ def tsquery(terms: list[Term]) -> str:
     return " & ".join(parts)
 
 
-def encode_cursor(score: float, item_id: int) -> str:
-    raw = json.dumps([score, item_id], separators=(",", ":")).encode()
+def encode_cursor(score: float, item_id: int, newest: bool = False) -> str:
+    raw = json.dumps([score, item_id, 1] if newest else [score, item_id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[float, int]:
-    """(score, id) from :func:`encode_cursor`; ValueError for anything else."""
+def decode_cursor(cursor: str) -> tuple[float, int, bool]:
+    """(score, id, newest first) from :func:`encode_cursor`; ValueError for anything else."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        score, item_id = json.loads(raw)
+        score, item_id, *rest = json.loads(raw)
     except (ValueError, TypeError) as e:
         raise ValueError("not a search cursor") from e
     if not isinstance(score, int | float) or isinstance(score, bool) or not isinstance(item_id, int) \
-            or isinstance(item_id, bool):
+            or isinstance(item_id, bool) or rest not in ([], [1]):
         raise ValueError("not a search cursor")
-    return float(score), item_id
+    return float(score), item_id, rest == [1]
 
 
 def snippet_html(snippet: str, start: str, end: str) -> str:

@@ -64,7 +64,8 @@ def as_time(v: str | None) -> datetime | None:
 class SearchHit(Item):
     snippet: str | None = Field(None, description="HTML: the text around the matched words, escaped, "
                                                   "matched words in <mark>")
-    score: float
+    score: float = Field(description="relevance, lower first; 0 when the words match too many mentions to rank "
+                                     "and the pages run newest first")
 
 
 class SearchPage(Out):

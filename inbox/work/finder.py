@@ -54,5 +54,5 @@ async def find(engine: AsyncEngine, q: str, filters: SearchFilters, *, limit: in
     items = [{**h.item.public(), "score": h.score,
               "snippet": search_query.snippet_html(h.snippet, search_repo.HL_START, search_repo.HL_END)
               if h.snippet else None} for h in hits]
-    nxt = search_query.encode_cursor(hits[-1].score, hits[-1].item.id) if more and hits else None
+    nxt = search_query.encode_cursor(hits[-1].score, hits[-1].item.id, hits[-1].newest) if more and hits else None
     return Page(items, nxt)

@@ -98,9 +98,45 @@ async def test_keyset_pages_cover_every_hit_once(services: Any) -> None:
             if not page:
                 break
             seen += [h.item.id for h in page]
-            cur = search_query.encode_cursor(page[-1].score, page[-1].item.id)
+            cur = search_query.encode_cursor(page[-1].score, page[-1].item.id, page[-1].newest)
             after = search_query.decode_cursor(cur)
     assert len(seen) == 23 and len(set(seen)) == 23
+
+
+async def _pages(svc: Any, q: str, rank_at_most: int, **kw: Any) -> list[search_repo.Hit]:
+    terms, out, after = search_query.parse(q), [], None
+    async with svc.engine.connect() as conn:
+        while page := await search_repo.search(terms, SearchFilters(**kw), conn=conn, limit=4, after=after,
+                                               rank_at_most=rank_at_most):
+            out += page
+            after = search_query.decode_cursor(
+                search_query.encode_cursor(page[-1].score, page[-1].item.id, page[-1].newest))
+    return out
+
+
+async def test_too_many_matches_to_rank_run_newest_first_in_keyset_pages(services: Any) -> None:
+    """Past ``rank_at_most`` matching mentions nothing is scored: the pages run newest first (what
+    keeps a common word's query bounded), every filtered hit exactly once; under the bound the
+    same query is ranked."""
+    batch = [Mention(source="p", platform="t", external_id=f"p{i}", text="refund " * (1 + (i * 7) % 5) + f"case {i}",
+                     language="en") for i in range(15)]
+    batch.append(Mention(source="elsewhere", platform="t", external_id="x", text="refund case x", language="en"))
+    await services.pipeline.ingest(batch)
+    newest = await _pages(services, "refund", rank_at_most=10, source="p")
+    ids = [h.item.id for h in newest]
+    assert len(ids) == 15 and ids == sorted(ids, reverse=True)
+    assert all(h.newest and h.score == 0.0 for h in newest)
+    assert all(h.snippet and "\ue000refund\ue001" in h.snippet for h in newest)
+    ranked = await _pages(services, "refund", rank_at_most=16, source="p")
+    assert sorted(h.item.id for h in ranked) == sorted(ids) and not any(h.newest for h in ranked)
+    assert [h.score for h in ranked] == sorted(h.score for h in ranked)
+    assert ranked[0].item.text.count("refund") == 5 and [h.item.id for h in ranked] != ids
+    async with services.engine.connect() as conn:
+        assert not await search_repo.ranks(search_query.parse("refund"), conn=conn, at_most=15)
+        assert await search_repo.ranks(search_query.parse("refund"), conn=conn, at_most=16)
+        assert await search_repo.ranks(search_query.parse("refund case 3"), conn=conn, at_most=1)
+    filters_only = await _pages(services, "", rank_at_most=16, source="p")  # no words: newest first too
+    assert [h.item.id for h in filters_only] == ids
 
 
 async def test_snippets_mark_the_words_and_escape_the_text(services: Any) -> None:
@@ -143,4 +179,5 @@ def test_query_syntax_cannot_inject_operators() -> None:
     assert search_query.fts5_match(terms) == '"a" AND "or" AND "b" AND "near c" AND "x" AND "l ordine è" AND "pre"*'
     assert "'pre':*" in search_query.tsquery(terms)
     assert search_query.parse("  *** ") == []
-    assert search_query.decode_cursor(search_query.encode_cursor(-1.25, 7)) == (-1.25, 7)
+    assert search_query.decode_cursor(search_query.encode_cursor(-1.25, 7)) == (-1.25, 7, False)
+    assert search_query.decode_cursor(search_query.encode_cursor(0, 7, newest=True)) == (0.0, 7, True)

@@ -1,6 +1,13 @@
 """Full-text search over items: SQLite FTS5 (``mention_fts``) or PostgreSQL's ``mention.search_vector``
 (both made by migration 0015 and written with the mention), joined to the items the caller may
-see, ranked, one keyset page at a time, with highlighted snippets for the page's rows."""
+see, ranked, one keyset page at a time, with highlighted snippets for the page's rows.
+
+Ranking scores every match (bm25 over the FTS5 doclist, ``ts_rank_cd`` per matching row), so its
+cost grows with the match count: a common word matching a fifth of a million mentions took most
+of a second on either engine. A query matching more than ``RANK_AT_MOST`` mentions (found by
+counting at most that many plus one, which stops early) is therefore answered newest first
+instead: both engines walk their index in id order and stop at the page's end, whatever the
+number of matches. The mode travels in the cursor, so a query's pages keep one order."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -8,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, bindparam, func, literal_column, or_, select, text
+from sqlalchemy import Float, Integer, and_, bindparam, column, func, literal, literal_column, or_, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.search_query import Term, fts5_match, tsquery
@@ -16,12 +23,15 @@ from inbox.domain.types import ItemSummary
 from inbox.storage.repo._common import T_ITEM, T_MENTION, T_USER, is_pg
 from inbox.storage.repo.items import summaries_by_id, visible_clause
 
-__all__ = ["SearchFilters", "Hit", "search_ids", "snippets", "HL_START", "HL_END"]
+__all__ = ["SearchFilters", "Hit", "search_ids", "snippets", "ranks", "HL_START", "HL_END", "RANK_AT_MOST"]
 
 # around a matched word in a snippet; the web layer escapes the snippet, then turns these into <mark>
 HL_START, HL_END = "\ue000", "\ue001"
 _CONFIG: Any = literal_column("'inbox_search'::regconfig")
 _VECTOR: Any = literal_column("mention.search_vector")
+_FTS: Any = table("mention_fts", column("rowid", Integer))
+#: more matching mentions than this are not ranked: the pages run newest first
+RANK_AT_MOST = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,16 +51,48 @@ class SearchFilters:
 @dataclass(frozen=True, slots=True)
 class Hit:
     item: ItemSummary
-    score: float
+    score: float                              # 0 when the pages run newest first
     snippet: str | None
+    newest: bool = False                      # the pages run newest first (too many matches to rank)
+
+
+def _ts_query(terms: list[Term]) -> Any:
+    return func.to_tsquery(_CONFIG, bindparam("q_ts", tsquery(terms)))
+
+
+def _fts_match(terms: list[Term]) -> Any:
+    return text("mention_fts MATCH :q_fts").bindparams(q_fts=fts5_match(terms))
+
+
+async def ranks(terms: list[Term], *, conn: AsyncConnection, at_most: int = RANK_AT_MOST) -> bool:
+    """Whether the matches of ``terms`` are few enough to rank (at most ``at_most`` mentions):
+    counts no further than one past that bound."""
+    if not terms:
+        return False
+    if is_pg(conn):
+        first: Any = select(literal(1)).select_from(T_MENTION).where(_VECTOR.op("@@")(_ts_query(terms)))
+    else:
+        first = select(literal(1)).select_from(_FTS).where(_fts_match(terms))
+    n = (await conn.execute(select(func.count()).select_from(first.limit(at_most + 1).subquery()))).scalar_one()
+    return int(n) <= at_most
+
+
+def _newest(terms: list[Term], pg: bool) -> tuple[Any, Any]:
+    """A select of the matching item ids (no rank) and the id column to order it by, newest first."""
+    if not terms:
+        return (select(T_ITEM.c.id).select_from(T_ITEM.join(T_MENTION, T_MENTION.c.id == T_ITEM.c.id)), T_ITEM.c.id)
+    if pg:
+        return (select(T_MENTION.c.id).select_from(T_MENTION.join(T_ITEM, T_ITEM.c.id == T_MENTION.c.id))
+                .where(_VECTOR.op("@@")(_ts_query(terms))), T_MENTION.c.id)
+    return (select(_FTS.c.rowid).select_from(_FTS.join(T_ITEM, T_ITEM.c.id == _FTS.c.rowid)
+                                              .join(T_MENTION, T_MENTION.c.id == _FTS.c.rowid))
+            .where(_fts_match(terms)), _FTS.c.rowid)
 
 
 def _hits(terms: list[Term], pg: bool) -> Any:
     """(mid, score) of the matching mentions; a lower score ranks first."""
-    if not terms:  # filters only: newest first
-        return select(T_ITEM.c.id.label("mid"), (-T_ITEM.c.id).label("score")).subquery("hits")
     if pg:
-        q = func.to_tsquery(_CONFIG, bindparam("q_ts", tsquery(terms)))
+        q = _ts_query(terms)
         return (select(T_MENTION.c.id.label("mid"), (-func.ts_rank_cd(_VECTOR, q)).label("score"))
                 .where(_VECTOR.op("@@")(q)).subquery("hits"))
     return (text("SELECT rowid AS mid, bm25(mention_fts, 1.0, 0.5) AS score FROM mention_fts "
@@ -86,9 +128,15 @@ def _where(f: SearchFilters) -> list[Any]:
 
 
 async def search_ids(terms: list[Term], filters: SearchFilters, *, conn: AsyncConnection, limit: int,
-                     after: tuple[float, int] | None = None) -> list[tuple[int, float]]:
-    """(item id, score) of up to ``limit`` matching items the filters admit, best first, after the
-    keyset position ``after`` (the last row of the previous page)."""
+                     after: tuple[float, int] | None = None, newest: bool = False) -> list[tuple[int, float]]:
+    """(item id, score) of up to ``limit`` matching items the filters admit, best first (``newest``:
+    newest first, score 0), after the keyset position ``after`` (the last row of the previous page)."""
+    if newest or not terms:
+        q, key = _newest(terms, is_pg(conn))
+        q = q.where(*_where(filters)).order_by(key.desc()).limit(limit)
+        if after is not None:
+            q = q.where(key < after[1])
+        return [(int(mid), 0.0) for mid, in await conn.execute(q)]
     hits = _hits(terms, is_pg(conn))
     q = (select(hits.c.mid, hits.c.score).select_from(
         hits.join(T_ITEM, T_ITEM.c.id == hits.c.mid).join(T_MENTION, T_MENTION.c.id == hits.c.mid))
@@ -104,7 +152,7 @@ async def snippets(terms: list[Term], ids: Sequence[int], *, conn: AsyncConnecti
     if not terms or not ids:
         return {}
     if is_pg(conn):
-        q = func.to_tsquery(_CONFIG, bindparam("q_ts", tsquery(terms)))
+        q = _ts_query(terms)
         opts = f'StartSel="{HL_START}", StopSel="{HL_END}", MaxWords=30, MinWords=12, MaxFragments=2'
         stmt = select(T_MENTION.c.id, func.ts_headline(_CONFIG, T_MENTION.c.text, q, opts)).where(
             T_MENTION.c.id.in_(list(ids)))
@@ -118,10 +166,14 @@ async def snippets(terms: list[Term], ids: Sequence[int], *, conn: AsyncConnecti
 
 
 async def search(terms: list[Term], filters: SearchFilters, *, conn: AsyncConnection, limit: int,
-                 after: tuple[float, int] | None = None) -> list[Hit]:
-    """A page of hits: the items in rank order with their snippets."""
-    found = await search_ids(terms, filters, conn=conn, limit=limit, after=after)
+                 after: tuple[float, int, bool] | None = None, rank_at_most: int = RANK_AT_MOST) -> list[Hit]:
+    """A page of hits with their snippets: in rank order, or newest first when nothing but filters
+    was asked or the words match more than ``RANK_AT_MOST`` mentions. ``after`` is the previous
+    page's last (score, id, newest), which also keeps that page's order."""
+    newest = after[2] if after is not None else not await ranks(terms, conn=conn, at_most=rank_at_most)
+    found = await search_ids(terms, filters, conn=conn, limit=limit, after=after[:2] if after else None,
+                             newest=newest)
     ids = [i for i, _ in found]
     items = await summaries_by_id(ids, conn=conn)
     snip = await snippets(terms, ids, conn=conn)
-    return [Hit(items[i], s, snip.get(i)) for i, s in found if i in items]
+    return [Hit(items[i], s, snip.get(i), newest) for i, s in found if i in items]
