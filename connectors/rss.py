@@ -93,15 +93,17 @@ def _body(entry: dict[str, Any]) -> str:
 
 
 def entry_identity(entry: dict[str, Any]) -> str:
-    """guid/id, else the (unwrapped) link, else a hash of title + link + date, else a hash of the
-    content (its text and enclosures): an item that says anything has an identity."""
+    """guid/id, else the (unwrapped) link, else a hash of title + date, else a hash of the content
+    (its text and enclosures): an item that says anything has an identity. A date alone does not
+    tell items apart (a feed may stamp every item with the same day), so an item without id, link
+    or title is known by its content."""
     if entry.get("id"):
         return str(entry["id"])
     link = entry.get("link")
     if link:
         return unwrap_google_redirect(str(link))
     basis = "|".join(str(dict.get(entry, k) or "") for k in ("title", "link", "published", "updated"))
-    if basis == "|||":
+    if not dict.get(entry, "title"):
         enclosures = [str(e.get("href") or "") for e in entry.get("enclosures") or [] if isinstance(e, dict)]
         content = "\n".join([_body(entry), *enclosures]).strip()
         if not content:

@@ -70,6 +70,15 @@ async def test_description_only_items_are_stored_with_a_content_key(server: Payl
     assert [m.external_id for m in again.mentions] == keys  # stable: the same item, the same key
 
 
+
+async def test_items_with_only_a_date_and_a_description_are_told_apart_by_content(server: PayloadServer) -> None:
+    """A digest stamps every item with the same date: without id, link or title, the date does not
+    identify an item, its content does (both items are stored, neither is taken for an edit of the other)."""
+    result = await poll_feed(server, "dated_description_only_items.rss.xml")
+    assert result.rejects == [] and len(result.mentions) == 2
+    assert len({m.external_id for m in result.mentions}) == 2
+    assert all(m.external_id.startswith("sha256:content:") for m in result.mentions)
+
 _UNDECLARED = {
     "koi8-r": "Покупатели жалуются, что новая кофеварка Lumetta протекает",
     "shift_jis": "新しいコーヒーメーカーを一週間使ってみました",
