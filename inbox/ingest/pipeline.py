@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -57,7 +57,7 @@ class CursorUpdate:
     owner: str
     cursor: dict[str, Any]
     fetched: int
-    lease_until: datetime | None = None  # the poll's lease, renewed with each batch it stores
+    lease_for: timedelta | None = None  # the poll's lease, renewed by this much with each batch it stores
 
 
 @dataclass(slots=True)
@@ -305,7 +305,7 @@ class Pipeline:
             if cursor is not None:
                 res.cursor_saved = await connector_state.save_success(
                     cursor.connector, cursor.owner, cursor.cursor, cursor.fetched, conn=conn, now=now,
-                    lease_until=cursor.lease_until)
+                    lease_for=cursor.lease_for)
                 if not res.cursor_saved:
                     # our lease was taken over: roll everything back; the new owner refetches
                     raise LeaseLost(cursor.connector)

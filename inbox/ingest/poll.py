@@ -106,7 +106,7 @@ class Poller:
         lease_for = svc.settings.server.poll_lease
         async with svc.engine.begin() as conn:
             await connector_state.ensure(cfg.name, cfg.type, conn=conn, now=now)
-            got = await connector_state.try_lease(cfg.name, svc.owner, conn=conn, now=now, until=now + lease_for,
+            got = await connector_state.try_lease(cfg.name, svc.owner, conn=conn, now=now, lease_for=lease_for,
                                                   due_only=due_only)
             state = await connector_state.get_state(cfg.name, conn=conn) if got else None
         if not got:
@@ -124,7 +124,7 @@ class Poller:
                 return await pipeline.ingest(
                     batch.mentions, batch.rejects, log_event="poll_batch",
                     cursor=CursorUpdate(cfg.name, svc.owner, batch.cursor, len(batch.mentions),
-                                        lease_until=svc.clock.now() + lease_for))
+                                        lease_for=lease_for))
 
             batches = poll_in_batches(connector, (state or {}).get("cursor"), batch_size=self.batch_size)
             await run_pipelined(batches, store, totals)

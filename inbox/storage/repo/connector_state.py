@@ -1,13 +1,14 @@
 """Connector state: the stored cursor, the polling lease, health."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.source_health import PollOutcome, verdict
+from inbox.storage.db_clock import db_now
 from inbox.storage.repo._common import T_CONN, dialect_insert
 
 __all__ = ["ensure", "try_lease", "release_lease", "get_state", "all_states", "save_success", "save_failure",
@@ -20,19 +21,21 @@ async def ensure(name: str, type_: str, *, conn: AsyncConnection, now: datetime)
     await conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
 
 
-async def try_lease(name: str, owner: str, *, conn: AsyncConnection, now: datetime, until: datetime,
+async def try_lease(name: str, owner: str, *, conn: AsyncConnection, now: datetime, lease_for: timedelta,
                     due_only: bool = False) -> bool:
-    """Take the polling lease if it is free, expired or already ours (and, with ``due_only``, if
-    the connector's next poll is due, so that two instances never poll one source twice in one
-    interval). One conditional UPDATE: on PostgreSQL the row lock makes concurrent takers
-    serialise, and only one of them still sees its WHERE hold."""
+    """Take the polling lease for ``lease_for`` if it is free, expired or already ours (and, with
+    ``due_only``, if the connector's next poll is due at ``now``, so that two instances never poll
+    one source twice in one interval). The lease's expiry is set and judged on the database's
+    clock (:mod:`inbox.storage.db_clock`), so an instance whose clock is off neither takes a live
+    lease nor waits on an expired one. One conditional UPDATE: on PostgreSQL the row lock makes
+    concurrent takers serialise, and only one of them still sees its WHERE hold."""
     cond = [T_CONN.c.name == name,
-            or_(T_CONN.c.lease_owner.is_(None), T_CONN.c.lease_expires_at < now, T_CONN.c.lease_owner == owner)]
+            or_(T_CONN.c.lease_owner.is_(None), T_CONN.c.lease_expires_at < db_now(), T_CONN.c.lease_owner == owner)]
     if due_only:
         cond.append(or_(T_CONN.c.next_poll_at.is_(None), T_CONN.c.next_poll_at <= now))
     res = await conn.execute(
         update(T_CONN).where(*cond)
-        .values(lease_owner=owner, lease_expires_at=until, last_poll_started_at=now, updated_at=now))
+        .values(lease_owner=owner, lease_expires_at=db_now(lease_for), last_poll_started_at=now, updated_at=now))
     return (res.rowcount or 0) == 1
 
 
@@ -53,15 +56,16 @@ async def all_states(*, conn: AsyncConnection) -> list[dict[str, Any]]:
 
 
 async def save_success(name: str, owner: str, cursor: dict[str, Any], fetched: int, *, conn: AsyncConnection,
-                       now: datetime, lease_until: datetime | None = None) -> bool:
+                       now: datetime, lease_for: timedelta | None = None) -> bool:
     """Store the new cursor after a successfully stored batch, only while we hold the lease
     (a poller whose lease was taken over must not overwrite the new owner's cursor), and extend
-    the lease to ``lease_until``: a long poll keeps its lease as long as its batches arrive.
+    the lease by ``lease_for`` from the database's now: a long poll keeps its lease as long as
+    its batches arrive.
     Whether the source is healthy is decided once the whole poll is in (:func:`record_poll`)."""
     values: dict[str, Any] = {"cursor": cursor, "last_success_at": now, "consecutive_failures": 0,
                               "mentions_fetched": T_CONN.c.mentions_fetched + fetched, "updated_at": now}
-    if lease_until is not None:
-        values["lease_expires_at"] = lease_until
+    if lease_for is not None:
+        values["lease_expires_at"] = db_now(lease_for)
     res = await conn.execute(
         update(T_CONN).where(T_CONN.c.name == name, T_CONN.c.lease_owner == owner).values(**values))
     return (res.rowcount or 0) == 1
