@@ -157,6 +157,22 @@ def test_no_page_scrolls_sideways(browser: Any, server: LiveServer, role: str, w
     assert not wide, wide
 
 
+@pytest.mark.parametrize("role", list(PAGES))
+def test_tab_titles_are_short_plain_text(browser: Any, server: LiveServer, role: str) -> None:
+    """The tab title names the page: a few words ending in the product name, no markup."""
+    user, paths = PAGES[role]
+    context, page = _signed_in(browser, server, user, locale="it-IT")
+    bad = {}
+    for template in paths:
+        path = _path(server, template)
+        page.goto(server.url + path)
+        title = page.title()
+        if "<" in title or len(title) > 80 or not title.endswith("social-inbox"):
+            bad[path] = title[:120]
+    context.close()
+    assert not bad, bad
+
+
 @pytest.mark.parametrize("locale", ["en-US", "it-IT"])
 @pytest.mark.parametrize("role", list(PAGES))
 def test_pages_show_names_not_ids(browser: Any, server: LiveServer, role: str, locale: str) -> None:
