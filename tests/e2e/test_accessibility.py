@@ -31,7 +31,8 @@ USERS = (SeedUser("carla", "agent", ("customer_care",)), SeedUser("dario", "agen
 #: one claimed by dario (someone else, for carla and lena)
 PAGES = {
     "agent": ("carla", ["/queues", "/queues/customer_care", "/items/{care}", "/items/{care}?features=1",
-                        "/items/{claimed}", "/items/999999", "/settings/shortcuts"]),
+                        "/items/{claimed}", "/items/999999", "/settings/shortcuts", "/search?q=order&lang=en",
+                        "/search?q=order&status=bogus", "/views?view=unassigned"]),
     "lead": ("lena", ["/queues", "/queues/customer_care", "/items/{claimed}", "/dashboard"]),
     "hr": ("henry", ["/queues", "/queues/hr", "/items/{hr}?features=1"]),
     "manager": ("mara", ["/dashboard", "/dashboard?period=30d&team=customer_care",

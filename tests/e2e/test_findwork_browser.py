@@ -154,3 +154,48 @@ def test_copies_show_as_similar_and_resolve_together(browser: Any, server: LiveS
     for i in ids:
         assert s.go(f"/items/{i}").locator("form[action$='/reopen']").count() == 1  # each one resolved
     s.close()
+
+
+@pytest.mark.parametrize(("locale", "width"), VIEWS, ids=[f"{loc}-{w}" for loc, w in VIEWS])
+def test_search_filters_narrow_and_are_kept(browser: Any, server: LiveServer, locale: str, width: int) -> None:
+    """Every filter of the API is on the page (the rarer ones under "More filters"), each narrows
+    the results and is kept on the next page; HR's label is not offered to customer care."""
+    from playwright.sync_api import expect
+    s = Session(browser, server, "carla", width=width, height=900, locale=locale)
+    page = s.go(f"/search?q={TAG}")
+    results = page.locator(".search-results .item-row")
+    expect(results).to_have_count(1)
+    expect(page.locator("details.more-filters")).not_to_have_attribute("open", "")
+    assert page.locator("#search-label option[value=hr]").count() == 0
+    assert page.locator("#search-assignee option[value=henry]").count() == 0
+    page.click("details.more-filters summary")
+    _fits(page, width)
+
+    def narrowed(field: str, value: str, found: int, *, fill: bool = False) -> None:
+        if fill:
+            page.fill(field, value)
+        else:
+            page.select_option(field, value)
+        page.click(".search-form button[type=submit]")
+        expect(page.locator(".search-results .item-row")).to_have_count(found)
+        expect(page.locator(field)).to_have_value(value)  # kept
+        expect(page.locator("details.more-filters")).to_have_attribute("open", "")
+
+    narrowed("#search-lang", "en", 0)
+    narrowed("#search-lang", "it", 1)
+    narrowed("#search-assignee", "dario", 0)
+    narrowed("#search-assignee", "none", 1)
+    narrowed("#search-label", "marketing", 0)
+    narrowed("#search-label", "", 1)
+    narrowed("#search-source", "elsewhere", 0, fill=True)
+    narrowed("#search-source", "s", 1, fill=True)
+    narrowed("#search-until", "2000-01-01", 0, fill=True)
+    narrowed("#search-until", "", 1, fill=True)
+    narrowed("#search-since", "2000-01-01", 1, fill=True)
+    other = "0" if page.locator(".search-results .badge.prio-2, .search-results .badge.prio-3").count() else "3"
+    narrowed("#search-priority", other, 0)
+    narrowed("#search-status", "resolved", 0)
+    assert "colloquio" not in page.content()
+    _fits(page, width)
+    s.shot(f"search-filters-{locale}-{width}")
+    s.close()
