@@ -10,6 +10,7 @@ the others may run everywhere at once:
 - crisis check: a partial unique index allows one open crisis per subject (INSERT ... ON CONFLICT
   DO NOTHING);
 - high-priority notifications: a unique dedupe key per event and target;
+- SLA-due-soon notifications for people: a unique (user, key) per item, SLA and due time;
 - notification delivery: short leases on outbox rows taken with SKIP LOCKED;
 - reply delivery (inbox.work.reply_sender): the same, with a ``sending`` state that makes a reply
   whose sender died be looked up on the platform before it is sent again;
@@ -24,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from inbox.work import auto_assign, crisis_watch, notifier, retention, sla_sweep
+from inbox.work import auto_assign, crisis_watch, notifier, people_notify, retention, sla_sweep
 
 __all__ = ["periodic_jobs", "EXCLUSIVE"]
 
@@ -41,6 +42,7 @@ def periodic_jobs(svc: Any, work: Any) -> list[tuple[str, float, Callable[[], Aw
         ("auto_assign", 15.0, partial(auto_assign.auto_assign, svc, publish=publish)),
         ("reassign_idle", 60.0, partial(auto_assign.reassign_idle, svc, publish=publish)),
         ("crisis_check", 120.0, partial(crisis_watch.check_crises, svc, publish=publish)),
+        ("notify_due_soon", 60.0, partial(people_notify.notify_due_soon, svc, publish=publish)),
         ("notify_high_priority", 30.0, partial(notifier.enqueue_high_priority, svc)),
         ("notify_unhealthy_sources", 60.0, partial(notifier.enqueue_unhealthy_sources, svc)),
         ("deliver_notifications", 10.0, partial(notifier.deliver_due, svc)),

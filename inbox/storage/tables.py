@@ -16,7 +16,7 @@ from inbox.storage.column_types import JSONType, UTCDateTime
 __all__ = ["Team", "User", "Membership", "ApiToken", "Mention", "QueueItem", "RoutingDecision",
            "Event", "Correction", "ConnectorState", "MentionRevision", "DeadLetter", "ModelVersion", "LoginAttempt",
            "Crisis", "Notification", "ControlMessage", "DigestRecipient", "DigestRun", "Reply", "ReplyStatus",
-           "Tombstone", "ConfigRevision", "ItemStatus", "metadata"]
+           "Tombstone", "ConfigRevision", "UserNotification", "ItemStatus", "metadata"]
 
 
 def _ts(nullable: bool = True, index: bool = False) -> Any:
@@ -63,6 +63,7 @@ class User(SQLModel, table=True):
     available: bool = True
     active: bool = True
     shortcuts: str | None = Field(default=None, sa_type=Text)  # JSON, inbox/web/shortcuts.py
+    notify_prefs: str | None = Field(default=None, sa_type=Text)  # JSON, inbox.domain.people_notify.Prefs
     created_at: datetime | None = _ts()
 
 
@@ -344,6 +345,23 @@ class Notification(SQLModel, table=True):
     created_at: datetime | None = _ts(nullable=False)
     delivered_at: datetime | None = _ts()
 
+
+class UserNotification(SQLModel, table=True):
+    """A notification for one person in the app (inbox.domain.people_notify): written in the
+    transaction of the change it tells about; ``dedupe_key`` is unique per person."""
+
+    __tablename__ = "user_notification"
+    __table_args__ = (UniqueConstraint("user_id", "dedupe_key", name="uq_user_notification_key"),
+                      Index("ix_user_notification_user", "user_id", "id"))
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE")
+    kind: str = Field(max_length=32)               # assigned | mentioned | sla_due | reply_failed | approval
+    item_id: int = Field(index=True)
+    actor: str | None = Field(default=None, max_length=64)
+    data: dict[str, Any] | None = _json()
+    dedupe_key: str = Field(max_length=255)
+    created_at: datetime | None = _ts(nullable=False)
+    read_at: datetime | None = _ts()
 
 
 class ControlMessage(SQLModel, table=True):

@@ -23,6 +23,7 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("no such item", N_("No such item.")),
     ("no item {id}", N_("No item %(id)s.")),
     ("no mention {id}", N_("No mention %(id)s.")),
+    ("no notification {id}", N_("No notification %(id)s.")),
     ("no such resource", N_("Nothing here.")),
     ("no queue {team}", N_("No queue %(team)s.")),
     ("no team {team}", N_("No team %(team)s.")),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -32,6 +32,7 @@ from inbox.storage.repo import page_reads
 from inbox.web.counts import COUNTS
 from inbox.web.keys import BUS, SERVICES
 from inbox.web.live_auth import StreamGuard
+from inbox.web.notify_live import NoticeFeed
 
 __all__ = ["Broker", "notify_pg", "CHANNEL", "sse_handler", "live_ctx", "visible_to"]
 
@@ -56,6 +57,7 @@ class Subscriber:
     queue: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(maxsize=256))
     dropped: bool = False
     credential: tuple[str, ...] = ()   # what authorised the stream (inbox.web.live_auth re-checks it)
+    locale: str = "en"                 # the language of the notifications' text on this stream
 
 
 class Broker:
@@ -76,6 +78,8 @@ class Broker:
         self._recheck_now = asyncio.Event()
         self.dispatched = 0
         self.on_change: list[Callable[[], None]] = []  # told of every change first (the counts cache)
+        # run after each dispatch and re-check (inbox.web.notify_live: notifications for people)
+        self.after_dispatch: list[Callable[[], Awaitable[None]]] = []
 
     # intake ------------------------------------------------------------------------------
     def publish(self, ids: Iterable[int]) -> None:
@@ -98,6 +102,14 @@ class Broker:
                 await self._dispatch(ids)
             except Exception:  # noqa: BLE001 - a failed fan-out must not kill the broker
                 log.exception("live_dispatch_failed", count=len(ids))
+            await self._after()
+
+    async def _after(self) -> None:
+        for hook in self.after_dispatch:
+            try:
+                await hook()
+            except Exception:  # noqa: BLE001 - nor a failed follower
+                log.exception("live_after_dispatch_failed")
 
     async def _dispatch(self, ids: list[int]) -> None:
         if not self.subscribers:
@@ -124,18 +136,21 @@ class Broker:
                      "v": int(s["version"] or 0)} for s in fresh if visible_to(sub.user, s, private)]
             if not mine:
                 continue
-            msg = "event: items\ndata: " + json.dumps({"items": mine}, separators=(",", ":")) + "\n\n"
-            try:
-                sub.queue.put_nowait(msg)
-            except asyncio.QueueFull:  # a stuck client: drop it, its EventSource reconnects
-                sub.dropped = True
-                self.subscribers.discard(sub)
-                sub.queue.put_nowait(None) if not sub.queue.full() else None
+            self.send(sub, "event: items\ndata: " + json.dumps({"items": mine}, separators=(",", ":")) + "\n\n")
         self.dispatched += len(fresh)
 
+    def send(self, sub: Subscriber, msg: str) -> None:
+        """Queue one server-sent event for ``sub``."""
+        try:
+            sub.queue.put_nowait(msg)
+        except asyncio.QueueFull:  # a stuck client: drop it, its EventSource reconnects
+            sub.dropped = True
+            self.subscribers.discard(sub)
+            sub.queue.put_nowait(None) if not sub.queue.full() else None
+
     # subscribers ---------------------------------------------------------------------------
-    def subscribe(self, user: UserInfo, credential: tuple[str, ...] = ()) -> Subscriber:
-        sub = Subscriber(user, credential=credential)
+    def subscribe(self, user: UserInfo, credential: tuple[str, ...] = (), locale: str = "en") -> Subscriber:
+        sub = Subscriber(user, credential=credential, locale=locale)
         self.subscribers.add(sub)
         return sub
 
@@ -193,6 +208,7 @@ class Broker:
                 await self.recheck()
             except Exception as e:  # noqa: BLE001 - the database may be briefly away
                 log.warning("live_recheck_failed", error=f"{type(e).__name__}: {e}")
+            await self._after()
 
     def on_items_notify(self, payload: str) -> None:
         """A NOTIFY on the item channel: the changed ids, or "*" (re-check the event log)."""
@@ -229,7 +245,9 @@ async def sse_handler(request: web.Request) -> web.StreamResponse:
                                        "X-Accel-Buffering": "no"})
     await resp.prepare(request)
     from inbox.web.authn import CREDENTIAL
-    sub = broker.subscribe(user, request.get(CREDENTIAL, ()))
+    from inbox.web.i18n import negotiate
+    sub = broker.subscribe(user, request.get(CREDENTIAL, ()),
+                           negotiate(user.locale, request.headers.get("Accept-Language")))
     try:
         await resp.write(b"retry: 3000\n: connected\n\n")
         while True:
@@ -255,6 +273,9 @@ async def live_ctx(app: web.Application) -> AsyncIterator[None]:
     svc.listeners.append(broker.publish)
     if COUNTS in app:  # counts shown next to a list refreshed by this change must be read afresh
         broker.on_change.append(app[COUNTS].forget)
+    feed = NoticeFeed(broker, svc)
+    await feed.start()
+    broker.after_dispatch.append(feed.push)
     await broker.start()
     if svc.listener is not None:
         await broker.attach(svc.listener)

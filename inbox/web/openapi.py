@@ -23,6 +23,7 @@ API_MODULES: tuple[str, ...] = (
     "inbox.web.replies_api",
     "inbox.web.search_api",
     "inbox.web.handover_api",
+    "inbox.web.notify_api",
     "inbox.web.model_help_api",
     "inbox.web.webhook",
     "inbox.web.openapi",

@@ -22,6 +22,7 @@ import structlog
 from inbox.settings import TeamSettings
 from inbox.storage.repo import assignment as arepo
 from inbox.storage.repo import items
+from inbox.work import people_notify
 
 __all__ = ["AgentSlot", "pick_agent", "auto_assign", "reassign_idle"]
 
@@ -96,6 +97,7 @@ async def auto_assign(svc: Any, *, publish: Callable[[list[int]], Any] | None = 
                 _take(slot, counter, seqs)
                 events.append({"item_id": item_id, "kind": "assigned", "actor": "system", "team": team.name,
                                "data": {"to": slot.name, "strategy": team.assignment}, "created_at": now})
+                await people_notify.on_assigned(conn, item_id, slot.id, "system", now)
                 changed.append(item_id)
             await arepo.bump_seq(team.name, seqs, conn=conn)
             await items.insert_events(events, conn=conn)
@@ -143,6 +145,7 @@ async def reassign_idle(svc: Any, *, publish: Callable[[list[int]], Any] | None 
                     by_id[frm].team_load -= 1
                 if slot is not None:
                     _take(slot, counter, seqs)
+                    await people_notify.on_assigned(conn, row["id"], slot.id, "system", now)
                 reason = "idle" if cutoff is not None and row["assigned_at"] < cutoff else "unavailable"
                 events.append({"item_id": row["id"], "kind": "reassigned", "actor": "system", "team": team.name,
                                "data": {"from_user_id": frm, "to": slot.name if slot else None, "reason": reason},

@@ -12,6 +12,7 @@ from inbox.domain.types import ItemSummary, UserInfo
 from inbox.errors import Conflict, Forbidden, Invalid, NotFound
 from inbox.storage.repo import handover, items, pubsub
 from inbox.storage.tables import ItemStatus
+from inbox.work import people_notify
 from inbox.work.item_actions import WorkService
 
 __all__ = ["assign", "reopen", "may_assign_others"]
@@ -83,6 +84,7 @@ async def assign(work: WorkService, actor: UserInfo, item_id: int, name: str, *,
         await items.update_item(item_id, values, conn=conn)
         await items.insert_events([{"item_id": item_id, "kind": "assigned", "actor": actor.name, "team": row["team"],
                                     "data": data, "created_at": now}], conn=conn)
+        await people_notify.on_assigned(conn, item_id, target["id"], actor.name, now)
         await pubsub.notify_pg(conn, [item_id])
         item = await items.get_item(item_id, conn=conn)
     assert item is not None

@@ -17,6 +17,7 @@ from inbox.settings import Settings
 from inbox.storage.engine import read_conn
 from inbox.storage.repo import claims, items, pubsub
 from inbox.storage.tables import ItemStatus
+from inbox.work import people_notify
 
 __all__ = ["WorkService", "visible_teams"]
 
@@ -136,6 +137,8 @@ class WorkService:
                 return None, row["team"]
             values["updated_at"] = now
             item = await claims.apply_change_if_unchanged(item_id, row["_version"], values, event, tx=tx)
+            if item is not None and kind == "note":
+                await people_notify.on_note(tx, item_id, user.name, event["data"]["text"], now)
         return item, row["team"]
 
     async def _change_locked(self, user: UserInfo, item_id: int, kind: str, fn: Any, data: dict[str, Any] | None,
@@ -157,6 +160,8 @@ class WorkService:
             # the actor may no longer see the item (a transfer away): answer with its new state anyway,
             # they just held it. One statement on PostgreSQL: update, event, NOTIFY, the new state.
             item = await claims.apply_change(item_id, values, event, tx=tx)
+            if kind == "note":
+                await people_notify.on_note(tx, item_id, user.name, event["data"]["text"], now)
         return item, row["team"]
 
     async def release(self, user: UserInfo, item_id: int) -> ItemSummary:

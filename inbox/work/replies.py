@@ -27,6 +27,7 @@ from inbox.storage.engine import read_conn
 from inbox.storage.repo import items, pubsub
 from inbox.storage.repo import replies as rrepo
 from inbox.storage.tables import ItemStatus, ReplyStatus
+from inbox.work import people_notify
 from inbox.work.item_actions import WorkService
 
 __all__ = ["ReplyService", "PUBLIC_KEYS", "public_reply", "needs_approval"]
@@ -106,6 +107,8 @@ class ReplyService:
             await items.insert_events([{"item_id": item_id, "kind": "reply", "actor": user.name, "team": item.team,
                                         "data": {"reply_id": row["id"], "status": status, "text": text},
                                         "created_at": now}], conn=conn)
+            if status == ReplyStatus.PENDING_APPROVAL:
+                await people_notify.on_approval_needed(conn, item_id, item.team, row["id"], user.name, now)
             await pubsub.notify_pg(conn, [item_id])
         log.info("reply_composed", item_id=item_id, reply_id=row["id"], team=item.team, user=user.name,
                  connector=mention["source"], status=status)

@@ -41,6 +41,7 @@ from inbox.storage.repo import items, pubsub
 from inbox.storage.repo import replies as rrepo
 from inbox.storage.repo._common import T_MENTION
 from inbox.storage.tables import ReplyStatus
+from inbox.work import people_notify
 
 __all__ = ["ReplySender", "backoff", "MAX_ATTEMPTS", "SEND_LEASE"]
 
@@ -198,6 +199,8 @@ class ReplySender:
                 counts[{"sent": "sent", "failed": "failed", "queued": "retried"}.get(status, "in_doubt")] += 1
                 if status == ReplyStatus.SENT:
                     sent_items.append(r["item_id"])
+                elif status == ReplyStatus.FAILED:
+                    await people_notify.on_reply_failed(conn, r["item_id"], i, r["author"], values.get("error"), done)
                 if kind:
                     events.append({"item_id": r["item_id"], "kind": kind, "actor": r["author"], "team": None,
                                    "data": {"reply_id": i, "external_id": values.get("external_id"),

@@ -61,3 +61,4 @@ T_DIGEST_TO: Table = tables.DigestRecipient.__table__  # type: ignore[attr-defin
 T_REPLY: Table = tables.Reply.__table__  # type: ignore[attr-defined]
 T_TOMBSTONE: Table = tables.Tombstone.__table__  # type: ignore[attr-defined]
 T_CONFIG: Table = tables.ConfigRevision.__table__  # type: ignore[attr-defined]
+T_USER_NOTE: Table = tables.UserNotification.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,165 @@
+"""Notifications for people: the rows, each person's preferences, and the reads of the list and
+the unread count, always joined to the items the reader may see (a notification about an item that
+moved to a private team the reader is not in disappears from their list and count)."""
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, not_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbox.domain.people_notify import Draft, Prefs, Recipient
+from inbox.storage.repo._common import T_ITEM, T_MEMBER, T_TEAM, T_USER, T_USER_NOTE, dialect_insert
+from inbox.storage.repo.items import visible_clause
+from inbox.storage.tables import ItemStatus
+
+__all__ = ["record", "recipients", "leads", "private_teams", "item_scope", "list_for", "unread_count",
+           "mark_read", "mark_all_read", "get_prefs", "set_prefs", "newer_than", "max_id", "due_candidates"]
+
+
+async def record(drafts: Sequence[Draft], *, conn: AsyncConnection, now: datetime) -> list[int]:
+    """Insert the drafts in the caller's transaction; a (user, key) already told is skipped.
+    Returns the user ids that got a new row."""
+    told: list[int] = []
+    for d in drafts:
+        stmt = (dialect_insert(conn, T_USER_NOTE)
+                .values(user_id=d.user_id, kind=d.kind, item_id=d.item_id, actor=d.actor, data=d.data,
+                        dedupe_key=d.key[:255], created_at=now)
+                .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"]).returning(T_USER_NOTE.c.id))
+        if (await conn.execute(stmt)).first() is not None:
+            told.append(d.user_id)
+    return told
+
+
+async def _people(where: Any, conn: AsyncConnection) -> dict[int, Recipient]:
+    rows = list((await conn.execute(select(T_USER.c.id, T_USER.c.name, T_USER.c.role, T_USER.c.notify_prefs)
+                                    .where(where, T_USER.c.active.is_(True)))).mappings())
+    if not rows:
+        return {}
+    teams: dict[int, list[str]] = {int(r["id"]): [] for r in rows}
+    q = select(T_MEMBER.c.user_id, T_MEMBER.c.team).where(T_MEMBER.c.user_id.in_(list(teams)))
+    for uid, team in await conn.execute(q.order_by(T_MEMBER.c.team)):
+        teams[int(uid)].append(team)
+    return {int(r["id"]): Recipient(int(r["id"]), r["name"], r["role"], tuple(teams[int(r["id"])]),
+                                    Prefs.from_json(r["notify_prefs"])) for r in rows}
+
+
+async def recipients(*, conn: AsyncConnection, ids: Collection[int] = (), names: Collection[str] = ()
+                     ) -> dict[int, Recipient]:
+    """Active users by id or by name (names compared case-insensitively)."""
+    if not ids and not names:
+        return {}
+    return await _people(or_(T_USER.c.id.in_(list(ids)), func.lower(T_USER.c.name).in_([n.lower() for n in names])),
+                         conn)
+
+
+async def leads(team: str, *, conn: AsyncConnection) -> dict[int, Recipient]:
+    """The active leads of ``team``."""
+    members = select(T_MEMBER.c.user_id).where(T_MEMBER.c.team == team)
+    return await _people(and_(T_USER.c.role == "lead", T_USER.c.id.in_(members)), conn)
+
+
+async def private_teams(*, conn: AsyncConnection) -> set[str]:
+    return {r[0] for r in await conn.execute(select(T_TEAM.c.name).where(T_TEAM.c.private.is_(True)))}
+
+
+async def item_scope(item_id: int, *, conn: AsyncConnection) -> tuple[str, list[str]] | None:
+    """The item's team and watching teams."""
+    row = (await conn.execute(select(T_ITEM.c.team, T_ITEM.c.watchers).where(T_ITEM.c.id == item_id))).first()
+    return None if row is None else (row[0], list(row[1] or []))
+
+
+def _visible(teams: Sequence[str] | None, private: Iterable[str]) -> Any:
+    """The item query's rule, with watchers of a private team's item left out."""
+    if teams is None:
+        return True
+    hidden = sorted(set(private) - set(teams))
+    clause = visible_clause(teams)
+    return and_(clause, not_(T_ITEM.c.team.in_(hidden))) if hidden else clause
+
+
+def _mine(user_id: int, teams: Sequence[str] | None, private: Iterable[str]) -> Any:
+    return and_(T_USER_NOTE.c.user_id == user_id, _visible(teams, private))
+
+
+_JOIN = T_USER_NOTE.join(T_ITEM, T_ITEM.c.id == T_USER_NOTE.c.item_id)
+
+
+async def list_for(user_id: int, *, conn: AsyncConnection, teams: Sequence[str] | None, private: Iterable[str],
+                   limit: int = 50, before: int | None = None, unread: bool = False) -> list[dict[str, Any]]:
+    """The user's notifications about items they may see, newest first (keyset on ``before``)."""
+    q = (select(T_USER_NOTE.c.id, T_USER_NOTE.c.kind, T_USER_NOTE.c.item_id, T_USER_NOTE.c.actor,
+                T_USER_NOTE.c.data, T_USER_NOTE.c.created_at, T_USER_NOTE.c.read_at, T_ITEM.c.team,
+                T_ITEM.c.status)
+         .select_from(_JOIN).where(_mine(user_id, teams, private)))
+    if before is not None:
+        q = q.where(T_USER_NOTE.c.id < before)
+    if unread:
+        q = q.where(T_USER_NOTE.c.read_at.is_(None))
+    return [dict(r) for r in (await conn.execute(q.order_by(T_USER_NOTE.c.id.desc()).limit(limit))).mappings()]
+
+
+async def unread_count(user_id: int, *, conn: AsyncConnection, teams: Sequence[str] | None,
+                       private: Iterable[str]) -> int:
+    q = (select(func.count()).select_from(_JOIN)
+         .where(_mine(user_id, teams, private), T_USER_NOTE.c.read_at.is_(None)))
+    return int((await conn.execute(q)).scalar_one())
+
+
+async def mark_read(user_id: int, ids: Sequence[int], *, conn: AsyncConnection, now: datetime) -> list[int]:
+    """Mark the user's own notifications ``ids`` read; returns the ids that are the user's."""
+    if not ids:
+        return []
+    mine = [int(r[0]) for r in await conn.execute(
+        select(T_USER_NOTE.c.id).where(T_USER_NOTE.c.user_id == user_id, T_USER_NOTE.c.id.in_(list(ids))))]
+    if mine:
+        await conn.execute(update(T_USER_NOTE).where(T_USER_NOTE.c.id.in_(mine), T_USER_NOTE.c.read_at.is_(None))
+                           .values(read_at=now))
+    return mine
+
+
+async def mark_all_read(user_id: int, *, conn: AsyncConnection, now: datetime) -> int:
+    res = await conn.execute(update(T_USER_NOTE).where(T_USER_NOTE.c.user_id == user_id,
+                                                       T_USER_NOTE.c.read_at.is_(None)).values(read_at=now))
+    return int(res.rowcount or 0)
+
+
+async def get_prefs(user_id: int, *, conn: AsyncConnection) -> Prefs:
+    raw = (await conn.execute(select(T_USER.c.notify_prefs).where(T_USER.c.id == user_id))).scalar_one_or_none()
+    return Prefs.from_json(raw)
+
+
+async def set_prefs(user_id: int, prefs: Prefs, *, conn: AsyncConnection) -> None:
+    await conn.execute(update(T_USER).where(T_USER.c.id == user_id).values(notify_prefs=prefs.to_json()))
+
+
+async def max_id(*, conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.coalesce(func.max(T_USER_NOTE.c.id), 0)))).scalar_one())
+
+
+async def newer_than(last_id: int, user_ids: Collection[int], *, conn: AsyncConnection,
+                     limit: int = 500) -> list[dict[str, Any]]:
+    """Notifications after ``last_id`` (for the live streams): id, user_id, kind, item_id."""
+    q = select(T_USER_NOTE.c.id, T_USER_NOTE.c.user_id, T_USER_NOTE.c.kind, T_USER_NOTE.c.item_id,
+               T_USER_NOTE.c.actor).where(T_USER_NOTE.c.id > last_id)
+    if user_ids:
+        q = q.where(T_USER_NOTE.c.user_id.in_(list(user_ids)))
+    return [dict(r) for r in (await conn.execute(q.order_by(T_USER_NOTE.c.id).limit(limit))).mappings()]
+
+
+async def due_candidates(now: datetime, until: datetime, *, conn: AsyncConnection,
+                         limit: int = 500) -> list[dict[str, Any]]:
+    """Held open items (not paused) whose first response or resolution falls due in (now, until]:
+    ``{id, assignee_id, team, watchers, sla, due}`` per item and SLA."""
+    out: list[dict[str, Any]] = []
+    for sla, due in (("first_response", T_ITEM.c.first_response_due), ("resolution", T_ITEM.c.resolve_due)):
+        q = (select(T_ITEM.c.id, T_ITEM.c.assignee_id, T_ITEM.c.team, T_ITEM.c.watchers, due.label("due"))
+             .where(T_ITEM.c.assignee_id.is_not(None), T_ITEM.c.status.in_(list(ItemStatus.OPEN)),
+                    T_ITEM.c.sla_paused_at.is_(None), due > now, due <= until)
+             .order_by(due).limit(limit))
+        if sla == "first_response":  # as for breaches: only until someone first touched the item
+            q = q.where(T_ITEM.c.first_touched_at.is_(None))
+        out.extend({**dict(r), "sla": sla} for r in (await conn.execute(q)).mappings())
+    return out

@@ -1,0 +1,161 @@
+"""The notifications API for people: GET /api/v1/notifications (newest first, only items the
+caller may see, with the unread count), POST .../read and .../read-all, GET and PUT
+.../settings (the kinds the caller is told about, and browser pop-ups on or off)."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aiohttp import web
+from pydantic import ConfigDict, Field
+
+from inbox.domain import people_notify as pn
+from inbox.domain.types import UserInfo
+from inbox.errors import NotFound
+from inbox.storage.engine import read_conn
+from inbox.storage.repo import people_notify as repo
+from inbox.web.api_models import EmptyBody
+from inbox.web.endpoints import ApiRoutes
+from inbox.web.keys import SERVICES
+from inbox.web.models import Body, ItemId, Out, Params, QueryInt, Timestamp
+from inbox.web.notify_text import describe
+from inbox.work.item_actions import visible_teams
+
+__all__ = ["api", "notifications_of", "unread_of", "mark_ids", "prefs_of", "save_prefs",
+           "header_state"]
+
+api = ApiRoutes("notifications")
+
+Kind = Literal["assigned", "mentioned", "sla_due", "reply_failed", "approval"]
+assert set(Kind.__args__) == set(pn.KINDS)  # type: ignore[attr-defined]  # Literal's members
+
+
+class ListQuery(Params):
+    limit: QueryInt = Field(50, ge=1, le=200)
+    before: ItemId | None = Field(None, description="next_before of the previous page")
+    unread: bool = Field(False, description="only unread ones")
+
+
+class Notice(Out):
+    id: int
+    kind: Kind
+    item_id: int
+    team: str
+    actor: str | None = None
+    text: str = Field(description="what happened, in the caller's language")
+    data: dict[str, Any] = Field(default_factory=dict)
+    created_at: Timestamp
+    read: bool
+
+
+class NoticePage(Out):
+    unread: int
+    notifications: list[Notice]
+    next_before: int | None = None
+
+
+class ReadBody(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ids": [1]}]})
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(min_length=1, max_length=500)
+
+
+class ReadResult(Out):
+    marked: int
+    unread: int
+
+
+class NotifySettings(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"kinds": ["assigned", "mentioned"], "browser": True}]})
+    kinds: list[Kind] = Field(default_factory=lambda: list(Kind.__args__),  # type: ignore[attr-defined]
+                              max_length=len(pn.KINDS))
+    browser: bool = False
+
+
+class SettingsOut(Out):
+    kinds: list[Kind]
+    browser: bool
+
+
+def _private(request: web.Request) -> set[str]:
+    return set(request.app[SERVICES].settings.private_teams)
+
+
+async def notifications_of(request: web.Request, user: UserInfo, *, limit: int = 50, before: int | None = None,
+                           unread: bool = False) -> tuple[list[dict[str, Any]], int]:
+    """The user's notifications (with ``text``) and unread count, only about items they may see."""
+    svc = request.app[SERVICES]
+    async with read_conn(svc.engine) as conn:
+        rows = await repo.list_for(user.id, conn=conn, teams=visible_teams(user), private=_private(request),
+                                   limit=limit, before=before, unread=unread)
+        count = await repo.unread_count(user.id, conn=conn, teams=visible_teams(user), private=_private(request))
+    return [{**r, "text": describe(r), "read": r["read_at"] is not None} for r in rows], count
+
+
+async def unread_of(request: web.Request, user: UserInfo) -> int:
+    svc = request.app[SERVICES]
+    async with read_conn(svc.engine) as conn:
+        return await repo.unread_count(user.id, conn=conn, teams=visible_teams(user), private=_private(request))
+
+
+@api.get("/api/v1/notifications", summary="Your notifications, newest first, and how many are unread",
+         query=ListQuery, response=NoticePage)
+async def list_notifications(request: web.Request, *, user: UserInfo, query: ListQuery) -> NoticePage:
+    rows, count = await notifications_of(request, user, limit=query.limit, before=query.before, unread=query.unread)
+    return NoticePage(unread=count, notifications=[Notice(**{**r, "data": r["data"] or {}}) for r in rows],
+                      next_before=rows[-1]["id"] if len(rows) == query.limit else None)
+
+
+async def mark_ids(request: web.Request, user: UserInfo, ids: list[int] | None) -> ReadResult:
+    """Mark the user's notifications ``ids`` (None: all) read; NotFound when one is not theirs."""
+    svc = request.app[SERVICES]
+    now = svc.clock.now()
+    async with svc.engine.begin() as conn:
+        if ids is None:
+            marked = await repo.mark_all_read(user.id, conn=conn, now=now)
+        else:
+            mine = await repo.mark_read(user.id, ids, conn=conn, now=now)
+            missing = sorted(set(ids) - set(mine))
+            if missing:
+                raise NotFound(f"no notification {missing[0]}")  # the whole request is rolled back
+            marked = len(mine)
+    return ReadResult(marked=marked, unread=await unread_of(request, user))
+
+
+@api.post("/api/v1/notifications/read", summary="Mark some of your notifications read",
+          body=ReadBody, response=ReadResult, errors=(404,))
+async def mark_read(request: web.Request, *, user: UserInfo, body: ReadBody) -> ReadResult:
+    return await mark_ids(request, user, body.ids)
+
+
+@api.post("/api/v1/notifications/read-all", summary="Mark all your notifications read",
+          body=EmptyBody, response=ReadResult)
+async def mark_all_read(request: web.Request, *, user: UserInfo, body: EmptyBody) -> ReadResult:
+    return await mark_ids(request, user, None)
+
+
+async def header_state(request: web.Request, user: UserInfo) -> dict[str, Any]:
+    """What every page's header needs: the unread count and whether browser pop-ups are on."""
+    return {"notify_unread": await unread_of(request, user), "notify_browser": (await prefs_of(request, user)).browser}
+
+
+async def prefs_of(request: web.Request, user: UserInfo) -> pn.Prefs:
+    async with read_conn(request.app[SERVICES].engine) as conn:
+        return await repo.get_prefs(user.id, conn=conn)
+
+
+async def save_prefs(request: web.Request, user: UserInfo, prefs: pn.Prefs) -> None:
+    async with request.app[SERVICES].engine.begin() as conn:
+        await repo.set_prefs(user.id, prefs, conn=conn)
+
+
+@api.get("/api/v1/notifications/settings", summary="Which notifications you get, and browser pop-ups",
+         response=SettingsOut)
+async def get_settings(request: web.Request, *, user: UserInfo) -> SettingsOut:
+    return SettingsOut(**(await prefs_of(request, user)).as_dict())
+
+
+@api.put("/api/v1/notifications/settings", summary="Choose which notifications you get, and browser pop-ups",
+         body=NotifySettings, response=SettingsOut)
+async def put_settings(request: web.Request, *, user: UserInfo, body: NotifySettings) -> SettingsOut:
+    prefs = pn.Prefs(frozenset(body.kinds), body.browser)
+    await save_prefs(request, user, prefs)
+    return SettingsOut(**prefs.as_dict())

@@ -1,0 +1,63 @@
+"""Notifications for people on the live streams: after each published change (and on the broker's
+periodic re-check) the notifications written since the last look are read once, and each signed-in
+user with a stream hears ``event: notifications`` with their unread count and the new ones (text in
+their language). Only notifications about items the user may see are sent or counted: a user
+hears nothing at all about an HR item they cannot see. The browser updates the header bell and the
+tab title, and shows a browser notification when the user turned those on."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import structlog
+
+from inbox.storage.engine import reader
+from inbox.storage.repo import people_notify as repo
+from inbox.web import i18n
+from inbox.web.notify_text import describe
+from inbox.work.item_actions import visible_teams
+
+__all__ = ["NoticeFeed"]
+
+log = structlog.get_logger(__name__)
+
+
+class NoticeFeed:
+    def __init__(self, broker: Any, svc: Any) -> None:
+        self.broker = broker
+        self.svc = svc
+        self.last = 0
+        self.sent = 0
+
+    async def start(self) -> None:
+        async with reader(self.svc.engine).connect() as conn:
+            self.last = await repo.max_id(conn=conn)
+
+    async def push(self) -> None:
+        """Send each subscriber the notifications for them written since the last push."""
+        async with reader(self.svc.engine).connect() as conn:
+            rows = await repo.newer_than(self.last, (), conn=conn)
+            if not rows:
+                return
+            self.last = rows[-1]["id"]
+            fresh: dict[int, set[int]] = defaultdict(set)
+            for r in rows:
+                fresh[r["user_id"]].add(r["id"])
+            private = self.svc.settings.private_teams
+            for sub in list(self.broker.subscribers):
+                ids = fresh.get(sub.user.id)
+                if not ids:
+                    continue
+                kw = {"teams": visible_teams(sub.user), "private": private}
+                new = [r for r in await repo.list_for(sub.user.id, conn=conn, unread=True, limit=20, **kw)
+                       if r["id"] in ids]
+                if not new:
+                    continue  # about items this user may not see: not even a count changes
+                unread = await repo.unread_count(sub.user.id, conn=conn, **kw)
+                i18n.use_locale(getattr(sub, "locale", i18n.DEFAULT))
+                data = {"unread": unread, "new": [{"id": r["id"], "kind": r["kind"], "item_id": r["item_id"],
+                                                   "text": describe(r)} for r in new]}
+                self.broker.send(sub, "event: notifications\ndata: "
+                                 + json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n\n")
+                self.sent += len(new)

@@ -1,0 +1,85 @@
+"""Telling people what needs them (inbox.domain.people_notify decides who and what): each producer
+calls one of these inside the transaction of its change, so a notification exists exactly when the
+change committed; the live streams pick new rows up after the change is published
+(inbox.web.notify_live). ``notify_due_soon`` is the periodic job for SLAs about to fall due."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbox.domain import people_notify as pn
+from inbox.storage.repo import people_notify as repo
+
+__all__ = ["on_assigned", "on_note", "on_reply_failed", "on_approval_needed", "notify_due_soon"]
+
+log = structlog.get_logger(__name__)
+
+
+async def _tell(conn: AsyncConnection, item_id: int, drafts: Sequence[pn.Draft],
+                people: Mapping[int, pn.Recipient], now: datetime) -> int:
+    if not drafts:
+        return 0
+    scope = await repo.item_scope(item_id, conn=conn)
+    if scope is None:
+        return 0
+    ok = pn.deliverable(drafts, people, scope[0], scope[1], await repo.private_teams(conn=conn))
+    told = await repo.record(ok, conn=conn, now=now)
+    if told:
+        log.info("people_notified", item_id=item_id, team=scope[0], kind=ok[0].kind, count=len(told))
+    return len(told)
+
+
+async def on_assigned(conn: AsyncConnection, item_id: int, to_id: int, actor: str, now: datetime) -> int:
+    """The item was handed to user ``to_id`` by ``actor`` (a lead, or the system's auto-assignment)."""
+    people = await repo.recipients(conn=conn, ids=[to_id])
+    if to_id not in people:
+        return 0
+    return await _tell(conn, item_id, pn.assigned(item_id, people[to_id], actor, now), people, now)
+
+
+async def on_note(conn: AsyncConnection, item_id: int, actor: str, text: str, now: datetime) -> int:
+    """A note by ``actor``: everyone it names with ``@`` who may see the item is told."""
+    names = pn.mentioned_names(text)
+    if not names:
+        return 0
+    people = await repo.recipients(conn=conn, names=names[:20])
+    return await _tell(conn, item_id, pn.mentioned(item_id, list(people.values()), actor, text, now), people, now)
+
+
+async def on_reply_failed(conn: AsyncConnection, item_id: int, reply_id: int, author: str, error: str | None,
+                          now: datetime) -> int:
+    people = await repo.recipients(conn=conn, names=[author])
+    return sum([await _tell(conn, item_id, pn.reply_failed(item_id, reply_id, p, error, now), people, now)
+                for p in people.values()])
+
+
+async def on_approval_needed(conn: AsyncConnection, item_id: int, team: str, reply_id: int, author: str,
+                             now: datetime) -> int:
+    people = await repo.leads(team, conn=conn)
+    return await _tell(conn, item_id, pn.approval_needed(item_id, reply_id, list(people.values()), author),
+                       people, now)
+
+
+async def notify_due_soon(svc: Any, *, publish: Callable[[list[int]], Any] | None = None) -> int:
+    """Tell each holder of an item whose SLA falls due within 15 minutes (once per item, SLA and due
+    time); returns how many were told."""
+    now = svc.clock.now()
+    async with svc.engine.begin() as conn:
+        rows = await repo.due_candidates(now, now + pn.DUE_SOON, conn=conn)
+        drafts = pn.due_soon(rows, now)
+        if not drafts:
+            return 0
+        people = await repo.recipients(conn=conn, ids={d.user_id for d in drafts})
+        private = await repo.private_teams(conn=conn)
+        scope = {int(r["id"]): (r["team"], r["watchers"]) for r in rows}
+        ok = [d for d in drafts if pn.deliverable([d], people, *scope[d.item_id], private)]
+        told = await repo.record(ok, conn=conn, now=now)
+    if told:
+        log.info("people_notified", kind="sla_due", count=len(told))
+        if publish is not None:
+            publish(sorted({d.item_id for d in ok}))
+    return len(told)
