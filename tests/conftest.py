@@ -131,17 +131,31 @@ def settings_factory(tmp_path: Path) -> Any:
 
 
 @contextmanager
-def live_server(backend: str, tmp: Path, seed: Callable[[Any], Any]) -> Iterator[Any]:
-    """A started :class:`inbox.web.testing.LiveServer` on a fresh database of ``backend``, with the
-    keyword classifier; ``seed(services)`` runs before it starts (its result is ``server.seeded``)."""
+def app_server(database_url: str, tmp: Path, seed: Callable[[Any], Any] | None = None, *, classifier: Any = None,
+               clock: Any = None, role: str = "web", adjust: Callable[[Settings], Settings] | None = None,
+               **overrides: Any) -> Iterator[Any]:
+    """The one way tests run the app on a port: a started :class:`inbox.web.testing.LiveServer` on
+    ``database_url`` (settings from config/inbox.toml with ``overrides``, then ``adjust``), routing
+    with ``classifier`` (the keyword classifier by default). ``seed(services)`` runs before it
+    starts (its result is ``server.seeded``). Two of them on one URL are two instances."""
     from inbox.web.testing import LiveServer
 
-    with backend_url(backend, tmp) as url:
-        srv = LiveServer(make_settings(url, tmp), classifier=KeywordClassifier(), seed=seed).start()
-        try:
-            yield srv
-        finally:
-            srv.stop()
+    settings = make_settings(database_url, tmp, **overrides)
+    if adjust is not None:
+        settings = adjust(settings)
+    srv = LiveServer(settings, classifier=classifier or KeywordClassifier(), clock=clock, seed=seed,
+                     role=role).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@contextmanager
+def live_server(backend: str, tmp: Path, seed: Callable[[Any], Any] | None = None, **options: Any) -> Iterator[Any]:
+    """:func:`app_server` on a fresh database of ``backend`` (``"sqlite"``: a file in ``tmp``)."""
+    with backend_url(backend, tmp) as url, app_server(url, tmp, seed, **options) as srv:
+        yield srv
 
 
 @contextmanager

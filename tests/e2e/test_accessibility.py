@@ -47,7 +47,7 @@ RAW = re.compile(r"customer_care|\[care_|\[hr_|\[mkt_|\[pr_|lex:|\bw:\w|round_ro
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import ExplainingKeywordClassifier, make_settings
+    from tests.conftest import ExplainingKeywordClassifier, live_server
     tmp = tmp_path_factory.mktemp("a11y")
 
     async def seed(svc: Any) -> dict[str, Any]:
@@ -65,10 +65,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         return {"tokens": {n: await api_token(svc, u.id) for n, u in users.items()},
                 "care": next(i for i in care if i != claimed.id), "claimed": claimed.id, "hr": hr[0]}
 
-    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/a.db", Path(tmp)),
-                     classifier=ExplainingKeywordClassifier(), seed=seed).start()
-    yield srv
-    srv.stop()
+    with live_server("sqlite", tmp, seed, classifier=ExplainingKeywordClassifier()) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,17 +22,15 @@ GOOD_RULE = 'name = "zz-rule"\nkeywords = ["zanzibar"]\nteam = "marketing"\nprio
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import ExplainingKeywordClassifier, make_settings
+    from tests.conftest import ExplainingKeywordClassifier, live_server
     tmp = tmp_path_factory.mktemp("e2e-admin")
 
     async def seed(svc: Any) -> None:
         await seed_users(svc, USERS)
         await svc.pipeline.ingest(sample_mentions(n_care=3, with_xss=False))
 
-    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/e2e.db", Path(tmp)),
-                     classifier=ExplainingKeywordClassifier(), seed=seed).start()
-    yield srv
-    srv.stop()
+    with live_server("sqlite", tmp, seed, classifier=ExplainingKeywordClassifier()) as srv:
+        yield srv
 
 
 def _close(s: Session) -> None:

@@ -29,7 +29,7 @@ USERS = (SeedUser("carla", "agent", ("customer_care",)), SeedUser("dario", "agen
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import ExplainingKeywordClassifier, make_settings
+    from tests.conftest import ExplainingKeywordClassifier, live_server
     tmp = tmp_path_factory.mktemp("e2e")
 
     async def seed(svc: Any) -> dict[str, Any]:
@@ -37,10 +37,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         await svc.pipeline.ingest(sample_mentions(n_care=14))
         return {n: await api_token(svc, u.id) for n, u in users.items()}
 
-    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/e2e.db", Path(tmp)),
-                     classifier=ExplainingKeywordClassifier(), seed=seed).start()
-    yield srv
-    srv.stop()
+    with live_server("sqlite", tmp, seed, classifier=ExplainingKeywordClassifier()) as srv:
+        yield srv
 
 
 class Session:

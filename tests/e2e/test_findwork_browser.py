@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +26,7 @@ VIEWS = [("en-US", 1280), ("en-US", 390), ("it-IT", 1280), ("it-IT", 390)]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import ExplainingKeywordClassifier, make_settings
+    from tests.conftest import ExplainingKeywordClassifier, live_server
     tmp = tmp_path_factory.mktemp("e2e-find")
 
     async def seed(svc: Any) -> dict[str, Any]:
@@ -38,10 +37,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             Mention(source="s", platform="reddit", external_id="hr", language="it", text=TEXTS["hr"])])
         return {"tokens": {n: await api_token(svc, u.id) for n, u in users.items()}, "ids": res.item_ids}
 
-    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/e2e.db", Path(tmp)),
-                     classifier=ExplainingKeywordClassifier(), seed=seed).start()
-    yield srv
-    srv.stop()
+    with live_server("sqlite", tmp, seed, classifier=ExplainingKeywordClassifier()) as srv:
+        yield srv
 
 
 def _fits(page: Any, width: int) -> None:

@@ -4,7 +4,6 @@ confirm key and a label's number answer for the first item."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ USERS = (SeedUser("lia", "lead", ("customer_care",)), SeedUser("lucia", "lead", 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import KeywordClassifier, make_settings
+    from tests.conftest import live_server
     tmp = tmp_path_factory.mktemp("model_help")
 
     async def seed(svc: Any) -> dict[str, Any]:
@@ -32,10 +31,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             Mention(source="seed", platform="rss", external_id="long", text="my order " + "x" * 300 + " help")])
         return {}
 
-    settings = make_settings(f"sqlite+aiosqlite:///{tmp}/help.db", Path(tmp))
-    srv = LiveServer(settings, classifier=KeywordClassifier(), seed=seed).start()
-    yield srv
-    srv.stop()
+    with live_server("sqlite", tmp, seed) as srv:
+        yield srv
 
 
 @pytest.mark.parametrize("user,width", [("lia", 1280), ("lia", 390), ("lucia", 1280), ("lucia", 390)])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +30,7 @@ USERS = (SeedUser("carla", "agent", ("customer_care",)), SeedUser("piero", "agen
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from inbox.domain.types import UserInfo
     from inbox.work.item_actions import WorkService
-    from tests.conftest import ExplainingKeywordClassifier, make_settings
+    from tests.conftest import ExplainingKeywordClassifier, live_server
     tmp = tmp_path_factory.mktemp("replies-e2e")
     port = free_port()
     fake = FakePlatforms()
@@ -58,13 +57,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with pytest.MonkeyPatch.context() as mp:
         for k, v in ENV.items():
             mp.setenv(k, v)
-        settings = make_settings(f"sqlite+aiosqlite:///{tmp}/e2e.db", Path(tmp),
-                                 connectors=connector_tables(f"http://127.0.0.1:{port}"))
-        srv = LiveServer(settings, classifier=ExplainingKeywordClassifier(), seed=seed).start()
-        try:
+        with live_server("sqlite", tmp, seed, classifier=ExplainingKeywordClassifier(),
+                         connectors=connector_tables(f"http://127.0.0.1:{port}")) as srv:
             yield {"server": srv, "fake": fake, "ids": srv.seeded}
-        finally:
-            srv.stop()
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 def server(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[Inbox, int]) -> Iterator[LiveServer]:
     from inbox.storage.repo import digests
     from inbox.web.brief_mail import send_now
-    from tests.conftest import KeywordClassifier, make_settings
+    from tests.conftest import live_server
     tmp = tmp_path_factory.mktemp("reports")
 
     async def seed(svc: Any) -> dict[str, Any]:
@@ -55,11 +55,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[Inbox, int]) ->
             await digests.add_recipient("executive", "ceo@example.com", "it", conn=conn, now=svc.clock.now())
         return {"run": await send_now(svc, "executive")}
 
-    settings = make_settings(f"sqlite+aiosqlite:///{tmp}/reports.db", Path(tmp),
-                             notifications={"smtp_host": "127.0.0.1", "smtp_port": smtp[1]})
-    srv = LiveServer(settings, classifier=KeywordClassifier(), seed=seed).start()
-    yield srv
-    srv.stop()
+    with live_server("sqlite", tmp, seed, notifications={"smtp_host": "127.0.0.1", "smtp_port": smtp[1]}) as srv:
+        yield srv
 
 
 @pytest.mark.parametrize("user,width", [("mara", 1280), ("mara", 390), ("giulia", 1280), ("giulia", 390)])

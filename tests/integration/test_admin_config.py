@@ -18,7 +18,7 @@ import pytest
 
 from connectors.base import Mention
 from inbox.web.testing import api_token, seed_users
-from tests.conftest import ROOT, backend_url, live_server, make_settings
+from tests.conftest import ROOT, backend_url, live_server
 
 
 async def _seed(svc: Any) -> dict[str, str]:
@@ -143,25 +143,19 @@ def _wait(cond: Any, within: float = 5.0) -> float:
 
 
 def test_a_rule_added_on_one_instance_routes_on_another_within_5s(tmp_path: Path) -> None:
-    from inbox.web.testing import LiveServer
-    from tests.conftest import KeywordClassifier
+    from tests.conftest import app_server
     text = "the zanzibar shipment question"
-    with backend_url("postgres", tmp_path) as url:
-        a = LiveServer(make_settings(url, tmp_path), classifier=KeywordClassifier(), seed=_seed).start()
-        b = LiveServer(make_settings(url, tmp_path), classifier=KeywordClassifier()).start()
-        try:
-            tok = a.seeded["root"]
-            before = _route(b, text)
-            assert before != "hr"
-            rule = {"name": "zanzibar-to-hr", "keywords": ["zanzibar"], "team": "hr", "priority": 3}
-            st, js = _call(a.url, "POST", "/admin/rules", tok, rule)
-            assert st == 201, js
-            _wait(lambda: any(r.name == "zanzibar-to-hr" for r in b.svc.settings.rules))
-            assert _route(b, text) == "hr"
-            st, js = _call(a.url, "POST", "/admin/rules/rollback", tok, {})
-            assert st == 200, js
-            _wait(lambda: not any(r.name == "zanzibar-to-hr" for r in b.svc.settings.rules))
-            assert _route(b, text) == before
-        finally:
-            b.stop()
-            a.stop()
+    with backend_url("postgres", tmp_path) as url, app_server(url, tmp_path, _seed) as a, \
+            app_server(url, tmp_path) as b:
+        tok = a.seeded["root"]
+        before = _route(b, text)
+        assert before != "hr"
+        rule = {"name": "zanzibar-to-hr", "keywords": ["zanzibar"], "team": "hr", "priority": 3}
+        st, js = _call(a.url, "POST", "/admin/rules", tok, rule)
+        assert st == 201, js
+        _wait(lambda: any(r.name == "zanzibar-to-hr" for r in b.svc.settings.rules))
+        assert _route(b, text) == "hr"
+        st, js = _call(a.url, "POST", "/admin/rules/rollback", tok, {})
+        assert st == 200, js
+        _wait(lambda: not any(r.name == "zanzibar-to-hr" for r in b.svc.settings.rules))
+        assert _route(b, text) == before

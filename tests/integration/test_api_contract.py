@@ -21,7 +21,7 @@ from inbox.web.testing import LiveServer, api_token, sample_mentions, seed_users
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import KeywordClassifier, make_settings
+    from tests.conftest import live_server
     tmp = tmp_path_factory.mktemp("contract")
 
     async def seed(svc: Any) -> dict[str, str]:
@@ -29,10 +29,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         await svc.pipeline.ingest(sample_mentions(n_care=60))
         return {name: await api_token(svc, u.id) for name, u in users.items()}
 
-    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/c.db", Path(tmp)), classifier=KeywordClassifier(),
-                     seed=seed).start()
-    yield srv
-    srv.stop()
+    with live_server("sqlite", tmp, seed) as srv:
+        yield srv
 
 
 def _h(server: LiveServer, user: str) -> dict[str, str]:

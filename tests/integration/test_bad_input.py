@@ -26,7 +26,7 @@ DEEP = 20_000
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import KeywordClassifier, backend_url, make_settings
+    from tests.conftest import live_server
     tmp = tmp_path_factory.mktemp("badinput")
     old = os.environ.get(SECRET_ENV)
     os.environ[SECRET_ENV] = SECRET
@@ -40,14 +40,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         return {"tokens": tokens, "item": min(care)}
 
     try:
-        with backend_url(request.param, tmp) as url:
-            settings = make_settings(url, tmp, connectors=[{"name": "forms", "type": "webhook",
-                                                             "secret_env": SECRET_ENV}])
-            srv = LiveServer(settings, classifier=KeywordClassifier(), seed=seed).start()
-            try:
-                yield srv
-            finally:
-                srv.stop()
+        with live_server(request.param, tmp, seed,
+                         connectors=[{"name": "forms", "type": "webhook", "secret_env": SECRET_ENV}]) as srv:
+            yield srv
     finally:
         if old is None:
             os.environ.pop(SECRET_ENV, None)

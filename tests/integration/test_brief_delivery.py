@@ -134,15 +134,12 @@ def test_serve_schedules_the_briefs(tmp_path: Path) -> None:
     """A worker's scheduler holds the send_briefs job every digest.check_every; digest.enabled = false
     leaves it out."""
     from inbox.web.keys import SCHEDULER
-    from inbox.web.testing import LiveServer
-    from tests.conftest import KeywordClassifier, make_settings
+    from tests.conftest import live_server
     for enabled, expected in ((True, [600.0]), (False, [])):
-        settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/s{enabled}.db", tmp_path,
-                                 digest={"enabled": enabled, "check_every": "10m"}, connectors=[])
-        srv = LiveServer(settings, classifier=KeywordClassifier(), role="worker").start()
-        try:
+        tmp = tmp_path / f"s{enabled}"
+        tmp.mkdir()
+        with live_server("sqlite", tmp, role="worker", digest={"enabled": enabled, "check_every": "10m"},
+                         connectors=[]) as srv:
             assert srv.app is not None
             jobs = srv.app[SCHEDULER].sched.get_jobs()
             assert [j.trigger.interval.total_seconds() for j in jobs if j.id == "send_briefs"] == expected
-        finally:
-            srv.stop()

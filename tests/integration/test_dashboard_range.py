@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -27,7 +26,7 @@ LONG = "forum-" + "x" * 48  # two sources alike but for their last word, 60 char
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import KeywordClassifier, make_settings
+    from tests.conftest import live_server
     tmp = tmp_path_factory.mktemp("dash")
     clock = FakeClock(START)
 
@@ -49,10 +48,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         clock.advance(timedelta(hours=2))
         return {}
 
-    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/d.db", Path(tmp)), classifier=KeywordClassifier(),
-                     clock=clock, seed=seed).start()
-    yield srv
-    srv.stop()
+    with live_server("sqlite", tmp, seed, clock=clock) as srv:
+        yield srv
 
 
 async def _page(server: LiveServer, user: str, query: str) -> tuple[int, str]:

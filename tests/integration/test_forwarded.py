@@ -15,26 +15,22 @@ from inbox.web.forwarded import client_view, parse_networks
 from inbox.web.testing import LiveServer, csrf_from, seed_users
 
 
-def _server(tmp: Path, proxies: list[str]) -> LiveServer:
-    from tests.conftest import KeywordClassifier, make_settings
-    settings = make_settings(f"sqlite+aiosqlite:///{tmp}/f.db", tmp, server={"trusted_proxies": proxies})
-    return LiveServer(settings, classifier=KeywordClassifier(), seed=seed_users).start()
+def _server(tmp: Path, proxies: list[str]) -> Iterator[LiveServer]:
+    from tests.conftest import live_server
+    with live_server("sqlite", tmp, seed_users, server={"trusted_proxies": proxies}) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
 def direct(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Clients connect directly (loopback is not a configured proxy)."""
-    srv = _server(tmp_path_factory.mktemp("direct"), ["10.99.0.0/16"])
-    yield srv
-    srv.stop()
+    yield from _server(tmp_path_factory.mktemp("direct"), ["10.99.0.0/16"])
 
 
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The test client plays the proxy: loopback is configured as trusted."""
-    srv = _server(tmp_path_factory.mktemp("proxied"), ["127.0.0.1", "::1"])
-    yield srv
-    srv.stop()
+    yield from _server(tmp_path_factory.mktemp("proxied"), ["127.0.0.1", "::1"])
 
 
 async def _login(s: aiohttp.ClientSession, base: str, headers: dict[str, str]) -> tuple[int, str]:

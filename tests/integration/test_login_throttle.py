@@ -26,18 +26,12 @@ USERS = [SeedUser("carla", "agent", ("customer_care",)), SeedUser("dario", "agen
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A fresh server per test (throttle state is per test); loopback is a trusted proxy, so each
     request names its client address in X-Forwarded-For."""
-    from tests.conftest import KeywordClassifier, backend_url, make_settings
-    tmp = tmp_path_factory.mktemp("throttle")
-    with backend_url(request.param, tmp) as url:
-        settings = make_settings(url, tmp, server={"trusted_proxies": ["127.0.0.1", "::1"], "login_attempts": 5,
-                                                   "login_attempts_per_address": 20, "login_attempts_per_user": 30,
-                                                   "login_window": "15m", "login_user_max_delay": "1m"})
-        srv = LiveServer(settings, classifier=KeywordClassifier(), clock=FakeClock(),
-                         seed=lambda svc: seed_users(svc, USERS)).start()
-        try:
-            yield srv
-        finally:
-            srv.stop()
+    from tests.conftest import live_server
+    server = {"trusted_proxies": ["127.0.0.1", "::1"], "login_attempts": 5, "login_attempts_per_address": 20,
+              "login_attempts_per_user": 30, "login_window": "15m", "login_user_max_delay": "1m"}
+    with live_server(request.param, tmp_path_factory.mktemp("throttle"), lambda svc: seed_users(svc, USERS),
+                     clock=FakeClock(), server=server) as srv:
+        yield srv
 
 
 class Browser:

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from connectors.base import Mention
 from connectors.errors import SignatureError
+from connectors.testing import serve_app
 from connectors.webhook import verify_signature
 from inbox.domain.clock import FakeClock
 from inbox.ops.services import Services
@@ -47,14 +48,9 @@ async def hook() -> AsyncIterator[Hook]:
     h = Hook()
     app = web.Application()
     app.router.add_post("/hook", h.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # bound port of port 0
-    h.url = f"http://127.0.0.1:{port}/hook"
-    yield h
-    await runner.cleanup()
+    async with serve_app(app) as base:
+        h.url = f"{base}/hook"
+        yield h
 
 
 class SMTPSink:

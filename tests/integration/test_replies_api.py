@@ -7,7 +7,6 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,13 +15,13 @@ from sqlalchemy import select
 
 from connectors.base import Mention
 from inbox.storage.repo._common import T_MENTION
-from inbox.web.testing import LiveServer, SeedUser, api_token, seed_users
+from inbox.web.testing import SeedUser, api_token, seed_users
 from tests.replies_platform import ENV, FakePlatforms, connector_tables, free_port, parent_mentions
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from tests.conftest import KeywordClassifier, make_settings
+    from tests.conftest import live_server
     tmp = tmp_path_factory.mktemp("replies-api")
     port = free_port()
     fake = FakePlatforms()
@@ -48,15 +47,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         for k, v in ENV.items():
             mp.setenv(k, v)
         mp.delenv("T_YOUTUBE")
-        settings = make_settings(f"sqlite+aiosqlite:///{tmp}/api.db", Path(tmp),
-                                 connectors=connector_tables(f"http://127.0.0.1:{port}"))
-        settings.teams = [t.model_copy(update={"reply_approval": True}) if t.name == "customer_care" else t
-                          for t in settings.teams]
-        srv = LiveServer(settings, classifier=KeywordClassifier(), seed=seed).start()
-        try:
+
+        def approval_for_care(settings: Any) -> Any:
+            settings.teams = [t.model_copy(update={"reply_approval": True}) if t.name == "customer_care" else t
+                              for t in settings.teams]
+            return settings
+
+        with live_server("sqlite", tmp, seed, adjust=approval_for_care,
+                         connectors=connector_tables(f"http://127.0.0.1:{port}")) as srv:
             yield {"srv": srv, "fake": fake, **srv.seeded}
-        finally:
-            srv.stop()
 
 
 def _call(live: dict[str, Any], method: str, path: str, user: str, body: Any = None) -> tuple[int, str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,17 +20,15 @@ USERS = (SeedUser("carla", "agent", ("customer_care",)), SeedUser("dario", "agen
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import ExplainingKeywordClassifier, make_settings
+    from tests.conftest import ExplainingKeywordClassifier, live_server
     tmp = tmp_path_factory.mktemp("forms")
 
     async def seed(svc: Any) -> dict[str, Any]:
         await seed_users(svc, USERS)
         return {"ids": list((await svc.pipeline.ingest(sample_mentions(n_care=6, with_xss=False))).item_ids)}
 
-    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/f.db", Path(tmp)),
-                     classifier=ExplainingKeywordClassifier(), seed=seed).start()
-    yield srv
-    srv.stop()
+    with live_server("sqlite", tmp, seed, classifier=ExplainingKeywordClassifier()) as srv:
+        yield srv
 
 
 def _client() -> aiohttp.ClientSession:

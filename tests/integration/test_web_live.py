@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -148,7 +147,7 @@ async def test_listen_notify_across_instances(pg_db_url: str, settings_factory: 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import KeywordClassifier, make_settings
+    from tests.conftest import live_server
     tmp = tmp_path_factory.mktemp("live")
 
     async def seed(svc: Any) -> dict[str, Any]:
@@ -156,10 +155,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         await svc.pipeline.ingest(sample_mentions(with_xss=False))
         return {n: await api_token(svc, u.id) for n, u in users.items()}
 
-    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/l.db", Path(tmp)), classifier=KeywordClassifier(),
-                     seed=seed).start()
-    yield srv
-    srv.stop()
+    with live_server("sqlite", tmp, seed) as srv:
+        yield srv
 
 
 async def _read_events(resp: aiohttp.ClientResponse, until: float) -> list[dict[str, Any]]:

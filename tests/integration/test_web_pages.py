@@ -23,7 +23,7 @@ USERS = (SeedUser("carla", "agent", ("customer_care",)), SeedUser("henry", "agen
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import ExplainingKeywordClassifier, make_settings
+    from tests.conftest import ExplainingKeywordClassifier, live_server
     tmp = tmp_path_factory.mktemp("pages")
 
     async def seed(svc: Any) -> dict[str, Any]:
@@ -31,10 +31,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         await svc.pipeline.ingest(sample_mentions())
         return {n: await api_token(svc, u.id) for n, u in users.items()}
 
-    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/p.db", Path(tmp)),
-                     classifier=ExplainingKeywordClassifier(), seed=seed).start()
-    yield srv
-    srv.stop()
+    with live_server("sqlite", tmp, seed, classifier=ExplainingKeywordClassifier()) as srv:
+        yield srv
 
 
 def _client(**kw: Any) -> aiohttp.ClientSession:

@@ -17,7 +17,7 @@ from inbox.web.testing import PASSWORD, LiveServer, api_token, csrf_from, sample
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import KeywordClassifier, make_settings
+    from tests.conftest import live_server
     tmp = tmp_path_factory.mktemp("websec")
 
     async def seed(svc: Any) -> dict[str, Any]:
@@ -25,10 +25,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         await svc.pipeline.ingest(sample_mentions())
         return {"tokens": {n: await api_token(svc, u.id) for n, u in users.items()}}
 
-    srv = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp}/s.db", Path(tmp)), classifier=KeywordClassifier(),
-                     seed=seed).start()
-    yield srv
-    srv.stop()
+    with live_server("sqlite", tmp, seed) as srv:
+        yield srv
 
 
 def _client() -> aiohttp.ClientSession:
