@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import structlog
 from aiohttp import web
 from pydantic import ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
 
 from inbox.domain import people_notify as pn
 from inbox.domain.types import UserInfo
@@ -24,6 +26,7 @@ __all__ = ["api", "notifications_of", "unread_of", "mark_ids", "prefs_of", "save
            "header_state"]
 
 api = ApiRoutes("notifications")
+log = structlog.get_logger(__name__)
 
 Kind = Literal["assigned", "mentioned", "sla_due", "reply_failed", "approval"]
 assert set(Kind.__args__) == set(pn.KINDS)  # type: ignore[attr-defined]  # Literal's members
@@ -133,8 +136,14 @@ async def mark_all_read(request: web.Request, *, user: UserInfo, body: EmptyBody
 
 
 async def header_state(request: web.Request, user: UserInfo) -> dict[str, Any]:
-    """What every page's header needs: the unread count and whether browser pop-ups are on."""
-    return {"notify_unread": await unread_of(request, user), "notify_browser": (await prefs_of(request, user)).browser}
+    """What every page's header needs: the unread count and whether browser pop-ups are on. With
+    the database away (an error page is being shown) the header shows no count rather than fail."""
+    try:
+        return {"notify_unread": await unread_of(request, user),
+                "notify_browser": (await prefs_of(request, user)).browser}
+    except (SQLAlchemyError, OSError) as e:
+        log.warning("notify_header_unavailable", user=user.name, error=type(e).__name__)
+        return {"notify_unread": 0, "notify_browser": False}
 
 
 async def prefs_of(request: web.Request, user: UserInfo) -> pn.Prefs:

@@ -14,6 +14,7 @@ from inbox.web import i18n, names, shortcuts
 from inbox.web.csrf import csrf_token
 from inbox.web.inputs import check_text, read_form
 from inbox.web.keys import SERVICES
+from inbox.web.notify_api import header_state
 
 __all__ = ["render", "redirect", "flash", "form", "set_locale", "current_user", "safe_next"]
 
@@ -60,7 +61,8 @@ async def context(request: web.Request) -> dict[str, Any]:
     loc = set_locale(request)
     status_labels = {k: names.status_name(k) for k in names.STATUSES}
     keys = shortcuts.parse(user.shortcuts if user else None)
-    return {"user": user, "csrf": await csrf_token(request), "locale": loc, "status_labels": status_labels,
+    header = await header_state(request, user) if user is not None else {"notify_unread": 0, "notify_browser": False}
+    return {**header, "user": user, "csrf": await csrf_token(request), "locale": loc, "status_labels": status_labels,
             "now": svc.clock.now(), "nav_teams": nav_teams, "flashes": flashes, "path": request.path,
             "locales": i18n.LOCALES, "safe_url": safe_url, "shortcuts": keys, "key_hint": keys.hint,
             **i18n.jinja_helpers(), **names.helpers(svc.settings)}

@@ -23,6 +23,7 @@ from inbox.web import (
     i18n,
     live,
     model_help_page,
+    notify_page,
     pages,
     preferences,
     reply_pages,
@@ -141,6 +142,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     app.router.add_routes(search_page.routes)
     app.router.add_routes(handover_pages.routes)
     app.router.add_routes(views_page.routes)
+    app.router.add_routes(notify_page.routes)
     app.router.add_get("/live", live.sse_handler)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(live.live_ctx)

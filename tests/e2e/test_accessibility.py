@@ -32,9 +32,9 @@ USERS = (SeedUser("carla", "agent", ("customer_care",)), SeedUser("dario", "agen
 PAGES = {
     "agent": ("carla", ["/queues", "/queues/customer_care", "/items/{care}", "/items/{care}?features=1",
                         "/items/{claimed}", "/items/999999", "/settings/shortcuts", "/search?q=order&lang=en",
-                        "/search?q=order&status=bogus", "/views?view=unassigned"]),
-    "lead": ("lena", ["/queues", "/queues/customer_care", "/items/{claimed}", "/dashboard"]),
-    "hr": ("henry", ["/queues", "/queues/hr", "/items/{hr}?features=1"]),
+                        "/search?q=order&status=bogus", "/views?view=unassigned", "/notifications"]),
+    "lead": ("lena", ["/queues", "/queues/customer_care", "/items/{claimed}", "/dashboard", "/notifications"]),
+    "hr": ("henry", ["/queues", "/queues/hr", "/items/{hr}?features=1", "/notifications"]),
     "manager": ("mara", ["/dashboard", "/dashboard?period=30d&team=customer_care",
                          "/dashboard?from=2026-01-09&to=2026-01-01", "/reports",
                          "/reports/preview?audience=executive"]),
@@ -61,7 +61,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         care = [it.id for it in listed if it is not None and it.team == "customer_care"]
         hr = [it.id for it in listed if it is not None and it.team == "hr"]
         dario = UserInfo(id=users["dario"].id, name="dario", role="agent", teams=("customer_care",))
-        claimed = await WorkService(svc.engine, svc.settings, svc.clock).claim_next(dario, "customer_care")
+        work = WorkService(svc.engine, svc.settings, svc.clock)
+        claimed = await work.claim_next(dario, "customer_care")
+        # notifications for carla (/notifications): an assignment and an @name in a note
+        from inbox.work import handover
+        await handover.assign(work, users["lena"], [i for i in care if i != claimed.id][-1], "carla")
+        await work.add_note(users["lena"], claimed.id, "@carla @dario can one of you call back?")
         return {"tokens": {n: await api_token(svc, u.id) for n, u in users.items()},
                 "care": next(i for i in care if i != claimed.id), "claimed": claimed.id, "hr": hr[0]}
 

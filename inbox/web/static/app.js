@@ -91,6 +91,22 @@
     } catch (e) { /* storage refused: nothing to keep */ }
   });
 
+  /* browser notifications: permission is asked for only when the user turns them on */
+  var browserBox = document.getElementById("notify-browser");
+  if (browserBox) {
+    browserBox.addEventListener("change", function () {
+      var denied = document.getElementById("notify-browser-denied");
+      if (!browserBox.checked || !window.Notification || Notification.permission === "granted") return;
+      Notification.requestPermission().then(function (answer) {
+        if (answer === "denied" && denied) {
+          browserBox.checked = false;
+          denied.textContent = denied.getAttribute("data-text");
+          denied.hidden = false;
+        }
+      });
+    });
+  }
+
   /* live updates ----------------------------------------------------------------------------- */
   if (!body.hasAttribute("data-user") || !window.EventSource) return;
   var containers = Array.prototype.slice.call(document.querySelectorAll("[data-live-refresh]"));
@@ -148,11 +164,38 @@
         }
       });
     }
-    if (!containers.length) return;
+    if (!containers.some(function (c) { return !c.hasAttribute("data-live-notices"); })) return;
     var relevant = items.some(function (it) {
       if (!team || it.team === team) return true;
       return containers.some(function (c) { return listedIds(c).indexOf(it.id) >= 0; });
     });
     if (relevant) schedule();
+  });
+
+  /* notifications for people: the header's bell, the tab title, browser notifications ------- */
+  var bell = document.getElementById("notify-bell");
+  var bellCount = document.getElementById("notify-count");
+  var baseTitle = document.title.replace(/^\(\d+\) /, "");
+  function setUnread(n) {
+    if (bellCount) { bellCount.textContent = String(n); bellCount.hidden = !n; }
+    if (bell) {
+      bell.setAttribute("aria-label", n ? (bell.getAttribute("data-label-some") || "").replace("{n}", String(n))
+        : bell.getAttribute("data-label-none"));
+    }
+    document.title = (n ? "(" + n + ") " : "") + baseTitle;
+    body.setAttribute("data-unread", String(n));
+  }
+  es.addEventListener("notifications", function (ev) {
+    var data;
+    try { data = JSON.parse(ev.data); } catch (e) { return; }
+    setUnread(data.unread || 0);
+    if (body.getAttribute("data-notify-browser") === "on" && window.Notification
+        && Notification.permission === "granted") {
+      (data["new"] || []).forEach(function (n) {
+        var shown = new Notification(n.text, {tag: "social-inbox-" + n.id});
+        shown.onclick = function () { window.focus(); window.location.assign("/items/" + n.item_id); };
+      });
+    }
+    if (containers.some(function (c) { return c.hasAttribute("data-live-notices"); })) schedule();
   });
 })();
