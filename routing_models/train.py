@@ -1,4 +1,5 @@
-"""Training: source-balanced sample weights, the fitted pipeline, metadata and leave-one-source-out CV.
+"""Training: source-balanced sample weights, the fitted pipeline and its metadata
+(leave-one-source-out cross-validation: :mod:`routing_models.cross_validation`).
 
 Why source-balanced weights: each label of the shared corpus comes mostly from one or two
 sources (SemEval headlines for ``pr``, Glassdoor fragments for ``hr``…).  Weighting every
@@ -20,7 +21,7 @@ import hashlib
 import json
 import os
 import platform
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,6 @@ import numpy.typing as npt
 import scipy  # type: ignore[import-untyped]  # scipy ships no type hints
 import sklearn  # type: ignore[import-untyped]  # sklearn ships no type hints
 import skops  # type: ignore[import-untyped]  # skops ships no type hints
-from joblib import Parallel, delayed  # type: ignore[import-untyped]  # joblib ships no type hints
-from sklearn.metrics import accuracy_score, f1_score  # type: ignore[import-untyped]  # sklearn ships no type hints
 
 from routing_models.data import LABELS, source_group
 from routing_models.evaluate import source_folds_evaluation
@@ -47,7 +46,7 @@ __all__ = [
     "make_version",
     "lexicon_hash",
     "train",
-    "leave_one_source_out",
+    "fit_keep_oof",
 ]
 
 #: Training-level parameters (the rest of ``params`` goes to :func:`build_pipeline`).
@@ -171,12 +170,7 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def _fit(rows: Sequence[dict[str, Any]], params: dict[str, Any], seed: int) -> Any:
-    pipeline, _ = _fit_keep_oof(rows, params, seed)
-    return pipeline
-
-
-def _fit_keep_oof(rows: Sequence[dict[str, Any]], params: dict[str, Any], seed: int) -> tuple[Any, Any]:
+def fit_keep_oof(rows: Sequence[dict[str, Any]], params: dict[str, Any], seed: int) -> tuple[Any, Any]:
     """The fitted pipeline and its classifier's out-of-fold scores and folds (None without calibration);
     the scores are taken off the estimator so they are never saved with it."""
     pipe_params, _ = split_params(params)
@@ -230,7 +224,7 @@ def train(
     when = _created_at()
     lexicon_sha = lexicon_hash()
     version = make_version(data_sha, all_params, seed, when, lexicon_sha)
-    pipeline, oof = _fit_keep_oof(rows, all_params, seed)
+    pipeline, oof = fit_keep_oof(rows, all_params, seed)
     refiner, embeddings = (
         _fit_refiner(rows, pipeline, oof, all_params, encoder, embedding_cache) if encoder is not None else (None, None)
     )
@@ -268,6 +262,8 @@ def train(
     if refiner is not None:
         blend = {"weight": refiner["weight"], "C": refiner["C"], "temperature_encoder": refiner["temperature_encoder"],
                  "temperature_ngram": float(pipeline.named_steps["clf"].temperature_)}
+    from routing_models.cross_validation import leave_one_source_out  # it fits with this module's helpers
+
     metadata["loso"] = (
         leave_one_source_out(rows, params=all_params, seed=seed, n_jobs=n_jobs, embeddings=embeddings, blend=blend)
         if loso
@@ -301,105 +297,3 @@ def _fit_refiner(
         encoder_sha256=EXPECTED_SHA256["model.safetensors"],
     )
     return head, emb
-
-
-def _loso_fold(
-    rows: Sequence[dict[str, Any]],
-    groups: list[str],
-    held: str,
-    params: dict[str, Any],
-    seed: int,
-    emb: npt.NDArray[np.float32] | None = None,
-    blend: dict[str, float] | None = None,
-) -> tuple[list[str], list[str] | None]:
-    """Labels predicted for the held-out family: the n-gram model's and, with embeddings and the
-    blend's settings, the refined ones (an encoder head fitted on the same training rows)."""
-    from routing_models.refine import blend_scores, encoder_lr, full_scores
-
-    train_idx = [i for i, g in enumerate(groups) if g != held]
-    test_idx = [i for i, g in enumerate(groups) if g == held]
-    train_rows = [rows[i] for i in train_idx]
-    fold_params = {**params, "calibration": "none"}
-    pipeline = _fit(train_rows, fold_params, seed)
-    scores = pipeline.decision_function([str(rows[i]["text"]) for i in test_idx])
-    classes = np.asarray(pipeline.classes_)
-    fast = [str(c) for c in classes[scores.argmax(axis=1)]]
-    if emb is None or blend is None:
-        return fast, None
-    y_idx = np.searchsorted(classes, [str(r["label"]) for r in train_rows])
-    lr = encoder_lr(emb[train_idx], y_idx, sample_weights(train_rows, params), float(blend["C"]))
-    enc = full_scores(lr, emb[test_idx], len(classes))
-    z = blend_scores(scores / float(blend["temperature_ngram"]), enc / float(blend["temperature_encoder"]),
-                     float(blend["weight"]))
-    return fast, [str(c) for c in classes[z.argmax(axis=1)]]
-
-
-def _summary(
-    rows: Sequence[dict[str, Any]], groups: list[str], held_out: list[str], preds: list[list[str]]
-) -> dict[str, Any]:
-    per_source: dict[str, Any] = {}
-    y_all: list[str] = []
-    p_all: list[str] = []
-    dummy_all: list[str] = []
-    for held, pred in zip(held_out, preds, strict=False):
-        y = [str(r["label"]) for r, g in zip(rows, groups, strict=False) if g == held]
-        train_labels = Counter(str(r["label"]) for r, g in zip(rows, groups, strict=False) if g != held)
-        majority = max(sorted(train_labels), key=lambda lab: train_labels[lab])
-        pred_list = [str(p) for p in pred]
-        per_source[held] = {
-            "n": len(y),
-            "labels": dict(sorted(Counter(y).items())),
-            "accuracy": float(accuracy_score(y, pred_list)),
-            "macro_f1": float(f1_score(y, pred_list, average="macro", zero_division=0)),
-        }
-        y_all += y
-        p_all += pred_list
-        dummy_all += [majority] * len(y)
-    by_label: defaultdict[str, list[bool]] = defaultdict(list)
-    for truth, guess in zip(y_all, p_all, strict=False):
-        by_label[truth].append(truth == guess)
-    return {
-        "per_source": per_source,
-        "pooled": {
-            "n": len(y_all),
-            "accuracy": float(accuracy_score(y_all, p_all)),
-            "macro_f1": float(f1_score(y_all, p_all, average="macro", zero_division=0)),
-            "mean_source_accuracy": float(np.mean([v["accuracy"] for v in per_source.values()])),
-            "recall_per_label": {k: float(np.mean(v)) for k, v in sorted(by_label.items())},
-        },
-        "dummy": {
-            "accuracy": float(accuracy_score(y_all, dummy_all)),
-            "macro_f1": float(f1_score(y_all, dummy_all, average="macro", zero_division=0)),
-        },
-    }
-
-
-def leave_one_source_out(
-    rows: Sequence[dict[str, Any]],
-    *,
-    params: dict[str, Any] | None = None,
-    seed: int = 0,
-    families: Sequence[str] | None = None,
-    n_jobs: int = 1,
-    embeddings: npt.NDArray[np.float32] | None = None,
-    blend: dict[str, float] | None = None,
-) -> dict[str, Any]:
-    """Hold out each source family in turn (seed rows: one family per ``style``), train on the rest.
-
-    Returns ``{"per_source": {family: {"n", "labels", "accuracy", "macro_f1"}}, "pooled": {"n",
-    "accuracy", "macro_f1", "mean_source_accuracy"}, "dummy": {"accuracy", "macro_f1"}}``.
-    Corrections are never held out.  ``families`` restricts which families are held out
-    (all others stay in every training fold).  With ``embeddings`` (one row per training row) and
-    ``blend`` (``weight``, ``C``, ``temperature_ngram``, ``temperature_encoder``: the full model's),
-    ``"refined"`` holds the same summary for the refined labels, the encoder head refitted per fold.
-    """
-    rows = list(rows)
-    groups = [source_group(r) for r in rows]
-    held_out = sorted(set(families) if families is not None else set(groups) - {"correction"})
-    folds = Parallel(n_jobs=n_jobs)(
-        delayed(_loso_fold)(rows, groups, h, dict(params or {}), seed, embeddings, blend) for h in held_out
-    )
-    out = _summary(rows, groups, held_out, [fast for fast, _ in folds])
-    if embeddings is not None and blend is not None:
-        out["refined"] = _summary(rows, groups, held_out, [refined or [] for _, refined in folds])
-    return out

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from routing_models import registry
+from routing_models.cross_validation import leave_one_source_out
 from routing_models.data import load_seed
 from routing_models.evaluate import evaluate
 from routing_models.model import Classifier
 from routing_models.refine import embed_cached
-from routing_models.train import leave_one_source_out, train
+from routing_models.train import train
 
 
 class HashingEncoder:

@@ -1,19 +1,14 @@
-"""The reply outbox's table (re-exported by inbox.storage.tables, which registers it in the metadata)."""
+"""The reply outbox's table."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from inbox.storage.column_types import UTCDateTime
+from inbox.storage.tables.fields import ts_field
 
 __all__ = ["Reply", "ReplyStatus"]
-
-
-def _ts(nullable: bool = True) -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
 
 
 class ReplyStatus:
@@ -44,10 +39,10 @@ class Reply(SQLModel, table=True):
     author: str = Field(max_length=64)             # the user who wrote it
     idempotency_key: str = Field(max_length=64, unique=True)
     attempts: int = 0
-    next_attempt_at: datetime | None = _ts()
+    next_attempt_at: datetime | None = ts_field()
     lease_owner: str | None = Field(default=None, max_length=128)
-    lease_expires_at: datetime | None = _ts()
-    first_sent_at: datetime | None = _ts()          # when a request first went out (the crash check looks after it)
+    lease_expires_at: datetime | None = ts_field()
+    first_sent_at: datetime | None = ts_field()   # when a request first went out (the crash check looks after it)
     in_doubt: bool = False                          # a request may have been delivered: look before sending again
     external_id: str | None = Field(default=None, max_length=512)
     url: str | None = None
@@ -55,6 +50,6 @@ class Reply(SQLModel, table=True):
     error_status: int | None = None
     reviewer: str | None = Field(default=None, max_length=64)
     review_note: str | None = None
-    created_at: datetime | None = _ts(nullable=False)
-    sent_at: datetime | None = _ts()
-    updated_at: datetime | None = _ts(nullable=False)
+    created_at: datetime | None = ts_field(nullable=False)
+    sent_at: datetime | None = ts_field()
+    updated_at: datetime | None = ts_field(nullable=False)
