@@ -18,7 +18,7 @@ from inbox.work.item_actions import WorkService
 
 EXPECTED = {"expire_leases", "sla_breach_sweep", "auto_assign", "reassign_idle", "crisis_check",
             "notify_high_priority", "notify_unhealthy_sources", "deliver_notifications", "send_replies",
-            "retention", "refine"}
+            "retention", "refine", "notify_due_soon"}
 
 
 async def test_jobs_contract_and_two_instances(services: Any) -> None:
