@@ -59,6 +59,15 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("no label {label}", N_("No label %(label)s.")),
     ("unknown status", N_("Unknown status.")),
     ("status must be one of {choices}", N_("The status must be one of %(choices)s.")),
+    # saved views (inbox/web/saved_views.py)
+    ("page must be one of {choices}", N_("The page must be one of %(choices)s.")),
+    ("unknown filter {key}", N_("Unknown filter %(key)s.")),
+    ("the filters are not valid", N_("Some of the filters are not valid.")),
+    ("a saved view needs a name", N_("A saved view needs a name.")),
+    ("a name is at most {n} characters", N_("A name is at most %(n)s characters.")),
+    ("you can keep at most {n} saved views", N_("You can keep at most %(n)s saved views.")),
+    ("you already have a saved view named {name}", N_("You already have a saved view named %(name)s.")),
+    ("no saved view {id}", N_("No saved view %(id)s.")),
     # replies
     ("watchers can read and add notes, not reply", N_("Watching teams can read and add notes, not reply.")),
     ("no reply {id}", N_("No reply %(id)s.")),

@@ -24,6 +24,7 @@ API_MODULES: tuple[str, ...] = (
     "inbox.web.search_api",
     "inbox.web.handover_api",
     "inbox.web.notify_api",
+    "inbox.web.saved_views_api",
     "inbox.web.model_help_api",
     "inbox.web.webhook",
     "inbox.web.openapi",

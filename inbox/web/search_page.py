@@ -16,6 +16,7 @@ from inbox.web import i18n, names
 from inbox.web.authn import require_user
 from inbox.web.keys import SERVICES
 from inbox.web.render import render
+from inbox.web.saved_views_pages import context as saved_context
 from inbox.web.search_api import SearchQuery, run_search
 from inbox.work.item_actions import visible_teams
 
@@ -67,7 +68,7 @@ async def search_page(request: web.Request) -> web.Response:
     raw = {k: v for k, v in request.query.items() if k in (*_KEYS, "cursor") and v != ""}
     ctx: dict[str, Any] = {"page": "search", "q": raw.get("q", ""), "status": raw.get("status", "all"),
                            "team": raw.get("team", ""), "f": raw, "hits": [], "more_url": None,
-                           **await _choices(request, user, raw)}
+                           **await _choices(request, user, raw), **await saved_context(request, user, "search", raw)}
     try:
         query = SearchQuery.model_validate(_until_inclusive(raw))
     except ValidationError:

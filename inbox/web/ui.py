@@ -29,6 +29,7 @@ from inbox.web import (
     reply_pages,
     reports,
     rows,
+    saved_views_pages,
     search_page,
     views_page,
 )
@@ -143,6 +144,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     app.router.add_routes(handover_pages.routes)
     app.router.add_routes(views_page.routes)
     app.router.add_routes(notify_page.routes)
+    app.router.add_routes(saved_views_pages.routes)
     app.router.add_get("/live", live.sse_handler)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(live.live_ctx)

@@ -11,6 +11,7 @@ from inbox.web import i18n
 from inbox.web.authn import require_user
 from inbox.web.keys import SERVICES, WORK
 from inbox.web.render import render
+from inbox.web.saved_views_pages import context as saved_context
 from inbox.work.item_actions import visible_teams
 from inbox.work.similar import similar_open
 
@@ -40,7 +41,8 @@ async def views_page(request: web.Request) -> web.Response:
                                       now=svc.clock.now(), triage_team=svc.settings.routing.triage_team,
                                       team=team, sort=sort, limit=PAGE)
     similar = await similar_open(request.app[WORK], [r.id for r in rows]) if view != "resolved" else {}
-    return await render(request, "views.html", {"similar": similar,
+    saved = await saved_context(request, user, "views", {"view": view, "sort": sort, "team": team or ""})
+    return await render(request, "views.html", {"similar": similar, **saved,
         "page": "views", "view": view, "sort": sort, "team": team or "", "teams": teams, "rows": rows,
         "titles": {k: i18n.gettext(v) for k, v in TITLES.items()},
         "sort_titles": {k: i18n.gettext(v) for k, v in SORT_TITLES.items()}})
