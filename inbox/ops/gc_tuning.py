@@ -1,9 +1,9 @@
 """Garbage-collector settings for a long-running `serve` process.
 
-CPython's full (generation 2) collection walks every tracked object. Measured in bench/api.py
-(PostgreSQL, one process), each took 77-103 ms with about 160,000 objects alive: the model, the
-modules, the templates, the caches. That held the event loop, and every request waiting on it:
-those pauses were most of the API's p99. Once the process has started, its objects live as
+CPython's full (generation 2) collection walks every tracked object: in a serving process that
+is well over a hundred thousand objects (the model, the modules, the templates, the caches), so
+each one holds the event loop, and every request waiting on it, for tens of milliseconds
+(bench/api.py shows them in the API's p99). Once the process has started, its objects live as
 long as it does, so they are moved out of the collector's sight (``gc.freeze``). A full
 collection then walks only what was created since."""
 from __future__ import annotations

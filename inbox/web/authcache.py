@@ -1,8 +1,8 @@
 """A short-lived, process-local memory of who a credential belongs to.
 
-Every request used to look its bearer token or web session up in the database (two or three
-queries, a connection checkout and a rollback: about a third of the database round trips of a
-queue page). The cache keeps the answer for ``ttl`` seconds (default 2), keyed by the token's
+Without it every request would look its bearer token or web session up in the database (two or
+three queries, a connection checkout and a rollback: about a third of the database round trips of
+a queue page). The cache keeps the answer for ``ttl`` seconds (default 2), keyed by the token's
 hash (bearer) or the session token's hash and user id (session). Only successful lookups are
 remembered; a wrong token always reaches the database.
 
