@@ -10,6 +10,7 @@ the others may run everywhere at once:
 - crisis check: a partial unique index allows one open crisis per subject (INSERT ... ON CONFLICT
   DO NOTHING);
 - high-priority notifications: a unique dedupe key per event and target;
+- SLA breach batches (one message per team per minute): a unique dedupe key per team, minute and target;
 - SLA-due-soon notifications for people: a unique (user, key) per item, SLA and due time;
 - notification delivery: short leases on outbox rows taken with SKIP LOCKED;
 - reply delivery (inbox.work.reply_sender): the same, with a ``sending`` state that makes a reply
@@ -39,6 +40,7 @@ def periodic_jobs(svc: Any, work: Any) -> list[tuple[str, float, Callable[[], Aw
     return [
         ("expire_leases", 30.0, work.expire_leases),
         ("sla_breach_sweep", 60.0, partial(sla_sweep.sweep, svc, publish=publish)),
+        ("notify_sla_breaches", 15.0, partial(sla_sweep.notify_batches, svc)),
         ("auto_assign", 15.0, partial(auto_assign.auto_assign, svc, publish=publish)),
         ("reassign_idle", 60.0, partial(auto_assign.reassign_idle, svc, publish=publish)),
         ("crisis_check", 120.0, partial(crisis_watch.check_crises, svc, publish=publish)),

@@ -1,25 +1,29 @@
 """The SLA breach sweep: finds open items past their first-response or resolution due time, records
 each breach ONCE (a conditional update of the item's breached_* flag plus one ``sla_breach``
 event, in one transaction) and escalates: the item's priority goes up by one, the team's leads are
-named in the event and notified (webhooks / e-mail through the outbox), and when the team has
-``return_on_breach`` a claimed item goes back to the queue. Safe with several instances on one
-database: the flag flip is the lock (see inbox.storage.repo.sla_breaches.mark_breaches)."""
+named in the event, and when the team has ``return_on_breach`` a claimed item goes back to the
+queue. Safe with several instances on one database: the flag flip is the lock (see
+inbox.storage.repo.sla_breaches.mark_breaches).
+
+Webhooks and e-mail hear of breaches in batches (:func:`notify_batches`, a periodic job): one
+message per team per minute listing that minute's breaches (inbox.domain.breach_batch), queued in
+the outbox under a key unique per team and minute, so once however many instances run the job."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import structlog
 
+from inbox.domain.breach_batch import Breach, batches
 from inbox.storage.repo import items
 from inbox.storage.repo import sla_breaches as srepo
 from inbox.work import notifier
 
-__all__ = ["sweep"]
+__all__ = ["sweep", "notify_batches"]
 
 log = structlog.get_logger(__name__)
-
-_LABEL = {"first_response": "first response", "resolution": "resolution"}
 
 
 async def sweep(svc: Any, *, publish: Callable[[list[int]], Any] | None = None,
@@ -51,14 +55,6 @@ async def sweep(svc: Any, *, publish: Callable[[list[int]], Any] | None = None,
                 }
                 events.append({"item_id": r["id"], "kind": "sla_breach", "actor": "system", "team": r["team"],
                                "data": data, "created_at": now})
-                team_leads = leads.get(r["team"], [])
-                text = (f":rotating_light: SLA breach ({_LABEL[kind]}) on item #{r['id']} in {r['team']}: "
-                        f"due {r['due'].isoformat(timespec='minutes')}, priority raised to {r['priority']}"
-                        + (", returned to the queue" if r["id"] in returned else "")
-                        + (f". Leads: {', '.join('@' + n for n in team_leads)}" if team_leads else ""))
-                await notifier.enqueue(conn, settings, now, kind="sla_breach", key=f"sla_breach:{kind}:{r['id']}",
-                                     text=text, item_id=r["id"],
-                                     fields={"team": r["team"], "sla": kind, "leads": ", ".join(team_leads) or "-"})
             await items.insert_events(events, conn=conn)
         counts[kind] = len(rows)
         counts["returned"] += len(returned)
@@ -68,3 +64,20 @@ async def sweep(svc: Any, *, publish: Callable[[list[int]], Any] | None = None,
         if publish is not None:
             publish(sorted(set(changed)))
     return counts
+
+
+async def notify_batches(svc: Any, *, lookback: timedelta = timedelta(minutes=15)) -> int:
+    """Queue one webhook / e-mail message per team for each minute of the last ``lookback`` that
+    is over and had breaches; a minute already queued is skipped (its key). Returns how many
+    messages were queued."""
+    now = svc.clock.now()
+    async with svc.engine.begin() as conn:
+        found = batches([Breach.of_event(e) for e in await srepo.breach_events(now - lookback, conn=conn)
+                         if e["item_id"] is not None and e["team"]], now)
+        n = 0
+        for b in found:
+            n += await notifier.enqueue(conn, svc.settings, now, kind="sla_breach", key=b.key, text=b.text(),
+                                        fields=b.fields())
+    if n:
+        log.info("sla_breach_batches_enqueued", count=n, teams=sorted({b.team for b in found}))
+    return n

@@ -4,6 +4,7 @@ at once), escalation (priority, leads, notification, return to the queue) and th
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -88,6 +89,10 @@ async def test_breach_across_weekend_and_dst_is_recorded_once_and_escalated(sla_
     [ev] = await _breach_events(svc, item.id)
     assert ev["data"]["sla"] == "first_response" and ev["data"]["leads"] == ["lea"]
     assert ev["data"]["priority"] == {"from": 1, "to": 2}
+    assert await sla_sweep.notify_batches(svc) == 0          # webhooks hear of it once its minute is over
+    clock.set(datetime(2026, 3, 30, 7, 32, 10, tzinfo=UTC))
+    assert await sla_sweep.notify_batches(svc) == 1
+    assert await sla_sweep.notify_batches(svc) == 0          # queued once
     assert await _count(svc, Notification, Notification.__table__.c.kind == "sla_breach") == 1
 
     # ann claims it; the resolution target passes at 10:30 CEST and the item goes back to the queue
@@ -101,7 +106,66 @@ async def test_breach_across_weekend_and_dst_is_recorded_once_and_escalated(sla_
     evs = await _breach_events(svc, item.id)
     assert [e["data"]["sla"] for e in evs] == ["first_response", "resolution"]
     assert evs[1]["data"]["returned_to_queue"] is True
+    clock.advance(timedelta(seconds=70))
+    assert await sla_sweep.notify_batches(svc) == 1
     assert await _count(svc, Notification, Notification.__table__.c.kind == "sla_breach") == 2
+
+
+async def test_breach_webhooks_are_batched_per_team_per_minute(sla_services: Any) -> None:
+    """34 customer-care breaches and 3 marketing ones over five minutes of sweeps every 20 s: one
+    webhook message per team per minute that had breaches, each listing its items, none for the
+    minute still running, and none twice."""
+    svc, clock = sla_services, sla_services.clock
+    res = await svc.pipeline.ingest(
+        [Mention(source="t", platform="t", external_id=f"c{i}", language="en", text=f"order {i} broken, refund")
+         for i in range(34)]
+        + [Mention(source="t", platform="t", external_id=f"m{i}", language="en", text=f"love the new price {i}")
+           for i in range(3)])
+    start = datetime(2026, 3, 31, 10, 0, tzinfo=UTC)
+    clock.set(start)
+    due: dict[int, datetime] = {}
+    async with svc.engine.begin() as conn:
+        for n, item_id in enumerate(res.item_ids):
+            due[item_id] = start + timedelta(seconds=5 + n * 8)      # 34 + 3 due times over five minutes
+            await items.update_item(item_id, {"first_response_due": due[item_id],
+                                              "resolve_due": start + timedelta(days=5)}, conn=conn)
+    team_of: dict[int, str] = {}
+    async with svc.engine.connect() as conn:
+        for item_id in res.item_ids:
+            it = await items.get_item(item_id, conn=conn)
+            assert it is not None
+            team_of[item_id] = it.team
+    assert sorted(set(team_of.values())) == ["customer_care", "marketing"]
+    queued = 0
+    for _ in range(16):                                             # 10:00:20 ... 10:05:20
+        clock.advance(timedelta(seconds=20))
+        await sla_sweep.sweep(svc)
+        queued += await sla_sweep.notify_batches(svc)
+    async with svc.engine.connect() as conn:
+        breaches = [(e["team"], e["created_at"]) for e in (await conn.execute(
+            select(Event.__table__.c.team, Event.__table__.c.created_at)
+            .where(Event.__table__.c.kind == "sla_breach"))).mappings()]
+    assert len(breaches) == 37
+    minutes = {(team, at.replace(second=0, microsecond=0)) for team, at in breaches}
+    over = {(t, m) for t, m in minutes if m + timedelta(seconds=70) <= clock.now()}
+    assert queued == len(over) < len(minutes) and len(over) < 37 / 3  # batched, the running minute waits
+    clock.advance(timedelta(minutes=2))
+    queued += await sla_sweep.notify_batches(svc)
+    assert queued == len(minutes) and await sla_sweep.notify_batches(svc) == 0
+    async with svc.engine.connect() as conn:
+        rows = [dict(r) for r in (await conn.execute(select(Notification.__table__)
+                                                     .where(Notification.__table__.c.kind == "sla_breach"))).mappings()]
+    assert len(rows) == len(minutes) and all(r["channel"] == "webhook" for r in rows)
+    listed: dict[str, list[int]] = {"customer_care": [], "marketing": []}
+    for r in rows:
+        text = r["payload"]["text"]
+        team = "marketing" if " in marketing " in text.splitlines()[0] else "customer_care"
+        ids = [int(x) for x in re.findall(r"^• #(\d+) ", text, re.M)]
+        assert text.startswith(f":rotating_light: {len(ids)} SLA breach") and ids
+        assert all(team_of[i] == team for i in ids)
+        listed[team].extend(ids)
+    assert sorted(listed["customer_care"]) == sorted(i for i, t in team_of.items() if t == "customer_care")
+    assert sorted(listed["marketing"]) == sorted(i for i, t in team_of.items() if t == "marketing")
 
 
 async def test_concurrent_sweepers_record_each_breach_once(sla_services: Any, fake_classifier: Any) -> None:

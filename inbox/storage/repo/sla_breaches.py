@@ -8,10 +8,10 @@ from typing import Any, Literal
 from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inbox.storage.repo._common import T_ITEM, T_MEMBER, T_USER, is_pg
+from inbox.storage.repo._common import T_EVENT, T_ITEM, T_MEMBER, T_USER, is_pg
 from inbox.storage.tables import ItemStatus
 
-__all__ = ["mark_breaches", "leads_of", "return_to_queue"]
+__all__ = ["mark_breaches", "leads_of", "return_to_queue", "breach_events"]
 
 Kind = Literal["first_response", "resolution"]
 
@@ -72,3 +72,12 @@ async def return_to_queue(ids: Sequence[int], *, conn: AsyncConnection, now: dat
                     assigned_at=None, updated_at=now)
             .returning(T_ITEM.c.id))
     return [int(r[0]) for r in await conn.execute(stmt)]
+
+
+async def breach_events(since: datetime, *, conn: AsyncConnection, limit: int = 20_000) -> list[dict[str, Any]]:
+    """The ``sla_breach`` events written at or after ``since`` (item_id, team, data, created_at),
+    oldest first: an index range scan of (kind, created_at)."""
+    q = (select(T_EVENT.c.item_id, T_EVENT.c.team, T_EVENT.c.data, T_EVENT.c.created_at)
+         .where(T_EVENT.c.kind == "sla_breach", T_EVENT.c.created_at >= since)
+         .order_by(T_EVENT.c.created_at, T_EVENT.c.id).limit(limit))
+    return [dict(r) for r in (await conn.execute(q)).mappings()]
