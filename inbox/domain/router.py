@@ -53,17 +53,22 @@ class _Cues:
         self.words = frozenset(words.split())
         self.prefixes = prefixes
         self.phrases = phrases
+        # one C-level scan each says whether any phrase / any prefix occurs at all (most texts hold
+        # none); only then are they tried one by one, in their order
+        self._any_phrase = re.compile("|".join(map(re.escape, phrases))) if phrases else None
+        self._any_prefix = re.compile("|".join(map(re.escape, prefixes))) if prefixes else None
 
     def first(self, folded: str, tokens: list[str] | None = None) -> str | None:
         """The first phrase found, else the first token that is a cue word or starts with a cue
         prefix; ``tokens`` (``_TOKEN.findall(folded)``) may be passed when the caller has them."""
-        for ph in self.phrases:
-            if ph in folded:
-                return ph
+        if self._any_phrase is not None and self._any_phrase.search(folded):
+            for ph in self.phrases:
+                if ph in folded:
+                    return ph
         if tokens is None:
             tokens = _TOKEN.findall(folded)
         # a token with a cue prefix has it as a substring: substring tests rule most texts out cheaply
-        if self.words.isdisjoint(tokens) and not any(p in folded for p in self.prefixes):
+        if self.words.isdisjoint(tokens) and (self._any_prefix is None or not self._any_prefix.search(folded)):
             return None
         for tok in tokens:
             if tok in self.words or (self.prefixes and tok.startswith(self.prefixes)):

@@ -15,6 +15,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from inbox.storage.column_types import json_text
 from inbox.storage.write_gate import BULK, INTERACTIVE, WriteGate
 
 __all__ = ["create_engine", "is_sqlite", "sqlite_path", "reader", "snapshot_reader", "bulk_writer", "autocommit",
@@ -228,12 +229,14 @@ def _create_engine(url: str, *, pool_size: int, echo: bool, ping_idle: float) ->
         path = sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                                     json_serializer=json_text)
         sync = engine.sync_engine
         event.listen(sync, "connect", _sqlite_pragmas)
         _install_write_gate(engine)
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
+                                 json_serializer=json_text)
     _ping_when_idle(engine, ping_idle)
     return engine
 
