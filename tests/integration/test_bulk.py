@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.base import Mention
-from inbox.storage.repo import accounts, items
+from inbox.storage.repo import items
 from inbox.work import bulk
 from inbox.work.item_actions import WorkService
+from tests.integration.work_setup import User, care_queue
+
+_CARE = ["customer_care"]
+_USERS: dict[str, User] = {"lead": ("lea", "lead", _CARE, None), "ann": ("ann", "agent", _CARE, 2)}
 
 
 async def _setup(svc: Any) -> tuple[WorkService, dict[str, Any], list[int], int]:
-    now = svc.clock.now()
-    async with svc.engine.begin() as conn:
-        u = {"lead": await accounts.add_user("lea", "lead", ["customer_care"], None, conn=conn, now=now),
-             "ann": await accounts.add_user("ann", "agent", ["customer_care"], None, conn=conn, now=now, capacity=2)}
-    res = await svc.pipeline.ingest([Mention(source="t", platform="t", external_id=f"c{i}",
-                                             text=f"my order {i} is broken, refund") for i in range(4)]
-                                    + [Mention(source="t", platform="t", external_id="h", text="job interview")])
-    care, hr = [], 0
-    async with svc.engine.connect() as conn:
-        for i in res.item_ids:
-            it = await items.get_item(i, conn=conn)
-            assert it is not None
-            care, hr = (care + [i], hr) if it.team == "customer_care" else (care, i)
-    return WorkService(svc.engine, svc.settings, svc.clock), u, care, hr
+    return await care_queue(svc, _USERS, care_items=4)
 
 
 async def test_bulk_resolve_reports_each_item(services: Any) -> None:

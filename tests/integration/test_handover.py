@@ -7,34 +7,20 @@ from typing import Any
 
 import pytest
 
-from connectors.base import Mention
 from inbox.errors import Conflict, Forbidden, Invalid, NotFound
-from inbox.storage.repo import accounts, items
+from inbox.storage.repo import items
 from inbox.work import handover
 from inbox.work.item_actions import WorkService
+from tests.integration.work_setup import User, care_queue
+
+_CARE = ["customer_care"]
+_USERS: dict[str, User] = {"lead": ("lea", "lead", _CARE, None), "ann": ("ann", "agent", _CARE, 1),
+                           "bob": ("bob", "agent", _CARE, None), "hri": ("hri", "agent", ["hr"], None),
+                           "mkl": ("mkl", "lead", ["marketing"], None)}
 
 
 async def _setup(svc: Any) -> tuple[WorkService, dict[str, Any], list[int], int]:
-    now = svc.clock.now()
-    async with svc.engine.begin() as conn:
-        u = {"lead": await accounts.add_user("lea", "lead", ["customer_care"], None, conn=conn, now=now),
-             "ann": await accounts.add_user("ann", "agent", ["customer_care"], None, conn=conn, now=now, capacity=1),
-             "bob": await accounts.add_user("bob", "agent", ["customer_care"], None, conn=conn, now=now),
-             "hri": await accounts.add_user("hri", "agent", ["hr"], None, conn=conn, now=now),
-             "mkl": await accounts.add_user("mkl", "lead", ["marketing"], None, conn=conn, now=now)}
-    res = await svc.pipeline.ingest([Mention(source="t", platform="t", external_id=f"c{i}",
-                                             text=f"my order {i} is broken, refund") for i in range(3)]
-                                    + [Mention(source="t", platform="t", external_id="h", text="job interview")])
-    care, hr = [], 0
-    async with svc.engine.connect() as conn:
-        for i in res.item_ids:
-            it = await items.get_item(i, conn=conn)
-            assert it is not None
-            if it.team == "hr":
-                hr = i
-            else:
-                care.append(i)
-    return WorkService(svc.engine, svc.settings, svc.clock), u, care, hr
+    return await care_queue(svc, _USERS, care_items=3)
 
 
 async def _events(svc: Any, item_id: int) -> list[dict[str, Any]]:
