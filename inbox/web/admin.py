@@ -4,14 +4,17 @@ the configuration), model versions with their evaluation and a gated promote tha
 model without a restart."""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain import credentials
 from inbox.domain.types import ROLES, UserInfo
 from inbox.errors import Forbidden, Invalid, NotFound
 from inbox.ops import audit, model_lifecycle
+from inbox.ops.services import Services
 from inbox.storage.engine import reader
 from inbox.storage.repo import accounts, connector_state, model_versions
 from inbox.web import i18n
@@ -22,7 +25,9 @@ from inbox.web.keys import SERVICES
 from inbox.web.render import flash, form, form_lists, redirect, render
 from inbox.web.user_form import UserForm, read_user_form, values_of
 
-__all__ = ["routes"]
+__all__ = ["routes", "require_admin", "admin_read"]
+
+T = TypeVar("T")
 
 routes = web.RouteTableDef()
 _ = i18n.gettext
@@ -35,6 +40,15 @@ def require_admin(request: web.Request) -> UserInfo:
     return user
 
 
+async def admin_read(request: web.Request, read: Callable[[AsyncConnection], Awaitable[T]]) -> tuple[Services, T]:
+    """The shape of an admin page's read: the caller must be an admin (403 otherwise); returns the
+    services and what ``read`` returns on a reader connection."""
+    require_admin(request)
+    svc = request.app[SERVICES]
+    async with reader(svc.engine).connect() as conn:
+        return svc, await read(conn)
+
+
 @routes.get("/admin")
 async def admin_home(request: web.Request) -> web.Response:
     require_admin(request)
@@ -43,10 +57,7 @@ async def admin_home(request: web.Request) -> web.Response:
 
 @routes.get("/admin/users")
 async def users_page(request: web.Request) -> web.Response:
-    require_admin(request)
-    svc = request.app[SERVICES]
-    async with reader(svc.engine).connect() as conn:
-        users = await accounts.list_users(conn=conn)
+    _svc, users = await admin_read(request, lambda conn: accounts.list_users(conn=conn))
     edit = next((u for u in users if u.name == request.query.get("edit")), None)
     form_ = UserForm(mode="edit" if edit else "create", values=values_of(edit))
     return await _users_view(request, users, form_)
@@ -164,10 +175,7 @@ async def _rules_ctx(request: web.Request) -> dict[str, Any]:
 
 @routes.get("/admin/models")
 async def models_page(request: web.Request) -> web.Response:
-    require_admin(request)
-    svc = request.app[SERVICES]
-    async with reader(svc.engine).connect() as conn:
-        versions = await model_versions.list_versions(conn=conn)
+    svc, versions = await admin_read(request, lambda conn: model_versions.list_versions(conn=conn))
     rows = []
     for v in versions:
         meta = v["meta"] or {}

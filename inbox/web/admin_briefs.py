@@ -5,10 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from inbox.errors import Invalid
-from inbox.storage.engine import reader
 from inbox.storage.repo import digests
 from inbox.web import i18n
-from inbox.web.admin import require_admin
+from inbox.web.admin import admin_read, require_admin
 from inbox.web.brief_view import audience_name
 from inbox.web.keys import SERVICES
 from inbox.web.render import flash, form, redirect, render
@@ -22,10 +21,7 @@ _ = i18n.gettext
 
 @routes.get("/admin/briefs")
 async def briefs_page(request: web.Request) -> web.Response:
-    require_admin(request)
-    svc = request.app[SERVICES]
-    async with reader(svc.engine).connect() as conn:
-        rows = await digests.recipients(conn=conn)
+    svc, rows = await admin_read(request, lambda conn: digests.recipients(conn=conn))
     groups = [(a, audience_name(svc.settings, a), [r for r in rows if r["audience"] == a])
               for a in audiences(svc.settings)]
     return await render(request, "admin/briefs.html", {"groups": groups, "page": "admin", "section": "briefs",
