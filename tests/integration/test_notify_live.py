@@ -7,6 +7,8 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from inbox.web.live import Broker
 from inbox.web.notify_live import NoticeFeed
 from inbox.work import handover
@@ -56,3 +58,62 @@ async def test_the_assignee_hears_it_live_in_their_language(services: Any) -> No
         assert feed.sent == 3
     finally:
         await broker.shutdown()
+
+
+async def test_a_notification_written_elsewhere_arrives_through_the_recheck(services: Any) -> None:
+    """The SLA-due-soon job of another process (nothing published here) reaches the stream through
+    the broker's periodic re-check."""
+    from datetime import timedelta
+
+    from inbox.storage.repo import items
+    from inbox.work import people_notify
+    w, u, care, _ = await _setup(services)
+    await handover.assign(w, u["lea"], care[0], "ann")
+    broker = Broker(services, window=0.01, recheck_every=0.2)
+    feed = NoticeFeed(broker, services)
+    broker.after_dispatch.append(feed.push)
+    await feed.start()
+    await broker.start()
+    try:
+        ann = broker.subscribe(u["ann"])
+        async with services.engine.begin() as conn:
+            await items.update_item(care[0], {"first_response_due": services.clock.now() + timedelta(minutes=10)},
+                                    conn=conn)
+        assert await people_notify.notify_due_soon(services) == 1
+        got = await _notices(ann)
+        assert got["unread"] == 2 and [n["kind"] for n in got["new"]] == ["sla_due"]
+    finally:
+        await broker.shutdown()
+
+
+@pytest.mark.postgres
+async def test_another_instances_assignment_arrives_through_listen_notify(pg_db_url: str, settings_factory: Any,
+                                                                          clock: Any, fake_classifier: Any) -> None:
+    """On PostgreSQL a lead's assignment on another instance reaches the agent's stream here through
+    NOTIFY (re-check off)."""
+    from tests.conftest import open_services
+    settings = settings_factory(pg_db_url)
+    b = await open_services(settings, clock=clock, classifier=fake_classifier)
+    a = await open_services(settings, clock=clock, migrate=False)
+    try:
+        w, u, care, _ = await _setup(b)
+        await a.start_background()
+        broker = Broker(a, window=0.01, recheck_every=3600)
+        feed = NoticeFeed(broker, a)
+        broker.after_dispatch.append(feed.push)
+        await feed.start()
+        await broker.start()
+        assert a.listener is not None
+        await broker.attach(a.listener)
+        try:
+            await asyncio.wait_for(a.listener.connected.wait(), 10)
+            await asyncio.sleep(0.2)  # the re-check that follows a connection
+            ann = broker.subscribe(u["ann"])
+            await handover.assign(w, u["lea"], care[0], "ann")   # on instance b: NOTIFY in its transaction
+            got = await _notices(ann)
+            assert got["unread"] == 1 and got["new"][0]["item_id"] == care[0]
+        finally:
+            await broker.shutdown()
+    finally:
+        await a.close()
+        await b.close()
