@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import charset_normalizer
 
-__all__ = ["Decoded", "declared_charset", "to_utf8"]
+__all__ = ["CUT_CHARACTER", "Decoded", "declared_charset", "to_utf8"]
 
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._:-]{0,40})["']""")
 _CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)

@@ -20,7 +20,8 @@ entity XML does not define, a tag left open, a truncated download). feedparser's
 recovers their entries: they are kept, and the source gets a ``lenient_parse`` warning naming the
 problem. Only a body from which nothing can be read becomes one :class:`Reject` (remembered by
 the body's digest, so not repeated while the same body keeps coming), never a crash. Charsets:
-:mod:`connectors.charsets`. Dates: published, updated or created, in any language, else the fetch
+:mod:`connectors.charsets`; a feed decoded by a detected charset, or with doubt, says so in each of its
+mentions' ``provenance["encoding"]``. Dates: published, updated or created, in any language, else the fetch
 time (:func:`connectors.normalize.pick_created_at`).
 """
 from __future__ import annotations
@@ -38,7 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 import feedparser  # type: ignore[import-untyped]  # feedparser ships no type hints
 
 from .base import Mention, Reject, SourceWarning
-from .charsets import to_utf8
+from .charsets import CUT_CHARACTER, Decoded, to_utf8
 from .html import collapse_whitespace, html_to_text
 from .normalize import (
     ItemError,
@@ -213,7 +214,20 @@ def read_feed(
                        f"{len(unreadable)} could not be read ({unreadable[0]})"))
     elif problem is not None:
         out.warnings.append(SourceWarning("encoding", f"feed parser: {_problem(problem)}"))
+    decoding = _decoding_note(decoded)
+    if decoding:
+        for mention in out.mentions:
+            mention.provenance["encoding"] = decoding
     return out
+
+
+def _decoding_note(decoded: Decoded) -> str | None:
+    """How the feed's text was decoded when it was not by the charset it declared (or UTF-8), for
+    each mention's ``provenance["encoding"]``: the reader of one item sees that its text is a guess."""
+    notes = [w for w in decoded.warnings if w != CUT_CHARACTER]
+    if decoded.detected and not notes:
+        notes = [f"charset detected as {decoded.detected} (none declared)"]
+    return "; ".join(notes) or None
 
 
 def parse_feed(

@@ -12,7 +12,7 @@ from connectors.replies import reply_capability
 from inbox.domain.types import UserInfo
 from inbox.errors import Forbidden, Invalid, NotFound
 from inbox.storage.engine import read_conn, reader
-from inbox.storage.repo import connector_state, items, page_reads
+from inbox.storage.repo import connector_state, items, page_reads, revisions
 from inbox.storage.tables import ItemStatus
 from inbox.web import counts as counts_cache
 from inbox.web.api_models import (
@@ -131,12 +131,13 @@ def _configured(request: web.Request, team: str) -> str:
 
 
 _MENTION_KEYS = ("platform", "external_id", "author_name", "author_followers", "reply_to_id", "thread_id",
-                 "metrics", "is_repost", "edited_at")
+                 "metrics", "is_repost", "edited_at", "provenance")
 _DECISION_KEYS = ("team", "label", "confidence", "probabilities", "model_version", "rule", "reason", "watchers",
                   "priority", "action", "explanation", "created_at")
 
 
-@api.get("/api/v1/items/{id}", summary="An item with its mention, routing decision, notes and history",
+@api.get("/api/v1/items/{id}", summary="An item with its mention (where its fields came from), routing decision, "
+                                      "notes, history and earlier texts",
          path=ItemPath, response=ItemDetail, errors=(403,))
 async def get_item(request: web.Request, *, user: UserInfo, path: ItemPath) -> ItemDetail:
     item = await request.app[WORK].get(user, path.id)
@@ -145,6 +146,7 @@ async def get_item(request: web.Request, *, user: UserInfo, path: ItemPath) -> I
         events = await items.events_for(item.id, conn=conn)
         decision = await items.decision_for(item.id, conn=conn)
         mention = await items.mention_row(item.id, conn=conn)
+        earlier = await revisions.revisions_for(item.id, conn=conn)
     return ItemDetail.model_validate({
         **await reply_detail(request, user, item, mention),
         "item": Item.of(item),
@@ -154,7 +156,8 @@ async def get_item(request: web.Request, *, user: UserInfo, path: ItemPath) -> I
                   for e in events if e["kind"] == "note"],
         "history": [{"kind": e["kind"], "actor": e["actor"], "team": e["team"],
                      "data": {k: v for k, v in (e["data"] or {}).items() if k != "text"},
-                     "created_at": e["created_at"]} for e in events]})
+                     "created_at": e["created_at"]} for e in events],
+        "revisions": earlier})
 
 
 _ITEM_ERRORS = (403, 409)

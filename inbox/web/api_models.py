@@ -114,6 +114,20 @@ class MentionInfo(Out):
     metrics: dict[str, Any] | None
     is_repost: bool
     edited_at: Timestamp | None
+    provenance: dict[str, str] | None = Field(
+        None, description="where a field came from when it is not the platform's usual place, by field: "
+                          "'created_at' names the timestamp used instead (another field of the post, or the "
+                          "fetch time, with why), 'encoding' how the text was decoded when its source "
+                          "declared no charset or a wrong one; null when all is usual")
+
+
+class Revision(Out):
+    """An earlier text of an edited mention."""
+
+    text: str
+    edited_at: Timestamp | None = Field(description="when this text became current (the post's time, or the "
+                                                    "edit before it)")
+    recorded_at: Timestamp = Field(description="when the inbox stored the edit that replaced it")
 
 
 class DecisionInfo(Out):
@@ -151,6 +165,10 @@ class ItemDetail(Out):
     decision: DecisionInfo | None
     notes: list[Note]
     history: list[HistoryEntry]
+    revisions: list[Revision] = Field(default_factory=list,
+                                      description="the mention's earlier texts when it was edited, newest first "
+                                                  "(the current text and its edited_at are the item's and the "
+                                                  "mention's)")
     # the reply part (inbox.web.replies_api.reply_detail)
     replies: list[ReplyOut] = Field(default_factory=list, description="answers sent (or on their way) from here")
     parent: ThreadPost | None = Field(None, description="the post this mention answers, when the platform names one")

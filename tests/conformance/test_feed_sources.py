@@ -97,6 +97,8 @@ async def test_undeclared_legacy_charset_is_detected(server: PayloadServer, char
     assert len(result.mentions) == 3 and result.rejects == []
     assert all(_UNDECLARED[charset] in m.text for m in result.mentions), result.mentions[0].text
     assert [w for w in result.warnings if w.kind == "lenient_parse"] == []
+    # each item says its text was decoded by a detected charset (the item API and page show it)
+    assert all(m.provenance["encoding"].startswith("charset detected as") for m in result.mentions)
 
 
 async def test_declared_charset_that_lies_is_detected_and_warned(server: PayloadServer) -> None:

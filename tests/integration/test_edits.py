@@ -1,10 +1,15 @@
 """Edits a platform re-delivers (an X post edited: a new id whose edit history starts with the
 first one): the latest text is stored, the earlier one kept as a revision with its time and shown
-on the item page; the item is routed again on the new text only while nobody has touched it.
-Real HTTP (a local server answering recent search), real database (SQLite and PostgreSQL)."""
+on the item page and in the item API; the item is routed again on the new text only while nobody
+has touched it. The item API and page also say where a mention's fields came from (a date taken
+from another field, a detected charset). Real HTTP (a local server answering recent search), real
+database (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+import html
+import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +18,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from connectors.bluesky import post_to_mention
 from connectors.config import ConnectorSettings
+from connectors.rss import read_feed
 from connectors.testing import serve_app
 from inbox.domain.types import UserInfo
 from inbox.ingest.poll import Poller
@@ -24,6 +31,7 @@ from inbox.web.testing import SeedUser, seed_users, web_login
 from inbox.work.item_actions import WorkService
 
 API = Path(__file__).resolve().parents[1] / "fixtures" / "connectors" / "api"
+FEEDS = API.parent / "feeds"
 
 
 class Search:
@@ -128,3 +136,54 @@ async def test_item_page_shows_the_earlier_version(services: Any, search: Search
             page = await response.text()
     assert response.status == 200
     assert "I want a refund" in page and "1 earlier versions" in page and "great deal" in page
+
+
+async def _get_as_admin(services: Any, paths: list[str]) -> list[tuple[int, str]]:
+    await seed_users(services, [SeedUser("root", "admin", ())])
+    app = create_app(services.settings, role="web", services=services)
+    out = []
+    async with TestClient(TestServer(app)) as client:
+        base = str(client.make_url("")).rstrip("/")
+        await web_login(client.session, base, "root")
+        for path in paths:
+            async with client.session.get(f"{base}{path}") as response:
+                out.append((response.status, await response.text()))
+    return out
+
+
+async def test_item_api_lists_the_earlier_versions(services: Any, search: Search) -> None:
+    """GET /api/v1/items/{id} has the edited text, its edited_at and the version it replaced."""
+    got = await poll_both(services, search)
+    [(status, body)] = await _get_as_admin(services, [f"/api/v1/items/{got['mid']}"])
+    assert status == 200, body
+    detail = json.loads(body)
+    assert detail["item"]["text"].startswith("EDIT: my Lumetta order arrived broken")
+    assert detail["mention"]["edited_at"] is not None and detail["mention"]["provenance"] is None
+    [earlier] = detail["revisions"]
+    assert earlier["text"] == "I love the new Lumetta price offer, great deal"
+    assert datetime.fromisoformat(earlier["edited_at"]) == got["revisions"][0]["edited_at"]
+    assert earlier["recorded_at"] is not None
+
+
+async def test_item_api_and_page_say_where_fields_came_from(services: Any) -> None:
+    """A Bluesky post whose createdAt is not a date (indexedAt stands in) and a feed item in an
+    undeclared KOI8-R feed: the item API has each mention's provenance, the page shows it."""
+    payload = json.loads((API / "bluesky_bad_created_at.json").read_text())
+    post = next(p for p in payload["posts"] if p["uri"].endswith("3lbadclock01"))
+    sky = post_to_mention(post, source="bsky", fetched_at=services.clock.now())
+    feed = read_feed((FEEDS / "undeclared_koi8-r.rss.xml").read_bytes(), source="feed",
+                     content_type="application/rss+xml", fetched_at=services.clock.now())
+    res = await services.pipeline.ingest([sky, feed.mentions[0]])
+    assert res.ingested == 2
+    async with services.engine.connect() as conn:
+        ids = dict((await conn.execute(select(T_MENTION.c.source, T_MENTION.c.id))).tuples().all())
+    (s1, b1), (s2, b2), (s3, page) = await _get_as_admin(
+        services, [f"/api/v1/items/{ids['bsky']}", f"/api/v1/items/{ids['feed']}", f"/items/{ids['feed']}"])
+    assert s1 == s2 == s3 == 200
+    sky_prov = json.loads(b1)["mention"]["provenance"]
+    assert sky_prov["created_at"].startswith("indexedAt (record.createdAt")
+    assert "is not a date" in sky_prov["created_at"]
+    feed_detail = json.loads(b2)
+    assert feed_detail["mention"]["provenance"]["encoding"].startswith("charset detected as")
+    assert feed_detail["revisions"] == []
+    assert "Text decoded" in page and html.escape(feed_detail["mention"]["provenance"]["encoding"]) in page
