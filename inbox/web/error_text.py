@@ -59,6 +59,10 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("no label {label}", N_("No label %(label)s.")),
     ("unknown status", N_("Unknown status.")),
     ("status must be one of {choices}", N_("The status must be one of %(choices)s.")),
+    # bulk actions from the views page (inbox/web/bulk_pages.py)
+    ("select at least one item", N_("Select at least one item.")),
+    ("a transfer needs a team and a reason", N_("A transfer needs a team and a reason.")),
+    ("choose who gets the items", N_("Choose who gets the items.")),
     # saved views (inbox/web/saved_views.py)
     ("page must be one of {choices}", N_("The page must be one of %(choices)s.")),
     ("unknown filter {key}", N_("Unknown filter %(key)s.")),

@@ -30,6 +30,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "release": ("u", N_("Release back to the queue")),
     "queues": ("g", N_("Go to the queues")),
     "search": ("/", N_("Search")),
+    "select": ("x", N_("Select the item for a bulk action")),
     # "help the model": answer for the first item of the list
     "confirm": ("y", N_("Help the model: confirm its label")),
     "label1": ("1", N_("Help the model: it is the first label")),

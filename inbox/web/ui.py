@@ -18,6 +18,7 @@ from inbox.web import (
     admin,
     admin_briefs,
     admin_config_pages,
+    bulk_pages,
     dashboard,
     handover_pages,
     i18n,
@@ -145,6 +146,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     app.router.add_routes(views_page.routes)
     app.router.add_routes(notify_page.routes)
     app.router.add_routes(saved_views_pages.routes)
+    app.router.add_routes(bulk_pages.routes)
     app.router.add_get("/live", live.sse_handler)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(live.live_ctx)

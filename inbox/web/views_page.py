@@ -9,6 +9,7 @@ from inbox.storage.engine import read_conn
 from inbox.storage.repo import views
 from inbox.web import i18n
 from inbox.web.authn import require_user
+from inbox.web.bulk_pages import context as bulk_context
 from inbox.web.keys import SERVICES, WORK
 from inbox.web.render import render
 from inbox.web.saved_views_pages import context as saved_context
@@ -42,7 +43,8 @@ async def views_page(request: web.Request) -> web.Response:
                                       team=team, sort=sort, limit=PAGE)
     similar = await similar_open(request.app[WORK], [r.id for r in rows]) if view != "resolved" else {}
     saved = await saved_context(request, user, "views", {"view": view, "sort": sort, "team": team or ""})
-    return await render(request, "views.html", {"similar": similar, **saved,
+    return await render(request, "views.html", {"similar": similar, **saved, **await bulk_context(request, user),
+        "back_url": request.path_qs,
         "page": "views", "view": view, "sort": sort, "team": team or "", "teams": teams, "rows": rows,
         "titles": {k: i18n.gettext(v) for k, v in TITLES.items()},
         "sort_titles": {k: i18n.gettext(v) for k, v in SORT_TITLES.items()}})

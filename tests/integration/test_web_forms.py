@@ -118,14 +118,14 @@ async def test_shortcuts_can_be_turned_off_and_remapped(server: LiveServer) -> N
         token = await web_login(s, server.url, "dario")
         html = await (await s.get(server.url + "/queues/customer_care")).text()
         assert "&#34;off&#34;:false" in html and '<kbd data-hint aria-hidden="true">c</kbd>' in html
-        bad = {"_csrf": token, "enabled": "1", "key_claim": "x", "key_spam": "x"}
+        bad = {"_csrf": token, "enabled": "1", "key_claim": "z", "key_spam": "z"}
         async with s.post(server.url + "/settings/shortcuts", data=bad, headers={"Origin": server.url}) as r:
-            assert r.status == 422 and "x is already the key of another action." in await r.text()
-        async with s.post(server.url + "/settings/shortcuts", data={"_csrf": token, "enabled": "1", "key_claim": "x"},
+            assert r.status == 422 and "z is already the key of another action." in await r.text()
+        async with s.post(server.url + "/settings/shortcuts", data={"_csrf": token, "enabled": "1", "key_claim": "z"},
                           headers={"Origin": server.url}) as r:
             assert r.status == 200
         html = await (await s.get(server.url + "/queues/customer_care")).text()
-        assert '<kbd data-hint aria-hidden="true">x</kbd>' in html and "&#34;claim&#34;:&#34;x&#34;" in html
+        assert '<kbd data-hint aria-hidden="true">z</kbd>' in html and "&#34;claim&#34;:&#34;z&#34;" in html
         await s.post(server.url + "/settings/shortcuts", data={"_csrf": token}, headers={"Origin": server.url})
         html = await (await s.get(server.url + "/queues/customer_care")).text()
         assert 'class="no-shortcuts"' in html and "&#34;off&#34;:true" in html and "<kbd data-hint" not in html

@@ -18,10 +18,24 @@
     }
   });
 
+  /* bulk selection: the count of checked rows, said politely to screen readers */
+  document.addEventListener("change", function (ev) {
+    var el = ev.target;
+    if (!el.matches || !el.matches("input[data-select]")) return;
+    var row = el.closest(".item-row");
+    if (row) row.classList.toggle("selected", el.checked);
+    var count = document.getElementById("bulk-count");
+    if (count) {
+      var n = document.querySelectorAll("input[data-select]:checked").length;
+      count.textContent = count.getAttribute("data-template").replace("{n}", String(n));
+    }
+  });
+
   /* keyboard shortcuts --------------------------------------------------------------------- */
   function typing(el) {
     if (!el) return false;
     var tag = el.tagName;
+    if (tag === "INPUT" && (el.type === "checkbox" || el.type === "radio")) return false;
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
   }
   function rows() {
@@ -74,6 +88,16 @@
       return;
     }
     if (action === "queues") { window.location.assign("/queues"); return; }
+    if (action === "select") {
+      var here = document.activeElement && document.activeElement.closest ? document.activeElement.closest(".item-row") : null;
+      var box = here ? here.querySelector("input[data-select]") : null;
+      if (box) {
+        box.checked = !box.checked;
+        box.dispatchEvent(new Event("change", {bubbles: true}));
+        ev.preventDefault();
+      }
+      return;
+    }
     var focusTarget = document.querySelector('[data-focus-action="' + action + '"]');
     if (focusTarget) { focusTarget.focus(); ev.preventDefault(); return; }
     var button = document.querySelector('[data-action="' + action + '"]');
