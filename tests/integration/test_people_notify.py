@@ -113,3 +113,16 @@ async def test_reply_failed_and_approval_needed(services: Any) -> None:
         assert await people_notify.on_reply_failed(conn, hr, 12, "ann", "HTTP 403", now) == 0
     assert [r["kind"] for r in (await _mine(services, u["lea"]))[0]] == ["approval"]
     assert [r["data"]["error"] for r in (await _mine(services, u["ann"]))[0]] == ["HTTP 403"]
+
+
+async def test_retention_strips_the_quoted_note(services: Any) -> None:
+    """What retention clears of a closed item includes the start of a note quoted by a notification."""
+    from inbox.storage.repo import personal_data
+    w, u, care, _ = await _setup(services)
+    await w.add_note(u["lea"], care[0], "@ann the customer Mario Rossi called from 555-0101")
+    assert (await _mine(services, u["ann"]))[0][0]["data"]["note"].startswith("@ann the customer Mario")
+    async with services.engine.begin() as conn:
+        out = await personal_data.strip_personal_data([care[0]], conn=conn)
+    assert out["notified_note"] == 1
+    rows, unread = await _mine(services, u["ann"])
+    assert unread == 1 and rows[0]["kind"] == "mentioned" and rows[0]["data"] == {}

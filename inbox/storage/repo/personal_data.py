@@ -15,7 +15,15 @@ from sqlalchemy import Table, and_, delete, func, null, or_, select, text, updat
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.storage import tables
-from inbox.storage.repo._common import T_DEAD, T_EVENT, T_ITEM, T_MENTION, T_TOMBSTONE, dialect_insert
+from inbox.storage.repo._common import (
+    T_DEAD,
+    T_EVENT,
+    T_ITEM,
+    T_MENTION,
+    T_TOMBSTONE,
+    T_USER_NOTE,
+    dialect_insert,
+)
 
 __all__ = ["handle_variants", "author_mentions", "author_dead_letters", "rows_of_mentions", "erase_rows",
            "retention_candidates", "strip_personal_data"]
@@ -178,15 +186,19 @@ async def retention_candidates(team: str, before: datetime, *, conn: AsyncConnec
 
 
 async def strip_personal_data(ids: Sequence[int], *, conn: AsyncConnection) -> dict[str, int]:
-    """Clear the text, author, link and raw payload of these mentions, the text of their notes and
-    the explanation of their routing; delete the other rows that hold what was written (tables
-    with a ``text`` or ``body`` column: replies). The rows themselves stay, so counts do not change."""
+    """Clear the text, author, link and raw payload of these mentions, the text of their notes (and
+    the quote of a note in a notification for people) and the explanation of their routing; delete
+    the other rows that hold what was written (tables with a ``text`` or ``body`` column: replies).
+    The rows themselves stay, so counts do not change."""
     ids = list(ids)
     n = (await conn.execute(update(T_MENTION).where(T_MENTION.c.id.in_(ids)).values(
         text="", author_handle=None, author_name=None, url=None, raw=null()))).rowcount or 0
     notes = (await conn.execute(update(T_EVENT).where(and_(T_EVENT.c.item_id.in_(ids), T_EVENT.c.kind == "note"))
                                 .values(data={}))).rowcount or 0
-    out = {"mention": n, "note": notes}
+    # a notification of an @name quotes the start of its note
+    out = {"mention": n, "note": notes, "notified_note": (await conn.execute(
+        update(T_USER_NOTE).where(and_(T_USER_NOTE.c.item_id.in_(ids), T_USER_NOTE.c.kind == "mentioned"))
+        .values(data={}))).rowcount or 0}
     for t, col in _mention_tables():
         if t.name == "routing_decision":
             await conn.execute(update(t).where(t.c[col].in_(ids)).values(explanation=null()))
