@@ -23,8 +23,11 @@ PAGE = 50
 
 
 async def _list_ctx(request: web.Request, user: UserInfo) -> dict[str, Any]:
-    rows, unread = await notifications_of(request, user, limit=PAGE)
-    return {"notices": rows, "unread": unread, "page": "notifications",
+    raw = request.query.get("before", "")
+    before = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
+    rows, unread = await notifications_of(request, user, limit=PAGE, before=before)
+    return {"notices": rows, "unread": unread, "page": "notifications", "before": before,
+            "older": rows[-1]["id"] if len(rows) == PAGE else None,
             "kind_titles": {k: i18n.gettext(v) for k, v in KIND_TITLES.items()}}
 
 

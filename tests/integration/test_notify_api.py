@@ -93,3 +93,35 @@ def test_settings_round_trip_and_errors(live: dict[str, Any]) -> None:
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req, timeout=30)
     assert e.value.code == 401
+
+
+def test_the_page_lists_pages_of_notifications_and_never_hr(live: dict[str, Any]) -> None:
+    import asyncio
+
+    import aiohttp
+
+    from inbox.web.testing import web_login
+
+    async def run() -> tuple[str, str, str]:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+            base = live["srv"].url
+            await web_login(s, base, "carla")
+            async with s.get(base + "/notifications") as r:
+                first = await r.text()
+            _, page = _call(live, "carla", "GET", "/api/v1/notifications")
+            newest = page["notifications"][0]["id"]
+            async with s.get(f"{base}/notifications?before={newest}") as r:
+                older = await r.text()
+            async with s.get(base + "/notifications?partial=1&before=bogus") as r:
+                partial = await r.text()
+        return first, older, partial
+
+    first, older, partial = asyncio.run(run())
+    care = live["items"]["customer_care"]
+    assert f'href="/items/{care[1]}"' in first and f'href="/items/{care[0]}"' in first
+    assert f'href="/items/{care[1]}"' not in older and f'href="/items/{care[0]}"' in older
+    assert 'href="/notifications"' in older                        # back to the newest
+    assert "<html" not in partial and f'href="/items/{care[1]}"' in partial
+    for html in (first, older, partial):
+        assert all(f'href="/items/{i}"' not in html for i in live["items"]["hr"])
+        assert "interview on Monday" not in html
