@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["cluster_key", "shingles", "jaccard", "minhash_signatures", "near_duplicate_groups"]
+__all__ = ["cluster_key", "same_post", "shingles", "jaccard", "minhash_signatures", "near_duplicate_groups"]
 
 _URL = re.compile(r"https?://\S+|www\.\S+|\{link\}")
 _HANDLE = re.compile(r"(?<!\w)@[\w.]+")
@@ -23,7 +23,7 @@ _SPACE = re.compile(r"\s+")
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 
 
-def _norm(text: str) -> str:
+def _norm(text: str, digits: bool = False) -> str:
     t = text.lower() if text.isascii() else _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()
     # each rule runs only when a substring test says it can match (the ingest path calls this per mention)
     if "rt" in t or "via" in t:
@@ -32,7 +32,8 @@ def _norm(text: str) -> str:
         t = _URL.sub(" ", t)
     if "@" in t:
         t = _HANDLE.sub(" ", t)
-    t = _DIGITS.sub("0", t)
+    if not digits:
+        t = _DIGITS.sub("0", t)
     return " ".join(_NONWORD.sub(" ", t).split())
 
 
@@ -43,6 +44,15 @@ def cluster_key(text: str, words: int = 12) -> str | None:
     if len(toks) < 5:
         return None
     return hashlib.blake2b(" ".join(toks[:words]).encode(), digest_size=8).hexdigest()
+
+
+def same_post(a: str, b: str) -> bool:
+    """Whether two texts sharing a ``cluster_key`` are copies of one post for the people working
+    them: the same words *and numbers* once handles, links, RT prefixes and punctuation are set
+    aside. The cluster key folds numbers so that a story counts once for crisis detection, which
+    also makes "my order 123 is broken" and "my order 456 is broken" one cluster; those are two
+    customers, and resolving one must not resolve the other."""
+    return _norm(a, digits=True) == _norm(b, digits=True)
 
 
 def shingles(text: str, k: int = 3) -> set[str]:

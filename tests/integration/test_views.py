@@ -53,11 +53,16 @@ async def test_copies_of_one_post_are_counted_and_resolved_together(services: An
     res = await services.pipeline.ingest([Mention(source="t", platform="t", external_id=f"d{i}", text=text.format(i))
                                           for i in range(3)]
                                          + [Mention(source="t", platform="t", external_id="o",
-                                                    text="a different broken order, refund please")])
+                                                    text="a different broken order, refund please")]
+                                         + [Mention(source="t", platform="t", external_id=f"n{n}",
+                                                    text=f"RT @shop: my order {n} never arrived, refund please")
+                                            for n in (4711, 4712)])
     first, *copies = res.item_ids[:3]
     w = WorkService(services.engine, services.settings, services.clock)
     found = await similar.similar_open(w, res.item_ids)
     assert found[first] == copies and res.item_ids[3] not in found
+    # the same words with another order number: one crisis cluster, but two customers, not copies
+    assert res.item_ids[4] not in found and res.item_ids[5] not in found
     item, done = await similar.resolve_with_similar(w, ann, first)
     assert item.status == "resolved" and done == copies
     async with services.engine.connect() as conn:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inbox.domain.near_duplicates import same_post
 from inbox.domain.types import ItemSummary
 from inbox.storage.repo._common import T_ITEM, T_MENTION
 from inbox.storage.repo.items import _summary_query, _to_summary, visible_clause
@@ -66,15 +67,15 @@ async def view_items(view: str, *, conn: AsyncConnection, user_id: int, teams: S
 
 
 async def similar_open(ids: Sequence[int], *, conn: AsyncConnection) -> dict[int, list[int]]:
-    """For each item, the other open items of its team whose mention is a near-duplicate of its
-    own (the same ``cluster_key``): copies of one post."""
+    """For each item, the other open items of its team whose mention is a copy of its own post:
+    the same ``cluster_key`` (an index lookup) and the same words and numbers (``same_post``)."""
     if not ids:
         return {}
     me = T_ITEM.alias("me")
     other = T_ITEM.alias("other")
     m_me = T_MENTION.alias("m_me")
     m_other = T_MENTION.alias("m_other")
-    q = (select(me.c.id, other.c.id)
+    q = (select(me.c.id, other.c.id, m_me.c.text, m_other.c.text)
          .select_from(me.join(m_me, m_me.c.id == me.c.id)
                       .join(m_other, and_(m_other.c.cluster_key == m_me.c.cluster_key, m_other.c.id != m_me.c.id))
                       .join(other, other.c.id == m_other.c.id))
@@ -82,6 +83,7 @@ async def similar_open(ids: Sequence[int], *, conn: AsyncConnection) -> dict[int
                 other.c.status.in_(ItemStatus.OPEN))
          .order_by(me.c.id, other.c.id))
     out: dict[int, list[int]] = {}
-    for a, b in await conn.execute(q):
-        out.setdefault(int(a), []).append(int(b))
+    for a, b, text_a, text_b in await conn.execute(q):
+        if same_post(text_a or "", text_b or ""):
+            out.setdefault(int(a), []).append(int(b))
     return out
