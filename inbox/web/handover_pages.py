@@ -37,9 +37,12 @@ async def handover_ctx(request: web.Request, user: UserInfo, item: ItemSummary) 
     """What the item page needs to offer assign and reopen (only to whoever may use them)."""
     member = user.is_admin or item.team in user.teams
     ctx: dict[str, Any] = {"may_reopen": member and item.status in (ItemStatus.RESOLVED, ItemStatus.SPAM),
-                           "may_assign": False, "assignees": [], "similar": []}
+                           "may_assign": False, "assignees": [], "similar": [], "copy_of": None}
     if member and item.status in ItemStatus.OPEN:
         ctx["similar"] = (await similar.similar_open(request.app[WORK], [item.id])).get(item.id, [])
+        # the oldest copy is the original: the reply goes to that post, from its page
+        first = min([item.id, *ctx["similar"]])
+        ctx["copy_of"] = first if first != item.id else None
     if member and item.status in ItemStatus.OPEN and handover.may_assign_others(user, item.team):
         async with read_conn(request.app[SERVICES].engine) as conn:
             people = await accounts.list_users(conn=conn, team=item.team)

@@ -25,6 +25,7 @@ from inbox.web.render import current_user, flash, form, redirect, render, safe_n
 from inbox.web.reply_pages import reply_page_ctx
 from inbox.web.routing_text import event_label, routing_summary
 from inbox.web.sessions import login, logout
+from inbox.work import similar
 from inbox.work.item_actions import visible_teams
 from inbox.work.route_explain import decision_top_features, explainable
 
@@ -246,9 +247,14 @@ async def item_status(request: web.Request) -> web.Response:
     status = data.get("status", "")
     if status not in (*STATUS_ACTIONS, "claimed"):
         raise Invalid("unknown status")
-    item = await request.app[WORK].set_status(user, item_id, status)
     labels = {"replied": _("Marked as replied."), "waiting": _("Marked as waiting for the customer."),
               "resolved": _("Resolved."), "spam": _("Marked as spam."), "claimed": _("You took this item.")}
+    if status == "resolved":  # copies of the post are one item: they are resolved with it
+        item, done = await similar.resolve_with_similar(request.app[WORK], user, item_id)
+        if done:
+            labels["resolved"] = _("Resolved with %(n)s similar.") % {"n": len(done)}
+    else:
+        item = await request.app[WORK].set_status(user, item_id, status)
     if status in ("resolved", "spam"):
         await flash(request, labels[status], "ok")
         raise redirect(f"/queues/{item.team}")

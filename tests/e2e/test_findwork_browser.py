@@ -145,8 +145,16 @@ def test_copies_show_as_similar_and_resolve_together(browser: Any, server: LiveS
     expect(page.locator(f"[data-item-id='{ids[0]}'] .badge.similar")).to_have_text(
         "+2 simili" if locale.startswith("it") else "+2 similar")
     _fits(page, width)
+    page = s.go(f"/items/{ids[1]}")  # a copy: the reply goes to the original, from its page
+    assert page.locator("#composer").count() == 0
+    expect(page.locator(f".copy-of a[href='/items/{ids[0]}']")).to_have_count(1)
+    _fits(page, width)
     page = s.go(f"/items/{ids[0]}")
-    page.click("form[action$='/resolve-similar'] button")
+    assert page.locator(".copy-of").count() == 0 and page.locator("#composer").count() == 1
+    if locale.startswith("it"):
+        page.click("form[action$='/resolve-similar'] button")
+    else:  # the plain resolve resolves the copies too
+        page.click("form[action$='/status'] button[data-action=resolve]")
     expect(page.locator(".flash-ok")).to_contain_text("2")
     for i in ids:
         assert s.go(f"/items/{i}").locator("form[action$='/reopen']").count() == 1  # each one resolved
