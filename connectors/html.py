@@ -46,6 +46,7 @@ _HEX_PREFIX = re.compile("^([0-9a-f]+)(.*)")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 _MARKUP = re.compile(r"[<&]")
+_SIMPLE_TAG = re.compile(r"(</?p>|<br>|<br/>|<br />)")
 
 
 def collapse_whitespace(text: str) -> str:
@@ -60,11 +61,39 @@ def html_to_text(fragment: str | None) -> str:
         return ""
     if not _MARKUP.search(fragment):  # no tag, no entity: only the whitespace rules apply
         return collapse_whitespace(fragment.replace("\r", " ").replace("\n", " "))
+    simple = _paragraphs_only(fragment)
+    if simple is not None:
+        return simple
     parser = _TextParser()
     parser.feed(fragment)
     parser.close()
     parser.finish()
     return collapse_whitespace("".join(parser.parts))
+
+
+def _paragraphs_only(fragment: str) -> str | None:
+    """The text of a fragment whose only markup is ``<p>``, ``</p>`` and ``<br>`` (most short
+    posts), without running the parser: the same text as :class:`_TextParser` gives (a paragraph
+    opens and closes with a line break, a ``</p>`` with no open paragraph is ignored, so is the
+    end of one left open); None for any other fragment."""
+    if "&" in fragment:
+        return None
+    pieces = _SIMPLE_TAG.split(fragment)  # text, tag, text, tag, ..., text
+    parts: list[str] = []
+    open_paragraphs = 0
+    for index, piece in enumerate(pieces):
+        if index % 2 == 0:
+            if "<" in piece:
+                return None  # another tag (or a bare "<"): the parser decides
+            parts.append(piece.replace("\r", " ").replace("\n", " "))
+        elif piece == "</p>":
+            if open_paragraphs:
+                open_paragraphs -= 1
+                parts.append("\n")
+        else:
+            open_paragraphs += piece == "<p>"
+            parts.append("\n")
+    return collapse_whitespace("".join(parts))
 
 
 class _TextParser(HTMLParser):

@@ -110,6 +110,9 @@ def _clean(s: str) -> str:
 def _storable(m: Mention) -> Mention:
     """``m``, or a cleaned copy when a text field holds NUL or a lone surrogate (a hostile source
     must not fail the whole batch, forever, on one item)."""
+    values = [v for f in _STR_FIELDS if isinstance(v := getattr(m, f), str)]
+    if not _UNSTORABLE.search("\n".join(values)):  # the usual case: one scan for all fields
+        return m
     bad: dict[str, Any] = {f: _clean(v) for f in _STR_FIELDS
                            if isinstance(v := getattr(m, f), str) and _UNSTORABLE.search(v)}
     return dataclasses.replace(m, **bad) if bad else m
