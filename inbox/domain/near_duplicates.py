@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["cluster_key", "same_post", "shingles", "jaccard", "minhash_signatures", "near_duplicate_groups"]
+__all__ = ["cluster_key", "copy_key", "same_post", "shingles", "jaccard", "minhash_signatures", "near_duplicate_groups"]
 
 _URL = re.compile(r"https?://\S+|www\.\S+|\{link\}")
 _HANDLE = re.compile(r"(?<!\w)@[\w.]+")
@@ -44,6 +44,15 @@ def cluster_key(text: str, words: int = 12) -> str | None:
     if len(toks) < 5:
         return None
     return hashlib.blake2b(" ".join(toks[:words]).encode(), digest_size=8).hexdigest()
+
+
+def copy_key(text: str) -> str | None:
+    """A key shared only by copies of one post (what :func:`same_post` compares, hashed): the
+    normalised words *with their numbers*. None for very short texts, as for the cluster key."""
+    norm = _norm(text, digits=True)
+    if len(norm.split()) < 5:
+        return None
+    return hashlib.blake2b(norm.encode(), digest_size=8).hexdigest()
 
 
 def same_post(a: str, b: str) -> bool:

@@ -20,7 +20,8 @@ from inbox.storage.repo import items, mentions, revisions
 
 __all__ = ["find_edits", "apply_edits"]
 
-_UPDATED = ("text", "lang", "edited_at", "metrics", "raw", "cluster_key", "provenance", "deleted", "url")
+_UPDATED = ("text", "lang", "edited_at", "metrics", "raw", "cluster_key", "copy_key", "provenance", "deleted",
+            "url")
 
 
 async def find_edits(known: Sequence[Mention], *, conn: AsyncConnection) -> dict[tuple[str, str], dict[str, Any]]:

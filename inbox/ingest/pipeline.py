@@ -22,7 +22,7 @@ from connectors.base import Mention, Reject
 from inbox import faultpoints
 from inbox.domain import sla_calendar
 from inbox.domain.clock import Clock
-from inbox.domain.near_duplicates import cluster_key
+from inbox.domain.near_duplicates import cluster_key, copy_key
 from inbox.domain.router import MentionFacts, Router
 from inbox.domain.types import Decision, Prediction
 from inbox.ingest.classifier import ClassifierHolder
@@ -337,7 +337,8 @@ class Pipeline:
                 "created_at": m.created_at, "fetched_at": now, "reply_to_id": m.reply_to_id,
                 "thread_id": m.thread_id, "metrics": m.metrics or {}, "is_repost": m.is_repost,
                 "original_external_id": m.original_external_id, "edited_at": m.edited_at,
-                "deleted": m.deleted, "cluster_key": cluster_key(texts[i]), "raw": _raw_json(m.raw),
+                "deleted": m.deleted, "cluster_key": cluster_key(texts[i]), "copy_key": copy_key(texts[i]),
+                "raw": _raw_json(m.raw),
                 "provenance": m.provenance or None,
             })
         return mention_rows, decisions

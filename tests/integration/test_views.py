@@ -70,3 +70,31 @@ async def test_copies_of_one_post_are_counted_and_resolved_together(services: An
             assert (await items.get_item(c, conn=conn)).status == "resolved"  # type: ignore[union-attr]
         assert (await items.get_item(res.item_ids[3], conn=conn)).status == "new"  # type: ignore[union-attr]
     assert await similar.similar_open(w, [first]) == {}
+
+
+async def test_the_queue_lists_the_original_of_copies_once(services: Any) -> None:
+    """Copies of one post are one item: the queue page (and the API's queue) lists the oldest open
+    one; once it is resolved alone, the next copy stands for the post. Another order number is
+    another customer, listed on its own."""
+    from inbox.storage.repo import page_reads
+    now = services.clock.now()
+    async with services.engine.begin() as conn:
+        ann = await accounts.add_user("ann", "agent", ["customer_care"], None, conn=conn, now=now)
+    text = "RT @shop: the app lost my order 4711 again, refund now! https://x.example/{}"
+    res = await services.pipeline.ingest([Mention(source="t", platform="t", external_id=f"q{i}", text=text.format(i))
+                                          for i in range(3)]
+                                         + [Mention(source="t", platform="t", external_id="q9",
+                                                    text="the app lost my order 4712 again, refund now!")])
+    first, second, third, other = res.item_ids
+
+    async def listed() -> list[int]:
+        async with services.engine.connect() as conn:
+            rows = await page_reads.queue_page("customer_care", conn=conn, statuses=("new",))
+            sorted_rows = await page_reads.queue_page(None, conn=conn, statuses=("new",), teams=["customer_care"])
+        assert [r.id for r in rows] == [r.id for r in sorted_rows]
+        return sorted(r.id for r in rows)
+
+    assert await listed() == [first, other]
+    w = WorkService(services.engine, services.settings, services.clock)
+    await w.set_status(ann, first, "resolved")
+    assert await listed() == [second, other]

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inbox.domain.types import ItemSummary
 from inbox.storage.repo._common import T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER
 from inbox.storage.repo.items import _summary_query, _to_summary, _visible, summary_columns
+from inbox.storage.repo.views import not_a_copy
 from inbox.storage.tables import ItemStatus
 
 __all__ = ["item_states", "events_after", "max_event_id", "my_items", "thread_items", "report_rows",
@@ -120,8 +121,9 @@ async def report_rows(since: datetime, *, conn: AsyncConnection, team: str | Non
 async def queue_page(team: str | None, *, conn: AsyncConnection, statuses: Sequence[str] = ItemStatus.OPEN,
                      limit: int = 50, offset: int = 0, teams: Sequence[str] | None = None) -> list[ItemSummary]:
     """Same order and result as ``items.list_items`` (priority, then SLA due time with no due time
-    last, then id), built so that a queue of tens of thousands of open items costs a few index
-    range scans instead of a sort: the page's ids come from one UNION ALL of small ordered
+    last, then id) less the copies of a post whose original is open in the team (they are one
+    item: views.not_a_copy), built so that a queue of tens of thousands of open items costs a few
+    index range scans instead of a sort: the page's ids come from one UNION ALL of small ordered
     slices, one per (status, priority level, due time set or not), each read straight off the
     ``ix_queue_item_queue`` index (team, status, priority, first_response_due); the summaries of
     just those rows are joined to them in the same statement (one round trip per page). The
@@ -147,7 +149,8 @@ def _page_stmt(statuses: tuple[str, ...]) -> Any:
     slices = []
     for status in statuses:
         base = select(T_ITEM.c.id, prio, due).where(
-            T_ITEM.c.team == team, T_ITEM.c.status == literal(status, T_ITEM.c.status.type, literal_execute=True))
+            T_ITEM.c.team == team, T_ITEM.c.status == literal(status, T_ITEM.c.status.type, literal_execute=True),
+            not_a_copy())
         for level in _LEVELS:
             lv = literal(level, Integer, literal_execute=True)
             slices.append(base.where(prio == lv, due.is_not(None)).order_by(due, T_ITEM.c.id).limit(need))
@@ -213,7 +216,7 @@ async def _summaries(ids: list[int], *, conn: AsyncConnection) -> list[ItemSumma
 
 async def _queue_page_sorted(team: str | None, *, conn: AsyncConnection, statuses: Sequence[str], limit: int,
                              offset: int, teams: Sequence[str] | None) -> list[ItemSummary]:
-    q = select(T_ITEM.c.id).where(T_ITEM.c.status.in_(list(statuses)))
+    q = select(T_ITEM.c.id).where(T_ITEM.c.status.in_(list(statuses)), not_a_copy())
     if team is not None:
         q = q.where(T_ITEM.c.team == team)
     if teams is not None:

@@ -16,7 +16,8 @@ __all__ = ["Mention", "MentionRevision", "DeadLetter", "Tombstone"]
 class Mention(SQLModel, table=True):
     __tablename__ = "mention"
     __table_args__ = (UniqueConstraint("source", "external_id", name="uq_mention_source_external"),
-                      Index("ix_mention_source_thread", "source", "thread_id"))  # a post's conversation
+                      Index("ix_mention_source_thread", "source", "thread_id"),  # a post's conversation
+                      Index("ix_mention_copy_key", "copy_key", "id"))  # a post's older copies
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=64)
     platform: str = Field(default="import", max_length=32)
@@ -37,6 +38,7 @@ class Mention(SQLModel, table=True):
     edited_at: datetime | None = ts_field()
     deleted: bool = False
     cluster_key: str | None = Field(default=None, max_length=64, index=True)
+    copy_key: str | None = Field(default=None, max_length=16)  # copies of one post (ix_mention_copy_key)
     raw: Any = json_field()
     provenance: dict[str, str] | None = json_field()  # where a field came from when not the usual place
 

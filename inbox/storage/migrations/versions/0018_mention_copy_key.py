@@ -1,0 +1,31 @@
+"""mention.copy_key: copies of one post (the normalised words with their numbers, hashed), indexed
+with the id so a queue row finds an older open copy by one index probe
+
+Written by ingest from now on; rows stored before stay NULL (never hidden as a copy in the
+queue; the views' "+N similar" compares their texts instead).
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-05 02:05:00
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0018'
+down_revision = '0017'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('mention') as batch:
+        batch.add_column(sa.Column('copy_key', sa.String(length=16), nullable=True))
+    op.create_index('ix_mention_copy_key', 'mention', ['copy_key', 'id'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_mention_copy_key', table_name='mention')
+    with op.batch_alter_table('mention') as batch:
+        batch.drop_column('copy_key')
