@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["cluster_key", "copy_key", "same_post", "shingles", "jaccard", "minhash_signatures", "near_duplicate_groups"]
+__all__ = ["cluster_key", "copy_key", "keys", "same_post", "shingles", "jaccard", "minhash_signatures",
+           "near_duplicate_groups"]
 
 _URL = re.compile(r"https?://\S+|www\.\S+|\{link\}")
 _HANDLE = re.compile(r"(?<!\w)@[\w.]+")
@@ -53,6 +54,18 @@ def copy_key(text: str) -> str | None:
     if len(norm.split()) < 5:
         return None
     return hashlib.blake2b(norm.encode(), digest_size=8).hexdigest()
+
+
+def keys(text: str, words: int = 12) -> tuple[str | None, str | None]:
+    """(cluster_key, copy_key) of ``text`` from one normalisation (what ingest stores per mention):
+    numbers fold to 0 after the rest of the normalisation, so the cluster key is the same."""
+    norm = _norm(text, digits=True)
+    toks = norm.split()
+    if len(toks) < 5:
+        return None, None
+    folded = _DIGITS.sub("0", " ".join(toks[:words])) if any(c.isdigit() for c in norm) else " ".join(toks[:words])
+    return (hashlib.blake2b(folded.encode(), digest_size=8).hexdigest(),
+            hashlib.blake2b(norm.encode(), digest_size=8).hexdigest())
 
 
 def same_post(a: str, b: str) -> bool:

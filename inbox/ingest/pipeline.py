@@ -22,7 +22,7 @@ from connectors.base import Mention, Reject
 from inbox import faultpoints
 from inbox.domain import sla_calendar
 from inbox.domain.clock import Clock
-from inbox.domain.near_duplicates import cluster_key, copy_key
+from inbox.domain import near_duplicates
 from inbox.domain.router import MentionFacts, Router
 from inbox.domain.types import Decision, Prediction
 from inbox.ingest.classifier import ClassifierHolder
@@ -329,6 +329,7 @@ class Pipeline:
             facts = MentionFacts(text=texts[i], source=m.source, platform=m.platform, author=m.author_handle,
                                  lang=lang, reach=m.author_followers)
             decisions[(m.source, m.external_id)] = self.router.decide(facts, preds.get(i), is_repost=m.is_repost)
+            cluster, copy = near_duplicates.keys(texts[i])
             mention_rows.append({
                 "source": m.source, "platform": m.platform[:32], "external_id": m.external_id,
                 "url": m.url, "author_handle": (m.author_handle or None) and m.author_handle[:256],
@@ -337,8 +338,7 @@ class Pipeline:
                 "created_at": m.created_at, "fetched_at": now, "reply_to_id": m.reply_to_id,
                 "thread_id": m.thread_id, "metrics": m.metrics or {}, "is_repost": m.is_repost,
                 "original_external_id": m.original_external_id, "edited_at": m.edited_at,
-                "deleted": m.deleted, "cluster_key": cluster_key(texts[i]), "copy_key": copy_key(texts[i]),
-                "raw": _raw_json(m.raw),
+                "deleted": m.deleted, "cluster_key": cluster, "copy_key": copy, "raw": _raw_json(m.raw),
                 "provenance": m.provenance or None,
             })
         return mention_rows, decisions

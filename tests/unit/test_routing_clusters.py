@@ -49,3 +49,13 @@ def test_a_busy_hour_groups_the_storm_and_nothing_else() -> None:
     storm = [f"{BASE_EN} {'!' * (i % 3)}" for i in range(200)]
     groups = near_duplicate_groups(noise + storm)
     assert len(groups[0]) == 200 and len(groups) == 5001
+
+
+def test_copy_key_keeps_numbers_and_keys_computes_both_at_once() -> None:
+    from inbox.domain.near_duplicates import copy_key, keys, same_post
+    a, b = "RT @shop: my order 4711 never arrived, refund please https://t.co/1", "my order 4711 never arrived, refund please!"
+    other = "my order 4712 never arrived, refund please"
+    assert copy_key(a) == copy_key(b) != copy_key(other) and same_post(a, b) and not same_post(a, other)
+    assert cluster_key(a) == cluster_key(other)  # one story for crisis counting
+    for t in (a, other, "Il mio ordine n° 123 non è arrivato, perché? Rimborso 45€", "too short", "x1 y2 z3 w4 v5 u6"):
+        assert keys(t) == (cluster_key(t), copy_key(t)), t
