@@ -20,9 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors.base import Mention, Reject
 from inbox import faultpoints
-from inbox.domain import sla_calendar
+from inbox.domain import near_duplicates, sla_calendar
 from inbox.domain.clock import Clock
-from inbox.domain import near_duplicates
 from inbox.domain.router import MentionFacts, Router
 from inbox.domain.types import Decision, Prediction
 from inbox.ingest.classifier import ClassifierHolder
