@@ -22,7 +22,6 @@ from connectors.bluesky import post_to_mention
 from connectors.config import ConnectorSettings
 from connectors.rss import read_feed
 from connectors.testing import serve_app
-from inbox.domain.types import UserInfo
 from inbox.ingest.poll import Poller
 from inbox.storage.repo import revisions
 from inbox.storage.repo._common import T_EVENT, T_ITEM, T_MENTION
@@ -99,9 +98,8 @@ async def test_touched_item_keeps_its_team_and_records_the_edit(services: Any, s
     """An agent wrote a note first: the text is updated and the edit recorded, the team stays."""
     async with services.engine.begin() as conn:
         from inbox.storage.repo import accounts
-        uid = await accounts.add_user("mia", "agent", ["marketing"], None, conn=conn, now=services.clock.now())
+        mia = await accounts.add_user("mia", "agent", ["marketing"], None, conn=conn, now=services.clock.now())
     work = WorkService(services.engine, services.settings, services.clock, owner=services.owner)
-    mia = UserInfo(id=uid, name="mia", role="agent", teams=("marketing",))
 
     async def note(mid: int) -> None:
         await work.add_note(mia, mid, "answering about the offer")
