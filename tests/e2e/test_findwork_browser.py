@@ -252,3 +252,47 @@ def test_bulk_selection_with_mouse_and_key_shows_each_result(browser: Any, serve
     _fits(page, width)
     agent.shot(f"bulk-results-{locale}-{width}")
     agent.close()
+
+
+@pytest.mark.parametrize(("locale", "width"), VIEWS, ids=[f"{loc}-{w}" for loc, w in VIEWS])
+def test_saved_views_are_saved_listed_opened_and_deleted(browser: Any, server: LiveServer, locale: str,
+                                                          width: int) -> None:
+    """An agent saves a search and a view under names, finds both listed on either page, opens one
+    (its filters come back) and deletes it; the list is theirs alone and never shows HR items."""
+    from playwright.sync_api import expect
+    it = locale.startswith("it")
+    name = f"refunds {uuid.uuid4().hex[:4]}"
+    s = Session(browser, server, "carla", width=width, height=900, locale=locale)
+    page = s.go(f"/search?q=perche+{TAG}&status=open&lang=it")
+    page.fill("#save-view-name", name)
+    page.click("form.save-view button[type=submit]")
+    expect(page.locator(".flash-ok")).to_contain_text(name)
+    expect(page.locator(".search-results .item-row")).to_have_count(1)
+    page = s.go("/views?view=unassigned&sort=age")
+    page.fill("#save-view-name", name)  # the same name again: refused, the name kept
+    page.click("form.save-view button[type=submit]")
+    expect(page.locator(".flash-error")).to_contain_text(
+        "Hai già una vista salvata" if it else "already have a saved view")
+    expect(page.locator("#save-view-name")).to_have_value(name)
+    page.fill("#save-view-name", name + " (age)")
+    page.click("form.save-view button[type=submit]")
+    saved = page.locator(".saved-list li")
+    expect(saved.filter(has_text=name)).to_have_count(2)
+    _fits(page, width)
+    s.shot(f"saved-views-{locale}-{width}")
+    page.click(f".saved-list a:text-is('{name}')")
+    page.wait_for_url(re.compile(r"/search\?"))
+    expect(page.locator("#search-lang")).to_have_value("it")
+    expect(page.locator("#search-status")).to_have_value("open")
+    expect(page.locator(".search-results .item-row")).to_have_count(1)
+    assert "colloquio" not in page.content()
+    for label in (name, name + " (age)"):
+        page.locator(".saved-list li", has_text=label).filter(
+            has=page.locator(f"a:text-is('{label}')")).locator("button[type=submit]").click()
+        expect(page.locator(".flash-ok")).to_have_count(1)
+    expect(page.locator(".saved-list a", has_text=name)).to_have_count(0)
+    _fits(page, width)
+    s.close()
+    other = Session(browser, server, "dario", width=width, height=900, locale=locale)
+    assert name not in other.go("/views").content()
+    other.close()
