@@ -25,6 +25,9 @@ __all__ = ["routes", "handover_ctx"]
 routes = web.RouteTableDef()
 _ = i18n.gettext
 
+SIMILAR_LINKS = 20
+"""Copies of the post linked from an item page; the rest are counted ("and 180 more")."""
+
 
 def _item_id(request: web.Request) -> int:
     raw = request.match_info["id"]
@@ -37,7 +40,8 @@ async def handover_ctx(request: web.Request, user: UserInfo, item: ItemSummary) 
     """What the item page needs to offer assign and reopen (only to whoever may use them)."""
     member = user.is_admin or item.team in user.teams
     ctx: dict[str, Any] = {"may_reopen": member and item.status in (ItemStatus.RESOLVED, ItemStatus.SPAM),
-                           "may_assign": False, "assignees": [], "similar": [], "copy_of": None}
+                           "may_assign": False, "assignees": [], "similar": [], "copy_of": None,
+                           "similar_links": SIMILAR_LINKS}
     if member and item.status in ItemStatus.OPEN:
         ctx["similar"] = (await similar.similar_open(request.app[WORK], [item.id])).get(item.id, [])
         # the oldest copy is the original: the reply goes to that post, from its page

@@ -139,8 +139,10 @@ async def header_state(request: web.Request, user: UserInfo) -> dict[str, Any]:
     """What every page's header needs: the unread count and whether browser pop-ups are on. With
     the database away (an error page is being shown) the header shows no count rather than fail."""
     try:
-        return {"notify_unread": await unread_of(request, user),
-                "notify_browser": (await prefs_of(request, user)).browser}
+        async with read_conn(request.app[SERVICES].engine) as conn:
+            unread, prefs = await repo.header_state(user.id, conn=conn, teams=visible_teams(user),
+                                                    private=_private(request))
+        return {"notify_unread": unread, "notify_browser": prefs.browser}
     except (SQLAlchemyError, OSError) as e:
         log.warning("notify_header_unavailable", user=user.name, error=type(e).__name__)
         return {"notify_unread": 0, "notify_browser": False}

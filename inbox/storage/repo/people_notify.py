@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, not_, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.people_notify import Draft, Prefs, Recipient
@@ -16,7 +17,8 @@ from inbox.storage.repo.items import visible_clause
 from inbox.storage.tables import ItemStatus
 
 __all__ = ["record", "recipients", "leads", "private_teams", "item_scope", "list_for", "unread_count",
-           "mark_read", "mark_all_read", "get_prefs", "set_prefs", "newer_than", "max_id", "due_candidates"]
+           "mark_read", "mark_all_read", "get_prefs", "set_prefs", "header_state", "newer_than", "max_id",
+           "due_candidates"]
 
 
 async def record(drafts: Sequence[Draft], *, conn: AsyncConnection, now: datetime) -> list[int]:
@@ -81,6 +83,10 @@ def _visible(teams: Sequence[str] | None, private: Iterable[str]) -> Any:
 
 
 def _mine(user_id: int, teams: Sequence[str] | None, private: Iterable[str]) -> Any:
+    return _mine_of(user_id, teams, private)
+
+
+def _mine_of(user_id: Any, teams: Sequence[str] | None, private: Iterable[str]) -> Any:
     return and_(T_USER_NOTE.c.user_id == user_id, _visible(teams, private))
 
 
@@ -106,6 +112,26 @@ async def unread_count(user_id: int, *, conn: AsyncConnection, teams: Sequence[s
     q = (select(func.count()).select_from(_JOIN)
          .where(_mine(user_id, teams, private), T_USER_NOTE.c.read_at.is_(None)))
     return int((await conn.execute(q)).scalar_one())
+
+
+@lru_cache(maxsize=256)
+def _header_stmt(teams: tuple[str, ...] | None, hidden: tuple[str, ...]) -> Any:
+    """One statement per (teams, private teams) set, so its compiled form is reused: every HTML
+    page's header asks for these two values."""
+    user_id = bindparam("h_user", type_=Integer)
+    unread = (select(func.count()).select_from(_JOIN)
+              .where(_mine_of(user_id, teams, hidden), T_USER_NOTE.c.read_at.is_(None)).scalar_subquery())
+    prefs = select(T_USER.c.notify_prefs).where(T_USER.c.id == user_id).scalar_subquery()
+    return select(unread, prefs)
+
+
+async def header_state(user_id: int, *, conn: AsyncConnection, teams: Sequence[str] | None,
+                       private: Iterable[str]) -> tuple[int, Prefs]:
+    """The unread count (as :func:`unread_count`) and the preferences (as :func:`get_prefs`) in
+    one statement: what every page's header shows."""
+    key = tuple(teams) if teams is not None else None
+    row = (await conn.execute(_header_stmt(key, tuple(sorted(set(private)))), {"h_user": user_id})).one()
+    return int(row[0]), Prefs.from_json(row[1])
 
 
 async def mark_read(user_id: int, ids: Sequence[int], *, conn: AsyncConnection, now: datetime) -> list[int]:
