@@ -17,7 +17,8 @@ class Mention(SQLModel, table=True):
     __tablename__ = "mention"
     __table_args__ = (UniqueConstraint("source", "external_id", name="uq_mention_source_external"),
                       Index("ix_mention_source_thread", "source", "thread_id"),  # a post's conversation
-                      Index("ix_mention_copy_key", "copy_key", "id"))  # a post's older copies
+                      Index("ix_mention_copy_key", "copy_key", "id"),  # a post's older copies
+                      Index("ix_mention_source_author", "source", "author_handle", "id"))  # an author's earlier ones
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=64)
     platform: str = Field(default="import", max_length=32)
