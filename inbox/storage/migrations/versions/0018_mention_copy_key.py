@@ -19,13 +19,16 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE on both back ends (SQLite >= 3.35 drops a column in place): a batch
+# operation would copy and drop ``mention`` on SQLite, and dropping it deletes every queue item
+# through their ON DELETE CASCADE key.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('mention') as batch:
-        batch.add_column(sa.Column('copy_key', sa.String(length=16), nullable=True))
+    op.add_column('mention', sa.Column('copy_key', sa.String(length=16), nullable=True))
     op.create_index('ix_mention_copy_key', 'mention', ['copy_key', 'id'])
 
 
 def downgrade() -> None:
     op.drop_index('ix_mention_copy_key', table_name='mention')
-    with op.batch_alter_table('mention') as batch:
-        batch.drop_column('copy_key')
+    op.execute("ALTER TABLE mention DROP COLUMN copy_key")
