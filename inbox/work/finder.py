@@ -48,11 +48,14 @@ async def find(engine: AsyncEngine, q: str, filters: SearchFilters, *, limit: in
             raise Invalid("cursor is not a next_cursor of a search") from None
     terms = search_query.parse(q)
     async with read_conn(engine) as conn:
-        hits = await search_repo.search(terms, filters, conn=conn, limit=limit + 1, after=after)
+        page = await search_repo.find_page(terms, filters, conn=conn, limit=limit + 1, after=after)
+    hits = page.hits
     more = len(hits) > limit
     hits = hits[:limit]
     items = [{**h.item.public(), "score": h.score,
               "snippet": search_query.snippet_html(h.snippet, search_repo.HL_START, search_repo.HL_END)
               if h.snippet else None} for h in hits]
     nxt = search_query.encode_cursor(hits[-1].score, hits[-1].item.id, hits[-1].newest) if more and hits else None
+    if not more and page.resume is not None:  # the page stopped at the walk's end: the rest is older
+        nxt = search_query.encode_cursor(*page.resume)
     return Page(items, nxt)

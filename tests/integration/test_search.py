@@ -181,3 +181,33 @@ def test_query_syntax_cannot_inject_operators() -> None:
     assert search_query.parse("  *** ") == []
     assert search_query.decode_cursor(search_query.encode_cursor(-1.25, 7)) == (-1.25, 7, False)
     assert search_query.decode_cursor(search_query.encode_cursor(0, 7, newest=True)) == (0.0, 7, True)
+
+
+async def test_a_newest_first_page_walks_a_bounded_number_of_matches(services: Any) -> None:
+    """A common word whose newest matches the filters drop (another team's, another source's) does
+    not walk every match for one page: a page looks at ``walk_at_most`` matches and, short of hits,
+    says where the next one starts; following those cursors finds every hit exactly once."""
+    old = [Mention(source="a", platform="t", external_id=f"a{i}", text=f"refund case {i}", language="en")
+           for i in range(5)]
+    new = [Mention(source="b", platform="t", external_id=f"b{i}", text=f"refund other {i}", language="en")
+           for i in range(7)]
+    await services.pipeline.ingest(old)
+    await services.pipeline.ingest(new)
+    terms, seen, pages, after = search_query.parse("refund"), [], 0, None
+    async with services.engine.connect() as conn:
+        while True:
+            page = await search_repo.find_page(terms, SearchFilters(source="a"), conn=conn, limit=2, after=after,
+                                               rank_at_most=3, walk_at_most=3)
+            pages += 1
+            seen += [h.item.id for h in page.hits]
+            if page.hits and len(page.hits) == 2:
+                after = (page.hits[-1].score, page.hits[-1].item.id, True)
+            elif page.resume is not None:
+                after = page.resume
+            else:
+                break
+        first = await search_repo.find_page(terms, SearchFilters(source="a"), conn=conn, limit=2,
+                                            rank_at_most=3, walk_at_most=3)
+    assert first.hits == [] and first.resume is not None  # the three newest matches are all source b
+    assert len(seen) == 5 and len(set(seen)) == 5 and seen == sorted(seen, reverse=True)
+    assert pages <= 6

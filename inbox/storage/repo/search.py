@@ -7,7 +7,8 @@ cost grows with the match count: a common word matching a fifth of a million men
 of a second on either engine. A query matching more than ``RANK_AT_MOST`` mentions (found by
 counting at most that many plus one, which stops early) is therefore answered newest first
 instead: both engines walk their index in id order and stop at the page's end, whatever the
-number of matches. The mode travels in the cursor, so a query's pages keep one order."""
+number of matches, and a page looks at no more than ``WALK_AT_MOST`` of them (a short page then
+carries the cursor of the rest). The mode travels in the cursor, so a query's pages keep one order."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -23,7 +24,8 @@ from inbox.domain.types import ItemSummary
 from inbox.storage.repo._common import T_ITEM, T_MENTION, T_USER, is_pg
 from inbox.storage.repo.items import summaries_by_id, visible_clause
 
-__all__ = ["SearchFilters", "Hit", "search_ids", "snippets", "ranks", "HL_START", "HL_END", "RANK_AT_MOST"]
+__all__ = ["SearchFilters", "Hit", "Found", "search", "find_page", "search_ids", "snippets", "ranks", "HL_START",
+           "HL_END", "RANK_AT_MOST", "WALK_AT_MOST"]
 
 # around a matched word in a snippet; the web layer escapes the snippet, then turns these into <mark>
 HL_START, HL_END = "\ue000", "\ue001"
@@ -32,6 +34,10 @@ _VECTOR: Any = literal_column("mention.search_vector")
 _FTS: Any = table("mention_fts", column("rowid", Integer))
 #: more matching mentions than this are not ranked: the pages run newest first
 RANK_AT_MOST = 2000
+#: a newest-first page looks at no more than this many matching mentions, those the filters or
+#: the caller's visibility drop included (a common word all of whose matches are another team's
+#: would otherwise walk every one); a page that stops there says where the next one starts
+WALK_AT_MOST = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,15 +133,32 @@ def _where(f: SearchFilters) -> list[Any]:
     return cond
 
 
+async def _floor(terms: list[Term], *, conn: AsyncConnection, below: int | None, walk: int) -> int | None:
+    """The id of the ``walk``-th newest matching mention below ``below``; None when fewer match."""
+    if is_pg(conn):
+        q: Any = select(T_MENTION.c.id).where(_VECTOR.op("@@")(_ts_query(terms)))
+        col: Any = T_MENTION.c.id
+    else:
+        q, col = select(_FTS.c.rowid).select_from(_FTS).where(_fts_match(terms)), _FTS.c.rowid
+    if below is not None:
+        q = q.where(col < below)
+    found = (await conn.execute(q.order_by(col.desc()).offset(walk - 1).limit(1))).scalar()
+    return None if found is None else int(found)
+
+
 async def search_ids(terms: list[Term], filters: SearchFilters, *, conn: AsyncConnection, limit: int,
-                     after: tuple[float, int] | None = None, newest: bool = False) -> list[tuple[int, float]]:
+                     after: tuple[float, int] | None = None, newest: bool = False,
+                     floor: int | None = None) -> list[tuple[int, float]]:
     """(item id, score) of up to ``limit`` matching items the filters admit, best first (``newest``:
-    newest first, score 0), after the keyset position ``after`` (the last row of the previous page)."""
+    newest first, score 0, ids from ``floor`` up only), after the keyset position ``after`` (the
+    last row of the previous page)."""
     if newest or not terms:
         q, key = _newest(terms, is_pg(conn))
         q = q.where(*_where(filters)).order_by(key.desc()).limit(limit)
         if after is not None:
             q = q.where(key < after[1])
+        if floor is not None:
+            q = q.where(key >= floor)
         return [(int(mid), 0.0) for mid, in await conn.execute(q)]
     hits = _hits(terms, is_pg(conn))
     q = (select(hits.c.mid, hits.c.score).select_from(
@@ -165,15 +188,35 @@ async def snippets(terms: list[Term], ids: Sequence[int], *, conn: AsyncConnecti
     return {int(i): s for i, s in rows if s}
 
 
-async def search(terms: list[Term], filters: SearchFilters, *, conn: AsyncConnection, limit: int,
-                 after: tuple[float, int, bool] | None = None, rank_at_most: int = RANK_AT_MOST) -> list[Hit]:
+@dataclass(frozen=True, slots=True)
+class Found:
+    hits: list[Hit]
+    resume: tuple[float, int, bool] | None  # the next page's position when this one stopped at the walk's end
+
+
+async def find_page(terms: list[Term], filters: SearchFilters, *, conn: AsyncConnection, limit: int,
+                    after: tuple[float, int, bool] | None = None, rank_at_most: int = RANK_AT_MOST,
+                    walk_at_most: int = WALK_AT_MOST) -> Found:
     """A page of hits with their snippets: in rank order, or newest first when nothing but filters
-    was asked or the words match more than ``RANK_AT_MOST`` mentions. ``after`` is the previous
-    page's last (score, id, newest), which also keeps that page's order."""
+    was asked or the words match more than ``rank_at_most`` mentions. ``after`` is the previous
+    page's last (score, id, newest), which also keeps that page's order. A newest-first page
+    looks at ``walk_at_most`` matching mentions at most: when it ends there short of ``limit``
+    hits, ``resume`` is where the next page starts."""
     newest = after[2] if after is not None else not await ranks(terms, conn=conn, at_most=rank_at_most)
+    floor = (await _floor(terms, conn=conn, below=after[1] if after else None, walk=walk_at_most)
+             if newest and terms else None)
     found = await search_ids(terms, filters, conn=conn, limit=limit, after=after[:2] if after else None,
-                             newest=newest)
+                             newest=newest, floor=floor)
     ids = [i for i, _ in found]
     items = await summaries_by_id(ids, conn=conn)
     snip = await snippets(terms, ids, conn=conn)
-    return [Hit(items[i], s, snip.get(i), newest) for i, s in found if i in items]
+    hits = [Hit(items[i], s, snip.get(i), newest) for i, s in found if i in items]
+    return Found(hits, (0.0, floor, True) if floor is not None and len(found) < limit else None)
+
+
+async def search(terms: list[Term], filters: SearchFilters, *, conn: AsyncConnection, limit: int,
+                 after: tuple[float, int, bool] | None = None, rank_at_most: int = RANK_AT_MOST,
+                 walk_at_most: int = WALK_AT_MOST) -> list[Hit]:
+    """The hits of :func:`find_page`."""
+    return (await find_page(terms, filters, conn=conn, limit=limit, after=after, rank_at_most=rank_at_most,
+                            walk_at_most=walk_at_most)).hits
