@@ -70,7 +70,9 @@ class SearchHit(Item):
 
 class SearchPage(Out):
     items: list[SearchHit]
-    next_cursor: str | None
+    next_cursor: str | None = Field(description=(
+        "the cursor of the next page, null at the end; a page of a very common word may hold fewer "
+        "items than the limit (even none) and still have one: it looked at the newest 10,000 matches"))
 
 
 async def run_search(request: web.Request, user: UserInfo, query: SearchQuery) -> SearchPage:
