@@ -4,8 +4,8 @@
 
 1. ``model``: ``Classifier.refined_proba`` (n-gram model + sentence encoder + head) on ``--n`` texts
    (default: the seed corpus) in the refiner's batches of 32, with ``--threads`` BLAS threads
-   (``threadpoolctl``; 1 = one core), mentions per second wall and per CPU-second, and the encoder's
-   load time (hash check included).
+   (``threadpoolctl``; 1 = one core), mentions per second wall and per CPU-second, how many of them
+   were below the head's band and so embedded, and the encoder's load time (hash check included).
 2. ``job``: ``--items`` seed texts imported into a fresh SQLite file, then ``Refiner.run_once`` until
    no candidate is left: items refined per second including the database work, and how many moved.
 
@@ -45,7 +45,10 @@ def bench_model(texts: list[str], threads: int) -> dict[str, Any]:
         for i in range(0, len(texts), 32):
             clf.refined_proba(texts[i : i + 32], encoder)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"n": len(texts), "threads": threads, "per_second": round(len(texts) / wall, 1),
+    band = float((clf.refiner or {}).get("band", 1.0))
+    embedded = int((clf.predict_proba(texts).max(axis=1) < band).sum())
+    return {"n": len(texts), "threads": threads, "band": band, "embedded": embedded,
+            "per_second": round(len(texts) / wall, 1),
             "per_cpu_second": round(len(texts) / cpu, 1), "encoder_load_seconds": round(load_s, 2),
             "mean_chars": round(sum(map(len, texts)) / len(texts), 1)}
 

@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "artifact": str(path),
         "version": meta["version"],
         "evaluation": {
-            k: {"stage": v.get("stage"), "macro_f1": v["macro_f1"], "per_lang": v["per_lang"], "ece": v["ece"],
+            k: {"stage": v.get("stage"), "macro_f1": v["macro_f1"], "per_lang": v.get("per_lang"), "ece": v.get("ece"),
                 "fast": v.get("fast")}
             for k, v in meta["evaluation"].items()
         },

@@ -34,6 +34,7 @@ def _loso_fold(
 ) -> tuple[list[str], list[str] | None]:
     """Labels predicted for the held-out family: the n-gram model's and, with embeddings and the
     blend's settings, the refined ones (an encoder head fitted on the same training rows)."""
+    from routing_models.calibration import softmax
     from routing_models.refine import blend_scores, encoder_lr, full_scores
 
     train_idx = [i for i, g in enumerate(groups) if g != held]
@@ -51,7 +52,9 @@ def _loso_fold(
     enc = full_scores(lr, emb[test_idx], len(classes))
     z = blend_scores(scores / float(blend["temperature_ngram"]), enc / float(blend["temperature_encoder"]),
                      float(blend["weight"]))
-    return fast, [str(c) for c in classes[z.argmax(axis=1)]]
+    # above the head's band the n-gram label stands (the fold has no Platt step: the temperature's confidence)
+    sure = softmax(scores / float(blend["temperature_ngram"])).max(axis=1) >= float(blend.get("band", 1.0))
+    return fast, [f if s else str(c) for f, s, c in zip(fast, sure, classes[z.argmax(axis=1)], strict=True)]
 
 
 def _summary(

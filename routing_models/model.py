@@ -54,16 +54,21 @@ class Classifier:
 
     def refined_proba(self, texts: Sequence[str], encoder: Any) -> npt.NDArray[np.float64]:
         """The blend of the n-gram model and the encoder head (:mod:`routing_models.refine`),
-        shape ``(len(texts), len(labels))``.  About 20 ms a mention: for the background refiner."""
-        from routing_models.refine import blend_proba
+        shape ``(len(texts), len(labels))``, for the texts below the head's confidence band; the
+        others keep :meth:`predict_proba` and are not embedded.  About 20 ms a refined mention: for
+        the background refiner."""
+        from routing_models.refine import blend_proba, needs_second_look
 
         if self.refiner is None:
             raise ValueError(f"model {self.version} has no refiner head (trained without an encoder)")
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.labels)))
-        logits = self._scorer.calibrated_logits(texts)
-        return blend_proba(self.refiner, logits, encoder.encode(texts))
+        proba, logits = self._scorer.proba_and_logits(texts)
+        rows = np.flatnonzero(needs_second_look(self.refiner, proba))
+        if rows.size:
+            proba[rows] = blend_proba(self.refiner, logits[rows], encoder.encode([texts[i] for i in rows]))
+        return proba
 
     def predict_refined(self, texts: Sequence[str], encoder: Any) -> list[Prediction]:
         """Like :meth:`predict`, from :meth:`refined_proba`."""

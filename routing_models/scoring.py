@@ -125,6 +125,12 @@ class CompiledScorer:
         """Calibrated probabilities, columns in ``classes_`` order."""
         return self._clf.proba_from_decision(self.decision_function(texts))
 
+    def proba_and_logits(self, texts: list[str]) -> tuple[F64, F64]:
+        """:meth:`predict_proba` and :meth:`calibrated_logits` from one scoring pass (the refiner needs both)."""
+        scores = self.decision_function(texts)
+        return self._clf.proba_from_decision(scores), np.asarray(self._clf._logits_from_decision(scores),
+                                                                 dtype=np.float64)
+
     def calibrated_logits(self, texts: list[str]) -> F64:
         """Temperature-scaled logits (before the top-label Platt step): the refiner's n-gram input."""
         return np.asarray(self._clf._logits_from_decision(self.decision_function(texts)), dtype=np.float64)

@@ -59,6 +59,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     # the refiner head (routing_models.refine), fitted only when train() is given an encoder
     "refine_weight": 0.4,
     "refine_C": 1.0,
+    "refine_band": 0.95,
 }
 
 
@@ -250,7 +251,7 @@ def train(
     if refiner is not None:
         metadata["refiner"] = {
             k: refiner[k]
-            for k in ("weight", "C", "temperature_encoder", "temperature_blend", "platt", "encoder_sha256")
+            for k in ("weight", "C", "band", "temperature_encoder", "temperature_blend", "platt", "encoder_sha256")
         }
     clf = Classifier(pipeline, metadata, refiner=refiner)
     metadata["evaluation"] = {
@@ -261,7 +262,7 @@ def train(
     blend = None
     if refiner is not None:
         blend = {"weight": refiner["weight"], "C": refiner["C"], "temperature_encoder": refiner["temperature_encoder"],
-                 "temperature_ngram": float(pipeline.named_steps["clf"].temperature_)}
+                 "temperature_ngram": float(pipeline.named_steps["clf"].temperature_), "band": refiner["band"]}
     from routing_models.cross_validation import leave_one_source_out  # it fits with this module's helpers
 
     metadata["loso"] = (
@@ -294,6 +295,7 @@ def _fit_refiner(
         clf._logits_from_decision,
         weight=float(params.get("refine_weight", REFINER_DEFAULTS["refine_weight"])),
         C=float(params.get("refine_C", REFINER_DEFAULTS["refine_C"])),
+        band=float(params.get("refine_band", REFINER_DEFAULTS["refine_band"])),
         encoder_sha256=EXPECTED_SHA256["model.safetensors"],
     )
     return head, emb

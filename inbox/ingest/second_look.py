@@ -2,13 +2,14 @@
 
 At ingest the n-gram model routes every mention at once (tens of thousands a second).  The refiner
 then takes new, unclaimed, never-transferred items whose routing the model decided (least confident
-first), scores them with the blend of that model and a sentence encoder (routing_models.refine:
-better on sources the model has not seen, about 20 ms a mention), and routes them again with the
-same router and rules.  When the team changes, the item moves (SLA due times recomputed for the new
-team from the item's creation), a ``rerouted`` event records it, and the routing decision is rewritten
-with the refined probabilities, keeping the first routing inside its explanation (one decision per
-mention stays the rule).  Every candidate is marked with
-``refined_at`` whatever the outcome, so each item is looked at once.
+first), leaves those the model was sure of (confidence at or above the refiner head's ``band``,
+0.95: the blend changes no label there) as they are, scores the others with the blend of that model
+and a sentence encoder (routing_models.refine: better on sources the model has not seen, about 20 ms
+a mention), and routes them again with the same router and rules.  When the team changes, the item
+moves (SLA due times recomputed for the new team from the item's creation), a ``rerouted`` event
+records it, and the routing decision is rewritten with the refined probabilities, keeping the first
+routing inside its explanation (one decision per mention stays the rule).  Every candidate is marked
+with ``refined_at`` whatever the outcome, so each item is looked at once.
 
 Items that a rule routed, wordless ones, spam and anything an agent has claimed, touched or
 transferred are never changed: people and rules win over the model.  The final UPDATE re-checks
@@ -44,18 +45,20 @@ log = structlog.get_logger(__name__)
 class RefineResult:
     looked_at: int = 0          # candidates marked refined_at
     rescored: int = 0           # scored by the blend
+    sure: int = 0               # left as routed: the model was at least as sure as its head's band
     rerouted: int = 0           # moved to another team
     item_ids: list[int] = field(default_factory=list)  # items whose row changed (live updates)
     moves: list[tuple[str, str]] = field(default_factory=list)  # (from team, to team) of each rerouted item
     skipped: str | None = None  # why nothing ran: no refiner head, no encoder, disabled
 
     def summary(self) -> dict[str, Any]:
-        return {"looked_at": self.looked_at, "rescored": self.rescored, "rerouted": self.rerouted,
+        return {"looked_at": self.looked_at, "rescored": self.rescored, "sure": self.sure, "rerouted": self.rerouted,
                 **({"skipped": self.skipped} if self.skipped else {})}
 
     def add(self, other: RefineResult) -> None:
         self.looked_at += other.looked_at
         self.rescored += other.rescored
+        self.sure += other.sure
         self.rerouted += other.rerouted
         self.item_ids += other.item_ids
         self.moves += other.moves
@@ -157,6 +160,10 @@ class Refiner:
             candidates = await rrepo.candidates(ids, conn=conn)
         res.looked_at = len(ids)
         todo = [c for c in candidates if c["untouched"] and _eligible(c["decision"])]
+        # above the head's band the blend would not change the label (routing_models/refine.py, "The band")
+        band = float(model.refiner.get("band", 1.0))
+        res.sure = sum(1 for c in todo if float(c["decision"].get("confidence") or 0.0) >= band)
+        todo = [c for c in todo if float(c["decision"].get("confidence") or 0.0) < band]
         preds: list[Prediction] = []
         if todo:
             raw = await asyncio.to_thread(_predict, model, [c["text"] for c in todo], encoder, not foreground)

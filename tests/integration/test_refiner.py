@@ -253,3 +253,21 @@ async def test_taking_walks_the_partial_index(services: Any) -> None:
     if services.engine.dialect.name == "sqlite":  # PostgreSQL, on a realistic table: test_pg_batch_plans
         plan = await _plan(services, among=[3, 5, 7])
         assert "ix_queue_item_refine" not in plan and "PRIMARY KEY" in plan, plan
+
+
+async def test_items_the_model_was_sure_of_keep_their_routing_unscored(services: Any, clock: Any) -> None:
+    """At or above the head's band the blend changes no label (routing_models/refine.py): such items are
+    marked looked at, never embedded, and keep their routing; the others below it are refined."""
+    refiner, model = await _setup(services)
+    model.refiner = {"format": 1, "band": 0.9}  # the keyword model's cue confidence is exactly 0.9
+    await services.pipeline.ingest([_m("1", "a: my order is broken, and there is no feature to track it")])
+    clock.advance(timedelta(minutes=10))
+    res = await refiner.run_once()
+    assert (res.looked_at, res.sure, res.rescored, res.rerouted) == (1, 1, 0, 0)
+    assert model.refined_calls == []
+    assert (await _item(services, "a")).team == "customer_care"
+    model.refiner = {"format": 1, "band": 0.91}
+    await services.pipeline.ingest([_m("2", "b: my order is broken, and there is no feature to track it")])
+    res = await refiner.run_once()
+    assert (res.looked_at, res.sure, res.rescored, res.rerouted) == (1, 0, 1, 1)
+    assert (await _item(services, "b")).team == "marketing"

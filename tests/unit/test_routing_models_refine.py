@@ -74,7 +74,7 @@ def test_weight_zero_keeps_the_labels_and_weight_one_follows_the_encoder(rows: l
     texts = [r["text"] for r in rows[1::4]]
     zero = train(rows, encoder=HashingEncoder(), params={"refine_weight": 0.0})
     assert (zero.refined_proba(texts, HashingEncoder()).argmax(1) == zero.predict_proba(texts).argmax(1)).all()
-    one = train(rows, encoder=HashingEncoder(), params={"refine_weight": 1.0})
+    one = train(rows, encoder=HashingEncoder(), params={"refine_weight": 1.0, "refine_band": 1.0})
     # with w = 1 only the embedding counts: two texts with the same bag of words get the same answer
     a, b = "my order is broken and late", "late and broken is order my"
     pa, pb = one.refined_proba([a, b], HashingEncoder())
@@ -119,3 +119,40 @@ def test_leave_one_source_out_scores_the_refined_labels(rows: list[dict[str, Any
     out = leave_one_source_out(rows, families=families, embeddings=emb, blend=blend)
     assert set(out["refined"]["per_source"]) == set(families) == set(out["per_source"])
     assert out["refined"]["pooled"]["n"] == out["pooled"]["n"] > 0
+
+
+def test_only_mentions_below_the_band_are_embedded(rows: list[dict[str, Any]]) -> None:
+    """The head's band: a mention the n-gram model is at least that sure of keeps the n-gram model's
+    probabilities and is never embedded; the others get the blend."""
+    model = train(rows, encoder=HashingEncoder(), params={"refine_band": 0.8})
+    assert model.refiner is not None and model.refiner["band"] == 0.8 == model.metadata["refiner"]["band"]
+    texts = [r["text"] for r in rows[1::3]]
+    fast = model.predict_proba(texts)
+    sure = fast.max(axis=1) >= 0.8
+    assert 0 < sure.sum() < len(texts)  # both kinds in the sample, or the test proves nothing
+    enc = HashingEncoder()
+    proba = model.refined_proba(texts, enc)
+    assert enc.encoded == int((~sure).sum())
+    np.testing.assert_allclose(proba[sure], fast[sure])
+    # below the band it is the blend, as a head that refines everything computes it
+    everything = dict(model.refiner, band=1.0)
+    model.refiner = everything
+    np.testing.assert_allclose(proba[~sure], model.refined_proba(texts, HashingEncoder())[~sure])
+    assert np.abs(proba[~sure] - fast[~sure]).max() > 0.01
+
+
+def test_the_default_band_spares_the_confident_mentions(refined: Classifier, rows: list[dict[str, Any]]) -> None:
+    assert refined.refiner is not None and refined.refiner["band"] == 0.95
+    texts = [r["text"] for r in rows]
+    enc = HashingEncoder()
+    refined.refined_proba(texts, enc)
+    assert enc.encoded == int((refined.predict_proba(texts).max(axis=1) < 0.95).sum()) < len(texts)
+
+
+def test_a_head_without_a_band_refines_everything(refined: Classifier, rows: list[dict[str, Any]]) -> None:
+    """Heads trained before the band (the artifacts people have) keep refining every mention."""
+    old = Classifier(refined.pipeline, refined.metadata, refiner={k: v for k, v in refined.refiner.items()
+                                                                  if k != "band"})
+    enc = HashingEncoder()
+    old.refined_proba([r["text"] for r in rows[:40]], enc)
+    assert enc.encoded == 40
