@@ -98,3 +98,22 @@ async def test_the_queue_lists_the_original_of_copies_once(services: Any) -> Non
     w = WorkService(services.engine, services.settings, services.clock)
     await w.set_status(ann, first, "resolved")
     assert await listed() == [second, other]
+
+
+async def test_claim_next_skips_the_copies_of_an_open_original(services: Any) -> None:
+    """Claim next never hands out a copy: with the original claimed, its copies wait with it and
+    the next claim takes another post (SQLite's UPDATE and PostgreSQL's SKIP LOCKED statement)."""
+    now = services.clock.now()
+    async with services.engine.begin() as conn:
+        ann = await accounts.add_user("ann", "agent", ["customer_care"], None, conn=conn, now=now)
+        bob = await accounts.add_user("bob", "agent", ["customer_care"], None, conn=conn, now=now)
+    text = "RT @shop: the app lost my order 4711 again, refund now! https://x.example/{}"
+    res = await services.pipeline.ingest([Mention(source="t", platform="t", external_id=f"k{i}", text=text.format(i))
+                                          for i in range(3)]
+                                         + [Mention(source="t", platform="t", external_id="k9",
+                                                    text="the app lost my order 4712 again, refund now!")])
+    first, _, _, other = res.item_ids
+    w = WorkService(services.engine, services.settings, services.clock)
+    got = [await w.claim_next(ann, "customer_care"), await w.claim_next(bob, "customer_care"),
+           await w.claim_next(bob, "customer_care")]
+    assert sorted(c.id for c in got[:2] if c is not None) == [first, other] and got[2] is None

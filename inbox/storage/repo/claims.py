@@ -104,7 +104,7 @@ def _claim_pg(expired: bool) -> Any:
     # one, so N agents get N distinct items without retries. The capacity test is a one-time
     # filter: at capacity the walk down ix_queue_item_claim does not even start.
     candidate = (select(T_ITEM.c.id)
-                 .where(T_ITEM.c.team == bindparam("c_team"), cond,
+                 .where(T_ITEM.c.team == bindparam("c_team"), cond, items.not_a_copy(),
                         select(held.c.held).scalar_subquery() < bindparam("c_capacity"))
                  .order_by(*order).limit(1).with_for_update(skip_locked=True))
     claimed = (update(T_ITEM).where(T_ITEM.c.id == candidate.scalar_subquery())

@@ -6,14 +6,14 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
 from inbox.storage.repo._common import T_CORR, T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER, insert_rows, is_pg
 from inbox.storage.tables import ItemStatus
 
-__all__ = ["insert_items", "insert_events", "get_item", "list_items", "claim_next",
+__all__ = ["not_a_copy", "insert_items", "insert_events", "get_item", "list_items", "claim_next",
            "update_item", "expire_leases", "events_for", "decision_for", "insert_correction",
            "open_claims", "visible_clause", "summaries_by_id"]
 
@@ -98,6 +98,21 @@ _LOCK_ITEM_PG = _LOCK_ITEM.with_for_update()
 _UPDATE_BY_ID = update(T_ITEM).where(T_ITEM.c.id == bindparam("_item_id"))
 
 
+def not_a_copy() -> Any:
+    """True for a queue item unless an older open item of its team holds a copy of its post (the
+    same ``copy_key``): a copy is handled with that original and not listed on its own.
+    Correlated to ``queue_item`` of the enclosing query: a primary-key probe of its mention,
+    then one ``ix_mention_copy_key`` range (copy_key, id < its own)."""
+    me, other, orig = T_MENTION.alias("cp_me"), T_MENTION.alias("cp_other"), T_ITEM.alias("cp_orig")
+    older = (select(orig.c.id)
+             .select_from(me.join(other, and_(other.c.copy_key == me.c.copy_key, other.c.id < me.c.id))
+                          .join(orig, orig.c.id == other.c.id))
+             .where(me.c.id == T_ITEM.c.id, me.c.copy_key.is_not(None), orig.c.team == T_ITEM.c.team,
+                    orig.c.status.in_(ItemStatus.OPEN))
+             .correlate(T_ITEM))
+    return ~exists(older)
+
+
 def _claim_stmt(expired: bool) -> Any:
     # SQLite (PostgreSQL claims in one statement, repo.claims): the transaction began with BEGIN
     # IMMEDIATE, so this UPDATE ... RETURNING runs under the single writer lock and no two claimers
@@ -105,7 +120,8 @@ def _claim_stmt(expired: bool) -> Any:
     order = (T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id.asc())
     cond = (and_(T_ITEM.c.status == ItemStatus.CLAIMED, T_ITEM.c.lease_expires_at < bindparam("c_now"))
             if expired else T_ITEM.c.status == ItemStatus.NEW)
-    candidate = select(T_ITEM.c.id).where(T_ITEM.c.team == bindparam("c_team"), cond).order_by(*order).limit(1)
+    candidate = (select(T_ITEM.c.id).where(T_ITEM.c.team == bindparam("c_team"), cond, not_a_copy())
+                 .order_by(*order).limit(1))
     return (update(T_ITEM).where(T_ITEM.c.id == candidate.scalar_subquery())
             .values(status=ItemStatus.CLAIMED, assignee_id=bindparam("c_user_id"), lease_owner=bindparam("c_owner"),
                     lease_expires_at=bindparam("c_lease_until"), updated_at=bindparam("c_now"), assigned_at=None,

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.near_duplicates import same_post
 from inbox.domain.types import ItemSummary
 from inbox.storage.repo._common import T_ITEM, T_MENTION
-from inbox.storage.repo.items import _summary_query, _to_summary, visible_clause
+from inbox.storage.repo.items import _summary_query, _to_summary, not_a_copy, visible_clause
 from inbox.storage.tables import ItemStatus
 
 __all__ = ["VIEWS", "SORTS", "view_items", "similar_open", "not_a_copy"]
@@ -64,21 +64,6 @@ async def view_items(view: str, *, conn: AsyncConnection, user_id: int, teams: S
         q = q.where(T_ITEM.c.team == team)
     q = q.order_by(*_order(view, sort)).limit(limit).offset(offset)
     return [_to_summary(r) for r in await conn.execute(q)]
-
-
-def not_a_copy() -> Any:
-    """True for a queue item unless an older open item of its team holds a copy of its post (the
-    same ``copy_key``): a copy is handled with that original and not listed on its own.
-    Correlated to ``queue_item`` of the enclosing query: a primary-key probe of its mention,
-    then one ``ix_mention_copy_key`` range (copy_key, id < its own)."""
-    me, other, orig = T_MENTION.alias("cp_me"), T_MENTION.alias("cp_other"), T_ITEM.alias("cp_orig")
-    older = (select(orig.c.id)
-             .select_from(me.join(other, and_(other.c.copy_key == me.c.copy_key, other.c.id < me.c.id))
-                          .join(orig, orig.c.id == other.c.id))
-             .where(me.c.id == T_ITEM.c.id, me.c.copy_key.is_not(None), orig.c.team == T_ITEM.c.team,
-                    orig.c.status.in_(ItemStatus.OPEN))
-             .correlate(T_ITEM))
-    return ~exists(older)
 
 
 def _similar_open_stmt() -> Any:
