@@ -33,16 +33,23 @@ class PgListener:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._conn: Any = None
+        self._listening: set[str] = set()  # channels LISTENed on self._conn
         self._use = asyncio.Lock()  # one operation at a time on the connection
 
     async def subscribe(self, channel: str, callback: Callback) -> None:
         """Hear ``channel`` from now on (and after every reconnection)."""
-        new = channel not in self._channels
         self._channels.setdefault(channel, []).append(callback)
-        if new and self._conn is not None:
-            async with self._use:
-                if self._conn is not None:
-                    await self._conn.add_listener(channel, self._deliver)
+        async with self._use:  # after a connection in progress has taken the channels it knew of
+            await self._listen_to_all()
+
+    async def _listen_to_all(self) -> None:
+        """LISTEN on every subscribed channel not yet heard on the current connection (holding ``_use``)."""
+        if self._conn is None:
+            return  # the next connection listens to them all
+        for channel in list(self._channels):
+            if channel not in self._listening:
+                await self._conn.add_listener(channel, self._deliver)
+                self._listening.add(channel)
 
     def on_connect(self, callback: Callable[[], None]) -> None:
         self._on_connect.append(callback)
@@ -72,9 +79,8 @@ class PgListener:
             try:
                 conn = await asyncpg.connect(self._dsn)
                 async with self._use:
-                    for channel in list(self._channels):
-                        await conn.add_listener(channel, self._deliver)
-                    self._conn = conn
+                    self._conn, self._listening = conn, set()
+                    await self._listen_to_all()
                 self.connected.set()
                 delay = 0.5
                 for cb in self._on_connect:
