@@ -115,7 +115,7 @@ async def cmd_poll(args: argparse.Namespace) -> int:
 
 async def cmd_refine(args: argparse.Namespace) -> int:
     svc = await open_services(args, model=True)
-    total = {"looked_at": 0, "rescored": 0, "rerouted": 0}
+    total = {"looked_at": 0, "rescored": 0, "sure": 0, "rerouted": 0}
     skipped = None
     try:
         await require_schema(svc)
