@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary, UserInfo
 from inbox.errors import Conflict, Forbidden, Invalid, NotFound
@@ -54,6 +55,15 @@ def _assign_values(work: WorkService, actor: UserInfo, row: dict[str, Any], targ
             "assigned_at": None, "updated_at": now}
 
 
+async def _lock_for(work: WorkService, actor: UserInfo, item_id: int, conn: AsyncConnection) -> dict[str, Any]:
+    """The item's row, locked for this transaction, once ``actor`` may act on it (else 404/403)."""
+    row = await items.lock_item(item_id, conn=conn)
+    if row is None:
+        raise NotFound(f"no item {item_id}")
+    work.check_may_act(actor, row)
+    return row
+
+
 async def assign(work: WorkService, actor: UserInfo, item_id: int, name: str, *, reason: str | None = None,
                  override: bool = False) -> ItemSummary:
     """Give the item to the user called ``name`` (see the module doc); returns its new state."""
@@ -62,10 +72,7 @@ async def assign(work: WorkService, actor: UserInfo, item_id: int, name: str, *,
     async with work.engine.begin() as conn:
         # the item first: who may not see it learns nothing about the user named. (Claims lock the
         # agent, then skip locked items, so this order cannot deadlock with them.)
-        row = await items.lock_item(item_id, conn=conn)
-        if row is None:
-            raise NotFound(f"no item {item_id}")
-        work.check_may_act(actor, row)
+        row = await _lock_for(work, actor, item_id, conn)
         target = await handover.lock_target(name, conn=conn)
         if target is None or not target["active"]:
             raise Invalid(f"no active user {name!r}")
@@ -98,10 +105,7 @@ async def reopen(work: WorkService, actor: UserInfo, item_id: int) -> ItemSummar
     """A resolved (or spam) item back to its team's queue as new."""
     now = work.clock.now()
     async with work.engine.begin() as conn:
-        row = await items.lock_item(item_id, conn=conn)
-        if row is None:
-            raise NotFound(f"no item {item_id}")
-        work.check_may_act(actor, row)
+        row = await _lock_for(work, actor, item_id, conn)
         if row["status"] not in _CLOSED:
             raise Conflict(f"item {item_id} is {row['status']}, not resolved")
         await items.update_item(item_id, {"status": ItemStatus.NEW, "assignee_id": None, "lease_owner": None,
