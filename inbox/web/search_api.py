@@ -88,6 +88,6 @@ async def run_search(request: web.Request, user: UserInfo, query: SearchQuery) -
 
 
 @api.get("/api/v1/search", summary="Search the items you may see, open and closed, best match first",
-         query=SearchQuery, response=SearchPage, errors=(403,))
+         query=SearchQuery, response=SearchPage, errors=(403, 404))
 async def search(request: web.Request, *, user: UserInfo, query: SearchQuery) -> SearchPage:
     return await run_search(request, user, query)

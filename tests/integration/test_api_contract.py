@@ -189,6 +189,15 @@ async def test_openapi_is_served_with_the_configured_teams(server: LiveServer) -
     assert set(schemas["TeamName"]["enum"]) == {"customer_care", "marketing", "hr", "pr", "triage"}
 
 
+
+async def test_a_search_filtered_by_a_private_team_is_a_documented_404(server: LiveServer) -> None:
+    """An agent outside HR who filters a search by HR learns nothing of that queue: 404, a status
+    the document lists for the operation (schemathesis found it undocumented)."""
+    async with aiohttp.ClientSession() as s:
+        async with s.get(server.url + "/api/v1/search?team=hr", headers=_h(server, "carla")) as r:
+            await _problem(r, 404)
+    assert "404" in document(["customer_care", "hr"])["paths"]["/api/v1/search"]["get"]["responses"]
+
 def _schemathesis() -> str:
     exe = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or shutil.which("schemathesis")
     if exe is None:
