@@ -70,7 +70,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         return {"tokens": {n: await api_token(svc, u.id) for n, u in users.items()},
                 "care": next(i for i in care if i != claimed.id), "claimed": claimed.id, "hr": hr[0]}
 
-    with live_server("sqlite", tmp, seed, classifier=ExplainingKeywordClassifier()) as srv:
+    # the settings file's path is shown on /admin/rules; a deep install path (CI checks out under
+    # a longer one than a laptop) must wrap at 320 px rather than widen the page
+    deep = "/srv/" + "/".join(["socialinboxinstallation"] * 4) + "/config/inbox.toml"
+    with live_server("sqlite", tmp, seed, classifier=ExplainingKeywordClassifier(),
+                     adjust=lambda s: s.model_copy(update={"config_file": deep})) as srv:
         yield srv
 
 
