@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 
 from inbox.ops.control import SETTINGS, ControlMessage, send
@@ -103,11 +104,9 @@ async def test_a_worker_classifies_with_a_model_promoted_from_the_cli_within_5_s
 
     app = web.Application()
     app.router.add_get("/feed.xml", feed)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    feed_server = TestServer(app, host="127.0.0.1")  # the same replay server the other poll tests use
+    await feed_server.start_server()
+    port = feed_server.port
     base = (ROOT / "config" / "inbox.toml").read_text(encoding="utf-8").split("[[connectors]]")[0]
     cfg = tmp_path / "cfg.toml"
     cfg.write_text(base + f'''
@@ -181,4 +180,4 @@ allow_private_hosts = true
             except TimeoutError:
                 worker.kill()
         await svc.close()
-        await runner.cleanup()
+        await feed_server.close()
