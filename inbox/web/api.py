@@ -31,9 +31,8 @@ from inbox.web.api_models import (
     TeamPath,
     TransferBody,
 )
-from inbox.web.authn import USER_KEY
 from inbox.web.endpoints import ApiRoutes, Reply
-from inbox.web.keys import SERVICES, WORK
+from inbox.web.keys import SERVICES, USER_KEY, WORK
 from inbox.web.models import Item, ItemEnvelope
 from inbox.web.replies_api import reply_detail
 from inbox.work import routing_metrics as metrics_mod

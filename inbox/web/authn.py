@@ -1,4 +1,4 @@
-"""Who is calling: an API bearer token, or the web app's session. Sets ``request["user"]``."""
+"""Who is calling: an API bearer token, or the web app's session. Sets ``request[USER_KEY]``."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,15 +9,11 @@ from inbox.domain.credentials import token_hash
 from inbox.domain.types import UserInfo
 from inbox.storage.engine import read_conn
 from inbox.storage.repo import accounts
-from inbox.web.keys import AUTH_CACHE, SERVICES
+from inbox.web.keys import AUTH_CACHE, CREDENTIAL, SERVICES, USER_KEY
 
-__all__ = ["auth_middleware", "require_user", "SESSION_USER", "CREDENTIAL"]
+__all__ = ["auth_middleware", "require_user", "SESSION_USER", "CREDENTIAL", "USER_KEY"]
 
 SESSION_USER = "uid"
-USER_KEY = "user"
-# what authenticated the request, for re-checking later (open live streams): ("bearer", token
-# hash) or ("session", session token, user id)
-CREDENTIAL = "credential"
 
 
 async def _from_bearer(request: web.Request, header: str) -> UserInfo | None:
@@ -66,11 +62,8 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
         if user is None:
             raise web.HTTPUnauthorized(text="invalid or revoked token",
                                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        request["auth"] = "bearer"
     else:
         user = await _from_session(request)
-        if user is not None:
-            request["auth"] = "session"
     request[USER_KEY] = user
     resp: web.StreamResponse = await handler(request)
     return resp

@@ -1,10 +1,11 @@
-"""Typed application keys: every app-scoped object is declared here."""
+"""Typed application and request keys: every app- or request-scoped object is declared here."""
 from __future__ import annotations
 
 from typing import Any
 
 from aiohttp import web
 
+from inbox.domain.types import UserInfo
 from inbox.ops.services import Services
 from inbox.web.authcache import AuthCache
 from inbox.work.item_actions import WorkService
@@ -17,3 +18,9 @@ SCHEDULER: web.AppKey[Any] = web.AppKey("scheduler")
 ROLE = web.AppKey("role", str)
 AUTH_CACHE = web.AppKey("auth_cache", AuthCache)  # who a token or session belongs to, briefly
 REPLIES = web.AppKey("replies", ReplyService)
+
+#: who is calling (set by inbox.web.authn.auth_middleware; None: nobody signed in)
+USER_KEY: web.RequestKey[UserInfo | None] = web.RequestKey("user")
+#: what authenticated the request, for re-checking later (open live streams): ("bearer", token
+#: hash) or ("session", session token, user id)
+CREDENTIAL: web.RequestKey[tuple[str, ...]] = web.RequestKey("credential")

@@ -244,8 +244,8 @@ async def sse_handler(request: web.Request) -> web.StreamResponse:
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                        "X-Accel-Buffering": "no"})
     await resp.prepare(request)
-    from inbox.web.authn import CREDENTIAL
     from inbox.web.i18n import negotiate
+    from inbox.web.keys import CREDENTIAL
     sub = broker.subscribe(user, request.get(CREDENTIAL, ()),
                            negotiate(user.locale, request.headers.get("Accept-Language")))
     try:

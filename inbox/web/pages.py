@@ -19,7 +19,7 @@ from inbox.web.error_text import translate_error
 from inbox.web.feature_words import feature_phrases
 from inbox.web.handover_pages import handover_ctx
 from inbox.web.inputs import ASCII_DIGITS
-from inbox.web.keys import SERVICES, WORK
+from inbox.web.keys import SERVICES, USER_KEY, WORK
 from inbox.web.logins import LoginThrottled, check_credentials
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
 from inbox.web.reply_pages import reply_page_ctx
@@ -75,7 +75,7 @@ async def login_submit(request: web.Request) -> web.Response:
     if user is None:
         return await render(request, "login.html", {"next": nxt, "name": name,
                                                     "error": _("Wrong user name or password.")}, status=401)
-    request["user"] = user
+    request[USER_KEY] = user
     await login(request, user)
     raise redirect(nxt if nxt != "/queues" or user.teams or user.is_admin else "/dashboard")
 

@@ -13,7 +13,7 @@ from inbox.errors import Invalid
 from inbox.web import i18n, names, shortcuts
 from inbox.web.csrf import csrf_token
 from inbox.web.inputs import check_text, read_form
-from inbox.web.keys import SERVICES
+from inbox.web.keys import SERVICES, USER_KEY
 from inbox.web.notify_api import header_state
 
 __all__ = ["render", "redirect", "flash", "form", "set_locale", "current_user", "safe_next"]
@@ -34,7 +34,7 @@ def safe_url(url: str | None) -> str | None:
 
 
 def current_user(request: web.Request) -> UserInfo | None:
-    return request.get("user")
+    return request.get(USER_KEY)
 
 
 def set_locale(request: web.Request) -> str:

@@ -36,7 +36,7 @@ from inbox.web import (
 )
 from inbox.web.csrf import csrf_middleware
 from inbox.web.error_text import translate_error
-from inbox.web.keys import BUS
+from inbox.web.keys import BUS, USER_KEY
 from inbox.web.render import render, safe_next, set_locale
 from inbox.web.sessions import make_storage
 
@@ -69,7 +69,7 @@ async def html_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         resp = await handler(request)
         return resp
     except DomainError as e:
-        if e.status == 403 and request.method == "POST" and request.get("user") is None \
+        if e.status == 403 and request.method == "POST" and request.get(USER_KEY) is None \
                 and e.detail.startswith("missing or invalid CSRF token") and request.headers.get("Referer"):
             # a page's form whose session has ended: sign in again, then back to the page
             from urllib.parse import quote

@@ -174,7 +174,7 @@ async def test_item_api_and_page_say_where_fields_came_from(services: Any) -> No
     res = await services.pipeline.ingest([sky, feed.mentions[0]])
     assert res.ingested == 2
     async with services.engine.connect() as conn:
-        ids = dict((await conn.execute(select(T_MENTION.c.source, T_MENTION.c.id))).tuples().all())
+        ids = {r.source: r.id for r in await conn.execute(select(T_MENTION.c.source, T_MENTION.c.id))}
     (s1, b1), (s2, b2), (s3, page) = await _get_as_admin(
         services, [f"/api/v1/items/{ids['bsky']}", f"/api/v1/items/{ids['feed']}", f"/items/{ids['feed']}"])
     assert s1 == s2 == s3 == 200

@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from connectors.base import Mention
 from inbox.storage.repo import accounts
@@ -80,7 +81,7 @@ async def test_logout_ends_the_sessions_stream(server: LiveServer) -> None:
         await web_login(s, server.url, "dario")
         async with s.get(server.url + "/queues") as page:
             token = csrf_from(await page.text())
-        cookies = s.cookie_jar.filter_cookies(server.url)  # type: ignore[arg-type]
+        cookies = s.cookie_jar.filter_cookies(URL(server.url))
         r = await _open(s, server)
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
             other.cookie_jar.update_cookies(cookies)

@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from inbox.web.sessions import COOKIE_NAME
 from inbox.web.testing import PASSWORD, LiveServer, api_token, csrf_from, sample_mentions, seed_users, web_login
@@ -106,11 +107,11 @@ async def test_session_rotates_on_login_and_dies_on_logout(server: LiveServer) -
     async with _client() as s:
         async with s.get(server.url + "/login") as r:
             pre_token = csrf_from(await r.text())
-        pre_cookie = s.cookie_jar.filter_cookies(server.url)[COOKIE_NAME].value
+        pre_cookie = s.cookie_jar.filter_cookies(URL(server.url))[COOKIE_NAME].value
         async with s.post(server.url + "/login", data={"name": "carla", "password": PASSWORD, "_csrf": pre_token},
                           headers={"Origin": server.url}, allow_redirects=False) as r:
             assert r.status == 303
-        post_cookie = s.cookie_jar.filter_cookies(server.url)[COOKIE_NAME].value
+        post_cookie = s.cookie_jar.filter_cookies(URL(server.url))[COOKIE_NAME].value
         assert post_cookie != pre_cookie
         async with s.get(server.url + "/queues") as r:
             token = csrf_from(await r.text())
