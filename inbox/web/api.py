@@ -33,9 +33,10 @@ from inbox.web.api_models import (
 )
 from inbox.web.endpoints import ApiRoutes, Reply
 from inbox.web.keys import SERVICES, USER_KEY, WORK
-from inbox.web.models import Item, ItemEnvelope
+from inbox.web.models import Item, ItemEnvelope, ResolvedEnvelope
 from inbox.web.replies_api import reply_detail
 from inbox.work import routing_metrics as metrics_mod
+from inbox.work import similar
 
 __all__ = ["api", "health_payload"]
 
@@ -176,18 +177,21 @@ async def add_note(request: web.Request, *, user: UserInfo, path: ItemPath, body
     return ItemEnvelope(item=Item.of(item))
 
 
-@api.post("/api/v1/items/{id}/resolve", summary="Mark resolved", path=ItemPath, body=EmptyBody,
-          response=ItemEnvelope, errors=_ITEM_ERRORS)
-async def resolve(request: web.Request, *, user: UserInfo, path: ItemPath, body: EmptyBody) -> ItemEnvelope:
-    item = await request.app[WORK].set_status(user, path.id, ItemStatus.RESOLVED)
-    return ItemEnvelope(item=Item.of(item))
+@api.post("/api/v1/items/{id}/resolve", summary="Mark resolved, with the open copies of its post in its team",
+          path=ItemPath, body=EmptyBody, response=ResolvedEnvelope, errors=_ITEM_ERRORS)
+async def resolve(request: web.Request, *, user: UserInfo, path: ItemPath, body: EmptyBody) -> ResolvedEnvelope:
+    item, done = await similar.resolve_with_similar(request.app[WORK], user, path.id)
+    return ResolvedEnvelope(item=Item.of(item), similar_resolved=done)
 
 
-@api.post("/api/v1/items/{id}/status", summary="Set claimed, replied, waiting, resolved or spam",
-          path=ItemPath, body=StatusBody, response=ItemEnvelope, errors=_ITEM_ERRORS)
-async def set_status(request: web.Request, *, user: UserInfo, path: ItemPath, body: StatusBody) -> ItemEnvelope:
-    item = await request.app[WORK].set_status(user, path.id, body.status)
-    return ItemEnvelope(item=Item.of(item))
+@api.post("/api/v1/items/{id}/status",
+          summary="Set claimed, replied, waiting, resolved (with the open copies of its post) or spam",
+          path=ItemPath, body=StatusBody, response=ResolvedEnvelope, errors=_ITEM_ERRORS)
+async def set_status(request: web.Request, *, user: UserInfo, path: ItemPath, body: StatusBody) -> ResolvedEnvelope:
+    if body.status == ItemStatus.RESOLVED:  # as the item page: copies of the post are one item
+        item, done = await similar.resolve_with_similar(request.app[WORK], user, path.id)
+        return ResolvedEnvelope(item=Item.of(item), similar_resolved=done)
+    return ResolvedEnvelope(item=Item.of(await request.app[WORK].set_status(user, path.id, body.status)))
 
 
 @api.post("/api/v1/items/{id}/release", summary="Give a claimed item back to its queue", path=ItemPath,

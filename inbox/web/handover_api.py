@@ -68,16 +68,25 @@ class BulkResult(Out):
     status: int = Field(description="what the single action would have answered")
     error: str | None = None
     item: Item | None = None
+    similar_resolved: list[int] = Field(
+        default_factory=list, description="resolve: the open copies of the item's post resolved with it "
+                                          "(each checked and audited as the single action)")
+    resolved_with: int | None = Field(
+        None, description="resolve: this id was already resolved as a copy of that earlier id of the request")
 
 
 class BulkResults(Out):
     results: list[BulkResult]
 
 
-@api.post("/api/v1/items/bulk", summary="One action on several items, each checked and audited as on its own",
+@api.post("/api/v1/items/bulk",
+          summary="One action on several items, each checked and audited as on its own (resolve: with the "
+                  "open copies of each item's post)",
           body=BulkBody, response=BulkResults)
 async def bulk_action(request: web.Request, *, user: UserInfo, body: BulkBody) -> BulkResults:
     out = await bulk.run(request.app[WORK], user, body.ids, body.action,
                          {"team": body.team, "user": body.user, "reason": body.reason, "override": body.override})
     return BulkResults(results=[BulkResult(id=o.id, ok=o.status == 200, status=o.status, error=o.error,
-                                           item=Item.of(o.item) if o.item else None) for o in out])
+                                           item=Item.of(o.item) if o.item else None,
+                                           similar_resolved=list(o.similar), resolved_with=o.resolved_with)
+                                for o in out])

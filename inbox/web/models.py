@@ -33,7 +33,7 @@ from inbox.web.inputs import TEXT_PATTERN, ascii_int, check_text
 
 __all__ = ["Body", "Params", "Out", "ItemId", "QueryInt", "TeamName", "TEAM_NAME_PATTERN", "Timestamp",
            "PlainText", "NonBlank", "NON_BLANK_PATTERN", "Status", "Problem", "FieldError", "Item", "ItemEnvelope",
-           "TEAM_REF", "TEAM_MARK"]
+           "ResolvedEnvelope", "TEAM_REF", "TEAM_MARK"]
 
 TEAM_NAME_PATTERN = "^[a-z][a-z0-9_-]{0,63}$"
 TEAM_REF = "#/components/schemas/TeamName"
@@ -137,3 +137,11 @@ class Item(Out):
 
 class ItemEnvelope(Out):
     item: Item
+
+
+class ResolvedEnvelope(ItemEnvelope):
+    similar_resolved: list[int] = Field(
+        default_factory=list,
+        description="resolving an item resolves the open copies of its post in its team with it (each "
+                    "through the single action, audited with the original's id): their ids. Empty for "
+                    "other statuses; a copy someone else holds is left as it is")

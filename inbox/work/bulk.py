@@ -1,5 +1,8 @@
 """Bulk actions: one action on several items, each done exactly as the single action (its own
-checks, transaction and audit event), with a result per item; one refusal stops nothing else."""
+checks, transaction and audit event), with a result per item; one refusal stops nothing else.
+Resolve resolves each item with its open copies, as the item page does (inbox.work.similar): the
+copies resolved are listed in the item's result, and a listed id already resolved as a copy of an
+earlier one answers 200 with ``resolved_with``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,7 +14,7 @@ import structlog
 from inbox.domain.types import ItemSummary, UserInfo
 from inbox.errors import DomainError, Invalid
 from inbox.storage.tables import ItemStatus
-from inbox.work import handover
+from inbox.work import handover, similar
 from inbox.work.item_actions import WorkService
 
 __all__ = ["ACTIONS", "MAX_IDS", "Outcome", "run"]
@@ -28,11 +31,11 @@ class Outcome:
     status: int                      # 200, or the status the single action would have answered
     item: ItemSummary | None = None
     error: str | None = None
+    similar: tuple[int, ...] = ()     # resolve: the open copies resolved with the item
+    resolved_with: int | None = None  # resolve: this item was resolved as a copy of that one
 
 
 async def _one(work: WorkService, user: UserInfo, item_id: int, action: str, args: dict[str, Any]) -> ItemSummary:
-    if action == "resolve":
-        return await work.set_status(user, item_id, ItemStatus.RESOLVED)
     if action == "spam":
         return await work.set_status(user, item_id, ItemStatus.SPAM)
     if action == "transfer":
@@ -47,9 +50,17 @@ async def run(work: WorkService, user: UserInfo, ids: Sequence[int], action: str
     if action not in ACTIONS:
         raise Invalid(f"action must be one of {list(ACTIONS)}")
     out: list[Outcome] = []
+    copy_of: dict[int, int] = {}
     for item_id in dict.fromkeys(ids):
         try:
-            out.append(Outcome(item_id, 200, item=await _one(work, user, item_id, action, args)))
+            if item_id in copy_of:
+                out.append(Outcome(item_id, 200, item=await work.get(user, item_id), resolved_with=copy_of[item_id]))
+            elif action == "resolve":
+                item, done = await similar.resolve_with_similar(work, user, item_id)
+                copy_of.update(dict.fromkeys(done, item_id))
+                out.append(Outcome(item_id, 200, item=item, similar=tuple(done)))
+            else:
+                out.append(Outcome(item_id, 200, item=await _one(work, user, item_id, action, args)))
         except DomainError as e:
             out.append(Outcome(item_id, e.status, error=e.detail))
     log.info("bulk_action", action=action, user=user.name, items=len(out), done=sum(o.status == 200 for o in out))

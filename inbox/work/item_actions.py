@@ -174,7 +174,9 @@ class WorkService:
                      "lease_expires_at": None, "assigned_at": None}, {}, None)
         return await self._change(user, item_id, "released", fn)
 
-    async def set_status(self, user: UserInfo, item_id: int, status: str) -> ItemSummary:
+    async def set_status(self, user: UserInfo, item_id: int, status: str, *,
+                         with_original: int | None = None) -> ItemSummary:
+        """``with_original``: the item is a copy resolved with that one (recorded in the event)."""
         if status not in _TARGET_STATUSES:
             raise Invalid(f"status must be one of {sorted(_TARGET_STATUSES)}")
 
@@ -204,7 +206,8 @@ class WorkService:
                     if row[k] is not None:
                         v[k] = row[k] + paused
             return v, {"from": old, "to": status}, None
-        return await self._change(user, item_id, "status", fn)
+        return await self._change(user, item_id, "status", fn,
+                                  None if with_original is None else {"with": with_original})
 
     async def add_note(self, user: UserInfo, item_id: int, text: str) -> ItemSummary:
         text = (text or "").strip()

@@ -1,6 +1,8 @@
 """Copies of one post (near-duplicates: the same ``cluster_key``) are handled once: an item shows
 how many open copies its team has, and resolving it with its copies resolves each of them through
-the single action (its own checks and audit event, marked as resolved with the original)."""
+the single action (its own checks and audit event, whose data names the original: ``with``).
+The page's resolve, the API's resolve and status endpoints and the bulk resolve all go through
+:func:`resolve_with_similar`."""
 from __future__ import annotations
 
 import structlog
@@ -31,7 +33,7 @@ async def resolve_with_similar(work: WorkService, user: UserInfo, item_id: int) 
     done = []
     for cid in copies:
         try:
-            await work.set_status(user, cid, ItemStatus.RESOLVED)
+            await work.set_status(user, cid, ItemStatus.RESOLVED, with_original=item_id)
             done.append(cid)
         except DomainError as e:
             log.info("similar_not_resolved", item_id=cid, original=item_id, reason=e.detail)

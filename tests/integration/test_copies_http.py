@@ -1,0 +1,91 @@
+"""Copies of one post over HTTP on SQLite and PostgreSQL (a live server, bearer tokens): the API's resolve, its
+status endpoint and the bulk resolve resolve the open copies with the item, as the page does, each
+copy audited with the original's id."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.base import Mention
+from inbox.web.testing import SeedUser, api_token, seed_users
+from inbox.work.item_actions import WorkService
+
+_POST = "RT @shop: the app lost my order {n} again, refund now! https://x.example/{i}"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from tests.conftest import live_server
+    tmp = tmp_path_factory.mktemp("copies-http")
+
+    async def seed(svc: Any) -> dict[str, Any]:
+        users = await seed_users(svc, (SeedUser("carla", "agent", ("customer_care",)),
+                                       SeedUser("dario", "agent", ("customer_care",)),
+                                       SeedUser("lena", "lead", ("customer_care",))))
+        groups: dict[str, list[int]] = {}
+        for key, n, copies in (("a", 4711, 3), ("b", 4800, 3), ("c", 4900, 2), ("s", 5000, 2)):
+            res = await svc.pipeline.ingest([Mention(source="t", platform="t", external_id=f"{key}{i}",
+                                                     text=_POST.format(n=n, i=i)) for i in range(copies)])
+            groups[key] = res.item_ids
+        other = await svc.pipeline.ingest([Mention(source="t", platform="t", external_id="o",
+                                                   text="the app lost my order 4712 again, refund now!")])
+        groups["other"] = other.item_ids
+        w = WorkService(svc.engine, svc.settings, svc.clock)
+        await w.set_status(users["dario"], groups["s"][0], "claimed")  # an original someone holds
+        return {"tokens": {n: await api_token(svc, u.id) for n, u in users.items()}, "groups": groups}
+
+    with live_server(request.param, Path(tmp), seed) as srv:
+        yield {"srv": srv, **srv.seeded}
+
+
+def _call(live: dict[str, Any], who: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    req = urllib.request.Request(live["srv"].url + path, method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": f"Bearer {live['tokens'][who]}",
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+            return resp.status, json.loads(raw) if resp.headers["Content-Type"].startswith("application/json") \
+                else raw.decode()
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_api_resolve_resolves_the_copies_and_audits_each(live: dict[str, Any]) -> None:
+    g = live["groups"]
+    status, out = _call(live, "carla", "POST", f"/api/v1/items/{g['a'][0]}/resolve", {})
+    assert status == 200 and out["item"]["status"] == "resolved" and out["similar_resolved"] == g["a"][1:]
+    for copy in g["a"][1:]:
+        status, detail = _call(live, "carla", "GET", f"/api/v1/items/{copy}")
+        assert detail["item"]["status"] == "resolved"
+        last = detail["history"][-1]
+        assert (last["kind"], last["actor"], last["data"]) == ("status", "carla",
+                                                               {"from": "new", "to": "resolved", "with": g["a"][0]})
+    # the status endpoint's "resolved" is the same action
+    status, out = _call(live, "carla", "POST", f"/api/v1/items/{g['c'][0]}/status", {"status": "resolved"})
+    assert status == 200 and out["similar_resolved"] == g["c"][1:]
+    status, out = _call(live, "carla", "POST", f"/api/v1/items/{g['other'][0]}/status", {"status": "waiting"})
+    assert status == 200 and out["similar_resolved"] == [] and out["item"]["status"] == "waiting"
+
+
+def test_bulk_resolve_resolves_the_copies_with_a_result_per_listed_item(live: dict[str, Any]) -> None:
+    g = live["groups"]
+    b0, b1, b2 = g["b"]
+    status, out = _call(live, "carla", "POST", "/api/v1/items/bulk",
+                        {"ids": [b0, b1, g["a"][0]], "action": "resolve"})
+    assert status == 200
+    got = [(r["id"], r["status"], r["similar_resolved"], r["resolved_with"]) for r in out["results"]]
+    assert got == [(b0, 200, [b1, b2], None), (b1, 200, [], b0), (g["a"][0], 409, [], None)]
+    assert out["results"][1]["item"]["status"] == "resolved"
+    # an original held by someone else: refused, and its copies stay as they are
+    status, out = _call(live, "carla", "POST", "/api/v1/items/bulk", {"ids": [g["s"][0]], "action": "resolve"})
+    assert out["results"][0]["status"] == 409
+    status, detail = _call(live, "carla", "GET", f"/api/v1/items/{g['s'][1]}")
+    assert detail["item"]["status"] == "new"
