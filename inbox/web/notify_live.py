@@ -18,7 +18,7 @@ from inbox.web import i18n
 from inbox.web.notify_text import describe
 from inbox.work.item_actions import visible_teams
 
-__all__ = ["NoticeFeed"]
+__all__ = ["NoticeFeed", "tell_unread"]
 
 log = structlog.get_logger(__name__)
 
@@ -61,3 +61,16 @@ class NoticeFeed:
                 self.broker.send(sub, "event: notifications\ndata: "
                                  + json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n\n")
                 self.sent += len(new)
+
+
+def tell_unread(broker: Any, user_id: int, unread: int) -> int:
+    """The user read notifications (an item page, the list, the API): their streams of this
+    process hear the new unread count with nothing new, so the bell and the tab title of their other
+    tabs drop at once. Returns the streams told."""
+    msg = "event: notifications\ndata: " + json.dumps({"unread": unread, "new": []}, separators=(",", ":")) + "\n\n"
+    told = 0
+    for sub in list(broker.subscribers):
+        if sub.user.id == user_id:
+            broker.send(sub, msg)
+            told += 1
+    return told

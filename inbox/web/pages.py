@@ -21,6 +21,7 @@ from inbox.web.handover_pages import handover_ctx
 from inbox.web.inputs import ASCII_DIGITS
 from inbox.web.keys import SERVICES, USER_KEY, WORK
 from inbox.web.logins import LoginThrottled, check_credentials
+from inbox.web.notify_api import read_about_item
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
 from inbox.web.reply_pages import reply_page_ctx
 from inbox.web.routing_text import event_label, routing_summary
@@ -178,6 +179,7 @@ async def _item_view(request: web.Request, item_id: int, *, status: int = 200, e
     work = request.app[WORK]
     item = await work.get(user, item_id)
     svc = request.app[SERVICES]
+    await read_about_item(request, user, item.id)  # before the header counts them
     async with read_conn(svc.engine) as conn:
         events = await items.events_for(item.id, conn=conn)
         decision = await items.decision_for(item.id, conn=conn)

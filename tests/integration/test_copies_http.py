@@ -1,9 +1,11 @@
 """Copies of one post over HTTP on SQLite and PostgreSQL (a live server, bearer tokens): the API's resolve, its
 status endpoint and the bulk resolve resolve the open copies with the item, as the page does, each
-copy audited with the original's id."""
+copy audited with the original's id; opening an item page reads the opener's notifications about
+that item (the header's count drops), and only theirs."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -38,6 +40,9 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         groups["other"] = other.item_ids
         w = WorkService(svc.engine, svc.settings, svc.clock)
         await w.set_status(users["dario"], groups["s"][0], "claimed")  # an original someone holds
+        for item in (groups["a"][0], groups["other"][0], groups["a"][0]):
+            await w.add_note(users["lena"], item, "@carla can you check?")
+        await w.add_note(users["lena"], groups["a"][0], "@dario this one too")
         return {"tokens": {n: await api_token(svc, u.id) for n, u in users.items()}, "groups": groups}
 
     with live_server(request.param, Path(tmp), seed) as srv:
@@ -89,3 +94,39 @@ def test_bulk_resolve_resolves_the_copies_with_a_result_per_listed_item(live: di
     assert out["results"][0]["status"] == 409
     status, detail = _call(live, "carla", "GET", f"/api/v1/items/{g['s'][1]}")
     assert detail["item"]["status"] == "new"
+
+
+def _unread(live: dict[str, Any], who: str) -> list[int]:
+    status, page = _call(live, who, "GET", "/api/v1/notifications?unread=true")
+    assert status == 200
+    return [n["item_id"] for n in page["notifications"]]
+
+
+def test_opening_an_item_reads_its_notifications(live: dict[str, Any]) -> None:
+    g = live["groups"]
+    a0, other = g["a"][0], g["other"][0]
+    assert sorted(_unread(live, "carla")) == sorted([a0, a0, other])  # two notes about a0
+    assert _unread(live, "dario") == [a0]
+    status, html = _call(live, "carla", "GET", f"/items/{a0}")
+    assert status == 200
+    assert re.search(r'<span class="bell-count" id="notify-count">1</span>', html)  # the page counts after
+    assert html.count("<title>(1) ") == 1
+    assert _unread(live, "carla") == [other]
+    assert _unread(live, "dario") == [a0]  # someone else's stay unread
+    status, html = _call(live, "carla", "GET", f"/items/{g['b'][0]}")  # nothing about it: nothing changes
+    assert status == 200 and _unread(live, "carla") == [other]
+
+
+def test_the_readers_other_tabs_hear_the_lower_count(live: dict[str, Any]) -> None:
+    """Another tab of the reader (its live stream) hears the new unread count with nothing new."""
+    a0 = live["groups"]["a"][0]
+    assert _unread(live, "dario") == [a0]
+    req = urllib.request.Request(live["srv"].url + "/live",
+                                 headers={"Authorization": f"Bearer {live['tokens']['dario']}"})
+    with urllib.request.urlopen(req, timeout=30) as stream:
+        while stream.readline().strip() != b": connected":
+            pass
+        assert _call(live, "dario", "GET", f"/items/{a0}")[0] == 200
+        lines = [line for line in (stream.readline().decode().strip() for _ in range(3)) if line]
+    assert lines == ["event: notifications", 'data: {"unread":0,"new":[]}']
+    assert _unread(live, "dario") == []

@@ -17,8 +17,8 @@ from inbox.storage.repo.items import visible_clause
 from inbox.storage.tables import ItemStatus
 
 __all__ = ["record", "recipients", "leads", "private_teams", "item_scope", "list_for", "unread_count",
-           "mark_read", "mark_all_read", "get_prefs", "set_prefs", "header_state", "newer_than", "max_id",
-           "due_candidates"]
+           "mark_read", "mark_all_read", "unread_about", "get_prefs", "set_prefs", "header_state", "newer_than",
+           "max_id", "due_candidates"]
 
 
 async def record(drafts: Sequence[Draft], *, conn: AsyncConnection, now: datetime) -> list[int]:
@@ -144,6 +144,18 @@ async def mark_read(user_id: int, ids: Sequence[int], *, conn: AsyncConnection, 
         await conn.execute(update(T_USER_NOTE).where(T_USER_NOTE.c.id.in_(mine), T_USER_NOTE.c.read_at.is_(None))
                            .values(read_at=now))
     return mine
+
+
+_UNREAD_ABOUT = (select(T_USER_NOTE.c.id)
+                 .where(T_USER_NOTE.c.user_id == bindparam("ua_user"), T_USER_NOTE.c.item_id == bindparam("ua_item"),
+                        T_USER_NOTE.c.read_at.is_(None))
+                 .order_by(T_USER_NOTE.c.id).limit(200))
+
+
+async def unread_about(user_id: int, item_id: int, *, conn: AsyncConnection) -> list[int]:
+    """The user's unread notifications about one item (a read of the user's range of
+    ix_user_notification_user: every item page asks, so it writes nothing when there are none)."""
+    return [int(r[0]) for r in await conn.execute(_UNREAD_ABOUT, {"ua_user": user_id, "ua_item": item_id})]
 
 
 async def mark_all_read(user_id: int, *, conn: AsyncConnection, now: datetime) -> int:
