@@ -142,14 +142,11 @@ class LiveServer:
         self.stop()
 
     def _run(self) -> None:
-        self._loop = asyncio.new_event_loop()
         try:
-            self._loop.run_until_complete(self._main())
+            asyncio.run(self._main())
         except BaseException as e:  # noqa: BLE001 - reported to start()
             self._error = e
             self._ready.set()
-        finally:
-            self._loop.close()
 
     async def _main(self) -> None:
         from inbox.ingest.classifier import ClassifierHolder
@@ -157,6 +154,7 @@ class LiveServer:
         from inbox.storage import migrate
         from inbox.storage.repo import accounts
         from inbox.web.app import create_app
+        self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         svc = await Services.open(self.settings, clock=self.clock)
         self.svc = svc
@@ -180,6 +178,12 @@ class LiveServer:
             finally:
                 await runner.cleanup()
         finally:
+            # work a request left running (a count being refreshed, a live push) ends before the
+            # engine closes, so no database thread answers a loop that is gone
+            leftover = asyncio.all_tasks() - {asyncio.current_task()}
+            for task in leftover:
+                task.cancel()
+            await asyncio.gather(*leftover, return_exceptions=True)
             await svc.close()
 
 
