@@ -3,11 +3,17 @@ periodic re-check) the notifications written since the last look are read once, 
 user with a stream hears ``event: notifications`` with their unread count and the new ones (text in
 their language). Only notifications about items the user may see are sent or counted: a user
 hears nothing at all about an HR item they cannot see. The browser updates the header bell and the
-tab title, and shows a browser notification when the user turned those on."""
+tab title, and shows a browser notification when the user turned those on.
+
+"Written since the last look" is by id, and ids are taken when a row is inserted, not when it
+commits: on PostgreSQL a transaction that commits later than a newer one leaves its lower id behind
+the last one read. So the ids skipped over are remembered as holes and asked for again on each look,
+for a minute (a rolled-back row never fills its hole)."""
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -22,6 +28,10 @@ __all__ = ["NoticeFeed", "tell_unread"]
 
 log = structlog.get_logger(__name__)
 
+#: how long an id skipped over is asked for again, and how many such ids are kept at most
+HOLE_WAIT = timedelta(minutes=1)
+MAX_HOLES = 1000
+
 
 class NoticeFeed:
     def __init__(self, broker: Any, svc: Any) -> None:
@@ -29,6 +39,7 @@ class NoticeFeed:
         self.svc = svc
         self.last = 0
         self.sent = 0
+        self.holes: dict[int, datetime] = {}  # ids below ``last`` not read yet → when first skipped
 
     async def start(self) -> None:
         async with reader(self.svc.engine).connect() as conn:
@@ -37,10 +48,10 @@ class NoticeFeed:
     async def push(self) -> None:
         """Send each subscriber the notifications for them written since the last push."""
         async with reader(self.svc.engine).connect() as conn:
-            rows = await repo.newer_than(self.last, (), conn=conn)
+            rows = await repo.newer_than(self.last, (), conn=conn, also=tuple(self.holes))
+            self._advance([r["id"] for r in rows])
             if not rows:
                 return
-            self.last = rows[-1]["id"]
             fresh: dict[int, set[int]] = defaultdict(set)
             for r in rows:
                 fresh[r["user_id"]].add(r["id"])
@@ -61,6 +72,22 @@ class NoticeFeed:
                 self.broker.send(sub, "event: notifications\ndata: "
                                  + json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n\n")
                 self.sent += len(new)
+
+    def _advance(self, ids: list[int]) -> None:
+        """Move past the ids read, remembering the ones skipped over; forget holes past their wait."""
+        now = self.svc.clock.now()
+        seen = set(ids)
+        top = max(seen, default=self.last)
+        for hole in range(max(self.last + 1, top - MAX_HOLES + 1), top):
+            if hole not in seen:
+                self.holes.setdefault(hole, now)
+        for i in seen:
+            self.holes.pop(i, None)
+        self.last = max(self.last, top)
+        stale = [h for h, at in self.holes.items() if now - at > HOLE_WAIT]
+        stale += sorted(self.holes)[: max(0, len(self.holes) - MAX_HOLES)]  # the oldest, past the cap
+        for h in stale:
+            self.holes.pop(h, None)
 
 
 def tell_unread(broker: Any, user_id: int, unread: int) -> int:

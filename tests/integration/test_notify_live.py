@@ -117,3 +117,36 @@ async def test_another_instances_assignment_arrives_through_listen_notify(pg_db_
     finally:
         await a.close()
         await b.close()
+
+
+@pytest.mark.postgres
+async def test_a_notification_committed_after_a_newer_one_is_still_heard(pg_db_url: str, settings_factory: Any,
+                                                                         clock: Any, fake_classifier: Any) -> None:
+    """Ids are taken at insert, rows become visible at commit: a transaction that commits after a
+    newer one leaves its lower id behind the last id read, and the stream still hears it."""
+    from inbox.domain.people_notify import Draft
+    from inbox.storage.repo import people_notify as repo
+    from tests.conftest import open_services
+    svc = await open_services(settings_factory(pg_db_url), clock=clock, classifier=fake_classifier)
+    try:
+        _, u, care, _ = await _setup(svc)
+        broker = Broker(svc, window=0.01, recheck_every=3600)
+        feed = NoticeFeed(broker, svc)
+        await feed.start()
+        ann = broker.subscribe(u["ann"])
+        async with svc.engine.connect() as slow:
+            tx = await slow.begin()
+            await repo.record([Draft(u["ann"].id, "mentioned", care[0], key="slow")], conn=slow, now=clock.now())
+            async with svc.engine.begin() as fast:
+                await repo.record([Draft(u["ann"].id, "mentioned", care[1], key="fast")], conn=fast, now=clock.now())
+            await feed.push()
+            first = [d for k, d in await _drain(ann) if k == "notifications"]
+            assert [[n["item_id"] for n in d["new"]] for d in first] == [[care[1]]]
+            await tx.commit()
+        await feed.push()
+        later = [d for k, d in await _drain(ann) if k == "notifications"]
+        assert [[n["item_id"] for n in d["new"]] for d in later] == [[care[0]]] and later[0]["unread"] == 2
+        await feed.push()  # heard once
+        assert await _drain(ann) == []
+    finally:
+        await svc.close()

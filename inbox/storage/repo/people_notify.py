@@ -178,10 +178,12 @@ async def max_id(*, conn: AsyncConnection) -> int:
 
 
 async def newer_than(last_id: int, user_ids: Collection[int], *, conn: AsyncConnection,
-                     limit: int = 500) -> list[dict[str, Any]]:
-    """Notifications after ``last_id`` (for the live streams): id, user_id, kind, item_id."""
+                     limit: int = 500, also: Collection[int] = ()) -> list[dict[str, Any]]:
+    """Notifications after ``last_id``, and those of the ids in ``also`` (for the live streams):
+    id, user_id, kind, item_id."""
+    after = T_USER_NOTE.c.id > last_id
     q = select(T_USER_NOTE.c.id, T_USER_NOTE.c.user_id, T_USER_NOTE.c.kind, T_USER_NOTE.c.item_id,
-               T_USER_NOTE.c.actor).where(T_USER_NOTE.c.id > last_id)
+               T_USER_NOTE.c.actor).where(or_(after, T_USER_NOTE.c.id.in_(list(also))) if also else after)
     if user_ids:
         q = q.where(T_USER_NOTE.c.user_id.in_(list(user_ids)))
     return [dict(r) for r in (await conn.execute(q.order_by(T_USER_NOTE.c.id).limit(limit))).mappings()]
