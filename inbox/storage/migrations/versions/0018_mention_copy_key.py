@@ -1,8 +1,7 @@
 """mention.copy_key: copies of one post (the normalised words with their numbers, hashed), indexed
 with the id so a queue row finds an older open copy by one index probe
 
-Written by ingest from now on; rows stored before stay NULL (never hidden as a copy in the
-queue; the views' "+N similar" compares their texts instead).
+Written by ingest; rows stored before are keyed by 0020.
 
 Revision ID: 0018
 Revises: 0017
