@@ -46,11 +46,16 @@ class Prefs:
 
     def __init__(self, off: bool = False, keys: dict[str, str] | None = None) -> None:
         self.off = off
-        self.keys = {a: (keys or {}).get(a) or default for a, (default, _) in ACTIONS.items()}
+        chosen = {a: k for a, k in (keys or {}).items() if k}
+        taken = set(chosen.values())
+        # a key the user gave an action is theirs: an action added later whose default is that key
+        # gets none ("") until the user picks one, rather than two actions on one key
+        self.keys = {a: chosen.get(a) or ("" if default in taken else default)
+                     for a, (default, _) in ACTIONS.items()}
 
     def hint(self, action: str) -> Markup:
         """The key hint shown in a button ("" when the shortcuts are off)."""
-        if self.off or action not in self.keys:
+        if self.off or not self.keys.get(action):
             return Markup("")
         return Markup('<kbd data-hint aria-hidden="true">%s</kbd>') % escape(self.keys[action])
 

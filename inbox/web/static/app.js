@@ -69,7 +69,7 @@
   var keymap = {off: true, keys: {}};
   try { keymap = JSON.parse(body.getAttribute("data-keymap") || '{"off": true}'); } catch (e) {}
   var actionOf = {};
-  Object.keys(keymap.keys || {}).forEach(function (action) { actionOf[keymap.keys[action]] = action; });
+  Object.keys(keymap.keys || {}).forEach(function (action) { if (keymap.keys[action]) actionOf[keymap.keys[action]] = action; });
 
   document.addEventListener("keydown", function (ev) {
     if (keymap.off || ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
