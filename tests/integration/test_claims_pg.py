@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from connectors.base import Mention
 from inbox.domain.clock import FakeClock
@@ -186,6 +186,52 @@ async def test_a_resolve_racing_a_new_claim_is_decided_under_the_lock(pg: Any, m
         first = await wa.claim_next(ann, "customer_care")
         assert first is not None
         monkeypatch.setattr(claims, "read_item", read_then_bob_claims)
+        # another service on ann's engine: it did not claim the item, so it reads the row first
+        with pytest.raises(Conflict, match="claimed by someone else"):
+            await WorkService(ea, pg.settings, pg.clock).set_status(ann, first.id, "resolved")
+        item = await wb.get(bob, first.id)
+        assert (item.status, item.assignee) == ("claimed", "a1")
+    finally:
+        await ea.dispose()
+        await eb.dispose()
+
+
+def _count_statements(engine: Any) -> list[str]:
+    seen: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_a: seen.append(statement))
+    return seen
+
+
+async def test_a_resolve_after_the_claim_writes_on_the_claimed_row_in_one_statement(pg: Any) -> None:
+    """The service that claimed an item resolves it in one statement (no read first): the claim
+    returned the row and its version."""
+    await _seed(pg, 1)
+    (ann,) = await _agents(pg, 1, capacity=5)
+    wa, ea = _work(pg)
+    try:
+        first = await wa.claim_next(ann, "customer_care")
+        assert first is not None
+        statements = _count_statements(ea)
+        done = await wa.set_status(ann, first.id, "resolved")
+        assert done.status == "resolved"
+        assert len(statements) == 1, statements
+    finally:
+        await ea.dispose()
+
+
+async def test_a_resolve_on_a_claimed_row_that_changed_is_decided_on_the_current_row(pg: Any) -> None:
+    """When the item changed after this service claimed it (ann's lease ran out and bob claimed
+    it), ann's resolve is refused as the current row says (claimed by someone else), not decided
+    on the row her claim wrote, and bob keeps the item."""
+    await _seed(pg, 1)
+    ann, bob = await _agents(pg, 2, capacity=5)
+    (wa, ea), (wb, eb) = _work(pg), _work(pg)
+    try:
+        first = await wa.claim_next(ann, "customer_care")
+        assert first is not None
+        pg.clock.advance(pg.settings.server.claim_lease + timedelta(seconds=1))
+        assert (await wb.claim_next(bob, "customer_care")) is not None
         with pytest.raises(Conflict, match="claimed by someone else"):
             await wa.set_status(ann, first.id, "resolved")
         item = await wb.get(bob, first.id)

@@ -14,7 +14,8 @@ takes a new snapshot after the lock is granted.
 A change is either BEGIN, lock the item's row, change, COMMIT; or, without a transaction, read the
 row with its version (xmin) and write the change only if the row is still that version (WorkService
 decides on the row it read, exactly as it would under the lock, and takes the locked path when the
-row changed in between).
+row changed in between). A claim returns the row it wrote with its version, so the claimer's next
+change needs no read.
 SQLite has no data-modifying CTEs: the same steps run as separate statements under the single
 writer lock (BEGIN IMMEDIATE). NOTIFY is PostgreSQL only, as in repo.pubsub. Every statement runs
 through ``AsyncConnection.execute``."""
@@ -33,7 +34,7 @@ from inbox.domain.types import ItemSummary
 from inbox.storage.engine import autocommit
 from inbox.storage.repo import items
 from inbox.storage.repo._common import T_EVENT, T_ITEM, is_pg
-from inbox.storage.repo.items import SUMMARY_RETURNING, _to_summary, summary_columns
+from inbox.storage.repo.items import SUMMARY_ITEM_COLUMNS, SUMMARY_RETURNING, _to_summary, summary_columns
 from inbox.storage.repo.pubsub import notify_one_sql
 from inbox.storage.tables import ItemStatus
 
@@ -76,14 +77,23 @@ async def _rows(tx: WorkTx, stmt: Any, params: dict[str, Any]) -> list[Any]:
 
 class Claim(NamedTuple):
     """What a claim attempt found: the agent's open claims before it, and the item it claimed
-    (None when the queue had nothing claimable or the agent was at capacity)."""
+    (None when the queue had nothing claimable or the agent was at capacity); on PostgreSQL also
+    the claimed item's row as the claim wrote it, with its version under "_version" (as read_item
+    returns it), for a following apply_change_if_unchanged without a read."""
 
     held: int
     item: ItemSummary | None
+    row: dict[str, Any] | None = None
 
 
 # what the claim and change statements return of the row they wrote: only what its summary shows
 _RETURNING = tuple(T_ITEM.c[n] for n in SUMMARY_RETURNING)
+
+# the row version: the id of the transaction that wrote it. A row whose xmin is unchanged has not
+# been written since it was read (a write makes a new version, with the writer's id).
+_VERSION = literal_column("queue_item.xmin::text", Text)
+# the item columns the summary does not show: a claim returns them too (Claim.row)
+_REST = tuple(c for c in T_ITEM.c if c.name not in SUMMARY_RETURNING)
 
 
 def _notify(item_id: Any) -> Any:
@@ -111,14 +121,19 @@ def _claim_pg(expired: bool) -> Any:
                .values(status=ItemStatus.CLAIMED, assignee_id=bindparam("c_user_id"), lease_owner=bindparam("c_owner"),
                        lease_expires_at=bindparam("c_lease_until"), updated_at=bindparam("c_now"), assigned_at=None,
                        first_touched_at=func.coalesce(T_ITEM.c.first_touched_at, bindparam("c_now")))
-               .returning(*_RETURNING).cte("claimed"))
+               .returning(*_RETURNING, *_REST, _VERSION.label("_version")).cte("claimed"))
     event = insert(T_EVENT).from_select(
         ["item_id", "kind", "actor", "team", "data", "created_at"],
         select(claimed.c.id, literal("claimed"), bindparam("c_actor", type_=T_EVENT.c.actor.type), claimed.c.team,
                bindparam("c_data", type_=T_EVENT.c.data.type), bindparam("c_now", type_=T_EVENT.c.created_at.type)),
     ).cte("claim_event")
     cols, from_ = summary_columns(claimed)
-    return select(held.c.held, *cols, _notify(claimed.c.id)).select_from(held.outerjoin(from_, true())).add_cte(event)
+    rest = [claimed.c[c.name] for c in T_ITEM.c if c.name not in SUMMARY_ITEM_COLUMNS]
+    return (select(held.c.held, *cols, *rest, claimed.c["_version"], _notify(claimed.c.id))
+            .select_from(held.outerjoin(from_, true())).add_cte(event))
+
+
+_ROW_KEYS = (*(c.name for c in T_ITEM.c), "_version")
 
 
 async def claim_next(team: str, *, tx: WorkTx, user_id: int, actor: str, capacity: int, owner: str,
@@ -138,7 +153,7 @@ async def claim_next(team: str, *, tx: WorkTx, user_id: int, actor: str, capacit
         row = (await _rows(tx, _claim_pg(expired), params))[0]
         held = int(row["held"])
         if row["id"] is not None:
-            return Claim(held, _to_summary(row))
+            return Claim(held, _to_summary(row), {k: row[k] for k in _ROW_KEYS})
         if held >= capacity:
             break
     return Claim(held, None)
@@ -211,11 +226,6 @@ async def apply_change(item_id: int, values: dict[str, Any], event: dict[str, An
     if item is None:  # locked in this transaction: it cannot have gone
         raise LookupError(f"item {item_id} vanished under its row lock")
     return item
-
-
-# the row version: the id of the transaction that wrote it. A row whose xmin is unchanged has not
-# been written since it was read (a write makes a new version, with the writer's id).
-_VERSION = literal_column("queue_item.xmin::text", Text)
 
 
 _READ_ITEM = select(T_ITEM, _VERSION.label("_version")).where(T_ITEM.c.id == bindparam("item_id"))

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import String, and_, bindparam, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
@@ -98,6 +98,12 @@ _LOCK_ITEM_PG = _LOCK_ITEM.with_for_update()
 _UPDATE_BY_ID = update(T_ITEM).where(T_ITEM.c.id == bindparam("_item_id"))
 
 
+# the open statuses as one bound parameter each: IN over a Python list would be an "expanding"
+# parameter, whose SQL SQLAlchemy renders anew on every execution (about 0.1 ms of client CPU per
+# claim statement); a fixed list of bound values keeps the cached statement's SQL as it is
+_OPEN_BOUND = [literal(s, String) for s in ItemStatus.OPEN]
+
+
 def not_a_copy() -> Any:
     """True for a queue item unless an older open item of its team holds a copy of its post (the
     same ``copy_key``): a copy is handled with that original and not listed on its own.
@@ -108,7 +114,7 @@ def not_a_copy() -> Any:
              .select_from(me.join(other, and_(other.c.copy_key == me.c.copy_key, other.c.id < me.c.id))
                           .join(orig, orig.c.id == other.c.id))
              .where(me.c.id == T_ITEM.c.id, me.c.copy_key.is_not(None), orig.c.team == T_ITEM.c.team,
-                    orig.c.status.in_(ItemStatus.OPEN))
+                    orig.c.status.in_(_OPEN_BOUND))
              .correlate(T_ITEM))
     return ~exists(older)
 
