@@ -99,7 +99,8 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
     middlewares.append(auth_middleware)
     for m in middlewares:
         app.middlewares.append(m)
-    app[COUNTS] = CountsCache()
+    # on the service's clock, so that tests move it with their fake clock
+    app[COUNTS] = CountsCache(clock=lambda: app[SERVICES].clock.now().timestamp())
     declared_routes = openapi.api_routes()  # every module of openapi.API_MODULES
     every_path = [ep.path for declared in declared_routes for ep in declared]
     for declared in declared_routes:

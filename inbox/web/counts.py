@@ -1,11 +1,21 @@
-"""Queue counts for display (page headers, the queue list, GET /api/v1/queues), shared for up to a
-second by the requests of one process. The counts walk a queue's whole index range (tens of ms with
-hundreds of thousands of open items); under a burst, per-request counting was most of the database's
-work. Claims and item lists never use these: they always read the database.
+"""Queue counts for display (page headers, the queue list, GET /api/v1/queues), shared by the requests
+of one process. The counts walk a queue's whole index range (tens of ms with hundreds of thousands of
+open items), and with ingest running the items change many times a second: counting per request, or
+after every change, was most of the database's work. Claims and item lists never use these: they
+always read the database.
 
-Stale while revalidating, single flight: a request that finds the value expired gets it at once
-and starts one background reload; nobody queues for a pooled connection (which writers waiting for
-SQLite's lock may hold) to count. Only the first request for a key ever waits."""
+How fresh a served value is, per key (one process, single flight: at most one read per key at once):
+- no item changed since its read began: served for ``ttl`` seconds, then served while one
+  background read replaces it (the overdue count and the oldest item's age move with time alone);
+- items changed since (:meth:`CountsCache.changed`, from the live broker): served, marked *behind*,
+  and one background read starts once ``gap`` seconds have passed since the last one began; so
+  while items keep changing each key is read about once per ``gap``, and what is served misses
+  changes of the last ``gap`` seconds or so. A change older than ``max_lag`` is never missed: such a
+  request waits for a read begun after it (only after a quiet spell, or when reads are very slow).
+
+A page that shows counts marks itself when they are behind (:func:`behind`); the browser's live
+refresh then fetches it once more a second later, so the counts on screen catch up within about a
+second of a change even if nothing changes afterwards."""
 from __future__ import annotations
 
 import asyncio
@@ -21,65 +31,111 @@ from inbox.storage.engine import reader
 from inbox.storage.repo import page_reads
 from inbox.web.keys import SERVICES
 
-__all__ = ["CountsCache", "COUNTS", "TTL_SECONDS", "overview", "team_counts"]
+__all__ = ["CountsCache", "COUNTS", "TTL_SECONDS", "GAP_SECONDS", "MAX_LAG_SECONDS", "overview", "team_counts",
+           "behind"]
 
 TTL_SECONDS = 1.0
+GAP_SECONDS = 1.0
+MAX_LAG_SECONDS = 2.0
+# on a request: a count served to it may miss a recent change
+BEHIND = web.RequestKey("counts_behind", bool)
 
 log = structlog.get_logger(__name__)
 
 
 @dataclass
+class _Value:
+    value: Any
+    read_at: float                 # when the read that produced it began
+    changed_at: float | None       # the first item change since then (maybe not in ``value``)
+
+
+@dataclass
+class _Read:
+    started: float
+    background: bool
+    changed_at: float | None = None
+    future: asyncio.Future[Any] | None = None
+
+
+@dataclass
 class CountsCache:
     ttl: float = TTL_SECONDS
+    gap: float = GAP_SECONDS
+    max_lag: float = MAX_LAG_SECONDS
     clock: Callable[[], float] = time.monotonic
-    _values: dict[str, tuple[float, Any]] = field(default_factory=dict)
-    _refreshing: set[str] = field(default_factory=set)
-    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    _loading: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
-    _generation: int = 0
+    _values: dict[str, _Value] = field(default_factory=dict)
+    _reads: dict[str, _Read] = field(default_factory=dict)
 
     async def get(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
-        """The value for ``key``. Fresh: returned. Expired: returned as is while one background
-        task reloads it (stale while revalidating). Missing (never read, or items changed since,
-        see :meth:`forget`): read once, every request for it waiting on that one read."""
+        """The value for ``key`` (see the module's docstring for how fresh)."""
+        return (await self.read(key, load))[0]
+
+    async def read(self, key: str, load: Callable[[], Awaitable[Any]]) -> tuple[Any, bool]:
+        """``(value, behind)``: ``behind`` is true when items changed since the value's read began."""
+        now = self.clock()
         hit = self._values.get(key)
-        if hit is None:
-            pending = self._loading.get(key)
-            if pending is None:
-                pending = asyncio.ensure_future(self._load(key, load))
-                self._loading[key] = pending
-                pending.add_done_callback(lambda f: self._loading.pop(key) if self._loading.get(key) is f else None)
-            return await asyncio.shield(pending)
-        if hit[0] <= self.clock() and key not in self._refreshing:
-            self._refreshing.add(key)  # now, so the next request starts no second reload
-            task = asyncio.get_running_loop().create_task(self._load(key, load))
-            self._tasks.add(task)
-            task.add_done_callback(self._done)
-        return hit[1]
+        if hit is None:  # never read: everyone waits for the one read
+            return await self._fresh(key, load, since=None)
+        if hit.changed_at is None:
+            if now >= hit.read_at + self.ttl:
+                self._refresh(key, load)
+            return hit.value, False
+        if now - hit.changed_at >= self.max_lag:
+            return await self._fresh(key, load, since=hit.changed_at)
+        if now - hit.read_at >= self.gap:
+            self._refresh(key, load)
+        return hit.value, True
 
-    def forget(self) -> None:
-        """Items changed: the next request of each key reads the database instead of getting the
-        value from before the change, so the counts next to a list that a live update refreshes
-        agree with it. A read already running when the change came is not kept."""
-        self._generation += 1
-        self._values.clear()
-        self._loading.clear()
+    def changed(self) -> None:
+        """Items changed: every value read so far, and every read under way, may miss the change."""
+        now = self.clock()
+        for v in self._values.values():
+            if v.changed_at is None:
+                v.changed_at = now
+        for r in self._reads.values():
+            if r.changed_at is None:
+                r.changed_at = now
 
-    async def _load(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
-        generation = self._generation
-        try:
-            value = await load()
-        finally:
-            self._refreshing.discard(key)
-        if generation == self._generation:
-            self._values[key] = (self.clock() + self.ttl, value)
-        return value
+    async def _fresh(self, key: str, load: Callable[[], Awaitable[Any]], since: float | None) -> tuple[Any, bool]:
+        """Wait for a read of ``key`` begun at or after ``since`` (any read if None): the one under
+        way if it qualifies, else a new one."""
+        r = self._reads.get(key)
+        if r is None or (since is not None and r.started < since):
+            r = self._start(key, load, background=False)
+        assert r.future is not None
+        value = await asyncio.shield(r.future)
+        return value, r.changed_at is not None
 
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("counts_refresh_failed", error=f"{type(task.exception()).__name__}: {task.exception()}")
+    def _refresh(self, key: str, load: Callable[[], Awaitable[Any]]) -> None:
+        if key not in self._reads:
+            self._start(key, load, background=True)
+
+    def _start(self, key: str, load: Callable[[], Awaitable[Any]], *, background: bool) -> _Read:
+        r = _Read(started=self.clock(), background=background)
+
+        async def run() -> Any:
+            try:
+                value = await load()
+            finally:
+                if self._reads.get(key) is r:
+                    del self._reads[key]
+            held = self._values.get(key)
+            if held is None or held.read_at <= r.started:  # a later read's value is not replaced
+                self._values[key] = _Value(value, r.started, r.changed_at)
+            return value
+        r.future = asyncio.ensure_future(run())
+        r.future.add_done_callback(lambda f: self._done(r, f))
+        self._reads[key] = r
+        return r
+
+    @staticmethod
+    def _done(r: _Read, f: asyncio.Future[Any]) -> None:
+        if f.cancelled():
+            return
+        error = f.exception()  # retrieved here, so an unawaited failure is not reported by asyncio
+        if error is not None and r.background:
+            log.warning("counts_refresh_failed", error=f"{type(error).__name__}: {error}")
 
 
 COUNTS = web.AppKey("counts_cache", CountsCache)
@@ -92,7 +148,15 @@ async def _cached(request: web.Request, key: str, query: Callable[[Any, Any], Aw
     async def load() -> Any:
         async with reader(svc.engine).connect() as conn:
             return await query(conn, svc.clock.now())
-    return await request.app[COUNTS].get(key, load)
+    value, late = await request.app[COUNTS].read(key, load)
+    if late:
+        request[BEHIND] = True
+    return value
+
+
+def behind(request: web.Request) -> bool:
+    """Whether counts served to ``request`` may miss a change of the last second or two."""
+    return bool(request.get(BEHIND, False))
 
 
 async def overview(request: web.Request) -> dict[str, dict[str, Any]]:

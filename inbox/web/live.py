@@ -271,8 +271,8 @@ async def live_ctx(app: web.Application) -> AsyncIterator[None]:
     broker = Broker(svc)
     app[BUS] = broker  # type: ignore[misc]  # BUS is declared as AppKey[Any] in keys.py
     svc.listeners.append(broker.publish)
-    if COUNTS in app:  # counts shown next to a list refreshed by this change must be read afresh
-        broker.on_change.append(app[COUNTS].forget)
+    if COUNTS in app:  # counts shown next to a list refreshed by this change are read again soon
+        broker.on_change.append(app[COUNTS].changed)
     feed = NoticeFeed(broker, svc)
     await feed.start()
     broker.after_dispatch.append(feed.push)

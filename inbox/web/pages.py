@@ -128,7 +128,8 @@ async def queues(request: web.Request) -> web.Response:
                    if user.teams and not user.is_admin else [])
     watched = [w for w in watched if w.team not in user.teams]
     tpl = "_queue_table.html" if request.query.get("partial") else "queues.html"
-    return await render(request, tpl, {"queues": rows, "mine": mine, "watched": watched, "page": "queues"})
+    return await render(request, tpl, {"queues": rows, "mine": mine, "watched": watched, "page": "queues",
+                                       "counts_behind": counts_cache.behind(request)})
 
 
 @routes.get("/queues/{team}")
@@ -149,7 +150,8 @@ async def queue(request: web.Request) -> web.Response:
     more = len(available) > limit
     ctx = {"team": svc.settings.team(team), "team_name": team, "available": available[:limit], "mine": mine,
            "n_available": counts["new"], "counts": counts, "offset": offset, "limit": limit,
-           "next_offset": offset + limit if more else None, "page": "queue"}
+           "next_offset": offset + limit if more else None, "page": "queue",
+           "counts_behind": counts_cache.behind(request)}
     return await render(request, "_queue_items.html" if request.query.get("partial") else "queue.html", ctx)
 
 

@@ -1,6 +1,7 @@
 """inbox.web.counts.CountsCache on an injected clock: a value is reused for its TTL; once expired it
 is still served at once while one background task reloads it; a failed reload is logged and the
-next request tries again."""
+next request tries again; after item changes a key is read at most once a second and a change is
+never missed for more than two."""
 from __future__ import annotations
 
 import asyncio
@@ -79,34 +80,58 @@ async def test_a_failed_reload_is_logged_and_retried() -> None:
     assert await cache.get("x", load) == 7
 
 
-async def test_a_change_makes_the_next_request_read_afresh() -> None:
-    """After forget() (an item changed) nobody gets the value from before the change: the next
-    request reads (concurrent ones share that read), and a read begun before the change is not kept."""
+async def test_after_a_change_one_read_per_gap_and_never_a_change_older_than_the_lag() -> None:
+    """After changed() (an item changed) the value is served marked behind; one background read
+    starts once a second has passed since the last read began, so while items keep changing a key is
+    read once a second, not once a change; a change two seconds old is never missed (the request
+    waits for a read begun after it, concurrent requests sharing it); a read begun before a change
+    does not count as fresh."""
     clock, value = Clock(), [10]
     gate = asyncio.Event()
     gate.set()
-    reads = []
+    reads: list[int] = []
 
     async def load() -> int:
         seen = value[0]
         reads.append(seen)
         await gate.wait()
         return seen
-    cache = CountsCache(ttl=1.0, clock=clock)
-    assert await cache.get("a", load) == 10
-    value[0] = 11
-    cache.forget()
-    first, second = await asyncio.gather(cache.get("a", load), cache.get("a", load))
-    assert (first, second) == (11, 11) and reads == [10, 11]      # one shared read, not two
+    cache = CountsCache(ttl=1.0, gap=1.0, max_lag=2.0, clock=clock)
+    assert await cache.read("a", load) == (10, False)
+    for _ in range(5):                                            # changes keep coming
+        value[0] += 1
+        cache.changed()
+        clock.t += 0.125
+        assert await cache.read("a", load) == (10, True)          # served, marked behind
+        await _settle()
+    assert reads == [10]                                          # no read before the gap
+    clock.t += 0.375                                              # 1.0 s since the read began
+    assert await cache.read("a", load) == (10, True)              # still served; one read starts
+    assert await cache.read("a", load) == (10, True)              # and no second one
+    await _settle()
+    assert reads == [10, 15]
+    assert await cache.read("a", load) == (15, False)             # caught up
+    clock.t += 0.5
+    assert await cache.read("a", load) == (15, False)
+
+    value[0] = 16
+    cache.changed()                                               # at 101.5; then a quiet spell
+    clock.t += 2.0
+    first, second = await asyncio.gather(cache.read("a", load), cache.read("a", load))
+    assert first == second == (16, False) and reads == [10, 15, 16]   # waited, one shared read
+
     gate.clear()
-    value[0] = 12
-    cache.forget()
-    early = asyncio.ensure_future(cache.get("a", load))           # reads 12 ...
+    value[0] = 17
+    cache.changed()
+    clock.t += 2.0
+    early = asyncio.ensure_future(cache.read("a", load))          # waits for a read of 17 ...
     await _settle()
-    value[0] = 13
-    cache.forget()                                                # ... but 13 is committed meanwhile
-    late = asyncio.ensure_future(cache.get("a", load))
-    await _settle()
+    value[0] = 18
+    cache.changed()                                               # ... but 18 is committed meanwhile
+    late = asyncio.ensure_future(cache.read("a", load))           # the read under way began after
+    await _settle()                                               # the lagging change (17): shared
     gate.set()
-    assert await early == 12 and await late == 13
-    assert await cache.get("a", load) == 13                       # the read from before the change was not kept
+    assert await early == (17, True) and await late == (17, True) and reads == [10, 15, 16, 17]
+    assert await cache.read("a", load) == (17, True)              # behind the change to 18 ...
+    clock.t += 2.0
+    assert await cache.read("a", load) == (18, False)             # ... which is never missed for long

@@ -156,6 +156,7 @@
             ? document.activeElement.closest("[data-item-id]") : null;
           var keep = focused ? focused.getAttribute("data-item-id") : null;
           c.innerHTML = html;  /* server-rendered, escaped by the template engine */
+          if (c.querySelector("[data-counts-behind]")) schedule();  /* counts may miss the last second: once more */
           if (keep) {
             var again = c.querySelector('[data-item-id="' + keep + '"] .item-link');
             if (again) again.focus();
@@ -170,6 +171,7 @@
     pending = true;
     setTimeout(refresh, Math.max(0, MIN_GAP - (Date.now() - last)));
   }
+  if (containers.some(function (c) { return c.querySelector("[data-counts-behind]"); })) schedule();
   var es = new EventSource("/live");
   es.addEventListener("open", function () { body.setAttribute("data-live", "open"); });
   es.addEventListener("error", function () { body.setAttribute("data-live", "reconnecting"); });
