@@ -94,7 +94,7 @@ def settings_for(url: str, tmp: Path) -> Any:
 # pipeline. Mentions come in threads of five (the first is the root), so item pages look threads up.
 
 _M_COLS = ("id", "source", "platform", "external_id", "url", "author_handle", "text", "lang", "created_at",
-           "fetched_at", "reply_to_id", "thread_id", "metrics", "is_repost", "deleted", "cluster_key")
+           "fetched_at", "reply_to_id", "thread_id", "metrics", "is_repost", "deleted", "cluster_key", "copy_key")
 _D_COLS = ("id", "mention_id", "team", "label", "confidence", "probabilities", "model_version", "rule", "reason",
            "watchers", "priority", "action", "explanation", "created_at")
 _I_COLS = ("id", "team", "status", "priority", "label", "confidence", "watchers", "first_response_due",
@@ -126,7 +126,7 @@ def _templates(settings: Any, now: datetime) -> list[tuple[Any, tuple[timedelta,
 
 def _seed_rows(lo: int, hi: int, n: int, now: datetime, tpl: list[Any], json_out: Any,
                dt_out: Any) -> tuple[list[tuple[Any, ...]], ...]:
-    from inbox.domain.near_duplicates import cluster_key
+    from inbox.domain.near_duplicates import keys
     mrows, drows, irows, erows = [], [], [], []
     open_from = int(n * (1 - OPEN_SHARE))
     empty = json_out({})
@@ -139,7 +139,7 @@ def _seed_rows(lo: int, hi: int, n: int, now: datetime, tpl: list[Any], json_out
         root = f"seed-{i - i % 5}"
         c = dt_out(created)
         mrows.append((mid, "bench", "mastodon", f"seed-{i}", f"https://social.example/@u/{i}", f"user{i % 5000}",
-                      text, "en", c, c, root if i % 5 else None, root, empty, False, False, cluster_key(text)))
+                      text, "en", c, c, root if i % 5 else None, root, empty, False, False, *keys(text)))
         drows.append((mid, mid, d.team, d.label, d.confidence, json_out(d.probabilities), d.model_version, d.rule,
                       d.reason, json_out(d.watchers), d.priority, d.action, json_out(d.explanation), c))
         if d.team is None or d.action == "repost":

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import String, and_, bindparam, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inbox.domain.near_duplicates import same_post
 from inbox.domain.types import ItemSummary
 from inbox.storage.repo._common import T_ITEM, T_MENTION
 from inbox.storage.repo.items import _summary_query, _to_summary, not_a_copy, visible_clause
@@ -66,31 +65,41 @@ async def view_items(view: str, *, conn: AsyncConnection, user_id: int, teams: S
     return [_to_summary(r) for r in await conn.execute(q)]
 
 
-def _similar_open_stmt() -> Any:
+def _similar_open_stmt(one: bool) -> Any:
+    """Pairs (item, open copy in its team): the same ``copy_key`` (what ``same_post`` compares,
+    hashed; an ``ix_mention_copy_key`` range) within the same ``cluster_key``. ``one``: for a single
+    item (a plain bound id; a list of ids is an expanding parameter, rendered anew per execution)."""
     me = T_ITEM.alias("me")
     other = T_ITEM.alias("other")
     m_me = T_MENTION.alias("m_me")
     m_other = T_MENTION.alias("m_other")
-    return (select(me.c.id, other.c.id, m_me.c.text, m_other.c.text)
+    which = me.c.id == bindparam("id") if one else me.c.id.in_(bindparam("ids", expanding=True))
+    return (select(me.c.id, other.c.id)
             .select_from(me.join(m_me, m_me.c.id == me.c.id)
-                         .join(m_other, and_(m_other.c.cluster_key == m_me.c.cluster_key, m_other.c.id != m_me.c.id))
+                         .join(m_other, and_(m_other.c.copy_key == m_me.c.copy_key,
+                                             m_other.c.cluster_key == m_me.c.cluster_key, m_other.c.id != m_me.c.id))
                          .join(other, other.c.id == m_other.c.id))
-            .where(me.c.id.in_(bindparam("ids", expanding=True)), m_me.c.cluster_key.is_not(None),
-                   other.c.team == me.c.team, other.c.status.in_(ItemStatus.OPEN))
+            .where(which, m_me.c.copy_key.is_not(None), other.c.team == me.c.team,
+                   other.c.status.in_([literal(st, String) for st in ItemStatus.OPEN]))
             .order_by(me.c.id, other.c.id))
 
 
 # every item page asks: built once, since building four aliases' columns costs more than the query
-_SIMILAR_OPEN = _similar_open_stmt()
+_SIMILAR_OPEN_ONE = _similar_open_stmt(one=True)
+_SIMILAR_OPEN = _similar_open_stmt(one=False)
 
 
 async def similar_open(ids: Sequence[int], *, conn: AsyncConnection) -> dict[int, list[int]]:
-    """For each item, the other open items of its team whose mention is a copy of its own post:
-    the same ``cluster_key`` (an index lookup) and the same words and numbers (``same_post``)."""
+    """For each item, the other open items of its team whose mention is a copy of its own post (the
+    same words and numbers once handles, links, RT prefixes and punctuation are set aside: the same
+    ``copy_key`` that ingest stores, and so the same ``cluster_key``)."""
     if not ids:
         return {}
+    if len(ids) == 1:
+        rows = await conn.execute(_SIMILAR_OPEN_ONE, {"id": ids[0]})
+    else:
+        rows = await conn.execute(_SIMILAR_OPEN, {"ids": list(ids)})
     out: dict[int, list[int]] = {}
-    for a, b, text_a, text_b in await conn.execute(_SIMILAR_OPEN, {"ids": list(ids)}):
-        if same_post(text_a or "", text_b or ""):
-            out.setdefault(int(a), []).append(int(b))
+    for a, b in rows:
+        out.setdefault(int(a), []).append(int(b))
     return out
