@@ -92,11 +92,13 @@ async def main() -> None:
             yield chunk, [], None
 
     ingested = 0
+    cpu0 = time.process_time()  # every thread of the process: the loop, the SQLite driver's, the classifier's
     t0 = time.perf_counter()
     # as `social-inbox import` does: batch N+1 is classified and routed while batch N is written
     async for res in pipeline.ingest_stream(batches()):
         ingested += res.ingested
     e2e = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     e2e_rate = args.n / e2e
     await svc.close()
     print(
@@ -111,6 +113,8 @@ async def main() -> None:
                 "end_to_end_per_s": round(e2e_rate),
                 "classifier_only_per_s": round(clf_rate),
                 "ratio": round(e2e_rate / clf_rate, 3),
+                "cpu_s_per_1000": round(1000 * cpu / args.n, 3),
+                "load_average": os.getloadavg(),
                 "peak_rss_mb": round(peak_rss_mb(), 1),
                 "seconds": round(e2e, 1),
                 "model_version": holder.version,

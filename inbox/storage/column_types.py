@@ -7,31 +7,54 @@ from typing import Any
 
 import orjson
 from sqlalchemy import JSON, DateTime
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = ["UTCDateTime", "JSONType", "json_text"]
 
 
+class _SQLiteDateTimeText(sqlite.DATETIME):
+    """SQLite's DATETIME column (the same DDL) whose values UTCDateTime itself writes and reads as
+    text in SQLAlchemy's SQLite layout, so that a value is converted once, not twice."""
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> None:
+        return None
+
+
 class UTCDateTime(TypeDecorator[datetime]):
-    """Stores UTC; always returns timezone-aware UTC datetimes (SQLite keeps no offset)."""
+    """Stores UTC; always returns timezone-aware UTC datetimes. SQLite keeps no offset: there the
+    value is UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLAlchemy's layout for SQLite, so text
+    comparisons order by time), written and parsed by the C isoformat functions."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SQLiteDateTimeText())  # type: ignore[no-untyped-call]  # SQLAlchemy's own __init__
+        return super().load_dialect_impl(dialect)
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | str | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use timezone-aware UTC")
         if value.tzinfo is not UTC:
             value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return value
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | str | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
