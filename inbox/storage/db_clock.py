@@ -1,8 +1,9 @@
 """The database's clock as an SQL expression: ``db_now()`` is the database server's current UTC
 time, ``db_now(after)`` that time plus a duration.
 
-Leases between instances (a connector's polling lease) are taken, renewed and judged expired on
-this clock, never on the process clock: instances whose clocks disagree by minutes then still
+Leases between instances (a connector's polling lease; the notification outbox's, the reply
+outbox's and a digest run's sending lease) are taken, renewed and judged expired on this clock,
+never on the process clock: instances whose clocks disagree by minutes then still
 agree on whose lease is live, because they all ask the one database. Everything else that reads
 time (SLA, schedules, next poll times) takes the service's injected :class:`~inbox.domain.clock.Clock`,
 so fake-clock tests drive it; a lease is the one thing a fake clock must not move, since what it

@@ -65,7 +65,7 @@ async def send_period(svc: Any, audience: str, start: datetime, end: datetime) -
         to = await digests.recipients(conn=conn, audience=audience)
         if not to:
             return None
-        run = await digests.claim_run(audience, start, end, conn=conn, now=now, lease_until=now + SEND_LEASE)
+        run = await digests.claim_run(audience, start, end, conn=conn, now=now, lease_for=SEND_LEASE)
     if run is None:
         return None
     brief = run["brief"] or await build_brief(svc.engine, svc.settings, audience, start, end, now=now)

@@ -205,7 +205,7 @@ async def deliver_due(svc: Any, *, limit: int = 50, session_factory: Callable[[]
     now = svc.clock.now()
     owner = svc.owner
     async with svc.engine.begin() as conn:
-        rows = await nrepo.claim_due(conn=conn, now=now, owner=owner, lease_until=now + SEND_LEASE, limit=limit)
+        rows = await nrepo.claim_due(conn=conn, now=now, owner=owner, lease_for=SEND_LEASE, limit=limit)
     counts = {"delivered": 0, "retried": 0, "failed": 0}
     if not rows:
         return counts

@@ -120,7 +120,7 @@ class ReplySender:
             if not await rrepo.any_due(conn=conn, now=now):
                 return counts
         async with svc.engine.begin() as conn:
-            rows = await rrepo.claim_due(conn=conn, now=now, owner=svc.owner, lease_until=now + SEND_LEASE, limit=limit)
+            rows = await rrepo.claim_due(conn=conn, now=now, owner=svc.owner, lease_for=SEND_LEASE, limit=limit)
         if not rows:
             return counts
         faultpoints.reach("reply_before_request")
@@ -227,8 +227,8 @@ class ReplySender:
             note = "delivery uncertain, look on the platform before retrying: " if o.kind == "doubt" else ""
             return {**base, "status": ReplyStatus.FAILED, "lease_expires_at": None, "in_doubt": o.kind == "doubt",
                     "error": f"{note}gave up after {r['attempts']} attempts: {o.error}"}, "reply_failed"
-        if o.kind == "doubt":  # stays 'sending': whoever takes it after this time looks first
-            return {**base, "status": ReplyStatus.SENDING, "in_doubt": True, "lease_expires_at": later,
+        if o.kind == "doubt":  # stays 'sending', without a holder: whoever takes it after this time looks first
+            return {**base, "status": ReplyStatus.SENDING, "in_doubt": True, "lease_expires_at": None,
                     "next_attempt_at": later}, None
         return {**base, "status": ReplyStatus.QUEUED, "in_doubt": False, "next_attempt_at": later,
                 "lease_expires_at": None}, None

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from inbox.domain.clock import FakeClock
+from inbox.storage.db_clock import db_now
 from inbox.storage.repo import accounts
 from inbox.storage.repo._common import T_ITEM, T_REPLY
 from inbox.work.replies import ReplyService
@@ -92,8 +93,10 @@ async def test_a_killed_sender_never_posts_twice(point: str, db_url: str, settin
         sent_before = {p: len(fake.delivered(p)) for p in CONNECTORS}
         assert sent_before == {p: 1 if point == "reply_after_request" else 0 for p in CONNECTORS}
 
+        clock.advance(timedelta(minutes=2))  # the service's clock does not end a lease: the database's does
         assert (await sender.run_once())["sent"] == 0  # the dead sender's lease still holds
-        clock.advance(timedelta(minutes=2))
+        async with svc.engine.begin() as conn:  # its lease runs out
+            await conn.execute(update(T_REPLY).values(lease_expires_at=db_now(-timedelta(seconds=1))))
         counts = await sender.run_once()
         assert counts["sent"] == 5, counts
         async with svc.engine.connect() as conn:

@@ -5,12 +5,13 @@ or takes over one that failed or whose sender died (lease expired), so one insta
 brief, once, however many instances look for due ones."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inbox.storage.db_clock import db_now
 from inbox.storage.repo._common import T_DIGEST_RUN, T_DIGEST_TO, dialect_insert
 
 __all__ = ["recipients", "add_recipient", "remove_recipient", "claim_run", "finish_run", "runs", "get_run",
@@ -43,12 +44,13 @@ async def remove_recipient(recipient_id: int, *, conn: AsyncConnection) -> bool:
 
 
 async def claim_run(audience: str, start: datetime, end: datetime, *, conn: AsyncConnection, now: datetime,
-                    lease_until: datetime) -> dict[str, Any] | None:
+                    lease_for: timedelta) -> dict[str, Any] | None:
     """The run of (audience, end) for this caller to send, or None when it is sent, being sent by
-    someone else, or has failed ``MAX_ATTEMPTS`` times."""
+    someone else (its lease, taken for ``lease_for`` and judged on the database's clock, has not
+    run out), or has failed ``MAX_ATTEMPTS`` times."""
     ins = (dialect_insert(conn, T_DIGEST_RUN)
            .values(audience=audience, period_start=start, period_end=end, status="sending", deliveries=[],
-                   attempts=1, lease_expires_at=lease_until, created_at=now)
+                   attempts=1, lease_expires_at=db_now(lease_for), created_at=now)
            .on_conflict_do_nothing(index_elements=["audience", "period_end"]).returning(*T_DIGEST_RUN.c))
     row = (await conn.execute(ins)).first()
     if row is None:
@@ -56,8 +58,8 @@ async def claim_run(audience: str, start: datetime, end: datetime, *, conn: Asyn
                   .where(T_DIGEST_RUN.c.audience == audience, T_DIGEST_RUN.c.period_end == end,
                          T_DIGEST_RUN.c.attempts < MAX_ATTEMPTS,
                          or_(T_DIGEST_RUN.c.status == "failed",
-                             (T_DIGEST_RUN.c.status == "sending") & (T_DIGEST_RUN.c.lease_expires_at < now)))
-                  .values(status="sending", attempts=T_DIGEST_RUN.c.attempts + 1, lease_expires_at=lease_until)
+                             (T_DIGEST_RUN.c.status == "sending") & (T_DIGEST_RUN.c.lease_expires_at < db_now())))
+                  .values(status="sending", attempts=T_DIGEST_RUN.c.attempts + 1, lease_expires_at=db_now(lease_for))
                   .returning(*T_DIGEST_RUN.c))
         row = (await conn.execute(retake)).first()
     return dict(row._mapping) if row else None

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inbox.storage.db_clock import db_now
 from inbox.storage.repo._common import T_ITEM, T_MENTION, T_NOTIF, dialect_insert, is_pg
 from inbox.storage.tables import ItemStatus
 
@@ -25,19 +26,20 @@ async def enqueue(rows: Sequence[dict[str, Any]], *, conn: AsyncConnection) -> i
     return n
 
 
-async def claim_due(*, conn: AsyncConnection, now: datetime, owner: str, lease_until: datetime,
+async def claim_due(*, conn: AsyncConnection, now: datetime, owner: str, lease_for: timedelta,
                     limit: int = 50) -> list[dict[str, Any]]:
-    """Take a lease on due notifications (pending and due, or 'sending' whose sender's lease
-    expired: it crashed mid-send, so the message is sent again: at-least-once delivery).
+    """Take a lease for ``lease_for`` on due notifications (pending and due at ``now``, or
+    'sending' whose sender's lease expired: it crashed mid-send, so the message is sent again:
+    at-least-once delivery). The lease is taken and judged on the database's clock (db_now).
     SKIP LOCKED lets several instances each take different rows."""
     cand = (select(T_NOTIF.c.id)
             .where(or_(and_(T_NOTIF.c.status == "pending", T_NOTIF.c.next_attempt_at <= now),
-                       and_(T_NOTIF.c.status == "sending", T_NOTIF.c.lease_expires_at < now)))
+                       and_(T_NOTIF.c.status == "sending", T_NOTIF.c.lease_expires_at < db_now())))
             .order_by(T_NOTIF.c.next_attempt_at, T_NOTIF.c.id).limit(limit))
     if is_pg(conn):
         cand = cand.with_for_update(skip_locked=True)
     stmt = (update(T_NOTIF).where(T_NOTIF.c.id.in_(cand.scalar_subquery()))
-            .values(status="sending", lease_owner=owner, lease_expires_at=lease_until,
+            .values(status="sending", lease_owner=owner, lease_expires_at=db_now(lease_for),
                     attempts=T_NOTIF.c.attempts + 1)
             .returning(T_NOTIF))
     return [dict(r._mapping) for r in await conn.execute(stmt)]

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inbox.storage.db_clock import db_now
 from inbox.storage.repo._common import T_ITEM, T_MENTION, T_REPLY, is_pg
 from inbox.storage.tables import ReplyStatus
 
@@ -16,9 +17,14 @@ __all__ = ["insert_reply", "any_due", "claim_due", "finish", "finish_many", "mar
            "mark_first_response", "earlier_mentions", "parent_mention", "first_response_at"]
 
 def _due(now: datetime) -> Any:
-    # queued and due; or 'sending' whose sender's lease ran out (it died, or scheduled a look)
+    # queued and due; 'sending' with a look scheduled for now or earlier (a sender that could not
+    # tell whether its request went out gave the row up); or 'sending' whose sender's lease ran out
+    # on the database's clock (it died mid-send)
     return or_(and_(T_REPLY.c.status == ReplyStatus.QUEUED, T_REPLY.c.next_attempt_at <= now),
-               and_(T_REPLY.c.status == ReplyStatus.SENDING, T_REPLY.c.lease_expires_at < now))
+               and_(T_REPLY.c.status == ReplyStatus.SENDING, T_REPLY.c.lease_owner.is_(None),
+                    T_REPLY.c.next_attempt_at <= now),
+               and_(T_REPLY.c.status == ReplyStatus.SENDING, T_REPLY.c.lease_owner.is_not(None),
+                    T_REPLY.c.lease_expires_at < db_now()))
 
 
 async def insert_reply(row: dict[str, Any], *, conn: AsyncConnection) -> dict[str, Any]:
@@ -31,16 +37,17 @@ async def any_due(*, conn: AsyncConnection, now: datetime) -> bool:
     return bool((await conn.execute(select(exists().where(_due(now))))).scalar())
 
 
-async def claim_due(*, conn: AsyncConnection, now: datetime, owner: str, lease_until: datetime,
+async def claim_due(*, conn: AsyncConnection, now: datetime, owner: str, lease_for: timedelta,
                     limit: int = 100) -> list[dict[str, Any]]:
-    """Lease due replies and mark them ``sending`` (SKIP LOCKED on PostgreSQL; SQLite's
-    transaction holds the write lock). ``in_doubt`` comes back true for a row that was already
-    ``sending``: a sender died after its request may have gone out, so look before sending."""
+    """Lease due replies for ``lease_for`` on the database's clock and mark them ``sending`` (SKIP
+    LOCKED on PostgreSQL; SQLite's transaction holds the write lock). ``in_doubt`` comes back true
+    for a row that was already ``sending``: a sender died after its request may have gone out, or
+    could not tell, so look before sending."""
     cand = select(T_REPLY.c.id).where(_due(now)).order_by(T_REPLY.c.next_attempt_at, T_REPLY.c.id).limit(limit)
     if is_pg(conn):
         cand = cand.with_for_update(skip_locked=True)
     stmt = (update(T_REPLY).where(T_REPLY.c.id.in_(cand.scalar_subquery()), _due(now))
-            .values(status=ReplyStatus.SENDING, lease_owner=owner, lease_expires_at=lease_until,
+            .values(status=ReplyStatus.SENDING, lease_owner=owner, lease_expires_at=db_now(lease_for),
                     attempts=T_REPLY.c.attempts + 1, updated_at=now,
                     in_doubt=or_(T_REPLY.c.in_doubt, T_REPLY.c.status == ReplyStatus.SENDING),
                     first_sent_at=func.coalesce(T_REPLY.c.first_sent_at, now))
