@@ -48,7 +48,7 @@ async def apply_edits(rows: Sequence[dict[str, Any]], stored: dict[tuple[str, st
                       conn: AsyncConnection) -> tuple[int, list[int]]:
     """Store each edit (``rows`` are the mention rows of the edited mentions, as the pipeline built
     them); returns how many were stored and the items routed again."""
-    done, rerouted = 0, []
+    done, rerouted, edited = 0, [], []
     for row in rows:
         key = (row["source"], row["external_id"])
         old = stored[key]
@@ -58,6 +58,7 @@ async def apply_edits(rows: Sequence[dict[str, Any]], stored: dict[tuple[str, st
         await revisions.add_revision(mid, old["text"], old["edited_at"] or old["created_at"] or old["fetched_at"],
                                      conn=conn, now=now)
         done += 1
+        edited.append(mid)
         if not await revisions.item_exists(mid, conn=conn):
             continue
         d = decisions[key]
@@ -67,6 +68,7 @@ async def apply_edits(rows: Sequence[dict[str, Any]], stored: dict[tuple[str, st
         await items.insert_events([{"item_id": mid, "kind": "edited", "actor": revisions.ROUTER, "team": None,
                                     "data": {"edited_at": row["edited_at"].isoformat()}, "created_at": now}],
                                   conn=conn)
+    await items.mark_copies(edited, conn=conn)  # a new text: maybe a copy now, or another's original
     return done, rerouted
 
 

@@ -378,6 +378,7 @@ class Pipeline:
                 res.triaged += 1
         await mentions.insert_decisions(dec_rows, conn=conn)
         await items.insert_items(item_rows, conn=conn)
+        await items.mark_copies([r["id"] for r in item_rows], conn=conn)  # the queue counts' candidates
         await items.insert_events(event_rows, conn=conn)
 
 

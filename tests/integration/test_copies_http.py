@@ -1,4 +1,5 @@
-"""Copies of one post over HTTP on SQLite and PostgreSQL (a live server, bearer tokens): the API's resolve, its
+"""Copies of one post over HTTP on SQLite and PostgreSQL (a live server, bearer tokens): the queue
+counts count what the queue lists (the copies of an open original are not); the API's resolve, its
 status endpoint and the bulk resolve resolve the open copies with the item, as the page does, each
 copy audited with the original's id; opening an item page reads the opener's notifications about
 that item (the header's count drops), and only theirs."""
@@ -61,6 +62,18 @@ def _call(live: dict[str, Any], who: str, method: str, path: str, body: Any = No
                 else raw.decode()
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
+
+
+def test_counts_count_what_the_queue_lists(live: dict[str, Any]) -> None:
+    g = live["groups"]
+    status, page = _call(live, "carla", "GET", "/api/v1/queues/customer_care/items?limit=100")
+    assert status == 200
+    listed = page["items"]
+    assert sorted(it["id"] for it in listed) == sorted([g["a"][0], g["b"][0], g["c"][0], g["s"][0], g["other"][0]])
+    status, queues = _call(live, "carla", "GET", "/api/v1/queues")
+    care = next(q for q in queues["queues"] if q["team"] == "customer_care")
+    assert care["open"] == len(listed) == 5  # not 11: the six copies are one item with their originals
+    assert care["new"] == sum(it["status"] == "new" for it in listed) == 4
 
 
 def test_api_resolve_resolves_the_copies_and_audits_each(live: dict[str, Any]) -> None:

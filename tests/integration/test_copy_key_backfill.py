@@ -1,5 +1,6 @@
-"""Migration 0020 on SQLite and PostgreSQL: mentions stored before 0018 (no copy_key) get the key
-ingest writes, in batches, so the queue lists copies of one post once."""
+"""Migrations 0020 and 0021 on SQLite and PostgreSQL: mentions stored before 0018 (no copy_key) get
+the key ingest writes, in batches, so the queue lists copies of one post once; the items stored
+before 0021 are marked as copy candidates, so the counts count what the queue lists."""
 from __future__ import annotations
 
 import importlib
@@ -21,8 +22,12 @@ async def _keys(svc: Any) -> dict[int, tuple[str | None, str]]:
 
 
 async def _listed(svc: Any) -> list[int]:
+    """The ids the queue lists, checking that its counts count as many."""
     async with svc.engine.connect() as conn:
-        return sorted(r.id for r in await page_reads.queue_page("customer_care", conn=conn, statuses=("new",)))
+        listed = sorted(r.id for r in await page_reads.queue_page("customer_care", conn=conn, statuses=("new",)))
+        counts = await page_reads.team_counts("customer_care", conn=conn, now=svc.clock.now())
+    assert (counts["open"], counts["new"]) == (len(listed), len(listed))
+    return listed
 
 
 async def _forget_keys(svc: Any) -> None:
@@ -43,6 +48,8 @@ async def test_0020_keys_the_mentions_stored_before_0018(services: Any) -> None:
     other = next(i for i, (_, t) in ingested.items() if "4712" in t)
     assert all(k == copy_key(t) for k, t in ingested.values()) and ingested[short][0] is None
     await _forget_keys(services)
+    async with services.engine.begin() as conn:
+        await conn.execute(text("UPDATE queue_item SET copy_candidate = false"))
     assert len(await _listed(services)) == 5  # unkeyed: every copy listed on its own
     await migrate.downgrade(services.engine, "0019")
     await migrate.upgrade(services.engine)
@@ -54,3 +61,24 @@ async def test_0020_keys_the_mentions_stored_before_0018(services: Any) -> None:
     async with services.engine.begin() as conn:
         assert await conn.run_sync(lambda c: m0020.backfill(c, batch=2)) == 4
     assert await _keys(services) == ingested
+
+
+async def test_0021_marks_the_items_stored_before_it(services: Any) -> None:
+    """Items with an older copy of their mention are marked, in batches smaller than the table."""
+    res = await services.pipeline.ingest(
+        [Mention(source="t", platform="t", external_id=f"p{i}", text=_POST.format(i)) for i in range(4)]
+        + [Mention(source="t", platform="t", external_id="o", text="the app lost my order 4712 again, refund now!")])
+
+    async def marked() -> list[int]:
+        async with services.engine.connect() as conn:
+            return sorted(int(r[0]) for r in await conn.execute(
+                text("SELECT id FROM queue_item WHERE copy_candidate = true")))
+    ingested = await marked()
+    copies = sorted(i for i, (_, t) in (await _keys(services)).items() if "4711" in t)
+    assert ingested == copies[1:] and len(ingested) == 3
+    m0021 = importlib.import_module("inbox.storage.migrations.versions.0021_queue_item_copy_candidate")
+    async with services.engine.begin() as conn:
+        await conn.execute(text("UPDATE queue_item SET copy_candidate = false"))
+        assert await conn.run_sync(lambda c: m0021.mark(c, batch=2)) == 3
+    assert await marked() == ingested
+    assert sorted(res.item_ids) == sorted(await _keys(services))

@@ -117,3 +117,49 @@ async def test_claim_next_skips_the_copies_of_an_open_original(services: Any) ->
     got = [await w.claim_next(ann, "customer_care"), await w.claim_next(bob, "customer_care"),
            await w.claim_next(bob, "customer_care")]
     assert sorted(c.id for c in got[:2] if c is not None) == [first, other] and got[2] is None
+
+
+async def test_the_counts_count_what_the_queue_lists(services: Any) -> None:
+    """The header and overview counts leave out the copies the queue does not list, as the
+    original is claimed, released, resolved alone, or an edit makes an older mention the original
+    of later ones (and then not)."""
+    from datetime import timedelta
+
+    from inbox.storage.repo import page_reads
+    now = services.clock.now()
+    async with services.engine.begin() as conn:
+        ann = await accounts.add_user("ann", "agent", ["customer_care"], None, conn=conn, now=now)
+    text = "RT @shop: the app lost my order 4711 again, refund now! https://x.example/{}"
+    first = Mention(source="t", platform="t", external_id="q9", text="the app lost my order 4712 again, refund now!")
+    other = (await services.pipeline.ingest([first])).item_ids[0]
+    res = await services.pipeline.ingest([Mention(source="t", platform="t", external_id=f"q{i}", text=text.format(i))
+                                          for i in range(3)])
+    c1, c2, _ = sorted(res.item_ids)
+    w = WorkService(services.engine, services.settings, services.clock)
+
+    async def check(open_: int, new: int) -> list[int]:
+        async with services.engine.connect() as conn:
+            listed = await page_reads.queue_page("customer_care", conn=conn)
+            counts = await page_reads.team_counts("customer_care", conn=conn, now=services.clock.now())
+            overview = await page_reads.queue_overview(conn=conn, now=services.clock.now())
+        assert (counts["open"], counts["new"]) == (len(listed), sum(r.status == "new" for r in listed))
+        assert (counts["open"], counts["new"]) == (open_, new)
+        assert overview["customer_care"] == counts
+        return sorted(r.id for r in listed)
+
+    assert await check(2, 2) == [other, c1]                 # three copies are one item
+    await w.set_status(ann, c1, "claimed")
+    await check(2, 1)                                        # the copies wait with the claimed original
+    await w.release(ann, c1)
+    # an edit makes the older mention of another customer a copy of the post: the original now
+    edits = iter(range(1, 10))
+
+    async def edit(new_text: str) -> None:
+        await services.pipeline.ingest([Mention(source="t", platform="t", external_id="q9", text=new_text,
+                                                edited_at=now + timedelta(minutes=next(edits)))])
+    await edit(text.format(9))
+    assert await check(1, 1) == [other]
+    await edit("my order 4711 refund is still missing, please help")  # and no longer
+    assert await check(2, 2) == [other, c1]
+    await w.set_status(ann, c1, "resolved")                  # resolved alone: the next copy stands for it
+    assert await check(2, 2) == [other, c2]

@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
 from inbox.storage.repo._common import T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER
-from inbox.storage.repo.items import _summary_query, _to_summary, _visible, summary_columns
-from inbox.storage.repo.views import not_a_copy
+from inbox.storage.repo.items import _summary_query, _to_summary, _visible, a_copy, not_a_copy, summary_columns
 from inbox.storage.tables import ItemStatus
 
 __all__ = ["item_states", "events_after", "max_event_id", "my_items", "thread_items", "report_rows",
@@ -228,29 +227,49 @@ async def _queue_page_sorted(team: str | None, *, conn: AsyncConnection, statuse
 
 # Counts read only columns of the queue index (team, status, priority, first_response_due, and the
 # row id it carries), so they are index-only scans; the oldest open item is the one with the
-# lowest id (ids grow with ingestion time; transfers keep both), fetched by primary key.
+# lowest id (ids grow with ingestion time; transfers keep both), fetched by primary key. The
+# copies the queue does not list (items.a_copy) are counted apart and subtracted: looked for only
+# among the marked candidates (ix_queue_item_copies, a partial index of those few rows), so no
+# open item but those is probed for an original. The oldest open item is never a hidden copy.
 _OPEN = list(ItemStatus.OPEN)
-_COUNTS_COLS = (func.count(), func.sum(func.cast(T_ITEM.c.status == ItemStatus.NEW, T_ITEM.c.priority.type)),
-                func.sum(func.cast(T_ITEM.c.first_response_due < bindparam("tc_now"), T_ITEM.c.priority.type)),
-                func.min(T_ITEM.c.id))
+_SUMS = (func.count(), func.sum(func.cast(T_ITEM.c.status == ItemStatus.NEW, T_ITEM.c.priority.type)),
+         func.sum(func.cast(T_ITEM.c.first_response_due < bindparam("tc_now"), T_ITEM.c.priority.type)))
+_COUNTS_COLS = (*_SUMS, func.min(T_ITEM.c.id))
 _TEAM_COUNTS = select(*_COUNTS_COLS).where(T_ITEM.c.team == bindparam("tc_team"), T_ITEM.c.status.in_(_OPEN))
 _ALL_COUNTS = select(T_ITEM.c.team, *_COUNTS_COLS).where(T_ITEM.c.status.in_(_OPEN)).group_by(T_ITEM.c.team)
+_HIDDEN = (T_ITEM.c.copy_candidate, T_ITEM.c.status.in_(_OPEN), a_copy())  # copy_candidate: the partial index
+_TEAM_HIDDEN = select(*_SUMS).where(T_ITEM.c.team == bindparam("tc_team"), *_HIDDEN)
 _CREATED = select(T_ITEM.c.id, T_ITEM.c.created_at).where(T_ITEM.c.id.in_(bindparam("ids", expanding=True)))
 _CREATED_ONE = select(T_ITEM.c.id, T_ITEM.c.created_at).where(T_ITEM.c.id == bindparam("tc_id"))
 
 
+def _less(n: Any, new: Any, overdue: Any, hidden: Sequence[Any] | None) -> tuple[int, int, int]:
+    h = [int(v or 0) for v in hidden] if hidden is not None else [0, 0, 0]
+    return int(n or 0) - h[0], int(new or 0) - h[1], int(overdue or 0) - h[2]
+
+
 async def team_counts(team: str, *, conn: AsyncConnection, now: datetime) -> dict[str, Any]:
-    """One queue's open, new (unclaimed), overdue counts and oldest open item's creation time."""
-    n, new, overdue, first = (await conn.execute(_TEAM_COUNTS, {"tc_team": team, "tc_now": now})).one()
+    """One queue's open, new (unclaimed), overdue counts and oldest open item's creation time, of
+    the items its list shows (copies of an open original are not)."""
+    params = {"tc_team": team, "tc_now": now}
+    n, new, overdue, first = (await conn.execute(_TEAM_COUNTS, params)).one()
+    hidden = (await conn.execute(_TEAM_HIDDEN, params)).one() if n else None
     oldest = (await conn.execute(_CREATED_ONE, {"tc_id": first})).first() if first is not None else None
-    return {"open": int(n or 0), "new": int(new or 0), "oldest": oldest[1] if oldest else None,
-            "overdue": int(overdue or 0)}
+    n, new, overdue = _less(n, new, overdue, hidden)
+    return {"open": n, "new": new, "oldest": oldest[1] if oldest else None, "overdue": overdue}
 
 
 async def queue_overview(*, conn: AsyncConnection, now: datetime) -> dict[str, dict[str, Any]]:
-    """Per team: open, new (unclaimed), overdue items and the oldest open item's creation time."""
+    """Per team: open, new (unclaimed), overdue items and the oldest open item's creation time, of
+    the items the team's list shows."""
     rows = [tuple(r) for r in await conn.execute(_ALL_COUNTS, {"tc_now": now})]
+    # one team at a time: a range of ix_queue_item_copies each (grouped over all teams, SQLite
+    # walks every open item by status instead)
+    hidden = {r[0]: (await conn.execute(_TEAM_HIDDEN, {"tc_team": r[0], "tc_now": now})).one() for r in rows}
     firsts = [r[4] for r in rows if r[4] is not None]
     created = dict(tuple(r) for r in await conn.execute(_CREATED, {"ids": firsts})) if firsts else {}
-    return {team: {"open": int(n), "new": int(new or 0), "oldest": created.get(first), "overdue": int(overdue or 0)}
-            for team, n, new, overdue, first in rows}
+    out = {}
+    for team, n, new, overdue, first in rows:
+        n, new, overdue = _less(n, new, overdue, hidden.get(team))
+        out[team] = {"open": n, "new": new, "oldest": created.get(first), "overdue": overdue}
+    return out

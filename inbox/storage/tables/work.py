@@ -39,6 +39,10 @@ class QueueItem(SQLModel, table=True):
         # the claims, notes and resolves that follow never write to it
         Index("ix_queue_item_refine", "confidence", "id", sqlite_where=text("refined_at IS NULL"),
               postgresql_where=text("refined_at IS NULL")),
+        # the items that may be copies hidden behind an open original (repo.page_reads' counts
+        # subtract them): partial, so it holds only them
+        Index("ix_queue_item_copies", "team", "status", "first_response_due",
+              sqlite_where=text("copy_candidate = 1"), postgresql_where=text("copy_candidate")),
     )
     id: int = Field(foreign_key="mention.id", primary_key=True, ondelete="CASCADE")
     team: str = Field(foreign_key="team.name", max_length=64)
@@ -66,6 +70,9 @@ class QueueItem(SQLModel, table=True):
     refined_at: datetime | None = (
         ts_field()
     )  # set when the background refiner has looked at the item (inbox/ingest/second_look.py)
+    # an older mention had the same copy_key when this was set (repo.items.mark_copies): the item
+    # may be a copy that the queue does not list; never cleared (a stale mark only costs a probe)
+    copy_candidate: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
     created_at: datetime | None = ts_field(nullable=False, index=True)
     updated_at: datetime | None = ts_field(nullable=False)
 

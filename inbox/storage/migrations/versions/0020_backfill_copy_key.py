@@ -2,7 +2,9 @@
 queue, never counted as one): the key ingest writes (inbox.domain.near_duplicates.copy_key, the
 normalisation of ``keys``), in batches of BATCH rows walked by id along ix_mention_copy_key
 (copy_key NULL, id), so a table of millions is read a batch at a time. A text too short for a key
-stays NULL and is walked past.
+stays NULL and is walked past. PostgreSQL then ANALYZEs mention: with the statistics of before
+(copy_key all NULL) the planner takes "copy_key IS NOT NULL" for a handful of rows and turns the
+queue's copy test (repo.items.a_copy) into a walk of every key per queue item.
 
 Revision ID: 0020
 Revises: 0019
@@ -41,7 +43,9 @@ def backfill(conn: sa.Connection, batch: int = BATCH) -> int:
 
 
 def upgrade() -> None:
-    backfill(op.get_bind())
+    conn = op.get_bind()
+    if backfill(conn) and conn.dialect.name == "postgresql":
+        op.execute("ANALYZE mention")
 
 
 def downgrade() -> None:
