@@ -63,11 +63,14 @@ class Subscriber:
 class Broker:
     """Fans out item changes to SSE subscribers, filtered per user."""
 
-    def __init__(self, svc: Any, *, window: float = 0.05, recheck_every: float = 5.0,
-) -> None:
+    def __init__(self, svc: Any, *, window: float = 0.05, recheck_every: float = 5.0, after_gap: float = 0.5) -> None:
         self.svc = svc
         self.window = window
         self.recheck_every = recheck_every
+        self.after_gap = after_gap  # the after_dispatch hooks run at most once per after_gap seconds
+        self._after_wanted = False
+        self._after_at = float("-inf")  # loop time the hooks last started
+        self._after_task: asyncio.Task[None] | None = None
         self.subscribers: set[Subscriber] = set()
         self._pending: set[int] = set()
         self._flush_task: asyncio.Task[None] | None = None
@@ -78,7 +81,7 @@ class Broker:
         self._recheck_now = asyncio.Event()
         self.dispatched = 0
         self.on_change: list[Callable[[], None]] = []  # told of every change first (the counts cache)
-        # run after each dispatch and re-check (inbox.web.notify_live: notifications for people)
+        # run after dispatches and re-checks, at most once per after_gap (inbox.web.notify_live: notifications)
         self.after_dispatch: list[Callable[[], Awaitable[None]]] = []
 
     # intake ------------------------------------------------------------------------------
@@ -102,9 +105,28 @@ class Broker:
                 await self._dispatch(ids)
             except Exception:  # noqa: BLE001 - a failed fan-out must not kill the broker
                 log.exception("live_dispatch_failed", count=len(ids))
-            await self._after()
+            self._after()
 
-    async def _after(self) -> None:
+    def _after(self) -> None:
+        """Run the after_dispatch hooks soon: at once if they last started ``after_gap`` seconds ago
+        or more, else when that much time has passed, once for all the dispatches meanwhile (with
+        ingest running the broker dispatches many times a second; each run of the hooks reads the
+        database)."""
+        self._after_wanted = True
+        if self._after_task is None or self._after_task.done():
+            self._after_task = asyncio.get_running_loop().create_task(self._after_loop())
+
+    async def _after_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._after_wanted and not self._closed:
+            wait = self._after_at + self.after_gap - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._after_wanted = False
+            self._after_at = loop.time()
+            await self._run_after()
+
+    async def _run_after(self) -> None:
         for hook in self.after_dispatch:
             try:
                 await hook()
@@ -208,7 +230,7 @@ class Broker:
                 await self.recheck()
             except Exception as e:  # noqa: BLE001 - the database may be briefly away
                 log.warning("live_recheck_failed", error=f"{type(e).__name__}: {e}")
-            await self._after()
+            self._after()
 
     def on_items_notify(self, payload: str) -> None:
         """A NOTIFY on the item channel: the changed ids, or "*" (re-check the event log)."""
@@ -230,9 +252,10 @@ class Broker:
             except asyncio.QueueFull:
                 pass
         self.subscribers.clear()
-        for t in self._tasks + ([self._flush_task] if self._flush_task else []):
+        for t in self._tasks + [t for t in (self._flush_task, self._after_task) if t is not None]:
             t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *[t for t in (self._flush_task, self._after_task) if t is not None],
+                             return_exceptions=True)
         self._tasks.clear()
 
 

@@ -1,5 +1,6 @@
-"""Notifications for people on the live streams: after each published change (and on the broker's
-periodic re-check) the notifications written since the last look are read once, and each signed-in
+"""Notifications for people on the live streams: after published changes (at most once per the
+broker's ``after_gap``, half a second) and on the broker's periodic re-check the notifications
+written since the last look are read once, and each signed-in
 user with a stream hears ``event: notifications`` with their unread count and the new ones (text in
 their language). Only notifications about items the user may see are sent or counted: a user
 hears nothing at all about an HR item they cannot see. The browser updates the header bell and the

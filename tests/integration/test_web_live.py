@@ -59,6 +59,32 @@ async def test_fanout_is_filtered_per_user(services: Any) -> None:
         await broker.shutdown()
 
 
+async def test_the_after_dispatch_hooks_run_once_per_gap_for_many_dispatches(services: Any) -> None:
+    """With changes coming faster than the gap the hooks (the notifications' read) run at once for
+    the first dispatch and then once per gap for all the dispatches meanwhile, not once each."""
+    broker = Broker(services, window=0.005, recheck_every=3600, after_gap=1.0)
+    loop = asyncio.get_running_loop()
+    runs: list[float] = []
+    ran = asyncio.Event()
+
+    async def hook() -> None:
+        runs.append(loop.time())
+        ran.set()
+    broker.after_dispatch.append(hook)
+    await broker.start()
+    try:
+        broker.publish([1])
+        await asyncio.wait_for(ran.wait(), 5)
+        ran.clear()
+        for i in range(2, 7):  # five more dispatches
+            broker.publish([i])
+            await asyncio.sleep(0.02)
+        await asyncio.wait_for(ran.wait(), 5)
+        assert len(runs) == 2 and runs[1] - runs[0] >= 1.0  # (a third run could come a gap later)
+    finally:
+        await broker.shutdown()
+
+
 async def test_duplicates_are_dropped_and_new_versions_pass(services: Any) -> None:
     """The same change published twice reaches a client once; a later change of the item reaches it again."""
     from inbox.work.item_actions import WorkService
