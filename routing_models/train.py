@@ -58,7 +58,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "correction_weight": 3.0,
     # the refiner head (routing_models.refine), fitted only when train() is given an encoder
     "refine_weight": 0.4,
-    "refine_C": 1.0,
+    "refine_C": 0.3,
     "refine_band": 0.95,
 }
 
@@ -208,8 +208,8 @@ def train(
     ``data_files`` (e.g. ``{"path", "sha256", "rows"}``) are recorded as given;
     ``evaluation_rows`` maps a name to rows scored with :func:`routing_models.evaluate.evaluate`;
     ``loso=True`` adds leave-one-source-out CV results (slow: one fit per source family).
-    ``encoder`` (a :class:`routing_models.encoder.SentenceEncoder`) adds the refiner head
-    (:mod:`routing_models.refine`); embedding the rows costs about 20 ms each, and
+    ``encoder`` (a :class:`routing_models.encoder_use.MultilingualEncoder`) adds the refiner head
+    (:mod:`routing_models.refine`); embedding the rows costs about 2 ms of CPU each, and
     ``embedding_cache`` (an ``.npz`` path) keeps the vectors for the next training run.
     """
     from routing_models.evaluate import evaluate
@@ -251,7 +251,8 @@ def train(
     if refiner is not None:
         metadata["refiner"] = {
             k: refiner[k]
-            for k in ("weight", "C", "band", "temperature_encoder", "temperature_blend", "platt", "encoder_sha256")
+            for k in ("weight", "C", "band", "temperature_encoder", "temperature_blend", "platt", "encoder_sha256",
+                      "encoder")
         }
     clf = Classifier(pipeline, metadata, refiner=refiner)
     metadata["evaluation"] = {
@@ -277,8 +278,7 @@ def _fit_refiner(
     rows: Sequence[dict[str, Any]], pipeline: Any, oof: Any, params: dict[str, Any], encoder: Any, cache: Path | None
 ) -> tuple[dict[str, Any], npt.NDArray[np.float32]]:
     """The refiner head, and the rows' embeddings (for leave-one-source-out)."""
-    from routing_models.encoder import EXPECTED_SHA256
-    from routing_models.refine import REFINER_DEFAULTS, embed_cached, fit_head
+    from routing_models.refine import REFINER_DEFAULTS, embed_cached, encoder_identity, fit_head
 
     if oof is None:
         raise ValueError("the refiner head needs the n-gram model's calibration folds (calibration must not be 'none')")
@@ -296,6 +296,7 @@ def _fit_refiner(
         weight=float(params.get("refine_weight", REFINER_DEFAULTS["refine_weight"])),
         C=float(params.get("refine_C", REFINER_DEFAULTS["refine_C"])),
         band=float(params.get("refine_band", REFINER_DEFAULTS["refine_band"])),
-        encoder_sha256=EXPECTED_SHA256["model.safetensors"],
+        encoder_sha256=str(getattr(encoder, "sha256", "") or getattr(getattr(encoder, "encoder", None), "sha256", "")),
+        encoder=encoder_identity(encoder),
     )
     return head, emb

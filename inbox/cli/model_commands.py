@@ -22,7 +22,7 @@ def register(sub: Any) -> dict[str, Handler]:
     t.add_argument("--promote", action="store_true", help="promote the new version (gated by --eval's first file)")
     t.add_argument("--force", action="store_true")
     t.add_argument("--no-refiner", action="store_true",
-                   help="skip the refiner head (the sentence-encoder blend; embedding costs ~20 ms a row, cached)")
+                   help="skip the refiner head (the sentence-encoder blend; embedding costs ~2 ms a row, cached)")
     ev = ms.add_parser("evaluate", help="evaluate a version on a labeled JSON Lines file")
     ev.add_argument("--data", required=True, metavar="FILE")
     ev.add_argument("--version", help="default: the active version")

@@ -78,7 +78,7 @@ def load_encoder(model_dir: Path, folder: str = "") -> Any:
     """The sentence encoder for the refiner head, with its embeddings cached in
     ``model_dir/embeddings.npz`` (retraining with new corrections embeds only those); None when its
     files are missing or fail their hash check (logged)."""
-    from routing_models.encoder import try_load
+    from routing_models.encoder_use import try_load
     encoder, error = try_load(folder)
     if encoder is None:
         log.warning("encoder_unavailable", error=error)

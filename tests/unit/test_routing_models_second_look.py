@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from routing_models.encoder import SentenceEncoder, default_model_dir
+from routing_models.encoder_use import MultilingualEncoder, default_model_dir
 from routing_models.registry import default_artifact_path, load
 from tests.conftest import IN_CI
 
@@ -31,15 +31,15 @@ HELD_OUT = [
 
 
 @pytest.fixture(scope="module")
-def encoder() -> SentenceEncoder:
+def encoder() -> MultilingualEncoder:
     if default_model_dir() is None:
         if IN_CI:
             pytest.fail("the sentence encoder's package is not installed but CI=true")
         pytest.skip("sentence encoder not installed")
-    return SentenceEncoder.load()
+    return MultilingualEncoder.load()
 
 
-def test_refined_labels_on_held_out_mentions(encoder: SentenceEncoder) -> None:
+def test_refined_labels_on_held_out_mentions(encoder: MultilingualEncoder) -> None:
     clf = load(default_artifact_path())
     assert clf.refiner is not None and clf.refiner["band"] == 0.95
     texts = [t for t, _ in HELD_OUT]
