@@ -161,6 +161,46 @@ def test_copies_show_as_similar_and_resolve_together(browser: Any, server: LiveS
     s.close()
 
 
+_AS = [("en-US", 1280, "carla"), ("it-IT", 390, "carla"), ("en-US", 390, "lea"), ("it-IT", 1280, "lea")]
+
+
+def _queue_counts(page: Any) -> tuple[int, int]:
+    """(unclaimed, open) of the queue page's counts line."""
+    nums = re.findall(r"\d+", page.inner_text("p.counts"))
+    return int(nums[0]), int(nums[1])
+
+
+@pytest.mark.parametrize(("locale", "width", "user"), _AS, ids=[f"{loc}-{w}-{u}" for loc, w, u in _AS])
+def test_the_queue_counts_copies_once(browser: Any, server: LiveServer, locale: str, width: int, user: str) -> None:
+    """As agent and lead: three copies of one post add one to the queue's unclaimed and open counts
+    (live), show "+2 similar", and resolving the original takes all three away."""
+    from playwright.sync_api import expect
+    it = locale.startswith("it")
+    s = Session(browser, server, user, width=width, height=900, locale=locale)
+    page = s.go("/queues/customer_care")
+    expect(page.locator("body[data-live=open]")).to_have_count(1)
+    before = _queue_counts(page)
+    tag = uuid.uuid4().hex[:6]
+    ids = [_care_item(server, f"RT the app lost my parcel {tag}, refund now! https://x.example/{i}") for i in range(3)]
+    def counts(unclaimed: int, open_: int) -> str:
+        return f"{unclaimed} da prendere in carico · {open_} aperti" if it else f"{unclaimed} unclaimed · {open_} open"
+    expect(page.locator("p.counts")).to_contain_text(counts(before[0] + 1, before[1] + 1), timeout=15_000)
+    expect(page.locator(f"[data-item-id='{ids[1]}']")).to_have_count(0)
+    _fits(page, width)
+    page = s.go("/views?view=unassigned&sort=age")
+    expect(page.locator(f"[data-item-id='{ids[0]}'] .badge.similar")).to_have_text("+2 simili" if it else "+2 similar")
+    _fits(page, width)
+    page = s.go(f"/items/{ids[0]}")
+    _fits(page, width)
+    page.click("form[action$='/status'] button[data-action=resolve]")
+    expect(page.locator(".flash-ok")).to_contain_text("2")
+    page = s.go("/queues/customer_care")  # the counts may be a second behind: the page reads them again
+    expect(page.locator("p.counts")).to_contain_text(counts(*before), timeout=15_000)
+    _fits(page, width)
+    s.shot(f"queue-copies-{locale}-{width}-{user}")
+    s.close()
+
+
 @pytest.mark.parametrize(("locale", "width"), VIEWS, ids=[f"{loc}-{w}" for loc, w in VIEWS])
 def test_search_filters_narrow_and_are_kept(browser: Any, server: LiveServer, locale: str, width: int) -> None:
     """Every filter of the API is on the page (the rarer ones under "More filters"), each narrows

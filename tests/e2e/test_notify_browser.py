@@ -150,3 +150,44 @@ def test_browser_notifications_are_asked_for_only_when_turned_on(browser: Any, s
     assert page.get_attribute("body", "data-notify-browser") is None
     assert page.evaluate("window.__asked") == 0           # a fresh page load: nothing asked
     agent.close()
+
+
+@pytest.mark.parametrize(("locale", "width"), VIEWS, ids=[f"{loc}-{w}" for loc, w in VIEWS])
+def test_opening_the_item_reads_its_notifications_in_every_tab(browser: Any, server: LiveServer, locale: str,
+                                                               width: int) -> None:
+    """A note naming the agent: the bell counts it; opening the item (in another tab) reads it, and
+    the first tab's bell and title drop live; a notification about another item stays."""
+    from playwright.sync_api import expect
+
+    from inbox.work.item_actions import WorkService
+    agent = Session(browser, server, "carla", width=width, height=900, locale=locale)
+    page = agent.go("/notifications")
+    if page.locator("form[action='/notifications/read-all'] button").count():
+        page.click("form[action='/notifications/read-all'] button")
+    page = agent.go("/queues")
+    expect(page.locator("body[data-live=open]")).to_have_count(1)
+    items = [_item(server, f"my order {uuid.uuid4().hex[:6]} is broken, refund please") for _ in range(2)]
+
+    async def notes() -> None:
+        w = WorkService(server.svc.engine, server.svc.settings, server.svc.clock, publish=server.svc._publish)
+        for item in (*items, items[0]):
+            await w.add_note(server.seeded["users"]["lea"], item, "@carla can you check this one?")
+    server.call(notes)
+    expect(page.locator("#notify-count")).to_have_text("3")
+    expect(page).to_have_title(re.compile(r"^\(3\) "))
+    other = agent.ctx.new_page()
+    other.goto(server.url + f"/items/{items[0]}")
+    expect(other.locator("#notify-count")).to_have_text("1")   # counted after the two were read
+    expect(other).to_have_title(re.compile(r"^\(1\) "))
+    _fits(other, width)
+    expect(page.locator("#notify-count")).to_have_text("1")    # the first tab, live
+    expect(page).to_have_title(re.compile(r"^\(1\) "))
+    label = page.get_attribute("#notify-bell", "aria-label") or ""
+    assert label == ("Notifiche, 1 non lette" if locale.startswith("it") else "Notifications, 1 unread")
+    other.goto(server.url + f"/items/{items[1]}")
+    expect(other.locator("#notify-count")).to_be_hidden()
+    expect(page.locator("#notify-count")).to_be_hidden()
+    assert not re.match(r"^\(\d+\)", page.title())
+    _fits(page, width)
+    other.close()
+    agent.close()
