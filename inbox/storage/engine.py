@@ -61,11 +61,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # BEGIN IMMEDIATE takes the write lock up front: a writer never upgrades a read lock, so two
     # writers queue on busy_timeout instead of failing with SQLITE_BUSY mid-transaction. Read-only
-    # work (``reader``) begins DEFERRED: it takes no write lock, so page views neither queue behind
-    # each other nor behind ingest and claims (WAL readers never block).
+    # work takes no write lock, so page views neither queue behind each other nor behind ingest and
+    # claims (WAL readers never block): ``reader`` begins nothing (the driver is in autocommit mode,
+    # so each statement reads its own snapshot, as on PostgreSQL, and the BEGIN's trip to the
+    # driver's thread is saved), ``snapshot_reader`` begins DEFERRED (one snapshot).
     opts = conn.get_execution_options()
     if opts.get(READ_ONLY):
-        conn.exec_driver_sql("BEGIN")
+        if opts.get(SNAPSHOT):
+            conn.exec_driver_sql("BEGIN")
         return
     # Writers of this process first queue in its write gate (inbox.storage.write_gate): in order, claims
     # ahead of ingest batches, instead of all retrying in SQLite's busy handler.
@@ -137,6 +140,7 @@ def _install_write_gate(engine: AsyncEngine) -> None:
 
 
 READ_ONLY = "inbox_read_only"
+SNAPSHOT = "inbox_snapshot"
 BULK_WRITE = "inbox_bulk_write"
 _VARIANTS: WeakKeyDictionary[Any, dict[str, AsyncEngine]] = WeakKeyDictionary()
 
@@ -157,9 +161,9 @@ def bulk_writer(engine: AsyncEngine) -> AsyncEngine:
 
 
 def reader(engine: AsyncEngine) -> AsyncEngine:
-    """``engine`` for read-only work, sharing its pool. PostgreSQL: autocommit, so no BEGIN and
-    ROLLBACK round trips (each statement reads its own snapshot). SQLite: a deferred transaction,
-    one snapshot without the write lock. Writing through it is a bug: on SQLite it may fail with
+    """``engine`` for read-only work, sharing its pool: no BEGIN, each statement reads its own
+    snapshot (PostgreSQL: autocommit, so no BEGIN and ROLLBACK round trips; SQLite: no transaction
+    opened, so no write lock and no BEGIN). Writing through it is a bug: on SQLite it may fail with
     SQLITE_BUSY instead of waiting for the lock."""
     opts: dict[str, Any] = {READ_ONLY: True}
     if engine.dialect.name == "postgresql":
@@ -168,10 +172,12 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
 
 
 def snapshot_reader(engine: AsyncEngine) -> AsyncEngine:
-    """Read-only work that needs one transaction on both back ends (a server-side cursor, SET
-    LOCAL): on SQLite ``reader`` (a deferred transaction, no write lock), on PostgreSQL the engine
+    """Read-only work that needs one transaction on both back ends (one snapshot, a server-side
+    cursor, SET LOCAL): on SQLite a deferred transaction (no write lock), on PostgreSQL the engine
     itself (a transaction, where ``reader`` would be autocommit)."""
-    return reader(engine) if engine.dialect.name == "sqlite" else engine
+    if engine.dialect.name == "sqlite":
+        return _variant(engine, "snapshot", {READ_ONLY: True, SNAPSHOT: True})
+    return engine
 
 
 def autocommit(engine: AsyncEngine) -> AsyncEngine:

@@ -26,3 +26,25 @@ async def test_reader_reads_while_a_writer_holds_the_lock(db_url: str) -> None:
         assert reader(engine) is reader(engine)
     finally:
         await engine.dispose()
+
+
+async def test_a_reader_sends_no_begin_and_a_snapshot_reader_one(db_url: str) -> None:
+    """``reader`` opens no transaction (each statement its own snapshot: no BEGIN to send, on SQLite
+    a trip to the driver's thread saved per connection); ``snapshot_reader`` reads in one
+    transaction (SQLite: BEGIN, deferred)."""
+    from inbox.storage.engine import snapshot_reader
+    from tests.conftest import sent_statements
+    engine = create_engine(db_url)
+    try:
+        await migrate.upgrade(engine)
+        with sent_statements(engine, "BEGIN") as begins:
+            async with reader(engine).connect() as r:
+                assert (await r.execute(text("SELECT count(*) FROM team"))).scalar_one() >= 0
+            assert begins == []
+            async with snapshot_reader(engine).connect() as r:
+                await r.execute(text("SELECT count(*) FROM team"))
+                await r.execute(text("SELECT count(*) FROM team"))
+        if engine.dialect.name == "sqlite":
+            assert [s.strip().upper() for s, _ in begins] == ["BEGIN"]
+    finally:
+        await engine.dispose()
