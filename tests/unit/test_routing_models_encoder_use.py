@@ -100,3 +100,8 @@ def test_the_embedding_cache_is_keyed_by_encoder(encoder: MultilingualEncoder, t
     assert Other.calls == 2 and (other == 1.0).all()
     np.testing.assert_allclose(embed_cached(encoder, TEXTS[:2], cache), mine, atol=1e-6)
     assert Other.calls == 2
+
+
+def test_the_folder_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SOCIAL_INBOX_ENCODER_DIR", str(tmp_path))
+    assert default_model_dir() == tmp_path

@@ -1,7 +1,7 @@
 """The refiner head (routing_models/refine.py): trained next to the n-gram model when an encoder is
 given, saved in the artifact, blended at prediction, scored by evaluate and by leave-one-source-out.
 A deterministic hashing "encoder" stands in for the sentence encoder (tested on its own in
-test_routing_models_encoder.py), so these tests take seconds."""
+test_routing_models_encoder_use.py), so these tests take seconds."""
 from __future__ import annotations
 
 import hashlib
