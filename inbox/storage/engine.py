@@ -96,12 +96,17 @@ def _sqlite_commit(conn: Any) -> None:
     try:
         conn.exec_driver_sql("COMMIT")
     finally:
-        _release_gate(conn.engine.pool, conn.connection.dbapi_connection)
+        if not conn.invalidated:  # else the pool's invalidate event released it (see _sqlite_rollback)
+            _release_gate(conn.engine.pool, conn.connection.dbapi_connection)
 
 
 def _sqlite_rollback(conn: Any) -> None:
     # the driver's rollback() follows this event; a ROLLBACK cannot meet a lock, so the next
-    # writer's BEGIN IMMEDIATE waits at most for that statement
+    # writer's BEGIN IMMEDIATE waits at most for that statement. An invalidated connection (a
+    # statement cancelled mid-way) has no DBAPI connection to name, and asking for it would raise
+    # over the error being rolled back: the pool's invalidate event has released its gate already.
+    if conn.invalidated:
+        return
     _release_gate(conn.engine.pool, conn.connection.dbapi_connection)
 
 

@@ -75,3 +75,17 @@ async def test_failure_and_cancellation_hand_the_lock_on(engine) -> None:  # typ
     async with engine.connect() as conn:
         names = [r[0] for r in await conn.execute(text("SELECT name FROM t"))]
     assert names == ["after"]
+
+
+async def test_an_invalidated_write_keeps_its_own_error_and_frees_the_lock(engine) -> None:  # type: ignore[no-untyped-def]
+    """A write whose connection is invalidated mid-transaction (a statement cancelled under it)
+    fails with its own error, not with the rollback's complaint about the invalid connection, and
+    the next writer gets the lock."""
+    with pytest.raises(ValueError, match="the write's own error"):
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t VALUES ('lost')"))
+            await conn.invalidate()
+            raise ValueError("the write's own error")
+    await asyncio.wait_for(_write(engine, "next", []), 5)
+    async with reader(engine).connect() as conn:
+        assert (await conn.execute(text("SELECT name FROM t"))).scalars().all() == ["next"]
