@@ -43,6 +43,11 @@ async def problem_middleware(request: web.Request, handler: Any) -> web.StreamRe
             if h in e.headers:
                 resp.headers[h] = e.headers[h]
         return resp
+    except ConnectionError:
+        # the client went away while its request was read or answered: no one to answer, not a
+        # server error; aiohttp drops the connection quietly
+        log.info("client_gone", path=request.path, method=request.method)
+        raise
     except Exception:
         log.exception("unhandled_error", path=request.path, method=request.method)
         if is_api:
