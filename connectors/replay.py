@@ -34,6 +34,7 @@ from aiohttp import web
 
 from . import replay_routes as routes
 from .replay_data import ReplayStore
+from .write_sandbox import WriteSandbox
 
 __all__ = [
     "SAMPLES_DIR",
@@ -130,6 +131,7 @@ class _State:
     clock: Callable[[], datetime]
     match_queries: bool
     bluesky_auth: bool
+    writes: WriteSandbox | None = None
     log: list[ReplayRecord] = field(default_factory=list)
     blocked_until: dict[str, datetime] = field(default_factory=dict)
     status_cycle: int = 0
@@ -152,11 +154,14 @@ def create_replay_app(
     clock: Callable[[], datetime] | None = None,
     match_queries: bool = True,
     bluesky_auth: bool = False,
+    writes: WriteSandbox | None = None,
 ) -> web.Application:
     """The replay server for ``root``. ``match_queries=False`` serves every item whatever the
     search terms (for recorded fixtures about other topics); ``bluesky_auth=True`` requires a
-    session from ``createSession`` for ``searchPosts``."""
-    state = _State(ReplayStore.load(Path(root)), faults or FaultPlan(), clock or _utcnow, match_queries, bluesky_auth)
+    session from ``createSession`` for ``searchPosts``; ``writes`` answers every POST, and every
+    path the recordings do not serve, as the platforms' write APIs would (the demo's replies)."""
+    state = _State(ReplayStore.load(Path(root)), faults or FaultPlan(), clock or _utcnow, match_queries, bluesky_auth,
+                   writes)
     app = web.Application()
     app[_STATE] = state
     app[REPLAY_STORE] = state.store
@@ -254,6 +259,8 @@ async def _damage(request: web.Request, response: web.Response, *, truncated: bo
 
 async def _answer(request: web.Request, state: _State, *, repeat: bool, now: datetime) -> web.StreamResponse:
     found = routes.route(request.path)
+    if state.writes is not None and (found is None or request.method == "POST"):
+        return await state.writes.handle(request)
     if found is None:
         return web.json_response({"error": "Not Found"}, status=404)
     name, params = found

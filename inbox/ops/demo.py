@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,14 +21,15 @@ __all__ = ["run_demo", "DEMO_USERS", "demo_settings"]
 log = structlog.get_logger(__name__)
 
 DEMO_CONFIG = DEFAULT_CONFIG.parent / "demo.toml"
-DEMO_USERS = [  # name, role, teams, password
-    ("carla", "agent", ["customer_care"], "carla-demo-pass"),
-    ("hanna", "agent", ["hr"], "hanna-demo-pass"),
-    ("marco", "agent", ["marketing"], "marco-demo-pass"),
-    ("paola", "agent", ["pr"], "paola-demo-pass"),
-    ("tina", "lead", ["triage", "customer_care"], "tina-demo-pass"),
-    ("mara", "manager", ["customer_care", "marketing", "pr", "triage"], "mara-demo-pass"),
-    ("admin", "admin", [], "admin-demo-pass"),
+DEMO_REPLY_TOKEN_ENV = "DEMO_REPLY_TOKEN"  # the demo connectors' reply_token_env
+DEMO_USERS = [  # name, role, teams, password (each one the password policy accepts)
+    ("carla", "agent", ["customer_care"], "care-desk-lumetta"),
+    ("hanna", "agent", ["hr"], "people-desk-lumetta"),
+    ("marco", "agent", ["marketing"], "brand-desk-lumetta"),
+    ("paola", "agent", ["pr"], "press-desk-lumetta"),
+    ("tina", "lead", ["triage", "customer_care"], "lead-desk-lumetta"),
+    ("mara", "manager", ["customer_care", "marketing", "pr", "triage"], "metrics-desk-lumetta"),
+    ("admin", "admin", [], "settings-desk-lumetta"),
 ]
 
 
@@ -47,7 +49,8 @@ def demo_settings(replay_base: str, overrides: dict[str, Any] | None = None) -> 
 
 async def start_replay(host: str = "127.0.0.1") -> tuple[web.AppRunner, str]:
     from connectors.replay import SAMPLES_DIR, create_replay_app
-    runner = web.AppRunner(create_replay_app(SAMPLES_DIR), access_log=None)
+    from connectors.write_sandbox import WriteSandbox
+    runner = web.AppRunner(create_replay_app(SAMPLES_DIR, writes=WriteSandbox()), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, 0)
     await site.start()
@@ -85,6 +88,8 @@ async def run_demo(args: argparse.Namespace, run_server: Callable[..., Awaitable
     """Set up, poll, print the logins, then ``run_server`` (the web layer's, handed in by the CLI)."""
     from inbox.ops.logs import configure_logging
     configure_logging("info")
+    # the replay server stands in for the platforms' write APIs: a token for it, in this process only
+    os.environ.setdefault(DEMO_REPLY_TOKEN_ENV, "demo-reply-token")
     demo_dir = Path("var/demo")
     await asyncio.to_thread(_fresh_dir, demo_dir)
     replay, base = await start_replay()
@@ -104,7 +109,7 @@ async def run_demo(args: argparse.Namespace, run_server: Callable[..., Awaitable
         url = f"http://{args.host}:{args.port}"
         print(f"\nOpen {url} and log in as one of (user / password):")
         for name, role, teams, pw in DEMO_USERS:
-            print(f"  {name:<7} {pw:<18} {role:<8} {', '.join(teams) or 'all teams'}")
+            print(f"  {name:<7} {pw:<22} {role:<8} {', '.join(teams) or 'all teams'}")
         print("Press Ctrl+C to stop.\n", flush=True)
         await run_server(settings, host=args.host, port=args.port, role="all")
     finally:
