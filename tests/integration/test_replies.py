@@ -201,3 +201,53 @@ async def test_pr_replies_wait_for_a_leads_approval(world: dict[str, Any]) -> No
     assert rejected["status"] == "rejected" and rejected["review_note"] == "not our tone"
     with pytest.raises(Conflict):
         await w["replies"].approve(w["users"]["pr_lead"], second["id"])
+
+
+async def test_429_waits_5xx_looks_then_retries_with_backoff_and_bad_credentials_fail(world: dict[str, Any]) -> None:
+    """429 is retried at its Retry-After; a plain 5xx (no Retry-After) leaves the reply in doubt and
+    is retried after 1 s, then 2 s (exponential back-off), the platform looked at before each resend;
+    a 5xx after which the post turns out to exist is recorded as sent without a second post; a 401
+    (bad credentials) fails with the platform's reason and is not retried."""
+    w = world
+    fake: FakePlatforms = w["fake"]
+    clock = w["clock"]
+    fake.script["/x/2/tweets"] = [(429, {"Retry-After": "120"}, {"title": "Too Many Requests", "status": 429})]
+    fake.script["/youtube/youtube/v3/comments"] = [(500, {}, {"error": {"code": 500, "message": "Backend Error"}}),
+                                                   (502, {}, {"error": {"code": 502, "message": "Bad Gateway"}})]
+    fake.script["/reddit/api/comment"] = [(500, {}, {"message": "Internal Server Error", "error": 500})]
+    fake.script["/mastodon/api/v1/statuses"] = [(401, {}, {"error": "The access token is invalid"})]
+    for source in ("x", "youtube", "reddit", "mastodon"):
+        await w["replies"].compose(w["users"]["agent"], w["ids"][source], f"On it, {source}!")
+    start = clock.now()
+    await w["sender"].run_once()
+    rows = await _reply_rows(w["svc"])
+    x, yt, rd, ma = (rows[w["ids"][s]] for s in ("x", "youtube", "reddit", "mastodon"))
+    assert x["status"] == "queued" and x["next_attempt_at"] == start + timedelta(seconds=120)
+    assert yt["status"] == "sending" and yt["in_doubt"] and yt["next_attempt_at"] == start + timedelta(seconds=1)
+    assert ma["status"] == "failed" and ma["error"] == "HTTP 401: The access token is invalid"
+    assert ma["error_status"] == 401
+    # the platform wrote the Reddit comment before answering 500: the look finds it, nothing goes out again
+    fake.posts["reddit"].append({"id": "r900", "name": "t1_r900", "parent_id": "t1_kx1abcd", "body": "On it, reddit!",
+                                 "author": "acme", "permalink": "/r/acme/comments/x/_/r900/"})
+    clock.advance(timedelta(seconds=1))
+    await w["sender"].run_once()
+    rows = await _reply_rows(w["svc"])
+    yt, rd = rows[w["ids"]["youtube"]], rows[w["ids"]["reddit"]]
+    assert rd["status"] == "sent" and rd["external_id"] == "t1_r900" and fake.delivered("reddit") == []
+    assert yt["status"] == "sending" and yt["next_attempt_at"] == clock.now() + timedelta(seconds=2)
+    clock.advance(timedelta(seconds=1))
+    await w["sender"].run_once()
+    assert (await _reply_rows(w["svc"]))[w["ids"]["youtube"]]["status"] == "sending"  # 2 s not over yet
+    clock.advance(timedelta(seconds=1))
+    await w["sender"].run_once()
+    assert (await _reply_rows(w["svc"]))[w["ids"]["youtube"]]["status"] == "sent"
+    assert len(fake.delivered("youtube")) == 1
+    clock.advance(timedelta(seconds=100))
+    await w["sender"].run_once()
+    assert (await _reply_rows(w["svc"]))[w["ids"]["x"]]["status"] == "queued"  # Retry-After not over yet
+    clock.advance(timedelta(seconds=21))
+    await w["sender"].run_once()
+    rows = await _reply_rows(w["svc"])
+    assert rows[w["ids"]["x"]]["status"] == "sent" and len(fake.delivered("x")) == 1
+    assert rows[w["ids"]["mastodon"]]["status"] == "failed"
+    assert len([e for e in fake.writes if e["path"] == "/mastodon/api/v1/statuses"]) == 1  # never retried
