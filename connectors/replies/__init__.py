@@ -11,7 +11,7 @@ from .base import Posted, ReplyTarget, ReplyWriter, platform_reason, same_text
 from .others import RedditWriter, XWriter, YouTubeWriter
 from .social import BlueskyWriter, MastodonWriter
 
-__all__ = ["Posted", "ReplyTarget", "ReplyWriter", "WRITERS", "build_writer", "reply_capability",
+__all__ = ["Posted", "ReplyTarget", "ReplyWriter", "WRITERS", "build_writer", "reply_capability", "reply_health",
            "platform_reason", "same_text", "REPLY_TYPES"]
 
 WRITERS: dict[str, type[ReplyWriter]] = {"mastodon": MastodonWriter, "bluesky": BlueskyWriter,
@@ -30,6 +30,14 @@ def reply_capability(settings: ConnectorSettings | None, env: Mapping[str, str])
     if not env.get(settings.reply_token_env):
         return f"the credential variable {settings.reply_token_env} is not set"
     return None
+
+
+def reply_health(settings: ConnectorSettings | None, env: Mapping[str, str]) -> str | None:
+    """What a connector's health says of replies: "ready", why not when it is set up for them
+    (``reply_token_env``) but cannot send (its variable is not set), None when it takes none."""
+    if settings is None or not settings.reply_token_env:
+        return None
+    return reply_capability(settings, env) or "ready"
 
 
 def build_writer(settings: ConnectorSettings, http: HttpClient, *, env: Mapping[str, str]) -> ReplyWriter:

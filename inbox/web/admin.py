@@ -4,12 +4,14 @@ the configuration), model versions with their evaluation and a gated promote tha
 model without a restart."""
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from connectors.replies import reply_health
 from inbox.domain import credentials
 from inbox.domain.types import ROLES, UserInfo
 from inbox.errors import Forbidden, Invalid, NotFound
@@ -21,6 +23,7 @@ from inbox.web import i18n
 from inbox.web.admin_config_pages import editor_context
 from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
+from inbox.web.error_text import translate_error
 from inbox.web.keys import SERVICES
 from inbox.web.render import flash, form, form_lists, redirect, render
 from inbox.web.user_form import UserForm, read_user_form, values_of
@@ -153,6 +156,11 @@ async def _teams_ctx(request: web.Request) -> dict[str, Any]:
     return {"teams": svc.settings.teams, "members": members, "routing": svc.settings.routing}
 
 
+def _replies_shown(health: str | None) -> str | None:
+    """A connector's reply health for the page: "ready", None, or why not in the reader's language."""
+    return health if health in (None, "ready") else translate_error(health)
+
+
 async def _connectors_ctx(request: web.Request) -> dict[str, Any]:
     svc = request.app[SERVICES]
     async with reader(svc.engine).connect() as conn:
@@ -161,9 +169,11 @@ async def _connectors_ctx(request: web.Request) -> dict[str, Any]:
     for c in svc.settings.connectors:
         s = states.pop(c.name, None) or {}
         rows.append({"name": c.name, "type": c.type, "enabled": getattr(c, "enabled", True),
-                     "interval": getattr(c, "interval", None), "state": s})
+                     "interval": getattr(c, "interval", None), "state": s,
+                     "replies": _replies_shown(reply_health(c, os.environ))})
     for name, s in states.items():  # stored state of a connector no longer configured
-        rows.append({"name": name, "type": s.get("type"), "enabled": False, "interval": None, "state": s})
+        rows.append({"name": name, "type": s.get("type"), "enabled": False, "interval": None, "state": s,
+                     "replies": None})
     return {"connectors": rows}
 
 

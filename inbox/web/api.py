@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.replies import reply_capability
+from connectors.replies import reply_health
 from inbox.domain.types import UserInfo
 from inbox.errors import Forbidden, Invalid, NotFound
 from inbox.storage.engine import read_conn, reader
@@ -67,11 +67,7 @@ async def health_payload(request: web.Request) -> dict[str, Any]:
 
 
 def _reply_health(svc: Any, name: str) -> str | None:
-    """"ready" when the connector sends replies, why not when it is set up for them but cannot, else None."""
-    cfg = svc.settings.connector(name)
-    if cfg is None or not cfg.reply_token_env:
-        return None
-    return reply_capability(cfg, os.environ) or "ready"
+    return reply_health(svc.settings.connector(name), os.environ)
 
 
 @api.get("/api/v1/health", summary="Service health; connector details, errors and the model for admins",

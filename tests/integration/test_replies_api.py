@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from connectors.base import Mention
+from inbox.storage.repo import connector_state
 from inbox.storage.repo._common import T_MENTION
 from inbox.web.testing import SeedUser, api_token, seed_users
 from tests.replies_platform import ENV, FakePlatforms, connector_tables, free_port, parent_mentions
@@ -39,8 +40,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                         raw={"cid": "bafychild", "uri": "at://did:plc:x/app.bsky.feed.post/3kchild"})
         await svc.pipeline.ingest([*parent_mentions(), reply, Mention(
             source="import", platform="import", external_id="imp", text="order lost, help", url="https://example.org/1")])
-        async with svc.engine.connect() as conn:
+        async with svc.engine.begin() as conn:
             ids = {ext: i for i, ext in await conn.execute(select(T_MENTION.c.id, T_MENTION.c.external_id))}
+            for name in ("youtube", "bluesky"):  # as a first poll leaves them
+                await connector_state.ensure(name, name, conn=conn, now=svc.clock.now())
         return {"tokens": {n: await api_token(svc, u.id) for n, u in users.items()}, "ids": ids}
 
     with pytest.MonkeyPatch.context() as mp:
@@ -107,3 +110,12 @@ def test_reply_api_contract(live: dict[str, Any]) -> None:
     assert "reply_sent" in [h["kind"] for h in it["history"]]
     st, _, it = _call(live, "GET", f"/api/v1/items/{yt}", "carla")
     assert it["reply_info"]["available"] is False and "T_YOUTUBE" in it["reply_info"]["reason"]
+    # the connector's health says so, and so does the admin's connectors page
+    st, _, health = _call(live, "GET", "/api/v1/health", "root")
+    replies = {c["name"]: c["replies"] for c in health["connectors"]}
+    assert replies == {"bluesky": "ready", "youtube": "the credential variable T_YOUTUBE is not set"}
+    req = urllib.request.Request(live["srv"].url + "/admin/connectors",
+                                 headers={"Authorization": f"Bearer {live['tokens']['root']}", "Accept": "text/html"})
+    with urllib.request.urlopen(req, timeout=20) as r:
+        page = r.read().decode()
+    assert "the credential variable T_YOUTUBE is not set" in page and ">ready<" in page
