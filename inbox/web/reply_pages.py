@@ -46,6 +46,18 @@ def _id(request: web.Request) -> int:
     return int(raw)
 
 
+def _shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The replies as the page shows them: a failed reply's reason marked as the platform's own
+    refusal (an HTTP answer) or as the sender's (a credential gone, given up after retries), the
+    latter in the reader's language when its shape is known."""
+    out = []
+    for r in rows:
+        error = r.get("error") or ""
+        out.append({**r, "refused": error.startswith("HTTP "),
+                    "error_shown": error if error.startswith("HTTP ") else translate_error(error)})
+    return out
+
+
 def _canned(request: web.Request, item: ItemSummary, user: UserInfo) -> list[dict[str, str]]:
     team = request.app[SERVICES].settings.team(item.team)
     own = list(team.canned_responses) if team is not None else []
@@ -59,7 +71,7 @@ async def reply_page_ctx(request: web.Request, user: UserInfo, item: ItemSummary
     """What the item page shows of replies and thread context."""
     svc = request.app[SERVICES]
     async with read_conn(svc.engine) as conn:
-        rows = [public_reply(r) for r in await rrepo.for_item(item.id, conn=conn)]
+        rows = _shown([public_reply(r) for r in await rrepo.for_item(item.id, conn=conn)])
         source = str(mention.get("source") or item.source)
         parent = await rrepo.parent_mention(source, mention.get("reply_to_id"), conn=conn)
         root_ext = mention.get("thread_id")
@@ -86,7 +98,7 @@ async def replies_fragment(request: web.Request) -> web.Response:
     item = await request.app[WORK].get(user, _id(request))
     svc = request.app[SERVICES]
     async with read_conn(svc.engine) as conn:
-        rows = [public_reply(r) for r in await rrepo.for_item(item.id, conn=conn)]
+        rows = _shown([public_reply(r) for r in await rrepo.for_item(item.id, conn=conn)])
     member = user.is_admin or item.team in user.teams
     return await render(request, "_replies.html", {"item": item, "replies": rows, "member": member,
                                                    "is_lead": user.role in ("lead", "admin")})

@@ -108,6 +108,8 @@ def test_composer_counts_fills_previews_and_shows_sent_live(browser: Any, world:
         "Hi @redditor42, <b>sorry</b> — a replacement is on its way")
     sent = world["fake"].delivered("reddit")
     assert len(sent) == 1 and sent[0]["data"]["text"].startswith("Hi @redditor42, <b>sorry</b>")
+    page.reload()   # the first reply went out: the first-response countdown has stopped
+    expect(page.locator(".sla-first")).to_contain_text("within the SLA")
     s.shot("reply-sent")
     page = s.go(f"/items/{world['ids']['import']}")
     expect(page.locator(".reply-unavailable")).to_contain_text("no write API")
@@ -124,6 +126,15 @@ def test_failed_reply_shows_the_reason_and_retries_in_italian(browser: Any, worl
     s = Session(browser, world["server"], "carla", locale="it-IT")
     page = s.go(f"/items/{world['ids']['x']}")
     expect(page.locator("#replies-title")).to_have_text("Risposte")
+    expect(page.locator(".counter")).to_contain_text("caratteri (ponderati, un link conta 23)")
+    page.select_option("#canned", label="Grazie, ci pensiamo noi (IT)")
+    expect(page.locator("#reply-text")).to_have_value(
+        re.compile(r"^Ciao @dana_k, grazie della segnalazione\. Sono carla"))
+    expect(page.locator("#reply-preview")).to_contain_text("Ciao @dana_k")
+    page.fill("#reply-text", "日本" * 70 + "a")                              # CJK weighs 2 on X: 281
+    expect(page.locator("#reply-count")).to_have_text("281")
+    expect(page.locator("#reply-over")).to_contain_text("Troppo lunga")
+    expect(page.locator("#reply-send")).to_be_disabled()
     page.fill("#reply-text", "Ciao, ce ne occupiamo noi")
     page.click("#reply-send")
     expect(page.locator(".flash-ok")).to_contain_text("Risposta in coda")
@@ -138,6 +149,21 @@ def test_failed_reply_shows_the_reason_and_retries_in_italian(browser: Any, worl
     expect(page.locator(".flash-ok")).to_contain_text("Risposta rimessa in coda")
     _send(world)
     expect(page.locator("#reply-list .reply").first).to_have_attribute("data-reply-status", "sent", timeout=10_000)
+    assert len(world["fake"].delivered("x")) == 1
+    page.reload()
+    expect(page.locator(".sla-first")).to_contain_text("entro lo SLA")
+    # a reply that fails before reaching the platform (its credential was removed meanwhile) is not
+    # presented as the platform's refusal, and its reason reads in Italian
+    page.fill("#reply-text", "Un'altra cosa")
+    page.click("#reply-send")
+    expect(page.locator(".flash-ok")).to_contain_text("Risposta in coda")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("T_X")
+        _send(world)
+    failed = page.locator("#reply-list .reply").nth(1)
+    expect(failed).to_have_attribute("data-reply-status", "failed", timeout=10_000)
+    expect(failed.locator(".reply-error")).to_have_text(
+        "Non è riuscita: la variabile della credenziale T_X non è impostata")
     assert len(world["fake"].delivered("x")) == 1
     s.close()
 
