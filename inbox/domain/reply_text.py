@@ -1,10 +1,14 @@
 """How long a reply is, counted the way each platform counts it, and canned-response placeholders.
 
-- Mastodon: 500 characters (code points); a link counts 23 whatever its length, as Mastodon does.
+- Mastodon: 500 characters (code points); a link (with its http(s)://) counts 23 whatever its
+  length, and a remote mention ``@user@domain`` counts as ``@user``, as Mastodon does.
 - Bluesky: 300 graphemes (what a reader sees as one character: "👍🏽" or "é" written as e + accent
   are one each).
 - X: 280 in X's weighted count (twitter-text v3): code points in the Latin, general punctuation and
-  similar ranges count 1, everything else (CJK, most symbols) 2, an emoji sequence 2, a link 23.
+  similar ranges count 1, everything else (CJK, most symbols) 2, an emoji sequence 2, a link 23,
+  also a link written without http(s):// (``example.com/x``, ``www.example.it``), as twitter-text
+  finds them: a domain under a generic TLD of the list below, or under a two-letter country code
+  when it has a sub-domain or a path (``example.it`` alone is not a link for X).
 - Reddit and YouTube: 10,000 characters.
 The web composer counts with the same rules (inbox/web/static/composer.js).
 """
@@ -15,10 +19,18 @@ from dataclasses import dataclass
 
 import regex  # type: ignore[import-untyped]  # no stubs are published
 
-__all__ = ["LengthRule", "RULES", "reply_length", "check_reply", "fill_placeholders", "URL_LENGTH"]
+__all__ = ["LengthRule", "RULES", "reply_length", "check_reply", "fill_placeholders", "URL_LENGTH", "GTLDS"]
 
 URL_LENGTH = 23
-_URL = regex.compile(r"https?://[^\s<>\"']+", regex.IGNORECASE)
+_PATH = r"(?:/[^\s<>\"']*[^\s<>\"'.,:;!?)\]}])?"
+_URL = regex.compile(r"https?://[^\s<>\"'/]+" + _PATH, regex.IGNORECASE)
+# generic TLDs a link without a scheme is recognised under (twitter-text knows every TLD; these are
+# the ones seen in practice; the composer gets the same list); two-letter labels are country codes
+GTLDS = ("com|net|org|info|biz|edu|gov|mil|int|name|pro|mobi|app|dev|io|ai|xyz|online|site|shop|store|blog|tech"
+          "|cloud|news|live|page|link|club|top|art|design|email|games|help|media|network|one|social|support|world")
+_BARE_URL = regex.compile(r"(?<![\w@.\-/#$])((?:[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?\.)+)(" + GTLDS + r"|[a-z]{2})"
+                          r"(?![\w@-])(?::\d{1,5})?(" + _PATH + r")", regex.IGNORECASE)
+_MASTODON_MENTION = regex.compile(r"(?<![/\w])@([a-z0-9_]+)@[\w.-]+[a-z0-9]+", regex.IGNORECASE)
 _EMOJI = regex.compile(r"\p{Extended_Pictographic}")
 # twitter-text v3 configuration: ranges weighted 100 (1 character); the rest weigh 200 (2)
 _X_LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
@@ -59,12 +71,34 @@ def reply_length(platform: str, text: str) -> int:
     urls = 0
     if rule.urls_count is not None:
         urls = len(_URL.findall(text)) * rule.urls_count
-        text = _URL.sub("", text)
+        text = _URL.sub("\0", text)  # a mark, dropped below: no link is found across a removed one
+    if platform == "x":
+        bare, text = _bare_links(text)
+        urls += bare * URL_LENGTH
+    if platform == "mastodon":
+        text = _MASTODON_MENTION.sub(r"@\1", text)
+    text = text.replace("\0", "")
     if platform == "bluesky":
         return len(regex.findall(r"\X", text))
     if platform == "x":
         return urls + sum(_x_weight(c) for c in regex.findall(r"\X", text))
     return urls + len(text)
+
+
+def _bare_links(text: str) -> tuple[int, str]:
+    """Links without a scheme that X counts as links (see the module's docstring), and the text
+    without them."""
+    found = 0
+
+    def one(m: regex.Match[str]) -> str:
+        nonlocal found
+        labels, tld, path = m.group(1), m.group(2), m.group(3)
+        if len(tld) == 2 and labels.count(".") == 1 and not path:  # "example.it": not a link for X
+            return m.group(0)
+        found += 1
+        return "\0"
+    stripped = _BARE_URL.sub(one, text)
+    return found, stripped
 
 
 def check_reply(platform: str, text: str) -> str | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from inbox.domain.reply_text import RULES, fill_placeholders
+from inbox.domain.reply_text import GTLDS, RULES, fill_placeholders
 from inbox.domain.types import ItemSummary, UserInfo
 from inbox.errors import NotFound
 from inbox.settings import CannedResponse
@@ -84,7 +84,7 @@ async def reply_page_ctx(request: web.Request, user: UserInfo, item: ItemSummary
     team = svc.settings.team(item.team)
     why = request.app[REPLIES].capability(source)
     return {"replies": rows, "reply_unavailable": translate_error(why) if why else None,
-            "reply_rule": rule, "reply_platform": platform, "canned": _canned(request, item, user),
+            "reply_rule": rule, "reply_platform": platform, "reply_tlds": GTLDS, "canned": _canned(request, item, user),
             "reply_approval": bool(team and team.needs_reply_approval),
             "is_lead": user.role in ("lead", "admin"), "parent_post": parent, "root_post": root,
             "parent_missing": mention.get("reply_to_id") if parent is None else None,

@@ -14,12 +14,18 @@ from aiohttp import web
 from sqlalchemy import select
 
 from connectors.base import Mention
+from inbox.domain.reply_text import reply_length
 from inbox.storage.repo._common import T_MENTION
 from inbox.web.testing import LiveServer, SeedUser, seed_users
 from tests.e2e.test_browser import Session
 from tests.replies_platform import ENV, FakePlatforms, connector_tables, free_port, parent_mentions
 
 pytestmark = pytest.mark.browser
+
+X_SAMPLES = ("see example.com", "see www.example.it and example.it/x.", "see example.it", "mail me@example.com",
+             "http://a.b/c example.com", "https://a.org/x.com", "e.g. v1.2 ok", "日本 👨‍👩‍👧 café example.io/a?b=1")
+MASTODON_SAMPLES = ("@giulia@other.example ciao", "see example.com https://example.org/" + "x" * 40,
+                    "@a@b.c @d e@f.g")
 
 USERS = (SeedUser("carla", "agent", ("customer_care",)), SeedUser("piero", "agent", ("pr",)),
          SeedUser("lea", "lead", ("pr",)))
@@ -88,6 +94,9 @@ def test_composer_counts_fills_previews_and_shows_sent_live(browser: Any, world:
     expect(page.locator("#reply-send")).to_be_disabled()
     page.fill("#reply-text", "see https://example.org/" + "x" * 200)   # a link counts 23 on X
     expect(page.locator("#reply-count")).to_have_text(str(4 + 23))
+    for sample in X_SAMPLES:                                           # the page counts as the server does
+        page.fill("#reply-text", sample)
+        expect(page.locator("#reply-count")).to_have_text(str(reply_length("x", sample)))
     page = s.go(f"/items/{world['ids']['bluesky']}")
     page.fill("#reply-text", "👍🏽" * 300)                                # 300 graphemes: allowed on Bluesky
     expect(page.locator("#reply-count")).to_have_text("300")
@@ -174,6 +183,9 @@ def test_pr_reply_waits_for_the_leads_approval(browser: Any, world: dict[str, An
     agent = Session(browser, world["server"], "piero")
     page = agent.go(f"/items/{iid}")
     expect(page.locator("#composer")).to_contain_text("A lead of the team approves replies")
+    for sample in MASTODON_SAMPLES:
+        page.fill("#reply-text", sample)
+        expect(page.locator("#reply-count")).to_have_text(str(reply_length("mastodon", sample)))
     page.fill("#reply-text", "We will publish a statement today.")
     page.click("#reply-send")
     expect(page.locator(".flash-ok")).to_contain_text("waiting for a lead's approval")

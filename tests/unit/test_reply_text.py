@@ -20,6 +20,24 @@ def test_x_weights_and_links() -> None:
     assert "281 weighted characters" in (check_reply("x", "a" * 281) or "")
 
 
+def test_x_counts_links_written_without_a_scheme_as_twitter_text_finds_them() -> None:
+    assert reply_length("x", "see example.com") == 4 + 23
+    assert reply_length("x", "see www.example.it and example.it/x.") == 4 + 23 + 5 + 23 + 1  # the "." is text
+    assert reply_length("x", "see example.it") == 14          # a country code without sub-domain or path
+    assert reply_length("x", "mail me@example.com") == 19     # an address is not a link
+    assert reply_length("x", "http://a.b/c example.com") == 23 + 1 + 23
+    assert reply_length("x", "https://a.org/x.com") == 23     # one link, not two
+    assert reply_length("x", "e.g. v1.2 ok") == 12
+    assert check_reply("x", "example.com " + "a" * 256) is None and check_reply("x", "example.com " + "a" * 257)
+
+
+def test_mastodon_counts_a_remote_mention_without_its_domain() -> None:
+    assert reply_length("mastodon", "@giulia@other.example ciao") == len("@giulia ciao")
+    assert reply_length("mastodon", "@giulia ciao") == len("@giulia ciao")
+    assert reply_length("mastodon", "see example.com") == 15   # Mastodon wants the scheme
+    assert check_reply("mastodon", "@giulia@other.example " + "a" * 492) is None
+
+
 def test_mastodon_characters_and_long_platforms() -> None:
     assert reply_length("mastodon", "https://example.org/" + "x" * 300) == 23
     assert check_reply("mastodon", "é" * 500) is None

@@ -13,7 +13,14 @@
   var canned = document.getElementById("canned");
   var platform = form.getAttribute("data-platform");
   var limit = parseInt(form.getAttribute("data-limit") || "10000", 10);
-  var URL_RE = /https?:\/\/[^\s<>"']+/gi;
+  var PATH = "(?:/[^\\s<>\"']*[^\\s<>\"'.,:;!?)\\]}])?";
+  var URL_RE = new RegExp("https?://[^\\s<>\"'/]+" + PATH, "giu");
+  /* X counts a link without its scheme too: a generic TLD (the server's list), or a country code
+     with a sub-domain or a path */
+  var BARE_RE = new RegExp("(?<![\\p{L}\\p{N}_@.\\-/#$])((?:[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?\\.)+)(" +
+    (form.getAttribute("data-tlds") || "com") + "|[a-z]{2})(?![\\p{L}\\p{N}_@-])(?::\\d{1,5})?(" + PATH + ")", "giu");
+  /* Mastodon counts a remote mention @user@domain as @user */
+  var MENTION_RE = /(?<![\/\p{L}\p{N}_])@([a-z0-9_]+)@[\p{L}\p{N}_.-]+[a-z0-9]+/giu;
   var LIGHT = [[0, 4351], [8192, 8205], [8208, 8223], [8242, 8247]];
   var EMOJI = /\p{Extended_Pictographic}/u;
 
@@ -37,8 +44,17 @@
     var urls = 0;
     if (platform === "mastodon" || platform === "x") {
       urls = (s.match(URL_RE) || []).length * 23;
-      s = s.replace(URL_RE, "");
+      s = s.replace(URL_RE, "\u0000");   /* a mark, dropped below: no link found across a removed one */
     }
+    if (platform === "x") {
+      s = s.replace(BARE_RE, function (m, labels, tld, path) {
+        if (tld.length === 2 && labels.split(".").length === 2 && !path) return m;   /* "example.it" */
+        urls += 23;
+        return "\u0000";
+      });
+    }
+    if (platform === "mastodon") s = s.replace(MENTION_RE, "@$1");
+    s = s.split("\u0000").join("");
     if (platform === "bluesky") return graphemes(s).length;
     if (platform === "x") return urls + graphemes(s).reduce(function (a, g) { return a + weight(g); }, 0);
     return urls + Array.from(s).length;
