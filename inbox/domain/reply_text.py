@@ -92,9 +92,9 @@ def _bare_links(text: str) -> tuple[int, str]:
 
     def one(m: regex.Match[str]) -> str:
         nonlocal found
-        labels, tld, path = m.group(1), m.group(2), m.group(3)
+        labels, tld, path = (str(g or "") for g in m.group(1, 2, 3))
         if len(tld) == 2 and labels.count(".") == 1 and not path:  # "example.it": not a link for X
-            return m.group(0)
+            return str(m.group(0))
         found += 1
         return "\0"
     stripped = _BARE_URL.sub(one, text)
