@@ -7,6 +7,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -38,7 +39,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                         text="@acme still no refund for my order, help", author_handle="marco.bsky.social",
                         reply_to_id=parent_mentions()[1].external_id,
                         raw={"cid": "bafychild", "uri": "at://did:plc:x/app.bsky.feed.post/3kchild"})
-        await svc.pipeline.ingest([*parent_mentions(), reply, Mention(
+        older = Mention(source="bluesky", platform="bluesky", external_id="at://did:plc:x/app.bsky.feed.post/3kolder",
+                        text="@acme my order 7781 is late", author_handle="marco.bsky.social",
+                        created_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC))  # stored last, posted first
+        await svc.pipeline.ingest([*parent_mentions(), reply, older, Mention(
             source="import", platform="import", external_id="imp", text="order lost, help", url="https://example.org/1")])
         async with svc.engine.begin() as conn:
             ids = {ext: i for i, ext in await conn.execute(select(T_MENTION.c.id, T_MENTION.c.external_id))}
@@ -80,7 +84,8 @@ def _id(live: dict[str, Any], suffix: str) -> int:
 def test_reply_api_contract(live: dict[str, Any]) -> None:
     x, child, imp, yt = _id(live, "1863000000000000042"), _id(live, "3kchild"), _id(live, "imp"), \
         _id(live, "UgzParentComment0001AaABAg")
-    for iid in (x, child, imp, yt):
+    parent, older = _id(live, "3kparent0001"), _id(live, "3kolder")
+    for iid in (x, child, imp, yt, parent, older):
         st, _, _ = _call(live, "POST", f"/api/v1/items/{iid}/transfer", "root",
                          {"team": "customer_care", "reason": "a customer asking"})
         assert st in (200, 409)
@@ -108,6 +113,10 @@ def test_reply_api_contract(live: dict[str, Any]) -> None:
     assert it["reply_info"] == {"available": True, "reason": None, "platform": "bluesky", "limit": 300,
                                 "unit": "graphemes", "approval": True}
     assert "reply_sent" in [h["kind"] for h in it["history"]]
+    # the same author's posts before this one, newest first, by when they were posted (not stored)
+    assert [m["id"] for m in it["earlier_mentions"]] == [parent, older]
+    st, _, it = _call(live, "GET", f"/api/v1/items/{parent}", "carla")
+    assert st == 200 and [m["id"] for m in it["earlier_mentions"]] == [older]
     st, _, it = _call(live, "GET", f"/api/v1/items/{yt}", "carla")
     assert it["reply_info"]["available"] is False and "T_YOUTUBE" in it["reply_info"]["reason"]
     # the connector's health says so, and so does the admin's connectors page

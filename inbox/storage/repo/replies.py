@@ -142,13 +142,20 @@ async def parent_mention(source: str, external_id: str | None, *, conn: AsyncCon
 
 async def earlier_mentions(source: str, author: str | None, before_id: int, *, conn: AsyncConnection,
                            teams: Sequence[str] | None, limit: int = 10) -> list[dict[str, Any]]:
-    """The author's earlier mentions on the same source that the caller may see (newest first)."""
+    """The author's mentions on the same source posted before mention ``before_id`` (at the same time:
+    stored before it; without a date from the platform: when fetched) that the caller may see,
+    newest first."""
     if not author:
         return []
+    posted = func.coalesce(T_MENTION.c.created_at, T_MENTION.c.fetched_at)  # no date from the platform: fetched
+    own = T_MENTION.alias("own")
+    this = (select(func.coalesce(own.c.created_at, own.c.fetched_at)).where(own.c.id == before_id)
+            .scalar_subquery())
     q = (select(T_MENTION.c.id, T_MENTION.c.text, T_MENTION.c.created_at, T_ITEM.c.status, T_ITEM.c.team)
          .join(T_ITEM, T_ITEM.c.id == T_MENTION.c.id)
-         .where(T_MENTION.c.source == source, T_MENTION.c.author_handle == author, T_MENTION.c.id != before_id)
-         .order_by(T_MENTION.c.id.desc()).limit(limit))
+         .where(T_MENTION.c.source == source, T_MENTION.c.author_handle == author, T_MENTION.c.id != before_id,
+                or_(posted < this, and_(posted == this, T_MENTION.c.id < before_id)))
+         .order_by(posted.desc(), T_MENTION.c.id.desc()).limit(limit))
     if teams is not None:
         q = q.where(T_ITEM.c.team.in_(list(teams)))
     return [dict(r._mapping) for r in await conn.execute(q)]
