@@ -251,3 +251,31 @@ async def test_429_waits_5xx_looks_then_retries_with_backoff_and_bad_credentials
     assert rows[w["ids"]["x"]]["status"] == "sent" and len(fake.delivered("x")) == 1
     assert rows[w["ids"]["mastodon"]]["status"] == "failed"
     assert len([e for e in fake.writes if e["path"] == "/mastodon/api/v1/statuses"]) == 1  # never retried
+
+
+async def test_credentials_are_never_stored_logged_or_put_in_an_error(world: dict[str, Any]) -> None:
+    """The write credentials (ENV's values) appear in no stored row of any table and in no log event,
+    through sends, a refusal (bad credentials) and a retry."""
+    from structlog.testing import capture_logs
+
+    from inbox.storage.tables import metadata
+    w = world
+    w["fake"].script["/x/2/tweets"] = [(401, {}, {"title": "Unauthorized", "status": 401,
+                                                  "detail": "Unauthorized", "type": "about:blank"})]
+    w["fake"].script["/youtube/youtube/v3/comments"] = [(503, {"Retry-After": "1"}, {"error": {"message": "busy"}})]
+    with capture_logs() as logs:
+        for source, iid in w["ids"].items():
+            await w["replies"].compose(w["users"]["agent"], iid, f"Thanks, {source}")
+        await _send_until_done(w)
+    rows = await _reply_rows(w["svc"])
+    assert {r["status"] for r in rows.values()} == {"sent", "failed"}  # the run went through its paths
+    assert rows[w["ids"]["x"]]["status"] == "failed" and "401" in rows[w["ids"]["x"]]["error"]
+    stored = []
+    async with w["svc"].engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            stored += [repr(tuple(r)) for r in await conn.execute(select(table))]
+    logged = repr(logs)
+    assert "Thanks, bluesky" in " ".join(stored)  # the dump reads what was written
+    for secret in ENV.values():
+        assert not any(secret in row for row in stored), secret
+        assert secret not in logged, secret
