@@ -7,6 +7,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
+from yarl import URL
 
 from inbox.domain.types import UserInfo
 from inbox.errors import Invalid
@@ -81,8 +82,19 @@ def redirect(location: str) -> web.HTTPSeeOther:
 
 
 def safe_next(value: str | None, default: str = "/queues") -> str:
-    """Only same-site absolute paths: never '//host' or a scheme (no open redirect)."""
+    """Only a path of this site (no open redirect): never '//host', a scheme or a backslash, and
+    no control character. Browsers drop tab, CR and LF from a URL, and so does the Location
+    header aiohttp writes, so ``/<TAB>/evil.example`` would leave as ``//evil.example``; the
+    value is also checked as it will be sent."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return default
+    try:
+        sent = str(URL(value))
+    except ValueError:
+        return default
+    if not sent.startswith("/") or sent.startswith("//"):
         return default
     return value
 

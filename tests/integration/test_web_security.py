@@ -170,15 +170,25 @@ async def test_login_is_throttled(server: LiveServer) -> None:
         assert await web_login(s, server.url, "dario")
 
 
-async def test_open_redirect_is_refused(server: LiveServer) -> None:
-    """The login form's next= only goes to a path of this site."""
+OFF_SITE = ["//evil.example/x", "/\t/evil.example/x", "/\n/evil.example/x", "/\r\n/evil.example/x",
+            "/\\evil.example/x", "https://evil.example/x"]
+
+
+@pytest.mark.parametrize("nxt", OFF_SITE, ids=["slashes", "tab", "newline", "crlf", "backslash", "scheme"])
+async def test_open_redirect_is_refused(server: LiveServer, nxt: str) -> None:
+    """next= only goes to a path of this site, from the login form and from /login when signed in: a tab
+    or newline between the slashes (which browsers and the Location header drop) does not make it '//host'."""
     async with _client() as s:
         async with s.get(server.url + "/login") as r:
             tok = csrf_from(await r.text())
         async with s.post(server.url + "/login", data={"name": "dario", "password": PASSWORD, "_csrf": tok,
-                                                       "next": "//evil.example/x"},
+                                                       "next": nxt},
                           headers={"Origin": server.url}, allow_redirects=False) as r:
             assert r.status == 303 and r.headers["Location"] == "/queues"
+        async with s.get(server.url + "/login", params={"next": nxt}, allow_redirects=False) as r:
+            assert r.status == 303 and r.headers["Location"] == "/queues"
+        async with s.get(server.url + "/login", params={"next": "/items/7?tab=notes"}, allow_redirects=False) as r:
+            assert r.status == 303 and r.headers["Location"] == "/items/7?tab=notes"
 
 
 async def test_mention_text_is_escaped_and_links_are_safe(server: LiveServer) -> None:
