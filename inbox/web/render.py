@@ -2,6 +2,7 @@
 (user, CSRF token, navigation, flash messages), redirects and form reading."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp_jinja2
@@ -20,6 +21,9 @@ from inbox.web.notify_api import header_state
 __all__ = ["render", "redirect", "flash", "form", "set_locale", "current_user", "safe_next"]
 
 MAX_FIELD = 10_000
+# flash messages live in the session cookie as JSON (non-ASCII escaped: up to 12 bytes a character)
+FLASH_KEPT = 3
+FLASH_BYTES = 600
 
 
 def safe_url(url: str | None) -> str | None:
@@ -46,8 +50,22 @@ def set_locale(request: web.Request) -> str:
 
 
 async def flash(request: web.Request, message: str, kind: str = "info") -> None:
+    """A message for the next page, kept in the session cookie: the last :data:`FLASH_KEPT`, each
+    cut to :data:`FLASH_BYTES` of JSON (an error can quote what was typed, up to MAX_FIELD
+    characters, and browsers drop a cookie past 4 KB, message and all)."""
     session = await get_session(request)
-    session["flash"] = [*session.get("flash", [])[-4:], [kind, message]]
+    session["flash"] = [*session.get("flash", [])[-(FLASH_KEPT - 1):], [kind, _cut(message, FLASH_BYTES)]]
+
+
+def _cut(message: str, limit: int) -> str:
+    """``message``, shortened with an ellipsis until its JSON form is at most ``limit`` bytes."""
+    size = len(json.dumps(message))
+    if size <= limit:
+        return message
+    keep = min(len(message), limit)
+    while keep and (size := len(json.dumps(message[:keep] + "\u2026"))) > limit:
+        keep -= max(1, (size - limit + 11) // 12)
+    return message[:max(keep, 0)] + "\u2026"
 
 
 async def context(request: web.Request) -> dict[str, Any]:

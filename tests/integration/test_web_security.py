@@ -94,6 +94,24 @@ async def test_valid_csrf_passes_and_referer_fallback_works(server: LiveServer) 
             assert r.status == 201
 
 
+async def test_an_error_quoting_a_long_field_keeps_the_session_cookie_small(server: LiveServer) -> None:
+    """A refused form whose error quotes what was typed (10,000 characters, non-ASCII) leaves a session
+    cookie a browser keeps (under 4 KB), and the next page shows the shortened error."""
+    async with _client() as s:
+        token = await web_login(s, server.url, "carla")
+        async with s.get(server.url + "/api/v1/queues/customer_care/items?limit=1") as r:
+            item = (await r.json())["items"][0]["id"]
+        for _ in range(3):
+            async with s.post(server.url + f"/items/{item}/assign", data={"_csrf": token, "user": "\U0001F600" * 9_999},
+                              headers={"Origin": server.url}, allow_redirects=False) as r:
+                assert r.status == 303
+                sizes = [len(c) for c in r.headers.getall("Set-Cookie", [])]
+                assert sizes and max(sizes) < 4096, sizes
+        async with s.get(server.url + f"/items/{item}") as r:
+            page = await r.text()
+        assert page.count('class="flash flash-error"') == 3 and "\U0001F600\u2026" in page
+
+
 async def test_bearer_requests_are_exempt_from_csrf(server: LiveServer) -> None:
     """An API client with a bearer token needs no CSRF token or Origin."""
     async with aiohttp.ClientSession() as s:
