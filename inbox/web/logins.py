@@ -5,6 +5,8 @@ Each attempt is counted, before its password is checked, in three buckets (repo.
   is slowed on the account it attacks, and nobody elsewhere can lock its owner out;
 - this address for every name (``login_attempts_per_address``): spraying one password over many
   names is slowed;
+(an IPv6 client counts by its /64: one subscriber or host usually holds a whole /64, and a new
+address from it must not start a new count; see :func:`address_key`)
 - the user name from every address (``login_attempts_per_user``): a distributed attack is
   slowed, its delays capped at ``login_user_max_delay`` so the owner waits, never is locked out.
 Past a bucket's limit, each failure refuses the bucket for 30 s, 1 min, 2 min ... (at most the
@@ -18,6 +20,7 @@ unknown name; ``actor`` is the name typed) and ``login_throttled`` when a bucket
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from datetime import timedelta
 from typing import Any
 
@@ -32,7 +35,7 @@ from inbox.storage.repo import accounts, items, login_throttle
 from inbox.storage.repo.login_throttle import Bucket
 from inbox.web.keys import SERVICES
 
-__all__ = ["LoginThrottled", "check_credentials", "buckets", "HOLD"]
+__all__ = ["LoginThrottled", "check_credentials", "buckets", "address_key", "HOLD"]
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +57,20 @@ def buckets(s: ServerSettings, name: str, address: str) -> list[Bucket]:
             Bucket(f"user:{user}", s.login_attempts_per_user, s.login_user_max_delay)]
 
 
+def address_key(remote: str | None) -> str:
+    """The client address as the throttle counts it: an IPv4 address (an IPv4-mapped IPv6 one as
+    IPv4), an IPv6 address's /64 network, anything else as given (at most 64 characters)."""
+    try:
+        ip = ipaddress.ip_address((remote or "").split("%", 1)[0])
+    except ValueError:
+        return (remote or "unknown")[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 def _scope(key: str) -> str:
     return key.split(":", 1)[0]
 
@@ -67,7 +84,7 @@ async def check_credentials(request: web.Request, name: str, password: str) -> U
     name = name.strip()[:64]
     address = (request.remote or "unknown")[:64]
     bound = log.bind(user=name, address=address)
-    mine = buckets(s, name, address)
+    mine = buckets(s, name, address_key(request.remote))
 
     refused: login_throttle.Refused | None = None
     try:

@@ -88,6 +88,17 @@ async def test_spraying_one_password_over_many_names_is_slowed(server: LiveServe
     assert statuses[:20] == [401] * 20 and set(statuses[20:]) == {429}, statuses
 
 
+async def test_an_ipv6_client_counts_as_its_64(server: LiveServer) -> None:
+    """Taking a new IPv6 address from the same /64 for each try does not start a new count: guessing one
+    user's password and spraying over many names are slowed as from one address; another /64 is not."""
+    guesses = [(await _tries(server, f"2001:db8:66:1::{i + 1:x}", "carla", WRONG, 1))[0] for i in range(8)]
+    assert guesses[:5] == [401] * 5 and set(guesses[5:]) == {429}, guesses
+    spray = [(await _tries(server, f"2001:db8:66:2:{i + 1:x}::1", f"user{i}", WRONG, 1))[0] for i in range(25)]
+    assert spray[:20] == [401] * 20 and set(spray[20:]) == {429}, spray
+    assert await _tries(server, "2001:db8:77:1::1", "dario", WRONG, 1) == [401]
+    assert await _tries(server, "2001:db8:77:1::2", "carla", PASSWORD, 1) == [303]
+
+
 async def test_an_attacker_elsewhere_cannot_lock_the_user_out(server: LiveServer) -> None:
     """Failures for carla from one address throttle that address; carla signs in from hers."""
     attacker = await _tries(server, "203.0.113.66", "carla", WRONG, 12)
