@@ -9,7 +9,9 @@ after ``MAX_ATTEMPTS``. Delivery is at-least-once; receivers can dedupe on ``X-I
 
 Channels:
 - webhook: POST of Slack-compatible JSON ``{"text": ..., "blocks": [...]}`` to each configured URL
-  (settings.notifications.webhook_urls, never a URL taken from mention text), signed like the
+  (settings.notifications.webhook_urls, never a URL taken from mention text). The text is Slack
+  mrkdwn with ``&``, ``<`` and ``>`` escaped (:func:`mrkdwn_escape`): a mention's words quoted in
+  an alert cannot become ``<!channel>``, ``<@user>`` or a ``<https://...|disguised link>``. Signed like the
   inbox's own inbound webhooks when settings.notifications.webhook_secret_env names a variable
   holding a secret: ``X-Inbox-Timestamp: <unix seconds>`` and ``X-Inbox-Signature:
   sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>``. A receiver recomputes the HMAC over
@@ -46,6 +48,7 @@ from inbox.work import smtp
 from inbox.work.smtp import SmtpPolicyError
 
 __all__ = ["enqueue", "deliver_due", "enqueue_high_priority", "enqueue_unhealthy_sources", "sign", "backoff",
+           "mrkdwn_escape",
            "SIGNATURE_HEADER", "TIMESTAMP_HEADER", "MAX_ATTEMPTS"]
 
 log = structlog.get_logger(__name__)
@@ -71,7 +74,14 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, MAX_DELAY.total_seconds()))
 
 
+def mrkdwn_escape(text: str) -> str:
+    """``text`` for a Slack mrkdwn field: the three characters Slack's control sequences use,
+    escaped as Slack asks (``&amp;``, ``&lt;``, ``&gt;``); bold, italics and emoji names stay."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _blocks(text: str, fields: dict[str, str] | None) -> list[dict[str, Any]]:
+    """Slack blocks of ``text`` and ``fields``, both already escaped."""
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}]
     if fields:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*{k}*: {v}"[:300]}
@@ -96,7 +106,9 @@ async def enqueue(conn: AsyncConnection, settings: Settings, now: datetime, *, k
     for channel, target in _targets(settings):
         payload: dict[str, Any] = {"text": text}
         if channel == "webhook":
-            payload["blocks"] = _blocks(text, fields)
+            payload["text"] = mrkdwn_escape(text)
+            payload["blocks"] = _blocks(payload["text"], {mrkdwn_escape(k): mrkdwn_escape(v)
+                                                          for k, v in (fields or {}).items()})
         else:
             payload["subject"] = f"[social-inbox] {text.splitlines()[0][:150]}"
         rows.append({"dedupe_key": f"{key}:{channel}:{hashlib.sha1(target.encode()).hexdigest()[:12]}",

@@ -271,3 +271,26 @@ async def test_high_priority_items_are_notified_once(db_url: str, settings_facto
         assert hr and "harassment" not in hr[0]
     finally:
         await svc.close()
+
+
+async def test_mention_text_cannot_ping_or_link_in_slack(db_url: str, settings_factory: Any, clock: FakeClock,
+                                                        fake_classifier: Any, hook: Hook) -> None:
+    """A mention quoted in a high-priority alert arrives with Slack's control characters escaped: its
+    '<!channel>', '<@U…>' and '<url|label>' are shown as typed, not a ping or a disguised link."""
+    svc = await _services(db_url, settings_factory, clock, fake_classifier, webhook_urls=[hook.url])
+    try:
+        await svc.pipeline.ingest([Mention(
+            source="t", platform="t", external_id="x", language="en",
+            text="URGENT!!! my order exploded and caught fire <!channel> <@U024BE7LH> "
+                 "<https://evil.example/login|Reset your inbox password> & refund now")])
+        assert await notifier.enqueue_high_priority(svc) == 1
+        assert (await notifier.deliver_due(svc))["delivered"] == 1
+        [(_, body)] = hook.requests
+        doc = json.loads(body)
+        shown = [doc["text"], *(b["text"]["text"] for b in doc["blocks"] if b["type"] == "section"),
+                 *(e["text"] for b in doc["blocks"] if b["type"] == "context" for e in b["elements"])]
+        assert all("<" not in t and ">" not in t for t in shown), shown
+        assert ("&lt;!channel&gt; &lt;@U024BE7LH&gt; &lt;https://evil.example/login|Reset your inbox password&gt; "
+                "&amp; refund") in doc["text"]
+    finally:
+        await svc.close()
