@@ -8,6 +8,11 @@ agree on whose lease is live, because they all ask the one database. Everything 
 time (SLA, schedules, next poll times) takes the service's injected :class:`~inbox.domain.clock.Clock`,
 so fake-clock tests drive it; a lease is the one thing a fake clock must not move, since what it
 guards is real elapsed time between real processes.
+
+An agent's claim on an item (``queue_item.lease_expires_at``, ``[server] claim_lease``) is work
+time, not an instance's lease: it runs out like the item's SLA due times, on the service's clock,
+and the tests of claims, handovers and the SLA sweep move it with the same fake clock. Instances
+whose clocks disagree by more than seconds would disagree on those due times anyway; run NTP.
 """
 from __future__ import annotations
 
