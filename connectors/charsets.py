@@ -95,7 +95,7 @@ def to_utf8(body: bytes, content_type: str) -> Decoded:
         whole = _without_cut_character(body, "utf-8")
         if whole is not None:
             return Decoded(whole, f"{mime}; charset=utf-8", None, [CUT_CHARACTER])
-    best = charset_normalizer.from_bytes(body).best()
+    best = _detect(body)
     if best is None:
         text = body.decode("utf-8", errors="replace")
         warning = (f"charset {declared!r} does not decode the document" if declared else "no charset declared")
@@ -108,6 +108,25 @@ def to_utf8(body: bytes, content_type: str) -> Decoded:
     if best.chaos >= DOUBTFUL_CHAOS:
         warnings.append(f"charset detected as {best.encoding} with doubt (mess ratio {best.chaos:.2f})")
     return Decoded(_redeclare(text), f"{mime}; charset=utf-8", best.encoding, warnings)
+
+
+WEB_DEFAULT = "cp1252"
+"""What a Western document that does not say its charset is written in, most of the time (the
+WHATWG encoding standard reads ISO-8859-1 and US-ASCII labels as windows-1252 for that reason)."""
+
+
+def _detect(body: bytes) -> charset_normalizer.CharsetMatch | None:
+    """charset-normalizer's best match; among the matches that read the text exactly as well as
+    the best one (a few accented letters tell windows-1250 and windows-1252 apart only by the
+    language), windows-1252."""
+    matches = charset_normalizer.from_bytes(body)
+    best = matches.best()
+    if best is None:
+        return None
+    for match in matches:
+        if match.chaos == best.chaos and match.coherence == best.coherence and match.encoding == WEB_DEFAULT:
+            return match
+    return best
 
 
 def _redeclare(text: str) -> bytes:

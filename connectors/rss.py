@@ -85,11 +85,15 @@ def _text(value: str | None, detail: dict[str, Any] | None) -> str:
 
 
 def _body(entry: dict[str, Any]) -> str:
+    """``summary`` (RSS description, Atom summary, itunes:summary), else ``content``, else the
+    ``subtitle`` (itunes:subtitle: a podcast episode may say nothing else)."""
     if entry.get("summary"):
         return _text(entry.get("summary"), entry.get("summary_detail"))
     if entry.get("content"):
         first = entry["content"][0]
         return _text(first.get("value"), first)
+    if entry.get("subtitle"):
+        return _text(entry.get("subtitle"), entry.get("subtitle_detail"))
     return ""
 
 
@@ -115,9 +119,22 @@ def entry_identity(entry: dict[str, Any]) -> str:
 
 def _date_candidates(entry: dict[str, Any]) -> list[tuple[str, Any]]:
     # dict.get: feedparser's own get() maps a missing 'updated' to 'published' with a warning;
-    # the *_parsed tuple when feedparser read the date, else its text (localized names ...)
-    return [(name, dict.get(entry, f"{name}_parsed") or dict.get(entry, name))
-            for name in ("published", "updated", "created")]
+    # the *_parsed tuple when feedparser read the date plausibly, else its text (localized
+    # names, an epoch feedparser reads as the year 1763 ...)
+    candidates = []
+    for name in ("published", "updated", "created"):
+        parsed = dict.get(entry, f"{name}_parsed")
+        if parsed and lenient_datetime(parsed)[0] is None and dict.get(entry, name):
+            parsed = None
+        candidates.append((name, parsed or dict.get(entry, name)))
+    return candidates
+
+
+def _web_link(entry: dict[str, Any]) -> str | None:
+    """The entry's link when it is one a person can open (an Atom id such as ``urn:...`` or
+    ``tag:...`` that feedparser offers as the link is not)."""
+    link = str(entry.get("link") or "")
+    return unwrap_google_redirect(link) if link.lower().startswith(("http://", "https://")) else None
 
 
 def _entry_to_mention(
@@ -125,7 +142,7 @@ def _entry_to_mention(
     fetched_at: datetime | None = None,
 ) -> Mention:
     identity = entry_identity(entry)
-    link = unwrap_google_redirect(str(entry["link"])) if entry.get("link") else None
+    link = _web_link(entry)
     title = _text(entry.get("title"), entry.get("title_detail"))
     body = _body(entry)
     text = title if not body or body == title else f"{title}\n{body}" if title else body
@@ -204,14 +221,18 @@ def read_feed(
                 continue
             out.rejects.append(Reject(source=source, reason=str(exc), raw=dump_raw(dict(entry)), position=position,
                                       key=item_key(dict(entry))))
+    _tell_apart(out)
     if malformed and problem is not None:
         out.warnings.append(SourceWarning("lenient_parse", f"feed is not well-formed ({_problem(problem)}); kept the "
                                                            f"{len(out.mentions)} entries the lenient parser recovered"))
-        if unreadable:
+        # items the recovery never saw (everything after an unclosed CDATA section ...) are in the body
+        missed = len(_ITEM_START.findall(decoded.body)) - len(parsed.entries)
+        lost = [f"{len(unreadable)} could not be read ({unreadable[0]})"] if unreadable else []
+        lost += [f"{missed} of the body's items were not recovered"] if missed > 0 else []
+        if lost:
             out.rejects.append(Reject(
                 source=source, raw=dump_raw(body[:100_000]), key=f"body:{digest}",
-                reason=f"malformed feed: {_problem(problem)}; {len(out.mentions)} entries kept, "
-                       f"{len(unreadable)} could not be read ({unreadable[0]})"))
+                reason=f"malformed feed: {_problem(problem)}; {len(out.mentions)} entries kept, {'; '.join(lost)}"))
     elif problem is not None:
         out.warnings.append(SourceWarning("encoding", f"feed parser: {_problem(problem)}"))
     decoding = _decoding_note(decoded)
@@ -219,6 +240,35 @@ def read_feed(
         for mention in out.mentions:
             mention.provenance["encoding"] = decoding
     return out
+
+
+_ITEM_START = re.compile(rb"<(?:[A-Za-z][\w.-]*:)?(?:item|entry)[\s/>]")
+
+
+def _tell_apart(read: FeedRead) -> None:
+    """Items of one document that share an identity (a guid or link reused for every item, the
+    site's home page as every link) are different items when their texts differ: the later ones
+    are keyed by their content as well, and the source is told. A repeat with the same text is
+    one item."""
+    first: dict[str, str] = {}
+    kept: list[Mention] = []
+    renamed = 0
+    for mention in read.mentions:
+        if mention.external_id not in first:
+            first[mention.external_id] = mention.text
+        elif first[mention.external_id] == mention.text:
+            continue
+        else:
+            digest = hashlib.sha256(mention.text.encode()).hexdigest()[:32]
+            mention.external_id = f"{mention.external_id}#sha256:content:{digest}"
+            mention.provenance["external_id"] = "the feed gives this identity to another item too; content added"
+            renamed += 1
+        kept.append(mention)
+    read.mentions = kept
+    if renamed:
+        read.warnings.append(SourceWarning(
+            "identity", f"{renamed} items share their id, link or title with another item of the feed; "
+                        f"told apart by their content"))
 
 
 def _decoding_note(decoded: Decoded) -> str | None:

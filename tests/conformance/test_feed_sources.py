@@ -147,3 +147,52 @@ async def test_unreadable_feed_dead_lettered_once(server: PayloadServer) -> None
     second = await connector.poll(first.cursor)
     assert len(first.rejects) == 1 and "malformed feed" in first.rejects[0].reason and first.read == 0
     assert second.rejects == [] and second.mentions == []
+
+
+async def test_items_sharing_an_identity_are_all_stored(server: PayloadServer) -> None:
+    """A feed that gives every item the same guid or link (its home page) still has distinct items:
+    each text is stored, the later ones keyed by their content as well, the source warned; an
+    exact repeat is one item."""
+    first = await poll_feed(server, "shared_identity.rss.xml")
+    assert [m.text for m in first.mentions] == [
+        "Lumetta apre un nuovo stabilimento a Brescia", "Clienti Lumetta segnalano ritardi nelle consegne",
+        "Lumetta Duetto, il richiamo riguarda solo il lotto 42"]
+    assert len({m.external_id for m in first.mentions}) == 3 and first.rejects == []
+    assert [w.kind for w in first.warnings] == ["identity"] and "2 items" in first.warnings[0].message
+    again = await poll_feed(server, "shared_identity.rss.xml")
+    assert [m.external_id for m in again.mentions] == [m.external_id for m in first.mentions]  # stable keys
+
+
+async def test_items_the_lenient_parser_could_not_recover_are_dead_lettered(server: PayloadServer) -> None:
+    """An unclosed CDATA section swallows the items after it: the recovered ones are kept and the
+    body, which still holds the others, is dead-lettered saying how many were not recovered."""
+    result = await poll_feed(server, "unclosed_cdata.rss.xml")
+    assert [m.external_id for m in result.mentions] == ["https://barista.example/duetto-un-anno",
+                                                        "https://barista.example/decalcificare"]
+    assert len(result.rejects) == 1 and "1 of the body's items were not recovered" in result.rejects[0].reason
+    assert "Lumetta Aria non si accende" in result.rejects[0].raw
+
+
+async def test_podcast_episode_with_only_a_subtitle_and_an_epoch_date(server: PayloadServer) -> None:
+    """An episode whose only text is its itunes:subtitle is stored; a pubDate in epoch seconds
+    (which feedparser reads as the year 1763) is read as epoch seconds."""
+    result = await poll_feed(server, "podcast_subtitle_only.rss.xml")
+    assert result.rejects == [] and len(result.mentions) == 1
+    assert result.mentions[0].text == "Ospite il team di Lumetta: come nasce la Duetto"
+    assert result.mentions[0].created_at == datetime(2026, 3, 7, 8, tzinfo=UTC)
+
+
+async def test_declared_utf8_that_is_windows_1252(server: PayloadServer) -> None:
+    """A Western feed that declares UTF-8 but is windows-1252 (the usual lie) is read as
+    windows-1252, not as its windows-1250 twin (caffč), with a warning."""
+    result = await poll_feed(server, "declared_utf-8_is_windows-1252.rss.xml")
+    assert result.mentions[0].text == ("Lumetta, caffè perfetto a 129 €\n"
+                                       "L’azienda – “ottimo” caffè anche per chi è alle prime armi.")
+    assert any(w.kind == "encoding" and "cp1252" in w.message for w in result.warnings)
+
+
+async def test_atom_ids_are_not_links(server: PayloadServer) -> None:
+    """An Atom entry with an ``urn:`` id and no link has no URL (not its id as one)."""
+    result = await poll_feed(server, "atom_ids_without_links.atom.xml", "application/atom+xml")
+    expected = [("urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a", None)]
+    assert [(m.external_id, m.url) for m in result.mentions] == expected
