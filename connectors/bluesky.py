@@ -34,13 +34,14 @@ def post_to_mention(post: dict[str, Any], *, source: str, fetched_at: datetime |
     when it is not a date, ``indexedAt`` (then the fetch time) stands in, noted in ``provenance``."""
     uri = str(require(post, "uri"))
     record = require(post, "record")
-    author = require(post, "author")
-    if not isinstance(record, dict) or not isinstance(author, dict):
-        raise PayloadError("record and author must be objects")
+    if not isinstance(record, dict):
+        raise PayloadError("record must be an object")
+    author: dict[str, Any] = post["author"] if isinstance(post.get("author"), dict) else {}
     rkey = uri.rstrip("/").rsplit("/", 1)[-1]
-    actor = author.get("did") or author.get("handle")
-    langs = record.get("langs") or []
-    reply = record.get("reply") or {}
+    # the repository the post lives in names its author when the view leaves the author out
+    actor = author.get("did") or author.get("handle") or (uri.removeprefix("at://").split("/", 1)[0] or None)
+    langs: list[Any] = record["langs"] if isinstance(record.get("langs"), list) else []
+    reply: dict[str, Any] = record["reply"] if isinstance(record.get("reply"), dict) else {}
     provenance: dict[str, str] = {}
     created_at = pick_created_at(
         [("record.createdAt", record.get("createdAt")), ("indexedAt", post.get("indexedAt"))], fetched_at, provenance)
@@ -55,8 +56,8 @@ def post_to_mention(post: dict[str, Any], *, source: str, fetched_at: datetime |
         author_followers=author.get("followersCount"),
         language=langs[0] if langs else None,
         created_at=created_at,
-        reply_to_id=(reply.get("parent") or {}).get("uri"),
-        thread_id=(reply.get("root") or {}).get("uri"),
+        reply_to_id=_ref(reply.get("parent")),
+        thread_id=_ref(reply.get("root")),
         metrics={
             "replies": post.get("replyCount"),
             "reposts": post.get("repostCount"),
@@ -66,6 +67,12 @@ def post_to_mention(post: dict[str, Any], *, source: str, fetched_at: datetime |
         raw=post,
         provenance=provenance,
     )
+
+
+def _ref(ref: Any) -> str | None:
+    """The uri of a strong ref (``{"uri", "cid"}``), None for anything else."""
+    uri = ref.get("uri") if isinstance(ref, dict) else None
+    return uri if isinstance(uri, str) and uri else None
 
 
 def _posts(payload: Any) -> list[Any]:

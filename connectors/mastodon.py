@@ -23,7 +23,7 @@ from yarl import URL
 from .base import Mention, Reject
 from .errors import PayloadError
 from .html import collapse_whitespace, html_to_text
-from .normalize import parse_datetime, parse_items, require, require_text
+from .normalize import lenient_datetime, parse_items, pick_created_at, require, require_text
 from .paging import MinIdPaginator, id_key
 from .polling import PollingConnector, Stream, StreamPage
 
@@ -40,15 +40,28 @@ def _handle(account: dict[str, Any], instance_host: str | None) -> str | None:
     return f"{acct}@{domain}" if domain else str(acct)
 
 
-def status_to_mention(status: dict[str, Any], *, source: str, instance_host: str | None = None) -> Mention:
-    """One status object → :class:`Mention` (a boost keeps its own uri, text of the original)."""
+def _text(status: dict[str, Any]) -> str:
+    """The content warning, then the plain text of the HTML ``content``."""
+    spoiler = collapse_whitespace(status.get("spoiler_text") or "")
+    body = html_to_text(status.get("content") or "")
+    return "\n".join(part for part in (spoiler, body) if part)
+
+
+def status_to_mention(
+    status: dict[str, Any], *, source: str, instance_host: str | None = None, fetched_at: datetime | None = None
+) -> Mention:
+    """One status object → :class:`Mention` (a boost keeps its own uri, text of the original).
+    A ``created_at`` that is missing or not a date (Mastodon-API servers differ) gives way to
+    ``edited_at``, then the fetch time, noted in ``provenance``; a junk ``edited_at`` is ignored."""
     uri = str(require(status, "uri"))
     reblog = status.get("reblog")
     original = reblog if isinstance(reblog, dict) else status
-    spoiler = collapse_whitespace(original.get("spoiler_text") or "")
-    body = html_to_text(original.get("content") or "")
-    text = require_text("\n".join(part for part in (spoiler, body) if part))
+    # a boost's wrapper is empty; a server that left the boosted post's text out may have put it there
+    text = require_text(_text(original) or _text(status))
     account = status.get("account") or {}
+    provenance: dict[str, str] = {}
+    created_at = pick_created_at([("created_at", status.get("created_at")), ("edited_at", original.get("edited_at"))],
+                                 fetched_at, provenance)
     return Mention(
         source=source,
         platform="mastodon",
@@ -59,7 +72,7 @@ def status_to_mention(status: dict[str, Any], *, source: str, instance_host: str
         author_name=account.get("display_name") or None,
         author_followers=account.get("followers_count"),
         language=original.get("language") or None,
-        created_at=parse_datetime(require(status, "created_at")),
+        created_at=created_at,
         reply_to_id=original.get("in_reply_to_id"),
         metrics={
             "replies": original.get("replies_count"),
@@ -69,8 +82,9 @@ def status_to_mention(status: dict[str, Any], *, source: str, instance_host: str
         },
         is_repost=isinstance(reblog, dict),
         original_external_id=str(reblog["uri"]) if isinstance(reblog, dict) and reblog.get("uri") else None,
-        edited_at=parse_datetime(original.get("edited_at")),
+        edited_at=lenient_datetime(original.get("edited_at"))[0],
         raw=status,
+        provenance=provenance,
     )
 
 
@@ -135,7 +149,7 @@ class MastodonConnector(PollingConnector[MastodonStream]):
             if anchor is not None:  # a server that ignores min_id must not loop us
                 raw = [s for s in raw if isinstance(s, dict) and _newer(s.get("id"), pager.anchor)]
             page, page_rejects = parse_items(
-                raw, self.name, lambda s: status_to_mention(s, source=self.name, instance_host=host)
+                raw, self.name, lambda s: status_to_mention(s, source=self.name, instance_host=host, fetched_at=started)
             )
             ids = [str(s["id"]) for s in raw if isinstance(s, dict) and s.get("id") is not None]
             pager.advance(ids)

@@ -24,8 +24,19 @@ import aiohttp
 
 from .base import Mention, Reject
 from .errors import PayloadError
-from .html import collapse_whitespace
-from .normalize import ItemError, dump_raw, item_key, parse_datetime, parse_items, require, require_text, to_iso
+from .html import collapse_whitespace, html_to_text
+from .normalize import (
+    ItemError,
+    dump_raw,
+    item_key,
+    lenient_datetime,
+    parse_datetime,
+    parse_items,
+    pick_created_at,
+    require,
+    require_text,
+    to_iso,
+)
 from .paging import TokenPaginator
 from .polling import PollingConnector, SeenSet, Stream, StreamOutcome, clamp
 
@@ -34,20 +45,26 @@ __all__ = ["parse_listing", "child_to_mention", "matches_terms", "RedditConnecto
 _DELETED = {"[deleted]", "[removed]"}
 
 
-def child_to_mention(child: dict[str, Any], *, source: str) -> Mention | None:
-    """One listing child (``t3`` post or ``t1`` comment) → :class:`Mention`; other kinds → None."""
+def child_to_mention(child: dict[str, Any], *, source: str, fetched_at: datetime | None = None) -> Mention | None:
+    """One listing child (``t3`` post or ``t1`` comment) → :class:`Mention`; other kinds (``more``,
+    subreddits, users ...) → None. A post may lack its title and a comment its markdown ``body``
+    (``body_html`` stands in); a missing or broken ``created_utc`` gives way to ``created``, then
+    the fetch time, noted in ``provenance``."""
     kind = require(child, "kind")
     if kind not in ("t1", "t3"):
         return None
     data = require(child, "data")
     name = str(require(data, "name"))
     if kind == "t3":
-        body = str(data.get("selftext") or "")
-        title = str(require(data, "title"))
-        text = title if body in _DELETED or not body else f"{title}\n{body}"
+        body = str(data.get("selftext") or "") or html_to_text(data.get("selftext_html"))
+        title = collapse_whitespace(str(data.get("title") or ""))
+        text = "\n".join(part for part in (title, "" if body in _DELETED else body) if part)
     else:
-        body = str(data.get("body") or "")
+        body = str(data.get("body") or "") or html_to_text(data.get("body_html"))
         text = body
+    provenance: dict[str, str] = {}
+    created_at = pick_created_at([("created_utc", data.get("created_utc")), ("created", data.get("created"))],
+                                 fetched_at, provenance)
     crosspost = data.get("crosspost_parent")
     edited = data.get("edited")
     author = data.get("author")
@@ -59,7 +76,7 @@ def child_to_mention(child: dict[str, Any], *, source: str) -> Mention | None:
         url=_url(kind, data),
         author_handle=author,
         author_name=author,
-        created_at=parse_datetime(require(data, "created_utc")),
+        created_at=created_at,
         reply_to_id=data.get("parent_id") if kind == "t1" else None,
         thread_id=data.get("link_id") if kind == "t1" else name,
         metrics={
@@ -67,9 +84,10 @@ def child_to_mention(child: dict[str, Any], *, source: str) -> Mention | None:
         } | {"subreddit": data.get("subreddit")},
         is_repost=bool(crosspost),
         original_external_id=str(crosspost) if crosspost else None,
-        edited_at=parse_datetime(edited) if edited not in (None, False, True) else None,
+        edited_at=lenient_datetime(edited)[0] if edited not in (None, False, True) else None,
         deleted=author == "[deleted]" or body in _DELETED,
         raw=child,
+        provenance=provenance,
     )
 
 
@@ -189,7 +207,7 @@ class RedditConnector(PollingConnector[RedditStream]):
             all_new = bool(children)
             for position, child in enumerate(children):
                 try:
-                    mention = child_to_mention(child, source=self.name)
+                    mention = child_to_mention(child, source=self.name, fetched_at=started)
                 except (ItemError, KeyError, TypeError, ValueError) as exc:
                     rejects.append(Reject(self.name, str(exc), dump_raw(child), position, item_key(child)))
                     continue
