@@ -2,8 +2,10 @@
 
 Refused unless the connector sets ``allow_private_hosts``: loopback, private (RFC 1918, ULA),
 link-local, site-local (fec0::/10), multicast, reserved, unspecified, shared (CGNAT) and
-documentation ranges, and the local-use NAT64 prefix 64:ff9b:1::/48 (not globally reachable,
-RFC 8215). An IPv6 address that embeds an IPv4 address (IPv4-mapped ::ffff:0:0/96,
+documentation ranges (the standard library's ``is_global``, with the ranges the IANA registries
+added since Python 3.11's tables: 192.0.0.0/24, 3fff::/20, 5f00::/16), and the local-use NAT64
+prefix 64:ff9b:1::/48 (not globally reachable, RFC 8215). An IPv6 address that embeds an IPv4
+address (IPv4-mapped ::ffff:0:0/96,
 IPv4-translated ::ffff:0:0:0/96, IPv4-compatible ::/96, NAT64 64:ff9b::/96 and 64:ff9b:1::/48 at
 every RFC 6052 prefix length, 6to4 2002::/16, Teredo 2001::/32 server and client) is refused when
 any embedded IPv4 address is: a translator or tunnel would deliver the packet there. Cloud metadata
@@ -101,12 +103,22 @@ def is_blocked_address(address: str | IPAddress, *, allow_private: bool = False)
     return _blocked_one(ip, allow_private)
 
 
+# Ranges the IANA special-purpose registries mark not globally reachable that older Pythons'
+# ``is_global`` does not know (3.11 before the gh-113171 update): 192.0.0.0/24 but for the
+# anycast 192.0.0.9 and 192.0.0.10, the IPv6 documentation prefix 3fff::/20 (RFC 9637) and the
+# SRv6 SID block 5f00::/16 (RFC 9602)
+_NOT_GLOBAL = tuple(ipaddress.ip_network(n) for n in ("192.0.0.0/24", "3fff::/20", "5f00::/16"))
+_GLOBAL_EXCEPTIONS = frozenset(ipaddress.ip_address(a) for a in ("192.0.0.9", "192.0.0.10"))
+
+
 def _blocked_one(ip: IPAddress, allow_private: bool) -> bool:
     if ip in METADATA_ADDRESSES:
         return True
     if allow_private:
         return False
-    return ip.is_multicast or not ip.is_global
+    if ip.is_multicast or not ip.is_global:
+        return True
+    return ip not in _GLOBAL_EXCEPTIONS and any(ip.version == n.version and ip in n for n in _NOT_GLOBAL)
 
 
 async def system_resolver(host: str, port: int) -> list[str]:

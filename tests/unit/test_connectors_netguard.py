@@ -65,6 +65,14 @@ async def test_non_http_scheme_refused() -> None:
     "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
     "fec0::1",                      # deprecated site-local
     "feff::1",                      # site-local, upper end
+    "64:ff9b:1:7f:0:1::",           # local-use NAT64 prefix, RFC 6052 /56 layout of 127.0.0.1
+    "64:ff9b:1:a:102:300::",        # local-use NAT64 prefix, RFC 6052 /64 layout of 10.1.2.3
+    "::ffff:a00:1",                 # IPv4-mapped 10.0.0.1
+    "2001:0:a00:1:8000:63bf:f7f7:f7f7",  # Teredo, server 10.0.0.1
+    "192.0.0.8",                    # IPv4 dummy address (192.0.0.0/24 is not global)
+    "::ffff:c000:8", "64:ff9b::c000:8", "2002:c000:8::1",  # ... nor in a transition form
+    "3fff::1",                      # IPv6 documentation (RFC 9637)
+    "5f00::1",                      # SRv6 SIDs (RFC 9602)
 ])
 def test_ipv6_transition_forms_of_private_ipv4_blocked(address: str) -> None:
     """Every IPv6 form that embeds an IPv4 address is judged by that address too."""
@@ -80,9 +88,11 @@ def test_embedded_metadata_address_blocked_even_when_private_allowed(address: st
     assert is_blocked_address(address, allow_private=True)
 
 
-@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1"])
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "::ffff:808:808", "192.0.0.9",
+                                     "192.0.0.10"])
 def test_transition_forms_of_public_ipv4_allowed(address: str) -> None:
-    """NAT64 and 6to4 of a public address are ordinary public destinations."""
+    """NAT64, 6to4 and mapped forms of a public address are ordinary public destinations, and so
+    are the two globally reachable anycast addresses of 192.0.0.0/24."""
     assert not is_blocked_address(address)
 
 
