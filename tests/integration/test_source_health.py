@@ -122,7 +122,7 @@ async def test_recovered_feed_is_healthy_and_warns(services: Any, site: Site) ->
 async def test_api_page_of_rejects_only_is_unhealthy_and_notified(services: Any, site: Site) -> None:
     """A Bluesky page whose every post is unreadable: unhealthy, and one notification per spell."""
     payload = json.loads((API / "bluesky_bad_created_at.json").read_text())
-    payload["posts"] = [{**p, "author": None} for p in payload["posts"]]
+    payload["posts"] = [{**p, "record": "app.bsky.feed.post"} for p in payload["posts"]]  # a record that is no object
     site.routes["/bsky/xrpc/app.bsky.feed.searchPosts"] = (json.dumps(payload).encode(), "application/json")
     services.settings = services.settings.model_copy(update={"notifications": services.settings.notifications
                                                              .model_copy(update={"webhook_urls": ["https://hooks.example/x"]})})
@@ -131,7 +131,7 @@ async def test_api_page_of_rejects_only_is_unhealthy_and_notified(services: Any,
     async with Poller(services) as poller:
         await poller.poll(cfg)
     health = await health_of(services, "sky")
-    assert health["healthy"] is False and "dead-lettered 4" in health["reason"] and "author" in health["reason"]
+    assert health["healthy"] is False and "dead-lettered 4" in health["reason"] and "record" in health["reason"]
     assert await notifier.enqueue_unhealthy_sources(services) == 1
     assert await notifier.enqueue_unhealthy_sources(services) == 0
     async with services.engine.connect() as conn:
