@@ -247,27 +247,29 @@ _ITEM_START = re.compile(rb"<(?:[A-Za-z][\w.-]*:)?(?:item|entry)[\s/>]")
 
 def _tell_apart(read: FeedRead) -> None:
     """Items of one document that share an identity (a guid or link reused for every item, the
-    site's home page as every link) are different items when their texts differ: the later ones
-    are keyed by their content as well, and the source is told. A repeat with the same text is
-    one item."""
-    first: dict[str, str] = {}
-    kept: list[Mention] = []
-    renamed = 0
+    site's home page as every link) are different items when their texts differ: each of them is
+    keyed by its content as well (all of them, so the keys do not depend on the items' order when
+    a new one arrives), and the source is told. A repeat with the same text is one item."""
+    texts: dict[str, set[str]] = {}
     for mention in read.mentions:
-        if mention.external_id not in first:
-            first[mention.external_id] = mention.text
-        elif first[mention.external_id] == mention.text:
+        texts.setdefault(mention.external_id, set()).add(mention.text)
+    kept: list[Mention] = []
+    done: set[tuple[str, str]] = set()
+    shared = 0
+    for mention in read.mentions:
+        if (mention.external_id, mention.text) in done:
             continue
-        else:
+        done.add((mention.external_id, mention.text))
+        if len(texts[mention.external_id]) > 1:
             digest = hashlib.sha256(mention.text.encode()).hexdigest()[:32]
             mention.external_id = f"{mention.external_id}#sha256:content:{digest}"
-            mention.provenance["external_id"] = "the feed gives this identity to another item too; content added"
-            renamed += 1
+            mention.provenance["external_id"] = "the feed gives this identity to other items too; content added"
+            shared += 1
         kept.append(mention)
     read.mentions = kept
-    if renamed:
+    if shared:
         read.warnings.append(SourceWarning(
-            "identity", f"{renamed} items share their id, link or title with another item of the feed; "
+            "identity", f"{shared} items share their id, link or title with other items of the feed; "
                         f"told apart by their content"))
 
 

@@ -158,9 +158,24 @@ async def test_items_sharing_an_identity_are_all_stored(server: PayloadServer) -
         "Lumetta apre un nuovo stabilimento a Brescia", "Clienti Lumetta segnalano ritardi nelle consegne",
         "Lumetta Duetto, il richiamo riguarda solo il lotto 42"]
     assert len({m.external_id for m in first.mentions}) == 3 and first.rejects == []
-    assert [w.kind for w in first.warnings] == ["identity"] and "2 items" in first.warnings[0].message
+    assert all("#sha256:content:" in m.external_id for m in first.mentions)
+    assert [w.kind for w in first.warnings] == ["identity"] and "3 items" in first.warnings[0].message
     again = await poll_feed(server, "shared_identity.rss.xml")
     assert [m.external_id for m in again.mentions] == [m.external_id for m in first.mentions]  # stable keys
+
+
+async def test_a_new_item_sharing_the_identity_arrives_on_the_next_poll(server: PayloadServer) -> None:
+    """The feed that gives every item its home page as link gets a new item on top: the next poll
+    hands over that item alone (keys do not depend on the items' order)."""
+    body = (FEEDS / "shared_identity.rss.xml").read_bytes()
+    url = server.put("/feeds/shared.xml", body)
+    connector = server.connector({"name": "news", "type": "rss", "feeds": [url]})
+    first = await connector.poll(None)
+    new_item = (b"<item><title>Lumetta assume 50 tecnici</title><link>https://rassegna-locale.example/</link>"
+                b"</item>")
+    server.put("/feeds/shared.xml", body.replace(b"<item>", new_item + b"<item>", 1))
+    second = await connector.poll(first.cursor)
+    assert [m.text for m in second.mentions] == ["Lumetta assume 50 tecnici"]
 
 
 async def test_items_the_lenient_parser_could_not_recover_are_dead_lettered(server: PayloadServer) -> None:
