@@ -20,7 +20,8 @@ from inbox.storage.engine import snapshot_reader
 from inbox.storage.repo import brief_reads as brepo
 from inbox.storage.repo import metric_reads as mrepo
 
-__all__ = ["EXECUTIVE", "build_brief", "audiences", "period_ending", "pct", "change", "recipient_problem"]
+__all__ = ["EXECUTIVE", "build_brief", "audiences", "period_ending", "pct", "change", "recipient_problem",
+           "team_labels"]
 
 EXECUTIVE = "executive"
 
@@ -65,14 +66,27 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
+def team_labels(settings: Settings, team: str | None) -> list[str] | None:
+    """The labels the model routes to ``team`` (None: every team, or a team no label routes to)."""
+    if team is None:
+        return None
+    return [lab for lab, t in settings.routing.label_to_team.items() if t == team] or None
+
+
 async def _figures(conn: AsyncConnection, since: datetime, until: datetime, now: datetime,
-                   team: str | None) -> dict[str, Any]:
-    """The period's countable figures for one team or all (team None)."""
+                   team: str | None, labels: list[str] | None = None) -> dict[str, Any]:
+    """The period's countable figures for one team or all (team None). With ``labels`` (a team's),
+    transfers and the model's accuracy count the items the model routed to the team, wherever they
+    are now: an item moved out of the team is the team's transfer and the model's mistake there,
+    not the receiving team's."""
     vol = await mrepo.volume(since, until, conn=conn, team=team)
     durs = await mrepo.durations(since, until, conn=conn, team=team)
     sla = await mrepo.sla_counts(since, until, now, conn=conn, team=team)
-    tr = await mrepo.transfers_by_label(since, until, conn=conn, team=team)
-    acc = await mrepo.accuracy(since, until, conn=conn, team=team)
+    by_model = team if labels is None else None
+    tr = [r for r in await mrepo.transfers_by_label(since, until, conn=conn, team=by_model)
+          if labels is None or r["label"] in labels]
+    acc = [r for r in await mrepo.accuracy(since, until, conn=conn, team=by_model)
+           if labels is None or r["label"] in labels]
     by_team: Counter[str] = Counter()
     by_label: Counter[str] = Counter()
     by_source: Counter[str] = Counter()
@@ -107,11 +121,15 @@ async def _themes(conn: AsyncConnection, since: datetime, until: datetime, teams
     for key, n in await brepo.top_clusters(since, until, conn=conn, teams=teams):
         if n < 2:  # one mention is not a theme
             continue
-        examples = await brepo.cluster_examples(key, since, until, conn=conn, teams=teams)
-        words = top_keywords([e["text"] for e in examples], 4, ignore=settings.brand.names)
+        found = await brepo.cluster_examples(key, since, until, conn=conn, teams=teams, limit=12)
+        words = top_keywords([e["text"] for e in found], 4, ignore=settings.brand.names)
+        examples: dict[str, dict[str, Any]] = {}  # one example per distinct text: copies say nothing more
+        for e in found:
+            text = " ".join(str(e["text"]).split())[:280]
+            if text not in examples and len(examples) < 3:
+                examples[text] = {"id": e["id"], "source": e["source"], "team": e["team"], "text": text}
         themes.append({"key": key, "items": n, "keywords": [w for w, _ in words],
-                       "examples": [{"id": e["id"], "source": e["source"], "team": e["team"],
-                                     "text": " ".join(str(e["text"]).split())[:280]} for e in examples]})
+                       "examples": list(examples.values())})
     texts = await brepo.recent_texts(since, until, conn=conn, teams=teams)
     keywords = [[w, c] for w, c in top_keywords(texts, 10, ignore=settings.brand.names)]
     return themes, keywords
@@ -129,12 +147,12 @@ async def build_brief(engine: AsyncEngine, settings: Settings, audience: str, si
     private = settings.private_teams
     # whose texts the readers may see: their own team's, and no private team's unless it is theirs
     content_teams = [team] if team else [t.name for t in settings.teams if t.name not in private]
-    labels = [lab for lab, t in settings.routing.label_to_team.items() if t == team] if team else None
+    labels = team_labels(settings, team)
     async with snapshot_reader(engine).connect() as conn:
-        cur = await _figures(conn, since, until, now, team)
-        prev = await _figures(conn, prev_since, since, now, team)
+        cur = await _figures(conn, since, until, now, team, labels)
+        prev = await _figures(conn, prev_since, since, now, team, labels)
         themes, keywords = await _themes(conn, since, until, content_teams, settings)
-        crises = await brepo.crises_between(since, until, conn=conn, labels=labels)
+        crises = await brepo.crises_between(since, until, conn=conn, labels=(labels or []) if team else None)
         misroutes = await brepo.corrections_between(since, until, conn=conn, teams=[team] if team else None)
         prev_misroutes = await brepo.corrections_between(prev_since, since, conn=conn,
                                                          teams=[team] if team else None)
@@ -143,8 +161,9 @@ async def build_brief(engine: AsyncEngine, settings: Settings, audience: str, si
         per_team = {}
         async with snapshot_reader(engine).connect() as conn:
             for t in settings.teams:
-                per_team[t.name] = (await _figures(conn, since, until, now, t.name),
-                                    await _figures(conn, prev_since, since, now, t.name))
+                tl = team_labels(settings, t.name)
+                per_team[t.name] = (await _figures(conn, since, until, now, t.name, tl),
+                                    await _figures(conn, prev_since, since, now, t.name, tl))
         for t in settings.teams:
             c, p = per_team[t.name]
             teams_rows.append({"team": t.name, "name": t.display_name or t.name, "private": t.private,
@@ -154,7 +173,8 @@ async def build_brief(engine: AsyncEngine, settings: Settings, audience: str, si
         "audience": audience, "since": since.isoformat(), "until": until.isoformat(),
         "previous_since": prev_since.isoformat(), "brand": settings.brand.names[0] if settings.brand.names else "",
         "current": cur, "previous": prev, "teams": teams_rows,
-        "withheld": sorted(t for t in private if t != team),
+        # a team's brief shows no other team's figures, so only the executive one withholds anything
+        "withheld": sorted(private) if team is None else [],
         "themes": themes, "keywords": keywords,
         "crises": [{"subject": c["subject"], "kind": c["kind"], "label": c["label"], "status": c["status"],
                     "count": int(c["count"]), "opened_at": c["opened_at"].isoformat()} for c in crises],
