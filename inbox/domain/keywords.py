@@ -19,7 +19,8 @@ ne nei nel nella nelle nello noi non nostro nostra o ogni ora per perché però 
 quando quanto quella quelle quelli quello questa queste questi questo qui se sei senza si sia siamo siete
 sono sopra sotto su sua sue sui sul sulla sulle suo suoi sta stato stata stati sto tra tu tua tue tuo tuoi
 tutti tutto tutta tutte un una uno vi voi vostro già solo sempre ancora dopo prima oggi ieri domani
-""".split())
+dell dall nell sull coll quell quest
+""".split())  # the last line: elided forms ("dell'offerta" reads as "dell" and "offerta")
 _EXTRA = frozenset({"http", "https", "www", "com", "amp", "just", "like", "get", "got", "really", "still", "will"})
 STOP_WORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS) | _ITALIAN | _EXTRA
 _NOISE = re.compile(r"https?://\S+|www\.\S+|(?<!\w)[@#][\w.]+")
