@@ -125,7 +125,7 @@ def render_pdf(brief: dict[str, Any], settings: Settings, lang: str) -> bytes:
     pdf.heading(lab["crises"])
     pdf.para(v["crises_heading"])
     for c in v["crises"]:
-        pdf.para(f"• {c['subject']} · {c['count']} · {c['opened']} · {c['status']}", 9.5, indent=3)
+        pdf.para(f"• {c['subject']} ({c['kind']}) · {c['count']} · {c['opened']} · {c['status']}", 9.5, indent=3)
     if v["misroutes"]:
         pdf.heading(lab["misroutes"])
         for m in v["misroutes"]:

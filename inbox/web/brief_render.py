@@ -69,7 +69,9 @@ def render_text(brief: dict[str, Any], settings: Settings, lang: str) -> str:
         out += [""] + _wrap(f"{lab['keywords']}: " + ", ".join(f"{k['word']} ({k['count']})" for k in v["keywords"]),
                             "")
     out += ["", lab["crises"], v["crises_heading"]]
-    out += [f"* {c['subject']} · {c['count']} · {c['opened']} · {c['status']}" for c in v["crises"]]
+    for c in v["crises"]:
+        out += textwrap.wrap(f"* {c['subject']} ({c['kind']}) · {c['count']} · {c['opened']} · {c['status']}", 76,
+                             subsequent_indent="  ")
     if v["misroutes"]:
         out += ["", lab["misroutes"]] + [f"* {m['from']} -> {m['to']}: {m['count']}" for m in v["misroutes"]]
     out += ["", "-- ", lab["footer"]]

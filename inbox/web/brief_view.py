@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from inbox.settings import Settings
-from inbox.web import i18n
+from inbox.web import i18n, names
 
 __all__ = ["brief_view", "in_locale", "change_text", "audience_name"]
 
@@ -47,10 +47,10 @@ def change_text(now: float | None, before: float | None, *, points: bool = False
 
 
 def audience_name(settings: Settings, audience: str) -> str:
+    """"Executive", or a team as the rest of the app names it (translated unless an admin named it)."""
     if audience == "executive":
         return _("Executive")
-    t = settings.team(audience)
-    return (t.display_name or t.name) if t else audience
+    return names.team_name(audience, settings) if settings.team(audience) else audience
 
 
 def _pct(v: float | None) -> str:
@@ -82,7 +82,8 @@ def brief_view(brief: dict[str, Any], settings: Settings) -> dict[str, Any]:
         _row(_("Misroutes corrected by agents"), brief["misroutes"]["count"], brief["misroutes"]["previous"]),
         _row(_("Model accuracy (from corrections)"), cur["accuracy_pct"], prev["accuracy_pct"], _pct, points=True),
     ]
-    teams = [{"name": r["name"], "value": i18n.fmt_number(r["volume"]), "previous": i18n.fmt_number(r["previous"]),
+    teams = [{"name": audience_name(settings, r["team"]), "value": i18n.fmt_number(r["volume"]),
+              "previous": i18n.fmt_number(r["previous"]),
               "change": change_text(r["volume"], r["previous"]), "sla": _pct(r["sla_met_pct"]),
               "first_response": i18n.fmt_seconds(r["first_response_median"]),
               "private": r["private"]} for r in brief["teams"]]
@@ -100,7 +101,9 @@ def brief_view(brief: dict[str, Any], settings: Settings) -> dict[str, Any]:
         "keywords": [{"word": w, "count": i18n.fmt_number(n)} for w, n in brief["keywords"]],
         "crises_heading": i18n.ngettext("%(num)s crisis opened", "%(num)s crises opened", n_crises) % {
             "num": i18n.fmt_number(n_crises)},
-        "crises": [{"subject": c["subject"], "count": i18n.fmt_number(c["count"]),
+        "crises": [{"subject": names.crisis_subject(c["kind"], c["subject"]), "kind": names.crisis_kind(c["kind"]),
+                    "count": i18n.ngettext("%(num)s mention", "%(num)s mentions", c["count"]) % {
+                        "num": i18n.fmt_number(c["count"])},
                     "opened": i18n.fmt_datetime(c["opened_at"], "short"),
                     "status": _("open") if c["status"] == "open" else _("closed")} for c in brief["crises"]],
         "misroutes": [{"from": audience_name(settings, a), "to": audience_name(settings, b),

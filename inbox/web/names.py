@@ -10,7 +10,7 @@ from typing import Any
 from inbox.web import i18n
 
 __all__ = ["label_name", "team_name", "role_name", "status_name", "assignment_name", "crisis_kind", "crisis_state",
-           "helpers"]
+           "crisis_subject", "helpers"]
 
 N_ = i18n.N_
 
@@ -63,10 +63,11 @@ def helpers(settings: Any) -> dict[str, Any]:
     """The template functions, bound to the running configuration's teams."""
     return {"label_name": label_name, "role_name": role_name, "status_name": status_name,
             "assignment_name": assignment_name, "crisis_kind": crisis_kind, "crisis_state": crisis_state,
-            "team_title": lambda t: team_name(t, settings)}
+            "crisis_subject": crisis_subject, "team_title": lambda t: team_name(t, settings)}
 
 
-CRISIS_KINDS = {"cluster": N_("many similar posts"), "label": N_("surge of one label")}
+CRISIS_KINDS = {"cluster": N_("many similar posts"), "label": N_("surge of one label"),
+                "safety": N_("product safety")}
 CRISIS_STATES = {"open": N_("open"), "closed": N_("closed")}
 
 
@@ -76,3 +77,16 @@ def crisis_kind(kind: str | None) -> str:
 
 def crisis_state(state: str | None) -> str:
     return _word(CRISIS_STATES, state)
+
+
+def crisis_subject(kind: str | None, subject: str | None) -> str:
+    """What a crisis is about, as a reader says it: a label's name ("label:customer_care" →
+    "Customer care"), a product's ("safety:kettle" → "kettle"); a cluster's stored subject is a
+    hash of its texts, so it is named by its kind ("Many similar posts")."""
+    _prefix, _, rest = (subject or "").partition(":")
+    if kind == "label" and rest:
+        return label_name(rest)
+    if kind == "safety" and rest:
+        return rest
+    word = crisis_kind(kind)
+    return word[:1].upper() + word[1:]

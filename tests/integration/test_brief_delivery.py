@@ -87,7 +87,7 @@ async def test_due_briefs_reach_the_smtp_server_once(services: Any, smtp_server:
         assert "&lt;script&gt;" in p["html"] and "<script>" not in p["html"]
     assert "Mentions" in ceo["text"] and "Menzioni" in cfo["text"]
     assert ceo["filename"] == "brief-executive-2026-01-12.pdf"
-    assert "Sintesi: Customer care" in _parts(by_to["care@example.com"])["html"]
+    assert "Sintesi: Assistenza clienti" in _parts(by_to["care@example.com"])["html"]
     # sent once: a second look (or another instance) sends nothing again; the refused one is retried alone
     services.clock.advance(timedelta(minutes=15))
     again = await send_due(services)
@@ -117,7 +117,7 @@ def test_digest_command_writes_and_sends(backend: str, tmp_path: Path, smtp_serv
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout)["written"] == str(out) and out.stat().st_size > 500
     assert (tmp_path / "brief.pdf").read_bytes().startswith(b"%PDF-")
-    assert "Sintesi: Customer care" in (tmp_path / "brief.html").read_text()
+    assert "Sintesi: Assistenza clienti" in (tmp_path / "brief.html").read_text()
     bad = run("digest", "--team", "nope", env=env)
     assert bad.returncode == 1 and bad.stderr.strip() == "social-inbox: error: --team: unknown team 'nope'"
     assert run("digest", "--period", "soon", env=env).returncode == 1

@@ -64,6 +64,10 @@ async def test_html_and_text_in_both_languages(services: Any) -> None:
     assert MARKUP in text and "Periodo precedente" in text and "+350%" in text
     assert subject(b, services.settings, "it").startswith("Sintesi per la direzione · 5 gen 2026")
     assert "hiring" not in en + text  # HR's texts stay out of the executive brief
+    # a crisis named as a reader says it, its count in words; team names in the reader's language
+    assert "<li>Customer care (surge of one label) · 9 mentions · " in en
+    assert "* Assistenza clienti (picco di un'etichetta) · 9 menzioni · " in text
+    assert "Assistenza clienti -> Marketing: " in text and "label:customer_care" not in en + it + text
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
