@@ -178,6 +178,7 @@ async def dashboard(request: web.Request) -> web.Response:
     }
     teams = [t for t in svc.settings.teams if choices is None or t.name in choices]
     judged, corrected = m["model_accuracy"]["judged"], m["model_accuracy"]["corrected"]
+    n_open, n_opened = m["crises"].get("open", 0), m["crises"].get("opened_in_period", 0)
     return await render(request, "dashboard.html", {
         "m": m, "charts": charts, "period": rng.key, "periods": list(PERIODS), "team": team, "range": rng,
         "error": error, "headline": _headline(m, prev), "agents": agents,
@@ -187,6 +188,9 @@ async def dashboard(request: web.Request) -> web.Response:
         % {"num": i18n.fmt_number(judged)},
         "corrected_text": i18n.ngettext("%(num)s corrected by a transfer", "%(num)s corrected by a transfer",
                                         corrected) % {"num": i18n.fmt_number(corrected)},
+        "crises_text": i18n.ngettext("%(num)s open", "%(num)s open", n_open) % {"num": i18n.fmt_number(n_open)}
+        + ", " + i18n.ngettext("%(num)s opened in the period", "%(num)s opened in the period", n_opened)
+        % {"num": i18n.fmt_number(n_opened)},
         "breaches_text": i18n.ngettext("%(num)s breach", "%(num)s breaches", m["sla"]["breaches"])
         % {"num": i18n.fmt_number(m["sla"]["breaches"])},
         "teams": teams, "all_allowed": choices is None, "page": "dashboard",

@@ -67,6 +67,7 @@ async def compute_metrics(engine: AsyncEngine, settings: Settings, now: datetime
         transfers = await mrepo.transfers_by_label(since, until, conn=conn, team=team)
         acc = await mrepo.accuracy(since, until, conn=conn, team=team)
         corrections = await mrepo.corrections_since(since, conn=conn, until=until)
+        pairs = await mrepo.corrected_pairs(since, until, conn=conn, team=team)
         crises = await mrepo.crises_since(since, conn=conn, until=until)
         notes = await mrepo.notification_counts(since, conn=conn)
         rerouted = await mrepo.rerouted(since, until, conn=conn, team=team)
@@ -170,6 +171,10 @@ async def compute_metrics(engine: AsyncEngine, settings: Settings, now: datetime
                 f"{c['predicted_label']}->{c['label']}": int(c["n"])
                 for c in sorted(corrections, key=lambda c: -int(c["n"]))
             },
+            # the corrected items above by (model's label, corrected label); corrections_by_label
+            # counts every correction made in the period, confirmations included
+            "corrected_pairs": {f"{c['predicted_label']}->{c['label']}": int(c["n"])
+                                for c in sorted(pairs, key=lambda c: (-int(c["n"]), str(c["label"])))},
             "drift": drift_alarm(
                 sum(int(r["judged"]) for r in week),
                 sum(int(r["corrected"] or 0) for r in week),

@@ -11,15 +11,17 @@ from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
 from connectors.base import Mention
 from inbox.domain.clock import FakeClock
+from inbox.storage.repo._common import T_CRISIS, T_ITEM
 from inbox.web.charts import short_labels
 from inbox.web.testing import LiveServer, SeedUser, seed_users, web_login
 from inbox.work.item_actions import WorkService
 
-USERS = (SeedUser("ann", "agent", ("customer_care",)), SeedUser("mara", "manager", ()),
-         SeedUser("giulia", "manager", (), "it"))
+USERS = (SeedUser("ann", "agent", ("customer_care",)), SeedUser("mo", "agent", ("marketing",)),
+         SeedUser("mara", "manager", ()), SeedUser("giulia", "manager", (), "it"))
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 LONG = "forum-" + "x" * 48  # two sources alike but for their last word, 60 characters each (64 at most)
 
@@ -45,6 +47,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         clock.advance(timedelta(minutes=20))
         b = await w.claim_next(users["ann"], "customer_care")
         await w.set_status(users["ann"], b.id, "resolved")
+        # two corrections on 9 March: the third new item, and one of 2 March's (not an item of 9 March)
+        c = await w.claim_next(users["ann"], "customer_care")
+        await w.transfer(users["ann"], c.id, "marketing", "a question about a price")
+        async with svc.engine.begin() as conn:
+            old = (await conn.execute(select(T_ITEM.c.id).where(T_ITEM.c.created_at < START + timedelta(days=1))
+                                      .order_by(T_ITEM.c.id).limit(1))).scalar_one()
+        await w.transfer(users["mo"], old, "customer_care", "an order")
+        async with svc.engine.begin() as conn:
+            await conn.execute(T_CRISIS.insert().values(
+                kind="label", subject="label:customer_care", label="customer_care", status="open",
+                window_start=clock.now(), window_end=clock.now(), count=7, opened_at=clock.now(),
+                last_spike_at=clock.now()))
         clock.advance(timedelta(hours=2))
         return {}
 
@@ -92,9 +106,17 @@ async def test_custom_range_previous_period_and_agents(server: LiveServer) -> No
     # ann handled two items: first touches after 10 and 30 minutes, both within customer care's hour
     row = re.search(r'<tr><th scope="row">ann</th>(.*?)</tr>', html, re.S)
     assert row is not None
-    cells = re.findall(r'<td class="num">(.*?)</td>', row.group(1))
+    cells = re.findall(r'<td [^>]*class="num">(.*?)</td>', row.group(1))
     assert cells[0] == "2" and cells[2] == "20 minutes" and cells[4] == "100%"
-    assert "1 item judged by agents" not in html and "2 items judged by agents, 0 corrected by a transfer." in html
+    assert "3 items judged by agents, 1 corrected by a transfer." in html
+    # the table under it lists those same items, not every correction made in the range (2 March's)
+    accuracy = html.split('aria-label="Model accuracy"', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r'<th scope="row">(.*?)</th><td data-label="count" class="num">(\d+)</td>', accuracy) == [
+        ("Customer care → Marketing", "1")]
+    # a crisis named as a reader says it, its counts in words that agree with the number
+    assert "<p data-crises>1 open, 1 opened in the period</p>" in html
+    assert '<th scope="row">Customer care <span class="muted crisis-kind">surge of one label</span></th>' in html
+    assert "label:customer_care" not in html
     # charts: axis captions, a legend, a values table, titles naming the SVG
     assert html.count('class="axis-title"') >= 4 and html.count('class="legend"') >= 4
     assert 'aria-labelledby="c-source-t c-source-d"' in html and "<summary>Figures of the chart</summary>" in html
@@ -113,7 +135,8 @@ async def test_singular_wording(server: LiveServer) -> None:
     status, html = await _page(server, "mara", "?from=2026-03-09&to=2026-03-09")
     assert status == 200 and ("1 breach" in html or "0 breaches" in html)
     it = (await _page(server, "giulia", "?from=2026-03-09&to=2026-03-10"))[1]
-    assert "2 elementi valutati dagli operatori" in it and "Operatori" in it
+    assert "3 elementi valutati dagli operatori, 1 corretto" in it and "Operatori" in it
+    assert "<p data-crises>1 aperta, 1 aperta nel periodo</p>" in it  # not "1 aperte"
 
 
 async def test_csv_export_of_a_custom_range(server: LiveServer) -> None:

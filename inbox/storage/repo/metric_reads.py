@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inbox.storage.repo._common import T_CORR, T_CRISIS, T_EVENT, T_ITEM, T_MENTION, T_NOTIF
 from inbox.storage.tables import ItemStatus
 
-__all__ = ["volume", "durations", "sla_counts", "backlog", "transfers_by_label", "accuracy", "corrections_since",
+__all__ = ["volume", "durations", "sla_counts", "backlog", "transfers_by_label", "accuracy", "corrected_pairs",
+           "corrections_since",
            "crises_since", "notification_counts", "statements", "items_since", "open_backlog"]
 
 _OPEN = list(ItemStatus.OPEN)
@@ -121,17 +122,38 @@ def _changed_label() -> Any:
     return or_(T_CORR.c.predicted_label.is_(None), T_CORR.c.label != T_CORR.c.predicted_label)
 
 
+def _judged() -> Any:
+    """An item is judged when an agent worked it to an outcome (so kept the model's team), moved it,
+    or a lead confirmed or corrected its label ("help the model": a correction row, maybe the same label)."""
+    return or_(T_ITEM.c.status.in_([ItemStatus.REPLIED, ItemStatus.WAITING, ItemStatus.RESOLVED]),
+               T_ITEM.c.transfers > 0, exists().where(T_CORR.c.mention_id == T_ITEM.c.id))
+
+
 def _q_accuracy(since: datetime, until: datetime, team: str | None) -> Any:
     corrected = exists().where(T_CORR.c.mention_id == T_ITEM.c.id, _changed_label())
-    # an item is judged when an agent worked it to an outcome (so kept the model's team), moved it,
-    # or a lead confirmed or corrected its label ("help the model": a correction row, maybe the same label)
-    judged = or_(T_ITEM.c.status.in_([ItemStatus.REPLIED, ItemStatus.WAITING, ItemStatus.RESOLVED]),
-                 T_ITEM.c.transfers > 0, exists().where(T_CORR.c.mention_id == T_ITEM.c.id))
     q = (select(T_ITEM.c.label, func.count().label("judged"), _n(corrected).label("corrected"))
          .where(T_ITEM.c.created_at >= since, T_ITEM.c.created_at < until, T_ITEM.c.label.is_not(None),
-                T_ITEM.c.confidence.is_not(None), judged)
+                T_ITEM.c.confidence.is_not(None), _judged())
          .group_by(T_ITEM.c.label))
     return q.where(T_ITEM.c.team == team) if team else q
+
+
+def _q_corrected_pairs(since: datetime, until: datetime, team: str | None) -> Any:
+    """The corrected items of :func:`accuracy` by (model's label, corrected label)."""
+    n = func.count(func.distinct(T_ITEM.c.id)).label("n")
+    q = (select(T_ITEM.c.label.label("predicted_label"), T_CORR.c.label, n)
+         .select_from(T_ITEM.join(T_CORR, T_CORR.c.mention_id == T_ITEM.c.id))
+         .where(T_ITEM.c.created_at >= since, T_ITEM.c.created_at < until, T_ITEM.c.label.is_not(None),
+                T_ITEM.c.confidence.is_not(None), _changed_label())
+         .group_by(T_ITEM.c.label, T_CORR.c.label))
+    return q.where(T_ITEM.c.team == team) if team else q
+
+
+async def corrected_pairs(since: datetime, until: datetime, *, conn: AsyncConnection, team: str | None = None
+                          ) -> list[dict[str, Any]]:
+    """Items created in [since, until) that agents corrected, per (model's label, corrected label):
+    the same items as :func:`accuracy`'s ``corrected``, so the two never disagree."""
+    return [dict(r._mapping) for r in await conn.execute(_q_corrected_pairs(since, until, team))]
 
 
 async def accuracy(since: datetime, until: datetime, *, conn: AsyncConnection, team: str | None = None
@@ -202,7 +224,8 @@ def statements(conn: AsyncConnection, since: datetime, until: datetime, now: dat
     return {"volume": _q_volume(conn, since, until, team), "durations": _q_durations(since, until, team),
             "sla": _q_sla(since, until, now, team), "backlog": _q_backlog(now, team),
             "transfers": _q_transfers(since, until, team), "accuracy": _q_accuracy(since, until, team),
-            "corrections": _q_corrections(since), "crises": _q_crises(since), "open_crises": _q_open_crises(),
+            "corrected_pairs": _q_corrected_pairs(since, until, team), "corrections": _q_corrections(since),
+            "crises": _q_crises(since), "open_crises": _q_open_crises(),
             "notifications": _q_notifications(since), "rerouted": _q_rerouted(since, until, team)}
 
 
