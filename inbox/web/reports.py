@@ -6,6 +6,7 @@ and the team's leads; a private team's brief (HR), only its members, since it qu
 mentions. Agents see no reports."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -71,6 +72,11 @@ async def _run(request: web.Request, allowed: list[str]) -> dict[str, Any]:
     return run
 
 
+def _period_of(run: dict[str, Any]) -> str:
+    """A run's period as its brief says it: the first day to the last day (its end is exclusive)."""
+    return f"{i18n.fmt_date(run['period_start'])} – {i18n.fmt_date(run['period_end'] - timedelta(seconds=1))}"
+
+
 @routes.get("/reports")
 async def reports_page(request: web.Request) -> web.Response:
     _user, allowed = _allowed(request)
@@ -85,7 +91,7 @@ async def reports_page(request: web.Request) -> web.Response:
     return await render(request, "reports.html", {
         "runs": runs, "choices": choices, "page": "reports", "every": i18n.fmt_seconds(
             svc.settings.digest.every.total_seconds()),
-        "audience_name": lambda a: audience_name(svc.settings, a)})
+        "audience_name": lambda a: audience_name(svc.settings, a), "period_of": _period_of})
 
 
 @routes.get("/reports/preview")

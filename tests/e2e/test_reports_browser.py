@@ -23,6 +23,9 @@ USERS = (SeedUser("mara", "manager", ()), SeedUser("giulia", "manager", (), "it"
          SeedUser("lia", "lead", ("customer_care",)))
 OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
 # what sticks out past the viewport, named in the failure message
+# the scroll boxes of tables whose content is wider than the box: part of a table cut from view
+CLIPPED = ("() => [...document.querySelectorAll('.table-scroll')].filter(e => e.scrollWidth > e.clientWidth + 1)"
+           ".map(e => e.getAttribute('aria-label') || e.getAttribute('aria-labelledby'))")
 WIDE = ("() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
         "window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className)")
 
@@ -70,6 +73,7 @@ def test_reports_pages_fit_and_speak_the_language(browser: Any, server: LiveServ
     expect(page.locator("#r-past")).to_have_text("Sintesi inviate" if it else "Past briefs")
     expect(page.locator("table").nth(1)).to_contain_text("ceo@example.com")
     assert page.evaluate(OVERFLOW), f"/reports overflows at {width}px"
+    assert page.evaluate(CLIPPED) == [], f"/reports cuts a table at {width}px"
     s.shot(f"reports-{user}-{width}")
     page.click(f"a[href='/reports/{run_id}']")
     expect(page.locator("h1")).to_have_text("Sintesi per la direzione" if it else "Executive brief")
@@ -78,10 +82,12 @@ def test_reports_pages_fit_and_speak_the_language(browser: Any, server: LiveServ
     expect(page.locator("#b-themes").locator("..")).to_contain_text("<script>window.__xss=2</script>")
     assert page.evaluate("window.__xss") is None  # shown, never run
     assert page.evaluate(OVERFLOW), f"the brief overflows at {width}px"
+    assert page.evaluate(CLIPPED) == [], f"the brief cuts a table at {width}px"
     s.shot(f"report-{user}-{width}")
     s.go("/reports/preview?audience=customer_care")
-    expect(page.locator("h1")).to_have_text("Sintesi: Customer care" if it else "Brief: Customer care")
+    expect(page.locator("h1")).to_have_text("Sintesi: Assistenza clienti" if it else "Brief: Customer care")
     assert page.evaluate(OVERFLOW), f"the preview overflows at {width}px"
+    assert page.evaluate(CLIPPED) == [], f"the preview cuts a table at {width}px"
     with page.expect_download() as dl:
         s.go("/reports")
         page.click(f"a[href='/reports/{run_id}/brief.pdf']")
@@ -104,6 +110,7 @@ def test_dashboard_fits_and_refuses_a_bad_range_inline(browser: Any, server: Liv
     expect(page.locator("[data-change=total]")).to_have_text("nuovo" if it else "new this period")
     wide = page.evaluate(WIDE)
     assert page.evaluate(OVERFLOW), f"the dashboard overflows at {width}px: {wide}"
+    assert page.evaluate(CLIPPED) == [], f"the dashboard cuts a table at {width}px"
     s.shot(f"dashboard-{user}-{width}")
     page.fill("#f-from", "2026-03-09")
     page.fill("#f-to", "2026-03-01")
@@ -134,7 +141,7 @@ def test_admin_sets_recipients_and_sends_now(browser: Any, server: LiveServer, s
     page.click("form[action='/reports/send']:has(input[value=customer_care]) button")
     expect(page.locator("p.flash")).to_have_text("Brief sent to 1 recipient.")
     assert len(box.messages) == before + 1 and box.messages[-1]["To"] == "care.lead@example.com"
-    assert box.messages[-1]["Subject"].startswith("Sintesi: Customer care")
+    assert box.messages[-1]["Subject"].startswith("Sintesi: Assistenza clienti")
     s.go("/admin/briefs")
     page.click("form.recipient:has-text('care.lead@example.com') button")
     expect(page.locator("p.flash")).to_have_text("Recipient removed.")
