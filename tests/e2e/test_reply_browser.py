@@ -120,6 +120,12 @@ def test_composer_counts_fills_previews_and_shows_sent_live(browser: Any, world:
     page.reload()   # the first reply went out: the first-response countdown has stopped
     expect(page.locator(".sla-first")).to_contain_text("within the SLA")
     s.shot("reply-sent")
+    with pytest.MonkeyPatch.context() as mp:   # a credential variable that is not set: the composer says so
+        mp.delenv("T_YOUTUBE")
+        page = s.go(f"/items/{world['ids']['youtube']}")
+        expect(page.locator(".reply-unavailable")).to_contain_text("the credential variable T_YOUTUBE is not set")
+        expect(page.locator("#reply-text")).to_be_disabled()
+        expect(page.locator("#reply-send")).to_be_disabled()
     page = s.go(f"/items/{world['ids']['import']}")
     expect(page.locator(".reply-unavailable")).to_contain_text("no write API")
     expect(page.locator(".reply-unavailable a")).to_have_attribute("href", "https://example.org/post/1")
