@@ -8,7 +8,10 @@ Each attempt is counted, before its password is checked, in three buckets (repo.
 (an IPv6 client counts by its /64: one subscriber or host usually holds a whole /64, and a new
 address from it must not start a new count; see :func:`address_key`)
 - the user name from every address (``login_attempts_per_user``): a distributed attack is
-  slowed, its delays capped at ``login_user_max_delay`` so the owner waits, never is locked out.
+  slowed, its delays capped at ``login_user_max_delay``. An attack that keeps trying would take
+  every free moment of that bucket, so an attempt from an address the user signed in from within
+  :data:`KNOWN_FOR` is not counted in it: there the owner still gets in (that address's own
+  buckets still apply).
 Past a bucket's limit, each failure refuses the bucket for 30 s, 1 min, 2 min ... (at most the
 window); a refused attempt answers 429 with Retry-After without its password being looked at. A
 success clears the user's buckets. The client address is ``request.remote``: behind a proxy,
@@ -35,11 +38,13 @@ from inbox.storage.repo import accounts, items, login_throttle
 from inbox.storage.repo.login_throttle import Bucket
 from inbox.web.keys import SERVICES
 
-__all__ = ["LoginThrottled", "check_credentials", "buckets", "address_key", "HOLD"]
+__all__ = ["LoginThrottled", "check_credentials", "buckets", "address_key", "known_key", "HOLD",
+           "KNOWN_FOR"]
 
 log = structlog.get_logger(__name__)
 
 HOLD = timedelta(seconds=30)   # a bucket at its limit is held while that attempt's password is checked
+KNOWN_FOR = timedelta(days=90)  # an address a user signed in from stays known this long
 
 
 class LoginThrottled(Exception):
@@ -50,11 +55,19 @@ class LoginThrottled(Exception):
         self.scope, self.retry_after = scope, retry_after
 
 
-def buckets(s: ServerSettings, name: str, address: str) -> list[Bucket]:
+def buckets(s: ServerSettings, name: str, address: str, *, known: bool = False) -> list[Bucket]:
+    """The buckets an attempt for ``name`` from ``address`` counts in; from a ``known`` address
+    (the user signed in from it lately) not the user's bucket for every address."""
     user = name.lower()
-    return [Bucket(f"user+addr:{user}|{address}", s.login_attempts, s.login_window),
-            Bucket(f"addr:{address}", s.login_attempts_per_address, s.login_window, clear_on_success=False),
-            Bucket(f"user:{user}", s.login_attempts_per_user, s.login_user_max_delay)]
+    out = [Bucket(f"user+addr:{user}|{address}", s.login_attempts, s.login_window),
+           Bucket(f"addr:{address}", s.login_attempts_per_address, s.login_window, clear_on_success=False)]
+    if not known:
+        out.append(Bucket(f"user:{user}", s.login_attempts_per_user, s.login_user_max_delay))
+    return out
+
+
+def known_key(name: str, address: str) -> str:
+    return f"known:{name.lower()}|{address}"
 
 
 def address_key(remote: str | None) -> str:
@@ -84,11 +97,14 @@ async def check_credentials(request: web.Request, name: str, password: str) -> U
     name = name.strip()[:64]
     address = (request.remote or "unknown")[:64]
     bound = log.bind(user=name, address=address)
-    mine = buckets(s, name, address_key(request.remote))
+    counted_as = address_key(request.remote)
+    mine: list[Bucket] = []
 
     refused: login_throttle.Refused | None = None
     try:
         async with svc.engine.begin() as conn:
+            known = await login_throttle.seen_since(known_key(name, counted_as), conn=conn, since=now - KNOWN_FOR)
+            mine = buckets(s, name, counted_as, known=known)
             refused = await login_throttle.admit(mine, conn=conn, now=now, window=s.login_window, hold=HOLD)
             if refused is not None:
                 raise _Undo
@@ -115,6 +131,8 @@ async def check_credentials(request: web.Request, name: str, password: str) -> U
                 "scope": _scope(b.key), "address": address, "failures": failures, "retry_after_seconds": seconds}))
             bound.warning("login_throttled", scope=_scope(b.key), failures=failures, seconds=seconds)
         await items.insert_events(events, conn=conn)
+        if ok:
+            await login_throttle.remember(known_key(name, counted_as), conn=conn, now=now)
         if ok and stored and found is not None and credentials.needs_rehash(stored):
             await accounts.set_password(found[0], credentials.hash_password(password), conn=conn, now=now)
     if not ok or found is None:

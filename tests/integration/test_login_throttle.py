@@ -141,6 +141,17 @@ async def test_a_distributed_attack_slows_the_account_without_locking_it(server:
         await b.close()
 
 
+async def test_the_owner_gets_in_from_a_known_address_during_a_distributed_attack(server: LiveServer) -> None:
+    """While failures from 30 addresses keep carla's every-address bucket refusing (a new address waits), she
+    signs in from an address she signed in from before; a guesser there meets that address's own limit."""
+    assert await _tries(server, "192.0.2.50", "carla", PASSWORD, 1) == [303]
+    for i in range(30):
+        assert await _tries(server, f"203.0.113.{100 + i}", "carla", WRONG, 1) == [401]
+    assert await _tries(server, "198.51.100.77", "carla", PASSWORD, 1) == [429]
+    assert await _tries(server, "192.0.2.50", "carla", PASSWORD, 1) == [303]
+    assert await _tries(server, "192.0.2.50", "carla", WRONG, 6) == [401] * 5 + [429]
+
+
 async def test_failures_and_throttling_are_in_the_audit_trail(server: LiveServer) -> None:
     """Each checked failure is a login_failed event, the start of throttling a login_throttled event
     (scope, address, failures, delay), a success a login event; no event holds the password."""

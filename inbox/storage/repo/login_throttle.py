@@ -7,7 +7,9 @@ counts the attempt as a failure unless the key is refused right now, and, when t
 reaches the key's limit, holds the key for ``hold`` (so attempts racing the one being checked are
 refused too). The row lock of that UPDATE serialises concurrent attempts on PostgreSQL; SQLite
 has one writer. :func:`settle` records the outcome: a success takes the attempt back (and clears
-the user's keys), a failure at or past the limit refuses the key for a growing delay."""
+the user's keys), a failure at or past the limit refuses the key for a growing delay.
+:func:`remember` and :func:`seen_since` keep a ``known:`` row per user and address a sign-in
+succeeded from (``window_start``: the last such sign-in); it never counts failures."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.storage.repo._common import T_THROTTLE, dialect_insert
 
-__all__ = ["Bucket", "Refused", "admit", "settle", "state"]
+__all__ = ["Bucket", "Refused", "admit", "settle", "state", "remember", "seen_since"]
 
 
 @dataclass(frozen=True)
@@ -102,3 +104,15 @@ async def state(key: str, *, conn: AsyncConnection) -> tuple[int, datetime | Non
     row = (await conn.execute(select(T_THROTTLE.c.failures, T_THROTTLE.c.blocked_until)
                               .where(T_THROTTLE.c.key == key))).first()
     return (int(row[0]), row[1]) if row else None
+
+
+async def remember(key: str, *, conn: AsyncConnection, now: datetime) -> None:
+    """Note that ``key`` (a ``known:`` key) was seen ``now``."""
+    stmt = dialect_insert(conn, T_THROTTLE).values(key=key, failures=0, window_start=now, blocked_until=None)
+    await conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"window_start": now}))
+
+
+async def seen_since(key: str, *, conn: AsyncConnection, since: datetime) -> bool:
+    """Whether ``key`` was last seen (:func:`remember`) at or after ``since``."""
+    seen = (await conn.execute(select(T_THROTTLE.c.window_start).where(T_THROTTLE.c.key == key))).scalar()
+    return seen is not None and seen >= since

@@ -65,7 +65,8 @@ class LoginAttempt(SQLModel, table=True):
 
 class LoginThrottle(SQLModel, table=True):
     """Failed logins per key ("user:NAME", "addr:IP" or "user+addr:NAME|IP") in the current window,
-    and until when the key is refused. Updated with one conditional UPDATE per attempt, before the
+    and until when the key is refused; "known:NAME|IP" rows only say when NAME
+    last signed in from IP. Updated with one conditional UPDATE per attempt, before the
     password is checked, so concurrent attempts are counted (repo.login_throttle)."""
 
     __tablename__ = "login_throttle"
