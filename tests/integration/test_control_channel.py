@@ -29,6 +29,13 @@ from tests.conftest import ROOT
 SI = str(Path(sys.executable).parent / "social-inbox")
 
 
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 async def _wait_for(pred: Any, within: float) -> None:
     deadline = time.monotonic() + within
     while not pred():
@@ -148,7 +155,9 @@ allow_private_hosts = true
                 return {r[0].rsplit("/", 1)[-1]: (r[1], r[2]) for r in rows}  # the guid resolves against the feed URL
 
         log = tmp_path / "worker.log"
-        worker = await asyncio.create_subprocess_exec(SI, "serve", "--role", "worker", env=env, cwd=ROOT,
+        # its own free port: the default 8080 may be taken by a demo or another instance on this machine
+        worker = await asyncio.create_subprocess_exec(SI, "serve", "--role", "worker", "--port", str(_free_port()),
+                                                      env=env, cwd=ROOT,
                                                       stdout=subprocess.DEVNULL, stderr=log.open("w"))
         deadline = time.monotonic() + 90
         while "e0" not in (seen := await versions()):
