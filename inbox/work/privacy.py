@@ -2,9 +2,9 @@
 
 Erasure deletes the author's mentions with every row that belongs to them (items, routing
 decisions, events and notes, corrections, notifications, replies) and the dead letters that name
-them, keeps a tombstone of each mention's (source, external_id) so that no later poll, import or
-webhook stores it again, and writes one audit event (kind ``privacy_erased``) that holds counts
-and a hash of the handle, never the erased data. All of it is one transaction."""
+them, keeps a tombstone of each mention's (source, external_id) and of each dead letter's digest
+so that no later poll, import or webhook stores them again, and writes one audit event (kind
+``privacy_erased``) that holds counts and a hash of the handle, never the erased data. All of it is one transaction."""
 from __future__ import annotations
 
 import hashlib
@@ -62,7 +62,7 @@ async def erase_author(engine: AsyncEngine, handle: str, *, actor: str, now: dat
     async with engine.begin() as conn:
         found = await personal_data.author_mentions(handle, conn=conn, source=source)
         dead = await personal_data.author_dead_letters(handle, conn=conn, source=source)
-        counts = await personal_data.erase_rows(found, [int(d["id"]) for d in dead], conn=conn, now=now)
+        counts = await personal_data.erase_rows(found, dead, conn=conn, now=now)
         summary = {"author_sha256": handle_digest(handle), "source": source, "mentions": len(found),
                    "dead_letters": len(dead), "tombstones": len({(m["source"], m["external_id"]) for m in found}),
                    "rows": counts}

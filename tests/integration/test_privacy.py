@@ -48,10 +48,14 @@ async def _everything(svc: Any) -> str:
     return "\n".join(out)
 
 
+def _his_refused() -> Reject:
+    return Reject(source="a", position=3, reason="bad date",
+                  raw=json.dumps({"id": "m9", "author": "@mario.rossi", "text": f"rotta del {WORD}"}))
+
+
 async def _seed(svc: Any) -> tuple[int, Any]:
-    reject = Reject(source="a", position=3, reason="bad date",
-                    raw=json.dumps({"id": "m9", "author": "@mario.rossi", "text": f"rotta del {WORD}"}))
-    await svc.pipeline.ingest([_his(i) for i in range(3)] + [_his(5, "b")] + [_other(i) for i in range(3)], [reject])
+    await svc.pipeline.ingest([_his(i) for i in range(3)] + [_his(5, "b")] + [_other(i) for i in range(3)],
+                              [_his_refused()])
     now = svc.clock.now()
     async with svc.engine.begin() as conn:
         adm = await accounts.add_user("adm", "admin", [], None, conn=conn, now=now)
@@ -94,9 +98,11 @@ async def test_export_then_erase_leaves_no_trace(services: Any) -> None:
         con.close()
         raw = Path(copy).read_bytes()
         assert WORD.encode() not in raw and NOTE_WORD.encode() not in raw
-    res = await svc.pipeline.ingest([_his(i) for i in range(3)] + [_his(5, "b")])
+    # the same poll or import again: his mentions and his refused line are not stored again
+    res = await svc.pipeline.ingest([_his(i) for i in range(3)] + [_his(5, "b")], [_his_refused()])
     assert res.ingested == 0 and res.duplicates == 4
     assert WORD not in await _everything(svc)
+    assert (await privacy.subject_export(svc.engine, "mario.rossi"))["dead_letters"] == []
     async with svc.engine.connect() as conn:
         events = (await conn.execute(text("SELECT kind, data FROM event WHERE kind = :k"),
                                      {"k": privacy.ERASED})).all()

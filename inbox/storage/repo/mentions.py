@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.storage.repo._common import T_DEAD, T_DECISION, T_MENTION, T_TOMBSTONE, dialect_insert, insert_rows
 
-__all__ = ["existing_keys", "insert_mentions", "insert_decisions", "insert_dead_letters"]
+__all__ = ["dead_letter_key", "existing_keys", "insert_mentions", "insert_decisions", "insert_dead_letters"]
 
 _CHUNK = 500
 
@@ -55,16 +55,40 @@ async def insert_decisions(rows: list[dict[str, Any]], *, conn: AsyncConnection)
 
 
 async def insert_dead_letters(rows: Iterable[dict[str, Any]], *, conn: AsyncConnection) -> int:
-    """Store rejected input; the same rejected line or item replayed is stored once."""
+    """Store rejected input; the same rejected line or item replayed is stored once, and not at
+    all once it was erased on request."""
     out = []
     for r in rows:
         digest = hashlib.sha256(f"{r.get('line_no')}\x00{r['reason']}\x00{r['raw']}".encode()).hexdigest()
         out.append({**r, "digest": digest})
     if out:
+        out = await _not_erased(out, conn=conn)
+    if out:
         out.sort(key=lambda r: (r["source"], r["digest"]))  # one lock order for concurrent writers
         stmt = dialect_insert(conn, T_DEAD).on_conflict_do_nothing(index_elements=["source", "digest"])
         await conn.execute(stmt, out)
     return len(out)
+
+
+def dead_letter_key(digest: str) -> str:
+    """A dead letter's key in ``tombstone`` (as its ``external_id``) once it was erased: the digest
+    that identifies the refused line or item, which a replay of it computes again."""
+    return "dead-letter:" + digest
+
+
+async def _not_erased(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> list[dict[str, Any]]:
+    """The dead letters whose line or item was not erased on request (a tombstone of its digest:
+    inbox/storage/repo/personal_data.py dead_letter_key)."""
+    erased: set[tuple[str, str]] = set()
+    by_source: dict[str, list[str]] = {}
+    for r in rows:
+        by_source.setdefault(r["source"], []).append(dead_letter_key(r["digest"]))
+    for source, keys in by_source.items():
+        for i in range(0, len(keys), _CHUNK):
+            found = await conn.execute(select(T_TOMBSTONE.c.external_id).where(
+                T_TOMBSTONE.c.source == source, T_TOMBSTONE.c.external_id.in_(keys[i:i + _CHUNK])))
+            erased.update((source, k) for (k,) in found)
+    return [r for r in rows if (r["source"], dead_letter_key(r["digest"])) not in erased]
 
 
 async def dead_letters(*, conn: AsyncConnection, source: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

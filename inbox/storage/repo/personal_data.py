@@ -24,6 +24,7 @@ from inbox.storage.repo._common import (
     T_USER_NOTE,
     dialect_insert,
 )
+from inbox.storage.repo.mentions import dead_letter_key
 
 __all__ = ["handle_variants", "author_mentions", "author_dead_letters", "rows_of_mentions", "erase_rows",
            "retention_candidates", "strip_personal_data"]
@@ -107,11 +108,13 @@ async def rows_of_mentions(ids: Sequence[int], *, conn: AsyncConnection) -> dict
     return out
 
 
-async def erase_rows(mentions: Sequence[dict[str, Any]], dead_ids: Sequence[int], *, conn: AsyncConnection,
+async def erase_rows(mentions: Sequence[dict[str, Any]], dead: Sequence[dict[str, Any]], *, conn: AsyncConnection,
                      now: datetime) -> dict[str, int]:
     """Delete the mentions, every row belonging to them and the dead letters; keep a tombstone of
-    each mention's key. Returns the number of rows deleted per table."""
+    each mention's key and of each dead letter's (:func:`dead_letter_key`, so the same refused line
+    or item replayed is not stored again). Returns the number of rows deleted per table."""
     counts: dict[str, int] = {}
+    dead_ids = [int(d["id"]) for d in dead]
     ids = [int(m["id"]) for m in mentions]
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i:i + _CHUNK]
@@ -133,7 +136,8 @@ async def erase_rows(mentions: Sequence[dict[str, Any]], dead_ids: Sequence[int]
         # the search index's triggers mark the rows deleted; merging its segments drops the words too
         await conn.execute(text("INSERT INTO mention_fts(mention_fts) VALUES ('optimize')"))
     counts.update(await _redact_quotes([str(m["text"]) for m in mentions if m.get("text")], conn=conn))
-    keys = sorted({(m["source"], m["external_id"]) for m in mentions})
+    keys = sorted({(m["source"], m["external_id"]) for m in mentions}
+                  | {(d["source"], dead_letter_key(d["digest"])) for d in dead})
     if keys:
         stmt = dialect_insert(conn, T_TOMBSTONE).on_conflict_do_nothing(index_elements=["source", "external_id"])
         await conn.execute(stmt, [{"source": s, "external_id": e, "created_at": now} for s, e in keys])
