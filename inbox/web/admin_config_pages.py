@@ -24,6 +24,7 @@ from inbox.storage.repo import config_store
 from inbox.web import i18n
 from inbox.web.keys import SERVICES
 from inbox.web.render import flash, form, redirect
+from inbox.web.schema_errors import field_message
 
 __all__ = ["routes", "editor_context"]
 
@@ -66,15 +67,9 @@ def _parse(text: str, section: str) -> tuple[dict[str, Any] | None, list[dict[st
     try:
         live_config.SECTIONS[section].model_validate(data)
     except ValidationError as e:
-        out = []
-        for err in e.errors(include_input=False, include_url=False):
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = _("unknown key")
-            elif err["type"] == "missing":
-                msg = _("required key is missing")
-            out.append({"loc": ".".join(str(p) for p in err["loc"]) or "(entry)", "msg": msg})
-        return None, out
+        return None, [{"loc": ".".join(str(p) for p in err["loc"]) or "(entry)",
+                       "msg": field_message(err["type"], err["msg"], err.get("ctx"))}
+                      for err in e.errors(include_input=False, include_url=False)]
     return data, []
 
 
@@ -116,8 +111,8 @@ async def save_entry(request: web.Request) -> web.Response:
             new = [entry if e.get("name") == original else e for e in doc] if original else [*doc, entry]
             try:
                 version = await live_config.change(svc, section, new, actor=admin_user.name)
-            except live_config.ConfigInvalid as e:
-                errors = e.errors
+            except live_config.ConfigInvalid as e:  # the entry against the others (a team that is not defined)
+                errors = [{**err, "msg": field_message("value_error", err["msg"])} for err in e.errors]
             except Conflict:
                 errors = [{"loc": "(entry)", "msg": _("nothing changed")}]
             else:

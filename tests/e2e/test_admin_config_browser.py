@@ -77,6 +77,7 @@ def test_connector_refused_then_saved_in_italian(browser: Any, server: LiveServe
     page.fill("#entry-connectors", bad)
     page.click("form.editor button[value=save]")
     expect(page.locator("#entry-errors")).to_contain_text("type")
+    expect(page.locator("#entry-errors")).to_contain_text("deve essere uno tra 'mastodon'")  # in Italian
     expect(page.locator("#entry-connectors")).to_have_value(bad)
     s.shot("admin-connectors-refused-it")
     good = ('name = "notizie"\ntype = "rss"\nfeeds = ["https://example.org/feed.xml"]\n'
