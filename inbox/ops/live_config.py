@@ -1,9 +1,11 @@
 """Configuration edited in the app: the sections ``connectors``, ``rules`` and ``teams`` live in the
 database (``config_revision``) once edited, each change a new version validated by the same models
 as the TOML file, with an audit event (who, when, the diff) and a control message that makes every
-instance apply it without a restart. Until a section is first edited the file's section is in
-force; the first edit records it as the section's first version (actor ``seed``), so a rollback
-can always return to it. Secrets are never stored: the sections name environment variables."""
+instance apply it without a restart. `init` on a new database records the file's sections as
+their first versions (actor ``seed``, :func:`seed`); from then on the database's versions are in
+force. In a database set up before that, a section's file entries are in force until its first
+edit, which records them as its first version; either way a rollback can return to them.
+Secrets are never stored: the sections name environment variables."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -24,7 +26,7 @@ from inbox.storage.repo import accounts, config_store
 if TYPE_CHECKING:
     from inbox.ops.services import Services
 
-__all__ = ["SECTIONS", "ConfigInvalid", "document", "overlay", "load_from_db", "change", "rollback", "diff",
+__all__ = ["SECTIONS", "ConfigInvalid", "document", "overlay", "seed", "load_from_db", "change", "rollback", "diff",
            "CHANGED", "ROLLED_BACK"]
 
 log = structlog.get_logger(__name__)
@@ -98,6 +100,24 @@ def overlay(base: Settings, docs: dict[str, list[dict[str, Any]]]) -> Settings:
         loc, _, text = msg.partition(": ")
         raise ConfigInvalid([{"loc": loc if text else "(settings)", "msg": text or msg}]) from None
     return new
+
+
+async def seed(svc: Services) -> dict[str, int]:
+    """Record the file's sections as their first versions (actor ``seed``) in a new database, so
+    the database holds the configuration from the start and every instance reads the same one.
+    Sections that have a version already are left alone. Returns the versions written."""
+    base = svc.file_settings or svc.settings
+    now = svc.clock.now()
+    out: dict[str, int] = {}
+    async with svc.engine.begin() as conn:
+        found = await config_store.current(conn=conn)
+        for section in SECTIONS:
+            if section not in found:
+                out[section] = await config_store.add_revision(section, document(base, section), actor="seed",
+                                                               conn=conn, now=now)
+    await load_from_db(svc)
+    log.info("config_seeded", versions=out)
+    return out
 
 
 async def load_from_db(svc: Services) -> bool:

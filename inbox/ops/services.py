@@ -125,8 +125,13 @@ class Services:
         await self.engine.dispose()
 
     async def init_schema(self) -> None:
-        """Migrate to head, create the configured teams, register the default model if none."""
+        """Migrate to head (a new database: seeded with the file's connectors, rules and teams as
+        their first versions), create the configured teams, register the default model if none."""
+        new = await migrate.current_revision(self.engine) is None
         await migrate.upgrade(self.engine)
+        if new:
+            from inbox.ops.live_config import seed
+            await seed(self)
         now = self.clock.now()
         async with self.engine.begin() as conn:
             await accounts.sync_teams(self.settings.teams, conn=conn, now=now)
