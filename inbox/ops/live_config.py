@@ -1,5 +1,5 @@
 """Configuration edited in the app: the sections ``connectors``, ``rules`` and ``teams`` live in the
-database (``config_revision``) once edited, each change a new version validated by the same models
+database (``config_revision``), each change a new version validated by the same models
 as the TOML file, with an audit event (who, when, the diff) and a control message that makes every
 instance apply it without a restart. `init` on a new database records the file's sections as
 their first versions (actor ``seed``, :func:`seed`); from then on the database's versions are in
