@@ -33,8 +33,23 @@ _ = i18n.gettext
 _SECTIONS = ("connectors", "rules", "teams")
 
 
-def _toml(entry: dict[str, Any]) -> str:
-    return tomlkit.dumps(entry)
+def _durations(section: str) -> set[str]:
+    """The keys of ``section``'s entries that are durations (stored in seconds)."""
+    return {name for name, f in live_config.SECTIONS[section].model_fields.items() if "timedelta" in str(f.annotation)}
+
+
+def _duration_text(seconds: float) -> str:
+    """3600 -> "1h", 15552000 -> "180d": as an admin writes it (the schema reads both)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _toml(entry: dict[str, Any], section: str) -> str:
+    durations = _durations(section)
+    return tomlkit.dumps({k: _duration_text(v) if k in durations and isinstance(v, (int, float))
+                          and not isinstance(v, bool) else v for k, v in entry.items()})
 
 
 async def editor_context(request: web.Request, section: str, *, edit: str | None = None,
@@ -49,12 +64,12 @@ async def editor_context(request: web.Request, section: str, *, edit: str | None
         history = await config_store.history(section, conn=conn, limit=10)
     current = next((e for e in doc if e.get("name") == edit), None) if edit else None
     return {"editor": {
-        "section": section, "entries": [{"name": e.get("name"), "toml": _toml(e)} for e in doc],
+        "section": section, "entries": [{"name": e.get("name"), "toml": _toml(e, section)} for e in doc],
         "version": svc.config_versions.get(section), "history": history,
         "secrets": [{"field": f"{e.get('name')}.{k}", "env": v, "set": bool(os.environ.get(str(v)))}
                     for e in doc for k, v in e.items() if k.endswith("_env") and v],
         "edit": edit if current is not None or text is not None else None,
-        "text": text if text is not None else (_toml(current) if current else ""),
+        "text": text if text is not None else (_toml(current, section) if current else ""),
         "errors": errors or [], **(extra or {})}}
 
 
@@ -131,8 +146,13 @@ async def delete_entry(request: web.Request) -> web.Response:
     name = (await form(request)).get("name", "")
     doc = live_config.document(svc.settings, section)
     if any(e.get("name") == name for e in doc):
-        version = await live_config.change(svc, section, [e for e in doc if e.get("name") != name],
-                                           actor=admin_user.name)
+        try:
+            version = await live_config.change(svc, section, [e for e in doc if e.get("name") != name],
+                                               actor=admin_user.name)
+        except live_config.ConfigInvalid as e:  # still named elsewhere (a rule's team, the routing)
+            errors = [{"loc": name, "msg": _("not deleted: the settings still name it")}]
+            errors += [{**err, "msg": field_message("value_error", err["msg"])} for err in e.errors]
+            return await _page(request, section, await editor_context(request, section, errors=errors), 422)
         await flash(request, _("Saved as version %(v)s.") % {"v": version}, "ok")
     raise redirect(f"/admin/{section}")
 

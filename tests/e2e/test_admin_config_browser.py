@@ -121,3 +121,35 @@ def test_audit_trail_filtered_in_both_languages(browser: Any, server: LiveServer
     expect(page.locator("tr[data-kind='config_changed']").first).to_contain_text("notizie")
     it.shot("admin-audit-it")
     _close(it)
+
+
+def test_team_refused_then_saved_in_italian(browser: Any, server: LiveServer) -> None:
+    """A team's retention and SLA edited from the Italian page: a bad duration refused in Italian
+    with the text kept, then saved as a version in force."""
+    from playwright.sync_api import expect
+    s = Session(browser, server, "radice", locale="it-IT")
+    page = s.go("/admin/teams?edit=marketing")
+    typed = page.locator("#entry-teams").input_value()
+    assert 'name = "marketing"' in typed and 'sla_resolution = "3d"' in typed
+    bad = typed + 'retention = "forever"\n'
+    page.fill("#entry-teams", bad)
+    page.click("form.editor button[value=save]")
+    expect(page.locator("#entry-errors")).to_contain_text("non è una durata")
+    expect(page.locator("#entry-teams")).to_have_value(bad)
+    s.shot("admin-teams-refused-it")
+    page.fill("#entry-teams", typed + 'retention = "180d"\n')
+    page.click("form.editor button[value=save]")
+    expect(page.locator(".flash-ok")).to_contain_text("Salvato come versione")
+    expect(page.locator("li[data-entry='marketing'] pre")).to_contain_text('retention = "180d"')  # as typed
+    expect(page.locator("li[data-entry='customer_care'] pre")).to_contain_text('sla_first_response = "1h"')
+    team = server.svc.settings.team("marketing")
+    assert team is not None and team.retention is not None and team.retention.days == 180
+    page.locator("li[data-entry='pr'] form button").click()  # the routing sends the pr label there
+    errors = page.locator("#entry-errors")
+    expect(errors).to_contain_text("non eliminato")
+    expect(errors).to_contain_text("routing.label_to_team.pr")
+    expect(errors).to_contain_text("non è definito")
+    expect(page.locator("li[data-entry='pr']")).to_have_count(1)  # the page, with the team still listed
+    s.shot("admin-teams-delete-refused-it")
+    assert server.svc.settings.team("pr") is not None
+    _close(s)
