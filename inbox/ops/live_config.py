@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from connectors.config import ConnectorSettings
@@ -110,6 +111,8 @@ async def seed(svc: Services) -> dict[str, int]:
     now = svc.clock.now()
     out: dict[str, int] = {}
     async with svc.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # two `init` at once: the second finds the first's versions
+            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('inbox.config_seed'))"))
         found = await config_store.current(conn=conn)
         for section in SECTIONS:
             if section not in found:
