@@ -121,3 +121,26 @@ async def test_0007_replaces_the_event_lookup_index(db_url: str) -> None:
         assert indexes.get("ix_event_item_id") == ["item_id"] and "ix_event_item" not in indexes
     finally:
         await engine.dispose()
+
+
+async def test_0022_adds_the_context_post_table(db_url: str) -> None:
+    """Revision 0022 adds context_post (unique per source and external id, an author index);
+    downgrading to 0021 removes it, upgrading again puts it back."""
+    engine = create_engine(db_url)
+
+    async def table_names() -> set[str]:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    try:
+        await migrate.upgrade(engine)
+        assert "context_post" in await table_names()
+        assert (await _indexes(engine, "context_post")).get("ix_context_post_author") == ["author_handle"]
+        async with engine.connect() as conn:
+            uniques = await conn.run_sync(lambda c: inspect(c).get_unique_constraints("context_post"))
+        assert [u["column_names"] for u in uniques] == [["source", "external_id"]]
+        await migrate.downgrade(engine, "0021")
+        assert "context_post" not in await table_names()
+        await migrate.upgrade(engine)
+        assert "context_post" in await table_names()
+    finally:
+        await engine.dispose()

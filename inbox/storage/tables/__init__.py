@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from inbox.storage.tables.alerts import Crisis, DigestRecipient, DigestRun, Notification, UserNotification
-from inbox.storage.tables.mentions import DeadLetter, Mention, MentionRevision, Tombstone
+from inbox.storage.tables.mentions import ContextPost, DeadLetter, Mention, MentionRevision, Tombstone
 from inbox.storage.tables.operations import ConfigRevision, ConnectorState, ControlMessage, ModelVersion
 from inbox.storage.tables.people import ApiToken, LoginAttempt, LoginThrottle, Membership, Team, User
 from inbox.storage.tables.replies import Reply, ReplyStatus
@@ -19,7 +19,7 @@ from inbox.storage.tables.work import Correction, Event, ItemStatus, QueueItem, 
 __all__ = ["Team", "User", "Membership", "ApiToken", "Mention", "QueueItem", "RoutingDecision",
            "Event", "Correction", "ConnectorState", "MentionRevision", "DeadLetter", "ModelVersion", "LoginAttempt",
            "LoginThrottle", "Crisis", "Notification", "ControlMessage", "DigestRecipient", "DigestRun", "Reply",
-           "ReplyStatus", "Tombstone", "ConfigRevision", "UserNotification", "ItemStatus", "SavedView",
+           "ReplyStatus", "Tombstone", "ContextPost", "ConfigRevision", "UserNotification", "ItemStatus", "SavedView",
            "metadata"]
 
 metadata = SQLModel.metadata

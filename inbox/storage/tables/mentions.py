@@ -1,5 +1,5 @@
-"""What came in: mentions, their earlier texts, what could not be read (dead letters) and what
-must not come back (tombstones)."""
+"""What came in: mentions, their earlier texts, what could not be read (dead letters), what
+must not come back (tombstones) and the posts they answer (context posts)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from inbox.storage.tables.fields import json_field, ts_field
 
-__all__ = ["Mention", "MentionRevision", "DeadLetter", "Tombstone"]
+__all__ = ["Mention", "MentionRevision", "DeadLetter", "Tombstone", "ContextPost"]
 
 
 class Mention(SQLModel, table=True):
@@ -77,3 +77,25 @@ class Tombstone(SQLModel, table=True):
     source: str = Field(primary_key=True, max_length=64)
     external_id: str = Field(primary_key=True, max_length=512)
     created_at: datetime | None = ts_field(nullable=False)
+
+
+class ContextPost(SQLModel, table=True):
+    """A post that a mention answers (its parent, or its thread's first post) fetched from the
+    platform because it was not polled as a mention (inbox/work/thread_context.py). The key is the
+    id as the mention carries it in ``reply_to_id`` / ``thread_id``. ``gone``: the platform said it
+    does not exist (deleted), so it is not asked for again; such a row holds no text."""
+
+    __tablename__ = "context_post"
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_context_post_source_external"),
+                      Index("ix_context_post_author", "author_handle"))  # erasure finds an author's posts
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    platform: str = Field(max_length=32)
+    external_id: str = Field(max_length=512)
+    author_handle: str | None = Field(default=None, max_length=256)
+    author_name: str | None = Field(default=None, max_length=256)
+    text: str = ""
+    url: str | None = None
+    created_at: datetime | None = ts_field()
+    fetched_at: datetime | None = ts_field(nullable=False)
+    gone: bool = False
