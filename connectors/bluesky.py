@@ -12,11 +12,14 @@ overlap is absorbed by the seen set. A first run takes one page.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from .base import Mention, Reject
+from .context import ContextResult, post_of
 from .errors import ConnectorError, PayloadError, PermanentError
 from .html import collapse_whitespace
 from .http import HttpResponse
@@ -145,7 +148,24 @@ class BlueskyConnector(PollingConnector[BlueskyStream]):
         return response.json(), response
 
     async def _search(self, params: dict[str, str]) -> Any:
-        url = f"{self.settings.base()}/xrpc/app.bsky.feed.searchPosts"
+        return await self._xrpc_get(f"{self.settings.base()}/xrpc/app.bsky.feed.searchPosts", params)
+
+    context_batch = 25  # getPosts takes at most 25 uris
+
+    async def fetch_context(self, ids: Sequence[str]) -> ContextResult:
+        """``app.bsky.feed.getPosts`` for at:// uris; a uri the answer leaves out is missing."""
+        out = ContextResult()
+        uris = [u for u in ids if u.startswith("at://")]
+        out.missing.update(u for u in ids if not u.startswith("at://"))
+        if uris:
+            query = urlencode([("uris", u) for u in uris])
+            payload = await self._xrpc_get(f"{self.settings.base()}/xrpc/app.bsky.feed.getPosts?{query}", {})
+            found, _ = parse_items(_posts(payload), self.name, lambda p: post_to_mention(p, source=self.name))
+            out.posts = {m.external_id: post_of(m.external_id, m) for m in found if m.external_id in uris}
+            out.missing.update(u for u in uris if u not in out.posts)
+        return out
+
+    async def _xrpc_get(self, url: str, params: dict[str, str]) -> Any:
         if self._access is None and self._refresh is None:
             await self._login()
         for attempt in range(2):

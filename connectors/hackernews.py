@@ -10,14 +10,17 @@ A first run takes page 0 without a filter. Text never comes from ``_highlightRes
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .base import Mention, Reject
+from .context import ContextResult, post_of
 from .errors import PayloadError
 from .html import collapse_whitespace, html_to_text
-from .normalize import lenient_datetime, parse_items, pick_created_at, require, require_text
+from .normalize import ItemError, lenient_datetime, parse_items, pick_created_at, require, require_text
 from .paging import PageNumberPaginator
 from .polling import PollingConnector, SeenSet, Stream, StreamOutcome
 
@@ -61,6 +64,16 @@ def hit_to_mention(hit: dict[str, Any], *, source: str) -> Mention:
     )
 
 
+def item_to_hit(item: dict[str, Any]) -> dict[str, Any]:
+    """An ``/api/v1/items/{id}`` item in the shape of a search hit (for :func:`hit_to_mention`)."""
+    is_comment = item.get("type") == "comment"
+    return {"objectID": str(require(item, "id")), "title": item.get("title"), "author": item.get("author"),
+            "created_at": item.get("created_at"), "created_at_i": item.get("created_at_i"),
+            "comment_text" if is_comment else "story_text": item.get("text"),
+            "parent_id": item.get("parent_id"), "story_id": item.get("story_id"),
+            "_tags": ["comment" if is_comment else "story"]}
+
+
 def _hits(payload: Any) -> list[Any]:
     hits = payload.get("hits") if isinstance(payload, dict) else None
     if not isinstance(hits, list):
@@ -84,6 +97,26 @@ class HackerNewsConnector(PollingConnector[HackerNewsStream]):
     type = "hackernews"
     default_page_size = 100
     max_page_size = 1000
+
+    context_batch = 20
+
+    async def fetch_context(self, ids: Sequence[str]) -> ContextResult:
+        """``GET /api/v1/items/{id}`` per id; 404 or a deleted item (no text, no author) is missing."""
+        out = ContextResult()
+        for item_id in ids:
+            if not item_id.isdigit():
+                out.missing.add(item_id)
+                continue
+            response = await self.http.request("GET", f"{self.settings.base()}/api/v1/items/{item_id}",
+                                               accept=frozenset({404}), decode=json.loads)
+            item = response.json() if response.status != 404 else None
+            try:
+                if not isinstance(item, dict) or not item.get("author"):
+                    raise ItemError("deleted")
+                out.posts[item_id] = post_of(item_id, hit_to_mention(item_to_hit(item), source=self.name))
+            except (ItemError, KeyError, TypeError, ValueError):
+                out.missing.add(item_id)
+        return out
 
     def streams(self) -> list[HackerNewsStream]:
         return [HackerNewsStream(key=term, label=term, term=term) for term in self.settings.query]

@@ -12,7 +12,8 @@ safe place to resume: pages are handed over one by one and a long walk is stored
 """
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import json
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from urllib.parse import quote
 from yarl import URL
 
 from .base import Mention, Reject
+from .context import ContextResult, post_of
 from .errors import PayloadError
 from .html import collapse_whitespace, html_to_text
 from .normalize import lenient_datetime, parse_items, pick_created_at, require, require_text
@@ -133,12 +135,31 @@ class MastodonConnector(PollingConnector[MastodonStream]):
         params.update({"q": stream.term, "type": "statuses", "resolve": "false"})
         return f"{stream.instance}/api/v2/search", params
 
+    context_batch = 20
+
+    def _auth(self) -> dict[str, str]:
+        token = self.env_secret(self.settings.token_env)
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    async def fetch_context(self, ids: Sequence[str]) -> ContextResult:
+        """``GET /api/v1/statuses/{id}`` per id on ``base_url`` (see connectors/context.py)."""
+        out = ContextResult()
+        base = self.settings.base()
+        for status_id in ids:
+            response = await self.http.request("GET", f"{base}/api/v1/statuses/{quote(status_id, safe='')}",
+                                               headers=self._auth(), accept=frozenset({404, 410}), decode=json.loads)
+            if response.status in (404, 410):
+                out.missing.add(status_id)
+                continue
+            mention = status_to_mention(response.json(), source=self.name, instance_host=URL(base).host)
+            out.posts[status_id] = post_of(status_id, mention)
+        return out
+
     async def stream_pages(
         self, stream: MastodonStream, state: dict[str, Any], started: datetime
     ) -> AsyncGenerator[StreamPage, None]:
         url, params = self._request(stream)
-        token = self.env_secret(self.settings.token_env)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = self._auth()
         host = URL(stream.instance).host
         anchor = state.get("min_id")
         pager = MinIdPaginator(max_pages=1 if anchor is None else self.max_pages, start=anchor)

@@ -16,6 +16,7 @@ while every child on the page is new (the PRAW stream approach, §3). A first ru
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 import aiohttp
 
 from .base import Mention, Reject
+from .context import ContextResult, post_of
 from .errors import PayloadError
 from .html import collapse_whitespace, html_to_text
 from .normalize import (
@@ -183,6 +185,23 @@ class RedditConnector(PollingConnector[RedditStream]):
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         return headers
+
+    context_batch = 100  # /api/info takes up to 100 fullnames
+
+    async def fetch_context(self, ids: Sequence[str]) -> ContextResult:
+        """``/api/info?id=t1_…,t3_…``; a fullname left out, deleted or removed is missing."""
+        out = ContextResult()
+        names = [i for i in ids if re.fullmatch(r"t[13]_[0-9a-z]+", i)]
+        out.missing.update(i for i in ids if i not in names)
+        if names:
+            payload, _ = await self.http.get_json(f"{self.settings.base()}/api/info", headers=await self._headers(),
+                                                  params={"id": ",".join(names), "raw_json": "1"})
+            children, _ = _listing(payload)
+            found, _ = parse_items(children, self.name, lambda c: child_to_mention(c, source=self.name))
+            out.posts = {m.external_id: post_of(m.external_id, m) for m in found
+                         if m.external_id in names and not m.deleted}
+            out.missing.update(n for n in names if n not in out.posts)
+        return out
 
     async def poll_stream(self, stream: RedditStream, state: dict[str, Any], started: datetime) -> StreamOutcome:
         watermark = parse_datetime(state.get("watermark"))

@@ -12,11 +12,13 @@ monthly cap: :class:`PermanentError`, never retried.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .base import Mention, Reject
+from .context import ContextResult, post_of
 from .errors import ConnectorError, PayloadError, PermanentError
 from .html import collapse_whitespace
 from .http import HttpResponse
@@ -129,6 +131,31 @@ class XConnector(PollingConnector[XStream]):
     type = "x"
     default_page_size = 100
     max_page_size = 100
+
+    context_batch = 100  # /2/tweets takes up to 100 ids
+
+    async def fetch_context(self, ids: Sequence[str]) -> ContextResult:
+        """``/2/tweets?ids=…``; an id the answer leaves out (named in its ``errors``) is missing."""
+        out = ContextResult()
+        wanted = [i for i in ids if i.isdigit()]
+        out.missing.update(i for i in ids if i not in wanted)
+        if wanted:
+            token = self.env_secret(self.settings.token_env)
+            payload, _ = await self.http.get_json(
+                f"{self.settings.base()}/2/tweets", headers={"Authorization": f"Bearer {token}"} if token else {},
+                params={"ids": ",".join(wanted), "expansions": "author_id", "tweet.fields": "created_at",
+                        "user.fields": "username,name"}, classify=_classify)
+            if not isinstance(payload, dict):
+                raise PayloadError("expected a JSON object")
+            users = _users(payload)
+            tweets = [t for t in payload.get("data") or [] if isinstance(t, dict)]
+            for tweet in tweets:
+                key = str(tweet.get("id"))
+                found, _ = parse_items([tweet], self.name, lambda t: tweet_to_mention(t, source=self.name, users=users))
+                if key in wanted and found:
+                    out.posts[key] = post_of(key, found[0])
+            out.missing.update(i for i in wanted if i not in out.posts)
+        return out
 
     def streams(self) -> list[XStream]:
         return [XStream(key=term, label=term, term=term) for term in self.settings.query]

@@ -14,12 +14,15 @@ stops every call until midnight Pacific (:class:`RateLimited`, not retried);
 from __future__ import annotations
 
 import html as htmllib
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .base import Mention, Reject
+from .context import ContextPost, ContextResult, post_of
 from .errors import ConnectorError, PayloadError, PermanentError, RateLimited
 from .html import collapse_whitespace, html_to_text
 from .http import HttpResponse
@@ -134,6 +137,19 @@ def video_to_mention(item: dict[str, Any], *, source: str) -> Mention | None:
     )
 
 
+def video_post(item: dict[str, Any]) -> ContextPost:
+    """One ``videos.list`` resource → :class:`ContextPost` (title and description)."""
+    video_id = str(require(item, "id"))
+    snippet = require(item, "snippet")
+    text = "\n".join(p for p in (str(snippet.get("title") or ""), str(snippet.get("description") or "")) if p)
+    return ContextPost(key=video_id, text=require_text(collapse_whitespace(htmllib.unescape(text))),
+                       url=f"https://www.youtube.com/watch?v={video_id}", author_handle=snippet.get("channelTitle"),
+                       author_name=snippet.get("channelTitle"), created_at=parse_datetime(snippet.get("publishedAt")))
+
+
+_VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+
+
 def parse_video_search(payload: Any, *, source: str) -> tuple[list[Mention], list[Reject]]:
     """A ``search.list?type=video`` response → (mentions, rejects)."""
     return parse_items(_items(payload), source, lambda i: video_to_mention(i, source=source))
@@ -182,6 +198,33 @@ class YouTubeConnector(PollingConnector[YouTubeStream]):
         if reason:
             return PermanentError(f"YouTube error {reason}")
         return None
+
+    context_batch = 50  # comments.list and videos.list take up to 50 ids
+
+    async def fetch_context(self, ids: Sequence[str]) -> ContextResult:
+        """``comments.list`` for comment ids, ``videos.list`` for video ids; an id left out is missing."""
+        out = ContextResult()
+        key = self.env_secret(self.settings.token_env)
+        videos = [i for i in ids if _VIDEO_ID.fullmatch(i)]
+        comments = [i for i in ids if i not in videos and re.fullmatch(r"[A-Za-z0-9_.-]+", i)]
+        for path, wanted in (("/youtube/v3/comments", comments), ("/youtube/v3/videos", videos)):
+            if not wanted:
+                continue
+            params = {"id": ",".join(wanted), "part": "snippet", **({"key": key} if key else {})}
+            if wanted is comments:
+                params["textFormat"] = "html"
+            payload, _ = await self.http.get_json(f"{self.settings.base()}{path}", params=params,
+                                                  classify=self._classify)
+            for item in _items(payload):
+                try:
+                    post = (post_of(str(item["id"]), comment_to_mention(item, source=self.name))
+                            if wanted is comments else video_post(item))
+                except (ValueError, KeyError, TypeError):
+                    continue
+                if post.key in wanted:
+                    out.posts[post.key] = post
+        out.missing.update(i for i in ids if i not in out.posts)
+        return out
 
     def streams(self) -> list[YouTubeStream]:
         s = self.settings
