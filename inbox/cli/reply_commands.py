@@ -1,4 +1,6 @@
-"""`replies send --once`: run the reply sender once (what `serve` does every half second)."""
+"""`replies send --once`: run the reply sender once (what `serve` does every half second);
+`context fetch --once`: fetch the thread context of open items once (what `serve` does every few
+minutes)."""
 from __future__ import annotations
 
 import argparse
@@ -13,7 +15,12 @@ def register(sub: Any) -> dict[str, Handler]:
     rs = r.add_subparsers(dest="replies_command", required=True, metavar="SUBCOMMAND")
     s = rs.add_parser("send", help="deliver the due replies through the platforms' write APIs")
     s.add_argument("--once", action="store_true", required=True, help="one pass, then exit")
-    return {"replies": cmd_replies}
+    c = sub.add_parser("context", help="thread context: the posts open items answer")
+    cs = c.add_subparsers(dest="context_command", required=True, metavar="SUBCOMMAND")
+    s = cs.add_parser("fetch", help="fetch from the platforms the parent and thread posts not stored yet")
+    s.add_argument("--once", action="store_true", required=True, help="one pass, then exit")
+    s.add_argument("--connector", action="append", help="only this connector (repeatable)")
+    return {"replies": cmd_replies, "context": cmd_context}
 
 
 async def cmd_replies(args: argparse.Namespace) -> int:
@@ -27,3 +34,15 @@ async def cmd_replies(args: argparse.Namespace) -> int:
         await sender.close()
         await svc.close()
     return 0
+
+
+async def cmd_context(args: argparse.Namespace) -> int:
+    from inbox.ingest.thread_context import fetch_thread_context
+    svc = await open_services(args)
+    try:
+        await require_schema(svc)
+        done = await fetch_thread_context(svc, sources=args.connector)
+    finally:
+        await svc.close()
+    emit({"sources": done})
+    return 1 if any(d["failed"] for d in done.values()) else 0

@@ -15,6 +15,8 @@ the others may run everywhere at once:
 - notification delivery: short leases on outbox rows taken with SKIP LOCKED;
 - reply delivery (inbox.work.reply_sender): the same, with a ``sending`` state that makes a reply
   whose sender died be looked up on the platform before it is sent again;
+- thread context (inbox.ingest.thread_context): inserts that skip keys already stored (ON CONFLICT
+  DO NOTHING), run on one instance at a time so two do not ask the platforms for the same posts;
 - retention: conditional UPDATEs of closed items that still hold text (a second instance finds none);
 - the refiner: candidates taken by marking them (UPDATE ... RETURNING, SKIP LOCKED on PostgreSQL), the
   refined routing written only if nobody touched the item meanwhile.
@@ -26,13 +28,14 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
+from inbox.ingest import thread_context
 from inbox.work import auto_assign, crisis_watch, notifier, people_notify, retention, sla_sweep
 
 __all__ = ["periodic_jobs", "EXCLUSIVE"]
 
 # jobs that scan and rewrite the same rows on every instance: one at a time is enough, and two at
 # once would only contend for the same locks
-EXCLUSIVE = frozenset({"sla_breach_sweep", "auto_assign", "reassign_idle", "crisis_check"})
+EXCLUSIVE = frozenset({"sla_breach_sweep", "auto_assign", "reassign_idle", "crisis_check", "thread_context"})
 
 
 def periodic_jobs(svc: Any, work: Any) -> list[tuple[str, float, Callable[[], Awaitable[Any]]]]:
@@ -49,6 +52,7 @@ def periodic_jobs(svc: Any, work: Any) -> list[tuple[str, float, Callable[[], Aw
         ("notify_unhealthy_sources", 60.0, partial(notifier.enqueue_unhealthy_sources, svc)),
         ("deliver_notifications", 10.0, partial(notifier.deliver_due, svc)),
         ("retention", 3600.0, partial(retention.run_retention, svc)),
+        ("thread_context", thread_context.INTERVAL, partial(thread_context.fetch_thread_context, svc)),
         ("send_replies", 0.5, svc.ready_reply_sender().run_once),
         *([("refine", max(1.0, svc.settings.refiner.interval.total_seconds()), partial(_refine, svc))]
           if svc.settings.refiner.enabled else []),

@@ -225,6 +225,7 @@ class Erased(Out):
     source: str | None
     mentions: int
     dead_letters: int
+    context_posts: int = Field(0, description="the author's posts fetched as thread context, deleted")
     tombstones: int
     rows: dict[str, int]
 
@@ -234,6 +235,8 @@ class SubjectExport(Out):
     source: str | None
     mentions: list[dict[str, Any]]
     dead_letters: list[dict[str, Any]]
+    context_posts: list[dict[str, Any]] = Field(default_factory=list,
+                                                description="the author's posts fetched as thread context")
 
 
 @api.post("/api/v1/admin/privacy/erase", summary="Erase what is stored about an author", body=AuthorBody,

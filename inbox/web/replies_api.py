@@ -52,7 +52,7 @@ async def retry_reply(request: web.Request, *, user: UserInfo, path: ReplyPath, 
 
 
 def _post(row: dict[str, Any] | None, external_id: str | None) -> dict[str, Any] | None:
-    if row is not None:
+    if row is not None and not row.get("gone"):
         return {"id": row["id"], "external_id": row["external_id"], "text": row["text"],
                 "author": row["author_handle"], "url": row["url"], "created_at": row["created_at"]}
     if external_id:  # the platform named it but it is not stored here

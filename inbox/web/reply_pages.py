@@ -77,6 +77,9 @@ async def reply_page_ctx(request: web.Request, user: UserInfo, item: ItemSummary
         root_ext = mention.get("thread_id")
         root = (await rrepo.parent_mention(source, root_ext, conn=conn)
                 if root_ext and root_ext not in (mention.get("reply_to_id"), mention.get("external_id")) else None)
+        parent_gone = bool(parent and parent.get("gone"))
+        parent = None if parent_gone else parent
+        root = None if root and root.get("gone") else root
         earlier = await rrepo.earlier_mentions(source, mention.get("author_handle"), item.id, conn=conn,
                                                teams=visible_teams(user))
     platform = str(mention.get("platform") or "")
@@ -87,7 +90,8 @@ async def reply_page_ctx(request: web.Request, user: UserInfo, item: ItemSummary
             "reply_rule": rule, "reply_platform": platform, "reply_tlds": GTLDS, "canned": _canned(request, item, user),
             "reply_approval": bool(team and team.needs_reply_approval),
             "is_lead": user.role in ("lead", "admin"), "parent_post": parent, "root_post": root,
-            "parent_missing": mention.get("reply_to_id") if parent is None else None,
+            "parent_missing": mention.get("reply_to_id") if parent is None and not parent_gone else None,
+            "parent_gone": parent_gone,
             "earlier_mentions": earlier}
 
 

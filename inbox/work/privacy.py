@@ -3,8 +3,10 @@
 Erasure deletes the author's mentions with every row that belongs to them (items, routing
 decisions, events and notes, corrections, notifications, replies) and the dead letters that name
 them, keeps a tombstone of each mention's (source, external_id) and of each dead letter's digest
-so that no later poll, import or webhook stores them again, and writes one audit event (kind
-``privacy_erased``) that holds counts and a hash of the handle, never the erased data. All of it is one transaction."""
+so that no later poll, import or webhook stores them again, deletes the posts of theirs fetched as
+thread context (with a tombstone each, so the thread-context job does not fetch them again), and
+writes one audit event (kind ``privacy_erased``) that holds counts and a hash of the handle, never
+the erased data. All of it is one transaction."""
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbox.errors import Invalid
 from inbox.storage.engine import reader
-from inbox.storage.repo import items, personal_data
+from inbox.storage.repo import context_posts, items, personal_data
 
 __all__ = ["subject_export", "erase_author", "ERASED"]
 
@@ -38,12 +40,14 @@ def handle_digest(handle: str) -> str:
 
 async def subject_export(engine: AsyncEngine, handle: str, *, source: str | None = None) -> dict[str, Any]:
     """Everything stored about the author: mentions with their raw payloads, and per mention the
-    rows of every other table (items, decisions, events with the notes, replies...), and dead letters."""
+    rows of every other table (items, decisions, events with the notes, replies...), dead letters, and
+    the posts of theirs fetched as thread context."""
     _checked(handle)
     async with reader(engine).connect() as conn:
         found = await personal_data.author_mentions(handle, conn=conn, source=source)
         related = await personal_data.rows_of_mentions([m["id"] for m in found], conn=conn)
         dead = await personal_data.author_dead_letters(handle, conn=conn, source=source)
+        context = await context_posts.author_posts(personal_data.handle_variants(handle), conn=conn, source=source)
     out: list[dict[str, Any]] = []
     for m in found:
         rel: dict[str, list[dict[str, Any]]] = {}
@@ -52,7 +56,7 @@ async def subject_export(engine: AsyncEngine, handle: str, *, source: str | None
             if mine:
                 rel[table] = mine
         out.append({**m, "related": rel})
-    return {"author": handle, "source": source, "mentions": out, "dead_letters": dead}
+    return {"author": handle, "source": source, "mentions": out, "dead_letters": dead, "context_posts": context}
 
 
 async def erase_author(engine: AsyncEngine, handle: str, *, actor: str, now: datetime,
@@ -63,8 +67,13 @@ async def erase_author(engine: AsyncEngine, handle: str, *, actor: str, now: dat
         found = await personal_data.author_mentions(handle, conn=conn, source=source)
         dead = await personal_data.author_dead_letters(handle, conn=conn, source=source)
         counts = await personal_data.erase_rows(found, dead, conn=conn, now=now)
+        context = await context_posts.author_posts(personal_data.handle_variants(handle), conn=conn, source=source)
+        if context:
+            counts["context_post"] = await context_posts.erase_posts(context, conn=conn, now=now)
         summary = {"author_sha256": handle_digest(handle), "source": source, "mentions": len(found),
-                   "dead_letters": len(dead), "tombstones": len({(m["source"], m["external_id"]) for m in found}),
+                   "dead_letters": len(dead), "context_posts": len(context),
+                   "tombstones": len({(m["source"], m["external_id"]) for m in found}
+                                     | {(c["source"], c["external_id"]) for c in context}),
                    "rows": counts}
         await items.insert_events([{"item_id": None, "kind": ERASED, "actor": actor[:64], "team": None,
                                     "data": summary, "created_at": now}], conn=conn)

@@ -1,5 +1,6 @@
 """Retention: per team (``retention = "180d"`` in its settings), items closed (resolved or spam)
-longer ago than that lose their text, author, link, raw payload, notes and replies. The rows stay,
+longer ago than that lose their text, author, link, raw payload, notes and replies, and the posts
+fetched as their thread context go too (unless a mention that still holds its text answers them). The rows stay,
 so the counts behind metrics do not change. Run by a scheduled job and by
 `social-inbox retention run`; time comes from the injected clock."""
 from __future__ import annotations
@@ -8,7 +9,7 @@ from typing import Any
 
 import structlog
 
-from inbox.storage.repo import items, personal_data
+from inbox.storage.repo import context_posts, items, personal_data
 
 __all__ = ["run_retention", "RETAINED"]
 
@@ -34,6 +35,7 @@ async def run_retention(svc: Any, *, actor: str = "retention") -> dict[str, int]
                 if not ids:
                     break
                 await personal_data.strip_personal_data(ids, conn=conn)
+                await context_posts.drop_for_stripped(ids, conn=conn)
                 total += len(ids)
         if total:
             async with svc.engine.begin() as conn:

@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.storage.db_clock import db_now
+from inbox.storage.repo import context_posts
 from inbox.storage.repo._common import T_ITEM, T_MENTION, T_REPLY, is_pg
 from inbox.storage.tables import ReplyStatus
 
@@ -130,14 +131,18 @@ async def mark_first_response(item_id: int, at: datetime, *, conn: AsyncConnecti
 
 
 async def parent_mention(source: str, external_id: str | None, *, conn: AsyncConnection) -> dict[str, Any] | None:
-    """A stored mention of ``source`` with ``external_id`` (thread context: the parent or root)."""
+    """The post ``external_id`` of ``source`` (thread context: the parent or root): a stored mention,
+    else the context post fetched from the platform (``id`` None; ``gone`` when the platform said it
+    does not exist)."""
     if not external_id:
         return None
     q = (select(T_MENTION.c.id, T_MENTION.c.external_id, T_MENTION.c.text, T_MENTION.c.author_handle,
                 T_MENTION.c.url, T_MENTION.c.created_at)
          .where(T_MENTION.c.source == source, T_MENTION.c.external_id == external_id))
     row = (await conn.execute(q)).first()
-    return dict(row._mapping) if row else None
+    if row:
+        return {**dict(row._mapping), "gone": False}
+    return await context_posts.context_post(source, external_id, conn=conn)
 
 
 async def earlier_mentions(source: str, author: str | None, before_id: int, *, conn: AsyncConnection,
