@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import inspect, select, text
 
 from connectors.base import Mention, Reject
-from inbox.storage.repo import accounts
+from connectors.context import ContextPost
+from inbox.storage.repo import accounts, context_posts
 from inbox.storage.repo._common import T_DIGEST_RUN, T_REPLY
 from inbox.work import privacy
 from inbox.work.item_actions import WorkService
@@ -71,7 +72,15 @@ async def _seed(svc: Any) -> tuple[int, Any]:
             audience="pr", period_start=now, period_end=now, status="sent", deliveries=[], attempts=1,
             created_at=now, brief={"themes": [{"examples": [f"my order 1 is broken, says the {WORD}"]}],
                                    "total": 7}))
+        await context_posts.store("a", "reddit", [_his_post(), ContextPost(key="t3_other", text="refund please",
+                                                                           author_handle="jane")], [],
+                                  conn=conn, now=now)  # a post of his that a mention answers (thread context)
     return mid, adm
+
+
+def _his_post() -> ContextPost:
+    return ContextPost(key="t1_his", text=f"the kettle of the {WORD} leaks", author_handle="Mario.Rossi",
+                       author_name="Mario Rossi", url="https://www.reddit.com/r/acme/comments/x/_/his/")
 
 
 async def test_export_then_erase_leaves_no_trace(services: Any) -> None:
@@ -85,9 +94,11 @@ async def test_export_then_erase_leaves_no_trace(services: Any) -> None:
     assert sorted(m["external_id"] for m in doc["mentions"]) == ["m0", "m1", "m2", "m5"]
     assert NOTE_WORD in json.dumps(doc) and len(doc["dead_letters"]) == 1
     assert "o0" not in json.dumps(doc)
+    assert [c["external_id"] for c in doc["context_posts"]] == ["t1_his"]
 
     done = await privacy.erase_author(svc.engine, "@MARIO.ROSSI", actor="adm", now=svc.clock.now())
-    assert done["mentions"] == 4 and done["dead_letters"] == 1 and done["tombstones"] == 4
+    assert done["mentions"] == 4 and done["dead_letters"] == 1 and done["tombstones"] == 5
+    assert done["context_posts"] == 1 and done["rows"]["context_post"] == 1
 
     blob = await _everything(svc)
     assert WORD not in blob and NOTE_WORD not in blob and "mario" not in blob.lower().replace(
@@ -105,6 +116,8 @@ async def test_export_then_erase_leaves_no_trace(services: Any) -> None:
     # the same poll or import again: his mentions and his refused line are not stored again
     res = await svc.pipeline.ingest([_his(i) for i in range(3)] + [_his(5, "b")], [_his_refused()])
     assert res.ingested == 0 and res.duplicates == 4
+    async with svc.engine.begin() as conn:  # the thread-context job fetching his post again stores nothing
+        assert await context_posts.store("a", "reddit", [_his_post()], [], conn=conn, now=svc.clock.now()) == 0
     assert WORD not in await _everything(svc)
     assert (await privacy.subject_export(svc.engine, "mario.rossi"))["dead_letters"] == []
     async with svc.engine.connect() as conn:
