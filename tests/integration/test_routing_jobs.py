@@ -18,7 +18,7 @@ from inbox.work.item_actions import WorkService
 
 EXPECTED = {"expire_leases", "sla_breach_sweep", "auto_assign", "reassign_idle", "crisis_check",
             "notify_high_priority", "notify_unhealthy_sources", "deliver_notifications", "send_replies",
-            "retention", "refine", "notify_due_soon", "notify_sla_breaches"}
+            "retention", "refine", "notify_due_soon", "notify_sla_breaches", "thread_context"}
 
 
 async def test_jobs_contract_and_two_instances(services: Any) -> None:
