@@ -156,3 +156,14 @@ async def test_retention_drops_the_context_of_stripped_items(services: Any) -> N
     async with svc.engine.connect() as conn:
         left = sorted(r[0] for r in await conn.execute(select(T_CONTEXT.c.external_id)))
     assert left == ["t1_only_b", "t3_shared"]  # the shared thread start is still answered by t1_b
+
+
+async def test_older_mentions_are_reached_when_the_newest_parents_are_stored(services: Any) -> None:
+    """A page of newest mentions whose parents are all stored does not hide older ones."""
+    svc = services
+    await svc.pipeline.ingest([_m("reddit", f"t1_c{i}", f"t1_p{i}") for i in range(5)])
+    async with svc.engine.begin() as conn:
+        await context_posts.store("reddit", "reddit", [ContextPost(key=f"t1_p{i}", text="x") for i in (3, 4)],
+                                  ["t1_p2"], conn=conn, now=svc.clock.now())
+        got = await context_posts.wanted(conn=conn, since=svc.clock.now() - timedelta(days=1), limit=2)
+    assert got == {"reddit": [("reddit", "t1_p1"), ("reddit", "t1_p0")]}

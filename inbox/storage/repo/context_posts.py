@@ -18,35 +18,51 @@ __all__ = ["wanted", "store", "context_post", "author_posts", "erase_posts", "dr
 _CHUNK = 500
 
 
-async def wanted(*, conn: AsyncConnection, since: datetime, limit: int = 500) -> dict[str, list[tuple[str, str]]]:
+async def wanted(*, conn: AsyncConnection, since: datetime, limit: int = 500,
+                 pages: int = 20) -> dict[str, list[tuple[str, str]]]:
     """Per source, the (platform, id) of the parents and thread starts named by mentions of open
     items fetched since ``since`` that are stored neither as a mention, nor as a context post
-    (found or gone), nor erased (a tombstone). Newest mentions first, at most ``limit`` mentions."""
-    q = (select(T_MENTION.c.source, T_MENTION.c.platform, T_MENTION.c.external_id, T_MENTION.c.reply_to_id,
-                T_MENTION.c.thread_id)
-         .join(T_ITEM, T_ITEM.c.id == T_MENTION.c.id)
-         .where(T_ITEM.c.status.in_(ItemStatus.OPEN), T_MENTION.c.fetched_at >= since, T_MENTION.c.text != "",
-                or_(T_MENTION.c.reply_to_id.is_not(None), T_MENTION.c.thread_id.is_not(None)))
-         .order_by(T_MENTION.c.id.desc()).limit(limit))
-    keys: dict[tuple[str, str], str] = {}
-    for source, platform, own, parent, root in await conn.execute(q):
-        for key in (parent, root):
-            if key and key != own:
-                keys.setdefault((source, key), platform)
-    if not keys:
-        return {}
+    (found or gone), nor erased (a tombstone): about ``limit`` of them, from the newest mentions
+    back (at most ``pages`` pages of ``limit`` mentions are read)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    taken: set[tuple[str, str]] = set()
+    found, before = 0, None
+    for _ in range(pages):
+        q = (select(T_MENTION.c.id, T_MENTION.c.source, T_MENTION.c.platform, T_MENTION.c.external_id,
+                    T_MENTION.c.reply_to_id, T_MENTION.c.thread_id)
+             .join(T_ITEM, T_ITEM.c.id == T_MENTION.c.id)
+             .where(T_ITEM.c.status.in_(ItemStatus.OPEN), T_MENTION.c.fetched_at >= since, T_MENTION.c.text != "",
+                    or_(T_MENTION.c.reply_to_id.is_not(None), T_MENTION.c.thread_id.is_not(None)))
+             .order_by(T_MENTION.c.id.desc()).limit(limit))
+        if before is not None:
+            q = q.where(T_MENTION.c.id < before)
+        rows = (await conn.execute(q)).all()
+        keys: dict[tuple[str, str], str] = {}
+        for _id, source, platform, own, parent, root in rows:
+            for key in (parent, root):
+                if key and key != own and (source, key) not in taken:
+                    keys.setdefault((source, key), platform)
+        known = await _known(sorted(keys), conn=conn) if keys else set()
+        for (source, key), platform in keys.items():
+            taken.add((source, key))
+            if (source, key) not in known:
+                out.setdefault(source, []).append((platform, key))
+                found += 1
+        if found >= limit or len(rows) < limit:
+            break
+        before = rows[-1][0]
+    return out
+
+
+async def _known(pairs: list[tuple[str, str]], *, conn: AsyncConnection) -> set[tuple[str, str]]:
+    """Which (source, external_id) are stored as a mention, a context post or a tombstone."""
     known: set[tuple[str, str]] = set()
-    pairs = sorted(keys)
     for t in (T_MENTION, T_CONTEXT, T_TOMBSTONE):
         for i in range(0, len(pairs), _CHUNK):
             chunk = pairs[i:i + _CHUNK]
             cond = or_(*[and_(t.c.source == s, t.c.external_id == e) for s, e in chunk])
             known |= {(r[0], r[1]) for r in await conn.execute(select(t.c.source, t.c.external_id).where(cond))}
-    out: dict[str, list[tuple[str, str]]] = {}
-    for (source, key), platform in keys.items():
-        if (source, key) not in known:
-            out.setdefault(source, []).append((platform, key))
-    return out
+    return known
 
 
 async def store(source: str, platform: str, posts: Iterable[Any], missing: Iterable[str], *,
