@@ -33,6 +33,7 @@ from typing import Any
 from aiohttp import web
 
 from . import replay_routes as routes
+from .context_sandbox import ContextSandbox
 from .replay_data import ReplayStore
 from .write_sandbox import WriteSandbox
 
@@ -132,6 +133,7 @@ class _State:
     match_queries: bool
     bluesky_auth: bool
     writes: WriteSandbox | None = None
+    context: ContextSandbox | None = None
     log: list[ReplayRecord] = field(default_factory=list)
     blocked_until: dict[str, datetime] = field(default_factory=dict)
     status_cycle: int = 0
@@ -155,13 +157,15 @@ def create_replay_app(
     match_queries: bool = True,
     bluesky_auth: bool = False,
     writes: WriteSandbox | None = None,
+    context: ContextSandbox | None = None,
 ) -> web.Application:
     """The replay server for ``root``. ``match_queries=False`` serves every item whatever the
     search terms (for recorded fixtures about other topics); ``bluesky_auth=True`` requires a
-    session from ``createSession`` for ``searchPosts``; ``writes`` answers every POST, and every
+    session from ``createSession`` for ``searchPosts``; ``context`` answers the read requests of
+    thread context (a post by its id) from its posts; ``writes`` answers every POST, and every other
     path the recordings do not serve, as the platforms' write APIs would (the demo's replies)."""
     state = _State(ReplayStore.load(Path(root)), faults or FaultPlan(), clock or _utcnow, match_queries, bluesky_auth,
-                   writes)
+                   writes, context)
     app = web.Application()
     app[_STATE] = state
     app[REPLAY_STORE] = state.store
@@ -259,6 +263,8 @@ async def _damage(request: web.Request, response: web.Response, *, truncated: bo
 
 async def _answer(request: web.Request, state: _State, *, repeat: bool, now: datetime) -> web.StreamResponse:
     found = routes.route(request.path)
+    if found is None and state.context is not None and (post := await state.context.answer(request)) is not None:
+        return post
     if state.writes is not None and (found is None or request.method == "POST"):
         return await state.writes.handle(request)
     if found is None:

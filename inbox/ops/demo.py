@@ -48,9 +48,11 @@ def demo_settings(replay_base: str, overrides: dict[str, Any] | None = None) -> 
 
 
 async def start_replay(host: str = "127.0.0.1") -> tuple[web.AppRunner, str]:
+    from connectors.context_sandbox import ContextSandbox, load_posts
     from connectors.replay import SAMPLES_DIR, create_replay_app
     from connectors.write_sandbox import WriteSandbox
-    runner = web.AppRunner(create_replay_app(SAMPLES_DIR, writes=WriteSandbox()), access_log=None)
+    app = create_replay_app(SAMPLES_DIR, writes=WriteSandbox(), context=ContextSandbox(load_posts()))
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, 0)
     await site.start()

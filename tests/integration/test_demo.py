@@ -1,6 +1,7 @@
 """`social-inbox demo` as a new user meets it: its accounts pass the password policy, every connector
-polls the local replay server, and an agent's reply on an item of each platform with a write API is
-delivered to the replay server's stand-in for that platform and comes back as sent."""
+polls the local replay server, an agent's reply on an item of each platform with a write API is
+delivered to the replay server's stand-in for that platform and comes back as sent, and the parents
+of its replies that no poll brought in are fetched from the replay server as thread context."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,9 @@ from sqlalchemy import select
 from inbox.domain.password_policy import problems
 from inbox.domain.types import UserInfo
 from inbox.errors import Conflict
+from inbox.ingest.thread_context import fetch_thread_context
 from inbox.ops.demo import DEMO_REPLY_TOKEN_ENV, DEMO_USERS, demo_settings, prepare, start_replay
-from inbox.storage.repo._common import T_ITEM, T_MENTION, T_REPLY
+from inbox.storage.repo._common import T_CONTEXT, T_ITEM, T_MENTION, T_REPLY
 from inbox.storage.tables import ReplyStatus
 
 WRITABLE = ("mastodon", "bluesky", "reddit", "x", "youtube")
@@ -70,9 +72,16 @@ async def test_demo_polls_every_source_and_answers_on_each_platform(tmp_path: Pa
             async with svc.engine.connect() as conn:
                 sent = (await conn.execute(select(T_REPLY.c.connector, T_REPLY.c.status, T_REPLY.c.external_id,
                                                   T_REPLY.c.error))).all()
+
+            # thread context: the parents the demo's polls did not bring in come from the replay server
+            await fetch_thread_context(svc)
+            async with svc.engine.connect() as conn:
+                context = {(r.source, r.external_id): r for r in await conn.execute(select(T_CONTEXT))}
         finally:
             await svc.close()
     finally:
         await replay.cleanup()
     assert sorted(r.connector for r in sent) == sorted(WRITABLE)
     assert all(r.status == ReplyStatus.SENT and r.external_id for r in sent), sent
+    assert set(context) == {("hackernews", "39600000"), ("reddit", "t3_1bb1fg6"), ("x", "2030328748569526280")}
+    assert all(not r.gone and r.text for r in context.values()), context
