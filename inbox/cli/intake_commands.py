@@ -57,14 +57,9 @@ async def cmd_import(args: argparse.Namespace) -> int:
     teams: dict[str, int] = {}
     item_ids: list[int] = []
     refined: dict[str, Any] | None = None
-    refiner = args.settings.refiner
-    alongside = None
     try:
         await require_schema(svc)
         pipeline = await svc.ready_pipeline()
-        if not args.no_refine and refiner.enabled and refiner.on_import:
-            # the second look runs while the ingest goes on (Refiner.alongside)
-            alongside = (await svc.ready_refiner()).alongside(refiner.on_import)
         try:
             batches = reader(stream, source=args.source, batch_size=max(1, args.batch_size))
             async for res in pipeline.ingest_stream(batches, log_event="import_batch"):
@@ -73,16 +68,11 @@ async def cmd_import(args: argparse.Namespace) -> int:
                 for t, c in res.teams.items():
                     teams[t] = teams.get(t, 0) + c
                 item_ids += res.item_ids
-                if alongside is not None:
-                    alongside.add(res.item_ids)
         except OSError as e:
             raise InputError(f"{args.file}: read failed: {e.strerror or e}") from None
-        if alongside is not None and item_ids:
-            refined = _refined_report(await alongside.finish(), len(item_ids), refiner.on_import, total, teams,
-                                      svc.settings.routing.triage_team)
+        if item_ids and not args.no_refine and args.settings.refiner.enabled and args.settings.refiner.on_import:
+            refined = await _refine_imported(svc, item_ids, total, teams)
     finally:
-        if alongside is not None:
-            await alongside.cancel()  # no-op once finished; after a failure the rest is the background job's
         await svc.close()
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -90,10 +80,13 @@ async def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refined_report(res: Any, n_items: int, limit: int, total: dict[str, int], teams: dict[str, int],
-                    triage: str) -> dict[str, Any]:
-    """What the import's second look did (or why it was skipped); ``total`` and ``teams`` are updated
-    with its moves."""
+async def _refine_imported(svc: Any, item_ids: list[int], total: dict[str, int], teams: dict[str, int]
+                           ) -> dict[str, Any]:
+    """The refiner's second look at the first ``[refiner] on_import`` imported items; ``total`` and
+    ``teams`` are updated with its moves.  Returns what it did (or why it was skipped)."""
+    limit = svc.settings.refiner.on_import
+    res = await (await svc.ready_refiner()).refine_items(item_ids, limit)
+    triage = svc.settings.routing.triage_team
     for src, dst in res.moves:
         teams[src] -= 1
         teams[dst] = teams.get(dst, 0) + 1
@@ -101,7 +94,7 @@ def _refined_report(res: Any, n_items: int, limit: int, total: dict[str, int], t
     for t in [t for t, c in teams.items() if c == 0]:
         del teams[t]
     out: dict[str, Any] = {"looked_at": res.looked_at, "rerouted": res.rerouted,
-                           "left_to_background": max(0, n_items - limit)}
+                           "left_to_background": max(0, len(item_ids) - limit)}
     if res.skipped:
         out["skipped"] = res.skipped
     return out

@@ -19,7 +19,7 @@ instances on one PostgreSQL a candidate is applied by one of them only.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,7 +36,7 @@ from inbox.settings import Settings
 from inbox.storage.engine import snapshot_reader
 from inbox.storage.repo import refine_queue as rrepo
 
-__all__ = ["Refiner", "RefineResult", "RefineAlongside", "EncoderSource"]
+__all__ = ["Refiner", "RefineResult", "EncoderSource"]
 
 log = structlog.get_logger(__name__)
 
@@ -123,16 +123,17 @@ class Refiner:
         self.publish = publish
 
     async def refine_items(self, ids: list[int], limit: int) -> RefineResult:
-        """Refine up to ``limit`` of these items now, in the foreground and on every core; items past
-        ``limit`` are left to the background refiner. (``import`` hands its items over batch by batch
-        while it ingests: :class:`RefineAlongside`.)"""
-        alongside = self.alongside(limit)
-        alongside.add(ids)
-        return await alongside.finish()
-
-    def alongside(self, limit: int) -> RefineAlongside:
-        """A second look at up to ``limit`` items, run while they are still being ingested."""
-        return RefineAlongside(self, limit, chunk=max(self.settings.refiner.batch_size, 128))
+        """Refine up to ``limit`` of these items now, in the foreground and on every core (``import``
+        runs it on what it just brought in, so that its result is the routing people will see);
+        items past ``limit`` are left to the background refiner."""
+        total = RefineResult()
+        chunk = max(self.settings.refiner.batch_size, 128)  # the encoder batches texts of similar length
+        ids = ids[:limit]
+        for start in range(0, len(ids), chunk):
+            total.add(await self.run_once(chunk, among=ids[start:start + chunk], foreground=True))
+            if total.skipped:
+                break
+        return total
 
     async def run_once(self, limit: int | None = None, *, among: list[int] | None = None,
                        foreground: bool = False) -> RefineResult:
@@ -226,69 +227,3 @@ class Refiner:
                     "watchers": d.watchers, "priority": values.get("priority", cand["priority"]),
                     "action": d.action, "explanation": expl}
         return values, decision, event
-
-
-# an import's second look, while the import ingests --------------------------------------------------
-
-# ``import`` refines the first ``[refiner] on_import`` items it brings in before it returns. The
-# ingest is one Python thread, and the encoder's matrix products release the GIL: refined after the
-# ingest, the items would wait for it while a second core sits idle. So each batch's items are handed
-# over as soon as the batch is committed and refined meanwhile, in chunks, with BLAS on one thread
-# (the ingest keeps its core); what is left when the ingest ends is refined with BLAS on every core.
-# The same items are looked at, each once, by the same :meth:`Refiner.run_once`.
-class RefineAlongside:
-    """Refines up to ``limit`` of the ids given to :meth:`add`, in the background, in chunks of
-    ``chunk``; :meth:`finish` refines the rest on every core and returns the total."""
-
-    def __init__(self, refiner: Refiner, limit: int, chunk: int) -> None:
-        self.refiner = refiner
-        self.limit = limit
-        self.chunk = max(1, chunk)
-        self.total = RefineResult()
-        self._pending: list[int] = []
-        self._given = 0
-        self._ingest_done = False
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, ids: Sequence[int]) -> None:
-        """Items just committed by the ingest; past ``limit`` they are left to the background job."""
-        take = list(ids[:max(0, self.limit - self._given)])
-        if not take or self.total.skipped:
-            return
-        self._given += len(take)
-        self._pending += take
-        if self._task is None:
-            self._task = asyncio.create_task(self._run())
-        self._wake.set()
-
-    async def finish(self) -> RefineResult:
-        """Refine what is still pending (the ingest is over: on every core), and return the total."""
-        self._ingest_done = True
-        self._wake.set()
-        if self._task is not None and not self._task.cancelled():
-            await self._task
-        return self.total
-
-    async def cancel(self) -> None:
-        """Stop without finishing (the import failed): the items not refined are the background job's."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            # a whole chunk while the ingest runs (the encoder batches texts of similar length);
-            # anything once it is over
-            if len(self._pending) < self.chunk and not self._ingest_done:
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            if not self._pending:
-                return
-            part, self._pending = self._pending[:self.chunk], self._pending[self.chunk:]
-            res = await self.refiner.run_once(len(part), among=part, foreground=self._ingest_done)
-            self.total.add(res)
-            if res.skipped:  # no head, no encoder, disabled: nothing else will run either
-                self._pending = []
-                return
