@@ -24,7 +24,21 @@ _SPACE = re.compile(r"\s+")
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 
 
-def _norm(text: str, digits: bool = False) -> str:
+def _ascii_nonword_table() -> bytes:
+    """256-byte table: the ASCII characters ``_NONWORD`` matches become spaces, the rest stay."""
+    table = bytearray(range(256))
+    for b in range(128):
+        if _NONWORD.fullmatch(chr(b)):
+            table[b] = ord(" ")
+    return bytes(table)
+
+
+_ASCII_NONWORD = _ascii_nonword_table()
+_ASCII_DIGITS = b"0123456789"
+
+
+def _tokens(text: str, digits: bool = False) -> list[str]:
+    """The words of :func:`_norm`."""
     t = text.lower() if text.isascii() else _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()
     # each rule runs only when a substring test says it can match (the ingest path calls this per mention)
     if "rt" in t or "via" in t:
@@ -35,7 +49,25 @@ def _norm(text: str, digits: bool = False) -> str:
         t = _HANDLE.sub(" ", t)
     if not digits:
         t = _DIGITS.sub("0", t)
-    return " ".join(_NONWORD.sub(" ", t).split())
+    if t.isascii():
+        # one byte translation instead of the regex: each punctuation character becomes a space
+        # rather than each run of them, which the split below makes the same
+        return t.encode("ascii").translate(_ASCII_NONWORD).decode("ascii").split()
+    return _NONWORD.sub(" ", t).split()
+
+
+def _norm(text: str, digits: bool = False) -> str:
+    return " ".join(_tokens(text, digits))
+
+
+def _fold_digits(text: str) -> str:
+    """``_DIGITS.sub("0", text)``; an ASCII text without digits (a C-level byte deletion says so)
+    is returned as it is."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        if len(raw.translate(None, _ASCII_DIGITS)) == len(raw):
+            return text
+    return _DIGITS.sub("0", text)
 
 
 def cluster_key(text: str, words: int = 12) -> str | None:
@@ -59,11 +91,11 @@ def copy_key(text: str) -> str | None:
 def keys(text: str, words: int = 12) -> tuple[str | None, str | None]:
     """(cluster_key, copy_key) of ``text`` from one normalisation (what ingest stores per mention):
     numbers fold to 0 after the rest of the normalisation, so the cluster key is the same."""
-    norm = _norm(text, digits=True)
-    toks = norm.split()
+    toks = _tokens(text, digits=True)
     if len(toks) < 5:
         return None, None
-    folded = _DIGITS.sub("0", " ".join(toks[:words])) if any(c.isdigit() for c in norm) else " ".join(toks[:words])
+    norm = " ".join(toks)
+    folded = _fold_digits(" ".join(toks[:words]))
     return (hashlib.blake2b(folded.encode(), digest_size=8).hexdigest(),
             hashlib.blake2b(norm.encode(), digest_size=8).hexdigest())
 

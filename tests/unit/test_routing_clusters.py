@@ -60,3 +60,19 @@ def test_copy_key_keeps_numbers_and_keys_computes_both_at_once() -> None:
     assert cluster_key(a) == cluster_key(other)  # one story for crisis counting
     for t in (a, other, "Il mio ordine n° 123 non è arrivato, perché? Rimborso 45€", "too short", "x1 y2 z3 w4 v5 u6"):
         assert keys(t) == (cluster_key(t), copy_key(t)), t
+
+
+def test_ascii_fast_paths_equal_the_regexes() -> None:
+    """Keys of ASCII text are computed with byte translations; they give what the regexes give."""
+    import re
+
+    from inbox.domain import near_duplicates as nd
+
+    texts = ["RT @acme: Order 12345 broke!!! see https://x.y/z -- (again) ...",
+             "a_b c-d e.f g,h i;j k:l m'n o\"p q`r s~t u|v w^x y#z 007",
+             "".join(map(chr, range(128))), "no digits here at all, none", "٣ ٤ ٥ ² one two three"]
+    for text in texts:
+        if text.isascii():
+            lowered = nd._HANDLE.sub(" ", nd._URL.sub(" ", nd._RT.sub("", text.lower())))
+            assert nd._norm(text, digits=True) == " ".join(nd._NONWORD.sub(" ", lowered).split())
+        assert nd._fold_digits(text) == re.sub(r"\d+", "0", text)
