@@ -17,6 +17,17 @@ __all__ = ["MentionFacts", "Router", "text_rule", "urgency_score", "negative_cue
            "shown_below", "content_words"]
 
 _TOKEN = re.compile(r"\w+(?:-\w+)?")
+_RUN = re.compile(r"\w+")
+# ASCII text: the bytes that are not word characters (\w) become spaces
+_ASCII_NON_RUN = bytes(b if _RUN.fullmatch(chr(b)) or b >= 128 else ord(" ") for b in range(256))
+
+
+def _word_runs(folded: str) -> set[str] | None:
+    """The maximal runs of word characters of an ASCII text (``set(_RUN.findall(folded))``, by a
+    byte translation), or None for other text."""
+    if not folded.isascii():
+        return None
+    return set(folded.encode("ascii").translate(_ASCII_NON_RUN).decode("ascii").split())
 _WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters (any script)
 
 
@@ -57,15 +68,25 @@ class _Cues:
         # none); only then are they tried one by one, in their order
         self._any_phrase = re.compile("|".join(map(re.escape, phrases))) if phrases else None
         self._any_prefix = re.compile("|".join(map(re.escape, prefixes))) if prefixes else None
+        # a token is made of whole runs of word characters, so a cue word made of one run can only
+        # be a token if it is one of the text's runs (_word_runs); the others (rip-off) only if
+        # they occur in the text at all
+        self._run_words = frozenset(w for w in self.words if _RUN.fullmatch(w))
+        self._other_words = tuple(w for w in self.words if not _RUN.fullmatch(w))
 
-    def first(self, folded: str, tokens: list[str] | None = None) -> str | None:
+    def first(self, folded: str, tokens: list[str] | None = None, runs: set[str] | None = None) -> str | None:
         """The first phrase found, else the first token that is a cue word or starts with a cue
-        prefix; ``tokens`` (``_TOKEN.findall(folded)``) may be passed when the caller has them."""
+        prefix; ``tokens`` (``_TOKEN.findall(folded)``) may be passed when the caller has them,
+        or ``runs`` (``_word_runs(folded)``), which rule most texts out before any token is found."""
         if self._any_phrase is not None and self._any_phrase.search(folded):
             for ph in self.phrases:
                 if ph in folded:
                     return ph
         if tokens is None:
+            if (runs is not None and self._run_words.isdisjoint(runs)
+                    and not any(w in folded for w in self._other_words)
+                    and (self._any_prefix is None or not self._any_prefix.search(folded))):
+                return None
             tokens = _TOKEN.findall(folded)
         # a token with a cue prefix has it as a substring: substring tests rule most texts out cheaply
         if self.words.isdisjoint(tokens) and (self._any_prefix is None or not self._any_prefix.search(folded)):
@@ -134,8 +155,8 @@ def _shouting(text: str) -> bool:
     return n_alpha >= 12 and n_upper / n_alpha > 0.7
 
 
-def _urgency(text: str, folded: str, tokens: list[str]) -> tuple[int, str | None]:
-    cue = _URGENT.first(folded, tokens)
+def _urgency(text: str, folded: str, tokens: list[str] | None, runs: set[str] | None = None) -> tuple[int, str | None]:
+    cue = _URGENT.first(folded, tokens, runs)
     score = (1 if cue else 0) + (1 if _shouting(text) else 0) + (1 if "!!!" in text else 0)
     return min(score, 2), cue
 
@@ -157,14 +178,15 @@ def priority_with_reasons(text: str, reach: int | None, high_reach: int = 10_000
     ``fold(text)``, when the caller has it)."""
     if folded is None:
         folded = fold(text)
-    tokens = _TOKEN.findall(folded)
+    runs = _word_runs(folded)
+    tokens = _TOKEN.findall(folded) if runs is None else None  # with runs, found only when needed
     p, reasons = 1, []
-    u, cue = _urgency(text, folded, tokens)
+    u, cue = _urgency(text, folded, tokens, runs)
     if u:
         p += u
         reasons.append(f"urgency cues{' (' + cue + ')' if cue else ''} +{u}")
     else:
-        neg = _NEGATIVE.first(folded, tokens)
+        neg = _NEGATIVE.first(folded, tokens, runs)
         if neg:
             p += 1
             reasons.append(f"negative sentiment ({neg}) +1")
@@ -201,37 +223,18 @@ class _CompiledRule:
     def match(self, m: MentionFacts, p: Prediction | None, folded: str) -> dict[str, Any] | None:
         """None when a condition fails, else the evidence of each condition that held."""
         r = self.rule
-        ev: dict[str, Any] = {}
-        if r.source is not None:
-            if m.source not in r.source:
-                return None
-            ev["source"] = m.source
-        if r.platform is not None:
-            if m.platform not in r.platform:
-                return None
-            ev["platform"] = m.platform
-        if r.author is not None:
-            if (m.author or "").lower().lstrip("@") not in self.authors:
-                return None
-            ev["author"] = m.author
-        if r.lang is not None:
-            if (m.lang or "") not in r.lang:
-                return None
-            ev["lang"] = m.lang
-        if self.kw is not None:
-            hit = self.kw.search(folded)
-            if not hit:
-                return None
-            ev["keyword"] = hit.group(1)
-        if self.rx is not None:
-            hit = self.rx.search(m.text)
-            if not hit:
-                return None
-            ev["regex"] = hit.group(0)[:200]
-        if r.label is not None:
-            if p is None or p.label not in r.label:
-                return None
-            ev["label"] = p.label
+        # every condition must hold: the cheap ones are tested first, the keyword and regex
+        # searches (the costly ones) only when those hold; the evidence keeps the rule's order
+        if r.source is not None and m.source not in r.source:
+            return None
+        if r.platform is not None and m.platform not in r.platform:
+            return None
+        if r.author is not None and (m.author or "").lower().lstrip("@") not in self.authors:
+            return None
+        if r.lang is not None and (m.lang or "") not in r.lang:
+            return None
+        if r.label is not None and (p is None or p.label not in r.label):
+            return None
         if r.min_confidence is not None or r.max_confidence is not None:
             if p is None:
                 return None
@@ -239,10 +242,39 @@ class _CompiledRule:
                 return None
             if r.max_confidence is not None and p.confidence > r.max_confidence:
                 return None
+        if r.min_reach is not None and (m.reach or 0) < r.min_reach:
+            return None
+        keyword = regex = None
+        if self.kw is not None:
+            hit = self.kw.search(folded)
+            if not hit:
+                return None
+            keyword = hit.group(1)
+        if self.rx is not None:
+            hit = self.rx.search(m.text)
+            if not hit:
+                return None
+            regex = hit.group(0)[:200]
+        ev: dict[str, Any] = {}
+        if r.source is not None:
+            ev["source"] = m.source
+        if r.platform is not None:
+            ev["platform"] = m.platform
+        if r.author is not None:
+            ev["author"] = m.author
+        if r.lang is not None:
+            ev["lang"] = m.lang
+        if self.kw is not None:
+            ev["keyword"] = keyword
+        if self.rx is not None:
+            ev["regex"] = regex
+        if r.label is not None:
+            assert p is not None
+            ev["label"] = p.label
+        if r.min_confidence is not None or r.max_confidence is not None:
+            assert p is not None
             ev["confidence"] = round(p.confidence, 4)
         if r.min_reach is not None:
-            if (m.reach or 0) < r.min_reach:
-                return None
             ev["reach"] = m.reach
         return ev
 

@@ -51,10 +51,22 @@ class ClassifierHolder:
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         model = self.model
+        version = model.version
+        from routing_models.model import Classifier
+        if isinstance(model, Classifier):
+            # straight from the probabilities (what Classifier.predict builds its answers from),
+            # without an intermediate Prediction per text
+            labels = model.labels
+            out_rows: list[Prediction] = []
+            for row in model.predict_proba(texts).tolist():
+                best = row.index(max(row))  # the first of equal maxima, as Classifier.predict
+                out_rows.append(Prediction(label=labels[best], confidence=row[best],
+                                           probabilities=dict(zip(labels, row, strict=True)), model_version=version))
+            return out_rows
         out = model.predict(texts)
         return [Prediction(label=p.label, confidence=float(p.confidence),
                            probabilities={k: float(v) for k, v in p.probabilities.items()},
-                           model_version=model.version) for p in out]
+                           model_version=version) for p in out]
 
     async def apredict(self, texts: list[str]) -> list[Prediction]:
         """Predict in the default thread pool so the event loop keeps serving requests."""

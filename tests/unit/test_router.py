@@ -107,3 +107,17 @@ def test_reposts_are_recorded_not_queued() -> None:
 def test_urgency_cues_en_it(text: str, score: int) -> None:
     """Urgency and strong negative cues raise the score in English and Italian."""
     assert urgency_score(text) == score
+
+
+def test_cue_lookup_by_word_runs_equals_the_token_lookup() -> None:
+    """The runs of word characters rule texts out before their tokens are found; the answer is
+    the same as from the tokens."""
+    from inbox.domain import router as r
+
+    texts = ["what a rip-off", "rip off", "RIP-OFF!!!", "e-mail boycotting now", "urgent-ly", "pericolosamente",
+             "never again", "class action", "disappointed, terrible_service", "fine thanks", "x-urgent-y",
+             "Il prodotto è pericoloso", "ustionato dal bollitore", ""]
+    for text in texts:
+        folded = r.fold(text)
+        for cues in (r._URGENT, r._NEGATIVE):
+            assert cues.first(folded, runs=r._word_runs(folded)) == cues.first(folded, r._TOKEN.findall(folded))
