@@ -33,6 +33,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
+    # the last value bound and what it became: a bulk insert binds the same instant (its batch's
+    # `now`) in every row, so most conversions are a lookup (a tuple swapped whole: thread-safe)
+    _last_bound: tuple[datetime | None, Dialect | None, datetime | str | None] = (None, None, None)
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
@@ -42,6 +45,15 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | str | None:
         if value is None:
             return None
+        last_value, last_dialect, last_out = self._last_bound
+        if value is last_value and dialect is last_dialect:
+            return last_out
+        out = self._bind(value, dialect)
+        self._last_bound = (value, dialect, out)
+        return out
+
+    @staticmethod
+    def _bind(value: datetime, dialect: Dialect) -> datetime | str:
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use timezone-aware UTC")
         if value.tzinfo is not UTC:
