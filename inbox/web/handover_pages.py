@@ -9,14 +9,14 @@ from aiohttp import web
 
 from inbox.domain.types import ItemSummary, UserInfo
 from inbox.errors import Conflict, Invalid
-from inbox.storage.engine import read_conn
 from inbox.storage.repo import accounts
 from inbox.storage.tables import ItemStatus
 from inbox.web import i18n
 from inbox.web.authn import require_user
 from inbox.web.error_text import translate_error
 from inbox.web.inputs import ASCII_DIGITS
-from inbox.web.keys import SERVICES, WORK
+from inbox.web.keys import WORK
+from inbox.web.page_conn import page_conn
 from inbox.web.render import flash, form, redirect
 from inbox.work import handover, similar
 
@@ -48,7 +48,7 @@ async def handover_ctx(request: web.Request, user: UserInfo, item: ItemSummary) 
         first = min([item.id, *ctx["similar"]])
         ctx["copy_of"] = first if first != item.id else None
     if member and item.status in ItemStatus.OPEN and handover.may_assign_others(user, item.team):
-        async with read_conn(request.app[SERVICES].engine) as conn:
+        async with page_conn(request) as conn:
             people = await accounts.list_users(conn=conn, team=item.team)
         ctx["assignees"] = [p for p in people if p.role in ("agent", "lead")]
         ctx["may_assign"] = bool(ctx["assignees"])

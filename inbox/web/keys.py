@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import UserInfo
 from inbox.ops.services import Services
@@ -24,3 +25,5 @@ USER_KEY: web.RequestKey[UserInfo | None] = web.RequestKey("user")
 #: what authenticated the request, for re-checking later (open live streams): ("bearer", token
 #: hash) or ("session", session token, user id)
 CREDENTIAL: web.RequestKey[tuple[str, ...]] = web.RequestKey("credential")
+#: the HTML page's read connection while its handler holds it open (inbox.web.page_conn)
+PAGE_CONN: web.RequestKey[AsyncConnection] = web.RequestKey("page_conn", AsyncConnection)

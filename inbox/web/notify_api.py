@@ -21,6 +21,7 @@ from inbox.web.keys import BUS, SERVICES
 from inbox.web.models import Body, ItemId, Out, Params, QueryInt, Timestamp
 from inbox.web.notify_live import tell_unread
 from inbox.web.notify_text import describe
+from inbox.web.page_conn import page_conn
 from inbox.work.item_actions import visible_teams
 
 __all__ = ["api", "notifications_of", "unread_of", "mark_ids", "read_about_item", "prefs_of", "save_prefs",
@@ -153,7 +154,7 @@ async def header_state(request: web.Request, user: UserInfo) -> dict[str, Any]:
     """What every page's header needs: the unread count and whether browser pop-ups are on. With
     the database away (an error page is being shown) the header shows no count rather than fail."""
     try:
-        async with read_conn(request.app[SERVICES].engine) as conn:
+        async with page_conn(request) as conn:
             unread, prefs = await repo.header_state(user.id, conn=conn, teams=visible_teams(user),
                                                     private=_private(request))
         return {"notify_unread": unread, "notify_browser": prefs.browser}

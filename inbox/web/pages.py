@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from inbox.errors import Conflict, Invalid, NotFound
-from inbox.storage.engine import read_conn, reader
+from inbox.storage.engine import read_conn
 from inbox.storage.repo import accounts, items, page_reads, revisions
 from inbox.storage.tables import ItemStatus
 from inbox.web import counts as counts_cache
@@ -22,6 +22,7 @@ from inbox.web.inputs import ASCII_DIGITS
 from inbox.web.keys import SERVICES, USER_KEY, WORK
 from inbox.web.logins import LoginThrottled, check_credentials
 from inbox.web.notify_api import read_about_item
+from inbox.web.page_conn import page_conn
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
 from inbox.web.reply_pages import reply_page_ctx
 from inbox.web.routing_text import event_label, routing_summary
@@ -119,17 +120,16 @@ async def _queue_rows(request: web.Request) -> list[dict[str, Any]]:
 @routes.get("/queues")
 async def queues(request: web.Request) -> web.Response:
     user = require_user(request)
-    svc = request.app[SERVICES]
     rows = await _queue_rows(request)
-    async with reader(svc.engine).connect() as conn:
+    async with page_conn(request) as conn:  # the header's reads too (render)
         mine = await page_reads.my_items(user.id, conn=conn, teams=visible_teams(user), limit=20)
         watched = (await items.list_items(None, conn=conn, statuses=ItemStatus.OPEN, limit=20,
                                           watched_by=list(user.teams))
                    if user.teams and not user.is_admin else [])
-    watched = [w for w in watched if w.team not in user.teams]
-    tpl = "_queue_table.html" if request.query.get("partial") else "queues.html"
-    return await render(request, tpl, {"queues": rows, "mine": mine, "watched": watched, "page": "queues",
-                                       "counts_behind": counts_cache.behind(request)})
+        watched = [w for w in watched if w.team not in user.teams]
+        tpl = "_queue_table.html" if request.query.get("partial") else "queues.html"
+        return await render(request, tpl, {"queues": rows, "mine": mine, "watched": watched, "page": "queues",
+                                           "counts_behind": counts_cache.behind(request)})
 
 
 @routes.get("/queues/{team}")
@@ -142,17 +142,17 @@ async def queue(request: web.Request) -> web.Response:
     raw_offset = request.query.get("offset", "0")
     offset = min(int(raw_offset), 10_000_000) if ASCII_DIGITS.fullmatch(raw_offset) else 0
     limit = 50
-    async with read_conn(svc.engine) as conn:
+    async with page_conn(request) as conn:  # the header's reads too (render)
         available = await page_reads.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=limit + 1,
-                                           offset=offset)
+                                                offset=offset)
         mine = [i for i in await page_reads.my_items(user.id, conn=conn, teams=visible_teams(user)) if i.team == team]
-    counts = await counts_cache.team_counts(request, team)
-    more = len(available) > limit
-    ctx = {"team": svc.settings.team(team), "team_name": team, "available": available[:limit], "mine": mine,
-           "n_available": counts["new"], "counts": counts, "offset": offset, "limit": limit,
-           "next_offset": offset + limit if more else None, "page": "queue",
-           "counts_behind": counts_cache.behind(request)}
-    return await render(request, "_queue_items.html" if request.query.get("partial") else "queue.html", ctx)
+        counts = await counts_cache.team_counts(request, team)
+        more = len(available) > limit
+        ctx = {"team": svc.settings.team(team), "team_name": team, "available": available[:limit], "mine": mine,
+               "n_available": counts["new"], "counts": counts, "offset": offset, "limit": limit,
+               "next_offset": offset + limit if more else None, "page": "queue",
+               "counts_behind": counts_cache.behind(request)}
+        return await render(request, "_queue_items.html" if request.query.get("partial") else "queue.html", ctx)
 
 
 @routes.post("/queues/{team}/claim")
@@ -181,30 +181,30 @@ async def _item_view(request: web.Request, item_id: int, *, status: int = 200, e
     work = request.app[WORK]
     item = await work.get(user, item_id)
     svc = request.app[SERVICES]
-    await read_about_item(request, user, item.id)  # before the header counts them
-    async with read_conn(svc.engine) as conn:
+    await read_about_item(request, user, item.id)  # before the header counts them; it may write
+    async with page_conn(request) as conn:  # the reply and hand-over panels' and the header's reads too
         events = await items.events_for(item.id, conn=conn)
         decision = await items.decision_for(item.id, conn=conn)
         mention = await items.mention_row(item.id, conn=conn) or {}
         earlier = await revisions.revisions_for(item.id, conn=conn)
         thread = await page_reads.thread_items(item.id, mention.get("thread_id"), mention.get("reply_to_id"),
-                                          item.source, conn=conn, teams=visible_teams(user))
-    member = user.is_admin or item.team in user.teams
-    mine = item.assignee == user.name
-    held_by_other = item.status == ItemStatus.CLAIMED and bool(item.assignee) and not mine
-    may_lead = user.role in ("lead", "admin")
-    ctx = {"item": item, "mention": mention, "decision": decision, "revisions": earlier,
-           **await _features_ctx(svc, decision, mention, computed=request.query.get("features") == "1"),
-           "routing_summary": routing_summary(decision), "event_label": event_label,
-           "notes": [e for e in events if e["kind"] == "note"], "history": events, "thread": thread,
-           "member": member, "mine": mine, "held_by_other": held_by_other,
-           "may_change_status": member and (may_lead or not held_by_other),
-           "may_release": member and item.status == ItemStatus.CLAIMED and (mine or may_lead),
-           "open": item.status in ItemStatus.OPEN, "errors": errors or {}, "values": values or {},
-           "transfer_teams": [t for t in svc.settings.teams if t.name != item.team],
-           "page": "item", **await reply_page_ctx(request, user, item, mention),
-           **await handover_ctx(request, user, item)}
-    return await render(request, "item.html", ctx, status=status)
+                                               item.source, conn=conn, teams=visible_teams(user))
+        member = user.is_admin or item.team in user.teams
+        mine = item.assignee == user.name
+        held_by_other = item.status == ItemStatus.CLAIMED and bool(item.assignee) and not mine
+        may_lead = user.role in ("lead", "admin")
+        ctx = {"item": item, "mention": mention, "decision": decision, "revisions": earlier,
+               **await _features_ctx(svc, decision, mention, computed=request.query.get("features") == "1"),
+               "routing_summary": routing_summary(decision), "event_label": event_label,
+               "notes": [e for e in events if e["kind"] == "note"], "history": events, "thread": thread,
+               "member": member, "mine": mine, "held_by_other": held_by_other,
+               "may_change_status": member and (may_lead or not held_by_other),
+               "may_release": member and item.status == ItemStatus.CLAIMED and (mine or may_lead),
+               "open": item.status in ItemStatus.OPEN, "errors": errors or {}, "values": values or {},
+               "transfer_teams": [t for t in svc.settings.teams if t.name != item.team],
+               "page": "item", **await reply_page_ctx(request, user, item, mention),
+               **await handover_ctx(request, user, item)}
+        return await render(request, "item.html", ctx, status=status)
 
 
 async def _features_ctx(svc: Any, decision: dict[str, Any] | None, mention: dict[str, Any], *,

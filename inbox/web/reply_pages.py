@@ -18,6 +18,7 @@ from inbox.web.authn import require_user
 from inbox.web.error_text import translate_error
 from inbox.web.inputs import ASCII_DIGITS
 from inbox.web.keys import REPLIES, SERVICES, WORK
+from inbox.web.page_conn import page_conn
 from inbox.web.render import flash, form, redirect, render
 from inbox.work.item_actions import visible_teams
 from inbox.work.replies import public_reply
@@ -70,7 +71,7 @@ async def reply_page_ctx(request: web.Request, user: UserInfo, item: ItemSummary
                          mention: dict[str, Any]) -> dict[str, Any]:
     """What the item page shows of replies and thread context."""
     svc = request.app[SERVICES]
-    async with read_conn(svc.engine) as conn:
+    async with page_conn(request) as conn:
         rows = _shown([public_reply(r) for r in await rrepo.for_item(item.id, conn=conn)])
         source = str(mention.get("source") or item.source)
         parent = await rrepo.parent_mention(source, mention.get("reply_to_id"), conn=conn)
