@@ -9,7 +9,7 @@ from aiohttp import web
 
 from inbox.domain.types import ItemSummary, UserInfo
 from inbox.errors import Conflict, Invalid
-from inbox.storage.repo import accounts
+from inbox.storage.repo import accounts, views
 from inbox.storage.tables import ItemStatus
 from inbox.web import i18n
 from inbox.web.authn import require_user
@@ -43,7 +43,8 @@ async def handover_ctx(request: web.Request, user: UserInfo, item: ItemSummary) 
                            "may_assign": False, "assignees": [], "similar": [], "copy_of": None,
                            "similar_links": SIMILAR_LINKS}
     if member and item.status in ItemStatus.OPEN:
-        ctx["similar"] = (await similar.similar_open(request.app[WORK], [item.id])).get(item.id, [])
+        async with page_conn(request) as conn:
+            ctx["similar"] = (await views.similar_open([item.id], conn=conn)).get(item.id, [])
         # the oldest copy is the original: the reply goes to that post, from its page
         first = min([item.id, *ctx["similar"]])
         ctx["copy_of"] = first if first != item.id else None

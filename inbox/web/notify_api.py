@@ -24,7 +24,7 @@ from inbox.web.notify_text import describe
 from inbox.web.page_conn import page_conn
 from inbox.work.item_actions import visible_teams
 
-__all__ = ["api", "notifications_of", "unread_of", "mark_ids", "read_about_item", "prefs_of", "save_prefs",
+__all__ = ["api", "notifications_of", "unread_of", "mark_ids", "prefs_of", "save_prefs",
            "header_state"]
 
 api = ApiRoutes("notifications")
@@ -126,16 +126,6 @@ async def mark_ids(request: web.Request, user: UserInfo, ids: list[int] | None) 
     if marked and BUS in request.app:  # the user's other tabs: bell and title follow
         tell_unread(request.app[BUS], user.id, unread)
     return ReadResult(marked=marked, unread=unread)
-
-
-async def read_about_item(request: web.Request, user: UserInfo, item_id: int) -> int:
-    """The user opened the item: their unread notifications about it are read (as ``mark_ids``).
-    Returns how many were marked; no write when there are none."""
-    async with read_conn(request.app[SERVICES].engine) as conn:
-        ids = await repo.unread_about(user.id, item_id, conn=conn)
-    if not ids:
-        return 0
-    return (await mark_ids(request, user, ids)).marked
 
 
 @api.post("/api/v1/notifications/read", summary="Mark some of your notifications read",

@@ -10,6 +10,7 @@ from aiohttp import web
 from inbox.errors import Conflict, Invalid, NotFound
 from inbox.storage.engine import read_conn
 from inbox.storage.repo import accounts, items, page_reads, revisions
+from inbox.storage.repo.people_notify import unread_about
 from inbox.storage.tables import ItemStatus
 from inbox.web import counts as counts_cache
 from inbox.web import i18n
@@ -21,7 +22,7 @@ from inbox.web.handover_pages import handover_ctx
 from inbox.web.inputs import ASCII_DIGITS
 from inbox.web.keys import SERVICES, USER_KEY, WORK
 from inbox.web.logins import LoginThrottled, check_credentials
-from inbox.web.notify_api import read_about_item
+from inbox.web.notify_api import mark_ids
 from inbox.web.page_conn import page_conn
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
 from inbox.web.reply_pages import reply_page_ctx
@@ -179,9 +180,12 @@ async def _item_view(request: web.Request, item_id: int, *, status: int = 200, e
     in the reader's language) and what was typed kept (``values``)."""
     user = require_user(request)
     work = request.app[WORK]
-    item = await work.get(user, item_id)
     svc = request.app[SERVICES]
-    await read_about_item(request, user, item.id)  # before the header counts them; it may write
+    async with page_conn(request) as conn:
+        item = await work.get(user, item_id, conn=conn)
+        unread = await unread_about(user.id, item.id, conn=conn)
+    if unread:  # opening the item reads them, before the header counts them (a write: no connection held)
+        await mark_ids(request, user, unread)
     async with page_conn(request) as conn:  # the reply and hand-over panels' and the header's reads too
         events = await items.events_for(item.id, conn=conn)
         decision = await items.decision_for(item.id, conn=conn)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inbox import faultpoints
 from inbox.domain import sla_calendar
@@ -58,9 +58,13 @@ class WorkService:
                 raise NotFound(f"no queue {team!r}")
             raise Forbidden(f"you are not a member of {team!r}")
 
-    async def get(self, user: UserInfo, item_id: int) -> ItemSummary:
-        async with read_conn(self.engine) as conn:
+    async def get(self, user: UserInfo, item_id: int, *, conn: AsyncConnection | None = None) -> ItemSummary:
+        """The item as ``user`` may see it (NotFound otherwise); read on ``conn`` when given."""
+        if conn is not None:
             item = await items.get_item(item_id, conn=conn, teams=visible_teams(user))
+        else:
+            async with read_conn(self.engine) as own:
+                item = await items.get_item(item_id, conn=own, teams=visible_teams(user))
         if item is None:
             raise NotFound(f"no item {item_id}")
         return item
