@@ -7,8 +7,10 @@ The handler opens it around its reads *and* its ``render`` (so the header reads 
 called inside that block asks :func:`page_conn` again and gets the same connection, so it need
 not be passed down. Outside such a block :func:`page_conn` opens a connection of its own, as
 ``read_conn`` does. It is a ``reader`` connection (no transaction, each statement its own
-snapshot), never to write through; a page that writes does so before opening it, so a request
-never waits for a second connection while holding one."""
+snapshot), never to write through. Inside the block nothing may check out a second connection
+(a write, a count read by ``inbox.web.counts``): with every pooled connection held by pages
+waiting for another, they would all wait for the pool's timeout. Such work runs before the block
+(or between two blocks, as the item page marks notifications read)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator

@@ -143,11 +143,13 @@ async def queue(request: web.Request) -> web.Response:
     raw_offset = request.query.get("offset", "0")
     offset = min(int(raw_offset), 10_000_000) if ASCII_DIGITS.fullmatch(raw_offset) else 0
     limit = 50
+    # first: a count may wait for a read on a connection of its own, which must not wait for the pool
+    # while this request holds its page's connection
+    counts = await counts_cache.team_counts(request, team)
     async with page_conn(request) as conn:  # the header's reads too (render)
         available = await page_reads.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=limit + 1,
                                                 offset=offset)
         mine = [i for i in await page_reads.my_items(user.id, conn=conn, teams=visible_teams(user)) if i.team == team]
-        counts = await counts_cache.team_counts(request, team)
         more = len(available) > limit
         ctx = {"team": svc.settings.team(team), "team_name": team, "available": available[:limit], "mine": mine,
                "n_available": counts["new"], "counts": counts, "offset": offset, "limit": limit,
