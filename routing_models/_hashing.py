@@ -66,14 +66,23 @@ class NgramSpans:
         return [slice(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
 
 
+_MIX_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_M2 = np.uint64(0x94D049BB133111EB)
+
+
 def _mix(x: U64) -> U64:
-    """splitmix64 finaliser (wrapping uint64 arithmetic)."""
+    """splitmix64 finaliser (wrapping uint64 arithmetic), computed IN PLACE in ``x`` (callers pass
+    an array of their own) with one scratch array: no new array per step."""
+    t = np.empty_like(x)
     with np.errstate(over="ignore"):
-        x = x ^ (x >> np.uint64(30))
-        x = x * np.uint64(0xBF58476D1CE4E5B9)
-        x = x ^ (x >> np.uint64(27))
-        x = x * np.uint64(0x94D049BB133111EB)
-        x = x ^ (x >> np.uint64(31))
+        np.right_shift(x, np.uint64(30), out=t)
+        x ^= t
+        x *= _MIX_M1
+        np.right_shift(x, np.uint64(27), out=t)
+        x ^= t
+        x *= _MIX_M2
+        np.right_shift(x, np.uint64(31), out=t)
+        x ^= t
     return x
 
 
@@ -129,8 +138,8 @@ def char_ngrams(
     joined, cps, doc_id = _join(docs, " ")
     length = cps.shape[0]
     s, pow_p = _prefix(cps)
-    sep_cum = np.zeros(length + 1, dtype=np.int32)
-    np.cumsum(cps == _SEP, out=sep_cum[1:])
+    sep_cum = np.zeros(length + 1, dtype=np.int32)  # separators before each position: doc_id shifted
+    sep_cum[1:] = doc_id
     mask = np.uint64(n_features - 1)
     docs_out, cols_out, starts_out, ends_out = [], [], [], []
     for n in range(lo, hi + 1):
@@ -140,8 +149,10 @@ def char_ngrams(
         # n-gram starting at a ends at a + n: slices instead of gathers
         valid = sep_cum[n : n + m] == sep_cum[:m]
         with np.errstate(over="ignore"):
-            h = pow_p[n - 1 : n - 1 + m] * (s[n : n + m] - s[:m])
-            h = h[valid] + _CHAR_SALT * np.uint64(n)
+            h = np.subtract(s[n : n + m], s[:m])
+            h *= pow_p[n - 1 : n - 1 + m]
+            h = h[valid]
+            h += _CHAR_SALT * np.uint64(n)
         cols_out.append((_mix(h) & mask).astype(np.int32))
         docs_out.append(doc_id[:m][valid])
         if with_spans:
