@@ -11,7 +11,9 @@ def test_freeze_moves_live_objects_out_of_the_collectors_sight() -> None:
     keep = [{"n": i} for i in range(10_000)]
     try:
         n = freeze_startup_objects()
-        assert n == gc.get_freeze_count() and n >= len(keep)
+        # frozen objects that die afterwards (a logging cache entry, another thread's garbage)
+        # leave the permanent generation, so the count can only have fallen since the call
+        assert len(keep) <= gc.get_freeze_count() <= n
         before = len(gc.get_objects(generation=2))
         assert all(id(x) not in {id(o) for o in gc.get_objects(generation=2)} for x in keep[:5])
         gc.collect()
