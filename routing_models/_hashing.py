@@ -52,6 +52,9 @@ class NgramSpans:
     ``doc``/``col`` (int32) list one entry per occurrence; ``bounds`` splits them into runs
     (one per n-gram length / kind) inside which ``doc`` is non-decreasing.  ``start``/``end``
     (positions in ``joined``) are only filled when spans were requested (for explanations).
+    ``key`` (uint64, word n-grams only, when requested) is the full 64-bit hash that ``col`` is
+    reduced from (``col == key & (n_features - 1)``): two different n-grams practically never
+    share a key, while they share a column about once in ``n_features``.
     """
 
     doc: npt.NDArray[np.int32]
@@ -60,6 +63,7 @@ class NgramSpans:
     joined: str
     start: npt.NDArray[np.int64] | None = None
     end: npt.NDArray[np.int64] | None = None
+    key: U64 | None = None
 
     def runs(self) -> list[slice]:
         edges = (0, *self.bounds)
@@ -163,16 +167,18 @@ def char_ngrams(
 
 
 def word_ngrams(
-    docs: list[str], ngram_range: tuple[int, int], n_features: int, *, with_spans: bool = False
+    docs: list[str], ngram_range: tuple[int, int], n_features: int, *, with_spans: bool = False,
+    with_keys: bool = False,
 ) -> NgramSpans:
-    """Hash word unigrams and/or bigrams (words = maximal runs of letters/digits); one run per kind."""
+    """Hash word unigrams and/or bigrams (words = maximal runs of letters/digits); one run per kind.
+    ``with_keys`` also returns each n-gram's full 64-bit hash (``NgramSpans.key``)."""
     lo, hi = ngram_range
     if lo < 1 or hi > 2:
         raise ValueError("word_ngrams supports ngram_range within (1, 2)")
     joined, cps, doc_id = _join(docs, "")
     mask = np.uint64(n_features - 1)
     if cps.shape[0] == 0:
-        return _spans([], [], [], [], joined, with_spans)
+        return _spans([], [], [], [], joined, with_spans, [] if with_keys else None)
     is_word = np.where(cps < 128, _ASCII_WORD[np.minimum(cps, 127)], True)
     is_word &= cps != _SEP
     padded = np.concatenate(([False], is_word, [False]))
@@ -183,9 +189,12 @@ def word_ngrams(
     tok_hash = _substring_hash(s, pow_p, starts, ends)
     tok_doc = doc_id[starts]
     docs_out, cols_out, starts_out, ends_out = [], [], [], []
+    keys_out: list[U64] = []
     if lo <= 1:
         with np.errstate(over="ignore"):
-            cols_out.append((_mix(tok_hash + _WORD_SALT) & mask).astype(np.int32))
+            key = _mix(tok_hash + _WORD_SALT)
+        cols_out.append((key & mask).astype(np.int32))
+        keys_out.append(key)
         docs_out.append(tok_doc)
         starts_out.append(starts)
         ends_out.append(ends)
@@ -193,11 +202,13 @@ def word_ngrams(
         same = tok_doc[:-1] == tok_doc[1:]
         with np.errstate(over="ignore"):
             h2 = _mix(tok_hash[:-1] + _BIGRAM_SALT) * _BIGRAM_Q + tok_hash[1:]
-        cols_out.append((_mix(h2[same]) & mask).astype(np.int32))
+        key = _mix(h2[same])
+        cols_out.append((key & mask).astype(np.int32))
+        keys_out.append(key)
         docs_out.append(tok_doc[:-1][same])
         starts_out.append(starts[:-1][same])
         ends_out.append(ends[1:][same])
-    return _spans(docs_out, cols_out, starts_out, ends_out, joined, with_spans)
+    return _spans(docs_out, cols_out, starts_out, ends_out, joined, with_spans, keys_out if with_keys else None)
 
 
 def _spans(
@@ -207,6 +218,7 @@ def _spans(
     ends: list[npt.NDArray[np.int64]],
     joined: str,
     with_spans: bool,
+    keys: list[U64] | None = None,
 ) -> NgramSpans:
     empty = np.zeros(0, dtype=np.int32)
     bounds = tuple(int(x) for x in np.cumsum([d.shape[0] for d in docs])) if docs else ()
@@ -217,6 +229,7 @@ def _spans(
         joined=joined,
         start=(np.concatenate(starts) if starts else empty.astype(np.int64)) if with_spans else None,
         end=(np.concatenate(ends) if ends else empty.astype(np.int64)) if with_spans else None,
+        key=(np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)) if keys is not None else None,
     )
 
 

@@ -118,6 +118,7 @@ class MentionFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc] 
         )
         self.lexicon_groups_ = list(CUE_GROUPS)
         self.lexicon_bucket_row_, self.lexicon_membership_ = _lexicon_tables(self.word_n_features)
+        self.lexicon_keys_, self.lexicon_key_membership_ = _lexicon_key_tables()
         self.n_word_ = int(self.idf_word_.shape[0]) - 1
         self.n_char_ = int(self.idf_char_.shape[0]) - 1
         n_lexicon = len(self.lexicon_groups_) if self.lexicon_weight > 0 else 0
@@ -183,7 +184,8 @@ class MentionFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc] 
         check_is_fitted(self, "idf_word_")
         n = len(docs)
         wspans = _hashing.word_ngrams(
-            docs, ngram_range(self.word_ngram_range), self.word_n_features, with_spans=with_spans
+            docs, ngram_range(self.word_ngram_range), self.word_n_features, with_spans=with_spans,
+            with_keys=self.exact_cues,
         )
         cspans = _hashing.char_ngrams(
             docs, ngram_range(self.char_ngram_range), self.char_n_features, with_spans=with_spans
@@ -201,18 +203,36 @@ class MentionFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc] 
             blocks["lex"] = [(rows.astype(np.int32), groups.astype(np.int32) + np.int32(offset), vals, hit)]
         return blocks, wspans, cspans
 
+    @property
+    def exact_cues(self) -> bool:
+        """Whether cues are matched by their full 64-bit n-gram hash (models fitted since the
+        lexicon keys exist).  Models fitted before match by hashed column, so a word n-gram that
+        shares a column with a cue (about 1 in 130 at 2**18 columns) counted as that cue: a third
+        of dev_crosssource's mentions had such a false cue.  Those models keep their behaviour."""
+        return hasattr(self, "lexicon_keys_")
+
     def cue_counts(self, wspans: _hashing.NgramSpans, n_docs: int) -> npt.NDArray[np.float64]:
-        """Number of cues of each group per document, shape ``(n_docs, len(lexicon_groups_))``."""
+        """Number of cues of each group per document, shape ``(n_docs, len(lexicon_groups_))``;
+        ``wspans`` must carry keys (``with_keys=True``) when :attr:`exact_cues`."""
         return self._cue_counts_and_hits(wspans, n_docs)[0]
 
     def _cue_counts_and_hits(
         self, wspans: _hashing.NgramSpans, n_docs: int
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
         """:meth:`cue_counts` and the mask of the word n-grams that are cues."""
-        bucket_rows = self.lexicon_bucket_row_[wspans.col]
-        hit = bucket_rows >= 0
-        hit_docs = wspans.doc[hit]
-        members = self.lexicon_membership_[bucket_rows[hit]]
+        if self.exact_cues:
+            if wspans.key is None:
+                raise ValueError("exact cue matching needs the word n-grams' keys (with_keys=True)")
+            keys = self.lexicon_keys_
+            pos = np.minimum(np.searchsorted(keys, wspans.key), keys.shape[0] - 1)
+            hit = keys[pos] == wspans.key
+            hit_docs = wspans.doc[hit]
+            members = self.lexicon_key_membership_[pos[hit]]
+        else:
+            bucket_rows = self.lexicon_bucket_row_[wspans.col]
+            hit = bucket_rows >= 0
+            hit_docs = wspans.doc[hit]
+            members = self.lexicon_membership_[bucket_rows[hit]]
         counts = np.stack(
             [np.bincount(hit_docs, weights=members[:, g], minlength=n_docs) for g in range(members.shape[1])], axis=1
         )
@@ -255,6 +275,38 @@ class MentionFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc] 
 
 
 _NON_ALNUM_RE = re.compile(r"[^0-9a-z\u0080-\U0010ffff]+")
+
+
+def _cue_phrases_by_length() -> list[tuple[int, int, list[str]]]:
+    """(group index, n-gram length, normalised cue phrases) for every group of :data:`CUE_GROUPS`."""
+    out = []
+    for index, phrases in enumerate(CUE_GROUPS.values()):
+        normalised = sorted({" ".join(_NON_ALNUM_RE.sub(" ", normalize(p)).split()) for p in phrases})
+        too_long = [p for p in normalised if len(p.split()) > 2]
+        if too_long:
+            raise ValueError(f"cue phrases must be unigrams or bigrams: {too_long}")
+        for n in (1, 2):
+            group = [p for p in normalised if len(p.split()) == n]
+            if group:
+                out.append((index, n, group))
+    return out
+
+
+def _lexicon_key_tables() -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64]]:
+    """Cue-group lookup by full n-gram hash: the sorted 64-bit keys of every cue n-gram and their
+    membership (one row per key, one 0/1 column per group of :data:`CUE_GROUPS`)."""
+    pairs: set[tuple[int, int]] = set()
+    for index, n, group in _cue_phrases_by_length():
+        spans = _hashing.word_ngrams(group, (n, n), 2, with_spans=True, with_keys=True)
+        assert spans.start is not None and spans.end is not None and spans.key is not None
+        whole = spans.end - spans.start == np.array([len(group[d]) for d in spans.doc])
+        pairs.update((int(k), index) for k in spans.key[whole].tolist())
+    keys = sorted({k for k, _ in pairs})
+    row = {k: i for i, k in enumerate(keys)}
+    membership = np.zeros((len(keys), len(CUE_GROUPS)))
+    for k, index in pairs:
+        membership[row[k], index] = 1.0
+    return np.array(keys, dtype=np.uint64), membership
 
 
 def _lexicon_tables(n_features: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:

@@ -108,7 +108,8 @@ class CompiledScorer:
         f = self._featurizer
         docs = self._normalizer.transform(texts)
         n = len(docs)
-        wspans = _hashing.word_ngrams(docs, ngram_range(f.word_ngram_range), f.word_n_features)
+        exact = f.exact_cues and self._lex_coef is not None
+        wspans = _hashing.word_ngrams(docs, ngram_range(f.word_ngram_range), f.word_n_features, with_keys=exact)
         scores = np.zeros((n, self._intercept.shape[0]))
         if self._word is not None:
             scores += self._word.scores(wspans, n)

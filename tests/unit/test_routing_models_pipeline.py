@@ -63,6 +63,25 @@ def test_featurizer_batch_equals_single() -> None:
         assert (word_entries**2).sum() == pytest.approx(1.0)  # each block is L2-normalised over entries
 
 
+def test_cues_are_matched_exactly_not_by_hashed_column() -> None:
+    """"word109" shares its hashed column (2**18 buckets) with a news cue but is no cue: it counts
+    for no group, while a real cue does; a text counts each cue it holds."""
+    from routing_models import _hashing
+    from routing_models.lexicon import CUE_GROUPS
+
+    docs = ["word109 word109", "the journalist asked", "nothing here"]
+    featurizer = MentionFeaturizer().fit(docs)
+    assert featurizer.exact_cues
+    spans = _hashing.word_ngrams(docs, (1, 2), featurizer.word_n_features, with_keys=True)
+    counts = featurizer.cue_counts(spans, len(docs))
+    # the collision is real under the column lookup models fitted before used
+    collided = featurizer.lexicon_bucket_row_[spans.col[spans.doc == 0]]
+    assert (collided >= 0).any()
+    assert counts[0].sum() == 0
+    assert counts[1, list(CUE_GROUPS).index("pr_news")] >= 1
+    assert counts[2].sum() == 0
+
+
 def test_fit_predict_on_seed(clf: Classifier, seed_split: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
     """A model trained on 80% of the seed corpus beats 0.75 macro-F1 on the other 20%."""
     result = evaluate(clf, seed_split[1])
