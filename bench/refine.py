@@ -4,7 +4,8 @@
 
 1. ``model``: ``Classifier.refined_proba`` (n-gram model + sentence encoder + head) on ``--n`` texts
    (default: the seed corpus) in the refiner's batches of 32, with ``--threads`` BLAS threads
-   (``threadpoolctl``; 1 = one core), mentions per second wall and per CPU-second, how many of them
+   (``threadpoolctl``; 1 = one core; the encoder's onnxruntime session has one thread whatever it
+   says), mentions per second wall and per CPU-second, how many of them
    were below the head's band and so embedded, and the encoder's load time (hash check included).
 2. ``job``: ``--items`` seed texts imported into a fresh SQLite file, then ``Refiner.run_once`` until
    no candidate is left: items refined per second including the database work, and how many moved.

