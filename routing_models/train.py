@@ -150,13 +150,17 @@ def lexicon_hash() -> str:
 
 
 def make_version(
-    data_sha: str, params: dict[str, Any], seed: int, when: _dt.datetime, lexicon_sha: str | None = None
+    data_sha: str, params: dict[str, Any], seed: int, when: _dt.datetime, lexicon_sha: str | None = None,
+    encoder: str | None = None,
 ) -> str:
-    """``m-YYYYMMDD-<first 8 hex of sha256(data hash, params, seed[, lexicon hash])>``: a lexicon
-    edit gives a new version even when the rows and parameters are the same."""
+    """``m-YYYYMMDD-<first 8 hex of sha256(data hash, params, seed[, lexicon hash][, encoder identity])>``:
+    a lexicon edit, or a refiner head fitted on another encoder's vectors, gives a new version even when
+    the rows and parameters are the same."""
     fields: dict[str, Any] = {"data": data_sha, "params": params, "seed": seed}
     if lexicon_sha is not None:
         fields["lexicon"] = lexicon_sha
+    if encoder is not None:
+        fields["encoder"] = encoder
     blob = json.dumps(fields, sort_keys=True)
     return f"m-{when:%Y%m%d}-{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
 
@@ -213,6 +217,7 @@ def train(
     ``embedding_cache`` (an ``.npz`` path) keeps the vectors for the next training run.
     """
     from routing_models.evaluate import evaluate
+    from routing_models.refine import encoder_identity
 
     if not rows:
         raise ValueError("no training rows")
@@ -224,7 +229,8 @@ def train(
     data_sha = data_hash(rows)
     when = _created_at()
     lexicon_sha = lexicon_hash()
-    version = make_version(data_sha, all_params, seed, when, lexicon_sha)
+    version = make_version(data_sha, all_params, seed, when, lexicon_sha,
+                           encoder_identity(encoder) if encoder is not None else None)
     pipeline, oof = fit_keep_oof(rows, all_params, seed)
     refiner, embeddings = (
         _fit_refiner(rows, pipeline, oof, all_params, encoder, embedding_cache) if encoder is not None else (None, None)

