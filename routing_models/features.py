@@ -316,18 +316,11 @@ def _lexicon_tables(n_features: int) -> tuple[npt.NDArray[np.int32], npt.NDArray
     (one row per cue bucket, one 0/1 column per group of :data:`CUE_GROUPS`).
     """
     pairs: set[tuple[int, int]] = set()
-    for index, phrases in enumerate(CUE_GROUPS.values()):
-        normalised = sorted({" ".join(_NON_ALNUM_RE.sub(" ", normalize(p)).split()) for p in phrases})
-        too_long = [p for p in normalised if len(p.split()) > 2]
-        if too_long:
-            raise ValueError(f"cue phrases must be unigrams or bigrams: {too_long}")
-        for n in (1, 2):
-            group = [p for p in normalised if len(p.split()) == n]
-            if group:
-                spans = _hashing.word_ngrams(group, (n, n), n_features, with_spans=True)
-                assert spans.start is not None and spans.end is not None
-                whole = spans.end - spans.start == np.array([len(group[d]) for d in spans.doc])
-                pairs.update((int(bucket), index) for bucket in spans.col[whole].tolist())
+    for index, n, group in _cue_phrases_by_length():
+        spans = _hashing.word_ngrams(group, (n, n), n_features, with_spans=True)
+        assert spans.start is not None and spans.end is not None
+        whole = spans.end - spans.start == np.array([len(group[d]) for d in spans.doc])
+        pairs.update((int(bucket), index) for bucket in spans.col[whole].tolist())
     buckets = sorted({bucket for bucket, _ in pairs})
     bucket_row = np.full(n_features, -1, dtype=np.int32)
     bucket_row[buckets] = np.arange(len(buckets), dtype=np.int32)
