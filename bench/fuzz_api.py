@@ -5,7 +5,7 @@ fuzzing, stateful). Prints one line per token with the cases generated and the f
 kind (server errors, schema violations ...), and exits 1 when any token found one.
 
     python bench/fuzz_api.py                    # the long run: 15 minutes per token, SQLite
-    python bench/fuzz_api.py --seconds 75       # what .ci/run runs (about 3 minutes in all)
+    python bench/fuzz_api.py --seconds 40 --examples 50   # what .ci/run runs (about 2 minutes in all)
     python bench/fuzz_api.py --db postgres --seconds 300
 
 The server is the real app (inbox.web.testing.LiveServer) on a fresh database seeded through the
