@@ -30,27 +30,33 @@ __all__ = ["create_app"]
 log = structlog.get_logger(__name__)
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
-    resp: web.StreamResponse = await handler(request)
-    h = resp.headers
-    h.setdefault("X-Content-Type-Options", "nosniff")
-    h.setdefault("Referrer-Policy", "same-origin")
-    h.setdefault("X-Frame-Options", "DENY")
-    h.setdefault("Content-Security-Policy",
-                 "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                 "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-                 "form-action 'self'")
-    return resp
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'self'"),
+}
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Set on every response as it is prepared, streamed ones included (the /live event stream sends its
+    headers from inside the handler, before any middleware could add them); a handler's own value wins."""
+    h = response.headers
+    for name, value in _SECURITY_HEADERS.items():
+        h.setdefault(name, value)
 
 
 def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = None,
                services: Services | None = None) -> web.Application:
     """The web app, API and (for role all/worker) the connector scheduler."""
-    middlewares: list[Any] = [security_headers, problem_middleware]
+    middlewares: list[Any] = [problem_middleware]
     if settings.server.trusted_proxies:  # first: every other layer sees the client's scheme, host, address
         middlewares.insert(0, forwarded_middleware(parse_networks(settings.server.trusted_proxies)))
     app = web.Application(client_max_size=2 * 1024 * 1024)
+    app.on_response_prepare.append(security_headers)
     app[ROLE] = role
     app[AUTH_CACHE] = AuthCache()
 

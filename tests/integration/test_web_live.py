@@ -208,6 +208,9 @@ async def test_sse_stream_end_to_end(server: LiveServer) -> None:
         await web_login(henry, server.url, "henry")
         async with carla.get(server.url + "/live") as rc, henry.get(server.url + "/live") as rh:
             assert rc.status == 200 and rc.headers["Content-Type"] == "text/event-stream"
+            # the stream sends its headers from inside the handler: the security headers are there all the same
+            assert rc.headers["X-Content-Type-Options"] == "nosniff" and rc.headers["X-Frame-Options"] == "DENY"
+            assert "frame-ancestors 'none'" in rc.headers["Content-Security-Policy"]
             await rc.content.readline()
             await rh.content.readline()
             async with api.post(server.url + "/api/v1/queues/customer_care/claim",
