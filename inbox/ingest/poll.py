@@ -20,6 +20,7 @@ from connectors.http import HttpClient
 from connectors.netguard import guarded_tcp_connector
 from connectors.registry import build_connector
 from inbox import faultpoints
+from inbox.domain.poll_backoff import retry_delay
 from inbox.ingest.pipeline import CursorUpdate, IngestResult, LeaseLost
 from inbox.ingest.poll_batches import PollTotals, run_pipelined
 from inbox.storage.repo import connector_state
@@ -153,16 +154,21 @@ class Poller:
             out.update(error=str(e), permanent=permanent)
             bound.warning("poll_failed", error=str(e), permanent=permanent)
             async with svc.engine.begin() as conn:
-                await connector_state.save_failure(
+                failures = await connector_state.save_failure(
                     cfg.name, str(e), conn=conn, now=svc.clock.now(), permanent=permanent
                 )
+            # a source that keeps failing is asked less often (the platform's Retry-After still wins if later)
+            next_poll = max(next_poll, now + retry_delay(cfg.interval, failures, permanent=permanent))
+            out["next_poll_at"] = next_poll.isoformat()
         except Exception as e:  # one connector's bug must not stop the others
             out.update(error=f"{type(e).__name__}: {e}")
             bound.exception("poll_crashed")
             async with svc.engine.begin() as conn:
-                await connector_state.save_failure(
+                failures = await connector_state.save_failure(
                     cfg.name, f"{type(e).__name__}: {e}", conn=conn, now=svc.clock.now(), permanent=False
                 )
+            next_poll = max(next_poll, now + retry_delay(cfg.interval, failures, permanent=False))
+            out["next_poll_at"] = next_poll.isoformat()
         finally:
             if not out["ok"] and totals.batches:  # batches committed before the failure stand
                 out.update(committed_batches=totals.batches, ingested=totals.counts["ingested"])

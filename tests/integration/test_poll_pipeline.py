@@ -307,3 +307,40 @@ async def test_a_long_poll_renews_its_lease_with_each_batch(services: Any, tmp_p
             pipeline.ingest = ingest  # type: ignore[method-assign]
     assert len(left) >= 3
     assert all(lease - timedelta(minutes=1) < x <= lease for x in left), left
+
+
+async def test_a_failing_source_is_polled_less_often_until_it_recovers(services: Any, tmp_path: Path) -> None:
+    """A source that keeps refusing is asked again after its interval, then two, then four intervals
+    (stored as its next poll time, so every instance waits); one successful poll brings the interval back."""
+    hits: list[str] = []
+
+    async def refused(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        hits.append(request.path)
+        return aiohttp.web.json_response({"error": "The access token is invalid"}, status=401)
+
+    refusing = aiohttp.web.Application()
+    refusing.router.add_route("*", "/{tail:.*}", refused)
+    replay = create_replay_app(tmp_path)
+    async with serve_app(refusing) as bad, serve_app(replay) as good, Poller(services) as poller:
+        cfg = _settings(bad)
+        step = cfg.interval
+        waits = []
+        for _ in range(3):
+            out = await poller.poll(cfg, due_only=True)
+            assert not out["ok"] and out["permanent"], out
+            waits.append(datetime.fromisoformat(out["next_poll_at"]) - services.clock.now())
+            asked = len(hits)
+            services.clock.advance(waits[-1] - timedelta(seconds=1))  # not yet due: nobody asks
+            assert (await poller.poll(cfg, due_only=True))["skipped"] and len(hits) == asked
+            services.clock.advance(timedelta(seconds=1))
+        assert waits == [step, 2 * step, 4 * step]
+        async with services.engine.connect() as conn:
+            assert (await connector_state.get_state("masto", conn=conn) or {})["consecutive_failures"] == 3
+
+        _publish(replay, services, 1, "anchor")
+        recovered = _settings(good)
+        out = await poller.poll(recovered, due_only=True)
+        assert out["ok"] and out["health"]["consecutive_failures"] == 0, out
+        async with services.engine.connect() as conn:
+            state = await connector_state.get_state("masto", conn=conn) or {}
+        assert state["next_poll_at"] == services.clock.now() + step

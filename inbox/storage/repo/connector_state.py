@@ -71,12 +71,15 @@ async def save_success(name: str, owner: str, cursor: dict[str, Any], fetched: i
     return (res.rowcount or 0) == 1
 
 
-async def save_failure(name: str, error: str, *, conn: AsyncConnection, now: datetime, permanent: bool) -> None:
-    await conn.execute(
+async def save_failure(name: str, error: str, *, conn: AsyncConnection, now: datetime, permanent: bool) -> int:
+    """Record a failed poll; returns the source's consecutive failures, this one included."""
+    res = await conn.execute(
         update(T_CONN).where(T_CONN.c.name == name)
         .values(last_error=error[:2000], last_error_at=now, updated_at=now,
                 consecutive_failures=T_CONN.c.consecutive_failures + 1,
-                healthy=False if permanent else T_CONN.c.healthy))
+                healthy=False if permanent else T_CONN.c.healthy)
+        .returning(T_CONN.c.consecutive_failures))
+    return int(res.scalar_one_or_none() or 0)
 
 
 async def record_poll(name: str, outcome: PollOutcome, warnings: list[dict[str, str]], *, conn: AsyncConnection,
