@@ -10,10 +10,9 @@ n-gram model at once and a background refiner re-scores items with the blend.
 The blend: ``z = (1 − w)·log softmax(s_ngram / T_ngram) + w·log softmax(s_encoder / T_encoder)``,
 then a temperature ``T_blend`` and the same top-label Platt step as the n-gram model.  Every
 temperature and the Platt step are fitted on out-of-fold scores from the n-gram model's own
-source-grouped folds, so they reflect confidence on unseen sources.  ``w`` (0.4) and the head's
-``C`` (0.3, the leave-one-source-out best at that weight) are discussed in docs/classifier.md,
-"Second look (encoder)": LOSO is a little higher at 0.5–0.6, where the blend's calibration on
-dev_crosssource misses its target.
+source-grouped folds, so they reflect confidence on unseen sources.  ``w`` (0.5, the
+leave-one-source-out choice) and the head's ``C`` (0.3) are discussed in docs/classifier.md,
+"Second look (encoder)".
 
 **The band.** The second look pays only where the n-gram model is unsure.  Leave-one-source-out
 (40 families, 8,991 rows) and dev_crosssource agree: the blend changes 35% of the labels below 0.6
@@ -57,7 +56,7 @@ __all__ = [
 
 #: ``refine_weight`` = w above, ``refine_C`` = C of the logistic regression on the embeddings,
 #: ``refine_band``: only mentions whose n-gram confidence is below it get the second look (see ``band``).
-REFINER_DEFAULTS: dict[str, float] = {"refine_weight": 0.4, "refine_C": 0.3, "refine_band": 0.95}
+REFINER_DEFAULTS: dict[str, float] = {"refine_weight": 0.5, "refine_C": 0.3, "refine_band": 0.95}
 HEAD_FORMAT = 1
 F64 = npt.NDArray[np.float64]
 

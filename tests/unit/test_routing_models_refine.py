@@ -53,7 +53,7 @@ def test_a_model_trained_with_an_encoder_carries_a_head(refined: Classifier, row
     assert head["coef"].shape == (4, 384) and head["intercept"].shape == (4,)
     assert not {"embeddings", "oof_blend"} & set(head)  # working data is not saved
     assert not hasattr(refined.pipeline.named_steps["clf"], "oof_")
-    assert refined.metadata["refiner"]["weight"] == 0.4
+    assert refined.metadata["refiner"]["weight"] == 0.5
     assert refined.metadata["refiner"]["temperature_blend"] > 0
     texts = [r["text"] for r in rows[:50]]
     proba = refined.refined_proba(texts, HashingEncoder())
