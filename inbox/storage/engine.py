@@ -193,9 +193,17 @@ def autocommit(engine: AsyncEngine) -> AsyncEngine:
 
 @asynccontextmanager
 async def read_conn(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection for the page views' reads (the repository functions taking ``conn``): a
-    ``reader`` connection, so each statement reads without the write lock (PostgreSQL:
-    autocommit, each statement its own snapshot)."""
+    """A connection for the request path's reads (the repository functions taking ``conn``), as
+    ``reader`` gives: each statement reads its own snapshot, without the write lock. On PostgreSQL
+    the isolation level is set on the checked-out connection (SQLAlchemy restores it at check-in;
+    asyncpg needs no round trip for either) instead of taken from ``reader``'s variant engine,
+    whose isolation-level listener makes every event of its connections dispatch (as
+    repo.claims.connection does for the claims)."""
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+        return
     async with reader(engine).connect() as conn:
         yield conn
 

@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from inbox.storage.engine import reader
+from inbox.storage.engine import read_conn
 from inbox.storage.repo import page_reads
 from inbox.web.keys import SERVICES
 
@@ -142,11 +142,11 @@ COUNTS = web.AppKey("counts_cache", CountsCache)
 
 
 async def _cached(request: web.Request, key: str, query: Callable[[Any, Any], Awaitable[Any]]) -> Any:
-    """``query(conn, now)`` through the process's cache, on the engine's reader."""
+    """``query(conn, now)`` through the process's cache, on a read connection."""
     svc = request.app[SERVICES]
 
     async def load() -> Any:
-        async with reader(svc.engine).connect() as conn:
+        async with read_conn(svc.engine) as conn:
             return await query(conn, svc.clock.now())
     value, late = await request.app[COUNTS].read(key, load)
     if late:

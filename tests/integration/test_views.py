@@ -163,3 +163,21 @@ async def test_the_counts_count_what_the_queue_lists(services: Any) -> None:
     assert await check(2, 2) == [other, c1]
     await w.set_status(ann, c1, "resolved")                  # resolved alone: the next copy stands for it
     assert await check(2, 2) == [other, c2]
+
+
+async def test_every_team_s_queue_page_is_one_statement_text(services: Any) -> None:
+    """The queue page's statement is the same SQL for every team (the team a bound value, the
+    statuses and priority levels constants of its text): compiled once, one prepared statement on
+    PostgreSQL, nothing rendered per execution; each team still gets only its own items."""
+    from inbox.storage.repo import page_reads
+    from tests.conftest import sent_statements
+    res = await services.pipeline.ingest([Mention(source="t", platform="t", external_id="a", text="refund my order 1"),
+                                          Mention(source="t", platform="t", external_id="b", text="job interview")])
+    care, hr = res.item_ids
+    with sent_statements(services.engine, "WITH") as sent:
+        async with services.engine.connect() as conn:
+            got = {team: [r.id for r in await page_reads.queue_page(team, conn=conn, statuses=("new",))]
+                   for team in ("customer_care", "hr")}
+    assert got == {"customer_care": [care], "hr": [hr]}
+    assert len(sent) == 2 and sent[0][0] == sent[1][0]
+    assert "customer_care" not in sent[0][0]

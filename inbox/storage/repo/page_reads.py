@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, func, literal, or_, select, union_all
+from sqlalchemy import Integer, and_, bindparam, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
@@ -137,26 +137,35 @@ async def queue_page(team: str | None, *, conn: AsyncConnection, statuses: Seque
 _LEVELS = (3, 2, 1, 0)  # QueueItem.priority: 0 low, 1 normal, 2 high, 3 urgent
 
 
+def _constant(value: int | str, type_: Any) -> Any:
+    """``value`` written into the statement's text: an int, or a status name (a fixed word)."""
+    if isinstance(value, str):
+        if value not in ItemStatus.ALL or not value.isidentifier():
+            raise ValueError(f"not a status: {value!r}")
+        return literal_column(f"'{value}'", type_)
+    return literal_column(str(int(value)), type_)
+
+
 @lru_cache(maxsize=32)
 def _page_stmt(statuses: tuple[str, ...]) -> Any:
-    # Constants (status, priority level) and the team are inlined at execution time
-    # (literal_execute): with a prepared statement PostgreSQL may otherwise settle on a generic
-    # plan that cannot see which index range each slice reads.
+    # The status and priority level of each slice are constants in the statement's text, so the
+    # planner sees which index range each slice reads even in a generic plan of the prepared
+    # statement (PostgreSQL), and nothing is rendered per execution (literal_execute would be,
+    # about a tenth of the page's CPU). The team is a bound parameter: the index's leading column,
+    # an equality in every slice, which a generic plan reads the same way.
     due, prio = T_ITEM.c.first_response_due, T_ITEM.c.priority
     need = bindparam("q_need", type_=Integer)
-    team = bindparam("q_team", type_=T_ITEM.c.team.type, literal_execute=True)
+    team = bindparam("q_team", type_=T_ITEM.c.team.type)
     slices = []
     for status in statuses:
         base = select(T_ITEM.c.id, prio, due).where(
-            T_ITEM.c.team == team, T_ITEM.c.status == literal(status, T_ITEM.c.status.type, literal_execute=True),
-            not_a_copy())
+            T_ITEM.c.team == team, T_ITEM.c.status == _constant(status, T_ITEM.c.status.type), not_a_copy())
         for level in _LEVELS:
-            lv = literal(level, Integer, literal_execute=True)
+            lv = _constant(level, Integer)
             slices.append(base.where(prio == lv, due.is_not(None)).order_by(due, T_ITEM.c.id).limit(need))
             slices.append(base.where(prio == lv, due.is_(None)).order_by(T_ITEM.c.id).limit(need))
         # priorities outside the usual 0..3: rare; two index ranges, sorted the plain way
-        for cond in (prio > literal(_LEVELS[0], Integer, literal_execute=True),
-                     prio < literal(_LEVELS[-1], Integer, literal_execute=True)):
+        for cond in (prio > _constant(_LEVELS[0], Integer), prio < _constant(_LEVELS[-1], Integer)):
             slices.append(base.where(cond).order_by(prio.desc(), due.asc().nulls_last(), T_ITEM.c.id).limit(need))
     u = union_all(*[select(*sq.subquery().c) for sq in slices]).subquery()
     return (select(u.c.id).order_by(u.c.priority.desc(), u.c.first_response_due.is_(None), u.c.first_response_due,
