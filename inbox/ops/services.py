@@ -58,7 +58,7 @@ class Services:
     @classmethod
     async def open(cls, settings: Settings, *, clock: Clock | None = None, check: bool = True) -> Services:
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
-                               slow_ms=settings.db_slow_statement_ms)
+                               pool_timeout=settings.db_pool_timeout, slow_ms=settings.db_slow_statement_ms)
         svc = cls(settings=settings, engine=engine, clock=clock or SystemClock(), file_settings=settings)
         if check:
             await svc.ping()

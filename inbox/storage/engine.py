@@ -26,6 +26,8 @@ log = structlog.get_logger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled PostgreSQL connection idle for longer than this is pinged before use (see _checkout_check)
 PING_IDLE_SECONDS = 5.0
+# how long a check-out waits for a pooled connection (settings.db_pool_timeout); SQLAlchemy's own is 30 s
+POOL_TIMEOUT_SECONDS = 5.0
 _CHECKED_IN = "inbox_checked_in_at"
 _STARTED = "inbox_statement_started"
 
@@ -208,12 +210,13 @@ async def read_conn(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
-def create_engine(url: str, *, pool_size: int = 5, echo: bool = False,
-                  ping_idle: float = PING_IDLE_SECONDS, slow_ms: int = 0) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 5, echo: bool = False, ping_idle: float = PING_IDLE_SECONDS,
+                  slow_ms: int = 0, pool_timeout: float = POOL_TIMEOUT_SECONDS) -> AsyncEngine:
     """An AsyncEngine for ``url``; creates the SQLite file's folder when needed. PostgreSQL pool
     connections idle for ``ping_idle`` seconds or more are pinged before use (0: always). A
-    statement taking ``slow_ms`` or longer is logged (0: never)."""
-    engine = _create_engine(url, pool_size=pool_size, echo=echo, ping_idle=ping_idle)
+    statement taking ``slow_ms`` or longer is logged (0: never). A check-out waits at most
+    ``pool_timeout`` seconds for a connection, then raises ``sqlalchemy.exc.TimeoutError``."""
+    engine = _create_engine(url, pool_size=pool_size, echo=echo, ping_idle=ping_idle, pool_timeout=pool_timeout)
     if slow_ms > 0:
         log_slow_statements(engine, slow_ms)
     return engine
@@ -243,19 +246,19 @@ def log_slow_statements(engine: AsyncEngine, slow_ms: int) -> None:
                         many=many, statement=" ".join(statement.split())[:300])
 
 
-def _create_engine(url: str, *, pool_size: int, echo: bool, ping_idle: float) -> AsyncEngine:
+def _create_engine(url: str, *, pool_size: int, echo: bool, ping_idle: float, pool_timeout: float) -> AsyncEngine:
     if is_sqlite(url):
         path = sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-                                     json_serializer=json_text)
+                                     json_serializer=json_text, pool_timeout=pool_timeout)
         sync = engine.sync_engine
         event.listen(sync, "connect", _sqlite_pragmas)
         _install_write_gate(engine)
         return engine
     engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
-                                 json_serializer=json_text)
+                                 json_serializer=json_text, pool_timeout=pool_timeout)
     _ping_when_idle(engine, ping_idle)
     return engine
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from sqlalchemy import exc as sa_exc
 
 from inbox.errors import DomainError
 from inbox.web.models import Problem
@@ -12,6 +13,8 @@ from inbox.web.models import Problem
 __all__ = ["problem", "problem_middleware"]
 
 log = structlog.get_logger(__name__)
+
+BUSY_RETRY_AFTER = "1"  # seconds, on the 503 answered when no database connection came free
 
 
 def problem(status: int, title: str, detail: str | None = None, *, instance: str | None = None,
@@ -43,6 +46,17 @@ async def problem_middleware(request: web.Request, handler: Any) -> web.StreamRe
             if h in e.headers:
                 resp.headers[h] = e.headers[h]
         return resp
+    except sa_exc.TimeoutError:
+        # no pooled database connection came free within db_pool_timeout: the process is past what
+        # it can serve; answering at once lets the client retry, where waiting on would only
+        # lengthen the queue every later request joins
+        log.warning("db_pool_exhausted", path=request.path, method=request.method)
+        if is_api:
+            resp = problem(503, "Service unavailable", "the service is busy; try again", instance=request.path)
+            resp.headers["Retry-After"] = BUSY_RETRY_AFTER
+            return resp
+        raise web.HTTPServiceUnavailable(text="busy: try again in a moment",
+                                         headers={"Retry-After": BUSY_RETRY_AFTER}) from None
     except ConnectionError:
         # the client went away while its request was read or answered: no one to answer, not a
         # server error; aiohttp drops the connection quietly
