@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.storage.db_clock import db_now
@@ -99,9 +100,16 @@ async def mark_first_responses(item_ids: Sequence[int], at: datetime, *, conn: A
                                    updated_at=at))
 
 
+# Statements every item page runs, built once with bound values: building a statement and its
+# cache key on each call cost more client CPU than executing it.
+_FOR_ITEM = select(T_REPLY).where(T_REPLY.c.item_id == bindparam("r_item")).order_by(T_REPLY.c.id)
+_PARENT = (select(T_MENTION.c.id, T_MENTION.c.external_id, T_MENTION.c.text, T_MENTION.c.author_handle,
+                  T_MENTION.c.url, T_MENTION.c.created_at)
+           .where(T_MENTION.c.source == bindparam("p_source"), T_MENTION.c.external_id == bindparam("p_ext")))
+
+
 async def for_item(item_id: int, *, conn: AsyncConnection) -> list[dict[str, Any]]:
-    q = select(T_REPLY).where(T_REPLY.c.item_id == item_id).order_by(T_REPLY.c.id)
-    return [dict(r._mapping) for r in await conn.execute(q)]
+    return [dict(r._mapping) for r in await conn.execute(_FOR_ITEM, {"r_item": item_id})]
 
 
 async def get_reply(reply_id: int, *, conn: AsyncConnection, lock: bool = False) -> dict[str, Any] | None:
@@ -136,10 +144,7 @@ async def parent_mention(source: str, external_id: str | None, *, conn: AsyncCon
     does not exist)."""
     if not external_id:
         return None
-    q = (select(T_MENTION.c.id, T_MENTION.c.external_id, T_MENTION.c.text, T_MENTION.c.author_handle,
-                T_MENTION.c.url, T_MENTION.c.created_at)
-         .where(T_MENTION.c.source == source, T_MENTION.c.external_id == external_id))
-    row = (await conn.execute(q)).first()
+    row = (await conn.execute(_PARENT, {"p_source": source, "p_ext": external_id})).first()
     if row:
         return {**dict(row._mapping), "gone": False}
     return await context_posts.context_post(source, external_id, conn=conn)
@@ -152,18 +157,28 @@ async def earlier_mentions(source: str, author: str | None, before_id: int, *, c
     newest first."""
     if not author:
         return []
+    stmt = _earlier_stmt(None if teams is None else tuple(teams))
+    return [dict(r._mapping) for r in await conn.execute(stmt, {"e_source": source, "e_author": author,
+                                                                 "e_before": before_id, "e_limit": limit})]
+
+
+@lru_cache(maxsize=64)
+def _earlier_stmt(teams: tuple[str, ...] | None) -> Any:
+    """``earlier_mentions``'s statement, built once per team set (its teams are bound values of a
+    fixed list, not an expanding IN that is rendered anew on each execution)."""
+    before = bindparam("e_before", type_=Integer)
     posted = func.coalesce(T_MENTION.c.created_at, T_MENTION.c.fetched_at)  # no date from the platform: fetched
     own = T_MENTION.alias("own")
-    this = (select(func.coalesce(own.c.created_at, own.c.fetched_at)).where(own.c.id == before_id)
+    this = (select(func.coalesce(own.c.created_at, own.c.fetched_at)).where(own.c.id == before)
             .scalar_subquery())
     q = (select(T_MENTION.c.id, T_MENTION.c.text, T_MENTION.c.created_at, T_ITEM.c.status, T_ITEM.c.team)
          .join(T_ITEM, T_ITEM.c.id == T_MENTION.c.id)
-         .where(T_MENTION.c.source == source, T_MENTION.c.author_handle == author, T_MENTION.c.id != before_id,
-                or_(posted < this, and_(posted == this, T_MENTION.c.id < before_id)))
-         .order_by(posted.desc(), T_MENTION.c.id.desc()).limit(limit))
+         .where(T_MENTION.c.source == bindparam("e_source"), T_MENTION.c.author_handle == bindparam("e_author"),
+                T_MENTION.c.id != before, or_(posted < this, and_(posted == this, T_MENTION.c.id < before)))
+         .order_by(posted.desc(), T_MENTION.c.id.desc()).limit(bindparam("e_limit", type_=Integer)))
     if teams is not None:
-        q = q.where(T_ITEM.c.team.in_(list(teams)))
-    return [dict(r._mapping) for r in await conn.execute(q)]
+        q = q.where(T_ITEM.c.team.in_([literal(t, T_ITEM.c.team.type) for t in teams]))
+    return q
 
 
 async def first_response_at(item_id: int, *, conn: AsyncConnection) -> datetime | None:

@@ -1,0 +1,29 @@
+"""The item page's reads that run on every view (built once, with bound values): the author's
+earlier mentions within what the reader may see, the parent post, the replies and the revisions."""
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.base import Mention
+from inbox.storage.engine import read_conn
+from inbox.storage.repo import replies, revisions
+
+
+async def test_the_item_page_reads(services: Any) -> None:
+    res = await services.pipeline.ingest([
+        Mention(source="t", platform="t", external_id=f"e{i}", author_handle="ann", text=text)
+        for i, text in enumerate(["my order 1 is broken", "job interview next week?", "refund order 2 please",
+                                  "order 3 late"])])
+    first, job, third, last = res.item_ids
+    async with read_conn(services.engine) as conn:
+        for _ in range(2):  # the second time from the built statements' cache
+            everyone = await replies.earlier_mentions("t", "ann", last, conn=conn, teams=None)
+            care = await replies.earlier_mentions("t", "ann", last, conn=conn, teams=["customer_care"])
+            assert [m["id"] for m in everyone] == [third, job, first]
+            assert [m["id"] for m in care] == [third, first]
+            assert await replies.earlier_mentions("t", "ann", first, conn=conn, teams=None) == []
+            assert await replies.earlier_mentions("t", None, last, conn=conn, teams=None) == []
+            parent = await replies.parent_mention("t", "e1", conn=conn)
+            assert parent is not None and parent["id"] == job and parent["gone"] is False
+            assert await replies.for_item(last, conn=conn) == []
+            assert await revisions.revisions_for(last, conn=conn) == []
