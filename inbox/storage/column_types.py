@@ -67,7 +67,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        tz = value.tzinfo
+        if tz is UTC:  # asyncpg's timestamptz values: nothing to convert (a page reads hundreds)
+            return value
+        return value.replace(tzinfo=UTC) if tz is None else value.astimezone(UTC)
 
 
 JSONType: Any = JSON().with_variant(JSONB(), "postgresql")

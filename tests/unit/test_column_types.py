@@ -26,3 +26,15 @@ def test_repeated_and_new_values_bind_alike() -> None:
     assert col.process_bind_param(now, lite) == "2026-12-06 03:04:05.000006"
     later = now + timedelta(seconds=1)
     assert col.process_bind_param(later, lite) == "2026-12-06 03:04:06.000006"
+
+
+def test_read_values_come_back_in_utc() -> None:
+    col = UTCDateTime()
+    lite, pg = sqlite.dialect(), postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's own __init__
+    now = datetime(2026, 12, 6, 3, 4, 5, 6, tzinfo=UTC)
+    assert col.process_result_value(now, pg) is now  # already UTC (asyncpg's timestamptz): as it is
+    rome = col.process_result_value(now.astimezone(timezone(timedelta(hours=1))), pg)
+    assert rome == now and rome is not None and rome.tzinfo is UTC
+    assert col.process_result_value("2026-12-06 03:04:05.000006", lite) == now
+    assert col.process_result_value(now.replace(tzinfo=None), lite) == now
+    assert col.process_result_value(None, pg) is None
