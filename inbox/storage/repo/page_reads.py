@@ -13,7 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
 from inbox.storage.repo._common import T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER
-from inbox.storage.repo.items import _summary_query, _to_summary, _visible, a_copy, not_a_copy, summary_columns
+from inbox.storage.repo.items import (
+    _summary_query,
+    _to_summary,
+    _visible,
+    a_copy,
+    bound_list,
+    not_a_copy,
+    summary_columns,
+)
 from inbox.storage.tables import ItemStatus
 
 __all__ = ["item_states", "events_after", "max_event_id", "my_items", "thread_items", "report_rows",
@@ -59,7 +67,8 @@ def _my_items_stmt(teams: tuple[str, ...] | None) -> Any:
     # built once per team set: every queue page runs it, and building the statement cost more
     # than running it
     return (_summary_query().where(T_ITEM.c.assignee_id == bindparam("mi_user"),
-                                   T_ITEM.c.status.in_([ItemStatus.CLAIMED, ItemStatus.REPLIED, ItemStatus.WAITING]),
+                                   T_ITEM.c.status.in_(bound_list([ItemStatus.CLAIMED, ItemStatus.REPLIED,
+                                                                    ItemStatus.WAITING])),
                                    _visible(teams))
             .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id)
             .limit(bindparam("mi_limit", type_=Integer)))

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.people_notify import Draft, Prefs, Recipient
 from inbox.storage.repo._common import T_ITEM, T_MEMBER, T_TEAM, T_USER, T_USER_NOTE, dialect_insert
-from inbox.storage.repo.items import visible_clause
+from inbox.storage.repo.items import bound_list, visible_clause
 from inbox.storage.tables import ItemStatus
 
 __all__ = ["record", "recipients", "leads", "private_teams", "item_scope", "list_for", "unread_count",
@@ -79,7 +79,7 @@ def _visible(teams: Sequence[str] | None, private: Iterable[str]) -> Any:
         return True
     hidden = sorted(set(private) - set(teams))
     clause = visible_clause(teams)
-    return and_(clause, not_(T_ITEM.c.team.in_(hidden))) if hidden else clause
+    return and_(clause, not_(T_ITEM.c.team.in_(bound_list(hidden)))) if hidden else clause
 
 
 def _mine(user_id: int, teams: Sequence[str] | None, private: Iterable[str]) -> Any:
