@@ -182,9 +182,9 @@ class Settings(BaseSettings):
     model_dir: str = "var/models"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     db_pool_size: int = Field(5, ge=1, le=100)
-    # seconds a request (or job) waits for a pooled connection before failing: a web request then
-    # answers 503 with Retry-After instead of queueing behind an exhausted pool
-    db_pool_timeout: float = Field(5.0, gt=0, le=300)
+    # seconds a request (or job) waits for a pooled connection before failing (a web request then
+    # answers 503 with Retry-After); SQLAlchemy's default
+    db_pool_timeout: float = Field(30.0, gt=0, le=300)
     # a statement (or a wait for SQLite's write lock) that takes longer is logged as db_slow_statement; 0: off
     db_slow_statement_ms: int = Field(1000, ge=0)
     brand: BrandSettings = Field(default_factory=BrandSettings)

@@ -26,8 +26,8 @@ log = structlog.get_logger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled PostgreSQL connection idle for longer than this is pinged before use (see _checkout_check)
 PING_IDLE_SECONDS = 5.0
-# how long a check-out waits for a pooled connection (settings.db_pool_timeout); SQLAlchemy's own is 30 s
-POOL_TIMEOUT_SECONDS = 5.0
+# how long a check-out waits for a pooled connection (settings.db_pool_timeout): SQLAlchemy's default
+POOL_TIMEOUT_SECONDS = 30.0
 _CHECKED_IN = "inbox_checked_in_at"
 _STARTED = "inbox_statement_started"
 

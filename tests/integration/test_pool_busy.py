@@ -1,6 +1,5 @@
 """An exhausted connection pool: a check-out waits at most ``db_pool_timeout`` seconds, and a
-request that met it answers 503 with Retry-After (a problem document on the API) instead of
-queueing on for SQLAlchemy's default 30 s."""
+request that met it answers 503 with Retry-After (a problem document on the API), not 500."""
 from __future__ import annotations
 
 from pathlib import Path
