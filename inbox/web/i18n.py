@@ -19,9 +19,13 @@ from typing import Any
 from babel import Locale, UnknownLocaleError, dates, numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 __all__ = ["N_", "LOCALES", "DEFAULT", "translations", "negotiate", "use_locale", "current_locale", "gettext",
-           "ngettext", "decimal_mark", "fmt_datetime", "fmt_age", "fmt_number", "fmt_percent", "fmt_seconds"]
+           "ngettext", "template_gettext", "decimal_mark", "delta_words", "fmt_datetime", "fmt_age", "fmt_number",
+           "fmt_percent", "fmt_seconds"]
 
 LOCALES = ("en", "it")
 DEFAULT = "en"
@@ -55,6 +59,11 @@ def negotiate(preferred: str | None, accept_language: str | None) -> str:
     """The user's own choice when supported, else the best match of the Accept-Language header."""
     if preferred in LOCALES:
         return str(preferred)
+    return _negotiate_header(accept_language)
+
+
+@lru_cache(maxsize=256)  # a browser sends the same header on every request (babel's matching is slow)
+def _negotiate_header(accept_language: str | None) -> str:
     if accept_language:
         weighted: list[tuple[float, str]] = []
         for part in accept_language.split(",")[:20]:
@@ -92,6 +101,29 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_CURRENT.get()).ngettext(singular, plural, n)
 
 
+@pass_eval_context
+def template_gettext(eval_ctx: EvalContext, message: str, /, **variables: Any) -> str:
+    """The templates' ``_()``: what jinja2's newstyle gettext returns (the translation, as Markup
+    when autoescaping, always %-formatted with ``variables``, so "%%" reads "%" and every variable
+    is escaped), in one call instead of three. A catalogue does not change while the process runs,
+    so each message's translation is kept per locale, formatted already when it has no variables."""
+    if not eval_ctx.autoescape:
+        return translations(_CURRENT.get()).gettext(message) % variables
+    if variables:
+        return _translated_markup(_CURRENT.get(), message) % variables
+    return _translated_plain(_CURRENT.get(), message)
+
+
+@lru_cache(maxsize=4096)
+def _translated_markup(locale: str, message: str) -> Markup:
+    return Markup(translations(locale).gettext(message))
+
+
+@lru_cache(maxsize=4096)
+def _translated_plain(locale: str, message: str) -> Markup:
+    return _translated_markup(locale, message) % {}
+
+
 def _loc() -> Locale:
     return _locale(_CURRENT.get())
 
@@ -115,9 +147,16 @@ def fmt_datetime(value: datetime | str | None, fmt: str = "medium") -> str:
             return value
     else:
         when = value
+    return _datetime_text(_CURRENT.get(), when, fmt)
+
+
+@lru_cache(maxsize=4096)
+def _datetime_text(locale: str, when: datetime, fmt: str) -> str:
+    # an item page shows a dozen timestamps (posted, history, notes, earlier mentions), the same
+    # ones on every view of it; equal datetimes are the same instant, shown in UTC
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return dates.format_datetime(when, format=fmt, tzinfo=UTC, locale=_loc())
+    return dates.format_datetime(when, format=fmt, tzinfo=UTC, locale=_locale(locale))
 
 
 def fmt_date(value: str | datetime) -> str:
@@ -144,7 +183,7 @@ def fmt_seconds(seconds: float | int | None) -> str:
     """A duration in words: '3 hours', '2 giorni'."""
     if seconds is None:
         return "—"
-    return dates.format_timedelta(timedelta(seconds=float(seconds)), threshold=1.5, locale=_loc())
+    return _delta_text(timedelta(seconds=float(seconds)), direction=False)
 
 
 def fmt_age(value: datetime | None, now: datetime) -> str:
@@ -157,15 +196,39 @@ def fmt_due(value: datetime | None, now: datetime) -> str:
     """'in 3 hours' / '2 hours ago' relative to now (to the second)."""
     if value is None:
         return "—"
-    return _due_text(_CURRENT.get(), round((value - now).total_seconds()))
+    return _delta_text(timedelta(seconds=round((value - now).total_seconds())), direction=True)
 
 
-@lru_cache(maxsize=8192)
-def _due_text(locale: str, seconds: int) -> str:
-    # a queue page shows 50 due times; the same ones come back on every view of the queue, and
-    # babel's format_timedelta is the most expensive call of the page's rendering
-    return dates.format_timedelta(timedelta(seconds=seconds), threshold=1.5, add_direction=True,
-                                  locale=_locale(locale))
+#: a duration's words by what they say (see :func:`delta_words`), per locale and direction
+_DELTAS: dict[tuple[str, bool, bool, str, int], str] = {}
+_DELTAS_MAX = 4096
+
+
+def delta_words(seconds: float) -> tuple[str, int]:
+    """The unit and count that babel's ``format_timedelta`` (threshold 1.5, to the second) puts
+    into words for ``seconds``: its text depends on nothing else but the locale and, with a
+    direction, the sign. A queue page shows fifty due times that move every second while their
+    words ("in 3 hours") stay, and each babel call costs tens of microseconds."""
+    magnitude = abs(seconds)
+    for unit, per_unit in dates.TIMEDELTA_UNITS:
+        value = magnitude / per_unit
+        if value >= 1.5 or unit == "second":
+            if unit == "second" and value > 0:
+                value = max(1, value)
+            return unit, int(round(value))
+    raise AssertionError("unreachable: the last unit is the second")  # pragma: no cover
+
+
+def _delta_text(delta: timedelta, *, direction: bool) -> str:
+    locale = _CURRENT.get()
+    seconds = delta.total_seconds()
+    key = (locale, direction, direction and seconds < 0, *delta_words(seconds))
+    text = _DELTAS.get(key)
+    if text is None:
+        text = dates.format_timedelta(delta, threshold=1.5, add_direction=direction, locale=_locale(locale))
+        if len(_DELTAS) < _DELTAS_MAX:
+            _DELTAS[key] = text
+    return text
 
 
 def decimal_mark() -> str:
@@ -176,21 +239,39 @@ def decimal_mark() -> str:
 def fmt_number(value: float | int | None) -> str:
     if value is None:
         return "—"
-    return numbers.format_decimal(value, locale=_loc())
+    return _number_text(_CURRENT.get(), type(value).__name__, value)
 
 
 def fmt_percent(value: float | None, *, ratio: bool = True) -> str:
     """0.91 -> '91%' (or 91.0 with ratio=False)."""
     if value is None:
         return "—"
-    return numbers.format_percent(value if ratio else value / 100, format="#,##0.#%", locale=_loc())
+    shown = value if ratio else value / 100
+    return _percent_text(_CURRENT.get(), type(shown).__name__, shown)
+
+
+# Numbers shown on every page (counts, an item's label probabilities) repeat from one view to the
+# next; keyed by type as well, since 1, 1.0 and True are equal keys but need not format alike.
+@lru_cache(maxsize=4096)
+def _number_text(locale: str, _kind: str, value: float) -> str:
+    return numbers.format_decimal(value, locale=_locale(locale))
+
+
+@lru_cache(maxsize=4096)
+def _percent_text(locale: str, _kind: str, value: float) -> str:
+    return numbers.format_percent(value, format="#,##0.#%", locale=_locale(locale))
 
 
 def language_name(code: str | None) -> str:
     if not code:
         return "—"
+    return _language_name(_CURRENT.get(), code)
+
+
+@lru_cache(maxsize=1024)
+def _language_name(locale: str, code: str) -> str:
     try:
-        return Locale.parse(code).get_display_name(_loc()) or code
+        return Locale.parse(code).get_display_name(_locale(locale)) or code
     except (UnknownLocaleError, ValueError):
         return code
 

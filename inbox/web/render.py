@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 import aiohttp_jinja2
@@ -78,13 +81,20 @@ async def context(request: web.Request) -> dict[str, Any]:
         shown = [t.name for t in svc.settings.teams] if user.is_admin else list(user.teams)
         nav_teams = [t for t in svc.settings.teams if t.name in shown]
     loc = set_locale(request)
-    status_labels = {k: names.status_name(k) for k in names.STATUSES}
     keys = shortcuts.parse(user.shortcuts if user else None)
     header = await header_state(request, user) if user is not None else {"notify_unread": 0, "notify_browser": False}
-    return {**header, "user": user, "csrf": await csrf_token(request), "locale": loc, "status_labels": status_labels,
-            "now": svc.clock.now(), "nav_teams": nav_teams, "flashes": flashes, "path": request.path,
-            "locales": i18n.LOCALES, "safe_url": safe_url, "shortcuts": keys, "key_hint": keys.hint,
-            **i18n.jinja_helpers(), **names.helpers(svc.settings)}
+    # the formatting helpers (i18n.jinja_helpers) are the environment's globals (rows.install); the
+    # names are bound here to the running configuration, which an admin may change
+    return {**header, "user": user, "csrf": await csrf_token(request), "locale": loc,
+            "status_labels": _status_labels(loc), "now": svc.clock.now(), "nav_teams": nav_teams, "flashes": flashes,
+            "path": request.path, "locales": i18n.LOCALES, "safe_url": safe_url, "shortcuts": keys,
+            "key_hint": keys.hint, **names.helpers(svc.settings)}
+
+
+@lru_cache(maxsize=len(i18n.LOCALES))
+def _status_labels(locale: str) -> Mapping[str, str]:
+    """The status names in ``locale`` (the catalogues do not change while the process runs)."""
+    return MappingProxyType({k: names.status_name(k) for k in names.STATUSES})
 
 
 async def render(request: web.Request, template: str, ctx: dict[str, Any], status: int = 200) -> web.Response:

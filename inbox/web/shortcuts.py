@@ -5,6 +5,7 @@ tells the script which key does what (``body[data-keymap]``) and shows the user'
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -67,6 +68,7 @@ class Prefs:
         return [(a, self.keys[a], i18n.gettext(d)) for a, (_k, d) in ACTIONS.items()]
 
 
+@lru_cache(maxsize=1024)  # every page parses its user's: one object per stored value, never changed
 def parse(stored: str | None) -> Prefs:
     """The stored JSON as preferences; anything unreadable is the defaults."""
     try:

@@ -129,6 +129,7 @@ def setup(app: web.Application, settings: Settings) -> None:
         app, loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
         extensions=["jinja2.ext.i18n"], auto_reload=False)  # no stat() of every template per page
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["_"] = i18n.template_gettext  # the same strings as the extension's _(), cheaper
     env.globals["static"] = _static_url
     rows.install(env, settings)
     app.middlewares.append(locale_middleware)
