@@ -183,7 +183,8 @@ def fmt_seconds(seconds: float | int | None) -> str:
     """A duration in words: '3 hours', '2 giorni'."""
     if seconds is None:
         return "—"
-    return _delta_text(timedelta(seconds=float(seconds)), direction=False)
+    # babel reads the duration as a timedelta would hold it (to the microsecond)
+    return _delta_text(timedelta(seconds=float(seconds)).total_seconds(), direction=False)
 
 
 def fmt_age(value: datetime | None, now: datetime) -> str:
@@ -196,7 +197,7 @@ def fmt_due(value: datetime | None, now: datetime) -> str:
     """'in 3 hours' / '2 hours ago' relative to now (to the second)."""
     if value is None:
         return "—"
-    return _delta_text(timedelta(seconds=round((value - now).total_seconds())), direction=True)
+    return _delta_text(round((value - now).total_seconds()), direction=True)
 
 
 #: a duration's words by what they say (see :func:`delta_words`), per locale and direction
@@ -219,13 +220,13 @@ def delta_words(seconds: float) -> tuple[str, int]:
     raise AssertionError("unreachable: the last unit is the second")  # pragma: no cover
 
 
-def _delta_text(delta: timedelta, *, direction: bool) -> str:
+def _delta_text(seconds: float, *, direction: bool) -> str:
     locale = _CURRENT.get()
-    seconds = delta.total_seconds()
     key = (locale, direction, direction and seconds < 0, *delta_words(seconds))
     text = _DELTAS.get(key)
     if text is None:
-        text = dates.format_timedelta(delta, threshold=1.5, add_direction=direction, locale=_locale(locale))
+        text = dates.format_timedelta(timedelta(seconds=seconds), threshold=1.5, add_direction=direction,
+                                      locale=_locale(locale))
         if len(_DELTAS) < _DELTAS_MAX:
             _DELTAS[key] = text
     return text

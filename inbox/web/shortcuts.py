@@ -46,6 +46,7 @@ class Prefs:
     """One user's shortcuts: on or off, and the key of each action."""
 
     def __init__(self, off: bool = False, keys: dict[str, str] | None = None) -> None:
+        self._keymap: str | None = None
         self.off = off
         chosen = {a: k for a, k in (keys or {}).items() if k}
         taken = set(chosen.values())
@@ -61,7 +62,9 @@ class Prefs:
         return Markup('<kbd data-hint aria-hidden="true">%s</kbd>') % escape(self.keys[action])
 
     def keymap_json(self) -> str:
-        return json.dumps({"off": self.off, "keys": self.keys}, separators=(",", ":"))
+        if self._keymap is None:  # on every page: written once per object (parse keeps one per setting)
+            self._keymap = json.dumps({"off": self.off, "keys": self.keys}, separators=(",", ":"))
+        return self._keymap
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(action, key, description in the reader's language) in the help's order."""
