@@ -69,7 +69,8 @@ class RowCache:
             else:
                 self._rows.move_to_end(key)
             out.append(html)
-        return Markup("").join(out)
+        # every part is Markup already: joined as text (Markup.join would escape each part again)
+        return Markup("".join(out))
 
 
 def install(env: jinja2.Environment, settings: Any = None) -> None:
