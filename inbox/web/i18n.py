@@ -252,7 +252,7 @@ def fmt_percent(value: float | None, *, ratio: bool = True) -> str:
 
 
 # Numbers shown on every page (counts, an item's label probabilities) repeat from one view to the
-# next; keyed by type as well, since 1, 1.0 and True are equal keys but need not format alike.
+# next; keyed by type as well, since 1 and 1.0 are equal keys but need not format alike.
 @lru_cache(maxsize=4096)
 def _number_text(locale: str, _kind: str, value: float) -> str:
     return numbers.format_decimal(value, locale=_locale(locale))
