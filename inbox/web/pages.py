@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inbox.domain.types import ItemSummary, UserInfo
 from inbox.errors import Conflict, Invalid, NotFound
 from inbox.storage.engine import read_conn
 from inbox.storage.repo import accounts, items, page_reads, revisions
@@ -181,36 +183,45 @@ async def _item_view(request: web.Request, item_id: int, *, status: int = 200, e
     """The item page; after a refused form, again with the refusal next to the form (``errors``,
     in the reader's language) and what was typed kept (``values``)."""
     user = require_user(request)
-    work = request.app[WORK]
-    svc = request.app[SERVICES]
     async with page_conn(request) as conn:
-        item = await work.get(user, item_id, conn=conn)
+        item = await request.app[WORK].get(user, item_id, conn=conn)
         unread = await unread_about(user.id, item.id, conn=conn)
-    if unread:  # opening the item reads them, before the header counts them (a write: no connection held)
-        await mark_ids(request, user, unread)
-    async with page_conn(request) as conn:  # the reply and hand-over panels' and the header's reads too
-        events = await items.events_for(item.id, conn=conn)
-        decision = await items.decision_for(item.id, conn=conn)
-        mention = await items.mention_row(item.id, conn=conn) or {}
-        earlier = await revisions.revisions_for(item.id, conn=conn)
-        thread = await page_reads.thread_items(item.id, mention.get("thread_id"), mention.get("reply_to_id"),
-                                               item.source, conn=conn, teams=visible_teams(user))
-        member = user.is_admin or item.team in user.teams
-        mine = item.assignee == user.name
-        held_by_other = item.status == ItemStatus.CLAIMED and bool(item.assignee) and not mine
-        may_lead = user.role in ("lead", "admin")
-        ctx = {"item": item, "mention": mention, "decision": decision, "revisions": earlier,
-               **await _features_ctx(svc, decision, mention, computed=request.query.get("features") == "1"),
-               "routing_summary": routing_summary(decision), "event_label": event_label,
-               "notes": [e for e in events if e["kind"] == "note"], "history": events, "thread": thread,
-               "member": member, "mine": mine, "held_by_other": held_by_other,
-               "may_change_status": member and (may_lead or not held_by_other),
-               "may_release": member and item.status == ItemStatus.CLAIMED and (mine or may_lead),
-               "open": item.status in ItemStatus.OPEN, "errors": errors or {}, "values": values or {},
-               "transfer_teams": [t for t in svc.settings.teams if t.name != item.team],
-               "page": "item", **await reply_page_ctx(request, user, item, mention),
-               **await handover_ctx(request, user, item)}
-        return await render(request, "item.html", ctx, status=status)
+        if not unread:  # the usual case: the page reads on this connection too
+            return await _item_render(request, user, item, conn, status=status, errors=errors, values=values)
+    # opening the item reads them, before the header counts them (a write: no connection held)
+    await mark_ids(request, user, unread)
+    async with page_conn(request) as conn:
+        return await _item_render(request, user, item, conn, status=status, errors=errors, values=values)
+
+
+async def _item_render(request: web.Request, user: UserInfo, item: ItemSummary, conn: AsyncConnection, *, status: int,
+                       errors: dict[str, str] | None, values: dict[str, str] | None) -> web.Response:
+    """The item page's reads on the page's connection ``conn`` (the reply and hand-over panels'
+    and the header's too) and its rendering."""
+    svc = request.app[SERVICES]
+    events = await items.events_for(item.id, conn=conn)
+    found, decision = await items.mention_and_decision(item.id, conn=conn)
+    mention = found or {}
+    # earlier texts are kept only when an edit is stored, which sets edited_at: most mentions have none
+    earlier = await revisions.revisions_for(item.id, conn=conn) if mention.get("edited_at") is not None else []
+    thread = await page_reads.thread_items(item.id, mention.get("thread_id"), mention.get("reply_to_id"),
+                                           item.source, conn=conn, teams=visible_teams(user))
+    member = user.is_admin or item.team in user.teams
+    mine = item.assignee == user.name
+    held_by_other = item.status == ItemStatus.CLAIMED and bool(item.assignee) and not mine
+    may_lead = user.role in ("lead", "admin")
+    ctx = {"item": item, "mention": mention, "decision": decision, "revisions": earlier,
+           **await _features_ctx(svc, decision, mention, computed=request.query.get("features") == "1"),
+           "routing_summary": routing_summary(decision), "event_label": event_label,
+           "notes": [e for e in events if e["kind"] == "note"], "history": events, "thread": thread,
+           "member": member, "mine": mine, "held_by_other": held_by_other,
+           "may_change_status": member and (may_lead or not held_by_other),
+           "may_release": member and item.status == ItemStatus.CLAIMED and (mine or may_lead),
+           "open": item.status in ItemStatus.OPEN, "errors": errors or {}, "values": values or {},
+           "transfer_teams": [t for t in svc.settings.teams if t.name != item.team],
+           "page": "item", **await reply_page_ctx(request, user, item, mention),
+           **await handover_ctx(request, user, item)}
+    return await render(request, "item.html", ctx, status=status)
 
 
 async def _features_ctx(svc: Any, decision: dict[str, Any] | None, mention: dict[str, Any], *,
@@ -238,8 +249,8 @@ async def item_features(request: web.Request) -> web.Response:
     item = await request.app[WORK].get(user, _item_id(request))
     svc = request.app[SERVICES]
     async with read_conn(svc.engine) as conn:
-        decision = await items.decision_for(item.id, conn=conn)
-        mention = await items.mention_row(item.id, conn=conn) or {}
+        found, decision = await items.mention_and_decision(item.id, conn=conn)
+    mention = found or {}
     ctx = {"decision": decision, **await _features_ctx(svc, decision, mention, computed=True)}
     return await render(request, "_features.html", ctx)
 

@@ -27,3 +27,30 @@ async def test_the_item_page_reads(services: Any) -> None:
             assert parent is not None and parent["id"] == job and parent["gone"] is False
             assert await replies.for_item(last, conn=conn) == []
             assert await revisions.revisions_for(last, conn=conn) == []
+
+
+async def test_the_mention_and_its_latest_decision_in_one_read(services: Any) -> None:
+    """items.mention_and_decision gives what mention_row and decision_for give, the latest decision
+    of several, and no decision (or nothing) where there is none."""
+    from inbox.storage.repo import items
+    from inbox.storage.repo._common import T_DECISION
+    res = await services.pipeline.ingest([Mention(source="t", platform="t", external_id="md1", author_handle="bo",
+                                                  text="my order is broken")])
+    [mid] = res.item_ids
+    async with read_conn(services.engine) as conn:
+        mention, decision = await items.mention_and_decision(mid, conn=conn)
+        assert mention == await items.mention_row(mid, conn=conn)
+        assert decision == await items.decision_for(mid, conn=conn) and decision is not None
+        assert await items.mention_and_decision(mid + 1000, conn=conn) == (None, None)
+    later = {k: v for k, v in decision.items() if k != "id"} | {"reason": "a later routing"}
+    async with services.engine.begin() as conn:
+        await conn.execute(T_DECISION.insert(), [later])
+    async with read_conn(services.engine) as conn:
+        mention, decision = await items.mention_and_decision(mid, conn=conn)
+        assert decision is not None and decision["reason"] == "a later routing"
+        assert decision == await items.decision_for(mid, conn=conn)
+    async with services.engine.begin() as conn:
+        await conn.execute(T_DECISION.delete().where(T_DECISION.c.mention_id == mid))
+    async with read_conn(services.engine) as conn:
+        got = await items.mention_and_decision(mid, conn=conn)
+        assert got == (await items.mention_row(mid, conn=conn), None)

@@ -14,8 +14,8 @@ from inbox.storage.repo._common import T_CORR, T_DECISION, T_EVENT, T_ITEM, T_ME
 from inbox.storage.tables import ItemStatus
 
 __all__ = ["not_a_copy", "a_copy", "mark_copies", "insert_items", "insert_events", "get_item", "list_items",
-           "claim_next", "update_item", "expire_leases", "events_for", "decision_for", "insert_correction",
-           "open_claims", "visible_clause", "bound_list", "summaries_by_id"]
+           "claim_next", "update_item", "expire_leases", "events_for", "decision_for", "mention_and_decision",
+           "insert_correction", "open_claims", "visible_clause", "bound_list", "summaries_by_id"]
 
 _CHUNK = 500
 
@@ -279,3 +279,25 @@ async def corrections(*, conn: AsyncConnection) -> list[dict[str, Any]]:
 async def mention_row(mention_id: int, *, conn: AsyncConnection) -> dict[str, Any] | None:
     row = (await conn.execute(_MENTION_ROW, {"m_id": mention_id})).first()
     return dict(row._mapping) if row else None
+
+
+# the mention and its latest decision in one statement (pages read both): the decision's columns
+# under a prefix, the mention's names clash with them
+_D_PREFIX = "d__"
+_LATEST_DECISION = (select(func.max(T_DECISION.c.id)).where(T_DECISION.c.mention_id == T_MENTION.c.id)
+                    .correlate(T_MENTION).scalar_subquery())
+_MENTION_DECISION = (select(T_MENTION, *[c.label(_D_PREFIX + c.name) for c in T_DECISION.c])
+                     .select_from(T_MENTION.outerjoin(T_DECISION, T_DECISION.c.id == _LATEST_DECISION))
+                     .where(T_MENTION.c.id == bindparam("md_id")))
+
+
+async def mention_and_decision(mention_id: int, *, conn: AsyncConnection
+                               ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """:func:`mention_row` and :func:`decision_for` of one mention, read by one statement."""
+    row = (await conn.execute(_MENTION_DECISION, {"md_id": mention_id})).first()
+    if row is None:
+        return None, None
+    m = dict(row._mapping)
+    mention = {c.name: m[c.name] for c in T_MENTION.c}
+    decision = {c.name: m[_D_PREFIX + c.name] for c in T_DECISION.c}
+    return mention, decision if decision["id"] is not None else None
