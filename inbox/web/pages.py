@@ -184,10 +184,13 @@ async def _item_view(request: web.Request, item_id: int, *, status: int = 200, e
     in the reader's language) and what was typed kept (``values``)."""
     user = require_user(request)
     async with page_conn(request) as conn:
-        item = await request.app[WORK].get(user, item_id, conn=conn)
-        unread = await unread_about(user.id, item.id, conn=conn)
-        if not unread:  # the usual case: the page reads on this connection too
+        found, any_unread = await page_reads.item_for_page(item_id, user.id, conn=conn, teams=visible_teams(user))
+        if found is None:
+            raise NotFound(f"no item {item_id}")
+        item = found
+        if not any_unread:  # the usual case: the page reads on this connection too
             return await _item_render(request, user, item, conn, status=status, errors=errors, values=values)
+        unread = await unread_about(user.id, item.id, conn=conn)
     # opening the item reads them, before the header counts them (a write: no connection held)
     await mark_ids(request, user, unread)
     async with page_conn(request) as conn:

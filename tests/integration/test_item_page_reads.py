@@ -54,3 +54,32 @@ async def test_the_mention_and_its_latest_decision_in_one_read(services: Any) ->
     async with read_conn(services.engine) as conn:
         got = await items.mention_and_decision(mid, conn=conn)
         assert got == (await items.mention_row(mid, conn=conn), None)
+
+
+async def test_the_item_and_whether_its_reader_has_unread_notifications_about_it(services: Any) -> None:
+    """page_reads.item_for_page: the item as get_item gives it within the reader's teams (else
+    None), and True only while the reader has an unread notification about that item."""
+    from inbox.storage.repo import accounts, items, page_reads
+    from inbox.storage.repo._common import T_USER_NOTE
+    res = await services.pipeline.ingest([Mention(source="t", platform="t", external_id=f"u{i}", author_handle="cy",
+                                                  text=text) for i, text in enumerate(["my order is broken",
+                                                                                       "refund please"])])
+    mine, other = res.item_ids
+    now = services.clock.now()
+    async with services.engine.begin() as conn:
+        ann = await accounts.add_user("ann", "agent", ["customer_care"], None, conn=conn, now=now)
+        bob = await accounts.add_user("bob", "agent", ["customer_care"], None, conn=conn, now=now)
+        await conn.execute(T_USER_NOTE.insert(), [
+            {"user_id": ann.id, "kind": "assigned", "item_id": mine, "dedupe_key": "a", "created_at": now,
+             "read_at": None},
+            {"user_id": ann.id, "kind": "assigned", "item_id": other, "dedupe_key": "b", "created_at": now,
+             "read_at": now}])
+    async with read_conn(services.engine) as conn:
+        for _ in range(2):  # the second time from the built statement's cache
+            item, unread = await page_reads.item_for_page(mine, ann.id, conn=conn, teams=["customer_care"])
+            assert item == await items.get_item(mine, conn=conn) and unread is True
+            assert await page_reads.item_for_page(mine, bob.id, conn=conn, teams=None) == (item, False)
+            item, unread = await page_reads.item_for_page(other, ann.id, conn=conn, teams=["customer_care"])
+            assert item is not None and item.id == other and unread is False
+            assert await page_reads.item_for_page(mine, ann.id, conn=conn, teams=["hr"]) == (None, False)
+            assert await page_reads.item_for_page(mine + 1000, ann.id, conn=conn, teams=None) == (None, False)

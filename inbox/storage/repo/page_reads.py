@@ -8,11 +8,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, func, literal_column, or_, select, union_all
+from sqlalchemy import Integer, and_, bindparam, exists, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
-from inbox.storage.repo._common import T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER
+from inbox.storage.repo._common import T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER, T_USER_NOTE
 from inbox.storage.repo.items import (
     _summary_query,
     _to_summary,
@@ -25,7 +25,7 @@ from inbox.storage.repo.items import (
 from inbox.storage.tables import ItemStatus
 
 __all__ = ["item_states", "events_after", "max_event_id", "my_items", "thread_items", "report_rows",
-           "queue_page", "team_counts", "queue_overview"]
+           "queue_page", "team_counts", "queue_overview", "item_for_page"]
 
 
 # the item's latest event id, its version for the live fan-out (ix_event_item: one probe)
@@ -72,6 +72,25 @@ def _my_items_stmt(teams: tuple[str, ...] | None) -> Any:
                                    _visible(teams))
             .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id)
             .limit(bindparam("mi_limit", type_=Integer)))
+
+
+async def item_for_page(item_id: int, user_id: int, *, conn: AsyncConnection, teams: Sequence[str] | None
+                        ) -> tuple[ItemSummary | None, bool]:
+    """The item as ``items.get_item`` gives it to a reader of ``teams``, and whether ``user_id`` has
+    an unread notification about it: one statement for what every item page asks first (the
+    notifications themselves are read only when there are some)."""
+    row = (await conn.execute(_item_page_stmt(None if teams is None else tuple(teams)),
+                              {"ip_item": item_id, "ip_user": user_id})).first()
+    return (_to_summary(row), bool(row.unread)) if row else (None, False)
+
+
+@lru_cache(maxsize=256)
+def _item_page_stmt(teams: tuple[str, ...] | None) -> Any:
+    # built once per team set; the EXISTS reads the user's range of ix_user_notification_user
+    unread = exists().where(T_USER_NOTE.c.user_id == bindparam("ip_user"), T_USER_NOTE.c.item_id == T_ITEM.c.id,
+                            T_USER_NOTE.c.read_at.is_(None)).correlate(T_ITEM)
+    return (_summary_query().add_columns(unread.label("unread"))
+            .where(T_ITEM.c.id == bindparam("ip_item"), _visible(teams)))
 
 
 async def thread_items(item_id: int, thread_id: str | None, reply_to_id: str | None, source: str, *,
