@@ -71,7 +71,9 @@ def _cut(message: str, limit: int) -> str:
     return message[:max(keep, 0)] + "\u2026"
 
 
-async def context(request: web.Request) -> dict[str, Any]:
+async def context(request: web.Request, *, header: bool = True) -> dict[str, Any]:
+    """What every template may use; ``header``: with the header's notification state, which only
+    full pages (base.html) show: a fragment's live refresh does not read it."""
     user = current_user(request)
     svc = request.app[SERVICES]
     session = await get_session(request)
@@ -82,10 +84,11 @@ async def context(request: web.Request) -> dict[str, Any]:
         nav_teams = [t for t in svc.settings.teams if t.name in shown]
     loc = set_locale(request)
     keys = shortcuts.parse(user.shortcuts if user else None)
-    header = await header_state(request, user) if user is not None else {"notify_unread": 0, "notify_browser": False}
+    state = (await header_state(request, user) if user is not None and header
+             else {"notify_unread": 0, "notify_browser": False})
     # the formatting helpers (i18n.jinja_helpers) are the environment's globals (rows.install); the
     # names are bound here to the running configuration, which an admin may change
-    return {**header, "user": user, "csrf": await csrf_token(request), "locale": loc,
+    return {**state, "user": user, "csrf": await csrf_token(request), "locale": loc,
             "status_labels": _status_labels(loc), "now": svc.clock.now(), "nav_teams": nav_teams, "flashes": flashes,
             "path": request.path, "locales": i18n.LOCALES, "safe_url": safe_url, "shortcuts": keys,
             "key_hint": keys.hint, **names.helpers(svc.settings)}
@@ -98,7 +101,7 @@ def _status_labels(locale: str) -> Mapping[str, str]:
 
 
 async def render(request: web.Request, template: str, ctx: dict[str, Any], status: int = 200) -> web.Response:
-    full = await context(request)
+    full = await context(request, header=not template.rpartition("/")[2].startswith("_"))  # fragments: _*.html
     full.update(ctx)
     resp = aiohttp_jinja2.render_template(template, request, full, status=status)
     resp.headers["Cache-Control"] = "no-store"

@@ -245,3 +245,19 @@ async def test_promote_swaps_the_live_model(server: LiveServer) -> None:
                           headers={"Origin": server.url}) as r:
             assert r.status == 404
     assert calls == ["v-new"]
+
+
+async def test_fragments_do_not_read_the_headers_notification_state(server: LiveServer) -> None:
+    """A fragment (_*.html, a live refresh) shows no header, so it does not count the unread
+    notifications; the full page does."""
+    from tests.conftest import sent_statements
+    async with _client() as s:
+        await web_login(s, server.url, "carla")
+        for path, header in (("/queues/customer_care", True), ("/queues/customer_care?partial=1", False),
+                             ("/queues", True), ("/queues?partial=1", False)):
+            with sent_statements(server.svc.engine, "SELECT") as sent:
+                async with s.get(server.url + path) as r:
+                    assert r.status == 200
+                    html = await r.text()
+            assert any("user_notification" in sql for sql, _ in sent) is header, path
+            assert ("<header" in html) is header, path
