@@ -72,12 +72,13 @@ def _cut(message: str, limit: int) -> str:
 
 
 async def context(request: web.Request, *, header: bool = True) -> dict[str, Any]:
-    """What every template may use; ``header``: with the header's notification state, which only
-    full pages (base.html) show: a fragment's live refresh does not read it."""
+    """What every template may use; ``header``: with the header's notification state and the flash
+    messages, which only full pages (base.html) show: a fragment's live refresh neither reads the
+    state nor uses up a message the next full page should show."""
     user = current_user(request)
     svc = request.app[SERVICES]
     session = await get_session(request)
-    flashes = session.pop("flash", []) if "flash" in session else []
+    flashes = session.pop("flash", []) if header and "flash" in session else []
     nav_teams = []
     if user is not None:
         shown = [t.name for t in svc.settings.teams] if user.is_admin else list(user.teams)

@@ -261,3 +261,20 @@ async def test_fragments_do_not_read_the_headers_notification_state(server: Live
                     html = await r.text()
             assert any("user_notification" in sql for sql, _ in sent) is header, path
             assert ("<header" in html) is header, path
+
+
+async def test_a_live_refresh_leaves_the_flash_message_for_the_next_page(server: LiveServer) -> None:
+    """A flash message set by a form is shown by the next full page, even when a fragment (a live
+    refresh of the queues) is fetched in between: the fragment shows no messages and keeps them."""
+    async with _client() as s:
+        token = await web_login(s, server.url, "root")
+        form = {"_csrf": token, "name": "flo", "role": "agent", "teams": "pr", "password": "copper-meadow-7261",
+                "capacity": "5"}
+        async with s.post(server.url + "/admin/users", data=form, headers={"Origin": server.url},
+                          allow_redirects=False) as r:
+            assert r.status == 303
+        async with s.get(server.url + "/queues?partial=1") as r:
+            assert r.status == 200 and "flo" not in await r.text()
+        async with s.get(server.url + "/queues") as r:
+            page = await r.text()
+        assert 'class="flash flash-ok"' in page and "flo" in page
