@@ -10,6 +10,7 @@ from aiohttp import web
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
+from connectors.testing import serve_app
 from inbox.storage.engine import create_engine, read_conn
 from inbox.web.problems import BUSY_RETRY_AFTER, problem_middleware
 from tests.conftest import make_settings
@@ -47,20 +48,12 @@ async def test_a_request_that_found_no_connection_answers_503_at_once() -> None:
     app = web.Application(middlewares=[problem_middleware])
     app.router.add_get("/api/v1/queues", busy)
     app.router.add_get("/queues", busy)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        async with aiohttp.ClientSession() as s:
-            async with s.get(base + "/api/v1/queues") as r:
-                assert r.status == 503
-                assert r.headers["Retry-After"] == BUSY_RETRY_AFTER
-                assert r.content_type == "application/problem+json"
-                assert (await r.json())["status"] == 503
-            async with s.get(base + "/queues") as r:
-                assert r.status == 503
-                assert r.headers["Retry-After"] == BUSY_RETRY_AFTER
-    finally:
-        await runner.cleanup()
+    async with serve_app(app) as base, aiohttp.ClientSession() as s:
+        async with s.get(base + "/api/v1/queues") as r:
+            assert r.status == 503
+            assert r.headers["Retry-After"] == BUSY_RETRY_AFTER
+            assert r.content_type == "application/problem+json"
+            assert (await r.json())["status"] == 503
+        async with s.get(base + "/queues") as r:
+            assert r.status == 503
+            assert r.headers["Retry-After"] == BUSY_RETRY_AFTER
