@@ -36,7 +36,7 @@ from inbox.settings import Settings
 from inbox.storage.engine import snapshot_reader
 from inbox.storage.repo import refine_queue as rrepo
 
-__all__ = ["Refiner", "RefineResult", "EncoderSource"]
+__all__ = ["Refiner", "RefineResult", "EncoderSource", "import_encoder_libraries"]
 
 log = structlog.get_logger(__name__)
 
@@ -65,9 +65,25 @@ class RefineResult:
         self.skipped = other.skipped
 
 
+def import_encoder_libraries() -> bool:
+    """Import the encoder's libraries (onnx, onnxruntime, sentencepiece); False when one is missing.
+    Importing onnx's C extension holds the GIL for about half a second, which a worker thread does not
+    hide from the event loop: a process that will run the refiner calls this before it serves."""
+    try:
+        import onnx.helper  # noqa: F401  (what routing_models.encoder_graph builds the graph with)
+        import onnx.numpy_helper  # noqa: F401
+        import onnxruntime  # type: ignore[import-untyped]  # noqa: F401  ships no type hints
+        import sentencepiece  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class EncoderSource:
     """Loads the sentence encoder once, on first use, in a worker thread; remembers a failure so the
-    job does not retry a missing or tampered file every few seconds (a restart retries)."""
+    job does not retry a missing or tampered file every few seconds (a restart retries). Its libraries
+    are imported before serving (:func:`import_encoder_libraries`), because importing them stalls the
+    event loop even from a thread; building the graph and the session then leaves the loop free."""
 
     def __init__(self, folder: str = "") -> None:
         self.folder = folder

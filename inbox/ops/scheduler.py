@@ -3,6 +3,7 @@ coalesce=True), plus the periodic maintenance jobs of inbox.ops.jobs. Leases in 
 several instances safe together; nothing here is needed for correctness but timing."""
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -37,6 +38,9 @@ class InboxScheduler:
         self._polled: dict[str, Any] = {}  # job id -> the connector settings it polls
 
     async def start(self) -> None:
+        if self.svc.settings.refiner.enabled:  # before the site listens: the import stalls the loop
+            from inbox.ingest.second_look import import_encoder_libraries
+            await asyncio.to_thread(import_encoder_libraries)
         await self.poller.__aenter__()
         self.sync_connectors(self.svc.settings)
         self.svc.settings_listeners.append(self.sync_connectors)  # connectors edited live (admin API)
