@@ -163,3 +163,39 @@ async def test_concurrent_claims_never_share_an_item(services: Any) -> None:
     results = await asyncio.gather(*[worker(a) for a in agents])
     flat = [i for r in results for i in r]
     assert len(flat) == 60 and len(set(flat)) == 60
+
+
+async def test_claims_follow_the_queue_order(services: Any) -> None:
+    """Claim next takes the items in the queue page's order: priority, then due time with no due
+    time last, then age; priorities outside 0..3 included. On SQLite the claim reads ranges of the
+    queue index, one per priority level, instead of sorting all the team's new items under the
+    write lock (ascending SQLite indexes put NULL due times first, so one range of (team, status)
+    would have to be sorted)."""
+    from inbox.storage.repo import page_reads
+    from tests.conftest import sent_statements
+    now = services.clock.now()
+    async with services.engine.begin() as conn:
+        cap = await accounts.add_user("cap", "agent", ["customer_care"], None, conn=conn, now=now, capacity=10)
+    await _seed(services, 6)
+    async with services.engine.connect() as conn:
+        ids = sorted(r.id for r in await page_reads.queue_page("customer_care", conn=conn, statuses=("new",)))
+    assert len(ids) == 6
+    soon, later = now + timedelta(minutes=5), now + timedelta(hours=2)
+    shape = {ids[0]: (1, None), ids[1]: (3, later), ids[2]: (1, soon), ids[3]: (3, soon), ids[4]: (0, None),
+             ids[5]: (5, None)}
+    async with services.engine.begin() as conn:
+        for item_id, (priority, due) in shape.items():
+            await items.update_item(item_id, {"priority": priority, "first_response_due": due}, conn=conn)
+    expected = [ids[5], ids[3], ids[1], ids[2], ids[0], ids[4]]
+    async with services.engine.connect() as conn:
+        assert [r.id for r in await page_reads.queue_page("customer_care", conn=conn, statuses=("new",))] == expected
+    w = _work(services)
+    with sent_statements(services.engine, "UPDATE") as sent:
+        got = [await w.claim_next(cap, "customer_care") for _ in expected]
+    assert [g.id for g in got if g is not None] == expected
+    if services.engine.dialect.name == "sqlite":
+        statement, parameters = sent[0]
+        async with services.engine.connect() as conn:
+            plan = [str(r[-1]) for r in await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+        ranges = [p for p in plan if p.startswith("SEARCH queue_item USING") and "team=?" in p]
+        assert ranges and all("priority" in p for p in ranges), plan

@@ -6,7 +6,20 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
@@ -15,7 +28,8 @@ from inbox.storage.tables import ItemStatus
 
 __all__ = ["not_a_copy", "a_copy", "mark_copies", "insert_items", "insert_events", "get_item", "list_items",
            "claim_next", "update_item", "expire_leases", "events_for", "decision_for", "mention_and_decision",
-           "insert_correction", "open_claims", "visible_clause", "bound_list", "summaries_by_id"]
+           "insert_correction", "open_claims", "visible_clause", "bound_list", "summaries_by_id", "queue_head",
+           "queue_order", "constant", "PRIORITY_LEVELS"]
 
 _CHUNK = 500
 
@@ -157,15 +171,66 @@ async def mark_copies(mention_ids: Sequence[int], *, conn: AsyncConnection) -> N
         await conn.execute(_MARK_COPIES, {"ids": list(mention_ids[i:i + _CHUNK])})
 
 
+PRIORITY_LEVELS = (3, 2, 1, 0)  # QueueItem.priority: 0 low, 1 normal, 2 high, 3 urgent
+
+
+def constant(value: int | str, type_: Any) -> Any:
+    """``value`` written into the statement's text: an int, or a status name (a fixed word). The
+    planner then sees which index range a slice of :func:`queue_head` reads even in a generic plan
+    of a prepared statement (PostgreSQL), and nothing is rendered per execution."""
+    if isinstance(value, str):
+        if value not in ItemStatus.ALL or not value.isidentifier():
+            raise ValueError(f"not a status: {value!r}")
+        return literal_column(f"'{value}'", type_)
+    return literal_column(str(int(value)), type_)
+
+
+def queue_head(statuses: Sequence[str], team: Any, need: Any) -> Any:
+    """A subquery of (id, priority, first_response_due) holding at least the first ``need`` listed
+    items (not copies) of ``team`` with one of ``statuses``, unordered: order it by
+    :func:`queue_order`. ``team`` and ``need`` are SQL expressions (bound parameters).
+
+    The queue's order is priority, then SLA due time with no due time last, then id.
+    ``ix_queue_item_queue`` and ``ix_queue_item_claim`` hold (team, status, priority,
+    first_response_due): PostgreSQL's ascending index puts NULLs last, as the queue does, but
+    SQLite's puts them first, so ``ORDER BY ... NULLS LAST`` there sorts every open item of the team.
+    The head is instead a UNION ALL of small ordered slices, one per (status, priority level, due
+    time set or not), each read straight off the index and cut at ``need`` rows."""
+    due, prio = T_ITEM.c.first_response_due, T_ITEM.c.priority
+    slices = []
+    for status in statuses:
+        base = select(T_ITEM.c.id, prio, due).where(
+            T_ITEM.c.team == team, T_ITEM.c.status == constant(status, T_ITEM.c.status.type), not_a_copy())
+        for level in PRIORITY_LEVELS:
+            lv = constant(level, Integer)
+            slices.append(base.where(prio == lv, due.is_not(None)).order_by(due, T_ITEM.c.id).limit(need))
+            slices.append(base.where(prio == lv, due.is_(None)).order_by(T_ITEM.c.id).limit(need))
+        # priorities outside the usual 0..3: rare; two index ranges, sorted the plain way
+        for cond in (prio > constant(PRIORITY_LEVELS[0], Integer), prio < constant(PRIORITY_LEVELS[-1], Integer)):
+            slices.append(base.where(cond).order_by(prio.desc(), due.asc().nulls_last(), T_ITEM.c.id).limit(need))
+    return union_all(*[select(*sq.subquery().c) for sq in slices]).subquery()
+
+
+def queue_order(src: Any) -> tuple[Any, ...]:
+    """The queue's order over the columns of ``src``: a :func:`queue_head` subquery or queue_item."""
+    return (src.c.priority.desc(), src.c.first_response_due.is_(None), src.c.first_response_due, src.c.id)
+
+
 def _claim_stmt(expired: bool) -> Any:
     # SQLite (PostgreSQL claims in one statement, repo.claims): the transaction began with BEGIN
     # IMMEDIATE, so this UPDATE ... RETURNING runs under the single writer lock and no two claimers
-    # can pick the same row.
-    order = (T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id.asc())
-    cond = (and_(T_ITEM.c.status == ItemStatus.CLAIMED, T_ITEM.c.lease_expires_at < bindparam("c_now"))
-            if expired else T_ITEM.c.status == ItemStatus.NEW)
-    candidate = (select(T_ITEM.c.id).where(T_ITEM.c.team == bindparam("c_team"), cond, not_a_copy())
-                 .order_by(*order).limit(1))
+    # can pick the same row. A new item is the head of the queue (queue_head: index ranges, no sort
+    # of the team's new items while the write lock is held); an expired claim is looked for among
+    # the few claimed items, sorted the plain way.
+    if expired:
+        order = (T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id.asc())
+        candidate = (select(T_ITEM.c.id)
+                     .where(T_ITEM.c.team == bindparam("c_team"), T_ITEM.c.status == ItemStatus.CLAIMED,
+                            T_ITEM.c.lease_expires_at < bindparam("c_now"), not_a_copy())
+                     .order_by(*order).limit(1))
+    else:
+        head = queue_head((ItemStatus.NEW,), bindparam("c_team"), constant(1, Integer))
+        candidate = select(head.c.id).order_by(*queue_order(head)).limit(1)
     return (update(T_ITEM).where(T_ITEM.c.id == candidate.scalar_subquery())
             .values(status=ItemStatus.CLAIMED, assignee_id=bindparam("c_user_id"), lease_owner=bindparam("c_owner"),
                     lease_expires_at=bindparam("c_lease_until"), updated_at=bindparam("c_now"), assigned_at=None,

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, literal_column, or_, select, union_all
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
@@ -20,6 +20,8 @@ from inbox.storage.repo.items import (
     a_copy,
     bound_list,
     not_a_copy,
+    queue_head,
+    queue_order,
     summary_columns,
 )
 from inbox.storage.tables import ItemStatus
@@ -162,42 +164,13 @@ async def queue_page(team: str | None, *, conn: AsyncConnection, statuses: Seque
     return [_to_summary(r) for r in rows]
 
 
-_LEVELS = (3, 2, 1, 0)  # QueueItem.priority: 0 low, 1 normal, 2 high, 3 urgent
-
-
-def _constant(value: int | str, type_: Any) -> Any:
-    """``value`` written into the statement's text: an int, or a status name (a fixed word)."""
-    if isinstance(value, str):
-        if value not in ItemStatus.ALL or not value.isidentifier():
-            raise ValueError(f"not a status: {value!r}")
-        return literal_column(f"'{value}'", type_)
-    return literal_column(str(int(value)), type_)
-
-
 @lru_cache(maxsize=32)
 def _page_stmt(statuses: tuple[str, ...]) -> Any:
-    # The status and priority level of each slice are constants in the statement's text, so the
-    # planner sees which index range each slice reads even in a generic plan of the prepared
-    # statement (PostgreSQL), and nothing is rendered per execution (literal_execute would be,
-    # about a tenth of the page's CPU). The team is a bound parameter: the index's leading column,
-    # an equality in every slice, which a generic plan reads the same way.
-    due, prio = T_ITEM.c.first_response_due, T_ITEM.c.priority
-    need = bindparam("q_need", type_=Integer)
-    team = bindparam("q_team", type_=T_ITEM.c.team.type)
-    slices = []
-    for status in statuses:
-        base = select(T_ITEM.c.id, prio, due).where(
-            T_ITEM.c.team == team, T_ITEM.c.status == _constant(status, T_ITEM.c.status.type), not_a_copy())
-        for level in _LEVELS:
-            lv = _constant(level, Integer)
-            slices.append(base.where(prio == lv, due.is_not(None)).order_by(due, T_ITEM.c.id).limit(need))
-            slices.append(base.where(prio == lv, due.is_(None)).order_by(T_ITEM.c.id).limit(need))
-        # priorities outside the usual 0..3: rare; two index ranges, sorted the plain way
-        for cond in (prio > _constant(_LEVELS[0], Integer), prio < _constant(_LEVELS[-1], Integer)):
-            slices.append(base.where(cond).order_by(prio.desc(), due.asc().nulls_last(), T_ITEM.c.id).limit(need))
-    u = union_all(*[select(*sq.subquery().c) for sq in slices]).subquery()
-    return (select(u.c.id).order_by(u.c.priority.desc(), u.c.first_response_due.is_(None), u.c.first_response_due,
-                                    u.c.id)
+    # The status and priority level of each slice are constants in the statement's text
+    # (items.constant); the team is a bound parameter: the index's leading column, an equality in
+    # every slice, which a generic plan reads the same way.
+    head = queue_head(statuses, bindparam("q_team", type_=T_ITEM.c.team.type), bindparam("q_need", type_=Integer))
+    return (select(head.c.id).order_by(*queue_order(head))
             .limit(bindparam("q_limit", type_=Integer)).offset(bindparam("q_offset", type_=Integer)))
 
 
@@ -221,8 +194,7 @@ def _page_summaries_stmt(statuses: tuple[str, ...]) -> Any:
                          .outerjoin(T_USER, T_USER.c.id == T_ITEM.c.assignee_id)
                          .outerjoin(last, last.c.mention_id == T_ITEM.c.id)
                          .outerjoin(T_DECISION, T_DECISION.c.id == last.c.did))
-            .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.is_(None), T_ITEM.c.first_response_due,
-                      T_ITEM.c.id))
+            .order_by(*queue_order(T_ITEM)))
 
 
 def _by_ids_stmt() -> Any:
