@@ -181,3 +181,27 @@ async def test_every_team_s_queue_page_is_one_statement_text(services: Any) -> N
     assert got == {"customer_care": [care], "hr": [hr]}
     assert len(sent) == 2 and sent[0][0] == sent[1][0]
     assert "customer_care" not in sent[0][0]
+
+
+async def test_an_item_s_copies_are_found_through_its_post_not_its_queue(services: Any) -> None:
+    """The item page's "similar open items" statement finds the copies through the post's
+    ``copy_key`` range and checks each one's team and status by primary key: on SQLite its plan
+    never reads the team's queue off ``ix_queue_item_claim`` (without statistics the planner
+    preferred that range, every open item of the team, when the team was a join condition)."""
+    from inbox.storage.repo import views
+    from tests.conftest import sent_statements
+    text = "RT @shop: the app lost my order 4711 again, refund now! https://x.example/{}"
+    await services.pipeline.ingest([Mention(source="t", platform="t", external_id=f"o{i}",
+                                            text=f"order {i} is broken, help") for i in range(5)])
+    res = await services.pipeline.ingest([Mention(source="t", platform="t", external_id=f"p{i}", text=text.format(i))
+                                          for i in range(3)])
+    first, *copies = res.item_ids
+    with sent_statements(services.engine, "SELECT") as sent:
+        async with services.engine.connect() as conn:
+            assert await views.similar_open([first], conn=conn) == {first: copies}
+    if services.engine.dialect.name == "sqlite":
+        [(statement, parameters)] = sent
+        async with services.engine.connect() as conn:
+            plan = [str(r[-1]) for r in await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+        assert any("ix_mention_copy_key (copy_key=?)" in p for p in plan), plan
+        assert not [p for p in plan if "team=?" in p], plan
