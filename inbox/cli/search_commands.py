@@ -69,7 +69,7 @@ async def cmd_search(args: argparse.Namespace) -> int:
             teams=teams, team=args.team, statuses=finder.statuses_of(args.status), lang=args.lang,
             source=args.source, assignee=args.assignee, priority=args.priority, label=args.label,
             since=args.since, until=args.until)
-        page = await finder.find(svc.engine, " ".join(args.query), filters, limit=args.limit, cursor=args.cursor)
+        page = await finder.find(svc.reads, " ".join(args.query), filters, limit=args.limit, cursor=args.cursor)
     finally:
         await svc.close()
     if args.json:

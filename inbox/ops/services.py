@@ -3,6 +3,7 @@ and for a running server the database listener and the control channel. The CLI 
 command; the web app opens one in its cleanup context (every role: web, worker, all)."""
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
@@ -24,6 +25,7 @@ from inbox.settings import Settings
 from inbox.storage import migrate
 from inbox.storage.engine import create_engine, reader
 from inbox.storage.listener import PgListener
+from inbox.storage.read_units import ReadUnits
 from inbox.storage.repo import accounts, model_versions
 
 __all__ = ["Services", "instance_id"]
@@ -54,6 +56,11 @@ class Services:
     file_settings: Settings | None = None
     config_versions: dict[str, int] = field(default_factory=dict)
     settings_listeners: list[Any] = field(default_factory=list)
+    # the web pages' reads, one unit per page (inbox.storage.read_units); made with the engine
+    reads: ReadUnits = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reads = ReadUnits(self.engine, slow_ms=self.settings.db_slow_statement_ms)
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Clock | None = None, check: bool = True) -> Services:
@@ -122,6 +129,7 @@ class Services:
             await self.control.stop()
         if self.listener is not None:
             await self.listener.stop()
+        await asyncio.to_thread(self.reads.close)  # waits for the units still running
         await self.engine.dispose()
 
     async def init_schema(self) -> None:

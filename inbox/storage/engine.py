@@ -11,7 +11,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import structlog
-from sqlalchemy import event, exc
+from sqlalchemy import Engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -19,7 +19,7 @@ from inbox.storage.column_types import json_text
 from inbox.storage.write_gate import BULK, INTERACTIVE, WriteGate
 
 __all__ = ["create_engine", "is_sqlite", "sqlite_path", "reader", "snapshot_reader", "bulk_writer", "autocommit",
-           "read_conn"]
+           "read_conn", "sqlite_pragmas", "log_slow_statements", "SQLITE_BUSY_TIMEOUT_MS"]
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +48,8 @@ def sqlite_path(url: str) -> Path | None:
     return Path(u.database)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """A new SQLite connection's settings: WAL, foreign keys, busy timeout, synchronous=NORMAL."""
     # per connection; autocommit at the driver level, so that only _sqlite_begin and
     # _sqlite_end open and close transactions (SQLAlchemy's recipe for pysqlite and aiosqlite)
     dbapi_conn.isolation_level = None
@@ -222,12 +223,12 @@ def create_engine(url: str, *, pool_size: int = 5, echo: bool = False, ping_idle
     return engine
 
 
-def log_slow_statements(engine: AsyncEngine, slow_ms: int) -> None:
+def log_slow_statements(engine: AsyncEngine | Engine, slow_ms: int) -> None:
     """Log each statement that takes ``slow_ms`` or longer as ``db_slow_statement``, with its
     duration, row count and the statement's start (no parameters: they may hold mention text).
     The time includes waiting for the driver's thread and, for SQLite's BEGIN IMMEDIATE, for the
     write lock, which is what a caller waits for."""
-    sync = engine.sync_engine
+    sync = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
 
     @event.listens_for(sync, "before_cursor_execute")
     def _start(conn: Any, _cursor: Any, _stmt: Any, _params: Any, context: Any, _many: bool) -> None:
@@ -254,7 +255,7 @@ def _create_engine(url: str, *, pool_size: int, echo: bool, ping_idle: float, po
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
                                      json_serializer=json_text, pool_timeout=pool_timeout)
         sync = engine.sync_engine
-        event.listen(sync, "connect", _sqlite_pragmas)
+        event.listen(sync, "connect", sqlite_pragmas)
         _install_write_gate(engine)
         return engine
     engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.engine import Connection
 
 from inbox.domain.types import ItemSummary, UserInfo
 from inbox.errors import Conflict, Invalid
@@ -16,11 +17,10 @@ from inbox.web.authn import require_user
 from inbox.web.error_text import translate_error
 from inbox.web.inputs import ASCII_DIGITS
 from inbox.web.keys import WORK
-from inbox.web.page_conn import page_conn
 from inbox.web.render import flash, form, redirect
 from inbox.work import handover, similar
 
-__all__ = ["routes", "handover_ctx"]
+__all__ = ["routes", "handover_ctx", "handover_reads"]
 
 routes = web.RouteTableDef()
 _ = i18n.gettext
@@ -36,21 +36,29 @@ def _item_id(request: web.Request) -> int:
     return int(raw)
 
 
-async def handover_ctx(request: web.Request, user: UserInfo, item: ItemSummary) -> dict[str, Any]:
+def handover_reads(c: Connection, user: UserInfo, item: ItemSummary) -> tuple[list[int], list[UserInfo]]:
+    """The open copies of the item's post and the team's people the user may assign it to, read
+    inside the item page's read unit (only what the user may use: nothing for an outsider)."""
+    member = user.is_admin or item.team in user.teams
+    if not member or item.status not in ItemStatus.OPEN:
+        return [], []
+    copies = views.similar_open_sync(c, [item.id]).get(item.id, [])
+    people = accounts.list_users_sync(c, item.team) if handover.may_assign_others(user, item.team) else []
+    return copies, people
+
+
+def handover_ctx(user: UserInfo, item: ItemSummary, reads: tuple[list[int], list[UserInfo]]) -> dict[str, Any]:
     """What the item page needs to offer assign and reopen (only to whoever may use them)."""
     member = user.is_admin or item.team in user.teams
+    copies, people = reads
     ctx: dict[str, Any] = {"may_reopen": member and item.status in (ItemStatus.RESOLVED, ItemStatus.SPAM),
-                           "may_assign": False, "assignees": [], "similar": [], "copy_of": None,
+                           "may_assign": False, "assignees": [], "similar": copies, "copy_of": None,
                            "similar_links": SIMILAR_LINKS}
     if member and item.status in ItemStatus.OPEN:
-        async with page_conn(request) as conn:
-            ctx["similar"] = (await views.similar_open([item.id], conn=conn)).get(item.id, [])
         # the oldest copy is the original: the reply goes to that post, from its page
-        first = min([item.id, *ctx["similar"]])
+        first = min([item.id, *copies])
         ctx["copy_of"] = first if first != item.id else None
-    if member and item.status in ItemStatus.OPEN and handover.may_assign_others(user, item.team):
-        async with page_conn(request) as conn:
-            people = await accounts.list_users(conn=conn, team=item.team)
+    if people:
         ctx["assignees"] = [p for p in people if p.role in ("agent", "lead")]
         ctx["may_assign"] = bool(ctx["assignees"])
     return ctx

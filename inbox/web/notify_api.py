@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import structlog
 from aiohttp import web
 from pydantic import ConfigDict, Field
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from inbox.domain import people_notify as pn
@@ -17,7 +18,7 @@ from inbox.storage.engine import read_conn
 from inbox.storage.repo import people_notify as repo
 from inbox.web.api_models import EmptyBody
 from inbox.web.endpoints import ApiRoutes
-from inbox.web.keys import BUS, SERVICES
+from inbox.web.keys import BUS, HEADER_STATE, SERVICES
 from inbox.web.models import Body, ItemId, Out, Params, QueryInt, Timestamp
 from inbox.web.notify_live import tell_unread
 from inbox.web.notify_text import describe
@@ -140,9 +141,23 @@ async def mark_all_read(request: web.Request, *, user: UserInfo, body: EmptyBody
     return await mark_ids(request, user, None)
 
 
+def header_reads(c: Connection, request: web.Request, user: UserInfo) -> tuple[int, pn.Prefs]:
+    """The header's state read inside a page's read unit (``svc.reads.run``); the page hands it to
+    :func:`keep_header`. ``request`` is only read for the settings."""
+    return repo.header_state_sync(c, user.id, teams=visible_teams(user), private=_private(request))
+
+
+def keep_header(request: web.Request, state: tuple[int, pn.Prefs]) -> None:
+    """The header state a page read with its own reads, for :func:`header_state`."""
+    request[HEADER_STATE] = {"notify_unread": state[0], "notify_browser": state[1].browser}
+
+
 async def header_state(request: web.Request, user: UserInfo) -> dict[str, Any]:
     """What every page's header needs: the unread count and whether browser pop-ups are on. With
     the database away (an error page is being shown) the header shows no count rather than fail."""
+    kept: dict[str, Any] | None = request.get(HEADER_STATE)
+    if kept is not None:
+        return kept
     try:
         async with page_conn(request) as conn:
             unread, prefs = await repo.header_state(user.id, conn=conn, teams=visible_teams(user),

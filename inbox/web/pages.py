@@ -3,11 +3,13 @@ next, an item in context, and the actions on it. Access rules are the WorkServic
 the API's: a forbidden item answers 404 (or 403 for a non-private queue) and shows nothing of it."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
+from inbox.domain.people_notify import Prefs
 from inbox.domain.types import ItemSummary, UserInfo
 from inbox.errors import Conflict, Invalid, NotFound
 from inbox.storage.engine import read_conn
@@ -20,14 +22,14 @@ from inbox.web.authcache import forget_all
 from inbox.web.authn import require_user
 from inbox.web.error_text import translate_error
 from inbox.web.feature_words import feature_phrases
-from inbox.web.handover_pages import handover_ctx
+from inbox.web.handover_pages import handover_ctx, handover_reads
 from inbox.web.inputs import ASCII_DIGITS
 from inbox.web.keys import SERVICES, USER_KEY, WORK
 from inbox.web.logins import LoginThrottled, check_credentials
-from inbox.web.notify_api import mark_ids
+from inbox.web.notify_api import header_reads, keep_header, mark_ids
 from inbox.web.page_conn import page_conn
 from inbox.web.render import current_user, flash, form, redirect, render, safe_next
-from inbox.web.reply_pages import reply_page_ctx
+from inbox.web.reply_pages import ReplyReads, reply_page_ctx, reply_reads
 from inbox.web.routing_text import event_label, routing_summary
 from inbox.web.sessions import login, logout
 from inbox.work import similar
@@ -148,16 +150,26 @@ async def queue(request: web.Request) -> web.Response:
     # first: a count may wait for a read on a connection of its own, which must not wait for the pool
     # while this request holds its page's connection
     counts = await counts_cache.team_counts(request, team)
-    async with page_conn(request) as conn:  # the header's reads too (render)
-        available = await page_reads.queue_page(team, conn=conn, statuses=(ItemStatus.NEW,), limit=limit + 1,
-                                                offset=offset)
-        mine = [i for i in await page_reads.my_items(user.id, conn=conn, teams=visible_teams(user)) if i.team == team]
-        more = len(available) > limit
-        ctx = {"team": svc.settings.team(team), "team_name": team, "available": available[:limit], "mine": mine,
-               "n_available": counts["new"], "counts": counts, "offset": offset, "limit": limit,
-               "next_offset": offset + limit if more else None, "page": "queue",
-               "counts_behind": counts_cache.behind(request)}
-        return await render(request, "_queue_items.html" if request.query.get("partial") else "queue.html", ctx)
+    fragment = bool(request.query.get("partial"))
+    available, mine, header = await svc.reads.run(_queue_reads, request, user, team, offset, limit + 1,
+                                                  header=not fragment)
+    if header is not None:
+        keep_header(request, header)
+    more = len(available) > limit
+    ctx = {"team": svc.settings.team(team), "team_name": team, "available": available[:limit], "mine": mine,
+           "n_available": counts["new"], "counts": counts, "offset": offset, "limit": limit,
+           "next_offset": offset + limit if more else None, "page": "queue",
+           "counts_behind": counts_cache.behind(request)}
+    return await render(request, "_queue_items.html" if fragment else "queue.html", ctx)
+
+
+def _queue_reads(c: Connection, request: web.Request, user: UserInfo, team: str, offset: int, limit: int, *,
+                 header: bool) -> tuple[list[ItemSummary], list[ItemSummary], tuple[int, Prefs] | None]:
+    """A queue page's reads, one unit (svc.reads): the team's new items from ``offset``, the user's
+    own open items of the team, and the header's state for a full page."""
+    available = page_reads.queue_page_sync(c, team, statuses=(ItemStatus.NEW,), limit=limit, offset=offset)
+    mine = [i for i in page_reads.my_items_sync(c, user.id, teams=visible_teams(user)) if i.team == team]
+    return available, mine, header_reads(c, request, user) if header else None
 
 
 @routes.post("/queues/{team}/claim")
@@ -183,32 +195,60 @@ async def _item_view(request: web.Request, item_id: int, *, status: int = 200, e
     """The item page; after a refused form, again with the refusal next to the form (``errors``,
     in the reader's language) and what was typed kept (``values``)."""
     user = require_user(request)
-    async with page_conn(request) as conn:
-        found, any_unread = await page_reads.item_for_page(item_id, user.id, conn=conn, teams=visible_teams(user))
-        if found is None:
-            raise NotFound(f"no item {item_id}")
-        item = found
-        if not any_unread:  # the usual case: the page reads on this connection too
-            return await _item_render(request, user, item, conn, status=status, errors=errors, values=values)
-        unread = await unread_about(user.id, item.id, conn=conn)
-    # opening the item reads them, before the header counts them (a write: no connection held)
-    await mark_ids(request, user, unread)
-    async with page_conn(request) as conn:
-        return await _item_render(request, user, item, conn, status=status, errors=errors, values=values)
-
-
-async def _item_render(request: web.Request, user: UserInfo, item: ItemSummary, conn: AsyncConnection, *, status: int,
-                       errors: dict[str, str] | None, values: dict[str, str] | None) -> web.Response:
-    """The item page's reads on the page's connection ``conn`` (the reply and hand-over panels'
-    and the header's too) and its rendering."""
     svc = request.app[SERVICES]
-    events = await items.events_for(item.id, conn=conn)
-    found, decision = await items.mention_and_decision(item.id, conn=conn)
+    found, reads = await svc.reads.run(_item_reads, request, user, item_id)
+    if found is None:
+        raise NotFound(f"no item {item_id}")
+    if reads is None:  # notifications about the item: opening it reads them, before the header counts them
+        async with page_conn(request) as conn:
+            unread = await unread_about(user.id, found.id, conn=conn)
+        await mark_ids(request, user, unread)  # a write: no connection held
+        reads = await svc.reads.run(_item_page_reads, request, user, found)
+    return await _item_render(request, user, found, reads, status=status, errors=errors, values=values)
+
+
+@dataclass(frozen=True, slots=True)
+class _ItemReads:
+    events: list[dict[str, Any]]
+    mention: dict[str, Any]
+    decision: dict[str, Any] | None
+    revisions: list[dict[str, Any]]
+    thread: list[ItemSummary]
+    replies: ReplyReads
+    handover: tuple[list[int], list[UserInfo]]
+    header: tuple[int, Prefs]
+
+
+def _item_reads(c: Connection, request: web.Request, user: UserInfo, item_id: int
+                ) -> tuple[ItemSummary | None, _ItemReads | None]:
+    """The item page's reads, one unit (svc.reads): the item as the user may see it and, unless
+    it is not there or the user has unread notifications about it, everything else the page shows."""
+    item, any_unread = page_reads.item_for_page_sync(c, item_id, user.id, teams=visible_teams(user))
+    if item is None or any_unread:
+        return item, None
+    return item, _item_page_reads(c, request, user, item)
+
+
+def _item_page_reads(c: Connection, request: web.Request, user: UserInfo, item: ItemSummary) -> _ItemReads:
+    found, decision = items.mention_and_decision_sync(c, item.id)
     mention = found or {}
-    # earlier texts are kept only when an edit is stored, which sets edited_at: most mentions have none
-    earlier = await revisions.revisions_for(item.id, conn=conn) if mention.get("edited_at") is not None else []
-    thread = await page_reads.thread_items(item.id, mention.get("thread_id"), mention.get("reply_to_id"),
-                                           item.source, conn=conn, teams=visible_teams(user))
+    return _ItemReads(
+        events=items.events_for_sync(c, item.id), mention=mention, decision=decision,
+        # earlier texts are kept only when an edit is stored, which sets edited_at: most mentions have none
+        revisions=revisions.revisions_for_sync(c, item.id) if mention.get("edited_at") is not None else [],
+        thread=page_reads.thread_items_sync(c, item.id, mention.get("thread_id"), mention.get("reply_to_id"),
+                                            item.source, teams=visible_teams(user)),
+        replies=reply_reads(c, user, item, mention), handover=handover_reads(c, user, item),
+        header=header_reads(c, request, user))
+
+
+async def _item_render(request: web.Request, user: UserInfo, item: ItemSummary, reads: _ItemReads, *, status: int,
+                       errors: dict[str, str] | None, values: dict[str, str] | None) -> web.Response:
+    """The item page from its reads."""
+    svc = request.app[SERVICES]
+    keep_header(request, reads.header)
+    events, mention, decision, earlier, thread = (reads.events, reads.mention, reads.decision, reads.revisions,
+                                                  reads.thread)
     member = user.is_admin or item.team in user.teams
     mine = item.assignee == user.name
     held_by_other = item.status == ItemStatus.CLAIMED and bool(item.assignee) and not mine
@@ -222,8 +262,8 @@ async def _item_render(request: web.Request, user: UserInfo, item: ItemSummary, 
            "may_release": member and item.status == ItemStatus.CLAIMED and (mine or may_lead),
            "open": item.status in ItemStatus.OPEN, "errors": errors or {}, "values": values or {},
            "transfer_teams": [t for t in svc.settings.teams if t.name != item.team],
-           "page": "item", **await reply_page_ctx(request, user, item, mention),
-           **await handover_ctx(request, user, item)}
+           "page": "item", **reply_page_ctx(request, user, item, mention, reads.replies),
+           **handover_ctx(user, item, reads.handover)}
     return await render(request, "item.html", ctx, status=status)
 
 

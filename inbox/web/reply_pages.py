@@ -3,9 +3,11 @@ replies with their live status, approval by a lead, retry of a failed reply, and
 context (parent, root, the author's earlier mentions). The same ReplyService as the API."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.engine import Connection
 
 from inbox.domain.reply_text import GTLDS, RULES, fill_placeholders
 from inbox.domain.types import ItemSummary, UserInfo
@@ -18,12 +20,11 @@ from inbox.web.authn import require_user
 from inbox.web.error_text import translate_error
 from inbox.web.inputs import ASCII_DIGITS
 from inbox.web.keys import REPLIES, SERVICES, WORK
-from inbox.web.page_conn import page_conn
 from inbox.web.render import flash, form, redirect, render
 from inbox.work.item_actions import visible_teams
 from inbox.work.replies import public_reply
 
-__all__ = ["routes", "reply_page_ctx", "DEFAULT_CANNED"]
+__all__ = ["routes", "reply_page_ctx", "reply_reads", "ReplyReads", "DEFAULT_CANNED"]
 
 routes = web.RouteTableDef()
 _ = i18n.gettext
@@ -67,22 +68,38 @@ def _canned(request: web.Request, item: ItemSummary, user: UserInfo) -> list[dic
             for c in (own or DEFAULT_CANNED)]
 
 
-async def reply_page_ctx(request: web.Request, user: UserInfo, item: ItemSummary,
-                         mention: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ReplyReads:
+    """What the item page shows of replies and thread context, as read from the database."""
+    replies: list[dict[str, Any]]
+    parent: dict[str, Any] | None
+    root: dict[str, Any] | None
+    earlier: list[dict[str, Any]]
+
+
+def reply_reads(c: Connection, user: UserInfo, item: ItemSummary, mention: dict[str, Any]) -> ReplyReads:
+    """:class:`ReplyReads` of an item, inside the item page's read unit."""
+    source = str(mention.get("source") or item.source)
+    root_ext = mention.get("thread_id")
+    return ReplyReads(
+        replies=rrepo.for_item_sync(c, item.id),
+        parent=rrepo.parent_mention_sync(c, source, mention.get("reply_to_id")),
+        root=(rrepo.parent_mention_sync(c, source, root_ext)
+              if root_ext and root_ext not in (mention.get("reply_to_id"), mention.get("external_id")) else None),
+        earlier=rrepo.earlier_mentions_sync(c, source, mention.get("author_handle"), item.id,
+                                            teams=visible_teams(user)))
+
+
+def reply_page_ctx(request: web.Request, user: UserInfo, item: ItemSummary, mention: dict[str, Any],
+                   reads: ReplyReads) -> dict[str, Any]:
     """What the item page shows of replies and thread context."""
     svc = request.app[SERVICES]
-    async with page_conn(request) as conn:
-        rows = _shown([public_reply(r) for r in await rrepo.for_item(item.id, conn=conn)])
-        source = str(mention.get("source") or item.source)
-        parent = await rrepo.parent_mention(source, mention.get("reply_to_id"), conn=conn)
-        root_ext = mention.get("thread_id")
-        root = (await rrepo.parent_mention(source, root_ext, conn=conn)
-                if root_ext and root_ext not in (mention.get("reply_to_id"), mention.get("external_id")) else None)
-        parent_gone = bool(parent and parent.get("gone"))
-        parent = None if parent_gone else parent
-        root = None if root and root.get("gone") else root
-        earlier = await rrepo.earlier_mentions(source, mention.get("author_handle"), item.id, conn=conn,
-                                               teams=visible_teams(user))
+    source = str(mention.get("source") or item.source)
+    rows = _shown([public_reply(r) for r in reads.replies])
+    parent, root, earlier = reads.parent, reads.root, reads.earlier
+    parent_gone = bool(parent and parent.get("gone"))
+    parent = None if parent_gone else parent
+    root = None if root and root.get("gone") else root
     platform = str(mention.get("platform") or "")
     rule = RULES.get(platform)
     team = svc.settings.team(item.team)

@@ -83,7 +83,7 @@ async def run_search(request: web.Request, user: UserInfo, query: SearchQuery) -
         teams=visible_teams(user), team=query.team, statuses=finder.statuses_of(query.status), lang=query.lang,
         source=query.source, assignee=query.assignee, priority=query.priority, label=query.label,
         since=as_time(query.since), until=as_time(query.until))
-    page = await finder.find(request.app[SERVICES].engine, query.q, filters, limit=query.limit, cursor=query.cursor)
+    page = await finder.find(request.app[SERVICES].reads, query.q, filters, limit=query.limit, cursor=query.cursor)
     return SearchPage.model_validate({"items": page.items, "next_cursor": page.next_cursor})
 
 

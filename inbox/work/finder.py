@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from inbox.domain import search_query
 from inbox.errors import Invalid
-from inbox.storage.engine import read_conn
+from inbox.storage.read_units import ReadUnits
 from inbox.storage.repo import search as search_repo
 from inbox.storage.repo.search import SearchFilters
 from inbox.storage.tables import ItemStatus
@@ -36,7 +34,7 @@ def statuses_of(spec: str) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(out))
 
 
-async def find(engine: AsyncEngine, q: str, filters: SearchFilters, *, limit: int = 20,
+async def find(reads: ReadUnits, q: str, filters: SearchFilters, *, limit: int = 20,
                cursor: str | None = None) -> Page:
     """One page of the items matching ``q`` under ``filters`` (whose ``teams`` is what the caller
     may see), best first; ``cursor`` is a previous page's ``next_cursor``."""
@@ -47,8 +45,7 @@ async def find(engine: AsyncEngine, q: str, filters: SearchFilters, *, limit: in
         except ValueError:
             raise Invalid("cursor is not a next_cursor of a search") from None
     terms = search_query.parse(q)
-    async with read_conn(engine) as conn:
-        page = await search_repo.find_page(terms, filters, conn=conn, limit=limit + 1, after=after)
+    page = await reads.run(search_repo.find_page_sync, terms, filters, limit=limit + 1, after=after)
     hits = page.hits
     more = len(hits) > limit
     hits = hits[:limit]

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.storage import tables
@@ -33,7 +34,7 @@ def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
-def is_pg(conn: AsyncConnection) -> bool:
+def is_pg(conn: AsyncConnection | Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 

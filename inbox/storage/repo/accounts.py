@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import UserInfo
@@ -48,13 +49,17 @@ _TOKEN_USER = select(T_TOKEN.c.user_id).where(T_TOKEN.c.token_hash == bindparam(
 
 
 async def _teams_of(user_ids: Sequence[int], *, conn: AsyncConnection) -> dict[int, tuple[str, ...]]:
+    return await conn.run_sync(_teams_of_sync, user_ids)
+
+
+def _teams_of_sync(c: Connection, user_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
     out: dict[int, list[str]] = {u: [] for u in user_ids}
     if len(user_ids) == 1:  # a sign-in or a credential lookup: a statement built once
-        for uid, team in await conn.execute(_TEAMS_OF_ONE, {"m_uid": user_ids[0]}):
+        for uid, team in c.execute(_TEAMS_OF_ONE, {"m_uid": user_ids[0]}):
             out[uid].append(team)
     elif user_ids:
         q = select(T_MEMBER.c.user_id, T_MEMBER.c.team).where(T_MEMBER.c.user_id.in_(list(user_ids)))
-        for uid, team in await conn.execute(q.order_by(T_MEMBER.c.team)):
+        for uid, team in c.execute(q.order_by(T_MEMBER.c.team)):
             out[uid].append(team)
     return {k: tuple(v) for k, v in out.items()}
 
@@ -126,11 +131,15 @@ async def set_user_fields(user_id: int, values: dict[str, Any], *, conn: AsyncCo
 
 
 async def list_users(*, conn: AsyncConnection, team: str | None = None) -> list[UserInfo]:
+    return await conn.run_sync(list_users_sync, team)
+
+
+def list_users_sync(c: Connection, team: str | None = None) -> list[UserInfo]:
     q = select(T_USER).where(T_USER.c.active.is_(True)).order_by(T_USER.c.name)
     if team is not None:
         q = q.where(T_USER.c.id.in_(select(T_MEMBER.c.user_id).where(T_MEMBER.c.team == team)))
-    rows = [r._mapping for r in await conn.execute(q)]
-    teams = await _teams_of([r["id"] for r in rows], conn=conn)
+    rows = [r._mapping for r in c.execute(q)]
+    teams = _teams_of_sync(c, [r["id"] for r in rows])
     return [_info(r, teams[r["id"]]) for r in rows]
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.storage.repo._common import T_CONTEXT, T_ITEM, T_MENTION, T_TOMBSTONE, dialect_insert
@@ -89,10 +90,14 @@ async def store(source: str, platform: str, posts: Iterable[Any], missing: Itera
 async def context_post(source: str, external_id: str, *, conn: AsyncConnection) -> dict[str, Any] | None:
     """The stored context post ``external_id`` of ``source`` (with ``gone``), shaped like a mention
     row for the item page (``id`` None: it is not an item)."""
+    return await conn.run_sync(context_post_sync, source, external_id)
+
+
+def context_post_sync(c: Connection, source: str, external_id: str) -> dict[str, Any] | None:
     q = (select(T_CONTEXT.c.external_id, T_CONTEXT.c.text, T_CONTEXT.c.author_handle, T_CONTEXT.c.url,
                 T_CONTEXT.c.created_at, T_CONTEXT.c.gone)
          .where(T_CONTEXT.c.source == source, T_CONTEXT.c.external_id == external_id))
-    row = (await conn.execute(q)).first()
+    row = c.execute(q).first()
     return {"id": None, **dict(row._mapping)} if row else None
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
@@ -29,7 +30,8 @@ from inbox.storage.tables import ItemStatus
 __all__ = ["not_a_copy", "a_copy", "mark_copies", "insert_items", "insert_events", "get_item", "list_items",
            "claim_next", "update_item", "expire_leases", "events_for", "decision_for", "mention_and_decision",
            "insert_correction", "open_claims", "visible_clause", "bound_list", "summaries_by_id", "queue_head",
-           "queue_order", "constant", "PRIORITY_LEVELS"]
+           "queue_order", "constant", "PRIORITY_LEVELS", "events_for_sync", "mention_and_decision_sync",
+           "summaries_by_id_sync"]
 
 _CHUNK = 500
 
@@ -272,9 +274,13 @@ async def list_items(team: str | None, *, conn: AsyncConnection, statuses: Seque
 
 async def summaries_by_id(ids: Sequence[int], *, conn: AsyncConnection) -> dict[int, ItemSummary]:
     """The summaries of these items (no visibility check: the ids come from a query that made it)."""
+    return await conn.run_sync(summaries_by_id_sync, ids)
+
+
+def summaries_by_id_sync(c: Connection, ids: Sequence[int]) -> dict[int, ItemSummary]:
     if not ids:
         return {}
-    rows = await conn.execute(_summary_query().where(T_ITEM.c.id.in_(list(ids))))
+    rows = c.execute(_summary_query().where(T_ITEM.c.id.in_(list(ids))))
     return {s.id: s for s in map(_to_summary, rows)}
 
 
@@ -321,8 +327,12 @@ _DECISION_FOR = (select(T_DECISION).where(T_DECISION.c.mention_id == bindparam("
 _MENTION_ROW = select(T_MENTION).where(T_MENTION.c.id == bindparam("m_id"))
 
 
+def events_for_sync(c: Connection, item_id: int) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in c.execute(_EVENTS_FOR, {"ev_item": item_id})]
+
+
 async def events_for(item_id: int, *, conn: AsyncConnection) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in await conn.execute(_EVENTS_FOR, {"ev_item": item_id})]
+    return await conn.run_sync(events_for_sync, item_id)
 
 
 async def decision_for(mention_id: int, *, conn: AsyncConnection) -> dict[str, Any] | None:
@@ -359,7 +369,12 @@ _MENTION_DECISION = (select(T_MENTION, *[c.label(_D_PREFIX + c.name) for c in T_
 async def mention_and_decision(mention_id: int, *, conn: AsyncConnection
                                ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """:func:`mention_row` and :func:`decision_for` of one mention, read by one statement."""
-    row = (await conn.execute(_MENTION_DECISION, {"md_id": mention_id})).first()
+    return await conn.run_sync(mention_and_decision_sync, mention_id)
+
+
+def mention_and_decision_sync(c: Connection, mention_id: int
+                              ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    row = c.execute(_MENTION_DECISION, {"md_id": mention_id}).first()
     if row is None:
         return None, None
     m = dict(row._mapping)

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
@@ -60,8 +61,12 @@ async def max_event_id(*, conn: AsyncConnection) -> int:
 async def my_items(user_id: int, *, conn: AsyncConnection, teams: Sequence[str] | None,
                    limit: int = 50) -> list[ItemSummary]:
     """Open items assigned to the user (claimed, replied or waiting), within what they may see."""
+    return await conn.run_sync(my_items_sync, user_id, teams=teams, limit=limit)
+
+
+def my_items_sync(c: Connection, user_id: int, *, teams: Sequence[str] | None, limit: int = 50) -> list[ItemSummary]:
     q = _my_items_stmt(None if teams is None else tuple(teams))
-    return [_to_summary(r) for r in await conn.execute(q, {"mi_user": user_id, "mi_limit": limit})]
+    return [_to_summary(r) for r in c.execute(q, {"mi_user": user_id, "mi_limit": limit})]
 
 
 @lru_cache(maxsize=256)
@@ -81,8 +86,13 @@ async def item_for_page(item_id: int, user_id: int, *, conn: AsyncConnection, te
     """The item as ``items.get_item`` gives it to a reader of ``teams``, and whether ``user_id`` has
     an unread notification about it: one statement for what every item page asks first (the
     notifications themselves are read only when there are some)."""
-    row = (await conn.execute(_item_page_stmt(None if teams is None else tuple(teams)),
-                              {"ip_item": item_id, "ip_user": user_id})).first()
+    return await conn.run_sync(item_for_page_sync, item_id, user_id, teams=teams)
+
+
+def item_for_page_sync(c: Connection, item_id: int, user_id: int, *, teams: Sequence[str] | None
+                       ) -> tuple[ItemSummary | None, bool]:
+    row = c.execute(_item_page_stmt(None if teams is None else tuple(teams)),
+                    {"ip_item": item_id, "ip_user": user_id}).first()
     return (_to_summary(row), bool(row.unread)) if row else (None, False)
 
 
@@ -99,6 +109,11 @@ async def thread_items(item_id: int, thread_id: str | None, reply_to_id: str | N
                        conn: AsyncConnection, teams: Sequence[str] | None, limit: int = 20) -> list[ItemSummary]:
     """Other queued mentions of the same conversation that the user may see (same source and
     thread, or the post this one replies to)."""
+    return await conn.run_sync(thread_items_sync, item_id, thread_id, reply_to_id, source, teams=teams, limit=limit)
+
+
+def thread_items_sync(c: Connection, item_id: int, thread_id: str | None, reply_to_id: str | None, source: str, *,
+                      teams: Sequence[str] | None, limit: int = 20) -> list[ItemSummary]:
     # the source is repeated inside each OR branch so that every branch is an index probe on its
     # own, (source, thread_id) or (source, external_id): SQLite only ORs index lookups whose terms
     # are each indexable, and otherwise walks every mention of the source
@@ -106,7 +121,7 @@ async def thread_items(item_id: int, thread_id: str | None, reply_to_id: str | N
     if not by_thread and not by_reply:
         return []
     q = _thread_stmt(by_thread, by_reply, None if teams is None else tuple(teams))
-    return [_to_summary(r) for r in await conn.execute(q, {"t_source": source, "t_thread": thread_id,
+    return [_to_summary(r) for r in c.execute(q, {"t_source": source, "t_thread": thread_id,
                                                             "t_reply": reply_to_id, "t_item": item_id,
                                                             "t_limit": limit})]
 
@@ -157,10 +172,15 @@ async def queue_page(team: str | None, *, conn: AsyncConnection, statuses: Seque
     ``ix_queue_item_queue`` index (team, status, priority, first_response_due); the summaries of
     just those rows are joined to them in the same statement (one round trip per page). The
     statement is built once per status set."""
+    return await conn.run_sync(queue_page_sync, team, statuses=statuses, limit=limit, offset=offset, teams=teams)
+
+
+def queue_page_sync(c: Connection, team: str | None, *, statuses: Sequence[str] = ItemStatus.OPEN, limit: int = 50,
+                    offset: int = 0, teams: Sequence[str] | None = None) -> list[ItemSummary]:
     if team is None or teams is not None:
-        return await _queue_page_sorted(team, conn=conn, statuses=statuses, limit=limit, offset=offset, teams=teams)
+        return _queue_page_sorted(c, team, statuses=statuses, limit=limit, offset=offset, teams=teams)
     stmt = _page_summaries_stmt(tuple(dict.fromkeys(statuses)))
-    rows = await conn.execute(stmt, {"q_team": team, "q_need": offset + limit, "q_limit": limit, "q_offset": offset})
+    rows = c.execute(stmt, {"q_team": team, "q_need": offset + limit, "q_limit": limit, "q_offset": offset})
     return [_to_summary(r) for r in rows]
 
 
@@ -215,15 +235,15 @@ def _by_ids_stmt() -> Any:
 _BY_IDS = _by_ids_stmt()
 
 
-async def _summaries(ids: list[int], *, conn: AsyncConnection) -> list[ItemSummary]:
+def _summaries(c: Connection, ids: list[int]) -> list[ItemSummary]:
     if not ids:
         return []
-    rows = {r._mapping["id"]: _to_summary(r) for r in await conn.execute(_BY_IDS, {"ids": ids})}
+    rows = {r._mapping["id"]: _to_summary(r) for r in c.execute(_BY_IDS, {"ids": ids})}
     return [rows[i] for i in ids if i in rows]
 
 
-async def _queue_page_sorted(team: str | None, *, conn: AsyncConnection, statuses: Sequence[str], limit: int,
-                             offset: int, teams: Sequence[str] | None) -> list[ItemSummary]:
+def _queue_page_sorted(c: Connection, team: str | None, *, statuses: Sequence[str], limit: int, offset: int,
+                       teams: Sequence[str] | None) -> list[ItemSummary]:
     q = select(T_ITEM.c.id).where(T_ITEM.c.status.in_(list(statuses)), not_a_copy())
     if team is not None:
         q = q.where(T_ITEM.c.team == team)
@@ -231,7 +251,7 @@ async def _queue_page_sorted(team: str | None, *, conn: AsyncConnection, statuse
         q = q.where(_visible(teams))
     q = q.order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(),
                    T_ITEM.c.id.asc()).limit(limit).offset(offset)
-    return await _summaries([int(r[0]) for r in await conn.execute(q)], conn=conn)
+    return _summaries(c, [int(r[0]) for r in c.execute(q)])
 
 
 # Counts read only columns of the queue index (team, status, priority, first_response_due, and the

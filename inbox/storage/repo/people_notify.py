@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, func, not_, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.people_notify import Draft, Prefs, Recipient
@@ -129,8 +130,13 @@ async def header_state(user_id: int, *, conn: AsyncConnection, teams: Sequence[s
                        private: Iterable[str]) -> tuple[int, Prefs]:
     """The unread count (as :func:`unread_count`) and the preferences (as :func:`get_prefs`) in
     one statement: what every page's header shows."""
+    return await conn.run_sync(header_state_sync, user_id, teams=teams, private=private)
+
+
+def header_state_sync(c: Connection, user_id: int, *, teams: Sequence[str] | None,
+                      private: Iterable[str]) -> tuple[int, Prefs]:
     key = tuple(teams) if teams is not None else None
-    row = (await conn.execute(_header_stmt(key, tuple(sorted(set(private)))), {"h_user": user_id})).one()
+    row = c.execute(_header_stmt(key, tuple(sorted(set(private)))), {"h_user": user_id}).one()
     return int(row[0]), Prefs.from_json(row[1])
 
 

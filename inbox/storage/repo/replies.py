@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, exists, func, literal, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.storage.db_clock import db_now
@@ -109,7 +110,11 @@ _PARENT = (select(T_MENTION.c.id, T_MENTION.c.external_id, T_MENTION.c.text, T_M
 
 
 async def for_item(item_id: int, *, conn: AsyncConnection) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in await conn.execute(_FOR_ITEM, {"r_item": item_id})]
+    return await conn.run_sync(for_item_sync, item_id)
+
+
+def for_item_sync(c: Connection, item_id: int) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in c.execute(_FOR_ITEM, {"r_item": item_id})]
 
 
 async def get_reply(reply_id: int, *, conn: AsyncConnection, lock: bool = False) -> dict[str, Any] | None:
@@ -142,12 +147,16 @@ async def parent_mention(source: str, external_id: str | None, *, conn: AsyncCon
     """The post ``external_id`` of ``source`` (thread context: the parent or root): a stored mention,
     else the context post fetched from the platform (``id`` None; ``gone`` when the platform said it
     does not exist)."""
+    return await conn.run_sync(parent_mention_sync, source, external_id)
+
+
+def parent_mention_sync(c: Connection, source: str, external_id: str | None) -> dict[str, Any] | None:
     if not external_id:
         return None
-    row = (await conn.execute(_PARENT, {"p_source": source, "p_ext": external_id})).first()
+    row = c.execute(_PARENT, {"p_source": source, "p_ext": external_id}).first()
     if row:
         return {**dict(row._mapping), "gone": False}
-    return await context_posts.context_post(source, external_id, conn=conn)
+    return context_posts.context_post_sync(c, source, external_id)
 
 
 async def earlier_mentions(source: str, author: str | None, before_id: int, *, conn: AsyncConnection,
@@ -155,11 +164,16 @@ async def earlier_mentions(source: str, author: str | None, before_id: int, *, c
     """The author's mentions on the same source posted before mention ``before_id`` (at the same time:
     stored before it; without a date from the platform: when fetched) that the caller may see,
     newest first."""
+    return await conn.run_sync(earlier_mentions_sync, source, author, before_id, teams=teams, limit=limit)
+
+
+def earlier_mentions_sync(c: Connection, source: str, author: str | None, before_id: int, *,
+                          teams: Sequence[str] | None, limit: int = 10) -> list[dict[str, Any]]:
     if not author:
         return []
     stmt = _earlier_stmt(None if teams is None else tuple(teams))
-    return [dict(r._mapping) for r in await conn.execute(stmt, {"e_source": source, "e_author": author,
-                                                                 "e_before": before_id, "e_limit": limit})]
+    return [dict(r._mapping) for r in c.execute(stmt, {"e_source": source, "e_author": author,
+                                                       "e_before": before_id, "e_limit": limit})]
 
 
 @lru_cache(maxsize=64)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, or_, select, tuple_, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.storage.repo._common import T_EVENT, T_ITEM, T_MENTION, T_REVISION
@@ -67,7 +68,11 @@ async def item_exists(item_id: int, *, conn: AsyncConnection) -> bool:
 
 async def revisions_for(mention_id: int, *, conn: AsyncConnection) -> list[dict[str, Any]]:
     """The earlier texts of a mention, newest first."""
-    return [dict(r._mapping) for r in await conn.execute(_REVISIONS_FOR, {"rv_mention": mention_id})]
+    return await conn.run_sync(revisions_for_sync, mention_id)
+
+
+def revisions_for_sync(c: Connection, mention_id: int) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in c.execute(_REVISIONS_FOR, {"rv_mention": mention_id})]
 
 
 # every item page asks: built once (building a statement cost more client CPU than running it)

@@ -17,14 +17,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Float, Integer, and_, bindparam, column, func, literal, literal_column, or_, select, table, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.search_query import Term, fts5_match, tsquery
 from inbox.domain.types import ItemSummary
 from inbox.storage.repo._common import T_ITEM, T_MENTION, T_USER, is_pg
-from inbox.storage.repo.items import summaries_by_id, visible_clause
+from inbox.storage.repo.items import summaries_by_id_sync, visible_clause
 
-__all__ = ["SearchFilters", "Hit", "Found", "search", "find_page", "search_ids", "snippets", "ranks", "HL_START",
+__all__ = ["SearchFilters", "Hit", "Found", "search", "find_page", "find_page_sync", "search_ids", "snippets", "ranks",
+           "HL_START",
            "HL_END", "RANK_AT_MOST", "WALK_AT_MOST"]
 
 # around a matched word in a snippet; the web layer escapes the snippet, then turns these into <mark>
@@ -73,13 +75,17 @@ def _fts_match(terms: list[Term]) -> Any:
 async def ranks(terms: list[Term], *, conn: AsyncConnection, at_most: int = RANK_AT_MOST) -> bool:
     """Whether the matches of ``terms`` are few enough to rank (at most ``at_most`` mentions):
     counts no further than one past that bound."""
+    return await conn.run_sync(ranks_sync, terms, at_most=at_most)
+
+
+def ranks_sync(conn: Connection, terms: list[Term], *, at_most: int = RANK_AT_MOST) -> bool:
     if not terms:
         return False
     if is_pg(conn):
         first: Any = select(literal(1)).select_from(T_MENTION).where(_VECTOR.op("@@")(_ts_query(terms)))
     else:
         first = select(literal(1)).select_from(_FTS).where(_fts_match(terms))
-    n = (await conn.execute(select(func.count()).select_from(first.limit(at_most + 1).subquery()))).scalar_one()
+    n = conn.execute(select(func.count()).select_from(first.limit(at_most + 1).subquery())).scalar_one()
     return int(n) <= at_most
 
 
@@ -133,7 +139,7 @@ def _where(f: SearchFilters) -> list[Any]:
     return cond
 
 
-async def _floor(terms: list[Term], *, conn: AsyncConnection, below: int | None, walk: int) -> int | None:
+def _floor(terms: list[Term], *, conn: Connection, below: int | None, walk: int) -> int | None:
     """The id of the ``walk``-th newest matching mention below ``below``; None when fewer match."""
     if is_pg(conn):
         q: Any = select(T_MENTION.c.id).where(_VECTOR.op("@@")(_ts_query(terms)))
@@ -142,13 +148,13 @@ async def _floor(terms: list[Term], *, conn: AsyncConnection, below: int | None,
         q, col = select(_FTS.c.rowid).select_from(_FTS).where(_fts_match(terms)), _FTS.c.rowid
     if below is not None:
         q = q.where(col < below)
-    found = (await conn.execute(q.order_by(col.desc()).offset(walk - 1).limit(1))).scalar()
+    found = conn.execute(q.order_by(col.desc()).offset(walk - 1).limit(1)).scalar()
     return None if found is None else int(found)
 
 
-async def search_ids(terms: list[Term], filters: SearchFilters, *, conn: AsyncConnection, limit: int,
-                     after: tuple[float, int] | None = None, newest: bool = False,
-                     floor: int | None = None) -> list[tuple[int, float]]:
+def search_ids(terms: list[Term], filters: SearchFilters, *, conn: Connection, limit: int,
+               after: tuple[float, int] | None = None, newest: bool = False,
+               floor: int | None = None) -> list[tuple[int, float]]:
     """(item id, score) of up to ``limit`` matching items the filters admit, best first (``newest``:
     newest first, score 0, ids from ``floor`` up only), after the keyset position ``after`` (the
     last row of the previous page)."""
@@ -159,7 +165,7 @@ async def search_ids(terms: list[Term], filters: SearchFilters, *, conn: AsyncCo
             q = q.where(key < after[1])
         if floor is not None:
             q = q.where(key >= floor)
-        return [(int(mid), 0.0) for mid, in await conn.execute(q)]
+        return [(int(mid), 0.0) for mid, in conn.execute(q)]
     hits = _hits(terms, is_pg(conn))
     q = (select(hits.c.mid, hits.c.score).select_from(
         hits.join(T_ITEM, T_ITEM.c.id == hits.c.mid).join(T_MENTION, T_MENTION.c.id == hits.c.mid))
@@ -167,11 +173,15 @@ async def search_ids(terms: list[Term], filters: SearchFilters, *, conn: AsyncCo
     if after is not None:
         s, i = after
         q = q.where(or_(hits.c.score > s, and_(hits.c.score == s, hits.c.mid > i)))
-    return [(int(mid), float(score)) for mid, score in await conn.execute(q)]
+    return [(int(mid), float(score)) for mid, score in conn.execute(q)]
 
 
 async def snippets(terms: list[Term], ids: Sequence[int], *, conn: AsyncConnection) -> dict[int, str]:
     """The matched words of each mention in context, marked with HL_START/HL_END (not escaped)."""
+    return await conn.run_sync(snippets_sync, terms, ids)
+
+
+def snippets_sync(conn: Connection, terms: list[Term], ids: Sequence[int]) -> dict[int, str]:
     if not terms or not ids:
         return {}
     if is_pg(conn):
@@ -179,9 +189,9 @@ async def snippets(terms: list[Term], ids: Sequence[int], *, conn: AsyncConnecti
         opts = f'StartSel="{HL_START}", StopSel="{HL_END}", MaxWords=30, MinWords=12, MaxFragments=2'
         stmt = select(T_MENTION.c.id, func.ts_headline(_CONFIG, T_MENTION.c.text, q, opts)).where(
             T_MENTION.c.id.in_(list(ids)))
-        rows = await conn.execute(stmt)
+        rows = conn.execute(stmt)
     else:
-        rows = await conn.execute(
+        rows = conn.execute(
             text("SELECT rowid, snippet(mention_fts, 0, :a, :b, '…', 24) FROM mention_fts "
                  "WHERE mention_fts MATCH :q_fts AND rowid IN (SELECT value FROM json_each(:ids))"),
             {"a": HL_START, "b": HL_END, "q_fts": fts5_match(terms), "ids": "[" + ",".join(map(str, ids)) + "]"})
@@ -197,19 +207,27 @@ class Found:
 async def find_page(terms: list[Term], filters: SearchFilters, *, conn: AsyncConnection, limit: int,
                     after: tuple[float, int, bool] | None = None, rank_at_most: int = RANK_AT_MOST,
                     walk_at_most: int = WALK_AT_MOST) -> Found:
+    """:func:`find_page_sync` on an async connection."""
+    return await conn.run_sync(find_page_sync, terms, filters, limit=limit, after=after, rank_at_most=rank_at_most,
+                               walk_at_most=walk_at_most)
+
+
+def find_page_sync(conn: Connection, terms: list[Term], filters: SearchFilters, *, limit: int,
+                   after: tuple[float, int, bool] | None = None, rank_at_most: int = RANK_AT_MOST,
+                   walk_at_most: int = WALK_AT_MOST) -> Found:
     """A page of hits with their snippets: in rank order, or newest first when nothing but filters
     was asked or the words match more than ``rank_at_most`` mentions. ``after`` is the previous
     page's last (score, id, newest), which also keeps that page's order. A newest-first page
     looks at ``walk_at_most`` matching mentions at most: when it ends there short of ``limit``
     hits, ``resume`` is where the next page starts."""
-    newest = after[2] if after is not None else not await ranks(terms, conn=conn, at_most=rank_at_most)
-    floor = (await _floor(terms, conn=conn, below=after[1] if after else None, walk=walk_at_most)
+    newest = after[2] if after is not None else not ranks_sync(conn, terms, at_most=rank_at_most)
+    floor = (_floor(terms, conn=conn, below=after[1] if after else None, walk=walk_at_most)
              if newest and terms else None)
-    found = await search_ids(terms, filters, conn=conn, limit=limit, after=after[:2] if after else None,
-                             newest=newest, floor=floor)
+    found = search_ids(terms, filters, conn=conn, limit=limit, after=after[:2] if after else None,
+                       newest=newest, floor=floor)
     ids = [i for i, _ in found]
-    items = await summaries_by_id(ids, conn=conn)
-    snip = await snippets(terms, ids, conn=conn)
+    items = summaries_by_id_sync(conn, ids)
+    snip = snippets_sync(conn, terms, ids)
     hits = [Hit(items[i], s, snip.get(i), newest) for i, s in found if i in items]
     return Found(hits, (0.0, floor, True) if floor is not None and len(found) < limit else None)
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, bindparam, exists, literal, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
@@ -96,12 +97,16 @@ async def similar_open(ids: Sequence[int], *, conn: AsyncConnection) -> dict[int
     """For each item, the other open items of its team whose mention is a copy of its own post (the
     same words and numbers once handles, links, RT prefixes and punctuation are set aside: the same
     ``copy_key`` that ingest stores, and so the same ``cluster_key``)."""
+    return await conn.run_sync(similar_open_sync, ids)
+
+
+def similar_open_sync(c: Connection, ids: Sequence[int]) -> dict[int, list[int]]:
     if not ids:
         return {}
     if len(ids) == 1:
-        rows = await conn.execute(_SIMILAR_OPEN_ONE, {"id": ids[0]})
+        rows = c.execute(_SIMILAR_OPEN_ONE, {"id": ids[0]})
     else:
-        rows = await conn.execute(_SIMILAR_OPEN, {"ids": list(ids)})
+        rows = c.execute(_SIMILAR_OPEN, {"ids": list(ids)})
     out: dict[int, list[int]] = {}
     for a, b in rows:
         out.setdefault(int(a), []).append(int(b))

@@ -1,0 +1,98 @@
+"""A page's reads as one unit of work: a synchronous function over a SQLAlchemy ``Connection``,
+run with one hand-off from the event loop however many statements it sends.
+
+Why: on SQLite the async engine reaches the database through aiosqlite, which runs each call
+(cursor, execute, fetch, close) on its own thread and wakes the event loop for each one: about four
+thread hand-offs per statement, and an item page sends about ten statements. Handing the whole
+page's reads to a worker thread once, where they run on a connection of a synchronous engine of the
+same database, costs one hand-off per page. Both are SQLAlchemy's public API; the statements are
+the same objects, compiled by the same dialect family, so every repository read is written once,
+as a synchronous function, and:
+
+- on a SQLite file, ``run`` calls it in a worker thread on a pooled connection of a ``pysqlite``
+  engine opened like the async one (WAL, busy timeout; autocommit, so each statement reads its
+  own snapshot and no write lock is ever taken), plus ``PRAGMA query_only``: a unit cannot write;
+- on PostgreSQL (and in-memory SQLite, which a second engine cannot share), ``run`` calls it
+  through ``AsyncConnection.run_sync`` on a read connection of the service's own engine, as any
+  other read; nothing blocks the event loop in either case.
+
+Writes keep the async engine and its SQLite write gate (inbox.storage.engine)."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from inbox.storage.column_types import json_text
+from inbox.storage.engine import SQLITE_BUSY_TIMEOUT_MS, is_sqlite, log_slow_statements, read_conn, sqlite_pragmas
+
+__all__ = ["ReadUnits", "UNIT_THREADS"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+UNIT_THREADS = 4
+"""Worker threads (and pooled SQLite connections) for read units: pages read concurrently, and a
+thread waits on SQLite's disk reads without the GIL."""
+
+
+def _query_only(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=1")
+    cur.close()
+
+
+class ReadUnits:
+    """Runs read units for one service engine (``Services.reads``)."""
+
+    def __init__(self, engine: AsyncEngine, *, slow_ms: int = 0, threads: int = UNIT_THREADS) -> None:
+        self.engine = engine
+        self._slow_ms = slow_ms
+        self._threads = threads
+        self._sync: Engine | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        url = engine.url
+        # a second engine reaches the same database only when it is a file
+        self.threaded = is_sqlite(engine) and bool(url.database) and url.database != ":memory:"
+
+    def _open(self) -> tuple[ThreadPoolExecutor, Engine]:
+        if self._sync is None or self._executor is None:
+            url = self.engine.url.set(drivername="sqlite+pysqlite")
+            sync = create_sync_engine(url, json_serializer=json_text, pool_size=self._threads, max_overflow=0,
+                                      connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                                                    "check_same_thread": False})
+            event.listen(sync, "connect", sqlite_pragmas)
+            event.listen(sync, "connect", _query_only)
+            if self._slow_ms > 0:
+                log_slow_statements(sync, self._slow_ms)
+            self._sync = sync
+            self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="read-unit")
+        return self._executor, self._sync
+
+    async def run(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(connection, *args, **kwargs)``: its statements read the database as ``read_conn``
+        does (each its own snapshot, no write lock); it must not write."""
+        if not self.threaded:
+            async with read_conn(self.engine) as conn:
+                return await conn.run_sync(fn, *args, **kwargs)
+        executor, sync = self._open()
+
+        def call() -> T:
+            with sync.connect() as c:
+                return fn(c, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(executor, call)
+
+    def close(self) -> None:
+        """Stop the worker threads (after the units running finish) and close the connections."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        if self._sync is not None:
+            self._sync.dispose()
+            self._sync = None
