@@ -83,3 +83,33 @@ async def test_the_item_and_whether_its_reader_has_unread_notifications_about_it
             assert item is not None and item.id == other and unread is False
             assert await page_reads.item_for_page(mine, ann.id, conn=conn, teams=["hr"]) == (None, False)
             assert await page_reads.item_for_page(mine + 1000, ann.id, conn=conn, teams=None) == (None, False)
+
+
+async def test_an_author_s_earlier_mentions_are_read_newest_first_off_an_index(services: Any) -> None:
+    """The earlier mentions of an author are read from the item's own posting time down an index of
+    (source, author, posted, id) and stop at the limit: on SQLite the plan sorts nothing (with an
+    index of ids only, every mention of the author was read and sorted by posting time)."""
+    from datetime import timedelta
+
+    from tests.conftest import sent_statements
+    now = services.clock.now()
+    res = await services.pipeline.ingest([
+        Mention(source="t", platform="t", external_id=f"p{i}", author_handle="dee", text=f"order {i} is late",
+                created_at=now - timedelta(minutes=60 - i) if i % 3 else None) for i in range(30)])
+    last = res.item_ids[-1]
+    with sent_statements(services.engine, "SELECT") as sent:
+        async with read_conn(services.engine) as conn:
+            got = await replies.earlier_mentions("t", "dee", last, conn=conn, teams=None, limit=5)
+    async with read_conn(services.engine) as conn:  # the oracle: every mention of the author, sorted here
+        every = [dict(r._mapping) for r in await conn.exec_driver_sql(
+            "SELECT id, coalesce(created_at, fetched_at) AS posted FROM mention WHERE author_handle = 'dee'")]
+    own = next(m["posted"] for m in every if m["id"] == last)
+    older = sorted((m for m in every if (m["posted"], m["id"]) < (own, last)), key=lambda m: (m["posted"], m["id"]),
+                   reverse=True)
+    assert [m["id"] for m in got] == [m["id"] for m in older[:5]]
+    if services.engine.dialect.name == "sqlite":
+        statement, parameters = sent[-1]
+        async with read_conn(services.engine) as conn:
+            plan = [str(r[-1]) for r in await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+        assert any("ix_mention_author_posted" in p for p in plan), plan
+        assert not [p for p in plan if "TEMP B-TREE" in p], plan

@@ -144,3 +144,31 @@ async def test_0022_adds_the_context_post_table(db_url: str) -> None:
         assert "context_post" in await table_names()
     finally:
         await engine.dispose()
+
+
+async def _index_names(engine: Any, table: str) -> set[str]:
+    """Every index of the table by name, expression indexes included (which SQLAlchemy's SQLite
+    reflection skips)."""
+    from sqlalchemy import text
+    sql = ("SELECT indexname FROM pg_indexes WHERE tablename = :t" if engine.dialect.name == "postgresql"
+           else "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t")
+    async with engine.connect() as conn:
+        return {r[0] for r in await conn.execute(text(sql), {"t": table})}
+
+
+async def test_0023_orders_an_author_s_mentions_by_when_they_were_posted(db_url: str) -> None:
+    """Revision 0023 replaces mention (source, author_handle, id) with (source, author_handle,
+    coalesce(created_at, fetched_at), id); downgrading to 0022 puts the old one back."""
+    engine = create_engine(db_url)
+    try:
+        await migrate.upgrade(engine)
+        found = await _index_names(engine, "mention")
+        assert "ix_mention_author_posted" in found and "ix_mention_source_author" not in found
+        await migrate.downgrade(engine, "0022")
+        found = await _index_names(engine, "mention")
+        assert "ix_mention_author_posted" not in found
+        assert (await _indexes(engine, "mention")).get("ix_mention_source_author") == ["source", "author_handle", "id"]
+        await migrate.upgrade(engine)
+        assert "ix_mention_author_posted" in await _index_names(engine, "mention")
+    finally:
+        await engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from inbox.storage.tables.fields import json_field, ts_field
@@ -18,7 +18,9 @@ class Mention(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("source", "external_id", name="uq_mention_source_external"),
                       Index("ix_mention_source_thread", "source", "thread_id"),  # a post's conversation
                       Index("ix_mention_copy_key", "copy_key", "id"),  # a post's older copies
-                      Index("ix_mention_source_author", "source", "author_handle", "id"))  # an author's earlier ones
+                      # an author's earlier mentions, newest first by when they were posted (repo.replies)
+                      Index("ix_mention_author_posted", "source", "author_handle",
+                            text("coalesce(created_at, fetched_at)"), "id"))
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=64)
     platform: str = Field(default="import", max_length=32)
