@@ -13,7 +13,7 @@ from joblib import Parallel, delayed  # type: ignore[import-untyped]  # joblib s
 from sklearn.metrics import accuracy_score, f1_score  # type: ignore[import-untyped]  # sklearn ships no type hints
 
 from routing_models.data import source_group
-from routing_models.train import fit_keep_oof, sample_weights
+from routing_models.train import fit_keep_oof, head_weights
 
 __all__ = ["leave_one_source_out"]
 
@@ -48,7 +48,7 @@ def _loso_fold(
     if emb is None or blend is None:
         return fast, None
     y_idx = np.searchsorted(classes, [str(r["label"]) for r in train_rows])
-    lr = encoder_lr(emb[train_idx], y_idx, sample_weights(train_rows, params), float(blend["C"]))
+    lr = encoder_lr(emb[train_idx], y_idx, head_weights(train_rows, params), float(blend["C"]))
     enc = full_scores(lr, emb[test_idx], len(classes))
     z = blend_scores(scores / float(blend["temperature_ngram"]), enc / float(blend["temperature_encoder"]),
                      float(blend["weight"]))

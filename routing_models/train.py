@@ -44,6 +44,7 @@ __all__ = [
     "TRAIN_DEFAULTS",
     "split_params",
     "sample_weights",
+    "head_weights",
     "data_hash",
     "make_version",
     "lexicon_hash",
@@ -62,6 +63,9 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "refine_weight": 0.5,
     "refine_C": 0.3,
     "refine_band": 0.95,
+    # the head's own source balance: every family of a label weighs the same (0), where the n-gram model
+    # uses ``source_alpha`` (0.5); chosen by leave-one-source-out (docs/classifier.md, "Second look")
+    "refine_source_alpha": 0.0,
 }
 
 
@@ -125,6 +129,13 @@ def sample_weights(rows: Sequence[dict[str, Any]], params: dict[str, Any] | None
         if g == "correction":
             weights[i] = float(p["correction_weight"])
     return weights
+
+
+def head_weights(rows: Sequence[dict[str, Any]], params: dict[str, Any] | None = None) -> npt.NDArray[np.float64]:
+    """The refiner head's sample weights: :func:`sample_weights` with ``refine_source_alpha`` as the
+    source balance (the Italian floor, the cap and the correction weight are the same)."""
+    _, p = split_params(params)
+    return sample_weights(rows, {**(params or {}), "source_alpha": float(p["refine_source_alpha"])})
 
 
 def data_hash(rows: Sequence[dict[str, Any]]) -> str:
@@ -297,7 +308,7 @@ def _fit_refiner(
     head = fit_head(
         emb,
         y_idx,
-        sample_weights(rows, params),
+        head_weights(rows, params),
         folds,
         scores,
         clf._logits_from_decision,

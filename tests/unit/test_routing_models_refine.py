@@ -156,3 +156,31 @@ def test_a_head_without_a_band_refines_everything(refined: Classifier, rows: lis
     enc = HashingEncoder()
     old.refined_proba([r["text"] for r in rows[:40]], enc)
     assert enc.encoded == 40
+
+
+def test_the_head_weighs_every_source_family_of_a_label_alike() -> None:
+    """The head's sample weights use ``refine_source_alpha`` (0: each family of a label the same share)
+    where the n-gram model's grow with a family's size (``source_alpha`` 0.5: a family four times
+    larger gets twice the share)."""
+    from routing_models.train import head_weights, sample_weights
+
+    rows = [{"text": f"a{i}", "label": "hr", "source": "big/file.csv"} for i in range(40)]
+    rows += [{"text": f"b{i}", "label": "hr", "source": "small/file.csv"} for i in range(10)]
+    rows += [{"text": f"c{i}", "label": "pr", "source": "news/file.csv"} for i in range(25)]
+    big, small = slice(0, 40), slice(40, 50)
+    ngram, head = sample_weights(rows), head_weights(rows)
+    assert ngram[big].sum() / ngram[small].sum() == pytest.approx(2.0)
+    assert head[big].sum() / head[small].sum() == pytest.approx(1.0)
+    same = head_weights(rows, {"refine_source_alpha": 0.5})
+    np.testing.assert_allclose(same, ngram)
+
+
+def test_the_trained_head_uses_the_head_weights(rows: list[dict[str, Any]]) -> None:
+    """``refine_source_alpha`` reaches the head that train() fits (and only the head)."""
+    zero = train(rows, encoder=HashingEncoder())
+    half = train(rows, encoder=HashingEncoder(), params={"refine_source_alpha": 0.5})
+    assert zero.metadata["params"]["refine_source_alpha"] == 0.0
+    assert zero.refiner is not None and half.refiner is not None
+    assert np.abs(zero.refiner["coef"] - half.refiner["coef"]).max() > 1e-3
+    texts = [r["text"] for r in rows[:40]]
+    np.testing.assert_allclose(zero.predict_proba(texts), half.predict_proba(texts))
