@@ -169,11 +169,12 @@ def sent_statements(engine: Any, verb: str) -> Iterator[list[tuple[str, Any]]]:
         if statement.lstrip().upper().startswith(verb.upper()):
             sent.append((statement, parameters))
 
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    target = getattr(engine, "sync_engine", engine)  # an AsyncEngine's, or a synchronous Engine itself
+    event.listen(target, "before_cursor_execute", capture)
     try:
         yield sent
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+        event.remove(target, "before_cursor_execute", capture)
 
 
 class KeywordClassifier:

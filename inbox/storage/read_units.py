@@ -75,6 +75,11 @@ class ReadUnits:
             self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="read-unit")
         return self._executor, self._sync
 
+    @property
+    def thread_engine(self) -> Engine | None:
+        """The synchronous engine units run on in worker threads (a SQLite file), once one has run."""
+        return self._sync
+
     async def run(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(connection, *args, **kwargs)``: its statements read the database as ``read_conn``
         does (each its own snapshot, no write lock); it must not write."""
