@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inbox.storage.repo._common import T_CONTEXT, T_ITEM, T_MENTION, T_TOMBSTONE, dialect_insert
 from inbox.storage.tables import ItemStatus
 
-__all__ = ["wanted", "store", "context_post", "author_posts", "erase_posts", "drop_for_stripped"]
+__all__ = ["wanted", "store", "context_post_sync", "author_posts", "erase_posts", "drop_for_stripped"]
 
 _CHUNK = 500
 
@@ -87,13 +87,9 @@ async def store(source: str, platform: str, posts: Iterable[Any], missing: Itera
     return (await conn.execute(stmt, rows)).rowcount or 0
 
 
-async def context_post(source: str, external_id: str, *, conn: AsyncConnection) -> dict[str, Any] | None:
+def context_post_sync(c: Connection, source: str, external_id: str) -> dict[str, Any] | None:
     """The stored context post ``external_id`` of ``source`` (with ``gone``), shaped like a mention
     row for the item page (``id`` None: it is not an item)."""
-    return await conn.run_sync(context_post_sync, source, external_id)
-
-
-def context_post_sync(c: Connection, source: str, external_id: str) -> dict[str, Any] | None:
     q = (select(T_CONTEXT.c.external_id, T_CONTEXT.c.text, T_CONTEXT.c.author_handle, T_CONTEXT.c.url,
                 T_CONTEXT.c.created_at, T_CONTEXT.c.gone)
          .where(T_CONTEXT.c.source == source, T_CONTEXT.c.external_id == external_id))

@@ -29,7 +29,7 @@ from inbox.storage.tables import ItemStatus
 
 __all__ = ["not_a_copy", "a_copy", "mark_copies", "insert_items", "insert_events", "get_item", "list_items",
            "claim_next", "update_item", "expire_leases", "events_for", "decision_for", "mention_and_decision",
-           "insert_correction", "open_claims", "visible_clause", "bound_list", "summaries_by_id", "queue_head",
+           "insert_correction", "open_claims", "visible_clause", "bound_list", "queue_head",
            "queue_order", "constant", "PRIORITY_LEVELS", "events_for_sync", "mention_and_decision_sync",
            "summaries_by_id_sync"]
 
@@ -272,12 +272,8 @@ async def list_items(team: str | None, *, conn: AsyncConnection, statuses: Seque
     return [_to_summary(r) for r in await conn.execute(q)]
 
 
-async def summaries_by_id(ids: Sequence[int], *, conn: AsyncConnection) -> dict[int, ItemSummary]:
-    """The summaries of these items (no visibility check: the ids come from a query that made it)."""
-    return await conn.run_sync(summaries_by_id_sync, ids)
-
-
 def summaries_by_id_sync(c: Connection, ids: Sequence[int]) -> dict[int, ItemSummary]:
+    """The summaries of these items (no visibility check: the ids come from a query that made it)."""
     if not ids:
         return {}
     rows = c.execute(_summary_query().where(T_ITEM.c.id.in_(list(ids))))
