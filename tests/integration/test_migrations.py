@@ -1,6 +1,7 @@
 """Alembic migrations run on both back ends, are idempotent and reversible."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import inspect
@@ -170,5 +171,44 @@ async def test_0023_orders_an_author_s_mentions_by_when_they_were_posted(db_url:
         assert (await _indexes(engine, "mention")).get("ix_mention_source_author") == ["source", "author_handle", "id"]
         await migrate.upgrade(engine)
         assert "ix_mention_author_posted" in await _index_names(engine, "mention")
+    finally:
+        await engine.dispose()
+
+
+async def test_0024_gives_the_sqlite_search_index_prefix_indexes(db_url: str) -> None:
+    """Revision 0024 makes ``mention_fts`` again with prefix indexes (2, 3 and 4 characters) and
+    fills it from the mentions already stored; the triggers keep writing it; downgrading to 0023
+    makes it without them, filled again. PostgreSQL keeps its tsvector column as it was."""
+    from sqlalchemy import text
+    engine = create_engine(db_url)
+    pg = engine.dialect.name == "postgresql"
+
+    async def table_sql() -> str:
+        async with engine.connect() as conn:
+            return str((await conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'mention_fts'"))).scalar())
+
+    async def matches(word: str) -> list[int]:
+        sql = ("SELECT id FROM mention WHERE search_vector @@ to_tsquery('inbox_search', :w) ORDER BY id" if pg
+               else "SELECT rowid FROM mention_fts WHERE mention_fts MATCH :w ORDER BY rowid")
+        async with engine.connect() as conn:
+            return [r[0] for r in await conn.execute(text(sql), {"w": word.replace("*", ":*") if pg else word})]
+
+    async def add(i: int, body: str) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO mention (id, source, platform, external_id, text, deleted, is_repost, "
+                                    "fetched_at) VALUES (:i, 's', 'p', :e, :b, false, false, :at)"),
+                               {"i": i, "e": f"e{i}", "b": body, "at": datetime(2026, 12, 6, tzinfo=UTC)})
+    try:
+        await migrate.upgrade(engine, "0023")
+        await add(1, "Rimborso per l'ordine")
+        await migrate.upgrade(engine)
+        if not pg:
+            assert "prefix='2 3 4'" in await table_sql()
+        await add(2, "refund for my order")
+        assert await matches("rimb*") == [1] and await matches("ord*") == [1, 2] and await matches("refund") == [2]
+        await migrate.downgrade(engine, "0023")
+        if not pg:
+            assert "prefix" not in await table_sql()
+        assert await matches("ord*") == [1, 2]
     finally:
         await engine.dispose()
