@@ -2,8 +2,9 @@
 (both made by migration 0015 and written with the mention), joined to the items the caller may
 see, ranked, one keyset page at a time, with highlighted snippets for the page's rows.
 
-Ranking scores every match (bm25 over the FTS5 doclist, ``ts_rank_cd`` per matching row), so its
-cost grows with the match count: a common word matching a fifth of a million mentions took most
+Ranking scores every match (on SQLite BM25 over each matching row's words with the collection's
+kept figures, ``inbox.domain.bm25``; on PostgreSQL ``ts_rank_cd`` per matching row), so its cost
+grows with the match count: a common word matching a fifth of a million mentions took most
 of a second on either engine. A query matching more than ``RANK_AT_MOST`` mentions (found by
 counting at most that many plus one, which stops early) is therefore answered newest first
 instead: both engines walk their index in id order and stop at the page's end, whatever the
@@ -16,12 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, bindparam, column, func, literal, literal_column, or_, select, table, text
+from sqlalchemy import Integer, and_, bindparam, column, func, literal, literal_column, or_, select, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inbox.domain import bm25
 from inbox.domain.search_query import Term, fts5_match, tsquery
 from inbox.domain.types import ItemSummary
+from inbox.storage.repo import fts_stats
 from inbox.storage.repo._common import T_ITEM, T_MENTION, T_USER, is_pg
 from inbox.storage.repo.items import summaries_by_id_sync, visible_clause
 
@@ -40,6 +43,7 @@ RANK_AT_MOST = 2000
 #: the caller's visibility drop included (a common word all of whose matches are another team's
 #: would otherwise walk every one); a page that stops there says where the next one starts
 WALK_AT_MOST = 10_000
+_WEIGHTS = (1.0, 0.5)  # text, author: the weights the SQLite ranking gives each column
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +105,30 @@ def _newest(terms: list[Term], pg: bool) -> tuple[Any, Any]:
             .where(_fts_match(terms)), _FTS.c.rowid)
 
 
-def _hits(terms: list[Term], pg: bool) -> Any:
+def _pg_hits(terms: list[Term]) -> Any:
     """(mid, score) of the matching mentions; a lower score ranks first."""
-    if pg:
-        q = _ts_query(terms)
-        return (select(T_MENTION.c.id.label("mid"), (-func.ts_rank_cd(_VECTOR, q)).label("score"))
-                .where(_VECTOR.op("@@")(q)).subquery("hits"))
-    return (text("SELECT rowid AS mid, bm25(mention_fts, 1.0, 0.5) AS score FROM mention_fts "
-                 "WHERE mention_fts MATCH :q_fts")
-            .bindparams(q_fts=fts5_match(terms)).columns(mid=Integer, score=Float).subquery("hits"))
+    q = _ts_query(terms)
+    return (select(T_MENTION.c.id.label("mid"), (-func.ts_rank_cd(_VECTOR, q)).label("score"))
+            .where(_VECTOR.op("@@")(q)).subquery("hits"))
+
+
+def _sqlite_ranked(conn: Connection, terms: list[Term], filters: SearchFilters) -> list[tuple[int, float]]:
+    """(id, score) of every matching item the filters admit, best first: BM25 over the text (weight
+    1) and the author (0.5), scored here on the collection's kept figures (``fts_stats``) rather than
+    by FTS5's ``bm25()``, which counts each phrase's mentions again on every query."""
+    q = (select(T_MENTION.c.id, T_MENTION.c.text, T_MENTION.c.author_handle)
+         .select_from(_FTS.join(T_ITEM, T_ITEM.c.id == _FTS.c.rowid).join(T_MENTION, T_MENTION.c.id == _FTS.c.rowid))
+         .where(_fts_match(terms), *_where(filters)))
+    rows = conn.execute(q).all()
+    if not rows:
+        return []
+    phrases = [bm25.Phrase(tuple(bm25.words(" ".join(t.words))), t.prefix) for t in terms]
+    held = fts_stats.collection(conn)
+    idfs = [bm25.idf(held.rows, fts_stats.phrase_rows(conn, fts5_match([t]))) for t in terms]
+    scored = [(bm25.score((bm25.words(body), bm25.words(author)), _WEIGHTS, phrases, idfs, held.mean_length), int(mid))
+              for mid, body, author in rows]
+    scored.sort()
+    return [(mid, s) for s, mid in scored]
 
 
 def _where(f: SearchFilters) -> list[Any]:
@@ -166,7 +185,13 @@ def search_ids(terms: list[Term], filters: SearchFilters, *, conn: Connection, l
         if floor is not None:
             q = q.where(key >= floor)
         return [(int(mid), 0.0) for mid, in conn.execute(q)]
-    hits = _hits(terms, is_pg(conn))
+    if not is_pg(conn):
+        ranked = _sqlite_ranked(conn, terms, filters)
+        if after is not None:
+            s, i = after
+            ranked = [(mid, sc) for mid, sc in ranked if sc > s or (sc == s and mid > i)]
+        return ranked[:limit]
+    hits = _pg_hits(terms)
     q = (select(hits.c.mid, hits.c.score).select_from(
         hits.join(T_ITEM, T_ITEM.c.id == hits.c.mid).join(T_MENTION, T_MENTION.c.id == hits.c.mid))
         .where(*_where(filters)).order_by(hits.c.score, hits.c.mid).limit(limit))
