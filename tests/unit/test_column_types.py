@@ -35,6 +35,11 @@ def test_read_values_come_back_in_utc() -> None:
     assert col.process_result_value(now, pg) is now  # already UTC (asyncpg's timestamptz): as it is
     rome = col.process_result_value(now.astimezone(timezone(timedelta(hours=1))), pg)
     assert rome == now and rome is not None and rome.tzinfo is UTC
-    assert col.process_result_value("2026-12-06 03:04:05.000006", lite) == now
+    text = col.process_result_value("2026-12-06 03:04:05.000006", lite)
+    assert text == now and text is not None and text.tzinfo is UTC
+    whole = col.process_result_value("2026-12-06 03:04:05", lite)  # SQLite's CURRENT_TIMESTAMP layout
+    assert whole == now.replace(microsecond=0) and whole is not None and whole.tzinfo is UTC
+    rome_text = col.process_result_value("2026-12-06 04:04:05.000006+01:00", lite)  # text with its own offset
+    assert rome_text == now and rome_text is not None and rome_text.tzinfo is UTC
     assert col.process_result_value(now.replace(tzinfo=None), lite) == now
     assert col.process_result_value(None, pg) is None
