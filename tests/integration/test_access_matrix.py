@@ -143,12 +143,16 @@ def _sees(caller: Caller, team: str, watchers: tuple[str, ...]) -> bool:
     return team not in PRIVATE and bool(set(caller.teams) & set(watchers))
 
 
-async def _where(server: LiveServer, item_id: int) -> tuple[str, tuple[str, ...]]:
-    async def read() -> tuple[str, tuple[str, ...]]:
+def _where(server: LiveServer, item_ids: list[int]) -> dict[int, tuple[str, tuple[str, ...]]]:
+    """Each item's team and watchers now, read on one connection (a request may have moved any of them)."""
+    async def read() -> dict[int, tuple[str, tuple[str, ...]]]:
+        out: dict[int, tuple[str, tuple[str, ...]]] = {}
         async with server.svc.engine.connect() as conn:
-            it = await items_repo.get_item(item_id, conn=conn)
-        assert it is not None
-        return it.team, tuple(it.watchers)
+            for item_id in item_ids:
+                it = await items_repo.get_item(item_id, conn=conn)
+                assert it is not None
+                out[item_id] = (it.team, tuple(it.watchers))
+        return out
     return server.call(read)  # type: ignore[no-any-return]
 
 
@@ -193,8 +197,9 @@ async def test_access_matrix_from_the_document(server: LiveServer, doc: dict[str
                 targets = _fresh_items(server, watched_by=caller.teams[0] if caller.teams else "marketing")
                 everyone = list(targets.values())
                 for target in everyone:
-                    team_now, watchers_now = await _where(server, target.item_id)
-                    hidden = [t.secret for t in everyone if not _sees(caller, *(await _where(server, t.item_id)))]
+                    now = _where(server, [t.item_id for t in everyone])
+                    team_now, watchers_now = now[target.item_id]
+                    hidden = [t.secret for t in everyone if not _sees(caller, *now[t.item_id])]
                     url, query, body = _request(doc, path, op, target)
                     what = f"{caller.name} {method} {url} (item of {team_now})"
                     async with s.request(method, server.url + url, params=query, json=body,
