@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -111,6 +114,36 @@ def sqlite_url(tmp_path: Path) -> str:
 def pg_db_url(tmp_path: Path) -> Iterator[str]:
     with backend_url("postgres", tmp_path) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def initialised_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file that the installed ``social-inbox init`` set up, once per test process, with the
+    default settings (config/inbox.toml): tests that need an initialised database for the CLI take a
+    copy (:func:`cli_sqlite_url`) instead of paying for ``init`` each. ``init`` itself is tested on a
+    fresh database of each back end in tests/integration/test_cli.py."""
+    folder = tmp_path_factory.mktemp("initialised")
+    db = folder / "inbox.db"
+    env = {**os.environ, "INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{db}", "INBOX_MODEL_DIR": str(folder / "models")}
+    r = subprocess.run([str(Path(sys.executable).parent / "social-inbox"), "init"], capture_output=True, text=True,
+                       env=env, cwd=ROOT, timeout=240)
+    assert r.returncode == 0, r.stderr
+    return db
+
+
+@pytest.fixture
+def cli_sqlite_url(initialised_sqlite: Path, tmp_path: Path) -> Callable[[str], str]:
+    """``copy(name)``: the URL of a new copy, in ``tmp_path``, of the database that ``social-inbox init``
+    set up (the file and any write-ahead log; no process has it open)."""
+    def copy(name: str) -> str:
+        target = tmp_path / name
+        assert not target.exists(), target
+        for suffix in ("", "-wal"):
+            src = initialised_sqlite.with_name(initialised_sqlite.name + suffix)
+            if src.exists():
+                shutil.copyfile(src, target.with_name(target.name + suffix))
+        return f"sqlite+aiosqlite:///{target}"
+    return copy
 
 
 @pytest.fixture

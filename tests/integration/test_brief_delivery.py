@@ -7,7 +7,7 @@ from __future__ import annotations
 import email
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default
@@ -102,14 +102,14 @@ async def test_due_briefs_reach_the_smtp_server_once(services: Any, smtp_server:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-def test_digest_command_writes_and_sends(backend: str, tmp_path: Path, smtp_server: tuple[Inbox, int]) -> None:
+def test_digest_command_writes_and_sends(backend: str, tmp_path: Path, smtp_server: tuple[Inbox, int],
+                                         cli_sqlite_url: Callable[[str], str]) -> None:
     """`digest --format pdf|html|text --out FILE`, bad arguments as one-line errors, `digest recipients`
     and `digest send` through the configured SMTP server."""
     box, port = smtp_server
-    env = {"INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db", "INBOX_MODEL_DIR": str(tmp_path / "m"),
+    env = {"INBOX_DATABASE_URL": cli_sqlite_url("cli.db"), "INBOX_MODEL_DIR": str(tmp_path / "m"),
            "INBOX_NOTIFICATIONS__SMTP_HOST": "127.0.0.1", "INBOX_NOTIFICATIONS__SMTP_PORT": str(port),
            "INBOX_DIGEST__EVERY": "1m"}
-    assert run("init", env=env).returncode == 0
     for fmt in ("pdf", "html", "text"):
         out = tmp_path / f"brief.{fmt}"
         r = run("digest", "--period", "7d", "--team", "customer_care", "--format", fmt, "--lang", "it",

@@ -1,11 +1,14 @@
-"""The real `social-inbox` console script on temporary databases: the import/export round trip,
-one-line errors for a bad config, an unreadable file and an unreachable database."""
+"""The real `social-inbox` console script on temporary databases: `init` and the import/export round
+trip, one-line errors for a bad config, an unreadable file and an unreachable database, reads under
+SQLite's write lock, the password policy. The commands that load the real model are in
+test_cli_models.py (a file of their own, so that the two run on two workers)."""
 from __future__ import annotations
 
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -86,28 +89,14 @@ def test_unreachable_database_is_one_line() -> None:
     assert len(lines) == 1 and "cannot reach the database" in lines[0] and "Traceback" not in r.stderr
 
 
-def test_classify_prints_one_json_line_per_text(tmp_path: Path) -> None:
-    """classify prints label, confidence and probabilities for each text."""
-    env = {"INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/c.db", "INBOX_MODEL_DIR": str(tmp_path / "m")}
-    assert run("init", env=env).returncode == 0
-    r = run("classify", "Il mio ordine non è arrivato", "We are hiring a barista", env=env)
-    assert r.returncode == 0, r.stderr
-    out = [json.loads(x) for x in r.stdout.splitlines()]
-    assert len(out) == 2
-    for o in out:
-        assert o["label"] in ("marketing", "customer_care", "hr", "pr")
-        assert abs(sum(o["probabilities"].values()) - 1) < 1e-3
-
-
-def test_sqlite_reads_do_not_wait_for_the_write_lock(tmp_path: Path) -> None:
+def test_sqlite_reads_do_not_wait_for_the_write_lock(tmp_path: Path, cli_sqlite_url: Callable[[str], str]) -> None:
     """While another process holds SQLite's write lock (a serve instance's ingest batch), the CLI's
     read commands answer instead of queueing for the lock: the lock is held throughout, so a command
     that waited for it would fail when the 30-s busy timeout ran out. (The subprocess timeout only
     stops a hung command; a loaded machine takes many seconds to start one.)"""
     import sqlite3
     db = tmp_path / "locked.db"
-    env = {"INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{db}", "INBOX_MODEL_DIR": str(tmp_path / "models")}
-    assert run("init", env=env).returncode == 0
+    env = {"INBOX_DATABASE_URL": cli_sqlite_url(db.name), "INBOX_MODEL_DIR": str(tmp_path / "models")}
     f = tmp_path / "in.jsonl"
     f.write_text("\n".join(GOOD_BAD) + "\n")
     assert run("import", str(f), env=env).returncode == 0
@@ -126,79 +115,10 @@ def test_sqlite_reads_do_not_wait_for_the_write_lock(tmp_path: Path) -> None:
         holder.close()
 
 
-def test_classify_refined_and_the_refine_command(tmp_path: Path) -> None:
-    """`classify --refined` adds the blend's label; `refine --all` gives every imported, model-routed
-    item its second look once (the real default model and encoder, on SQLite)."""
-    env = {"INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/r.db", "INBOX_MODEL_DIR": str(tmp_path / "m")}
-    assert run("init", env=env).returncode == 0
-    r = run("classify", "--refined", "The app logs me out every time I open it", env=env)
-    assert r.returncode == 0, r.stderr
-    [row] = [json.loads(x) for x in r.stdout.splitlines()]
-    assert row["refined"]["label"] in ("marketing", "customer_care", "hr", "pr")
-    assert abs(sum(row["refined"]["probabilities"].values()) - 1) < 1e-3
-    lines = [json.dumps({"id": f"r{i}", "text": t}) for i, t in enumerate([
-        "My order never arrived and nobody answers, please help",
-        "We are hiring backend engineers in Milan, apply on our careers page",
-        "Acme's CEO resigned after the accounting scandal, shares down 12%",
-        "@acme",  # wordless: triage by the word check, not a candidate
-    ])]
-    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
-    r = run("import", "--no-refine", str(tmp_path / "in.jsonl"), env=env)
-    assert r.returncode == 0, r.stderr
-    assert "refined" not in json.loads(r.stdout.splitlines()[-1])
-    r = run("refine", "--all", env=env)
-    assert r.returncode == 0, r.stderr
-    done = json.loads(r.stdout.splitlines()[-1])
-    # the wordless one is no candidate; the others are rescored, or left as routed when the model was
-    # already at least as sure as the head's band (routing_models/refine.py)
-    assert done["looked_at"] == 4 and done["rescored"] + done["sure"] == 3 and "skipped" not in done
-    again = json.loads(run("refine", "--all", env=env).stdout.splitlines()[-1])
-    assert again["looked_at"] == 0
-
-
-def test_import_gives_its_items_the_refiners_second_look(tmp_path: Path) -> None:
-    """`import` refines what it brought in before it returns (the real default model and encoder):
-    its counts are the routing that `export` shows, and the background job finds nothing left;
-    ``[refiner] on_import`` bounds it, the rest is left to the background."""
-    env = {"INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/r.db", "INBOX_MODEL_DIR": str(tmp_path / "m")}
-    assert run("init", env=env).returncode == 0
-    texts = ["My order never arrived and nobody answers, please help",
-             "We are hiring backend engineers in Milan, apply on our careers page",
-             "Acme's CEO resigned after the accounting scandal, shares down 12%",
-             "Il nuovo spot della campagna Acme e' bellissimo, bravi!",
-             "@acme"]  # wordless: triage by the word check, looked at but never re-scored
-    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"id": f"r{i}", "text": t}) + "\n"
-                                               for i, t in enumerate(texts)))
-    r = run("import", str(tmp_path / "in.jsonl"), env=env)
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout.splitlines()[-1])
-    assert out["refined"]["looked_at"] == 5 and out["refined"]["left_to_background"] == 0, out
-    assert "skipped" not in out["refined"]
-    rows = [json.loads(x) for x in run("export", env=env).stdout.splitlines() if x.strip()]
-    teams: dict[str, int] = {}
-    for row in rows:
-        teams[row["team"]] = teams.get(row["team"], 0) + 1
-    assert out["teams"] == teams and out["triaged"] == teams.get("triage", 0)
-    # each worded item was refined, or left as routed because the model was already at least as sure
-    # as the head's band (routing_models/refine.py); the wordless one is neither
-    worded = [row for row in rows if not row["route_reason"].startswith("0 word")]
-    assert len(worded) == 4, [row["route_reason"] for row in rows]
-    assert all(row["route_reason"].startswith("refined: ") or float(row["confidence"]) >= 0.95
-               for row in worded), [(row["route_reason"], row["confidence"]) for row in rows]
-    assert json.loads(run("refine", "--all", env=env).stdout.splitlines()[-1])["looked_at"] == 0
-    # bounded: with on_import = 2 the other three wait for the background job
-    env2 = {**env, "INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/r2.db", "INBOX_REFINER__ON_IMPORT": "2"}
-    assert run("init", env=env2).returncode == 0
-    out2 = json.loads(run("import", str(tmp_path / "in.jsonl"), env=env2).stdout.splitlines()[-1])
-    assert (out2["refined"]["looked_at"], out2["refined"]["left_to_background"]) == (2, 3), out2
-    assert json.loads(run("refine", "--all", env=env2).stdout.splitlines()[-1])["looked_at"] == 3
-
-
-def test_users_add_applies_the_password_policy(tmp_path: Path) -> None:
+def test_users_add_applies_the_password_policy(tmp_path: Path, cli_sqlite_url: Callable[[str], str]) -> None:
     """users add --password-stdin refuses short and common passwords (an error line saying why) and only
     warns when the password contains the user's name (an operator's initial password)."""
-    env = {"INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/pw.db", "INBOX_MODEL_DIR": str(tmp_path / "models")}
-    assert run("init", env=env).returncode == 0
+    env = {"INBOX_DATABASE_URL": cli_sqlite_url("pw.db"), "INBOX_MODEL_DIR": str(tmp_path / "models")}
     for weak, why in (("aaaaaaaaaa", "at least 12"), ("password1234", "too common")):
         r = run("users", "add", "carla", "--role", "agent", "--password-stdin", env=env, stdin=weak + "\n")
         assert r.returncode != 0 and why in r.stderr, (r.returncode, r.stderr)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.integration.test_cli import run
@@ -13,9 +14,9 @@ def _lines(out: str) -> list[dict[str, object]]:
     return [json.loads(x) for x in out.splitlines() if x.strip()]
 
 
-def test_users_reactivated_and_audited_privacy_and_retention(tmp_path: Path) -> None:
-    env = {"INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/g.db", "INBOX_MODEL_DIR": str(tmp_path / "m")}
-    assert run("init", env=env).returncode == 0
+def test_users_reactivated_and_audited_privacy_and_retention(tmp_path: Path, cli_sqlite_url: Callable[[str], str]
+                                                             ) -> None:
+    env = {"INBOX_DATABASE_URL": cli_sqlite_url("g.db"), "INBOX_MODEL_DIR": str(tmp_path / "m")}
     r = run("users", "add", "zoe", "--role", "agent", "--team", "customer_care", env=env)
     assert r.returncode == 0, r.stderr
     r = run("users", "deactivate", "zoe", env=env)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from inbox.ops.services import Services
@@ -35,10 +36,9 @@ async def _transfer(url: str) -> None:
         await svc.close()
 
 
-def test_corrections_train_evaluate_list_promote(tmp_path: Path) -> None:
+def test_corrections_train_evaluate_list_promote(tmp_path: Path, cli_sqlite_url: Callable[[str], str]) -> None:
     """Transfers are counted as training rows; evaluate prints the contract JSON; promote is gated."""
-    env = {"INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/m.db", "INBOX_MODEL_DIR": str(tmp_path / "models")}
-    assert run("init", env=env).returncode == 0
+    env = {"INBOX_DATABASE_URL": cli_sqlite_url("m.db"), "INBOX_MODEL_DIR": str(tmp_path / "models")}
     src = tmp_path / "in.jsonl"
     src.write_text("\n".join(json.dumps({"id": f"t{i}", "text": t}) for i, t in enumerate([
         "My parcel arrived broken and I want a refund", "Do you have openings for a junior barista?"])) + "\n")
