@@ -8,8 +8,10 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -58,12 +60,24 @@ def pg_or_skip() -> None:
         pytest.skip(f"PostgreSQL unreachable: {problem}")
 
 
-async def create_pg_database() -> str:
+async def create_pg_database(template: str | None = None) -> str:
+    """A new database, empty or (``template``) a copy of that one."""
     import asyncpg
     name = "si_test_" + uuid.uuid4().hex[:12]
     conn = await asyncpg.connect(PG_ADMIN_DSN)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        if template is None:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+            return name
+        for attempt in range(50):
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                return name
+            except asyncpg.exceptions.ObjectInUseError:
+                # the server has not yet ended the session that migrated the template
+                if attempt == 49:
+                    raise
+                await asyncio.sleep(0.1)
     finally:
         await conn.close()
     return name
@@ -83,15 +97,75 @@ def pg_url(dbname: str) -> str:
     return f"{base}/{dbname}"
 
 
+# The schema at head, migrated once per test process and back end, for the databases that tests
+# would migrate first anyway: a SQLite file to copy, a PostgreSQL database to use as a TEMPLATE.
+_MIGRATED: dict[str, str] = {}
+
+
+def _migrated_template(backend: str) -> str:
+    """The path (SQLite) or database name (PostgreSQL) of a database that ``migrate.upgrade`` brought
+    to head through the app's own engine, made on first use; no connection to it stays open."""
+    if backend not in _MIGRATED:
+        folder = Path(tempfile.mkdtemp(prefix="si-test-migrated-"))
+
+        async def make() -> str:  # the schema only: no teams, no configuration, no model
+            from inbox.ops.services import Services
+            from inbox.storage import migrate as migrations
+            if backend == "sqlite":
+                target, url = str(folder / "inbox.db"), f"sqlite+aiosqlite:///{folder}/inbox.db"
+            else:
+                target = await create_pg_database()
+                url = pg_url(target)
+            svc = await Services.open(make_settings(url, folder))
+            try:
+                await migrations.upgrade(svc.engine)
+            finally:
+                await svc.close()
+            return target
+        _MIGRATED[backend] = _run_in_own_thread(make)
+    return _MIGRATED[backend]
+
+
+def _run_in_own_thread(fn: Callable[[], Coroutine[Any, Any, str]]) -> str:
+    """``asyncio.run(fn())`` in a thread of its own: the caller may be inside a running event loop
+    (a browser test's Playwright, an async test)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, fn()).result()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_migrated_templates() -> Iterator[None]:
+    """Removes the migrated templates at the end of the test process."""
+    yield
+    for backend, target in _MIGRATED.items():
+        if backend == "sqlite":
+            shutil.rmtree(Path(target).parent, ignore_errors=True)
+        else:
+            async def drop(name: str = target) -> str:
+                await drop_pg_database(name)
+                return name
+            _run_in_own_thread(drop)
+    _MIGRATED.clear()
+
+
 @contextmanager
-def backend_url(backend: str, tmp: Path) -> Iterator[str]:
-    """A fresh empty database URL: ``"sqlite"`` a file in ``tmp``, ``"postgres"`` a new database
-    on the real server, dropped afterwards (skips, or fails under CI, when it is unreachable)."""
+def backend_url(backend: str, tmp: Path, *, migrated: bool = False) -> Iterator[str]:
+    """A fresh database URL: ``"sqlite"`` a file in ``tmp``, ``"postgres"`` a new database on the
+    real server, dropped afterwards (skips, or fails under CI, when it is unreachable). Empty, or
+    (``migrated``, for callers that migrate it first anyway) a copy of the schema at head that
+    ``migrate.upgrade`` made once per test process, which saves each test the migrations."""
     if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp}/inbox.db"
+        path = tmp / "inbox.db"
+        if migrated:
+            template = Path(_migrated_template("sqlite"))
+            for suffix in ("", "-wal"):
+                src = template.with_name(template.name + suffix)
+                if src.exists():
+                    shutil.copyfile(src, path.with_name(path.name + suffix))
+        yield f"sqlite+aiosqlite:///{path}"
         return
     pg_or_skip()
-    name = asyncio.run(create_pg_database())
+    name = asyncio.run(create_pg_database(_migrated_template("postgres") if migrated else None))
     try:
         yield pg_url(name)
     finally:
@@ -100,8 +174,9 @@ def backend_url(backend: str, tmp: Path) -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh empty database URL, on each back end."""
-    with backend_url(request.param, tmp_path) as url:
+    """A fresh database URL, on each back end: empty, or at the schema's head when the test takes
+    the ``services`` fixture, which would migrate it first anyway."""
+    with backend_url(request.param, tmp_path, migrated="services" in request.fixturenames) as url:
         yield url
 
 
@@ -186,8 +261,9 @@ def app_server(database_url: str, tmp: Path, seed: Callable[[Any], Any] | None =
 
 @contextmanager
 def live_server(backend: str, tmp: Path, seed: Callable[[Any], Any] | None = None, **options: Any) -> Iterator[Any]:
-    """:func:`app_server` on a fresh database of ``backend`` (``"sqlite"``: a file in ``tmp``)."""
-    with backend_url(backend, tmp) as url, app_server(url, tmp, seed, **options) as srv:
+    """:func:`app_server` on a fresh database of ``backend`` (``"sqlite"``: a file in ``tmp``), at
+    the schema's head already (the server would migrate it first)."""
+    with backend_url(backend, tmp, migrated=True) as url, app_server(url, tmp, seed, **options) as srv:
         yield srv
 
 
