@@ -18,7 +18,12 @@ from typing import Any
 
 import pytest
 
-from inbox.domain.clock import FakeClock
+# argon2's cheapest parameters for every password the tests hash, here and in the CLI subprocesses
+# they start (the recommended ones cost about a tenth of a second per hash and per sign-in); set
+# before inbox is imported. tests/unit/test_password_hashing.py checks the normal parameters.
+os.environ.setdefault("INBOX_TEST_PASSWORD_HASHING", "cheapest")
+
+from inbox.domain.clock import FakeClock  # noqa: E402
 from inbox.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
