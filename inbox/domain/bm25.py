@@ -15,15 +15,15 @@ weighted by column, ``|D|`` is the row's word count over all columns, and ``idf`
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from inbox.domain.search_query import WORD
+
 __all__ = ["Phrase", "words", "occurrences", "idf", "score", "K1", "B"]
 
 K1, B = 1.2, 0.75
-_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ def _fold(text: str) -> str:
 
 def words(text: str | None) -> list[str]:
     """The words of ``text`` as the index holds them."""
-    return _WORD.findall(_fold(text)) if text else []
+    return WORD.findall(_fold(text)) if text else []
 
 
 def occurrences(tokens: list[str], phrase: Phrase) -> int:

@@ -18,10 +18,12 @@ import json
 import re
 from dataclasses import dataclass
 
-__all__ = ["Term", "parse", "fts5_match", "tsquery", "encode_cursor", "decode_cursor", "snippet_html", "MAX_TERMS"]
+__all__ = ["Term", "WORD", "parse", "fts5_match", "tsquery", "encode_cursor", "decode_cursor", "snippet_html",
+           "MAX_TERMS"]
 
 MAX_TERMS = 16
-_WORD = re.compile(r"[^\W_]+")
+#: a word as the indexes cut it (letters and digits; inbox.domain.bm25 cuts mention text alike)
+WORD = re.compile(r"[^\W_]+")
 _TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
 
 
@@ -37,7 +39,7 @@ def parse(q: str) -> list[Term]:
     for m in _TOKEN.finditer(q or ""):
         phrase, bare = m.group(1), m.group(2)
         raw = phrase if phrase is not None else bare
-        words = tuple(w.lower() for w in _WORD.findall(raw))
+        words = tuple(w.lower() for w in WORD.findall(raw))
         if not words:
             continue
         prefix = phrase is None and raw.rstrip().endswith("*") and len(words[-1]) >= 2
