@@ -69,16 +69,13 @@ def score(columns: Sequence[list[str]], weights: Sequence[float], phrases: Seque
           idfs: Sequence[float], mean_length: float) -> float:
     """The negated BM25 score of one row: ``columns`` holds each column's words, ``weights`` each
     column's weight, ``idfs`` each phrase's idf; ``mean_length`` is the collection's mean row length."""
-    length = 0
-    for col in columns:
-        length += len(col)
+    length = sum(len(col) for col in columns)
     norm = K1 * (1 - B + B * length / mean_length) if mean_length > 0 else K1
     total = 0.0
     for phrase, w_idf in zip(phrases, idfs, strict=True):
         f = 0.0
         for col, w in zip(columns, weights, strict=True):
-            if col:  # a bare word, the common case, without the call
-                f += w * (col.count(phrase.words[0]) if len(phrase.words) == 1 and not phrase.prefix
-                          else occurrences(col, phrase))
+            if col:
+                f += w * occurrences(col, phrase)
         total += w_idf * (f * (K1 + 1)) / (f + norm)
     return -total
