@@ -27,7 +27,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, and_, bindparam, func, insert, literal, literal_column, select, true, update
+from sqlalchemy import Integer, Text, and_, bindparam, func, insert, literal, literal_column, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inbox.domain.types import ItemSummary
@@ -116,11 +116,13 @@ def _claim_pg(expired: bool) -> Any:
             if expired else T_ITEM.c.status == ItemStatus.NEW)
     # SKIP LOCKED: concurrent claimers each lock a different row instead of queueing on the same
     # one, so N agents get N distinct items without retries. The capacity test is a one-time
-    # filter: at capacity the walk down ix_queue_item_claim does not even start.
+    # filter: at capacity the walk down ix_queue_item_claim does not even start. LIMIT 1 is in the
+    # text, not a parameter: a parameter makes PostgreSQL cost the generic plan as if a tenth of
+    # the team's items were read, so it would plan the statement anew on every claim.
     candidate = (select(T_ITEM.c.id)
                  .where(T_ITEM.c.team == bindparam("c_team"), cond, items.not_a_copy(),
                         select(held.c.held).scalar_subquery() < bindparam("c_capacity"))
-                 .order_by(*order).limit(1).with_for_update(skip_locked=True))
+                 .order_by(*order).limit(items.constant(1, Integer)).with_for_update(skip_locked=True))
     claimed = (update(T_ITEM).where(T_ITEM.c.id == candidate.scalar_subquery())
                .values(status=ItemStatus.CLAIMED, assignee_id=bindparam("c_user_id"), lease_owner=bindparam("c_owner"),
                        lease_expires_at=bindparam("c_lease_until"), updated_at=bindparam("c_now"), assigned_at=None,
