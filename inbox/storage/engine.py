@@ -258,7 +258,11 @@ def _create_engine(url: str, *, pool_size: int, echo: bool, ping_idle: float, po
         event.listen(sync, "connect", sqlite_pragmas)
         _install_write_gate(engine)
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
+    # All 2 x pool_size connections are kept once opened (no overflow): an overflow connection is
+    # closed when it is returned to a full pool, and under a steady load the pool then opens and
+    # closes connections many times a second. Each new PostgreSQL connection costs a backend
+    # start and loses the prepared statements (and their cached plans) of the one before.
+    engine = create_async_engine(url, echo=echo, pool_size=2 * pool_size, max_overflow=0,
                                  json_serializer=json_text, pool_timeout=pool_timeout)
     _ping_when_idle(engine, ping_idle)
     return engine

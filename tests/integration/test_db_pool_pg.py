@@ -69,3 +69,26 @@ async def test_only_connections_idle_for_ping_idle_are_pinged_and_a_failed_ping_
             assert (again == first, third == first) == ((True, True) if ping_idle else (True, False))
         finally:
             await engine.dispose()
+
+
+async def test_the_pool_keeps_every_connection_it_opened(pg_db_url: str) -> None:
+    """A pool of 2 x db_pool_size connections, all kept once opened: an overflow connection closed
+    when it came back made a loaded server open and close backends many times a second, each
+    losing its prepared statements' plans."""
+    engine = create_engine(pg_db_url, pool_size=2)
+
+    async def pids(n: int) -> set[int]:
+        async def one(ready: asyncio.Barrier) -> int:
+            async with engine.connect() as conn:
+                pid = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+                await ready.wait()  # all n connections are checked out at once
+                return pid
+        barrier = asyncio.Barrier(n)
+        return set(await asyncio.gather(*(one(barrier) for _ in range(n))))
+
+    try:
+        first = await pids(4)
+        assert len(first) == 4
+        assert await pids(4) == first  # the same four backends: none was closed and reopened
+    finally:
+        await engine.dispose()

@@ -17,7 +17,7 @@ from tests.conftest import make_settings
 
 
 async def test_a_checkout_waits_at_most_the_pool_timeout(pg_db_url: str) -> None:
-    engine = create_engine(pg_db_url, pool_size=1, pool_timeout=0.2)  # one connection, one overflow
+    engine = create_engine(pg_db_url, pool_size=1, pool_timeout=0.2)  # at most two connections
     try:
         async with engine.connect() as a, read_conn(engine) as b:
             await a.execute(text("SELECT 1"))
