@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -154,6 +154,13 @@ async def test_an_imports_take_looks_its_items_up_without_statistics(pg_db_url: 
     assert "Rows Removed by Filter" not in plan, plan
 
 
+async def _analyze(engine: Any) -> None:
+    """Statistics for the planner, as autovacuum would gather them on a database in use."""
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("ANALYZE"))
+
+
 async def _plans(engine: Any, statement_start: str) -> tuple[int, int]:
     """(generic, custom) plans PostgreSQL made for the prepared statements starting with
     ``statement_start`` on the engine's one pooled connection."""
@@ -169,7 +176,7 @@ async def test_the_queue_page_is_planned_once_per_connection_not_per_page(pg_db_
     """The queue page is a UNION ALL of ten index slices: planning it took 5-15 ms against 1-2 ms to
     run it. With its row counts as parameters PostgreSQL judged the generic plan (a LIMIT $n is
     costed as a tenth of the rows) worse than each custom one and planned every page anew, which
-    at 120 pages a second was most of the server's CPU. Its LIMITs are in the text, so after the
+    at 120 pages a second was most of the database's CPU. Its LIMITs are in the text, so after the
     first five pages the prepared statement's generic plan is reused."""
     from inbox.storage.repo import page_reads
     engine = create_engine(pg_db_url, pool_size=1)
@@ -177,9 +184,7 @@ async def test_the_queue_page_is_planned_once_per_connection_not_per_page(pg_db_
         await migrate.upgrade(engine)
         async with engine.begin() as conn:
             oldest = await _queue_never_analyzed(conn, 20000)
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("ANALYZE"))
+        await _analyze(engine)
         for _ in range(12):  # one connection: a pool of 1 used by one task at a time
             async with engine.connect() as conn:
                 page = await conn.run_sync(page_reads.queue_page_sync, "care", statuses=("new",), limit=51)
@@ -193,8 +198,6 @@ async def test_the_queue_page_is_planned_once_per_connection_not_per_page(pg_db_
 async def test_a_claim_is_planned_once_per_connection_not_per_claim(pg_db_url: str) -> None:
     """The claim statement's LIMIT 1 is in its text, as the queue page's are: PostgreSQL keeps its
     generic plan instead of planning every claim (about 1 ms of planning per claim)."""
-    from datetime import timedelta
-
     from inbox.storage.repo import accounts, claims
     engine = create_engine(pg_db_url, pool_size=1)
     now = datetime(2026, 12, 6, tzinfo=UTC)
@@ -203,9 +206,7 @@ async def test_a_claim_is_planned_once_per_connection_not_per_claim(pg_db_url: s
         async with engine.begin() as conn:
             oldest = await _queue_never_analyzed(conn, 20000)
             user = await accounts.add_user("ann", "agent", ["care"], None, conn=conn, now=now, capacity=100)
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("ANALYZE"))
+        await _analyze(engine)
         got = []
         for _ in range(12):
             async with claims.claiming(engine) as tx:
