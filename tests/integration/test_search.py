@@ -14,6 +14,7 @@ from inbox.storage.repo import accounts
 from inbox.storage.repo import search as search_repo
 from inbox.storage.repo.search import SearchFilters
 from inbox.work.item_actions import WorkService, visible_teams
+from tests.conftest import open_services, sent_statements
 
 TEXTS = {
     "it": "Il mio ordine non è arrivato, perché? Rimborso per favore",
@@ -181,6 +182,34 @@ def test_query_syntax_cannot_inject_operators() -> None:
     assert search_query.parse("  *** ") == []
     assert search_query.decode_cursor(search_query.encode_cursor(-1.25, 7)) == (-1.25, 7, False)
     assert search_query.decode_cursor(search_query.encode_cursor(0, 7, newest=True)) == (0.0, 7, True)
+
+
+async def test_a_full_newest_first_page_on_postgresql_reads_no_further_than_its_hits(
+        pg_db_url: str, settings_factory: Any, fake_classifier: Any) -> None:
+    """PostgreSQL reads a common word's matches newest first off the primary key and stops at the
+    page's last hit: no statement seeks the walk's end (an OFFSET of ``walk_at_most`` matches, 50,000
+    rows read for a word in a fifth of a million mentions) unless the page comes back short."""
+    svc = await open_services(settings_factory(pg_db_url), classifier=fake_classifier)
+    try:
+        await svc.pipeline.ingest([Mention(source="a", platform="t", external_id=f"a{i}", text=f"refund case {i}",
+                                           language="en") for i in range(30)])
+        terms = search_query.parse("refund")
+        async with svc.engine.connect() as conn:
+            with sent_statements(svc.engine, "SELECT") as sent:
+                full = await search_repo.find_page(terms, SearchFilters(), conn=conn, limit=5, rank_at_most=3,
+                                                   walk_at_most=20)
+            seeks = [st for st, _ in sent if "OFFSET" in st.upper()]
+            with sent_statements(svc.engine, "SELECT") as sent:
+                short = await search_repo.find_page(terms, SearchFilters(source="b"), conn=conn, limit=5,
+                                                    rank_at_most=3, walk_at_most=20)
+            short_seeks = [st for st, _ in sent if "OFFSET" in st.upper()]
+    finally:
+        await svc.close()
+    assert len(full.hits) == 5 and full.resume is None
+    assert [h.item.id for h in full.hits] == sorted((h.item.id for h in full.hits), reverse=True)
+    assert seeks == []
+    assert short.hits == [] and short.resume is not None  # the walk's 20 matches are all source a
+    assert len(short_seeks) == 1
 
 
 async def test_a_newest_first_page_walks_a_bounded_number_of_matches(services: Any) -> None:

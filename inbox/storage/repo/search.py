@@ -105,6 +105,20 @@ def _newest(terms: list[Term], pg: bool) -> tuple[Any, Any]:
             .where(_fts_match(terms)), _FTS.c.rowid)
 
 
+def _pg_walked(terms: list[Term], *, below: int | None, walk: int) -> tuple[Any, Any]:
+    """PostgreSQL's :func:`_newest` among the ``walk`` newest matches below ``below``: a subquery
+    that reads the matches newest first (off the primary key for a common word) and stops at the
+    walk's end, joined to the items as its rows come, so a page stops at its last hit. Finding the
+    walk's end first (:func:`_floor`) read the whole walk for every page: 50,000 rows for a word in
+    a fifth of a million mentions."""
+    matches = select(T_MENTION.c.id.label("mid")).where(_VECTOR.op("@@")(_ts_query(terms)))
+    if below is not None:
+        matches = matches.where(T_MENTION.c.id < below)
+    walked = matches.order_by(T_MENTION.c.id.desc()).limit(walk).subquery("walked")
+    return (select(walked.c.mid).select_from(walked.join(T_ITEM, T_ITEM.c.id == walked.c.mid)
+                                             .join(T_MENTION, T_MENTION.c.id == walked.c.mid)), walked.c.mid)
+
+
 def _pg_hits(terms: list[Term]) -> Any:
     """(mid, score) of the matching mentions; a lower score ranks first."""
     q = _ts_query(terms)
@@ -173,17 +187,22 @@ def _floor(terms: list[Term], *, conn: Connection, below: int | None, walk: int)
 
 def search_ids(terms: list[Term], filters: SearchFilters, *, conn: Connection, limit: int,
                after: tuple[float, int] | None = None, newest: bool = False,
-               floor: int | None = None) -> list[tuple[int, float]]:
+               walk: int | None = None) -> list[tuple[int, float]]:
     """(item id, score) of up to ``limit`` matching items the filters admit, best first (``newest``:
-    newest first, score 0, ids from ``floor`` up only), after the keyset position ``after`` (the
-    last row of the previous page)."""
+    newest first, score 0, and with ``walk`` among the ``walk`` newest matches only), after the
+    keyset position ``after`` (the last row of the previous page)."""
     if newest or not terms:
-        q, key = _newest(terms, is_pg(conn))
+        pg, below = is_pg(conn), (after[1] if after is not None else None)
+        if terms and walk is not None and pg:
+            q, key = _pg_walked(terms, below=below, walk=walk)
+        else:
+            q, key = _newest(terms, pg)
+            if below is not None:
+                q = q.where(key < below)
+            floor = _floor(terms, conn=conn, below=below, walk=walk) if terms and walk is not None else None
+            if floor is not None:
+                q = q.where(key >= floor)
         q = q.where(*_where(filters)).order_by(key.desc()).limit(limit)
-        if after is not None:
-            q = q.where(key < after[1])
-        if floor is not None:
-            q = q.where(key >= floor)
         return [(int(mid), 0.0) for mid, in conn.execute(q)]
     if not is_pg(conn):
         ranked = _sqlite_ranked(conn, terms, filters)
@@ -246,15 +265,18 @@ def find_page_sync(conn: Connection, terms: list[Term], filters: SearchFilters, 
     looks at ``walk_at_most`` matching mentions at most: when it ends there short of ``limit``
     hits, ``resume`` is where the next page starts."""
     newest = after[2] if after is not None else not ranks_sync(conn, terms, at_most=rank_at_most)
-    floor = (_floor(terms, conn=conn, below=after[1] if after else None, walk=walk_at_most)
-             if newest and terms else None)
+    walk = walk_at_most if newest and terms else None
     found = search_ids(terms, filters, conn=conn, limit=limit, after=after[:2] if after else None,
-                       newest=newest, floor=floor)
+                       newest=newest, walk=walk)
     ids = [i for i, _ in found]
     items = summaries_by_id_sync(conn, ids)
     snip = snippets_sync(conn, terms, ids)
     hits = [Hit(items[i], s, snip.get(i), newest) for i, s in found if i in items]
-    return Found(hits, (0.0, floor, True) if floor is not None and len(found) < limit else None)
+    # a short newest-first page stopped at the walk's end (or ran out of matches): the next page
+    # starts below the walk's last match
+    floor = (_floor(terms, conn=conn, below=after[1] if after else None, walk=walk)
+             if walk is not None and len(found) < limit else None)
+    return Found(hits, (0.0, floor, True) if floor is not None else None)
 
 
 async def search(terms: list[Term], filters: SearchFilters, *, conn: AsyncConnection, limit: int,
