@@ -9,6 +9,12 @@ Cursor per (instance, term): ``{"min_id": "<largest status id seen>"}``, compare
 A first run takes one page without parameters; later runs walk ``min_id`` pages until an empty
 page (shared/docs/connectors.md §1). The walk goes oldest first, so each page's largest id is a
 safe place to resume: pages are handed over one by one and a long walk is stored in batches.
+That holds only if the page really is the one after the anchor: a server (or a cache in front of
+it) that answers the newest page instead would make the walk jump over everything in between. So
+a full page that does not reach back to the anchor is followed by a one-status probe for anything
+between the anchor and the page's oldest id; anything there fails the stream and the cursor stays.
+Polls that find less than a page of news (the usual case) make no probe; a catch-up walk makes one
+per full page.
 """
 from __future__ import annotations
 
@@ -167,12 +173,18 @@ class MastodonConnector(PollingConnector[MastodonStream]):
         while not pager.done:
             payload, _ = await self.http.get_json(url, params={**params, **pager.params()}, headers=headers)
             raw = _statuses(payload)
+            # a full page that reaches back to the anchor cannot have left anything out before it
+            must_check = len(raw) >= self.page_size and pager.anchor is not None
             if anchor is not None:  # a server that ignores min_id must not loop us
-                raw = [s for s in raw if isinstance(s, dict) and _newer(s.get("id"), pager.anchor)]
+                kept = [s for s in raw if isinstance(s, dict) and _newer(s.get("id"), pager.anchor)]
+                must_check = must_check and len(kept) == len(raw)
+                raw = kept
             page, page_rejects = parse_items(
                 raw, self.name, lambda s: status_to_mention(s, source=self.name, instance_host=host, fetched_at=started)
             )
             ids = [str(s["id"]) for s in raw if isinstance(s, dict) and s.get("id") is not None]
+            if must_check and ids and pager.anchor is not None:
+                await self._check_no_gap(url, params, headers, pager.anchor, min(ids, key=id_key))
             pager.advance(ids)
             if ids:
                 top = max(ids, key=id_key)
@@ -180,6 +192,23 @@ class MastodonConnector(PollingConnector[MastodonStream]):
             # min_id pages come oldest first: once this page is stored, nothing up to ``newest`` is left
             yield StreamPage(page, {"min_id": newest} if newest else {}, page_rejects,
                              capped=pager.capped and anchor is not None)
+
+    async def _check_no_gap(self, url: str, params: dict[str, str], headers: dict[str, str], anchor: str,
+                            oldest: str) -> None:
+        """A full page whose every id is past the anchor is only safe to resume from if nothing lies
+        between the anchor and its oldest id. A server that answered the newest page instead (it
+        ignored ``min_id``) would otherwise make the walk jump over those items for good, so ask
+        for one status strictly between the two. Anything there, or an answer that ignores the
+        bounds (an id at or past the page's oldest other than that one), fails the stream with
+        :class:`PayloadError` and the cursor stays where it was."""
+        payload, _ = await self.http.get_json(
+            url, params={**params, "limit": "1", "min_id": anchor, "max_id": oldest}, headers=headers)
+        for status in _statuses(payload):
+            status_id = status.get("id") if isinstance(status, dict) else None
+            if status_id is None or str(status_id) == oldest or id_key(str(status_id)) <= id_key(anchor):
+                continue  # the page's own oldest (max_id not applied) or nothing past the anchor
+            raise PayloadError(f"min_id page after {anchor} left out status {status_id}: "
+                               "the server did not answer the page that follows the cursor")
 
 
 def _newer(status_id: Any, anchor: str | None) -> bool:

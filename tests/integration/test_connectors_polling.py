@@ -282,3 +282,36 @@ async def test_repeated_page_token_keeps_old_cursor(replay: Replay) -> None:
     plan.repeat_rate = 0.0
     again = await connector.poll(first.cursor)
     assert len(again.mentions) == 6
+
+
+async def test_mastodon_server_ignoring_min_id_loses_nothing(replay: Replay) -> None:
+    """A server that answers the newest page instead of the one after ``min_id`` fails the stream
+    (PayloadError) with the cursor kept, rather than jumping over the items in between; once it
+    honours ``min_id`` again every new status arrives."""
+    from connectors.errors import PayloadError
+    from connectors.replay import REPLAY_PLAN, FaultPlan
+
+    connector = replay.connector("mastodon", page_size=2, query=["lumetta"])
+    first = await connector.poll(None)
+    fresh = fresh_items("mastodon", 6, START + timedelta(minutes=1))
+    replay.publish("mastodon", fresh)
+    plan: FaultPlan = replay.app[REPLAY_PLAN]
+    plan.repeat_rate = 1.0  # every answer is the newest page, whatever the bounds
+    with pytest.raises(PayloadError, match="left out status"):
+        await connector.poll(first.cursor)
+    plan.repeat_rate = 0.0
+    again = await connector.poll(first.cursor)
+    assert sorted(m.external_id for m in again.mentions) == sorted(s["uri"] for s in fresh)
+    assert (await connector.poll(again.cursor)).mentions == []
+
+
+async def test_mastodon_full_pages_that_follow_the_cursor_pass_the_gap_check(replay: Replay) -> None:
+    """On a server that honours ``min_id`` each full page costs one bounded probe and nothing fails."""
+    connector = replay.connector("mastodon", page_size=2, query=["lumetta"])
+    first = await connector.poll(None)
+    replay.publish("mastodon", fresh_items("mastodon", 6, START + timedelta(minutes=1)))
+    before = len(replay.app[REPLAY_LOG])
+    second = await connector.poll(first.cursor)
+    probes = [r for r in replay.app[REPLAY_LOG][before:] if r.query.get("max_id")]
+    assert len(second.mentions) == 6 and not second.errors
+    assert len(probes) == 3 and all(r.query["limit"] == "1" and r.query["min_id"] for r in probes)

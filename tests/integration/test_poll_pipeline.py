@@ -27,6 +27,8 @@ from inbox.storage.repo import connector_state
 from inbox.storage.repo._common import T_CONN, T_MENTION
 
 N = 30  # 8 pages of 4 and a last empty one; batches of 8: 8, 8, 8, 6
+# each full page past the anchor is followed by its one-status gap probe: 9 pages + 7 probes
+REQUESTS = 9 + 7
 
 
 def _settings(base: str) -> ConnectorSettings:
@@ -77,13 +79,14 @@ async def test_each_batch_commits_with_a_cursor_that_is_not_ahead_of_it(services
         connector = build_connector(cfg, poller.http, env={})
         totals = await run_pipelined(poll_in_batches(connector, cursor, batch_size=8), store, PollTotals())
     assert totals.batches == 4 and checked == [8, 16, 24, 30]
-    assert totals.counts["ingested"] == N and totals.requests == 9
+    assert totals.counts["ingested"] == N and totals.requests == REQUESTS
 
 
 async def test_failure_mid_pipeline_loses_and_doubles_nothing(services: Any, tmp_path: Path) -> None:
     """Page 4 keeps failing: pages 1-3 stay committed with their cursor; the next poll stores the rest once."""
-    # request 0 is the first poll, 1-3 the first three pages, then five malformed answers in a row
-    app = create_replay_app(tmp_path, faults=FaultPlan(script=["ok"] * 4 + ["malformed"] * 5))
+    # request 0 is the first poll, 1-6 the first three pages each with its gap probe, then five
+    # malformed answers in a row
+    app = create_replay_app(tmp_path, faults=FaultPlan(script=["ok"] * 7 + ["malformed"] * 5))
 
     async def sleep(seconds: float) -> None:  # back-off on the fake clock, no real waiting
         services.clock.advance(seconds)
