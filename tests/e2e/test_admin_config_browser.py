@@ -57,6 +57,16 @@ def test_rules_edited_tested_and_rolled_back_in_english(browser: Any, server: Li
     page.click("form.editor button[value=save]")
     expect(page.locator(".flash-ok")).to_contain_text("Saved as version")
     expect(page.locator("li[data-entry='zz-rule']")).to_have_count(1)
+    # Delete asks first; cancelled, nothing is sent
+    page.remove_listener("dialog", s._dialog)
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.locator("li[data-entry='zz-rule'] form button").click()
+    expect(page.locator(".flash-ok")).to_contain_text("Saved as version")  # still the page of the save
+    assert asked == ["Delete zz-rule? A new version without it is applied on every instance; rolling back to "
+                     "the version before brings it back."]
+    assert any(r.name == "zz-rule" for r in server.svc.settings.rules)
+    page.on("dialog", s._dialog)
     page.fill("#try-text", "a question about zanzibar")
     page.click("#try-rules button[type=submit]")
     expect(page.locator("dl.decision")).to_contain_text("zz-rule")
@@ -144,12 +154,14 @@ def test_team_refused_then_saved_in_italian(browser: Any, server: LiveServer) ->
     expect(page.locator("li[data-entry='customer_care'] pre")).to_contain_text('sla_first_response = "1h"')
     team = server.svc.settings.team("marketing")
     assert team is not None and team.retention is not None and team.retention.days == 180
+    asked = len(s.dialogs)
     page.locator("li[data-entry='pr'] form button").click()  # the routing sends the pr label there
     errors = page.locator("#entry-errors")
     expect(errors).to_contain_text("non eliminato")
     expect(errors).to_contain_text("routing.label_to_team.pr")
     expect(errors).to_contain_text("non è definito")
     expect(page.locator("li[data-entry='pr']")).to_have_count(1)  # the page, with the team still listed
+    assert s.dialogs[asked:] and s.dialogs[asked].startswith("Eliminare pr?"), s.dialogs  # asked first
     s.shot("admin-teams-delete-refused-it")
     assert server.svc.settings.team("pr") is not None
     _close(s)
