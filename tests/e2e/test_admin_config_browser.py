@@ -60,7 +60,11 @@ def test_rules_edited_tested_and_rolled_back_in_english(browser: Any, server: Li
     # Delete asks first; cancelled, nothing is sent
     page.remove_listener("dialog", s._dialog)
     asked: list[str] = []
-    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+
+    def cancel(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+    page.once("dialog", cancel)
     page.locator("li[data-entry='zz-rule'] form button").click()
     expect(page.locator(".flash-ok")).to_contain_text("Saved as version")  # still the page of the save
     assert asked == ["Delete zz-rule? A new version without it is applied on every instance; rolling back to "
