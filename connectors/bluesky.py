@@ -52,7 +52,7 @@ def post_to_mention(post: dict[str, Any], *, source: str, fetched_at: datetime |
         source=source,
         platform="bluesky",
         external_id=uri,
-        text=require_text(collapse_whitespace(str(record.get("text") or ""))),
+        text=require_text(_text(record, post, provenance)),
         url=f"https://bsky.app/profile/{actor}/post/{rkey}" if actor else None,
         author_handle=author.get("handle"),
         author_name=author.get("displayName") or None,
@@ -70,6 +70,29 @@ def post_to_mention(post: dict[str, Any], *, source: str, fetched_at: datetime |
         raw=post,
         provenance=provenance,
     )
+
+
+def _alts(embed: Any) -> list[str]:
+    """The alt texts of an embed's images, as a record holds them (``app.bsky.embed.images``) or
+    as the view shows them (``#view``), also inside a record-with-media embed."""
+    if not isinstance(embed, dict):
+        return []
+    media = embed.get("media")
+    images: list[Any] = embed["images"] if isinstance(embed.get("images"), list) else []
+    alts = [str(i["alt"]) for i in images if isinstance(i, dict) and isinstance(i.get("alt"), str)]
+    return [a for a in (collapse_whitespace(a) for a in alts) if a] + (_alts(media) if media is not embed else [])
+
+
+def _text(record: dict[str, Any], post: dict[str, Any], provenance: dict[str, str]) -> str:
+    """The post's text; for a post of images alone, their alt texts (a search matches those too),
+    noted in ``provenance["text"]``."""
+    text = collapse_whitespace(str(record.get("text") or ""))
+    if text:
+        return text
+    alts = _alts(record.get("embed")) or _alts(post.get("embed"))
+    if alts:
+        provenance["text"] = "image alt text (the post has no text)"
+    return "\n".join(alts)
 
 
 def _ref(ref: Any) -> str | None:

@@ -22,7 +22,7 @@ from .context import ContextResult, post_of
 from .errors import ConnectorError, PayloadError, PermanentError
 from .html import collapse_whitespace
 from .http import HttpResponse
-from .normalize import parse_datetime, parse_items, require, require_text, to_iso
+from .normalize import parse_items, pick_created_at, require, require_text, to_iso
 from .paging import TokenPaginator, id_key
 from .polling import PollingConnector, Stream, StreamOutcome
 
@@ -69,7 +69,11 @@ def tweet_to_mention(tweet: dict[str, Any], *, source: str, users: dict[str, dic
     user = users.get(str(tweet.get("author_id"))) or {}
     username = user.get("username")
     lang = tweet.get("lang")
-    created_at = parse_datetime(tweet.get("created_at"))
+    # a tweet id is a snowflake that carries its minting time: the stand-in for a junk created_at
+    minted = snowflake_time(tweet_id).timestamp() if tweet_id.isdigit() and int(tweet_id) >> 22 else None
+    provenance: dict[str, str] = {}
+    created_at = pick_created_at([("created_at", tweet.get("created_at")), ("the id's snowflake time", minted)],
+                                 None, provenance)
     metrics = tweet.get("public_metrics") or {}
     return Mention(
         source=source,
@@ -89,6 +93,7 @@ def tweet_to_mention(tweet: dict[str, Any], *, source: str, users: dict[str, dic
         original_external_id=retweet_of,
         edited_at=created_at if len(history) > 1 else None,
         raw=tweet,
+        provenance=provenance,
     )
 
 

@@ -185,3 +185,22 @@ async def test_item_api_and_page_say_where_fields_came_from(services: Any) -> No
     assert feed_detail["mention"]["provenance"]["encoding"].startswith("charset detected as")
     assert feed_detail["revisions"] == []
     assert "Text decoded" in page and html.escape(feed_detail["mention"]["provenance"]["encoding"]) in page
+
+
+async def test_a_bluesky_post_of_images_alone_is_stored_with_their_alt_text(services: Any) -> None:
+    """A post whose only words are its images' alt text is ingested with them; its page says so."""
+    post = {"uri": "at://did:plc:pics/app.bsky.feed.post/alt1", "cid": "calt1",
+            "author": {"did": "did:plc:pics", "handle": "pics.bsky.social"},
+            "record": {"$type": "app.bsky.feed.post", "createdAt": "2026-03-02T10:00:00Z", "text": "",
+                       "embed": {"$type": "app.bsky.embed.images",
+                                 "images": [{"alt": "My Lumetta kettle <b>melted</b> on the stove"}]}},
+            "indexedAt": "2026-03-02T10:00:01Z"}
+    res = await services.pipeline.ingest([post_to_mention(post, source="bsky", fetched_at=services.clock.now())])
+    assert res.ingested == 1
+    async with services.engine.connect() as conn:
+        mid = (await conn.execute(select(T_MENTION.c.id).where(T_MENTION.c.source == "bsky"))).scalar_one()
+    [(s1, body), (s2, page)] = await _get_as_admin(services, [f"/api/v1/items/{mid}", f"/items/{mid}"])
+    assert s1 == s2 == 200
+    assert json.loads(body)["item"]["text"] == "My Lumetta kettle <b>melted</b> on the stove"
+    assert 'data-text-from="images"' in page and "the post has no text of its own" in page
+    assert "&lt;b&gt;melted&lt;/b&gt;" in page and "<b>melted</b>" not in page

@@ -134,3 +134,44 @@ def test_hackernews_bad_created_at_falls_back_to_created_at_i() -> None:
     mentions, rejects = parse_search(payload, source="hn")
     assert rejects == [] and mentions[0].created_at == datetime.fromtimestamp(1772784000, UTC)
     assert mentions[0].provenance["created_at"] == "created_at_i (created_at 'not-a-date' is not a date)"
+
+
+def test_bluesky_post_of_images_alone_keeps_their_alt_text() -> None:
+    """A post with no text but images with alt text (as the record holds them, as the view shows
+    them, inside a record-with-media embed) is stored with the alt texts, noted in provenance; one
+    whose images have no alt text has nothing to read and is rejected."""
+    def post(rkey: str, record_embed: Any, view_embed: Any = None) -> dict[str, Any]:
+        return {"uri": f"at://did:plc:pics/app.bsky.feed.post/{rkey}", "cid": f"c{rkey}",
+                "author": {"did": "did:plc:pics", "handle": "pics.bsky.social"},
+                "record": {"$type": "app.bsky.feed.post", "createdAt": "2026-03-02T10:00:00Z", "text": "",
+                           **({"embed": record_embed} if record_embed else {})},
+                **({"embed": view_embed} if view_embed else {}), "indexedAt": "2026-03-02T10:00:01Z"}
+    image = {"$type": "blob", "ref": {"$link": "bafkimg"}, "mimeType": "image/jpeg", "size": 1000}
+    payload = {"posts": [
+        post("a1", {"$type": "app.bsky.embed.images",
+                    "images": [{"image": image, "alt": "A Lumetta  kettle with a cracked base"},
+                               {"image": image, "alt": "Scorch marks on the counter"}]}),
+        post("a2", None, {"$type": "app.bsky.embed.images#view",
+                          "images": [{"thumb": "https://cdn.example/t.jpg", "fullsize": "https://cdn.example/f.jpg",
+                                      "alt": "Lumetta receipt"}]}),
+        post("a3", {"$type": "app.bsky.embed.recordWithMedia",
+                    "record": {"record": {"uri": "at://did:plc:x/app.bsky.feed.post/q", "cid": "q"}},
+                    "media": {"$type": "app.bsky.embed.images", "images": [{"image": image, "alt": "Lumetta box"}]}}),
+        post("a4", {"$type": "app.bsky.embed.images", "images": [{"image": image, "alt": ""}]}),
+    ]}
+    mentions, rejects = parse_search_posts(payload, source="bsky")
+    texts = {m.external_id.rsplit("/", 1)[1]: m.text for m in mentions}
+    assert texts == {"a1": "A Lumetta kettle with a cracked base\nScorch marks on the counter",
+                     "a2": "Lumetta receipt", "a3": "Lumetta box"}
+    assert all(m.provenance["text"].startswith("image alt text") for m in mentions)
+    assert [r.position for r in rejects] == [3]
+
+
+def test_bluesky_post_with_text_and_images_reads_only_its_text() -> None:
+    """Alt text stands in only when the post has no text of its own."""
+    payload = {"posts": [{"uri": "at://did:plc:p/app.bsky.feed.post/t1", "cid": "c", "author": {"handle": "p"},
+                          "record": {"text": "My Lumetta", "createdAt": "2026-03-02T10:00:00Z",
+                                     "embed": {"$type": "app.bsky.embed.images", "images": [{"alt": "photo"}]}},
+                          "indexedAt": "2026-03-02T10:00:01Z"}]}
+    mentions, _ = parse_search_posts(payload, source="bsky")
+    assert [m.text for m in mentions] == ["My Lumetta"] and "text" not in mentions[0].provenance

@@ -51,6 +51,24 @@ def test_snowflake_time() -> None:
     assert snowflake_time("2029444295685046275").replace(microsecond=0) == datetime(2026, 3, 5, 6, 30, tzinfo=UTC)
 
 
+def test_x_tweet_with_a_junk_created_at_takes_its_ids_time() -> None:
+    """created_at that is not a date (or missing) gives way to the time the id was minted, noted in
+    provenance; the tweet is stored, not dead-lettered. A good created_at is kept as it is."""
+    users = {"includes": {"users": [{"id": "7", "username": "marta", "name": "Marta"}]}}
+    tweets = [{"id": "2029444295685046275", "text": "Lumetta kettle", "author_id": "7", "created_at": "yesterday-ish"},
+              {"id": "2029444295685046276", "text": "Lumetta again", "author_id": "7"},
+              {"id": "2029444295685046277", "text": "Lumetta ok", "author_id": "7",
+               "created_at": "2026-03-05T06:31:00.000Z"}]
+    mentions, rejects = parse_search_recent({"data": tweets, **users}, source="x")
+    assert rejects == [] and len(mentions) == 3
+    junk, missing, good = mentions
+    assert junk.created_at == snowflake_time("2029444295685046275")
+    assert junk.provenance["created_at"].startswith("the id's snowflake time (created_at 'yesterday-ish'")
+    assert missing.created_at == snowflake_time("2029444295685046276")
+    assert missing.provenance["created_at"] == "the id's snowflake time"
+    assert good.created_at == datetime(2026, 3, 5, 6, 31, tzinfo=UTC) and good.provenance == {}
+
+
 def test_youtube_threads_and_replies() -> None:
     """textDisplay HTML is stripped; replies are mentions with parent and thread; bad threads reject."""
     mentions, rejects = parse_comment_threads(load("youtube_threads.json"), source="yt")
