@@ -224,10 +224,35 @@ def _plain(key: str, value: str) -> str:
     return value
 
 
-def translate_error(detail: str) -> str:
-    """``detail`` in the current language when its shape is known, else as it is."""
+_Shape = tuple[str, tuple[tuple[str, str], ...]]
+_REMEMBERED = 256  # the longest message whose shape is remembered (a detail can quote typed input)
+
+
+def _shape(detail: str) -> _Shape | None:
+    """Which known shape ``detail`` has and its values. Trying the shapes one by one costs a few
+    hundred microseconds, and pages repeat a few messages (why a source cannot send replies, on
+    every item page of it), so the match of a short message is remembered; the words are looked
+    up per call, in the reader's language and with the current team names."""
+    return _remembered_shape(detail) if len(detail) <= _REMEMBERED else _match_shape(detail)
+
+
+@lru_cache(maxsize=1024)
+def _remembered_shape(detail: str) -> _Shape | None:
+    return _match_shape(detail)
+
+
+def _match_shape(detail: str) -> _Shape | None:
     for pattern, shown in _compiled():
         m = pattern.fullmatch(detail.strip())
         if m:
-            return i18n.gettext(shown) % {k: _plain(k, v) for k, v in m.groupdict().items()}
-    return detail
+            return shown, tuple(m.groupdict().items())
+    return None
+
+
+def translate_error(detail: str) -> str:
+    """``detail`` in the current language when its shape is known, else as it is."""
+    found = _shape(detail)
+    if found is None:
+        return detail
+    shown, values = found
+    return i18n.gettext(shown) % {k: _plain(k, v) for k, v in values}

@@ -152,6 +152,18 @@ def test_refusals_keep_their_values(italian: None) -> None:
     assert translate_error("item 12 is claimed by someone else") == "Item 12 is claimed by someone else."
 
 
+def test_a_remembered_shape_still_reads_in_each_language_and_long_details_are_matched(italian: None) -> None:
+    """The shape of a message is remembered, its words are not: the same message twice, in Italian
+    then English; a message too long to remember (it can quote what was typed) still matches."""
+    detail = "no queue 'customer_care'"
+    assert translate_error(detail) == translate_error(detail) == "Nessuna coda Assistenza clienti."
+    long_name = "x" * 300
+    assert translate_error(f"'{long_name}' contains the control character U+0007") == \
+        f"Il campo {long_name} contiene un carattere di controllo."
+    i18n.use_locale("en")
+    assert translate_error(detail) == "No queue Customer care."
+
+
 def test_labels_teams_roles_and_statuses_have_names(italian: None) -> None:
     from inbox.domain.types import ROLES
     from inbox.settings import LABELS
