@@ -21,11 +21,17 @@ _ = i18n.gettext
 
 @routes.get("/admin/briefs")
 async def briefs_page(request: web.Request) -> web.Response:
+    return await _page(request)
+
+
+async def _page(request: web.Request, typed: dict[str, str] | None = None, error: str | None = None) -> web.Response:
+    """The page; after a refused address, with what was typed still in the form and why beside it."""
     svc, rows = await admin_read(request, lambda conn: digests.recipients(conn=conn))
     groups = [(a, audience_name(svc.settings, a), [r for r in rows if r["audience"] == a])
               for a in audiences(svc.settings)]
     return await render(request, "admin/briefs.html", {"groups": groups, "page": "admin", "section": "briefs",
-                                                       "locales": i18n.LOCALES})
+                                                       "locales": i18n.LOCALES, "typed": typed or {},
+                                                       "error": error}, status=422 if error else 200)
 
 
 @routes.post("/admin/briefs")
@@ -46,8 +52,8 @@ async def briefs_save(request: web.Request) -> web.Response:
     if lang not in i18n.LOCALES:
         raise Invalid("unknown language")
     if recipient_problem(svc.settings, audience, email):
-        await flash(request, _("Not added: give a plain e-mail address such as name@example.com."), "error")
-        raise redirect("/admin/briefs")
+        return await _page(request, {"audience": audience, "email": email, "lang": lang},
+                           _("Not added: give a plain e-mail address such as name@example.com."))
     async with svc.engine.begin() as conn:
         added = await digests.add_recipient(audience, email, lang, conn=conn, now=now)
     await flash(request, (_("%(email)s will receive the brief: %(brief)s.") if added else

@@ -130,14 +130,30 @@ def test_admin_sets_recipients_and_sends_now(browser: Any, server: LiveServer, s
     s.go("/admin/briefs")
     assert page.evaluate(OVERFLOW)
     page.select_option("#b-audience", "customer_care")
-    page.fill("#b-email", "care.lead@example.com")
+    page.fill("#b-email", "care.lead@localhost")  # the browser lets it through; the service refuses it
     page.select_option("#b-lang", "it")
+    page.click("form.filters button[type=submit]")
+    expect(page.locator("#b-email-error")).to_contain_text("Not added: give a plain e-mail address")
+    # what was typed is still there, to be corrected rather than typed again
+    expect(page.locator("#b-email")).to_have_value("care.lead@localhost")
+    expect(page.locator("#b-email")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#b-audience")).to_have_value("customer_care")
+    expect(page.locator("#b-lang")).to_have_value("it")
+    expect(page.locator("table")).not_to_contain_text("care.lead@localhost")
+    assert len(s.errors) == 1 and "status of 422" in s.errors[0], s.errors  # Chromium logs the refusal's status
+    s.errors.clear()
+    page.fill("#b-email", "care.lead@example.com")
     page.click("form.filters button[type=submit]")
     expect(page.locator("p.flash")).to_contain_text("care.lead@example.com will receive the brief: Customer care.")
     expect(page.locator("table")).to_contain_text("care.lead@example.com")
     s.shot("admin-briefs-390")
     before = len(box.messages)
     s.go("/reports")
+    # a brief nobody receives cannot be sent, and its button does not look as if it could
+    style = "e => [getComputedStyle(e).opacity, getComputedStyle(e).cursor]"
+    assert page.locator("form[action='/reports/send']:has(input[value=customer_care]) button").evaluate(style) == \
+        ["1", "pointer"]
+    assert page.locator("form[action='/reports/send'] button[disabled]").first.evaluate(style) == ["0.55", "not-allowed"]
     page.click("form[action='/reports/send']:has(input[value=customer_care]) button")
     expect(page.locator("p.flash")).to_have_text("Brief sent to 1 recipient.")
     assert len(box.messages) == before + 1 and box.messages[-1]["To"] == "care.lead@example.com"

@@ -108,6 +108,11 @@ async def test_custom_range_previous_period_and_agents(server: LiveServer) -> No
     assert row is not None
     cells = re.findall(r'<td [^>]*class="num">(.*?)</td>', row.group(1))
     assert cells[0] == "2" and cells[2] == "20 minutes" and cells[4] == "100%"
+    # every column of the agents table has a heading of its own (a screen reader reads it per cell)
+    head = re.search(r'<thead><tr><th scope="col">Agent</th>(.*?)</tr></thead>', html, re.S)
+    assert head is not None
+    headings = re.findall(r'<th scope="col"[^>]*>(.*?)</th>', head.group(1))
+    assert len(headings) == 6 and len(set(headings)) == 6, headings
     assert "3 items judged by agents, 1 corrected by a transfer." in html
     # the table under it lists those same items, not every correction made in the range (2 March's)
     accuracy = html.split('aria-label="Model accuracy"', 1)[1].split("</table>", 1)[0]
