@@ -153,7 +153,8 @@ def test_admin_sets_recipients_and_sends_now(browser: Any, server: LiveServer, s
     style = "e => [getComputedStyle(e).opacity, getComputedStyle(e).cursor]"
     assert page.locator("form[action='/reports/send']:has(input[value=customer_care]) button").evaluate(style) == \
         ["1", "pointer"]
-    assert page.locator("form[action='/reports/send'] button[disabled]").first.evaluate(style) == ["0.55", "not-allowed"]
+    disabled = page.locator("form[action='/reports/send'] button[disabled]").first
+    assert disabled.evaluate(style) == ["0.55", "not-allowed"]
     page.click("form[action='/reports/send']:has(input[value=customer_care]) button")
     expect(page.locator("p.flash")).to_have_text("Brief sent to 1 recipient.")
     assert len(box.messages) == before + 1 and box.messages[-1]["To"] == "care.lead@example.com"
