@@ -62,6 +62,15 @@ async def health_payload(request: web.Request) -> dict[str, Any]:
                       "mentions_fetched": s["mentions_fetched"], "reason": s["health_reason"],
                       "warnings": s["warnings"] or [], "warnings_at": s["warnings_at"],
                       "last_poll": s["last_poll"], "replies": _reply_health(svc, s["name"])})
+    # a configured source not polled yet has no state row: listed, so that a source that never runs
+    # (its first poll refused, or the scheduler not running it) does not go unnoticed
+    known = {s["name"] for s in states}
+    for c in svc.settings.connectors if db == "ok" else []:
+        if c.name not in known:
+            conns.append({"name": c.name, "type": c.type, "healthy": False, "polled": False,
+                          "last_success_at": None, "last_error": None, "last_error_at": None,
+                          "consecutive_failures": 0, "lag_seconds": None, "mentions_fetched": 0,
+                          "reason": "not polled yet", "replies": _reply_health(svc, c.name)})
     return {"status": "ok" if db == "ok" else "degraded", "database": db,
             "model_version": svc.classifier.version if svc.classifier else None, "connectors": conns}
 

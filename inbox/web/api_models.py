@@ -208,6 +208,8 @@ class ConnectorHealth(Out):
     name: str
     type: str
     healthy: bool
+    polled: bool = Field(True, description="false for a configured source that has not been polled yet (then "
+                                           "healthy is false and reason says so)")
     last_success_at: Timestamp | None
     last_error: str | None
     last_error_at: Timestamp | None

@@ -121,8 +121,11 @@ def test_reply_api_contract(live: dict[str, Any]) -> None:
     assert it["reply_info"]["available"] is False and "T_YOUTUBE" in it["reply_info"]["reason"]
     # the connector's health says so, and so does the admin's connectors page
     st, _, health = _call(live, "GET", "/api/v1/health", "root")
-    replies = {c["name"]: c["replies"] for c in health["connectors"]}
+    replies = {c["name"]: c["replies"] for c in health["connectors"] if c["polled"]}
     assert replies == {"bluesky": "ready", "youtube": "the credential variable T_YOUTUBE is not set"}
+    # the configured sources no poll has reached yet are listed too, saying so
+    waiting = {c["name"]: (c["replies"], c["reason"]) for c in health["connectors"] if not c["polled"]}
+    assert waiting == {n: ("ready", "not polled yet") for n in ("mastodon", "reddit", "x")}
     req = urllib.request.Request(live["srv"].url + "/admin/connectors",
                                  headers={"Authorization": f"Bearer {live['tokens']['root']}", "Accept": "text/html"})
     with urllib.request.urlopen(req, timeout=20) as r:

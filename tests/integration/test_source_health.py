@@ -137,3 +137,17 @@ async def test_api_page_of_rejects_only_is_unhealthy_and_notified(services: Any,
     async with services.engine.connect() as conn:
         sent = await notification_outbox.list_notifications(conn=conn, kind="source_unhealthy")
     assert len(sent) == 1 and "Source sky (bluesky) is unhealthy" in sent[0]["payload"]["text"]
+
+
+async def test_a_configured_source_not_polled_yet_is_listed(services: Any, site: Site) -> None:
+    """Health lists every configured source: one without a poll yet is there, not healthy, saying
+    why; after its first poll it reads like any other."""
+    services.settings = services.settings.model_copy(update={"connectors": [feed_cfg(site, "later")]})
+    waiting = await health_of(services, "later")
+    assert waiting["polled"] is False and waiting["healthy"] is False and waiting["reason"] == "not polled yet"
+    assert waiting["type"] == "rss" and waiting["last_success_at"] is None
+    site.routes["/feed.xml"] = ((FEEDS / "undefined_entities.rss.xml").read_bytes(), "application/rss+xml")
+    async with Poller(services) as poller:
+        assert (await poller.poll(feed_cfg(site, "later")))["ok"]
+    polled = await health_of(services, "later")
+    assert polled["polled"] is True and polled["healthy"] is True and polled["reason"] is None
