@@ -19,9 +19,9 @@ from inbox.settings import Settings
 from inbox.storage.engine import snapshot_reader
 from inbox.storage.repo import brief_reads as brepo
 from inbox.storage.repo import metric_reads as mrepo
+from inbox.work.routing_metrics import team_labels
 
-__all__ = ["EXECUTIVE", "build_brief", "audiences", "period_ending", "pct", "change", "recipient_problem",
-           "team_labels"]
+__all__ = ["EXECUTIVE", "build_brief", "audiences", "period_ending", "pct", "change", "recipient_problem"]
 
 EXECUTIVE = "executive"
 
@@ -64,13 +64,6 @@ def change(now: float | None, before: float | None) -> float | None:
 
 def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
-
-
-def team_labels(settings: Settings, team: str | None) -> list[str] | None:
-    """The labels the model routes to ``team`` (None: every team, or a team no label routes to)."""
-    if team is None:
-        return None
-    return [lab for lab, t in settings.routing.label_to_team.items() if t == team] or None
 
 
 async def _figures(conn: AsyncConnection, since: datetime, until: datetime, now: datetime,

@@ -21,7 +21,7 @@ from inbox.storage.repo import metric_reads as mrepo
 from inbox.storage.repo import model_versions
 from inbox.storage.repo import replies as rrepo
 
-__all__ = ["compute_metrics", "percentile"]
+__all__ = ["compute_metrics", "percentile", "team_labels"]
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -35,6 +35,13 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def _stats(values: list[float]) -> dict[str, Any]:
     return {"n": len(values), "median_seconds": percentile(values, 50), "p90_seconds": percentile(values, 90)}
+
+
+def team_labels(settings: Settings, team: str | None) -> list[str] | None:
+    """The labels the model routes to ``team`` (None: every team, or a team no label routes to)."""
+    if team is None:
+        return None
+    return [lab for lab, t in settings.routing.label_to_team.items() if t == team] or None
 
 
 def _pct(a: int, b: int) -> float | None:
@@ -64,15 +71,23 @@ async def compute_metrics(engine: AsyncEngine, settings: Settings, now: datetime
         durs = await mrepo.durations(since, until, conn=conn, team=team)
         sla = await mrepo.sla_counts(since, until, now, conn=conn, team=team)
         backlog = await mrepo.backlog(now, conn=conn, team=team)
-        transfers = await mrepo.transfers_by_label(since, until, conn=conn, team=team)
-        acc = await mrepo.accuracy(since, until, conn=conn, team=team)
+        # a team's transfers and the model's accuracy for it count the items the model routed to the
+        # team, wherever they are now (as the brief does): an item moved out is the team's transfer
+        labels = team_labels(settings, team)
+        by_model = team if labels is None else None
+
+        def routed_here(rows: list[dict[str, Any]], key: str = "label") -> list[dict[str, Any]]:
+            return rows if labels is None else [r for r in rows if r[key] in labels]
+        transfers = routed_here(await mrepo.transfers_by_label(since, until, conn=conn, team=by_model))
+        acc = routed_here(await mrepo.accuracy(since, until, conn=conn, team=by_model))
         corrections = await mrepo.corrections_since(since, conn=conn, until=until)
-        pairs = await mrepo.corrected_pairs(since, until, conn=conn, team=team)
+        pairs = routed_here(await mrepo.corrected_pairs(since, until, conn=conn, team=by_model), "predicted_label")
         crises = await mrepo.crises_since(since, conn=conn, until=until)
         notes = await mrepo.notification_counts(since, conn=conn)
         rerouted = await mrepo.rerouted(since, until, conn=conn, team=team)
         replies = await rrepo.reply_metrics(since, until, conn=conn, team=team)
-        week = await mrepo.accuracy(now - timedelta(days=DRIFT_WINDOW_DAYS), until, conn=conn, team=team)
+        week = routed_here(await mrepo.accuracy(now - timedelta(days=DRIFT_WINDOW_DAYS), until, conn=conn,
+                                                team=by_model))
         active = await model_versions.active_version(conn=conn)
 
     by_team: Counter[str] = Counter()

@@ -14,6 +14,7 @@ from inbox.storage.repo import accounts
 from inbox.storage.repo._common import T_CORR, T_CRISIS, T_ITEM, T_MENTION
 from inbox.work.brief import EXECUTIVE, build_brief, period_ending
 from inbox.work.item_actions import WorkService
+from inbox.work.routing_metrics import compute_metrics
 
 MARKUP = "<script>alert('x')</script> my order is broken <b>refund</b> & help"
 SINCE = datetime(2026, 1, 5, tzinfo=UTC)
@@ -192,6 +193,24 @@ async def test_team_brief_matches_sql(services: Any) -> None:
     assert b["withheld"] == []  # a team's brief shows no other team: nothing to withhold, no note
     hr = await build_brief(services.engine, services.settings, "hr", SINCE, UNTIL, now=services.clock.now())
     assert hr["withheld"] == [] and "hiring" in str(hr["keywords"])
+
+
+async def test_the_dashboard_of_a_team_counts_transfers_and_accuracy_as_its_brief_does(services: Any) -> None:
+    """The metrics filtered to a team (the dashboard, GET /api/v1/metrics?team=) count the items the
+    model routed to the team wherever they are now, like the team's brief: the item customer care
+    handed to marketing for good is customer care's transfer and the model's mistake there."""
+    await seed(services)
+    now = services.clock.now()
+    for team in ("customer_care", "marketing"):
+        brief = (await build_brief(services.engine, services.settings, team, SINCE, UNTIL, now=now))["current"]
+        m = await compute_metrics(services.engine, services.settings, now, UNTIL - SINCE, team=team, until=UNTIL)
+        transferred = sum(r["transferred"] for r in m["transfers"].values())
+        assert (transferred, m["model_accuracy"]["corrected"]) == (brief["transferred"], brief["corrected"]), team
+        assert m["model_accuracy"]["judged"] == brief["judged"], team
+    care = await compute_metrics(services.engine, services.settings, now, UNTIL - SINCE, team="customer_care",
+                                 until=UNTIL)
+    assert sum(r["transferred"] for r in care["transfers"].values()) == 2
+    assert care["model_accuracy"]["corrected_pairs"] == {"customer_care->marketing": 2}
 
 
 def test_periods_align_on_monday() -> None:
