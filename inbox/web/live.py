@@ -32,13 +32,13 @@ from inbox.storage.repo import page_reads
 from inbox.web.counts import COUNTS
 from inbox.web.keys import BUS, SERVICES
 from inbox.web.live_auth import StreamGuard
-from inbox.web.notify_live import NoticeFeed
+from inbox.web.notify_live import NoticeFeed, tell_unread
 
 __all__ = ["Broker", "notify_pg", "CHANNEL", "sse_handler", "live_ctx", "visible_to"]
 
 log = structlog.get_logger(__name__)
 
-from inbox.storage.repo.pubsub import CHANNEL, MAX_PAYLOAD, RECHECK_ALL, notify_pg  # noqa: E402,F401
+from inbox.storage.repo.pubsub import CHANNEL, MAX_PAYLOAD, READ_CHANNEL, RECHECK_ALL, notify_pg  # noqa: E402,F401
 
 
 def visible_to(user: UserInfo, state: dict[str, Any], private: set[str]) -> bool:
@@ -199,6 +199,7 @@ class Broker:
         """Hear other instances' changes (PostgreSQL), and re-check the event log after every
         (re)connection of the listener for what was committed while it was away."""
         await listener.subscribe(CHANNEL, self.on_items_notify)
+        await listener.subscribe(READ_CHANNEL, self.on_read_notify)
         listener.on_connect(self._recheck_now.set)
         if listener.connected.is_set():
             self._recheck_now.set()
@@ -231,6 +232,17 @@ class Broker:
             except Exception as e:  # noqa: BLE001 - the database may be briefly away
                 log.warning("live_recheck_failed", error=f"{type(e).__name__}: {e}")
             self._after()
+
+    def on_read_notify(self, payload: str) -> None:
+        """A NOTIFY that a user read notifications (on any instance): their streams here hear the
+        unread count they have left."""
+        try:
+            data = json.loads(payload)
+            user_id, unread = int(data["u"]), int(data["n"])
+        except (ValueError, TypeError, KeyError):
+            log.warning("live_read_payload_bad", payload=payload[:100])
+            return
+        tell_unread(self, user_id, unread)
 
     def on_items_notify(self, payload: str) -> None:
         """A NOTIFY on the item channel: the changed ids, or "*" (re-check the event log)."""

@@ -16,6 +16,7 @@ from inbox.domain.types import UserInfo
 from inbox.errors import NotFound
 from inbox.storage.engine import read_conn
 from inbox.storage.repo import people_notify as repo
+from inbox.storage.repo.pubsub import notify_read_pg
 from inbox.web.api_models import EmptyBody
 from inbox.web.endpoints import ApiRoutes
 from inbox.web.keys import BUS, HEADER_STATE, SERVICES
@@ -123,8 +124,13 @@ async def mark_ids(request: web.Request, user: UserInfo, ids: list[int] | None) 
             if missing:
                 raise NotFound(f"no notification {missing[0]}")  # the whole request is rolled back
             marked = len(mine)
-    unread = await unread_of(request, user)
-    if marked and BUS in request.app:  # the user's other tabs: bell and title follow
+        unread = await repo.unread_count(user.id, conn=conn, teams=visible_teams(user), private=_private(request))
+        # the user's other tabs: bell and title follow; on PostgreSQL those on every instance (this
+        # one included) hear it through LISTEN, on SQLite (one process) straight from here
+        if marked:
+            await notify_read_pg(conn, user.id, unread)
+        pg = conn.dialect.name == "postgresql"
+    if marked and not pg and BUS in request.app:
         tell_unread(request.app[BUS], user.id, unread)
     return ReadResult(marked=marked, unread=unread)
 

@@ -150,3 +150,49 @@ async def test_a_notification_committed_after_a_newer_one_is_still_heard(pg_db_u
         assert await _drain(ann) == []
     finally:
         await svc.close()
+
+
+@pytest.mark.postgres
+async def test_reading_on_another_instance_updates_the_bell_here(pg_db_url: str, settings_factory: Any,
+                                                                 clock: Any, fake_classifier: Any) -> None:
+    """On PostgreSQL, notifications read through instance b reach the user's streams on instance a
+    through NOTIFY: their bell and tab title show the count left."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from inbox.web.app import create_app
+    from inbox.web.testing import api_token
+    from tests.conftest import open_services
+    settings = settings_factory(pg_db_url)
+    b = await open_services(settings, clock=clock, classifier=fake_classifier)
+    a = await open_services(settings, clock=clock, migrate=False)
+    try:
+        w, u, care, _ = await _setup(b)
+        await a.start_background()
+        broker = Broker(a, window=0.01, recheck_every=3600)
+        feed = NoticeFeed(broker, a)
+        broker.after_dispatch.append(feed.push)
+        await feed.start()
+        await broker.start()
+        assert a.listener is not None
+        await broker.attach(a.listener)
+        try:
+            await asyncio.wait_for(a.listener.connected.wait(), 10)
+            await asyncio.sleep(0.2)
+            ann = broker.subscribe(u["ann"])
+            await handover.assign(w, u["lea"], care[0], "ann")
+            assert (await _notices(ann))["unread"] == 1
+            token = await api_token(b, u["ann"].id)
+            async with TestClient(TestServer(create_app(b.settings, role="web", services=b))) as client:
+                got = await client.post("/api/v1/notifications/read-all", json={},
+                                        headers={"Authorization": f"Bearer {token}"})
+                assert got.status == 200 and (await got.json())["unread"] == 0
+            while True:  # the assignments' own notices may come first
+                heard = await _notices(ann)
+                if heard["new"] == []:
+                    break
+            assert heard == {"unread": 0, "new": []}
+        finally:
+            await broker.shutdown()
+    finally:
+        await a.close()
+        await b.close()

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import case, func, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["CHANNEL", "MAX_PAYLOAD", "RECHECK_ALL", "notify_pg", "notify_one_sql"]
+__all__ = ["CHANNEL", "READ_CHANNEL", "MAX_PAYLOAD", "RECHECK_ALL", "notify_pg", "notify_one_sql", "notify_read_pg"]
 
 CHANNEL = "inbox_items"
+READ_CHANNEL = "inbox_notes_read"  # a user read notifications: {"u": user id, "n": unread left}
 MAX_PAYLOAD = 7900          # PostgreSQL's NOTIFY payload limit is 8000 bytes
 RECHECK_ALL = "*"
 
@@ -33,3 +34,12 @@ def notify_one_sql(item_id: Any) -> Any:
     and returns it: the same channel and payload ("[id]"); no notification when ``item_id`` is NULL
     (the statement changed nothing). Like notify_pg, delivered on commit."""
     return case((item_id.is_not(None), func.pg_notify(CHANNEL, func.concat("[", item_id, "]"))), else_=None)
+
+
+async def notify_read_pg(conn: AsyncConnection, user_id: int, unread: int) -> None:
+    """Tell every instance that ``user_id`` read notifications and has ``unread`` left, so the bell
+    and the tab title of their streams on any instance follow (delivered on commit)."""
+    if conn.dialect.name != "postgresql":
+        return
+    payload = json.dumps({"u": int(user_id), "n": int(unread)}, separators=(",", ":"))
+    await conn.execute(text("SELECT pg_notify(:ch, :payload)"), {"ch": READ_CHANNEL, "payload": payload})
