@@ -26,6 +26,10 @@ OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
 # the scroll boxes of tables whose content is wider than the box: part of a table cut from view
 CLIPPED = ("() => [...document.querySelectorAll('.table-scroll')].filter(e => e.scrollWidth > e.clientWidth + 1)"
            ".map(e => e.getAttribute('aria-label') || e.getAttribute('aria-labelledby'))")
+# the smallest chart text as drawn, in CSS pixels (its font size in chart units times the chart's scale)
+CHART_TEXT_PX = ("() => Math.min(...[...document.querySelectorAll('svg.chart text')].map(t => {"
+                 " const svg = t.closest('svg'); return parseFloat(getComputedStyle(t).fontSize)"
+                 " * svg.getBoundingClientRect().width / svg.viewBox.baseVal.width; }))")
 WIDE = ("() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
         "window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className)")
 
@@ -111,6 +115,8 @@ def test_dashboard_fits_and_refuses_a_bad_range_inline(browser: Any, server: Liv
     wide = page.evaluate(WIDE)
     assert page.evaluate(OVERFLOW), f"the dashboard overflows at {width}px: {wide}"
     assert page.evaluate(CLIPPED) == [], f"the dashboard cuts a table at {width}px"
+    # a phone does not shrink the charts' words to specks: it scrolls the chart sideways instead
+    assert page.evaluate(CHART_TEXT_PX) >= 10, f"chart text under 10 px at {width}px"
     s.shot(f"dashboard-{user}-{width}")
     page.fill("#f-from", "2026-03-09")
     page.fill("#f-to", "2026-03-01")
