@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -86,11 +88,11 @@ async def test_a_notification_written_elsewhere_arrives_through_the_recheck(serv
         await broker.shutdown()
 
 
-@pytest.mark.postgres
-async def test_another_instances_assignment_arrives_through_listen_notify(pg_db_url: str, settings_factory: Any,
-                                                                          clock: Any, fake_classifier: Any) -> None:
-    """On PostgreSQL a lead's assignment on another instance reaches the agent's stream here through
-    NOTIFY (re-check off)."""
+@asynccontextmanager
+async def _two_instances(pg_db_url: str, settings_factory: Any, clock: Any,
+                         fake_classifier: Any) -> AsyncIterator[tuple[Any, Broker, Any, dict[str, Any], list[int]]]:
+    """Instances b (where people act) and a (whose Broker hears PostgreSQL NOTIFY, re-check off),
+    test_handover's people and items: yields (b, a's broker, b's WorkService, users, care items)."""
     from tests.conftest import open_services
     settings = settings_factory(pg_db_url)
     b = await open_services(settings, clock=clock, classifier=fake_classifier)
@@ -108,15 +110,24 @@ async def test_another_instances_assignment_arrives_through_listen_notify(pg_db_
         try:
             await asyncio.wait_for(a.listener.connected.wait(), 10)
             await asyncio.sleep(0.2)  # the re-check that follows a connection
-            ann = broker.subscribe(u["ann"])
-            await handover.assign(w, u["lea"], care[0], "ann")   # on instance b: NOTIFY in its transaction
-            got = await _notices(ann)
-            assert got["unread"] == 1 and got["new"][0]["item_id"] == care[0]
+            yield b, broker, w, u, care
         finally:
             await broker.shutdown()
     finally:
         await a.close()
         await b.close()
+
+
+@pytest.mark.postgres
+async def test_another_instances_assignment_arrives_through_listen_notify(pg_db_url: str, settings_factory: Any,
+                                                                          clock: Any, fake_classifier: Any) -> None:
+    """On PostgreSQL a lead's assignment on another instance reaches the agent's stream here through
+    NOTIFY (re-check off)."""
+    async with _two_instances(pg_db_url, settings_factory, clock, fake_classifier) as (_b, broker, w, u, care):
+        ann = broker.subscribe(u["ann"])
+        await handover.assign(w, u["lea"], care[0], "ann")   # on instance b: NOTIFY in its transaction
+        got = await _notices(ann)
+        assert got["unread"] == 1 and got["new"][0]["item_id"] == care[0]
 
 
 @pytest.mark.postgres
@@ -161,38 +172,17 @@ async def test_reading_on_another_instance_updates_the_bell_here(pg_db_url: str,
 
     from inbox.web.app import create_app
     from inbox.web.testing import api_token
-    from tests.conftest import open_services
-    settings = settings_factory(pg_db_url)
-    b = await open_services(settings, clock=clock, classifier=fake_classifier)
-    a = await open_services(settings, clock=clock, migrate=False)
-    try:
-        w, u, care, _ = await _setup(b)
-        await a.start_background()
-        broker = Broker(a, window=0.01, recheck_every=3600)
-        feed = NoticeFeed(broker, a)
-        broker.after_dispatch.append(feed.push)
-        await feed.start()
-        await broker.start()
-        assert a.listener is not None
-        await broker.attach(a.listener)
-        try:
-            await asyncio.wait_for(a.listener.connected.wait(), 10)
-            await asyncio.sleep(0.2)
-            ann = broker.subscribe(u["ann"])
-            await handover.assign(w, u["lea"], care[0], "ann")
-            assert (await _notices(ann))["unread"] == 1
-            token = await api_token(b, u["ann"].id)
-            async with TestClient(TestServer(create_app(b.settings, role="web", services=b))) as client:
-                got = await client.post("/api/v1/notifications/read-all", json={},
-                                        headers={"Authorization": f"Bearer {token}"})
-                assert got.status == 200 and (await got.json())["unread"] == 0
-            while True:  # the assignments' own notices may come first
-                heard = await _notices(ann)
-                if heard["new"] == []:
-                    break
-            assert heard == {"unread": 0, "new": []}
-        finally:
-            await broker.shutdown()
-    finally:
-        await a.close()
-        await b.close()
+    async with _two_instances(pg_db_url, settings_factory, clock, fake_classifier) as (b, broker, w, u, care):
+        ann = broker.subscribe(u["ann"])
+        await handover.assign(w, u["lea"], care[0], "ann")
+        assert (await _notices(ann))["unread"] == 1
+        token = await api_token(b, u["ann"].id)
+        async with TestClient(TestServer(create_app(b.settings, role="web", services=b))) as client:
+            got = await client.post("/api/v1/notifications/read-all", json={},
+                                    headers={"Authorization": f"Bearer {token}"})
+            assert got.status == 200 and (await got.json())["unread"] == 0
+        while True:  # the assignment's own notice may come first
+            heard = await _notices(ann)
+            if heard["new"] == []:
+                break
+        assert heard == {"unread": 0, "new": []}
