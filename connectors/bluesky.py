@@ -74,13 +74,18 @@ def post_to_mention(post: dict[str, Any], *, source: str, fetched_at: datetime |
 
 def _alts(embed: Any) -> list[str]:
     """The alt texts of an embed's images, as a record holds them (``app.bsky.embed.images``) or
-    as the view shows them (``#view``), also inside a record-with-media embed."""
+    as the view shows them (``#view``), also as the media of a record-with-media embed."""
     if not isinstance(embed, dict):
         return []
-    media = embed.get("media")
-    images: list[Any] = embed["images"] if isinstance(embed.get("images"), list) else []
-    alts = [str(i["alt"]) for i in images if isinstance(i, dict) and isinstance(i.get("alt"), str)]
-    return [a for a in (collapse_whitespace(a) for a in alts) if a] + (_alts(media) if media is not embed else [])
+    alts: list[str] = []
+    for part in (embed, embed.get("media")):
+        images = part.get("images") if isinstance(part, dict) else None
+        for image in images if isinstance(images, list) else []:
+            raw = image.get("alt") if isinstance(image, dict) else None
+            alt = collapse_whitespace(raw) if isinstance(raw, str) else ""
+            if alt:
+                alts.append(alt)
+    return alts
 
 
 def _text(record: dict[str, Any], post: dict[str, Any], provenance: dict[str, str]) -> str:

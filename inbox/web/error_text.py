@@ -229,10 +229,10 @@ _REMEMBERED = 256  # the longest message whose shape is remembered (a detail can
 
 
 def _shape(detail: str) -> _Shape | None:
-    """Which known shape ``detail`` has and its values. Trying the shapes one by one costs a few
-    hundred microseconds, and pages repeat a few messages (why a source cannot send replies, on
-    every item page of it), so the match of a short message is remembered; the words are looked
-    up per call, in the reader's language and with the current team names."""
+    """Which known shape ``detail`` has and its values. Trying the 143 shapes one by one costs tens
+    of microseconds, and pages repeat a few messages (why a source cannot send replies, on every
+    item page of it), so the match of a short message is remembered; the words are looked up per
+    call, in the reader's language and with the current team names."""
     return _remembered_shape(detail) if len(detail) <= _REMEMBERED else _match_shape(detail)
 
 

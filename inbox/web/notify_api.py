@@ -26,7 +26,7 @@ from inbox.web.notify_text import describe
 from inbox.web.page_conn import page_conn
 from inbox.work.item_actions import visible_teams
 
-__all__ = ["api", "notifications_of", "unread_of", "mark_ids", "prefs_of", "save_prefs",
+__all__ = ["api", "notifications_of", "mark_ids", "prefs_of", "save_prefs",
            "header_state"]
 
 api = ApiRoutes("notifications")
@@ -95,12 +95,6 @@ async def notifications_of(request: web.Request, user: UserInfo, *, limit: int =
                                    limit=limit, before=before, unread=unread)
         count = await repo.unread_count(user.id, conn=conn, teams=visible_teams(user), private=_private(request))
     return [{**r, "text": describe(r), "read": r["read_at"] is not None} for r in rows], count
-
-
-async def unread_of(request: web.Request, user: UserInfo) -> int:
-    svc = request.app[SERVICES]
-    async with read_conn(svc.engine) as conn:
-        return await repo.unread_count(user.id, conn=conn, teams=visible_teams(user), private=_private(request))
 
 
 @api.get("/api/v1/notifications", summary="Your notifications, newest first, and how many are unread",
