@@ -10,7 +10,10 @@ and ``social-inbox context fetch --once`` run it once):
    its rate limits, ``Retry-After`` and SSRF guard); a platform without such a lookup gives nothing;
 3. each batch is stored as it comes: the posts found, and a ``gone`` row for each post the platform
    says does not exist, so it is not asked for again. A failure is logged with the connector and
-   ends that source's run; the next run asks again.
+   ends that source's run. The next run asks again; a source that keeps failing is asked less
+   often, as polls are (inbox.domain.poll_backoff: twice the interval, four times, ... up to 15
+   minutes, or an hour for a refusal that retrying cannot fix), until one run succeeds. The count
+   is this process's (``svc.context_failures``); a CLI run starts afresh.
 """
 from __future__ import annotations
 
@@ -22,9 +25,10 @@ from typing import Any
 import structlog
 
 from connectors.context import ContextFetcher, chunks
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, PermanentError
 from connectors.http import HttpClient
 from connectors.registry import build_connector
+from inbox.domain.poll_backoff import retry_delay
 from inbox.ingest.poll import Poller
 from inbox.storage.engine import read_conn
 from inbox.storage.repo import context_posts
@@ -51,7 +55,21 @@ async def fetch_thread_context(svc: Any, *, http: HttpClient | None = None, limi
         for source, keys in sorted(todo.items()):
             if source not in cfgs or (sources and source not in sources):
                 continue
-            out[source] = await _fetch_source(svc, poller.http, cfgs[source], keys)
+            failures, not_before = svc.context_failures.get(source, (0, now))
+            if now < not_before:
+                log.info("thread_context_backing_off", connector=source, failures=failures, until=not_before)
+                continue
+            done = await _fetch_source(svc, poller.http, cfgs[source], keys)
+            permanent = bool(done.pop("permanent", 0))
+            out[source] = done
+            if done["failed"]:
+                # after one failure the next run asks; after more, the back-off's wait less half a
+                # run's interval, so that the run due then asks even if the scheduler fires it early
+                wait = retry_delay(timedelta(seconds=INTERVAL), failures + 1, permanent=permanent)
+                not_before = now + wait - timedelta(seconds=INTERVAL / 2) if failures else now
+                svc.context_failures[source] = (failures + 1, not_before)
+            else:
+                svc.context_failures.pop(source, None)
     return out
 
 
@@ -63,6 +81,7 @@ async def _fetch_source(svc: Any, http: HttpClient, cfg: Any, keys: list[tuple[s
     except ConnectorError as exc:
         slog.warning("thread_context_failed", error_kind=exc.kind, error=str(exc))
         done["failed"] += 1
+        done["permanent"] = int(isinstance(exc, PermanentError))
         return done
     if not isinstance(connector, ContextFetcher):
         return done  # RSS, webhooks: the platform gives no parent to fetch
@@ -74,6 +93,7 @@ async def _fetch_source(svc: Any, http: HttpClient, cfg: Any, keys: list[tuple[s
             slog.warning("thread_context_failed", error_kind=exc.kind, status=exc.status, error=str(exc),
                          posts=len(batch))
             done["failed"] += 1
+            done["permanent"] = int(isinstance(exc, PermanentError))
             break
         except Exception:  # an unexpected answer must not stop the other sources
             slog.exception("thread_context_failed", posts=len(batch))

@@ -8,6 +8,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,8 @@ class Services:
     file_settings: Settings | None = None
     config_versions: dict[str, int] = field(default_factory=dict)
     settings_listeners: list[Any] = field(default_factory=list)
+    # the thread-context job's failing sources: connector -> (failures in a row, not asked before)
+    context_failures: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     # the web pages' reads, one unit per page (inbox.storage.read_units); made with the engine
     reads: ReadUnits = field(init=False)
 

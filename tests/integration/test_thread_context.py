@@ -167,3 +167,37 @@ async def test_older_mentions_are_reached_when_the_newest_parents_are_stored(ser
                                   ["t1_p2"], conn=conn, now=svc.clock.now())
         got = await context_posts.wanted(conn=conn, since=svc.clock.now() - timedelta(days=1), limit=2)
     assert got == {"reddit": [("reddit", "t1_p1"), ("reddit", "t1_p0")]}
+
+
+async def test_a_source_that_keeps_refusing_is_asked_less_often(services: Any, clock: Any) -> None:
+    """A platform that refuses every lookup is asked on the next run after its first refusal, then
+    after twice the job's interval, four times... (the polls' back-off); once it answers, the next
+    failure starts from the beginning again. The job runs every 5 minutes here on the fake clock."""
+    from connectors.config import ConnectorSettings
+    from inbox.ingest.thread_context import INTERVAL
+    fake = ContextPlatforms()
+    fake.refuse["x"] = 401
+    runner = web.AppRunner(fake.app(), access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        tables = context_tables(f"http://127.0.0.1:{port}", ("x",))
+        services.settings = services.settings.model_copy(
+            update={"connectors": [ConnectorSettings.model_validate(t) for t in tables]})
+        await services.pipeline.ingest([m for m in MENTIONS if m.source == "x"])
+        asked_at = []
+        for minute in range(0, 80, 5):
+            before = len(fake.requests)
+            await fetch_thread_context(services)
+            if len(fake.requests) > before:
+                asked_at.append(minute)
+            if minute == 70:
+                assert services.context_failures["x"][0] == 4
+                del fake.refuse["x"]  # the platform answers again from here on
+            clock.advance(INTERVAL)
+        # refused at 0, 5 (then 10 minutes), 15 (20), 35 (40); answered at 75
+        assert asked_at == [0, 5, 15, 35, 75]
+        assert "x" not in services.context_failures
+    finally:
+        await runner.cleanup()
