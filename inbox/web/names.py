@@ -5,6 +5,7 @@ A team's ``display_name`` from the configuration wins when an admin chose one ot
 default English name; the default names (and labels, which share the teams' ids) are translated."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from inbox.web import i18n
@@ -59,11 +60,12 @@ def team_name(team: Any, settings: Any = None) -> str:
     return str(shown or key or "—")
 
 
-def helpers(settings: Any) -> dict[str, Any]:
-    """The template functions, bound to the running configuration's teams."""
+def helpers(current_settings: Callable[[], Any]) -> dict[str, Any]:
+    """The template functions; ``team_title`` reads the configuration in force when it is called
+    (``current_settings()``), so a team an admin renames is shown by its new name at once."""
     return {"label_name": label_name, "role_name": role_name, "status_name": status_name,
             "assignment_name": assignment_name, "crisis_kind": crisis_kind, "crisis_state": crisis_state,
-            "crisis_subject": crisis_subject, "team_title": lambda t: team_name(t, settings)}
+            "crisis_subject": crisis_subject, "team_title": lambda t: team_name(t, current_settings())}
 
 
 CRISIS_KINDS = {"cluster": N_("many similar posts"), "label": N_("surge of one label"),

@@ -87,12 +87,12 @@ async def context(request: web.Request, *, header: bool = True) -> dict[str, Any
     keys = shortcuts.parse(user.shortcuts if user else None)
     state = (await header_state(request, user) if user is not None and header
              else {"notify_unread": 0, "notify_browser": False})
-    # the formatting helpers (i18n.jinja_helpers) are the environment's globals (rows.install); the
-    # names are bound here to the running configuration, which an admin may change
+    # the formatting helpers and the names (i18n.jinja_helpers, names.helpers) are the environment's
+    # globals (rows.install)
     return {**state, "user": user, "csrf": await csrf_token(request), "locale": loc,
             "status_labels": _status_labels(loc), "now": svc.clock.now(), "nav_teams": nav_teams, "flashes": flashes,
             "path": request.path, "locales": i18n.LOCALES, "safe_url": safe_url, "shortcuts": keys,
-            "key_hint": keys.hint, **names.helpers(svc.settings)}
+            "key_hint": keys.hint}
 
 
 @lru_cache(maxsize=len(i18n.LOCALES))

@@ -2,7 +2,7 @@
 
 A queue page shows fifty items, and rendering their rows through the ``item_row`` macro was
 most of the page's CPU time (bench/api.py). A row's HTML depends only on what it displays, so
-it is cached under exactly that: the language, the item's id, status, priority, team (when
+it is cached under exactly that: the language, the item's id, status, priority, team's name (when
 shown), source, author and text, and the deadline that still runs with its due time as it reads
 ("in 3 hours"). Anything that
 changes what a row shows changes its key; a row is never shared between languages. The macro
@@ -10,7 +10,7 @@ in ``macros.html`` stays the one definition of the markup (it runs on every cach
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,11 +54,12 @@ class RowCache:
     def rows(self, items: Sequence[ItemSummary], now: datetime, show_team: bool = False) -> Markup:
         macro = self.env.get_template("macros.html").module.item_row  # type: ignore[attr-defined]
         locale = i18n.current_locale()
+        team_title: Callable[[str], str] = self.env.globals["team_title"]  # type: ignore[assignment]  # the name in force
         out = []
         for it in items:
             deadline = running_deadline(it)
             due = (deadline[0], i18n.fmt_due(deadline[1], now)) if deadline else None
-            key = (locale, show_team, it.id, it.status, it.priority, it.team if show_team else None,
+            key = (locale, show_team, it.id, it.status, it.priority, team_title(it.team) if show_team else None,
                    it.source, it.author, it.text, due)
             html = self._rows.get(key)
             if html is None:
@@ -73,11 +74,12 @@ class RowCache:
         return Markup("".join(out))
 
 
-def install(env: jinja2.Environment, settings: Any = None) -> None:
+def install(env: jinja2.Environment, current_settings: Callable[[], Any]) -> None:
     """Make ``macros.html`` importable without the request's context (its helpers become
-    globals that read the request's language when called) and add ``item_rows(items, now)``."""
+    globals that read the request's language and the configuration in force when called) and add
+    ``item_rows(items, now)``."""
     env.globals.update(i18n.jinja_helpers())
-    env.globals.update(names.helpers(settings))
+    env.globals.update(names.helpers(current_settings))
     env.globals["status_labels"] = StatusLabels()
     env.globals["running_deadline"] = running_deadline
     env.globals["item_rows"] = RowCache(env).rows

@@ -36,7 +36,7 @@ from inbox.web import (
 )
 from inbox.web.csrf import csrf_middleware
 from inbox.web.error_text import translate_error
-from inbox.web.keys import BUS, USER_KEY
+from inbox.web.keys import BUS, SERVICES, USER_KEY
 from inbox.web.render import render, safe_next, set_locale
 from inbox.web.sessions import make_storage
 
@@ -131,7 +131,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["_"] = i18n.template_gettext  # the same strings as the extension's _(), cheaper
     env.globals["static"] = _static_url
-    rows.install(env, settings)
+    rows.install(env, lambda: app[SERVICES].settings)  # the configuration in force, which an admin may edit
     app.middlewares.append(locale_middleware)
     app.router.add_routes(pages.routes)
     app.router.add_routes(reply_pages.routes)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import jinja2
 
@@ -15,11 +18,11 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "inbox" / "web" / "templates"
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
-def _env() -> jinja2.Environment:
+def _env(current_settings: Callable[[], Any] = lambda: None) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              extensions=["jinja2.ext.i18n"])
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    rows.install(env)
+    rows.install(env, current_settings)  # None: no configuration, the default team names
     return env
 
 
@@ -57,3 +60,15 @@ def test_cache_is_bounded() -> None:
     cache = rows.RowCache(_env(), max_rows=5)
     cache.rows([_item(id=i) for i in range(20)], NOW)
     assert len(cache._rows) == 5
+
+
+def test_rows_that_show_their_team_use_the_name_in_force() -> None:
+    """A team renamed in the configuration (an admin's live edit) changes the rows that name it."""
+    teams = {"customer_care": SimpleNamespace(name="customer_care", display_name="Customer care")}
+    settings = SimpleNamespace(team=teams.get)
+    cache = rows.RowCache(_env(lambda: settings))
+    i18n.use_locale("en")
+    assert "Customer care" in cache.rows([_item()], NOW, show_team=True)
+    teams["customer_care"] = SimpleNamespace(name="customer_care", display_name="Supporto VIP")
+    again = cache.rows([_item()], NOW, show_team=True)
+    assert "Supporto VIP" in again and "Customer care" not in again
