@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table
@@ -46,14 +47,22 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[s
     CONFLICT (cols) DO NOTHING; ``returning`` returns those columns of the rows actually inserted."""
     if not rows:
         return []
-    stmt = dialect_insert(conn, table)
-    if conflict:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+    stmt = _insert_stmt(conn.dialect.name, table, tuple(conflict or ()), tuple(returning or ()))
     if not returning:
         await conn.execute(stmt, list(rows))
         return []
-    result = await conn.execute(stmt.returning(*(table.c[c] for c in returning)), list(rows))
+    result = await conn.execute(stmt, list(rows))
     return [tuple(r) for r in result]
+
+
+@lru_cache(maxsize=128)
+def _insert_stmt(dialect: str, table: Table, conflict: tuple[str, ...], returning: tuple[str, ...]) -> Any:
+    """The INSERT of :func:`insert_rows`, built once per shape: building it (and its cache key) on
+    every call costs more CPU than a small batch's insert."""
+    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    if conflict:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+    return stmt.returning(*(table.c[c] for c in returning)) if returning else stmt
 T_CRISIS: Table = tables.Crisis.__table__  # type: ignore[attr-defined]
 T_NOTIF: Table = tables.Notification.__table__  # type: ignore[attr-defined]
 T_CONTROL: Table = tables.ControlMessage.__table__  # type: ignore[attr-defined]
