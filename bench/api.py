@@ -593,7 +593,8 @@ async def run_one(db: str, args: argparse.Namespace) -> dict[str, Any]:
             return {}
         port = args.port or (20000 + random.randrange(20000))
         proc = subprocess.Popen([sys.executable, __file__, "--serve", "--db-url", url, "--port", str(port),
-                                 "--ingest-rate", str(args.ingest_rate)], stdin=subprocess.PIPE,
+                                 "--ingest-rate", str(args.ingest_rate),
+                                 *(["--asyncio-loop"] if args.asyncio_loop else [])], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True)
         try:
             assert proc.stdout is not None
@@ -674,6 +675,8 @@ def main() -> None:
                    help="print the plans of the hot queries on an existing seeded database (--db-url)")
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--db-url", help=argparse.SUPPRESS)
+    p.add_argument("--asyncio-loop", action="store_true",
+                   help="serve on asyncio's own event loop instead of the one `social-inbox serve` uses (uvloop)")
     args = p.parse_args()
     from inbox.ops.logs import configure_logging
     configure_logging("warning")
@@ -681,7 +684,10 @@ def main() -> None:
         asyncio.run(explain(args.db_url))
         return
     if args.serve:
-        asyncio.run(serve(args.db_url, args.port, args.ingest_rate))
+        from inbox.cli import event_loop_factory  # the loop `social-inbox serve` runs on
+        factory = None if args.asyncio_loop else event_loop_factory()
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(serve(args.db_url, args.port, args.ingest_rate))
         return
     started = time.perf_counter()
     results = {}

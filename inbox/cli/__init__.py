@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from inbox.cli import (
     digest_commands,
@@ -44,6 +44,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     return p, handlers
 
 
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it exists (every platform but Windows, a dependency there): the
+    same asyncio API, less CPU per request and per thread hand-off. None: asyncio's own."""
+    if sys.platform == "win32":
+        return None
+    import uvloop
+    return uvloop.new_event_loop
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
@@ -53,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ.setdefault("INBOX_DEMO", "1")
         args.settings = settings_from_args(args) if args.command != "demo" else None
         configure_logging(args.settings.log_level if args.settings else "info")
-        return asyncio.run(handlers[args.command](args))
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            return runner.run(handlers[args.command](args))
     except ConfigError as e:
         print(f"social-inbox: config error: {e}", file=sys.stderr)
         return 2
