@@ -30,9 +30,11 @@ T_REVISION: Table = tables.MentionRevision.__table__  # type: ignore[attr-define
 
 def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
     """INSERT that supports ON CONFLICT on both back ends."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return _dialect_insert(conn.dialect.name, table)
+
+
+def _dialect_insert(dialect: str, table: Table) -> Any:
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def is_pg(conn: AsyncConnection | Connection) -> bool:
@@ -59,7 +61,7 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[s
 def _insert_stmt(dialect: str, table: Table, conflict: tuple[str, ...], returning: tuple[str, ...]) -> Any:
     """The INSERT of :func:`insert_rows`, built once per shape: building it (and its cache key) on
     every call costs more CPU than a small batch's insert."""
-    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    stmt = _dialect_insert(dialect, table)
     if conflict:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
     return stmt.returning(*(table.c[c] for c in returning)) if returning else stmt
