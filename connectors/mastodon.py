@@ -11,10 +11,12 @@ page (shared/docs/connectors.md §1). The walk goes oldest first, so each page's
 safe place to resume: pages are handed over one by one and a long walk is stored in batches.
 That holds only if the page really is the one after the anchor: a server (or a cache in front of
 it) that answers the newest page instead would make the walk jump over everything in between. So
-a full page that does not reach back to the anchor is followed by a one-status probe for anything
-between the anchor and the page's oldest id; anything there fails the stream and the cursor stays.
-Polls that find less than a page of news (the usual case) make no probe; a catch-up walk makes one
-per full page.
+each page is asked from just below the anchor (``min_id`` = anchor - 1 for decimal ids): a page
+that starts with the anchor itself is proven contiguous with what is stored, for the price of one
+status of overlap. A full page that does not reach back to the anchor (the anchor was deleted, the
+ids are not decimal, or the server ignored ``min_id``) is followed by a one-status probe for
+anything between the anchor and the page's oldest id; anything there fails the stream and the
+cursor stays.
 """
 from __future__ import annotations
 
@@ -171,7 +173,10 @@ class MastodonConnector(PollingConnector[MastodonStream]):
         pager = MinIdPaginator(max_pages=1 if anchor is None else self.max_pages, start=anchor)
         newest = anchor
         while not pager.done:
-            payload, _ = await self.http.get_json(url, params={**params, **pager.params()}, headers=headers)
+            # from just below the anchor, so that the page starts with it; a page of one would then
+            # hold only the anchor, which reads as "nothing new"
+            page_params = {k: _just_below(v) if self.page_size > 1 else v for k, v in pager.params().items()}
+            payload, _ = await self.http.get_json(url, params={**params, **page_params}, headers=headers)
             raw = _statuses(payload)
             # a full page that reaches back to the anchor cannot have left anything out before it
             must_check = len(raw) >= self.page_size and pager.anchor is not None
@@ -209,6 +214,12 @@ class MastodonConnector(PollingConnector[MastodonStream]):
                 continue  # the page's own oldest (max_id not applied) or nothing past the anchor
             raise PayloadError(f"min_id page after {anchor} left out status {status_id}: "
                                "the server did not answer the page that follows the cursor")
+
+
+def _just_below(anchor: str) -> str:
+    """The id just below a decimal ``anchor``, so that the page after it starts with the anchor
+    itself; other ids (flake ids) have no such neighbour and are asked as they are."""
+    return str(int(anchor) - 1) if anchor.isdigit() and int(anchor) > 0 else anchor
 
 
 def _newer(status_id: Any, anchor: str | None) -> bool:

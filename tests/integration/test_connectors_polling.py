@@ -65,7 +65,8 @@ async def test_first_poll_then_nothing_new(replay: Replay, name: str) -> None:
 @pytest.mark.parametrize("platform", POLLED)
 async def test_incremental_poll_gets_only_new_items_over_pages(replay: Replay, platform: str) -> None:
     """Items published after a poll arrive in the next one, across several pages, exactly once."""
-    connector = replay.connector(platform, page_size=10 if platform == "x" else 2)
+    # Mastodon's pages repeat their anchor (the overlap that proves a page follows it): 3 is 2 new
+    connector = replay.connector(platform, page_size={"x": 10, "mastodon": 3}.get(platform, 2))
     first = await connector.poll(None)
     assert first.pages == len(first.cursor["streams"])  # a first run reads one page per stream
     replay.clock.advance(3600)
@@ -305,13 +306,48 @@ async def test_mastodon_server_ignoring_min_id_loses_nothing(replay: Replay) -> 
     assert (await connector.poll(again.cursor)).mentions == []
 
 
-async def test_mastodon_full_pages_that_follow_the_cursor_pass_the_gap_check(replay: Replay) -> None:
-    """On a server that honours ``min_id`` each full page costs one bounded probe and nothing fails."""
-    connector = replay.connector("mastodon", page_size=2, query=["lumetta"])
+async def test_mastodon_pages_that_start_with_their_anchor_need_no_gap_probe(replay: Replay) -> None:
+    """On a server that honours ``min_id`` each page is asked from just below its anchor, starts with
+    the anchor (stored already, not returned again) and so follows it: no probe, nothing fails."""
+    connector = replay.connector("mastodon", page_size=3, query=["lumetta"])
     first = await connector.poll(None)
     replay.publish("mastodon", fresh_items("mastodon", 6, START + timedelta(minutes=1)))
     before = len(replay.app[REPLAY_LOG])
     second = await connector.poll(first.cursor)
-    probes = [r for r in replay.app[REPLAY_LOG][before:] if r.query.get("max_id")]
+    asked = replay.app[REPLAY_LOG][before:]
     assert len(second.mentions) == 6 and not second.errors
-    assert len(probes) == 3 and all(r.query["limit"] == "1" and r.query["min_id"] for r in probes)
+    assert not [r for r in asked if r.query.get("max_id")]  # no probe
+    anchors = [next(iter(first.cursor["streams"].values()))["min_id"]] + [m.raw["id"] for m in second.mentions[1::2]]
+    assert [r.query["min_id"] for r in asked] == [str(int(a) - 1) for a in anchors]  # 3 pages and the last
+    assert (await connector.poll(second.cursor)).mentions == []
+
+
+async def test_mastodon_full_page_without_its_anchor_is_checked_by_a_probe(replay: Replay) -> None:
+    """When the anchor is no longer returned (deleted, or edited out of the search), a full page
+    cannot prove it follows it: a one-status probe looks between the two, finds nothing, and the
+    walk goes on with every new status."""
+    connector = replay.connector("mastodon", page_size=3, query=["lumetta"])
+    first = await connector.poll(None)
+    anchor = next(iter(first.cursor["streams"].values()))["min_id"]
+    store = replay.app[REPLAY_STORE]
+    gone = [{**s, "content": "<p>nothing to see</p>"} for s in store.items["mastodon"] if str(s["id"]) == anchor]
+    assert gone
+    store.add("mastodon", gone)  # an edit that takes it out of the search
+    fresh = fresh_items("mastodon", 6, START + timedelta(minutes=1))
+    replay.publish("mastodon", fresh)
+    before = len(replay.app[REPLAY_LOG])
+    second = await connector.poll(first.cursor)
+    probes = [r for r in replay.app[REPLAY_LOG][before:] if r.query.get("max_id")]
+    assert sorted(m.external_id for m in second.mentions) == sorted(s["uri"] for s in fresh) and not second.errors
+    assert len(probes) == 1 and probes[0].query == {**probes[0].query, "limit": "1", "min_id": anchor}
+
+
+async def test_mastodon_pages_of_one_walk_from_the_cursor_itself(replay: Replay) -> None:
+    """A page of one status cannot carry the anchor as overlap (it would read as "nothing new"):
+    such pages are asked from the cursor itself, and every new status arrives."""
+    connector = replay.connector("mastodon", page_size=1, query=["lumetta"])
+    first = await connector.poll(None)
+    fresh = fresh_items("mastodon", 3, START + timedelta(minutes=1))
+    replay.publish("mastodon", fresh)
+    second = await connector.poll(first.cursor)
+    assert sorted(m.external_id for m in second.mentions) == sorted(s["uri"] for s in fresh) and not second.errors

@@ -26,9 +26,11 @@ from inbox.storage.db_clock import db_now
 from inbox.storage.repo import connector_state
 from inbox.storage.repo._common import T_CONN, T_MENTION
 
-N = 30  # 8 pages of 4 and a last empty one; batches of 8: 8, 8, 8, 6
-# each full page past the anchor is followed by its one-status gap probe: 9 pages + 7 probes
-REQUESTS = 9 + 7
+# pages of 4 asked from just below the anchor: the anchor again (the overlap that proves the page
+# follows it) and 3 new statuses; 8 such pages and a last one holding only the anchor, no gap probe;
+# batches of 8 mentions: 9, 9, 6
+N = 24
+REQUESTS = 9
 
 
 def _settings(base: str) -> ConnectorSettings:
@@ -78,15 +80,15 @@ async def test_each_batch_commits_with_a_cursor_that_is_not_ahead_of_it(services
 
         connector = build_connector(cfg, poller.http, env={})
         totals = await run_pipelined(poll_in_batches(connector, cursor, batch_size=8), store, PollTotals())
-    assert totals.batches == 4 and checked == [8, 16, 24, 30]
+    assert totals.batches == 3 and checked == [9, 18, 24]
     assert totals.counts["ingested"] == N and totals.requests == REQUESTS
 
 
 async def test_failure_mid_pipeline_loses_and_doubles_nothing(services: Any, tmp_path: Path) -> None:
-    """Page 4 keeps failing: pages 1-3 stay committed with their cursor; the next poll stores the rest once."""
-    # request 0 is the first poll, 1-6 the first three pages each with its gap probe, then five
+    """Page 5 keeps failing: pages 1-4 stay committed with their cursor; the next poll stores the rest once."""
+    # request 0 is the first poll, 1-4 the first four pages (3 new statuses each), then five
     # malformed answers in a row
-    app = create_replay_app(tmp_path, faults=FaultPlan(script=["ok"] * 7 + ["malformed"] * 5))
+    app = create_replay_app(tmp_path, faults=FaultPlan(script=["ok"] * 5 + ["malformed"] * 5))
 
     async def sleep(seconds: float) -> None:  # back-off on the fake clock, no real waiting
         services.clock.advance(seconds)
@@ -98,7 +100,7 @@ async def test_failure_mid_pipeline_loses_and_doubles_nothing(services: Any, tmp
         items = _publish(app, services, N, "new")
         failed = await poller.poll(cfg)
         assert failed["ok"] is False and "undecodable" in failed["error"], failed
-        # the batch of pages 1-2 and the held-back page 3 were committed before the error was raised
+        # the batch of pages 1-3 and the held-back page 4 were committed before the error was raised
         assert failed["committed_batches"] == 2 and failed["ingested"] == 12
         assert failed["health"]["consecutive_failures"] == 1
         async with services.engine.connect() as conn:
@@ -142,9 +144,9 @@ async def test_batch_cursor_keeps_the_old_state_of_streams_not_reached(tmp_path:
         batches = [b async for b in connector.poll_batches(first.cursor, batch_size=8)]
         whole = await connector.poll(first.cursor)
     search, tag = list(first.cursor["streams"])
-    assert [len(b.mentions) for b in batches] == [8, 8, 8, 6]
-    for n, batch in enumerate(batches[:3], start=1):
-        assert batch.cursor["streams"][search] == {"min_id": items[8 * n - 1]["id"]}
+    assert [len(b.mentions) for b in batches] == [9, 9, 6]  # pages of 3 new statuses (see N)
+    for n, batch in enumerate(batches[:2], start=1):
+        assert batch.cursor["streams"][search] == {"min_id": items[9 * n - 1]["id"]}
         assert batch.cursor["streams"][tag] == first.cursor["streams"][tag]
     merged = merge_batches(batches)
     assert [m.external_id for m in merged.mentions] == [m.external_id for m in whole.mentions]
