@@ -2,7 +2,6 @@
 routes and middlewares; each resource is opened and closed by one cleanup-context owner."""
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
@@ -94,13 +93,9 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
             await sched.stop()
 
     app.cleanup_ctx.append(services_ctx)
-    ui = None
-    try:  # the HTML app (templates, sessions, live updates) is its own module
-        ui = importlib.import_module("inbox.web.ui")
-    except ModuleNotFoundError as e:
-        if e.name != "inbox.web.ui":
-            raise
-    if ui is not None and role in ("all", "web"):
+    pages = role in ("all", "web")  # the HTML app (templates, sessions, live updates): inbox.web.ui
+    if pages:
+        from inbox.web import ui
         middlewares.extend(ui.middlewares(settings))
     middlewares.append(auth_middleware)
     for m in middlewares:
@@ -111,7 +106,7 @@ def create_app(settings: Settings, *, role: str = "all", clock: Clock | None = N
     every_path = [ep.path for declared in declared_routes for ep in declared]
     for declared in declared_routes:
         declared.register(app, every_path)
-    if ui is not None and role in ("all", "web"):
+    if pages:
         ui.setup(app, settings)
     app.cleanup_ctx.append(scheduler_ctx)
 
