@@ -415,13 +415,28 @@ async def explain(url: str) -> None:
     await svc.close()
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+async def sign_in(s: Any, base: str, name: str) -> None:
+    """Sign ``name`` in on the aiohttp session ``s`` (relative URLs on ``base``) as a browser does."""
+    async with s.get("/login") as r:
+        tok = re.search(r'name="_csrf" value="([^"]+)"', await r.text())
+        assert tok is not None
+    async with s.post("/login", data={"name": name, "password": PASSWORD, "_csrf": tok.group(1)},
+                      headers={"Origin": base}, allow_redirects=False) as r:
+        assert r.status == 303, r.status
+
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process so far (Linux /proc; zeros elsewhere)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tick, int(fields[12]) / tick
     except (OSError, ValueError, IndexError):
-        return 0.0
+        return 0.0, 0.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    return sum(cpu_times(pid))
 
 
 # the load generator -----------------------------------------------------------------------
@@ -462,11 +477,7 @@ async def load(base: str, tokens: dict[str, str], rate: float, duration: float, 
         s = aiohttp.ClientSession(base_url=base, connector=conn, connector_owner=False,
                                   cookie_jar=aiohttp.CookieJar(unsafe=True),
                                   timeout=aiohttp.ClientTimeout(total=timeout))  # a timeout is an error
-        async with s.get("/login") as r:
-            tok = re.search(r'name="_csrf" value="([^"]+)"', await r.text()).group(1)  # type: ignore[union-attr]
-        async with s.post("/login", data={"name": n, "password": PASSWORD, "_csrf": tok},
-                          headers={"Origin": base}, allow_redirects=False) as r:
-            assert r.status == 303, r.status
+        await sign_in(s, base, n)
         sessions[n] = s
     recent: dict[str, list[int]] = {t: [] for t in TEAMS}
     claimed: dict[str, list[int]] = {n: [] for n in names}

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import re
 import shutil
@@ -31,13 +30,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import api  # noqa: E402  (bench/api.py: its server, seeding helpers and search terms)
-
-
-def cpu(pid: int) -> tuple[float, float]:
-    """User and system CPU seconds of ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 async def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -61,12 +53,7 @@ async def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
         auth = {"Authorization": f"Bearer {tokens[agent]}"}
         rng = random.Random(1)
         async with aiohttp.ClientSession(base_url=base, cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
-            async with s.get("/login") as r:
-                tok = re.search(r'name="_csrf" value="([^"]+)"', await r.text())
-                assert tok is not None
-            async with s.post("/login", data={"name": agent, "password": api.PASSWORD, "_csrf": tok.group(1)},
-                              headers={"Origin": base}, allow_redirects=False) as r:
-                assert r.status == 303, r.status
+            await api.sign_in(s, base, agent)
             async with s.get(f"/queues/{team}") as r:
                 ids = [int(x) for x in re.findall(r'data-item-id="(\d+)"', await r.text())[:50]]
 
@@ -93,10 +80,10 @@ async def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
             for kind in args.kinds.split(","):
                 for _ in range(20):
                     await one(kind)
-                (u0, s0), t0 = cpu(proc.pid), time.perf_counter()
+                (u0, s0), t0 = api.cpu_times(proc.pid), time.perf_counter()
                 for _ in range(args.n):
                     await one(kind)
-                (u1, s1), t1 = cpu(proc.pid), time.perf_counter()
+                (u1, s1), t1 = api.cpu_times(proc.pid), time.perf_counter()
                 row = {"kind": kind, "n": args.n, "cpu_ms": round(1000 * (u1 - u0 + s1 - s0) / args.n, 3),
                        "user_ms": round(1000 * (u1 - u0) / args.n, 3), "sys_ms": round(1000 * (s1 - s0) / args.n, 3),
                        "wall_ms": round(1000 * (t1 - t0) / args.n, 3)}
