@@ -370,10 +370,10 @@ async def explain(url: str) -> None:
             "item thread": lambda: page_reads.thread_items(
                 open_id, mention.get("thread_id"), mention.get("reply_to_id"), "bench", conn=conn, teams=[team]
             ),
-            "claim: open claims": lambda: items.open_claims(user_id, conn=conn, now=now),
-            "claim: next": lambda: items.claim_next(
-                team, conn=conn, user_id=user_id, owner="x", now=now, lease_until=now + timedelta(minutes=30)
-            ),
+            "claim: open claims": lambda: conn.run_sync(items.open_claims_sync, user_id, now),
+            "claim: next": lambda: conn.run_sync(
+                items.claim_next_sync, team, user_id=user_id, owner="x", now=now,
+                lease_until=now + timedelta(minutes=30)),
             "resolve: lock item": lambda: items.lock_item(open_id, conn=conn),
             "resolve: update": lambda: items.update_item(
                 open_id, {"status": "resolved", "resolved_at": now, "updated_at": now}, conn=conn

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connectors.base import Mention
@@ -43,9 +44,9 @@ async def find_edits(known: Sequence[Mention], *, conn: AsyncConnection) -> dict
     return found
 
 
-async def apply_edits(rows: Sequence[dict[str, Any]], stored: dict[tuple[str, str], dict[str, Any]],
-                      decisions: dict[tuple[str, str], Decision], settings: Settings, now: datetime, *,
-                      conn: AsyncConnection) -> tuple[int, list[int]]:
+def apply_edits(c: Connection, rows: Sequence[dict[str, Any]], stored: dict[tuple[str, str], dict[str, Any]],
+                decisions: dict[tuple[str, str], Decision], settings: Settings, now: datetime
+                ) -> tuple[int, list[int]]:
     """Store each edit (``rows`` are the mention rows of the edited mentions, as the pipeline built
     them); returns how many were stored and the items routed again."""
     done, rerouted, edited = 0, [], []
@@ -53,38 +54,36 @@ async def apply_edits(rows: Sequence[dict[str, Any]], stored: dict[tuple[str, st
         key = (row["source"], row["external_id"])
         old = stored[key]
         mid = int(old["id"])
-        if not await revisions.update_text(mid, {k: row[k] for k in _UPDATED}, conn=conn):
+        if not revisions.update_text(c, mid, {k: row[k] for k in _UPDATED}):
             continue  # a newer edit is stored already
-        await revisions.add_revision(mid, old["text"], old["edited_at"] or old["created_at"] or old["fetched_at"],
-                                     conn=conn, now=now)
+        revisions.add_revision(c, mid, old["text"], old["edited_at"] or old["created_at"] or old["fetched_at"], now)
         done += 1
         edited.append(mid)
-        if not await revisions.item_exists(mid, conn=conn):
+        if not revisions.item_exists(c, mid):
             continue
         d = decisions[key]
-        if d.team is not None and d.action == "route" and await _reroute(mid, d, settings, now, conn=conn):
+        if d.team is not None and d.action == "route" and _reroute(c, mid, d, settings, now):
             rerouted.append(mid)
             continue
-        await items.insert_events([{"item_id": mid, "kind": "edited", "actor": revisions.ROUTER, "team": None,
-                                    "data": {"edited_at": row["edited_at"].isoformat()}, "created_at": now}],
-                                  conn=conn)
-    await items.mark_copies(edited, conn=conn)  # a new text: maybe a copy now, or another's original
+        items.insert_events_sync(c, [{"item_id": mid, "kind": "edited", "actor": revisions.ROUTER, "team": None,
+                                      "data": {"edited_at": row["edited_at"].isoformat()}, "created_at": now}])
+    items.mark_copies_sync(c, edited)  # a new text: maybe a copy now, or another's original
     return done, rerouted
 
 
-async def _reroute(mid: int, d: Decision, settings: Settings, now: datetime, *, conn: AsyncConnection) -> bool:
+def _reroute(c: Connection, mid: int, d: Decision, settings: Settings, now: datetime) -> bool:
     first_due, resolve_due = sla_calendar.due_times(now, settings.team(d.team or ""))
     values = {"team": d.team, "label": d.label, "confidence": d.confidence, "priority": d.priority,
               "watchers": d.watchers, "first_response_due": first_due, "resolve_due": resolve_due, "updated_at": now}
-    if not await revisions.reroute_if_untouched(mid, values, conn=conn):
+    if not revisions.reroute_if_untouched(c, mid, values):
         return False
-    await mentions.insert_decisions([{
+    mentions.insert_decisions_sync(c, [{
         "mention_id": mid, "team": d.team, "label": d.label, "confidence": d.confidence,
         "probabilities": d.probabilities, "model_version": d.model_version, "rule": d.rule, "reason": d.reason,
         "watchers": d.watchers, "priority": d.priority, "action": d.action, "explanation": d.explanation,
-        "created_at": now}], conn=conn)
-    await items.insert_events([{"item_id": mid, "kind": "routed", "actor": revisions.ROUTER, "team": d.team,
-                                "data": {"rule": d.rule, "label": d.label, "priority": d.priority,
-                                         "watchers": d.watchers, "action": d.action, "after": "edited"},
-                                "created_at": now}], conn=conn)
+        "created_at": now}])
+    items.insert_events_sync(c, [{"item_id": mid, "kind": "routed", "actor": revisions.ROUTER, "team": d.team,
+                                  "data": {"rule": d.rule, "label": d.label, "priority": d.priority,
+                                           "watchers": d.watchers, "action": d.action, "after": "edited"},
+                                  "created_at": now}])
     return True

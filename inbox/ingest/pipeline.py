@@ -16,7 +16,8 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.base import Mention, Reject
 from inbox import faultpoints
@@ -27,9 +28,10 @@ from inbox.domain.types import Decision, Prediction
 from inbox.ingest.classifier import ClassifierHolder
 from inbox.ingest.edits import apply_edits, find_edits
 from inbox.settings import Settings
-from inbox.storage.engine import bulk_writer, snapshot_reader
+from inbox.storage.engine import snapshot_reader
 from inbox.storage.repo import connector_state, items, mentions, pubsub
 from inbox.storage.tables import ItemStatus
+from inbox.storage.write_units import write_units
 
 __all__ = ["Pipeline", "IngestResult", "CursorUpdate", "MAX_TEXT"]
 
@@ -174,6 +176,7 @@ class Pipeline:
         self.clock = clock
         self.router = Router(settings.routing, settings.rules, settings.private_teams)
         self.publish = publish
+        self.writes = write_units(engine)
 
     def reconfigure(self, settings: Settings) -> None:
         """Route with ``settings`` from the next batch on (the router is shared with the refiner)."""
@@ -279,26 +282,28 @@ class Pipeline:
                                             prepared.edits)
         mention_rows = [r for r in prepared.mention_rows if (r["source"], r["external_id"]) not in edits]
         edit_rows = [r for r in prepared.mention_rows if (r["source"], r["external_id"]) in edits]
-        # 5. one transaction: mentions, decisions, items, events, dead letters, cursor (a bulk write:
-        # on SQLite the agents' claims go first, inbox.storage.write_gate)
-        async with bulk_writer(self.engine).begin() as conn:
-            ids = await mentions.insert_mentions(mention_rows, conn=conn) if mention_rows else {}
+        # 5. one transaction: mentions, decisions, items, events, dead letters, cursor: a bulk write
+        # unit (on SQLite one hand-off to the writer thread, queued behind the agents' claims)
+        def store(c: Connection) -> None:
+            ids = mentions.insert_mentions_sync(c, mention_rows) if mention_rows else {}
             res.duplicates += len(mention_rows) - len(ids)
             res.ingested = len(ids)
-            await self._store_routing(ids, decisions, now, res, conn=conn)
+            self._store_routing(c, ids, decisions, now, res)
             if edit_rows:
-                res.edited, rerouted = await apply_edits(edit_rows, edits, decisions, self.settings, now, conn=conn)
+                res.edited, rerouted = apply_edits(c, edit_rows, edits, decisions, self.settings, now)
                 res.item_ids.extend(rerouted)
-            await pubsub.notify_pg(conn, res.item_ids)  # other instances' live views (PostgreSQL)
-            await mentions.insert_dead_letters(dead, conn=conn)
+            pubsub.notify_pg_sync(c, res.item_ids)  # other instances' live views (PostgreSQL)
+            mentions.insert_dead_letters_sync(c, dead)
             faultpoints.reach("before_commit")
             if cursor is not None:
-                res.cursor_saved = await connector_state.save_success(
-                    cursor.connector, cursor.owner, cursor.cursor, cursor.fetched, conn=conn, now=now,
+                res.cursor_saved = connector_state.save_success(
+                    c, cursor.connector, cursor.owner, cursor.cursor, cursor.fetched, now=now,
                     lease_for=cursor.lease_for)
                 if not res.cursor_saved:
                     # our lease was taken over: roll everything back; the new owner refetches
                     raise LeaseLost(cursor.connector)
+
+        await self.writes.run_bulk(store)
         log.info(log_event, **res.summary(), cursor_saved=res.cursor_saved)
         if self.publish is not None and res.item_ids:
             self.publish(res.item_ids)
@@ -345,8 +350,8 @@ class Pipeline:
             })
         return mention_rows, decisions
 
-    async def _store_routing(self, ids: dict[tuple[str, str], int], decisions: dict[tuple[str, str], Decision],
-                             now: datetime, res: IngestResult, *, conn: AsyncConnection) -> None:
+    def _store_routing(self, c: Connection, ids: dict[tuple[str, str], int],
+                       decisions: dict[tuple[str, str], Decision], now: datetime, res: IngestResult) -> None:
         dec_rows: list[dict[str, Any]] = []
         item_rows: list[dict[str, Any]] = []
         event_rows: list[dict[str, Any]] = []
@@ -379,10 +384,10 @@ class Pipeline:
             res.teams[d.team] = res.teams.get(d.team, 0) + 1
             if d.team == self.settings.routing.triage_team:
                 res.triaged += 1
-        await mentions.insert_decisions(dec_rows, conn=conn)
-        await items.insert_items(item_rows, conn=conn)
-        await items.mark_copies([r["id"] for r in item_rows], conn=conn)  # the queue counts' candidates
-        await items.insert_events(event_rows, conn=conn)
+        mentions.insert_decisions_sync(c, dec_rows)
+        items.insert_items_sync(c, item_rows)
+        items.mark_copies_sync(c, [r["id"] for r in item_rows])  # the queue counts' candidates
+        items.insert_events_sync(c, event_rows)
 
 
 class LeaseLost(RuntimeError):

@@ -28,6 +28,7 @@ from inbox.storage.engine import create_engine, reader
 from inbox.storage.listener import PgListener
 from inbox.storage.read_units import ReadUnits
 from inbox.storage.repo import accounts, model_versions
+from inbox.storage.write_units import close_write_units, write_units
 
 __all__ = ["Services", "instance_id"]
 
@@ -64,6 +65,7 @@ class Services:
 
     def __post_init__(self) -> None:
         self.reads = ReadUnits(self.engine, slow_ms=self.settings.db_slow_statement_ms)
+        write_units(self.engine, slow_ms=self.settings.db_slow_statement_ms)  # the engine's writer thread
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Clock | None = None, check: bool = True) -> Services:
@@ -133,6 +135,7 @@ class Services:
         if self.listener is not None:
             await self.listener.stop()
         await asyncio.to_thread(self.reads.close)  # waits for the units still running
+        await asyncio.to_thread(close_write_units, self.engine)
         await self.engine.dispose()
 
     async def init_schema(self) -> None:

@@ -19,7 +19,8 @@ from inbox.storage.column_types import json_text
 from inbox.storage.write_gate import BULK, INTERACTIVE, WriteGate
 
 __all__ = ["create_engine", "is_sqlite", "sqlite_path", "reader", "snapshot_reader", "bulk_writer", "autocommit",
-           "read_conn", "sqlite_pragmas", "log_slow_statements", "SQLITE_BUSY_TIMEOUT_MS"]
+           "read_conn", "sqlite_pragmas", "log_slow_statements", "SQLITE_BUSY_TIMEOUT_MS", "write_gate", "acquire_gate",
+           "BULK_WRITE"]
 
 log = structlog.get_logger(__name__)
 
@@ -79,12 +80,8 @@ def _sqlite_begin(conn: Any) -> None:
     gate = _gate(conn.engine.pool)
     if gate.holder is not adapted:
         priority = BULK if opts.get(BULK_WRITE) else INTERACTIVE
-        try:
-            # run_async: the documented way to await from a synchronous event of an asyncio engine
-            adapted.run_async(lambda _driver: asyncio.wait_for(gate.acquire(priority), SQLITE_BUSY_TIMEOUT_MS / 1000))
-        except TimeoutError:
-            raise exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
-                "database is locked (waited for this process's write gate)")) from None
+        # run_async: the documented way to await from a synchronous event of an asyncio engine
+        adapted.run_async(lambda _driver: acquire_gate(gate, priority))
         gate.holder = adapted
     try:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -125,6 +122,22 @@ def _gate(pool: Any) -> WriteGate:
             del per_loop[old]
         gate = per_loop[loop] = WriteGate()
     return gate
+
+
+def write_gate(engine: AsyncEngine) -> WriteGate:
+    """The process's write gate of ``engine``'s SQLite database on the running event loop: the one
+    its write transactions queue in, for writers that reach the same file by another connection
+    (inbox.storage.write_units)."""
+    return _gate(engine.sync_engine.pool)
+
+
+async def acquire_gate(gate: WriteGate, priority: int) -> None:
+    """Wait for ``gate`` as long as SQLite's busy handler would wait for the lock, then fail as it does."""
+    try:
+        await asyncio.wait_for(gate.acquire(priority), SQLITE_BUSY_TIMEOUT_MS / 1000)
+    except TimeoutError:
+        raise exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
+            "database is locked (waited for this process's write gate)")) from None
 
 
 def _release_gate(pool: Any, dbapi_conn: Any) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import structlog
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inbox import faultpoints
@@ -18,6 +19,7 @@ from inbox.settings import Settings
 from inbox.storage.engine import read_conn
 from inbox.storage.repo import claims, items, pubsub
 from inbox.storage.tables import ItemStatus
+from inbox.storage.write_units import write_units
 from inbox.work import people_notify
 
 __all__ = ["WorkService", "visible_teams"]
@@ -27,6 +29,22 @@ log = structlog.get_logger(__name__)
 _TARGET_STATUSES = {"replied", "waiting", "resolved", "spam", "claimed"}
 MAX_NOTE = 5000
 _CLAIMED_ROWS_KEPT = 512
+
+
+class _ClaimArgs(TypedDict):
+    user_id: int
+    actor: str
+    capacity: int
+    owner: str
+    now: datetime
+    lease_until: datetime
+
+
+def _claim_in_transaction(c: Connection, team: str, claim: _ClaimArgs) -> claims.Claim:
+    got = claims.claim_next_sync(c, team, **claim)
+    if got.item is not None:
+        faultpoints.reach("claim_before_commit")
+    return got
 
 
 def visible_teams(user: UserInfo) -> list[str] | None:
@@ -47,6 +65,8 @@ class WorkService:
         # last). The next change of such an item decides on that row and writes only if the row is
         # still that version, one round trip instead of two; otherwise it reads the row as usual.
         self._claimed_rows: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        # on a SQLite file: claims and locked changes as one hand-off each to the writer thread
+        self.writes = write_units(engine)
 
     # access -------------------------------------------------------------------------------
     def check_team(self, user: UserInfo, team: str) -> None:
@@ -84,25 +104,25 @@ class WorkService:
     async def claim_next(self, user: UserInfo, team: str) -> ItemSummary | None:
         self.check_team(user, team)
         now = self.clock.now()
-        async with claims.claiming(self.engine) as tx:
-            # On PostgreSQL the claim is one statement that commits on its own: it locks the agent's
+        claim = _ClaimArgs(user_id=user.id, actor=user.name, capacity=user.capacity, owner=f"user:{user.id}",
+                           now=now, lease_until=now + self.settings.server.claim_lease)
+        if claims.unlocked_changes(self.engine):
+            # PostgreSQL: the claim is one statement that commits on its own. It locks the agent's
             # row first, which serialises this agent's concurrent claims with each other and with
             # the auto-assigner (which skips locked agents), and counts their open claims after the
             # lock is granted, so capacity is never exceeded (repo.claims). The crash tests' pause
-            # point is therefore before that statement there, and inside the write transaction,
-            # after the claim's statements, on SQLite.
-            one_statement = claims.unlocked_changes(self.engine)
-            if one_statement:
+            # point is therefore before that statement.
+            async with claims.connection(self.engine) as tx:
                 faultpoints.reach("claim_before_commit")
-            got = await claims.claim_next(team, tx=tx, user_id=user.id, actor=user.name, capacity=user.capacity,
-                                          owner=f"user:{user.id}", now=now,
-                                          lease_until=now + self.settings.server.claim_lease)
-            if got.held >= user.capacity:
-                raise Conflict(f"{user.name} already holds {user.capacity} items (capacity)")
-            if got.item is None:
-                return None
-            if not one_statement:
-                faultpoints.reach("claim_before_commit")
+                got = await claims.claim_next(team, tx=tx, **claim)
+        else:
+            # SQLite: the claim's statements in one write transaction (a write unit), paused by the
+            # crash tests after them, before the commit
+            got = await self.writes.run(_claim_in_transaction, team, claim)
+        if got.held >= user.capacity:
+            raise Conflict(f"{user.name} already holds {user.capacity} items (capacity)")
+        if got.item is None:
+            return None
         item = got.item
         if got.row is not None:
             self._claimed_rows[item.id] = got.row
@@ -173,25 +193,30 @@ class WorkService:
 
     async def _change_locked(self, user: UserInfo, item_id: int, kind: str, fn: Any, data: dict[str, Any] | None,
                              watcher_ok: bool, now: datetime) -> tuple[ItemSummary, str]:
-        async with claims.transaction(self.engine) as tx:
-            row = await claims.lock_item(item_id, tx=tx)
-            if row is None:
-                raise NotFound(f"no item {item_id}")
-            values, event_data, event = self._decide(user, row, kind, fn, data, watcher_ok, now)
-            if kind == "transfer":
-                values.update(await self._record_correction(tx, row, event_data, user, now))
-            elif kind == "label":  # a lead's answer in "help the model": a correction that keeps the team
-                await claims.insert_correction({
-                    "mention_id": row["id"], "from_team": row["team"], "to_team": row["team"],
-                    "label": event_data["label"], "predicted_label": row["label"],
-                    "reason": event_data["reason"], "actor": user.name, "created_at": now}, tx=tx)
-            if values:
-                values["updated_at"] = now
-            # the actor may no longer see the item (a transfer away): answer with its new state anyway,
-            # they just held it. One statement on PostgreSQL: update, event, NOTIFY, the new state.
-            item = await claims.apply_change(item_id, values, event, tx=tx)
-            if kind == "note":
-                await people_notify.on_note(tx, item_id, user.name, event["data"]["text"], now)
+        """The change in one write transaction (a write unit) under the item's row lock."""
+        return await self.writes.run(self._change_in_transaction, user, item_id, kind, fn, data, watcher_ok, now)
+
+    def _change_in_transaction(self, c: Connection, user: UserInfo, item_id: int, kind: str, fn: Any,
+                               data: dict[str, Any] | None, watcher_ok: bool, now: datetime
+                               ) -> tuple[ItemSummary, str]:
+        row = items.lock_item_sync(c, item_id)
+        if row is None:
+            raise NotFound(f"no item {item_id}")
+        values, event_data, event = self._decide(user, row, kind, fn, data, watcher_ok, now)
+        if kind == "transfer":
+            values.update(self._record_correction(c, row, event_data, user, now))
+        elif kind == "label":  # a lead's answer in "help the model": a correction that keeps the team
+            items.insert_correction_sync(c, {
+                "mention_id": row["id"], "from_team": row["team"], "to_team": row["team"],
+                "label": event_data["label"], "predicted_label": row["label"],
+                "reason": event_data["reason"], "actor": user.name, "created_at": now})
+        if values:
+            values["updated_at"] = now
+        # the actor may no longer see the item (a transfer away): answer with its new state anyway,
+        # they just held it. One statement on PostgreSQL: update, event, NOTIFY, the new state.
+        item = claims.apply_change_sync(c, item_id, values, event)
+        if kind == "note":
+            people_notify.on_note_sync(c, item_id, user.name, event["data"]["text"], now)
         return item, row["team"]
 
     async def release(self, user: UserInfo, item_id: int) -> ItemSummary:
@@ -298,20 +323,20 @@ class WorkService:
             return {}, {"label": label, "predicted": row["label"], "reason": reason}, None
         return await self._change(user, item_id, "label", fn)
 
-    async def _record_correction(self, tx: claims.WorkTx, row: dict[str, Any], data: dict[str, Any], user: UserInfo,
-                                 now: datetime) -> dict[str, Any]:
+    def _record_correction(self, c: Connection, row: dict[str, Any], data: dict[str, Any], user: UserInfo,
+                           now: datetime) -> dict[str, Any]:
         """Record a transfer's labeled correction; returns the item's extra values (a bounce)."""
         label = data.get("label") or self.label_of_team.get(data["to"])
         # bouncing: the item comes back to a team it has already left (this transfer's own event is
         # written after this check; it left row["team"], never data["to"])
-        history = await claims.events_for(row["id"], tx=tx)
+        history = items.events_for_sync(c, row["id"])
         left = {e["data"].get("from") for e in history if e["kind"] == "transfer" and e["data"]}
         extra = {"bounces": row["bounces"] + 1} if data["to"] in left else {}
         if label is None:
             return extra  # moved to triage or a team without a label: not a labeled correction
-        await claims.insert_correction({"mention_id": row["id"], "from_team": data["from"], "to_team": data["to"],
-                                        "label": label, "predicted_label": row["label"], "reason": data["reason"],
-                                        "actor": user.name, "created_at": now}, tx=tx)
+        items.insert_correction_sync(c, {"mention_id": row["id"], "from_team": data["from"], "to_team": data["to"],
+                                         "label": label, "predicted_label": row["label"], "reason": data["reason"],
+                                         "actor": user.name, "created_at": now})
         return extra
 
     async def expire_leases(self) -> list[int]:

@@ -151,16 +151,16 @@ async def test_stream_stops_cleanly_when_a_batch_fails(services: Any, monkeypatc
     dropped, not left running, and earlier batches stay stored."""
     from inbox.storage.repo import mentions as mention_repo
 
-    real = mention_repo.insert_mentions
+    real = mention_repo.insert_mentions_sync
     calls = {"n": 0}
 
-    async def flaky(rows: Any, *, conn: Any) -> Any:
+    def flaky(c: Any, rows: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("insert failed")
-        return await real(rows, conn=conn)
+        return real(c, rows)
 
-    monkeypatch.setattr(mention_repo, "insert_mentions", flaky)
+    monkeypatch.setattr(mention_repo, "insert_mentions_sync", flaky)
     batches = [([M(str(i), f"My order {i} never arrived, please help")], [], 1) for i in range(4)]
     got = []
     try:

@@ -209,7 +209,7 @@ async def test_a_claim_is_planned_once_per_connection_not_per_claim(pg_db_url: s
         await _analyze(engine)
         got = []
         for _ in range(12):
-            async with claims.claiming(engine) as tx:
+            async with claims.connection(engine) as tx:
                 claim = await claims.claim_next("care", tx=tx, user_id=user.id, actor="ann", capacity=100,
                                                 owner="test", now=now, lease_until=now + timedelta(minutes=30))
             assert claim.item is not None

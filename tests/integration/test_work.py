@@ -190,7 +190,8 @@ async def test_claims_follow_the_queue_order(services: Any) -> None:
     async with services.engine.connect() as conn:
         assert [r.id for r in await page_reads.queue_page("customer_care", conn=conn, statuses=("new",))] == expected
     w = _work(services)
-    with sent_statements(services.engine, "UPDATE") as sent:
+    # on a SQLite file the claims run in the writer thread's connection (inbox.storage.write_units)
+    with sent_statements(w.writes.thread_engine() or services.engine, "UPDATE") as sent:
         got = [await w.claim_next(cap, "customer_care") for _ in expected]
     assert [g.id for g in got if g is not None] == expected
     if services.engine.dialect.name == "sqlite":

@@ -28,7 +28,7 @@ T_THROTTLE: Table = tables.LoginThrottle.__table__  # type: ignore[attr-defined]
 T_REVISION: Table = tables.MentionRevision.__table__  # type: ignore[attr-defined]
 
 
-def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
+def dialect_insert(conn: AsyncConnection | Connection, table: Table) -> Any:
     """INSERT that supports ON CONFLICT on both back ends."""
     return _dialect_insert(conn.dialect.name, table)
 
@@ -44,17 +44,23 @@ def is_pg(conn: AsyncConnection | Connection) -> bool:
 async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], *,
                       conflict: Sequence[str] | None = None,
                       returning: Sequence[str] | None = None) -> list[tuple[Any, ...]]:
+    """:func:`insert_rows_sync` on an async connection."""
+    if not rows:
+        return []
+    return await conn.run_sync(insert_rows_sync, table, rows, conflict=conflict, returning=returning)
+
+
+def insert_rows_sync(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *,
+                     conflict: Sequence[str] | None = None,
+                     returning: Sequence[str] | None = None) -> list[tuple[Any, ...]]:
     """INSERT ``rows`` (dicts with the same keys) into ``table`` as an executemany, which SQLAlchemy
     sends as multi-row INSERTs ("insertmanyvalues", on both back ends). ``conflict`` adds ON
     CONFLICT (cols) DO NOTHING; ``returning`` returns those columns of the rows actually inserted."""
     if not rows:
         return []
     stmt = _insert_stmt(conn.dialect.name, table, tuple(conflict or ()), tuple(returning or ()))
-    if not returning:
-        await conn.execute(stmt, list(rows))
-        return []
-    result = await conn.execute(stmt, list(rows))
-    return [tuple(r) for r in result]
+    result = conn.execute(stmt, list(rows))
+    return [tuple(r) for r in result] if returning else []
 
 
 @lru_cache(maxsize=128)

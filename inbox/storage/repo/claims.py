@@ -17,17 +17,21 @@ decides on the row it read, exactly as it would under the lock, and takes the lo
 row changed in between). A claim returns the row it wrote with its version, so the claimer's next
 change needs no read.
 SQLite has no data-modifying CTEs: the same steps run as separate statements under the single
-writer lock (BEGIN IMMEDIATE). NOTIFY is PostgreSQL only, as in repo.pubsub. Every statement runs
-through ``AsyncConnection.execute``."""
+writer lock (BEGIN IMMEDIATE), as synchronous functions (``claim_next_sync``, ``apply_change_sync``)
+that WorkService runs in a write unit (inbox.storage.write_units): one hand-off to the writer thread
+for the whole transaction. The locked change is that same function on PostgreSQL, run on the async
+engine. NOTIFY is PostgreSQL only, as in repo.pubsub. Every statement goes through SQLAlchemy's
+``Connection.execute`` (or ``AsyncConnection.execute``)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Text, and_, bindparam, func, insert, literal, literal_column, select, true, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inbox.domain.types import ItemSummary
@@ -37,23 +41,18 @@ from inbox.storage.repo.items import SUMMARY_ITEM_COLUMNS, SUMMARY_RETURNING, _t
 from inbox.storage.repo.pubsub import notify_one_sql
 from inbox.storage.tables import ItemStatus
 
-__all__ = ["Claim", "WorkTx", "transaction", "connection", "claiming", "unlocked_changes", "claim_next", "lock_item",
-           "apply_change", "read_item", "apply_change_if_unchanged", "events_for", "insert_correction"]
+__all__ = ["Claim", "WorkTx", "connection", "unlocked_changes", "claim_next", "claim_next_sync",
+           "apply_change_sync", "read_item", "apply_change_if_unchanged"]
 
 
-# one unit of work: a connection in a write transaction (``transaction``), or on PostgreSQL one
-# outside a transaction whose statements each commit on their own (``connection``)
+# a PostgreSQL connection outside a transaction, whose statements each commit on their own
+# (``connection``); SQLite's claims and changes run in write units (inbox.storage.write_units)
 WorkTx = AsyncConnection
 
 
 def unlocked_changes(engine: AsyncEngine) -> bool:
     """Whether connection() and the unlocked read-then-write steps are available (PostgreSQL)."""
     return engine.dialect.name == "postgresql"
-
-
-def transaction(engine: AsyncEngine) -> AbstractAsyncContextManager[WorkTx]:
-    """Commit on normal exit, roll back on an exception."""
-    return engine.begin()
 
 
 @asynccontextmanager
@@ -67,12 +66,6 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[WorkTx]:
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         yield conn
-
-
-def claiming(engine: AsyncEngine) -> AbstractAsyncContextManager[WorkTx]:
-    """The unit of work for claim_next: on PostgreSQL a connection outside a transaction (the claim
-    is one statement that commits on its own), on SQLite a write transaction."""
-    return connection(engine) if unlocked_changes(engine) else transaction(engine)
 
 
 async def _rows(tx: WorkTx, stmt: Any, params: dict[str, Any]) -> list[Any]:
@@ -142,18 +135,23 @@ def _claim_pg(expired: bool) -> Any:
 _ROW_KEYS = (*(c.name for c in T_ITEM.c), "_version")
 
 
+def _claim_params(team: str, user_id: int, actor: str, capacity: int, owner: str, now: datetime,
+                  lease_until: datetime) -> dict[str, Any]:
+    return {"c_team": team, "c_now": now, "c_user_id": user_id, "c_owner": owner, "c_lease_until": lease_until,
+            "c_capacity": capacity, "c_actor": actor, "c_data": {}}
+
+
 async def claim_next(team: str, *, tx: WorkTx, user_id: int, actor: str, capacity: int, owner: str,
                      now: datetime, lease_until: datetime) -> Claim:
     """Claim the next item of ``team`` for ``user_id`` unless they already hold ``capacity`` open
     claims: the highest priority, earliest due new item, else the best item whose claim lease
     expired. Writes the "claimed" event and NOTIFYs (PostgreSQL) in the same transaction. ``tx``
-    comes from claiming(): on PostgreSQL each attempt (new items, then expired leases) is one
+    comes from connection() on PostgreSQL, where each attempt (new items, then expired leases) is one
     statement that locks the agent's row, so that two sessions of one agent never both pass the
-    capacity test, and commits."""
-    params = {"c_team": team, "c_now": now, "c_user_id": user_id, "c_owner": owner, "c_lease_until": lease_until,
-              "c_capacity": capacity, "c_actor": actor, "c_data": {}}
+    capacity test, and commits; on SQLite it is a write transaction (:func:`claim_next_sync`)."""
+    params = _claim_params(team, user_id, actor, capacity, owner, now, lease_until)
     if not is_pg(tx):
-        return await _claim_sqlite(team, conn=tx, params=params)
+        return await tx.run_sync(_claim_sqlite, team, params)
     held = 0
     for expired in (False, True):
         row = (await _rows(tx, _claim_pg(expired), params))[0]
@@ -165,22 +163,24 @@ async def claim_next(team: str, *, tx: WorkTx, user_id: int, actor: str, capacit
     return Claim(held, None)
 
 
-async def _claim_sqlite(team: str, *, conn: AsyncConnection, params: dict[str, Any]) -> Claim:
-    held = await items.open_claims(params["c_user_id"], conn=conn, now=params["c_now"])
+def claim_next_sync(c: Connection, team: str, *, user_id: int, actor: str, capacity: int, owner: str,
+                    now: datetime, lease_until: datetime) -> Claim:
+    """:func:`claim_next` on SQLite, in a write transaction on a synchronous connection (a write unit,
+    inbox.storage.write_units): the agent's open claims counted, the claim, its event, the item."""
+    return _claim_sqlite(c, team, _claim_params(team, user_id, actor, capacity, owner, now, lease_until))
+
+
+def _claim_sqlite(c: Connection, team: str, params: dict[str, Any]) -> Claim:
+    held = items.open_claims_sync(c, params["c_user_id"], params["c_now"])
     if held >= params["c_capacity"]:
         return Claim(held, None)
-    item_id = await items.claim_next(team, conn=conn, user_id=params["c_user_id"], owner=params["c_owner"],
-                                     now=params["c_now"], lease_until=params["c_lease_until"])
+    item_id = items.claim_next_sync(c, team, user_id=params["c_user_id"], owner=params["c_owner"],
+                                    now=params["c_now"], lease_until=params["c_lease_until"])
     if item_id is None:
         return Claim(held, None)
-    await items.insert_events([{"item_id": item_id, "kind": "claimed", "actor": params["c_actor"], "team": team,
-                                "data": params["c_data"], "created_at": params["c_now"]}], conn=conn)
-    return Claim(held, await items.get_item(item_id, conn=conn))
-
-
-async def lock_item(item_id: int, *, tx: WorkTx) -> dict[str, Any] | None:
-    """The item's row, locked until the transaction ends (FOR UPDATE on PostgreSQL)."""
-    return await items.lock_item(item_id, conn=tx)
+    items.insert_events_sync(c, [{"item_id": item_id, "kind": "claimed", "actor": params["c_actor"], "team": team,
+                                  "data": params["c_data"], "created_at": params["c_now"]}])
+    return Claim(held, items.get_item_sync(c, item_id))
 
 
 _EVENT_COLS = ("kind", "actor", "team", "data", "created_at")
@@ -217,18 +217,19 @@ def _change_params(item_id: int, values: dict[str, Any], event: dict[str, Any]) 
     }
 
 
-async def apply_change(item_id: int, values: dict[str, Any], event: dict[str, Any], *, tx: WorkTx) -> ItemSummary:
-    """Write ``values`` to the item (locked by lock_item in this transaction), insert the audit
-    ``event`` (kind, actor, team, data, created_at), NOTIFY (PostgreSQL) and return the item's new
-    state, whoever may see it."""
-    if not is_pg(tx):
+def apply_change_sync(c: Connection, item_id: int, values: dict[str, Any], event: dict[str, Any]) -> ItemSummary:
+    """Write ``values`` to the item (locked by ``items.lock_item_sync`` in this transaction), insert
+    the audit ``event`` (kind, actor, team, data, created_at), NOTIFY (PostgreSQL) and return the
+    item's new state, whoever may see it."""
+    if not is_pg(c):
         if values:
-            await items.update_item(item_id, values, conn=tx)
-        await items.insert_events([{"item_id": item_id, **event}], conn=tx)
-        item = await items.get_item(item_id, conn=tx)
+            items.update_item_sync(c, item_id, values)
+        items.insert_events_sync(c, [{"item_id": item_id, **event}])
+        item = items.get_item_sync(c, item_id)
     else:
-        rows = await _rows(tx, _change_pg(tuple(sorted(values)), False), _change_params(item_id, values, event))
-        item = _to_summary(rows[0]) if rows else None
+        rows = c.execute(_change_pg(tuple(sorted(values)), False), _change_params(item_id, values, event)).mappings()
+        found = rows.first()
+        item = _to_summary(found) if found else None
     if item is None:  # locked in this transaction: it cannot have gone
         raise LookupError(f"item {item_id} vanished under its row lock")
     return item
@@ -256,11 +257,3 @@ async def apply_change_if_unchanged(item_id: int, version: str, values: dict[str
     return _to_summary(rows[0]) if rows else None
 
 
-async def events_for(item_id: int, *, tx: WorkTx) -> list[dict[str, Any]]:
-    """The item's audit events, oldest first."""
-    return await items.events_for(item_id, conn=tx)
-
-
-async def insert_correction(row: dict[str, Any], *, tx: WorkTx) -> None:
-    """A labeled correction (a transfer with a reason) for the next model."""
-    await items.insert_correction(row, conn=tx)

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.source_health import PollOutcome, verdict
@@ -55,8 +56,8 @@ async def all_states(*, conn: AsyncConnection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in await conn.execute(select(T_CONN).order_by(T_CONN.c.name))]
 
 
-async def save_success(name: str, owner: str, cursor: dict[str, Any], fetched: int, *, conn: AsyncConnection,
-                       now: datetime, lease_for: timedelta | None = None) -> bool:
+def save_success(c: Connection, name: str, owner: str, cursor: dict[str, Any], fetched: int, *, now: datetime,
+                 lease_for: timedelta | None = None) -> bool:
     """Store the new cursor after a successfully stored batch, only while we hold the lease
     (a poller whose lease was taken over must not overwrite the new owner's cursor), and extend
     the lease by ``lease_for`` from the database's now: a long poll keeps its lease as long as
@@ -66,8 +67,7 @@ async def save_success(name: str, owner: str, cursor: dict[str, Any], fetched: i
                               "mentions_fetched": T_CONN.c.mentions_fetched + fetched, "updated_at": now}
     if lease_for is not None:
         values["lease_expires_at"] = db_now(lease_for)
-    res = await conn.execute(
-        update(T_CONN).where(T_CONN.c.name == name, T_CONN.c.lease_owner == owner).values(**values))
+    res = c.execute(update(T_CONN).where(T_CONN.c.name == name, T_CONN.c.lease_owner == owner).values(**values))
     return (res.rowcount or 0) == 1
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.storage.repo._common import T_MEMBER, T_USER, is_pg
-from inbox.storage.repo.items import open_claims
+from inbox.storage.repo.items import open_claims_sync
 
 __all__ = ["lock_target", "load_of"]
 
@@ -32,4 +32,4 @@ async def lock_target(name: str, *, conn: AsyncConnection) -> dict[str, Any] | N
 
 async def load_of(user_id: int, *, conn: AsyncConnection, now: datetime) -> int:
     """The user's open claims (their load against capacity)."""
-    return await open_claims(user_id, conn=conn, now=now)
+    return await conn.run_sync(open_claims_sync, user_id, now)

@@ -24,14 +24,26 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbox.domain.types import ItemSummary
-from inbox.storage.repo._common import T_CORR, T_DECISION, T_EVENT, T_ITEM, T_MENTION, T_USER, insert_rows, is_pg
+from inbox.storage.repo._common import (
+    T_CORR,
+    T_DECISION,
+    T_EVENT,
+    T_ITEM,
+    T_MENTION,
+    T_USER,
+    insert_rows,
+    insert_rows_sync,
+    is_pg,
+)
 from inbox.storage.tables import ItemStatus
 
-__all__ = ["not_a_copy", "a_copy", "mark_copies", "insert_items", "insert_events", "get_item", "list_items",
-           "claim_next", "update_item", "expire_leases", "events_for", "decision_for", "mention_and_decision",
-           "insert_correction", "open_claims", "visible_clause", "bound_list", "queue_head",
-           "queue_order", "constant", "PRIORITY_LEVELS", "events_for_sync", "mention_and_decision_sync",
-           "summaries_by_id_sync"]
+__all__ = ["not_a_copy", "a_copy", "mark_copies", "mark_copies_sync", "insert_items", "insert_items_sync",
+           "insert_events", "insert_events_sync", "get_item", "get_item_sync", "list_items", "claim_next_sync",
+           "lock_item", "lock_item_sync", "update_item", "update_item_sync", "expire_leases", "events_for",
+           "decision_for", "mention_and_decision", "insert_correction_sync", "open_claims_sync", "visible_clause",
+           "bound_list",
+           "queue_head", "queue_order", "constant", "PRIORITY_LEVELS", "events_for_sync",
+           "mention_and_decision_sync", "summaries_by_id_sync"]
 
 _CHUNK = 500
 
@@ -40,8 +52,16 @@ async def insert_items(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> 
     await insert_rows(conn, T_ITEM, rows)
 
 
+def insert_items_sync(c: Connection, rows: list[dict[str, Any]]) -> None:
+    insert_rows_sync(c, T_ITEM, rows)
+
+
 async def insert_events(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> None:
     await insert_rows(conn, T_EVENT, rows)
+
+
+def insert_events_sync(c: Connection, rows: list[dict[str, Any]]) -> None:
+    insert_rows_sync(c, T_EVENT, rows)
 
 
 # the queue_item columns an ItemSummary reads (``_to_summary``): half of the table's, and five of its
@@ -165,12 +185,18 @@ _MARK_COPIES = _mark_copies_stmt()
 
 
 async def mark_copies(mention_ids: Sequence[int], *, conn: AsyncConnection) -> None:
+    """:func:`mark_copies_sync` on an async connection."""
+    if mention_ids:
+        await conn.run_sync(mark_copies_sync, mention_ids)
+
+
+def mark_copies_sync(c: Connection, mention_ids: Sequence[int]) -> None:
     """Mark the items that may be copies (``copy_candidate``) after these mentions were stored or
     their text changed: theirs when an older mention has the same ``copy_key``, and those of later
     mentions with their key. Index probes per mention (ix_mention_copy_key); the queue counts
     look for hidden copies among the marked items only."""
     for i in range(0, len(mention_ids), _CHUNK):
-        await conn.execute(_MARK_COPIES, {"ids": list(mention_ids[i:i + _CHUNK])})
+        c.execute(_MARK_COPIES, {"ids": list(mention_ids[i:i + _CHUNK])})
 
 
 PRIORITY_LEVELS = (3, 2, 1, 0)  # QueueItem.priority: 0 low, 1 normal, 2 high, 3 urgent
@@ -256,6 +282,12 @@ async def get_item(item_id: int, *, conn: AsyncConnection, teams: Sequence[str] 
     return _to_summary(row) if row else None
 
 
+def get_item_sync(c: Connection, item_id: int) -> ItemSummary | None:
+    """:func:`get_item` without a visibility check, on a synchronous connection (a write unit)."""
+    row = c.execute(_GET_BY_ID, {"item_id": item_id}).first()
+    return _to_summary(row) if row else None
+
+
 async def list_items(team: str | None, *, conn: AsyncConnection, statuses: Sequence[str] = ItemStatus.OPEN,
                      limit: int = 50, offset: int = 0, teams: Sequence[str] | None = None,
                      watched_by: Sequence[str] | None = None) -> list[ItemSummary]:
@@ -280,12 +312,12 @@ def summaries_by_id_sync(c: Connection, ids: Sequence[int]) -> dict[int, ItemSum
     return {s.id: s for s in map(_to_summary, rows)}
 
 
-async def open_claims(user_id: int, *, conn: AsyncConnection, now: datetime) -> int:
-    return int((await conn.execute(_OPEN_CLAIMS, {"user_id": user_id, "now": now})).scalar_one())
+def open_claims_sync(c: Connection, user_id: int, now: datetime) -> int:
+    return int(c.execute(_OPEN_CLAIMS, {"user_id": user_id, "now": now}).scalar_one())
 
 
-async def claim_next(team: str, *, conn: AsyncConnection, user_id: int, owner: str, now: datetime,
-                     lease_until: datetime) -> int | None:
+def claim_next_sync(c: Connection, team: str, *, user_id: int, owner: str, now: datetime,
+                    lease_until: datetime) -> int | None:
     """SQLite, in a write transaction (repo.claims.claim_next): give the next item of ``team`` to
     ``user_id``: the highest priority, earliest due, unclaimed
     item, else the best item whose claim lease expired. Returns its id, or None when the queue is
@@ -294,19 +326,29 @@ async def claim_next(team: str, *, conn: AsyncConnection, user_id: int, owner: s
     the queue; an expired claim waits at most until the lease sweeper puts it back among the new."""
     params = {"c_team": team, "c_now": now, "c_user_id": user_id, "c_owner": owner, "c_lease_until": lease_until}
     for expired in (False, True):
-        row = (await conn.execute(_CLAIM[expired], params)).first()
+        row = c.execute(_CLAIM[expired], params).first()
         if row is not None:
             return int(row[0])
     return None
 
 
 async def lock_item(item_id: int, *, conn: AsyncConnection) -> dict[str, Any] | None:
-    row = (await conn.execute(_LOCK_ITEM_PG if is_pg(conn) else _LOCK_ITEM, {"item_id": item_id})).first()
+    return await conn.run_sync(lock_item_sync, item_id)
+
+
+def lock_item_sync(c: Connection, item_id: int) -> dict[str, Any] | None:
+    """The item's row, locked until the transaction ends (FOR UPDATE on PostgreSQL; on SQLite the
+    write transaction holds the database's lock)."""
+    row = c.execute(_LOCK_ITEM_PG if is_pg(c) else _LOCK_ITEM, {"item_id": item_id}).first()
     return dict(row._mapping) if row else None
 
 
 async def update_item(item_id: int, values: dict[str, Any], *, conn: AsyncConnection) -> None:
     await conn.execute(_UPDATE_BY_ID, {"_item_id": item_id, **values})
+
+
+def update_item_sync(c: Connection, item_id: int, values: dict[str, Any]) -> None:
+    c.execute(_UPDATE_BY_ID, {"_item_id": item_id, **values})
 
 
 async def expire_leases(*, conn: AsyncConnection, now: datetime) -> list[tuple[int, str]]:
@@ -336,8 +378,11 @@ async def decision_for(mention_id: int, *, conn: AsyncConnection) -> dict[str, A
     return dict(row._mapping) if row else None
 
 
-async def insert_correction(row: dict[str, Any], *, conn: AsyncConnection) -> None:
-    await conn.execute(T_CORR.insert(), [row])
+_INSERT_CORRECTION = T_CORR.insert()
+
+
+def insert_correction_sync(c: Connection, row: dict[str, Any]) -> None:
+    c.execute(_INSERT_CORRECTION, [row])
 
 
 async def corrections(*, conn: AsyncConnection) -> list[dict[str, Any]]:

@@ -6,11 +6,21 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inbox.storage.repo._common import T_DEAD, T_DECISION, T_MENTION, T_TOMBSTONE, dialect_insert, insert_rows
+from inbox.storage.repo._common import (
+    T_DEAD,
+    T_DECISION,
+    T_MENTION,
+    T_TOMBSTONE,
+    dialect_insert,
+    insert_rows,
+    insert_rows_sync,
+)
 
-__all__ = ["dead_letter_key", "existing_keys", "insert_mentions", "insert_decisions", "insert_dead_letters"]
+__all__ = ["dead_letter_key", "existing_keys", "insert_mentions", "insert_mentions_sync", "insert_decisions",
+           "insert_decisions_sync", "insert_dead_letters_sync"]
 
 _CHUNK = 500
 
@@ -42,6 +52,11 @@ async def existing_keys(keys: Sequence[tuple[str, str]], *, conn: AsyncConnectio
 
 
 async def insert_mentions(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> dict[tuple[str, str], int]:
+    """:func:`insert_mentions_sync` on an async connection."""
+    return await conn.run_sync(insert_mentions_sync, rows)
+
+
+def insert_mentions_sync(c: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
     """Insert idempotently on (source, external_id); returns the ids of the rows actually inserted,
     keyed by (source, external_id). Rows already stored are skipped, not updated.
 
@@ -49,8 +64,8 @@ async def insert_mentions(rows: list[dict[str, Any]], *, conn: AsyncConnection) 
     webhook retried on another instance) then take the unique-index locks in the same order and
     one waits for the other, instead of deadlocking."""
     rows = sorted(rows, key=lambda r: (r["source"], r["external_id"]))
-    got = await insert_rows(conn, T_MENTION, rows, conflict=["source", "external_id"],
-                            returning=["id", "source", "external_id"])
+    got = insert_rows_sync(c, T_MENTION, rows, conflict=["source", "external_id"],
+                           returning=["id", "source", "external_id"])
     return {(src, ext): int(mid) for mid, src, ext in got}
 
 
@@ -58,7 +73,11 @@ async def insert_decisions(rows: list[dict[str, Any]], *, conn: AsyncConnection)
     await insert_rows(conn, T_DECISION, rows)
 
 
-async def insert_dead_letters(rows: Iterable[dict[str, Any]], *, conn: AsyncConnection) -> int:
+def insert_decisions_sync(c: Connection, rows: list[dict[str, Any]]) -> None:
+    insert_rows_sync(c, T_DECISION, rows)
+
+
+def insert_dead_letters_sync(c: Connection, rows: Iterable[dict[str, Any]]) -> int:
     """Store rejected input; the same rejected line or item replayed is stored once, and not at
     all once it was erased on request."""
     out = []
@@ -66,11 +85,11 @@ async def insert_dead_letters(rows: Iterable[dict[str, Any]], *, conn: AsyncConn
         digest = hashlib.sha256(f"{r.get('line_no')}\x00{r['reason']}\x00{r['raw']}".encode()).hexdigest()
         out.append({**r, "digest": digest})
     if out:
-        out = await _not_erased(out, conn=conn)
+        out = _not_erased(c, out)
     if out:
         out.sort(key=lambda r: (r["source"], r["digest"]))  # one lock order for concurrent writers
-        stmt = dialect_insert(conn, T_DEAD).on_conflict_do_nothing(index_elements=["source", "digest"])
-        await conn.execute(stmt, out)
+        stmt = dialect_insert(c, T_DEAD).on_conflict_do_nothing(index_elements=["source", "digest"])
+        c.execute(stmt, out)
     return len(out)
 
 
@@ -80,7 +99,7 @@ def dead_letter_key(digest: str) -> str:
     return "dead-letter:" + digest
 
 
-async def _not_erased(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> list[dict[str, Any]]:
+def _not_erased(c: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The dead letters whose line or item was not erased on request (a tombstone of its digest:
     inbox/storage/repo/personal_data.py dead_letter_key)."""
     erased: set[tuple[str, str]] = set()
@@ -89,7 +108,7 @@ async def _not_erased(rows: list[dict[str, Any]], *, conn: AsyncConnection) -> l
         by_source.setdefault(r["source"], []).append(dead_letter_key(r["digest"]))
     for source, keys in by_source.items():
         for i in range(0, len(keys), _CHUNK):
-            found = await conn.execute(select(T_TOMBSTONE.c.external_id).where(
+            found = c.execute(select(T_TOMBSTONE.c.external_id).where(
                 T_TOMBSTONE.c.source == source, T_TOMBSTONE.c.external_id.in_(keys[i:i + _CHUNK])))
             erased.update((source, k) for (k,) in found)
     return [r for r in rows if (r["source"], dead_letter_key(r["digest"])) not in erased]

@@ -17,60 +17,65 @@ from inbox.storage.repo._common import T_ITEM, T_MEMBER, T_TEAM, T_USER, T_USER_
 from inbox.storage.repo.items import bound_list, visible_clause
 from inbox.storage.tables import ItemStatus
 
-__all__ = ["record", "recipients", "leads", "private_teams", "item_scope", "list_for", "unread_count",
+__all__ = ["record", "record_sync", "recipients_sync", "leads_sync", "private_teams_sync", "item_scope_sync",
+           "list_for", "unread_count",
            "mark_read", "mark_all_read", "unread_about", "get_prefs", "set_prefs", "header_state", "newer_than",
            "max_id", "due_candidates"]
 
 
 async def record(drafts: Sequence[Draft], *, conn: AsyncConnection, now: datetime) -> list[int]:
+    """:func:`record_sync` on an async connection."""
+    return await conn.run_sync(record_sync, drafts, now)
+
+
+def record_sync(c: Connection, drafts: Sequence[Draft], now: datetime) -> list[int]:
     """Insert the drafts in the caller's transaction; a (user, key) already told is skipped.
     Returns the user ids that got a new row."""
     told: list[int] = []
     for d in drafts:
-        stmt = (dialect_insert(conn, T_USER_NOTE)
+        stmt = (dialect_insert(c, T_USER_NOTE)
                 .values(user_id=d.user_id, kind=d.kind, item_id=d.item_id, actor=d.actor, data=d.data,
                         dedupe_key=d.key[:255], created_at=now)
                 .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"]).returning(T_USER_NOTE.c.id))
-        if (await conn.execute(stmt)).first() is not None:
+        if c.execute(stmt).first() is not None:
             told.append(d.user_id)
     return told
 
 
-async def _people(where: Any, conn: AsyncConnection) -> dict[int, Recipient]:
-    rows = list((await conn.execute(select(T_USER.c.id, T_USER.c.name, T_USER.c.role, T_USER.c.notify_prefs)
-                                    .where(where, T_USER.c.active.is_(True)))).mappings())
+def _people(c: Connection, where: Any) -> dict[int, Recipient]:
+    rows = list(c.execute(select(T_USER.c.id, T_USER.c.name, T_USER.c.role, T_USER.c.notify_prefs)
+                          .where(where, T_USER.c.active.is_(True))).mappings())
     if not rows:
         return {}
     teams: dict[int, list[str]] = {int(r["id"]): [] for r in rows}
     q = select(T_MEMBER.c.user_id, T_MEMBER.c.team).where(T_MEMBER.c.user_id.in_(list(teams)))
-    for uid, team in await conn.execute(q.order_by(T_MEMBER.c.team)):
+    for uid, team in c.execute(q.order_by(T_MEMBER.c.team)):
         teams[int(uid)].append(team)
     return {int(r["id"]): Recipient(int(r["id"]), r["name"], r["role"], tuple(teams[int(r["id"])]),
                                     Prefs.from_json(r["notify_prefs"])) for r in rows}
 
 
-async def recipients(*, conn: AsyncConnection, ids: Collection[int] = (), names: Collection[str] = ()
-                     ) -> dict[int, Recipient]:
+def recipients_sync(c: Connection, *, ids: Collection[int] = (), names: Collection[str] = ()
+                    ) -> dict[int, Recipient]:
     """Active users by id or by name (names compared case-insensitively)."""
     if not ids and not names:
         return {}
-    return await _people(or_(T_USER.c.id.in_(list(ids)), func.lower(T_USER.c.name).in_([n.lower() for n in names])),
-                         conn)
+    return _people(c, or_(T_USER.c.id.in_(list(ids)), func.lower(T_USER.c.name).in_([n.lower() for n in names])))
 
 
-async def leads(team: str, *, conn: AsyncConnection) -> dict[int, Recipient]:
+def leads_sync(c: Connection, team: str) -> dict[int, Recipient]:
     """The active leads of ``team``."""
     members = select(T_MEMBER.c.user_id).where(T_MEMBER.c.team == team)
-    return await _people(and_(T_USER.c.role == "lead", T_USER.c.id.in_(members)), conn)
+    return _people(c, and_(T_USER.c.role == "lead", T_USER.c.id.in_(members)))
 
 
-async def private_teams(*, conn: AsyncConnection) -> set[str]:
-    return {r[0] for r in await conn.execute(select(T_TEAM.c.name).where(T_TEAM.c.private.is_(True)))}
+def private_teams_sync(c: Connection) -> set[str]:
+    return {r[0] for r in c.execute(select(T_TEAM.c.name).where(T_TEAM.c.private.is_(True)))}
 
 
-async def item_scope(item_id: int, *, conn: AsyncConnection) -> tuple[str, list[str]] | None:
+def item_scope_sync(c: Connection, item_id: int) -> tuple[str, list[str]] | None:
     """The item's team and watching teams."""
-    row = (await conn.execute(select(T_ITEM.c.team, T_ITEM.c.watchers).where(T_ITEM.c.id == item_id))).first()
+    row = c.execute(select(T_ITEM.c.team, T_ITEM.c.watchers).where(T_ITEM.c.id == item_id)).first()
     return None if row is None else (row[0], list(row[1] or []))
 
 

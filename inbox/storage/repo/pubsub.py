@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import case, func, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["CHANNEL", "READ_CHANNEL", "MAX_PAYLOAD", "RECHECK_ALL", "notify_pg", "notify_one_sql", "notify_read_pg"]
+__all__ = ["CHANNEL", "READ_CHANNEL", "MAX_PAYLOAD", "RECHECK_ALL", "notify_pg", "notify_pg_sync", "notify_one_sql",
+           "notify_read_pg"]
 
 CHANNEL = "inbox_items"
 READ_CHANNEL = "inbox_notes_read"  # a user read notifications: {"u": user id, "n": unread left}
@@ -19,14 +21,23 @@ RECHECK_ALL = "*"
 
 
 async def notify_pg(conn: AsyncConnection, ids: Sequence[int]) -> None:
+    """:func:`notify_pg_sync` on an async connection."""
+    if conn.dialect.name == "postgresql" and ids:
+        await conn.run_sync(notify_pg_sync, ids)
+
+
+def notify_pg_sync(c: Connection, ids: Sequence[int]) -> None:
     """Announce changed items to every instance. The payload is the JSON id list, or "*" ("re-check
     the event log") when the list would not fit: one notification per committed batch."""
-    if conn.dialect.name != "postgresql" or not ids:
+    if c.dialect.name != "postgresql" or not ids:
         return
     payload = json.dumps(sorted(set(int(i) for i in ids)), separators=(",", ":"))
     if len(payload) > MAX_PAYLOAD:
         payload = RECHECK_ALL
-    await conn.execute(text("SELECT pg_notify(:ch, :payload)"), {"ch": CHANNEL, "payload": payload})
+    c.execute(_NOTIFY, {"ch": CHANNEL, "payload": payload})
+
+
+_NOTIFY = text("SELECT pg_notify(:ch, :payload)")
 
 
 def notify_one_sql(item_id: Any) -> Any:

@@ -31,39 +31,38 @@ async def stored_versions(keys: Sequence[tuple[str, str]], *, conn: AsyncConnect
     return {(r.source, r.external_id): dict(r._mapping) for r in await conn.execute(q)}
 
 
-async def update_text(mention_id: int, values: dict[str, Any], *, conn: AsyncConnection) -> bool:
+def update_text(c: Connection, mention_id: int, values: dict[str, Any]) -> bool:
     """Store an edit's text and fields, unless a newer edit is already stored (two instances, a
     late re-delivery). ``values["edited_at"]`` is the edit's time."""
     edited = values["edited_at"]
-    res = await conn.execute(
+    res = c.execute(
         update(T_MENTION).where(T_MENTION.c.id == mention_id,
                                 or_(T_MENTION.c.edited_at.is_(None), T_MENTION.c.edited_at < edited))
         .values(**values))
     return (res.rowcount or 0) == 1
 
 
-async def add_revision(mention_id: int, text: str, edited_at: datetime | None, *, conn: AsyncConnection,
-                       now: datetime) -> None:
+def add_revision(c: Connection, mention_id: int, text: str, edited_at: datetime | None, now: datetime) -> None:
     """Keep ``text``, current since ``edited_at``, as an earlier version of the mention."""
-    await conn.execute(T_REVISION.insert().values(mention_id=mention_id, text=text, edited_at=edited_at,
+    c.execute(T_REVISION.insert().values(mention_id=mention_id, text=text, edited_at=edited_at,
                                                   recorded_at=now))
 
 
-async def reroute_if_untouched(item_id: int, values: dict[str, Any], *, conn: AsyncConnection) -> bool:
+def reroute_if_untouched(c: Connection, item_id: int, values: dict[str, Any]) -> bool:
     """Move the item to a new routing (team, label, priority, due times ...) only while nobody has
     touched it: still new, unassigned, and no event but the router's. One conditional UPDATE, so a
     claim that lands first wins."""
     touched = exists().where(and_(T_EVENT.c.item_id == item_id,
                                   or_(T_EVENT.c.actor.is_(None), T_EVENT.c.actor != ROUTER)))
-    res = await conn.execute(
+    res = c.execute(
         update(T_ITEM).where(T_ITEM.c.id == item_id, T_ITEM.c.status == ItemStatus.NEW,
                              T_ITEM.c.assignee_id.is_(None), T_ITEM.c.first_touched_at.is_(None), ~touched)
         .values(**values))
     return (res.rowcount or 0) == 1
 
 
-async def item_exists(item_id: int, *, conn: AsyncConnection) -> bool:
-    return (await conn.execute(select(T_ITEM.c.id).where(T_ITEM.c.id == item_id))).first() is not None
+def item_exists(c: Connection, item_id: int) -> bool:
+    return c.execute(select(T_ITEM.c.id).where(T_ITEM.c.id == item_id)).first() is not None
 
 
 async def revisions_for(mention_id: int, *, conn: AsyncConnection) -> list[dict[str, Any]]:
