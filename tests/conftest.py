@@ -272,6 +272,32 @@ def live_server(backend: str, tmp: Path, seed: Callable[[Any], Any] | None = Non
         yield srv
 
 
+@pytest.fixture
+async def scratch_sqlite(tmp_path: Path) -> AsyncIterator[Any]:
+    """A SQLite file with one table ``t (name TEXT UNIQUE)`` on the service's engine factory (WAL,
+    write gate), for the tests of the write paths themselves; its write units closed at the end."""
+    from sqlalchemy import text
+
+    from inbox.storage.engine import create_engine
+    from inbox.storage.write_units import close_write_units
+    e = create_engine(f"sqlite+aiosqlite:///{tmp_path}/scratch.db")
+    async with e.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (name TEXT UNIQUE)"))
+    yield e
+    close_write_units(e)
+    await e.dispose()
+
+
+async def until(pred: Callable[[], Any], *, tries: int = 500) -> None:
+    """Wait (10 ms at a time, at most ``tries`` times) until ``pred()`` is true: for a condition
+    that another task or thread reaches (a writer holding a lock, a unit running)."""
+    for _ in range(tries):
+        if pred():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
 @contextmanager
 def sent_statements(engine: Any, verb: str) -> Iterator[list[tuple[str, Any]]]:
     """(SQL, parameters) of every statement starting with ``verb`` that ``engine`` sends inside the

@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, event
-from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from inbox.storage.column_types import json_text
-from inbox.storage.engine import SQLITE_BUSY_TIMEOUT_MS, is_sqlite, log_slow_statements, read_conn, sqlite_pragmas
+from inbox.storage.engine import read_conn
+from inbox.storage.sqlite_threads import SqliteThreads, file_database
 
 __all__ = ["ReadUnits", "UNIT_THREADS"]
 
@@ -53,32 +51,14 @@ class ReadUnits:
 
     def __init__(self, engine: AsyncEngine, *, slow_ms: int = 0, threads: int = UNIT_THREADS) -> None:
         self.engine = engine
-        self._slow_ms = slow_ms
-        self._threads = threads
-        self._sync: Engine | None = None
-        self._executor: ThreadPoolExecutor | None = None
-        url = engine.url
-        # a second engine reaches the same database only when it is a file
-        self.threaded = is_sqlite(engine) and bool(url.database) and url.database != ":memory:"
-
-    def _open(self) -> tuple[ThreadPoolExecutor, Engine]:
-        if self._sync is None or self._executor is None:
-            url = self.engine.url.set(drivername="sqlite+pysqlite")
-            sync = create_sync_engine(url, json_serializer=json_text, pool_size=self._threads, max_overflow=0,
-                                      connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                                    "check_same_thread": False})
-            event.listen(sync, "connect", sqlite_pragmas)
-            event.listen(sync, "connect", _query_only)
-            if self._slow_ms > 0:
-                log_slow_statements(sync, self._slow_ms)
-            self._sync = sync
-            self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="read-unit")
-        return self._executor, self._sync
+        self.threaded = file_database(engine)
+        self._threads = SqliteThreads(engine.url, threads=threads, name="read-unit", slow_ms=slow_ms,
+                                      listeners=[("connect", _query_only)])
 
     @property
     def thread_engine(self) -> Engine | None:
         """The synchronous engine units run on in worker threads (a SQLite file), once one has run."""
-        return self._sync
+        return self._threads.engine
 
     async def run(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(connection, *args, **kwargs)``: its statements read the database as ``read_conn``
@@ -86,7 +66,7 @@ class ReadUnits:
         if not self.threaded:
             async with read_conn(self.engine) as conn:
                 return await conn.run_sync(fn, *args, **kwargs)
-        executor, sync = self._open()
+        executor, sync = self._threads.open()
 
         def call() -> T:
             with sync.connect() as c:
@@ -95,9 +75,4 @@ class ReadUnits:
 
     def close(self) -> None:
         """Stop the worker threads (after the units running finish) and close the connections."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
-        if self._sync is not None:
-            self._sync.dispose()
-            self._sync = None
+        self._threads.close()

@@ -20,25 +20,15 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, event
-from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from inbox.storage.column_types import json_text
-from inbox.storage.engine import (
-    SQLITE_BUSY_TIMEOUT_MS,
-    acquire_gate,
-    bulk_writer,
-    is_sqlite,
-    log_slow_statements,
-    sqlite_pragmas,
-    write_gate,
-)
+from inbox.storage.engine import acquire_gate, bulk_writer, write_gate
+from inbox.storage.sqlite_threads import SqliteThreads, file_database
 from inbox.storage.write_gate import BULK, INTERACTIVE
 
 __all__ = ["WriteUnits", "write_units", "close_write_units"]
@@ -60,31 +50,15 @@ class WriteUnits:
         # a weak reference: the registry below is keyed weakly by the engine, so its value must not
         # keep the engine (and its pooled connections) alive
         self._engine = weakref.ref(engine)
-        self._url = engine.url
-        self._slow_ms = slow_ms
-        self._sync: Engine | None = None
-        self._executor: ThreadPoolExecutor | None = None
-        self.threaded = is_sqlite(engine) and bool(self._url.database) and self._url.database != ":memory:"
-
-    def _open(self) -> tuple[ThreadPoolExecutor, Engine]:
-        if self._sync is None or self._executor is None:
-            url = self._url.set(drivername="sqlite+pysqlite")
-            # one connection, used by the one writer thread: SQLite writes one transaction at a time
-            sync = create_sync_engine(url, json_serializer=json_text, pool_size=1, max_overflow=0,
-                                      connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                                    "check_same_thread": False})
-            event.listen(sync, "connect", sqlite_pragmas)
-            event.listen(sync, "begin", _begin_immediate)
-            if self._slow_ms > 0:
-                log_slow_statements(sync, self._slow_ms)
-            self._sync = sync
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="write-unit")
-        return self._executor, self._sync
+        self.threaded = file_database(engine)
+        # one connection, used by the one writer thread: SQLite writes one transaction at a time
+        self._threads = SqliteThreads(engine.url, threads=1, name="write-unit", slow_ms=slow_ms,
+                                      listeners=[("begin", _begin_immediate)])
 
     def thread_engine(self) -> Engine | None:
         """The synchronous engine the writer thread runs units on (a SQLite file; made now if need
         be), else None: units then run on the service's own engine."""
-        return self._open()[1] if self.threaded else None
+        return self._threads.open()[1] if self.threaded else None
 
     async def run(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(connection, *args, **kwargs)`` in one write transaction, as an interactive writer
@@ -103,7 +77,7 @@ class WriteUnits:
         if not self.threaded:
             async with (bulk_writer(engine) if priority == BULK else engine).begin() as conn:
                 return await conn.run_sync(fn, *args, **kwargs)
-        executor, sync = self._open()
+        executor, sync = self._threads.open()
         gate = write_gate(engine)
         await acquire_gate(gate, priority)
         token = object()
@@ -130,12 +104,7 @@ class WriteUnits:
 
     def close(self) -> None:
         """Stop the writer thread (after the unit running finishes) and close its connection."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
-        if self._sync is not None:
-            self._sync.dispose()
-            self._sync = None
+        self._threads.close()
 
 
 _UNITS: WeakKeyDictionary[Any, WriteUnits] = WeakKeyDictionary()  # engine.sync_engine -> its units

@@ -5,21 +5,18 @@ transaction that fails, or a task cancelled inside one, hands the lock on."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from inbox.storage.engine import bulk_writer, create_engine, reader
+from inbox.storage.engine import bulk_writer, reader
+from tests.conftest import until
 
 
 @pytest.fixture
-async def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
-    e = create_engine(f"sqlite+aiosqlite:///{tmp_path}/gate.db")
-    async with e.begin() as conn:
-        await conn.execute(text("CREATE TABLE t (name TEXT)"))
-    yield e
-    await e.dispose()
+def engine(scratch_sqlite: Any) -> Any:
+    return scratch_sqlite
 
 
 async def _write(engine, name: str, order: list[str], hold: asyncio.Event | None = None) -> None:  # type: ignore[no-untyped-def]
@@ -30,20 +27,13 @@ async def _write(engine, name: str, order: list[str], hold: asyncio.Event | None
             await hold.wait()
 
 
-async def _until(pred) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(500):
-        if pred():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
-
 
 async def test_a_claim_goes_before_a_queued_batch(engine) -> None:  # type: ignore[no-untyped-def]
     order: list[str] = []
     hold = asyncio.Event()
     bulk = bulk_writer(engine)
     first = asyncio.create_task(_write(bulk, "batch1", order, hold))
-    await _until(lambda: order == ["batch1"])
+    await until(lambda: order == ["batch1"])
     second = asyncio.create_task(_write(bulk, "batch2", order))
     await asyncio.sleep(0.05)
     claim = asyncio.create_task(_write(engine, "claim", order))
@@ -67,7 +57,7 @@ async def test_failure_and_cancellation_hand_the_lock_on(engine) -> None:  # typ
             raise RuntimeError("a failure inside the transaction")
     hold = asyncio.Event()
     stuck = asyncio.create_task(_write(engine, "cancelled", order, hold))
-    await _until(lambda: order == ["cancelled"])
+    await until(lambda: order == ["cancelled"])
     stuck.cancel()
     with pytest.raises(asyncio.CancelledError):
         await stuck

@@ -16,17 +16,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from inbox.storage.engine import bulk_writer, create_engine
-from inbox.storage.write_units import WriteUnits, close_write_units, write_units
+from inbox.storage.write_units import WriteUnits, write_units
+from tests.conftest import until
 
 
 @pytest.fixture
-async def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
-    e = create_engine(f"sqlite+aiosqlite:///{tmp_path}/units.db")
-    async with e.begin() as conn:
-        await conn.execute(text("CREATE TABLE t (name TEXT UNIQUE)"))
-    yield e
-    close_write_units(e)
-    await e.dispose()
+def engine(scratch_sqlite: Any) -> Any:
+    return scratch_sqlite
 
 
 def _insert(c: Connection, *names: str) -> str:
@@ -39,13 +35,6 @@ async def _names(engine: Any) -> list[str]:
     async with engine.connect() as conn:
         return [r[0] for r in await conn.execute(text("SELECT name FROM t ORDER BY rowid"))]
 
-
-async def _until(pred: Any) -> None:
-    for _ in range(500):
-        if pred():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
 
 
 async def test_a_unit_commits_all_or_nothing_in_the_writer_thread(engine) -> None:  # type: ignore[no-untyped-def]
@@ -108,7 +97,7 @@ async def test_a_cancelled_caller_keeps_the_gate_until_its_unit_ends(engine) -> 
         release.wait(10)
 
     task = asyncio.create_task(units.run(slow))
-    await _until(inside.is_set)
+    await until(inside.is_set)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
