@@ -35,9 +35,12 @@ __all__ = ["ReadUnits", "UNIT_THREADS"]
 P = ParamSpec("P")
 T = TypeVar("T")
 
-UNIT_THREADS = 4
-"""Worker threads (and pooled SQLite connections) for read units: pages read concurrently, and a
-thread waits on SQLite's disk reads without the GIL."""
+UNIT_THREADS = 2
+"""Worker threads (and pooled SQLite connections) for read units: two pages read at once, one
+thread's SQLite work (done without the GIL) overlapping the other's result rows (done with it).
+More threads add no CPU to use but more takers of the GIL: with four, under bench/api.py's load on
+a 2-vCPU host, the event loop's thread waited behind them, requests queued, and the server spent
+more CPU per request on the switching (bench/RESULTS.md, "Read-unit threads")."""
 
 
 def _query_only(dbapi_conn: Any, _record: Any) -> None:
