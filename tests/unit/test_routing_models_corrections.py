@@ -75,11 +75,12 @@ def _share(clf: Classifier, texts: list[str], label: str) -> float:
 
 def test_base_model_gets_the_topic_wrong(base: Classifier, topic: tuple[list[str], list[str]]) -> None:
     """Precondition: without corrections the topic is (mostly) not routed to customer_care: at most a
-    fifth of the held-out phrasings and a quarter of the correction phrasings (7 of 30 since the seed's
-    2026-12-06 rows, which added customer questions; the held-out share is the one the flip is judged on)."""
+    fifth of the held-out phrasings and under a third of the correction phrasings (8 of 30 since the
+    seed's rows of 2026-12-06 and 2026-12-07, which added customer questions, Italian ones among them;
+    the held-out share is the one the flip is judged on)."""
     corrections, held_out = topic
     assert _share(base, held_out, "customer_care") <= 0.2
-    assert _share(base, corrections, "customer_care") <= 0.25
+    assert _share(base, corrections, "customer_care") <= 0.3
 
 
 def test_thirty_corrections_flip_the_topic(
