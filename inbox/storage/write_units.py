@@ -21,7 +21,6 @@ import asyncio
 import weakref
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
@@ -107,7 +106,7 @@ class WriteUnits:
         self._threads.close()
 
 
-_UNITS: WeakKeyDictionary[Any, WriteUnits] = WeakKeyDictionary()  # engine.sync_engine -> its units
+_UNITS: weakref.WeakKeyDictionary[Any, WriteUnits] = weakref.WeakKeyDictionary()  # engine.sync_engine -> its units
 
 
 def write_units(engine: AsyncEngine, *, slow_ms: int = 0) -> WriteUnits:

@@ -82,6 +82,16 @@ def _on_approval_needed(c: Connection, item_id: int, team: str, reply_id: int, a
     return _tell(c, item_id, pn.approval_needed(item_id, reply_id, list(people.values()), author), people, now)
 
 
+def _deliver_due(c: Connection, rows: Sequence[Mapping[str, Any]], drafts: Sequence[pn.Draft], now: datetime
+                 ) -> tuple[list[pn.Draft], list[int]]:
+    """The SLA drafts their recipients may receive, and who got a new notification."""
+    people = repo.recipients_sync(c, ids={d.user_id for d in drafts})
+    private = repo.private_teams_sync(c)
+    scope = {int(r["id"]): (r["team"], r["watchers"]) for r in rows}
+    ok = [d for d in drafts if pn.deliverable([d], people, *scope[d.item_id], private)]
+    return ok, repo.record_sync(c, ok, now)
+
+
 async def notify_due_soon(svc: Any, *, publish: Callable[[list[int]], Any] | None = None) -> int:
     """Tell each holder of an item whose SLA falls due within 15 minutes (once per item, SLA and due
     time); returns how many were told."""
@@ -91,11 +101,7 @@ async def notify_due_soon(svc: Any, *, publish: Callable[[list[int]], Any] | Non
         drafts = pn.due_soon(rows, now)
         if not drafts:
             return 0
-        people = await conn.run_sync(lambda c: repo.recipients_sync(c, ids={d.user_id for d in drafts}))
-        private = await conn.run_sync(repo.private_teams_sync)
-        scope = {int(r["id"]): (r["team"], r["watchers"]) for r in rows}
-        ok = [d for d in drafts if pn.deliverable([d], people, *scope[d.item_id], private)]
-        told = await repo.record(ok, conn=conn, now=now)
+        ok, told = await conn.run_sync(_deliver_due, rows, drafts, now)
     if told:
         log.info("people_notified", kind="sla_due", count=len(told))
         if publish is not None:
