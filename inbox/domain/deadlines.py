@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from inbox.domain.types import ItemSummary
+from inbox.domain.types import ItemSummary, QueueRow
 
 __all__ = ["Deadline", "running_deadline"]
 
@@ -15,7 +15,7 @@ Deadline = tuple[Literal["first_response", "resolution"], datetime]
 _CLOSED = ("resolved", "spam")
 
 
-def running_deadline(item: ItemSummary) -> Deadline | None:
+def running_deadline(item: ItemSummary | QueueRow) -> Deadline | None:
     """``(kind, due)`` of the deadline that still runs for ``item``, or None."""
     if item.status in _CLOSED or item.extra.get("resolved_at") is not None:
         return None

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Prediction", "Decision", "UserInfo", "ItemSummary", "ROLES"]
+__all__ = ["Prediction", "Decision", "UserInfo", "ItemSummary", "QueueRow", "ROLES"]
 
 ROLES = ("agent", "lead", "manager", "admin")
 
@@ -87,3 +87,23 @@ class ItemSummary:
                 d[k] = v.isoformat()
         d.update(self.extra)
         return d
+
+
+@dataclass(slots=True)
+class QueueRow:
+    """What a row of a queue page shows (``item_row`` in macros.html): the item's number, status,
+    priority and team, its mention's source, author and text, and its deadlines (``extra`` holds
+    ``first_touched_at`` and ``resolved_at``, as an ItemSummary's does, for ``running_deadline``).
+    A queue page reads these instead of whole summaries: no assignee, routing decision, labels or
+    watchers to read and convert for fifty rows that do not show them."""
+
+    id: int
+    team: str
+    status: str
+    priority: int
+    text: str
+    source: str
+    author: str | None
+    first_response_due: datetime | None
+    resolve_due: datetime | None
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -10,10 +10,10 @@ from aiohttp import web
 from sqlalchemy.engine import Connection
 
 from inbox.domain.people_notify import Prefs
-from inbox.domain.types import ItemSummary, UserInfo
+from inbox.domain.types import ItemSummary, QueueRow, UserInfo
 from inbox.errors import Conflict, Invalid, NotFound
 from inbox.storage.engine import read_conn
-from inbox.storage.repo import accounts, items, page_reads, revisions
+from inbox.storage.repo import accounts, items, page_reads, queue_rows, revisions
 from inbox.storage.repo.people_notify import unread_about
 from inbox.storage.tables import ItemStatus
 from inbox.web import counts as counts_cache
@@ -164,11 +164,11 @@ async def queue(request: web.Request) -> web.Response:
 
 
 def _queue_reads(c: Connection, request: web.Request, user: UserInfo, team: str, offset: int, limit: int, *,
-                 header: bool) -> tuple[list[ItemSummary], list[ItemSummary], tuple[int, Prefs] | None]:
-    """A queue page's reads, one unit (svc.reads): the team's new items from ``offset``, the user's
-    own open items of the team, and the header's state for a full page."""
-    available = page_reads.queue_page_sync(c, team, statuses=(ItemStatus.NEW,), limit=limit, offset=offset)
-    mine = [i for i in page_reads.my_items_sync(c, user.id, teams=visible_teams(user)) if i.team == team]
+                 header: bool) -> tuple[list[QueueRow], list[QueueRow], tuple[int, Prefs] | None]:
+    """A queue page's reads, one unit (svc.reads): the rows of the team's new items from
+    ``offset``, of the user's own open items of the team, and the header's state for a full page."""
+    available = queue_rows.queue_rows_sync(c, team, statuses=(ItemStatus.NEW,), limit=limit, offset=offset)
+    mine = queue_rows.my_queue_rows_sync(c, user.id, team)
     return available, mine, header_reads(c, request, user) if header else None
 
 

@@ -18,7 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from inbox.domain.deadlines import running_deadline
-from inbox.domain.types import ItemSummary
+from inbox.domain.types import ItemSummary, QueueRow
 from inbox.web import i18n, names
 
 __all__ = ["RowCache", "StatusLabels", "install"]
@@ -51,7 +51,7 @@ class RowCache:
         self.max_rows = max_rows
         self._rows: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
 
-    def rows(self, items: Sequence[ItemSummary], now: datetime, show_team: bool = False) -> Markup:
+    def rows(self, items: Sequence[QueueRow | ItemSummary], now: datetime, show_team: bool = False) -> Markup:
         macro = self.env.get_template("macros.html").module.item_row  # type: ignore[attr-defined]
         locale = i18n.current_locale()
         team_title: Callable[[str], str] = self.env.globals["team_title"]  # type: ignore[assignment]  # the name in force

@@ -185,7 +185,7 @@ def queue_page_sync(c: Connection, team: str | None, *, statuses: Sequence[str] 
 
 
 @lru_cache(maxsize=32)
-def _page_stmt(statuses: tuple[str, ...]) -> Any:
+def page_ids_stmt(statuses: tuple[str, ...]) -> Any:
     # The status and priority level of each slice are constants in the statement's text
     # (items.constant); the team is a bound parameter: the index's leading column, an equality in
     # every slice, which a generic plan reads the same way. The row counts (each slice's LIMIT, the
@@ -209,9 +209,9 @@ def _summary_columns() -> list[Any]:
 
 @lru_cache(maxsize=32)  # one statement object per status set: compiled once (SQLAlchemy's cache)
 def _page_summaries_stmt(statuses: tuple[str, ...]) -> Any:
-    """``_page_stmt``'s ids with the columns of ``items._summary_query``, in the page's order; the
+    """``page_ids_stmt``'s ids with the columns of ``items._summary_query``, in the page's order; the
     latest routing decision of each through a grouped subquery over just the page's ids."""
-    page = _page_stmt(statuses).cte("page")  # read twice below, computed once
+    page = page_ids_stmt(statuses).cte("page")  # read twice below, computed once
     last = (select(T_DECISION.c.mention_id, func.max(T_DECISION.c.id).label("did"))
             .where(T_DECISION.c.mention_id.in_(select(page.c.id))).group_by(T_DECISION.c.mention_id).subquery())
     return (select(*_summary_columns())
