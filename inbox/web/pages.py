@@ -213,7 +213,7 @@ class _ItemReads:
     mention: dict[str, Any]
     decision: dict[str, Any] | None
     revisions: list[dict[str, Any]]
-    thread: list[ItemSummary]
+    thread: list[QueueRow]
     replies: ReplyReads
     handover: tuple[list[int], list[UserInfo]]
     header: tuple[int, Prefs]
@@ -236,7 +236,7 @@ def _item_page_reads(c: Connection, request: web.Request, user: UserInfo, item: 
         events=items.events_for_sync(c, item.id), mention=mention, decision=decision,
         # earlier texts are kept only when an edit is stored, which sets edited_at: most mentions have none
         revisions=revisions.revisions_for_sync(c, item.id) if mention.get("edited_at") is not None else [],
-        thread=page_reads.thread_items_sync(c, item.id, mention.get("thread_id"), mention.get("reply_to_id"),
+        thread=queue_rows.thread_rows_sync(c, item.id, mention.get("thread_id"), mention.get("reply_to_id"),
                                             item.source, teams=visible_teams(user)),
         replies=reply_reads(c, user, item, mention), handover=handover_reads(c, user, item),
         header=header_reads(c, request, user))

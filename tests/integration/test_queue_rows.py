@@ -62,3 +62,24 @@ async def test_assigned_to_you_is_the_teams_own_however_many_elsewhere(services:
     assert [r.id for r in mine] == [care[0], care[1]]  # most urgent first; the resolved one is not open
     assert {r.status for r in mine} == {ItemStatus.CLAIMED}
     assert len(await services.reads.run(queue_rows.my_queue_rows_sync, uid, "marketing")) == 50  # the limit
+
+
+async def test_an_items_conversation_is_the_other_queued_mentions_of_its_thread(services: Any) -> None:
+    def post(ext: str, text: str, thread: str | None = None, reply: str | None = None, source: str = "t") -> Mention:
+        return Mention(source=source, platform="t", external_id=ext, author_handle="ann", text=text,
+                       thread_id=thread, reply_to_id=reply)
+    posts = [post("root", "my order is broken, refund"), post("r1", "same here, order broken", "root", "root"),
+             post("r2", "love the offer though", "root", "r1"), post("other", "order broken elsewhere", "x", "x"),
+             post("r9", "refund my order", "root", "root", source="u")]  # another source's thread of that id
+    root, r1, r2 = [(await services.pipeline.ingest([p])).item_ids[0] for p in posts][:3]
+
+    async def thread(item: int, thread_id: str | None, reply: str | None, teams: list[str] | None) -> list[int]:
+        got = await services.reads.run(queue_rows.thread_rows_sync, item, thread_id, reply, "t", teams=teams)
+        return [r.id for r in got]
+
+    assert await thread(r2, "root", "r1", None) == [root, r1]  # the thread's start and the post replied to
+    assert await thread(r1, "root", "root", None) == [root, r2]
+    assert await thread(root, None, None, None) == []  # no thread named: nothing to look up
+    assert await thread(r1, "root", "root", ["customer_care"]) == [root]  # r2 is marketing's, not visible
+    rows = await services.reads.run(queue_rows.thread_rows_sync, r1, "root", "root", "t", teams=None)
+    assert (rows[1].team, rows[1].text, rows[1].author) == ("marketing", "love the offer though", "ann")

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
+from sqlalchemy import Integer, bindparam, exists, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,7 +27,7 @@ from inbox.storage.repo.items import (
 )
 from inbox.storage.tables import ItemStatus
 
-__all__ = ["item_states", "events_after", "max_event_id", "my_items", "thread_items", "report_rows",
+__all__ = ["item_states", "events_after", "max_event_id", "my_items", "report_rows",
            "queue_page", "team_counts", "queue_overview", "item_for_page"]
 
 
@@ -103,42 +103,6 @@ def _item_page_stmt(teams: tuple[str, ...] | None) -> Any:
                             T_USER_NOTE.c.read_at.is_(None)).correlate(T_ITEM)
     return (_summary_query().add_columns(unread.label("unread"))
             .where(T_ITEM.c.id == bindparam("ip_item"), _visible(teams)))
-
-
-async def thread_items(item_id: int, thread_id: str | None, reply_to_id: str | None, source: str, *,
-                       conn: AsyncConnection, teams: Sequence[str] | None, limit: int = 20) -> list[ItemSummary]:
-    """Other queued mentions of the same conversation that the user may see (same source and
-    thread, or the post this one replies to)."""
-    return await conn.run_sync(thread_items_sync, item_id, thread_id, reply_to_id, source, teams=teams, limit=limit)
-
-
-def thread_items_sync(c: Connection, item_id: int, thread_id: str | None, reply_to_id: str | None, source: str, *,
-                      teams: Sequence[str] | None, limit: int = 20) -> list[ItemSummary]:
-    # the source is repeated inside each OR branch so that every branch is an index probe on its
-    # own, (source, thread_id) or (source, external_id): SQLite only ORs index lookups whose terms
-    # are each indexable, and otherwise walks every mention of the source
-    by_thread, by_reply = bool(thread_id), bool(reply_to_id and reply_to_id != thread_id)
-    if not by_thread and not by_reply:
-        return []
-    q = _thread_stmt(by_thread, by_reply, None if teams is None else tuple(teams))
-    return [_to_summary(r) for r in c.execute(q, {"t_source": source, "t_thread": thread_id,
-                                                            "t_reply": reply_to_id, "t_item": item_id,
-                                                            "t_limit": limit})]
-
-
-@lru_cache(maxsize=256)
-def _thread_stmt(by_thread: bool, by_reply: bool, teams: tuple[str, ...] | None) -> Any:
-    # built once per shape and team set: every item page runs it
-    src = T_MENTION.c.source == bindparam("t_source")
-    conds = []
-    if by_thread:
-        conds.append(and_(src, T_MENTION.c.thread_id == bindparam("t_thread")))
-        conds.append(and_(src, T_MENTION.c.external_id == bindparam("t_thread")))
-    if by_reply:
-        conds.append(and_(src, T_MENTION.c.external_id == bindparam("t_reply")))
-    return (_summary_query().where(or_(*conds), T_ITEM.c.id != bindparam("t_item"), _visible(teams))
-            .order_by(T_MENTION.c.created_at.asc().nulls_last(), T_ITEM.c.id)
-            .limit(bindparam("t_limit", type_=Integer)))
 
 
 async def report_rows(since: datetime, *, conn: AsyncConnection, team: str | None = None,

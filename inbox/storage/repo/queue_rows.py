@@ -1,5 +1,6 @@
-"""A queue page's rows: the columns its rows show (``QueueRow``), for the team's unclaimed items in
-the queue's order and for the reader's own open items of the team.
+"""The rows of item lists (``QueueRow``: the columns a row shows, ``item_row`` in macros.html): a
+queue page's, for the team's unclaimed items in the queue's order and for the reader's own open
+items of the team, and an item page's conversation (the other queued mentions of its thread).
 
 The page shows fifty rows of a few fields each, so it reads those fields only: the same ids in the
 same order as ``page_reads.queue_page`` (whose whole summaries the API returns), without the
@@ -11,16 +12,16 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import Integer, and_, bindparam, or_, select
 from sqlalchemy.engine import Connection
 
 from inbox.domain.types import QueueRow
 from inbox.storage.repo._common import T_ITEM, T_MENTION
-from inbox.storage.repo.items import bound_list, queue_order
+from inbox.storage.repo.items import _visible, bound_list, queue_order
 from inbox.storage.repo.page_reads import page_ids_stmt
 from inbox.storage.tables import ItemStatus
 
-__all__ = ["queue_rows_sync", "my_queue_rows_sync"]
+__all__ = ["queue_rows_sync", "my_queue_rows_sync", "thread_rows_sync"]
 
 _COLUMNS = (T_ITEM.c.id, T_ITEM.c.team, T_ITEM.c.status, T_ITEM.c.priority, T_MENTION.c.text, T_MENTION.c.source,
             T_MENTION.c.author_handle, T_ITEM.c.first_response_due, T_ITEM.c.resolve_due, T_ITEM.c.first_touched_at,
@@ -63,3 +64,34 @@ _MINE = (select(*_COLUMNS).select_from(_FROM)
                 T_ITEM.c.status.in_(bound_list([ItemStatus.CLAIMED, ItemStatus.REPLIED, ItemStatus.WAITING])))
          .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id)
          .limit(bindparam("mq_limit", type_=Integer)))
+
+
+def thread_rows_sync(c: Connection, item_id: int, thread_id: str | None, reply_to_id: str | None, source: str, *,
+                     teams: Sequence[str] | None, limit: int = 20) -> list[QueueRow]:
+    """Rows of the other queued mentions of the same conversation that a reader of ``teams`` may
+    see (same source and thread, or the post this one replies to), oldest first."""
+    # the source is repeated inside each OR branch so that every branch is an index probe on its
+    # own, (source, thread_id) or (source, external_id): SQLite only ORs index lookups whose terms
+    # are each indexable, and otherwise walks every mention of the source
+    by_thread, by_reply = bool(thread_id), bool(reply_to_id and reply_to_id != thread_id)
+    if not by_thread and not by_reply:
+        return []
+    q = _thread_stmt(by_thread, by_reply, None if teams is None else tuple(teams))
+    return [_row(r) for r in c.execute(q, {"t_source": source, "t_thread": thread_id, "t_reply": reply_to_id,
+                                           "t_item": item_id, "t_limit": limit})]
+
+
+@lru_cache(maxsize=256)
+def _thread_stmt(by_thread: bool, by_reply: bool, teams: tuple[str, ...] | None) -> Any:
+    # built once per shape and team set: every item page runs it
+    src = T_MENTION.c.source == bindparam("t_source")
+    conds = []
+    if by_thread:
+        conds.append(and_(src, T_MENTION.c.thread_id == bindparam("t_thread")))
+        conds.append(and_(src, T_MENTION.c.external_id == bindparam("t_thread")))
+    if by_reply:
+        conds.append(and_(src, T_MENTION.c.external_id == bindparam("t_reply")))
+    return (select(*_COLUMNS).select_from(_FROM)
+            .where(or_(*conds), T_ITEM.c.id != bindparam("t_item"), _visible(teams))
+            .order_by(T_MENTION.c.created_at.asc().nulls_last(), T_ITEM.c.id)
+            .limit(bindparam("t_limit", type_=Integer)))
