@@ -56,7 +56,10 @@ async def test_assigned_to_you_is_the_teams_own_however_many_elsewhere(services:
         await conn.execute(update(T_ITEM).where(T_ITEM.c.id.in_(mkt + care[:3]))
                            .values(assignee_id=uid, status=ItemStatus.CLAIMED))
         await conn.execute(update(T_ITEM).where(T_ITEM.c.id == care[2]).values(status=ItemStatus.RESOLVED))
-        await conn.execute(update(T_ITEM).where(T_ITEM.c.id == care[0]).values(priority=3))
+        # the 60 items held elsewhere are all more urgent than this team's: the 50 most urgent of
+        # every team (what the page read before) hold none of this team's
+        await conn.execute(update(T_ITEM).where(T_ITEM.c.id.in_(mkt)).values(priority=3))
+        await conn.execute(update(T_ITEM).where(T_ITEM.c.id == care[0]).values(priority=2))
 
     mine = await services.reads.run(queue_rows.my_queue_rows_sync, uid, "customer_care")
     assert [r.id for r in mine] == [care[0], care[1]]  # most urgent first; the resolved one is not open
