@@ -91,11 +91,11 @@ class ItemSummary:
 
 @dataclass(slots=True)
 class QueueRow:
-    """What a row of a queue page shows (``item_row`` in macros.html): the item's number, status,
-    priority and team, its mention's source, author and text, and its deadlines (``extra`` holds
-    ``first_touched_at`` and ``resolved_at``, as an ItemSummary's does, for ``running_deadline``).
-    A queue page reads these instead of whole summaries: no assignee, routing decision, labels or
-    watchers to read and convert for fifty rows that do not show them."""
+    """What a row of an item list shows (``item_row`` in macros.html: a queue page, an item's
+    conversation): the item's number, status, priority and team, its mention's source, author and
+    text, and its deadlines (``extra`` holds ``first_touched_at`` and ``resolved_at``, as an
+    ItemSummary's does, for ``running_deadline``). Lists read these instead of whole summaries: no
+    assignee, routing decision, labels or watchers to read and convert for rows that do not show them."""
 
     id: int
     team: str
