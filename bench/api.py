@@ -327,7 +327,7 @@ async def explain(url: str) -> None:
     from sqlalchemy import event, select
 
     from inbox.ops.services import Services
-    from inbox.storage.repo import accounts, items, page_reads, websessions
+    from inbox.storage.repo import accounts, items, page_reads, queue_rows, websessions
     from inbox.storage.repo._common import T_ITEM, T_TOKEN, T_USER
     from inbox.storage.tables import ItemStatus
     tmp = Path(tempfile.mkdtemp())
@@ -359,21 +359,25 @@ async def explain(url: str) -> None:
             "session -> user": lambda: websessions.session_user(
                 sess, user_id, conn=conn, now=now, idle=timedelta(hours=8), lifetime=timedelta(days=7)
             ),
-            "queue page (new, 51)": lambda: page_reads.queue_page(
+            "queue page (new, 51)": lambda: conn.run_sync(
+                queue_rows.queue_rows_sync, team, statuses=(ItemStatus.NEW,), limit=51
+            ),
+            "queue page offset 5000": lambda: conn.run_sync(
+                queue_rows.queue_rows_sync, team, statuses=(ItemStatus.NEW,), limit=51, offset=5000
+            ),
+            "queue API page (new, 51)": lambda: page_reads.queue_page(
                 team, conn=conn, statuses=(ItemStatus.NEW,), limit=51
             ),
-            "queue page offset 5000": lambda: page_reads.queue_page(
-                team, conn=conn, statuses=(ItemStatus.NEW,), limit=51, offset=5000
-            ),
-            "my items": lambda: page_reads.my_items(user_id, conn=conn, teams=[team]),
+            "my items": lambda: conn.run_sync(queue_rows.my_queue_rows_sync, user_id, team),
             "team counts": lambda: page_reads.team_counts(team, conn=conn, now=now),
             "queue overview": lambda: page_reads.queue_overview(conn=conn, now=now),
             "item (visible to teams)": lambda: items.get_item(open_id, conn=conn, teams=[team]),
             "item events": lambda: items.events_for(open_id, conn=conn),
             "item decision": lambda: items.decision_for(open_id, conn=conn),
             "item mention": lambda: items.mention_row(open_id, conn=conn),
-            "item thread": lambda: page_reads.thread_items(
-                open_id, mention.get("thread_id"), mention.get("reply_to_id"), "bench", conn=conn, teams=[team]
+            "item thread": lambda: conn.run_sync(
+                queue_rows.thread_rows_sync, open_id, mention.get("thread_id"), mention.get("reply_to_id"), "bench",
+                teams=[team]
             ),
             "claim: open claims": lambda: conn.run_sync(items.open_claims_sync, user_id, now),
             "claim: next": lambda: conn.run_sync(
@@ -394,7 +398,8 @@ async def explain(url: str) -> None:
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", grab)
 
-    names = ["bearer token -> user", "session -> user", "queue page (new, 51)", "queue page offset 5000", "my items",
+    names = ["bearer token -> user", "session -> user", "queue page (new, 51)", "queue page offset 5000",
+             "queue API page (new, 51)", "my items",
              "team counts", "queue overview", "item (visible to teams)", "item events", "item decision",
              "item mention", "item thread", "claim: open claims", "claim: next", "resolve: lock item",
              "resolve: update", "item after change (no filter)"]
