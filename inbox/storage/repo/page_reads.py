@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, exists, func, select
+from sqlalchemy import Integer, and_, bindparam, exists, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -69,16 +69,22 @@ def my_items_sync(c: Connection, user_id: int, *, teams: Sequence[str] | None, l
     return [_to_summary(r) for r in c.execute(q, {"mi_user": user_id, "mi_limit": limit})]
 
 
+def held_by(user: Any) -> Any:
+    """The open items assigned to ``user`` (a bound parameter): claimed, replied or waiting."""
+    return and_(T_ITEM.c.assignee_id == user,
+                T_ITEM.c.status.in_(bound_list([ItemStatus.CLAIMED, ItemStatus.REPLIED, ItemStatus.WAITING])))
+
+
+# an agent's own items, most urgent first (the /queues overview and a queue page's "assigned to you")
+HELD_ORDER = (T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id)
+
+
 @lru_cache(maxsize=256)
 def _my_items_stmt(teams: tuple[str, ...] | None) -> Any:
-    # built once per team set: every queue page runs it, and building the statement cost more
-    # than running it
-    return (_summary_query().where(T_ITEM.c.assignee_id == bindparam("mi_user"),
-                                   T_ITEM.c.status.in_(bound_list([ItemStatus.CLAIMED, ItemStatus.REPLIED,
-                                                                    ItemStatus.WAITING])),
-                                   _visible(teams))
-            .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id)
-            .limit(bindparam("mi_limit", type_=Integer)))
+    # built once per team set: the /queues overview runs it on every load, and building the
+    # statement cost more than running it
+    return (_summary_query().where(held_by(bindparam("mi_user")), _visible(teams))
+            .order_by(*HELD_ORDER).limit(bindparam("mi_limit", type_=Integer)))
 
 
 async def item_for_page(item_id: int, user_id: int, *, conn: AsyncConnection, teams: Sequence[str] | None

@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 
 from inbox.domain.types import QueueRow
 from inbox.storage.repo._common import T_ITEM, T_MENTION
-from inbox.storage.repo.items import _visible, bound_list, queue_order
-from inbox.storage.repo.page_reads import page_ids_stmt
+from inbox.storage.repo.items import _visible, queue_order
+from inbox.storage.repo.page_reads import HELD_ORDER, held_by, page_ids_stmt
 from inbox.storage.tables import ItemStatus
 
 __all__ = ["queue_rows_sync", "my_queue_rows_sync", "thread_rows_sync"]
@@ -60,10 +60,8 @@ def _page_rows_stmt(statuses: tuple[str, ...]) -> Any:
 
 
 _MINE = (select(*_COLUMNS).select_from(_FROM)
-         .where(T_ITEM.c.assignee_id == bindparam("mq_user"), T_ITEM.c.team == bindparam("mq_team"),
-                T_ITEM.c.status.in_(bound_list([ItemStatus.CLAIMED, ItemStatus.REPLIED, ItemStatus.WAITING])))
-         .order_by(T_ITEM.c.priority.desc(), T_ITEM.c.first_response_due.asc().nulls_last(), T_ITEM.c.id)
-         .limit(bindparam("mq_limit", type_=Integer)))
+         .where(held_by(bindparam("mq_user")), T_ITEM.c.team == bindparam("mq_team"))
+         .order_by(*HELD_ORDER).limit(bindparam("mq_limit", type_=Integer)))
 
 
 def thread_rows_sync(c: Connection, item_id: int, thread_id: str | None, reply_to_id: str | None, source: str, *,
